@@ -1,0 +1,127 @@
+//! Channel epochs from StationXML files, each distinct file parsed once, and the lookup
+//! `remove_response` needs: the epoch that contains the trace's start (ObsPy's rule).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::error::TraceError;
+use crate::read::layout::xml_files;
+use crate::read::stationxml::{self, ChannelEpoch};
+use crate::response::Response;
+use crate::time;
+use crate::trace::Trace;
+
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub epochs: Vec<Arc<Vec<ChannelEpoch>>>,
+    /// Files that could not be parsed, with the reason.
+    pub errors: Vec<(PathBuf, String)>,
+    pub looked_in: String,
+}
+
+/// Parsed StationXML files, shared by every event folder that names them.
+#[derive(Default)]
+pub struct XmlCache {
+    files: Mutex<HashMap<PathBuf, Arc<Result<Arc<Vec<ChannelEpoch>>, String>>>>,
+    folders: Mutex<HashMap<PathBuf, Arc<Inventory>>>,
+}
+
+impl XmlCache {
+    fn file(&self, p: &Path) -> Arc<Result<Arc<Vec<ChannelEpoch>>, String>> {
+        if let Some(v) = self.files.lock().ok().and_then(|m| m.get(p).cloned()) {
+            return v;
+        }
+        let v = Arc::new(stationxml::read_file(p).map(Arc::new));
+        if let Ok(mut m) = self.files.lock() {
+            m.insert(p.to_path_buf(), v.clone());
+        }
+        v
+    }
+
+    /// The inventory of one file or folder (every `*.xml` in it), loaded once.
+    pub fn inventory(&self, p: &Path) -> Arc<Inventory> {
+        if let Some(v) = self.folders.lock().ok().and_then(|m| m.get(p).cloned()) {
+            return v;
+        }
+        let mut inv = Inventory {
+            looked_in: p.display().to_string(),
+            ..Default::default()
+        };
+        match xml_files(p) {
+            Err(e) => inv.errors.push((p.to_path_buf(), e.to_string())),
+            Ok(files) => {
+                for f in files {
+                    match self.file(&f).as_ref() {
+                        Ok(e) => inv.epochs.push(e.clone()),
+                        Err(e) => inv.errors.push((f, e.clone())),
+                    }
+                }
+            }
+        }
+        let inv = Arc::new(inv);
+        if let Ok(mut m) = self.folders.lock() {
+            m.insert(p.to_path_buf(), inv.clone());
+        }
+        inv
+    }
+}
+
+/// The inventories that apply to one input file: its event's resp folder, then `--inventory`.
+pub struct Inventories<'a> {
+    pub layers: Vec<&'a Inventory>,
+}
+
+impl Inventories<'_> {
+    pub fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
+        let mut station_seen = false;
+        for inv in &self.layers {
+            for e in inv.epochs.iter().flat_map(|v| v.iter()) {
+                if e.network != tr.network || e.station != tr.station {
+                    continue;
+                }
+                station_seen = true;
+                if e.location != tr.location || e.channel != tr.channel || !e.covers(tr.start_ns) {
+                    continue;
+                }
+                match &e.response {
+                    Some(Ok((id, r))) => return Ok((*id, r.clone())),
+                    Some(Err(m)) => {
+                        return Err(TraceError::BadResponse {
+                            id: tr.id(),
+                            message: m.clone(),
+                        })
+                    }
+                    None => continue,
+                }
+            }
+        }
+        if !station_seen {
+            let mut looked: Vec<String> = self.layers.iter().map(|i| i.looked_in.clone()).collect();
+            for inv in &self.layers {
+                for (p, e) in &inv.errors {
+                    looked.push(format!("unreadable {}: {e}", p.display()));
+                }
+            }
+            return Err(TraceError::NoStationXml {
+                net: tr.network.clone(),
+                sta: tr.station.clone(),
+                looked: if looked.is_empty() {
+                    "no inventory given".into()
+                } else {
+                    looked.join("; ")
+                },
+            });
+        }
+        Err(TraceError::NoResponse {
+            id: tr.id(),
+            time: time::iso(tr.start_ns),
+        })
+    }
+}
+
+impl crate::ops::ResponseSource for Inventories<'_> {
+    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
+        Inventories::response_for(self, tr)
+    }
+}

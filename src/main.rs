@@ -1,0 +1,92 @@
+//! Thin: parse args -> run -> exit code (0 ok, 3 some traces failed, 2 usage, 1 fatal).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use seisbatch::cli::{Cli, Command, DeviceArg, FormatArg, RunArgs};
+use seisbatch::engine::{self, RunConfig, RunError};
+use seisbatch::pipeline::Pipeline;
+use seisbatch::write::Format;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    if args.device == DeviceArg::Gpu {
+        eprintln!("seisbatch: --device gpu is not built yet (issue #3); use --device cpu or auto");
+        return ExitCode::from(2);
+    }
+    let pipeline = match Pipeline::from_file(&args.pipeline) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("seisbatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !args.quiet {
+        for w in &pipeline.warnings {
+            eprintln!("seisbatch: warning: {w}");
+        }
+    }
+    if args.jobs == Some(0) {
+        eprintln!("seisbatch: --jobs must be at least 1");
+        return ExitCode::from(2);
+    }
+    let cfg = RunConfig {
+        pipeline,
+        input: args.input,
+        output: args.output.clone(),
+        inventory: args.inventory,
+        format: match args.format {
+            FormatArg::Sac => Format::Sac,
+            FormatArg::Mseed => Format::Mseed,
+        },
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+    };
+    match engine::run(&cfg) {
+        Ok(report) => {
+            if !args.quiet {
+                eprintln!("{}", report.summary());
+                eprintln!(
+                    "seisbatch: outputs and report.json in {}",
+                    args.output.display()
+                );
+            }
+            if report.failed > 0 {
+                if !args.quiet {
+                    eprintln!(
+                        "seisbatch: {} failures, reasons in {}",
+                        report.failed,
+                        args.output.join("report.json").display()
+                    );
+                }
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(RunError::Usage(m)) => {
+            eprintln!("seisbatch: {m}");
+            ExitCode::from(2)
+        }
+        Err(RunError::Fatal(m)) => {
+            eprintln!("seisbatch: fatal: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `Trace.remove_response` (spec §3.2): demean, SAC quarter-cosine taper, rfft to ObsPy's
+//! nfft, multiply by the cached inverse-response table, Nyquist magnitude, irfft, truncate.
+
+use num_complex::Complex64 as C;
+
+use super::fft;
+use super::taper::cosine_taper;
+
+/// Largest prime factor (ObsPy's `factorize_int` then max).
+fn largest_prime_factor(mut n: usize) -> usize {
+    let mut best = 1;
+    let mut c = 2;
+    while c * c <= n {
+        while n % c == 0 {
+            best = c;
+            n /= c;
+        }
+        c += 1;
+    }
+    if n > 1 {
+        best = best.max(n);
+    }
+    best
+}
+
+/// `signal/util.py:_npts2nfft` (spec §3.4).
+pub fn npts2nfft(npts: usize) -> usize {
+    let nfft = if npts % 2 == 1 {
+        2 * (npts + 1)
+    } else {
+        2 * npts
+    };
+    if nfft > 5000 && largest_prime_factor(nfft) >= 500 {
+        for i in 1..=10 {
+            if largest_prime_factor(nfft + 2 * i) < 500 {
+                return nfft + 2 * i;
+            }
+        }
+        return nfft.next_power_of_two();
+    }
+    nfft
+}
+
+/// The time-domain part before the FFT (spec §3.2 steps 1–3).
+pub fn prepare(
+    x: &mut [f64],
+    zero_mean: bool,
+    taper: bool,
+    taper_fraction: f64,
+) -> Result<(), String> {
+    if zero_mean && !x.is_empty() {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter_mut().for_each(|v| *v -= m);
+    }
+    if taper {
+        let w = cosine_taper(x.len(), taper_fraction, true, false)?;
+        x.iter_mut().zip(w).for_each(|(v, w)| *v *= w);
+    }
+    Ok(())
+}
+
+/// Steps 4 and 8–10, with `table` = the inverse response (and pre_filt) on nfft/2+1 bins.
+pub fn deconvolve(x: &[f64], table: &[C], nfft: usize) -> Vec<f64> {
+    let mut spec = fft::rfft(x, nfft);
+    for (s, r) in spec.iter_mut().zip(table) {
+        *s *= r;
+    }
+    // Step 9: ObsPy keeps only the magnitude of the Nyquist bin.
+    if let Some(last) = spec.last_mut() {
+        *last = C::new(last.norm(), 0.0);
+    }
+    let mut y = fft::irfft(&spec, nfft);
+    y.truncate(x.len());
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfft_rule_examples() {
+        // spec §3.4 examples
+        assert_eq!(npts2nfft(3000), 6000);
+        assert_eq!(npts2nfft(9201), 18404);
+        assert_eq!(npts2nfft(3027), 6058);
+        assert_eq!(npts2nfft(1800029), 4194304);
+    }
+}

@@ -1,0 +1,66 @@
+//! `Trace.detrend` (spec §1): simple, demean/constant, linear. f64 in place.
+
+use crate::pipeline::DetrendType;
+
+pub fn detrend(x: &mut [f64], kind: DetrendType) {
+    let n = x.len();
+    if n == 0 {
+        return; // ObsPy's skip_if_no_data
+    }
+    match kind {
+        DetrendType::Demean => {
+            let mean = x.iter().sum::<f64>() / n as f64;
+            x.iter_mut().for_each(|v| *v -= mean);
+        }
+        DetrendType::Simple => {
+            // N = 1 gives 0/0 = NaN, as in ObsPy.
+            let x0 = x[0];
+            let slope = (x[n - 1] - x0) / (n - 1) as f64;
+            for (i, v) in x.iter_mut().enumerate() {
+                *v -= x0 + i as f64 * slope;
+            }
+        }
+        DetrendType::Linear => {
+            // Least-squares line on the centred index; any exact LS fit agrees with scipy's
+            // lstsq to ~1e-15 (spec §1). N = 1: the line is the sample itself.
+            let nf = n as f64;
+            let tm = (nf - 1.0) / 2.0;
+            let xm = x.iter().sum::<f64>() / nf;
+            let (mut sxy, mut sxx) = (0.0, 0.0);
+            for (i, v) in x.iter().enumerate() {
+                let t = i as f64 - tm;
+                sxy += t * (v - xm);
+                sxx += t * t;
+            }
+            let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+            for (i, v) in x.iter_mut().enumerate() {
+                *v -= xm + slope * (i as f64 - tm);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_exact_lines() {
+        let line: Vec<f64> = (0..101).map(|i| 3.0 - 0.25 * i as f64).collect();
+        for kind in [DetrendType::Linear, DetrendType::Simple] {
+            let mut x = line.clone();
+            detrend(&mut x, kind);
+            assert!(x.iter().all(|v| v.abs() < 1e-12), "{kind:?}");
+        }
+        let mut x = vec![1.0, 2.0, 6.0];
+        detrend(&mut x, DetrendType::Demean);
+        assert_eq!(x, vec![-2.0, -1.0, 3.0]);
+    }
+
+    #[test]
+    fn simple_single_sample_is_nan_like_obspy() {
+        let mut x = vec![5.0];
+        detrend(&mut x, DetrendType::Simple);
+        assert!(x[0].is_nan());
+    }
+}

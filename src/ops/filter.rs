@@ -1,0 +1,75 @@
+//! `Trace.filter` for the Butterworth types (spec §6.3), with ObsPy's range rules.
+
+use super::iir::{butter, sosfilt, Band};
+use crate::pipeline::FilterType;
+
+/// Applies the filter in place; returns ObsPy's warning, if it gives one.
+pub fn filter(
+    x: &mut [f64],
+    sampling_rate: f64,
+    kind: FilterType,
+    freq: Option<f64>,
+    freqmin: Option<f64>,
+    freqmax: Option<f64>,
+    corners: usize,
+    zerophase: bool,
+) -> Result<Option<String>, String> {
+    let fe = 0.5 * sampling_rate;
+    let mut warning = None;
+    let band = match kind {
+        FilterType::Bandpass => {
+            let (lo, hi) = (freqmin.unwrap_or(0.0) / fe, freqmax.unwrap_or(0.0) / fe);
+            if lo > 1.0 {
+                return Err(format!(
+                    "bandpass freqmin {} Hz is above Nyquist ({fe} Hz)",
+                    lo * fe
+                ));
+            }
+            if hi - 1.0 > -1e-6 {
+                warning = Some(format!(
+                    "bandpass freqmax ({} Hz) >= Nyquist ({fe} Hz): applying a highpass at freqmin instead, as ObsPy does",
+                    hi * fe
+                ));
+                Band::High(lo)
+            } else {
+                Band::Pass(lo, hi)
+            }
+        }
+        FilterType::Bandstop => {
+            let (lo, hi) = (freqmin.unwrap_or(0.0) / fe, freqmax.unwrap_or(0.0) / fe);
+            if lo > 1.0 || hi >= 1.0 {
+                return Err(format!("bandstop corners must lie below Nyquist ({fe} Hz)"));
+            }
+            Band::Stop(lo, hi)
+        }
+        FilterType::Lowpass => {
+            let f = freq.unwrap_or(0.0) / fe;
+            if f >= 1.0 {
+                return Err(format!(
+                    "lowpass freq {} Hz is not below Nyquist ({fe} Hz)",
+                    f * fe
+                ));
+            }
+            Band::Low(f)
+        }
+        FilterType::Highpass => {
+            let f = freq.unwrap_or(0.0) / fe;
+            if f >= 1.0 {
+                return Err(format!(
+                    "highpass freq {} Hz is not below Nyquist ({fe} Hz)",
+                    f * fe
+                ));
+            }
+            Band::High(f)
+        }
+    };
+    let sos = butter(corners, band);
+    sosfilt(&sos, x);
+    if zerophase {
+        // Forward then backward, no padding, zero initial state both ways (spec §6.3).
+        x.reverse();
+        sosfilt(&sos, x);
+        x.reverse();
+    }
+    Ok(warning)
+}

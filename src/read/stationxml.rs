@@ -1,0 +1,261 @@
+//! FDSN StationXML 1.0–1.2 (with or without default namespace) into channel epochs with
+//! their responses (spec §3.7's stage model).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use num_complex::Complex64;
+
+use super::xml::{self, Element};
+use crate::response::{Decimation, PzType, Response, Sensitivity, Stage, StageKind, Symmetry};
+use crate::time;
+
+/// Every parsed response gets a process-wide id: the response cache key.
+static NEXT_RESPONSE_ID: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug, Clone)]
+pub struct ChannelEpoch {
+    pub network: String,
+    pub station: String,
+    pub location: String,
+    pub channel: String,
+    pub start_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+    pub station_start_ns: Option<i64>,
+    pub station_end_ns: Option<i64>,
+    /// Err: the response is present but unreadable (the reason), reported per trace.
+    pub response: Option<Result<(usize, Arc<Response>), String>>,
+}
+
+impl ChannelEpoch {
+    /// ObsPy's `get_response` epoch rule: start <= t <= end, for channel and station.
+    pub fn covers(&self, t: i64) -> bool {
+        let ok =
+            |s: Option<i64>, e: Option<i64>| s.is_none_or(|s| s <= t) && e.is_none_or(|e| t <= e);
+        ok(self.start_ns, self.end_ns) && ok(self.station_start_ns, self.station_end_ns)
+    }
+}
+
+pub fn read_file(path: &Path) -> Result<Vec<ChannelEpoch>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&bytes);
+    parse(&text)
+}
+
+pub fn parse(text: &str) -> Result<Vec<ChannelEpoch>, String> {
+    let root = xml::parse(text)?;
+    if root.name != "FDSNStationXML" {
+        return Err(format!(
+            "root element is <{}>, not <FDSNStationXML>",
+            root.name
+        ));
+    }
+    let mut out = Vec::new();
+    for net in root.children("Network") {
+        let ncode = net.attr("code").unwrap_or("").to_string();
+        for sta in net.children("Station") {
+            let scode = sta.attr("code").unwrap_or("").to_string();
+            let (ss, se) = epoch(sta)?;
+            for cha in sta.children("Channel") {
+                let (cs, ce) = epoch(cha)?;
+                let response = cha.child("Response").map(|r| {
+                    parse_response(r).map(|resp| {
+                        (
+                            NEXT_RESPONSE_ID.fetch_add(1, Ordering::Relaxed),
+                            Arc::new(resp),
+                        )
+                    })
+                });
+                out.push(ChannelEpoch {
+                    network: ncode.clone(),
+                    station: scode.clone(),
+                    location: cha.attr("locationCode").unwrap_or("").trim().to_string(),
+                    channel: cha.attr("code").unwrap_or("").to_string(),
+                    start_ns: cs,
+                    end_ns: ce,
+                    station_start_ns: ss,
+                    station_end_ns: se,
+                    response,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn epoch(e: &Element) -> Result<(Option<i64>, Option<i64>), String> {
+    let t = |k: &str| -> Result<Option<i64>, String> {
+        match e.attr(k).map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => time::parse_iso(s).map(Some).ok_or_else(|| {
+                format!(
+                    "<{} code=\"{}\">: bad {k} `{s}`",
+                    e.name,
+                    e.attr("code").unwrap_or("")
+                )
+            }),
+        }
+    };
+    Ok((t("startDate")?, t("endDate")?))
+}
+
+fn num(e: &Element, name: &str) -> Result<Option<f64>, String> {
+    match e.child_text(name) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("<{name}> is not a number: `{s}`")),
+    }
+}
+
+fn req(e: &Element, name: &str) -> Result<f64, String> {
+    num(e, name)?.ok_or_else(|| format!("<{}> lacks <{name}>", e.name))
+}
+
+fn units(e: &Element, name: &str) -> Option<String> {
+    e.child(name)
+        .and_then(|u| u.child_text("Name"))
+        .map(str::to_string)
+}
+
+fn parse_response(r: &Element) -> Result<Response, String> {
+    let sensitivity = match r.child("InstrumentSensitivity") {
+        None => None,
+        Some(s) => Some(Sensitivity {
+            value: req(s, "Value")?,
+            frequency: num(s, "Frequency")?,
+            input_units: units(s, "InputUnits"),
+            output_units: units(s, "OutputUnits"),
+        }),
+    };
+    let mut stages = Vec::new();
+    for st in r.children("Stage") {
+        let number: u32 = st
+            .attr("number")
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or("<Stage> without a valid number attribute")?;
+        let (gain, gain_frequency) = match st.child("StageGain") {
+            Some(g) => (num(g, "Value")?, num(g, "Frequency")?),
+            None => (None, None),
+        };
+        let decimation = match st.child("Decimation") {
+            None => None,
+            Some(d) => {
+                let int = |k: &str| -> Result<i64, String> {
+                    let v = req(d, k)?;
+                    Ok(v as i64)
+                };
+                Some(Decimation {
+                    input_sample_rate: req(d, "InputSampleRate")?,
+                    factor: int("Factor")?,
+                    offset: int("Offset")?,
+                    delay: req(d, "Delay")?,
+                    correction: req(d, "Correction")?,
+                })
+            }
+        };
+        let filt = [
+            "PolesZeros",
+            "Coefficients",
+            "FIR",
+            "ResponseList",
+            "Polynomial",
+        ]
+        .iter()
+        .find_map(|k| st.child(k));
+        let (kind, iu, ou) = match filt {
+            None => (StageKind::GainOnly, None, None),
+            Some(f) => {
+                let iu = units(f, "InputUnits");
+                let ou = units(f, "OutputUnits");
+                let kind = match f.name.as_str() {
+                    "PolesZeros" => {
+                        let tf = match f.child_text("PzTransferFunctionType").unwrap_or("") {
+                            "LAPLACE (RADIANS/SECOND)" => PzType::LaplaceRad,
+                            "LAPLACE (HERTZ)" => PzType::LaplaceHz,
+                            "DIGITAL (Z-TRANSFORM)" => PzType::Digital,
+                            other => {
+                                return Err(format!(
+                                    "stage {number}: unknown PzTransferFunctionType `{other}`"
+                                ))
+                            }
+                        };
+                        let roots = |k: &str| -> Result<Vec<Complex64>, String> {
+                            f.children(k)
+                                .map(|z| Ok(Complex64::new(req(z, "Real")?, req(z, "Imaginary")?)))
+                                .collect()
+                        };
+                        StageKind::PolesZeros {
+                            tf,
+                            a0: num(f, "NormalizationFactor")?.unwrap_or(1.0),
+                            a0_freq: num(f, "NormalizationFrequency")?.unwrap_or(0.0),
+                            zeros: roots("Zero")?,
+                            poles: roots("Pole")?,
+                        }
+                    }
+                    "Coefficients" => {
+                        let vals = |k: &str| -> Result<Vec<f64>, String> {
+                            f.children(k)
+                                .map(|c| {
+                                    c.text.trim().parse::<f64>().map_err(|_| {
+                                        format!("stage {number}: bad <{k}> `{}`", c.text.trim())
+                                    })
+                                })
+                                .collect()
+                        };
+                        StageKind::Coefficients {
+                            digital: f
+                                .child_text("CfTransferFunctionType")
+                                .is_some_and(|s| s.eq_ignore_ascii_case("DIGITAL")),
+                            numerator: vals("Numerator")?,
+                            denominator: vals("Denominator")?,
+                        }
+                    }
+                    "FIR" => StageKind::Fir {
+                        symmetry: match f.child_text("Symmetry").unwrap_or("NONE") {
+                            "NONE" => Symmetry::None,
+                            "EVEN" => Symmetry::Even,
+                            "ODD" => Symmetry::Odd,
+                            s => return Err(format!("stage {number}: unknown FIR symmetry `{s}`")),
+                        },
+                        coefficients: f
+                            .children("NumeratorCoefficient")
+                            .map(|c| {
+                                c.text.trim().parse::<f64>().map_err(|_| {
+                                    format!(
+                                        "stage {number}: bad FIR coefficient `{}`",
+                                        c.text.trim()
+                                    )
+                                })
+                            })
+                            .collect::<Result<_, _>>()?,
+                    },
+                    "ResponseList" => StageKind::List(
+                        f.children("ResponseListElement")
+                            .map(|e| {
+                                Ok((req(e, "Frequency")?, req(e, "Amplitude")?, req(e, "Phase")?))
+                            })
+                            .collect::<Result<_, String>>()?,
+                    ),
+                    _ => StageKind::Polynomial,
+                };
+                (kind, iu, ou)
+            }
+        };
+        stages.push(Stage {
+            number,
+            input_units: iu,
+            output_units: ou,
+            gain,
+            gain_frequency,
+            decimation,
+            kind,
+        });
+    }
+    Ok(Response {
+        sensitivity,
+        stages,
+    })
+}

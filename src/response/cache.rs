@@ -1,0 +1,136 @@
+//! Evaluated inverse-response tables, computed once per (channel epoch, Δt, nfft, step
+//! parameters) and shared: a million traces share a few thousand responses (issue #2).
+//! The table folds pre_filt and the water-level inversion together, which is also what the
+//! GPU path will upload once per distinct response.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use num_complex::Complex64 as C;
+
+use super::{eval, Response};
+use crate::pipeline::Output;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub response_id: usize,
+    pub delta_bits: u64,
+    pub nfft: usize,
+    pub output: u8,
+    pub water_level_bits: Option<u64>,
+    pub pre_filt_bits: Option<[u64; 4]>,
+}
+
+pub type Table = Arc<Result<Vec<C>, String>>;
+
+#[derive(Default)]
+pub struct ResponseCache {
+    map: Mutex<HashMap<Key, Table>>,
+}
+
+impl ResponseCache {
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The inverse-response table R·T for one response on remove_response's grid.
+    #[allow(clippy::too_many_arguments)]
+    pub fn table(
+        &self,
+        response_id: usize,
+        resp: &Response,
+        delta: f64,
+        nfft: usize,
+        output: Output,
+        water_level: Option<f64>,
+        pre_filt: Option<[f64; 4]>,
+    ) -> Table {
+        let key = Key {
+            response_id,
+            delta_bits: delta.to_bits(),
+            nfft,
+            output: output as u8,
+            water_level_bits: water_level.map(f64::to_bits),
+            pre_filt_bits: pre_filt.map(|p| p.map(f64::to_bits)),
+        };
+        if let Some(t) = self.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return t;
+        }
+        // Computed outside the lock: two threads may race to fill one key, which is harmless.
+        let t = Arc::new(inverse_table(
+            resp,
+            delta,
+            nfft,
+            output,
+            water_level,
+            pre_filt,
+        ));
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(key, t.clone());
+        }
+        t
+    }
+}
+
+/// spec §3.2 steps 5–7: H on linspace(0, Nyquist, nfft/2+1), the SAC cosine frequency taper
+/// and the inverse with water level, multiplied into one table.
+pub fn inverse_table(
+    resp: &Response,
+    delta: f64,
+    nfft: usize,
+    output: Output,
+    water_level: Option<f64>,
+    pre_filt: Option<[f64; 4]>,
+) -> Result<Vec<C>, String> {
+    let f = eval::grid(delta, nfft);
+    let h = eval::evaluate(resp, &f, output)?;
+    let mut r = match water_level {
+        None => {
+            let mut r: Vec<C> = h.iter().map(|v| C::new(1.0, 0.0) / v).collect();
+            r[0] = C::new(0.0, 0.0);
+            r
+        }
+        Some(wl) => invert_spectrum(&h, wl),
+    };
+    if let Some(pf) = pre_filt {
+        for (v, &fk) in r.iter_mut().zip(&f) {
+            *v *= sac_taper(fk, pf);
+        }
+    }
+    Ok(r)
+}
+
+/// `invert_spectrum(spec, wlev)` (spec §3.6).
+pub fn invert_spectrum(h: &[C], wl: f64) -> Vec<C> {
+    let amax = h.iter().map(|v| v.norm()).fold(0.0, f64::max);
+    let tau = amax * 10f64.powf(-wl / 20.0);
+    h.iter()
+        .map(|&v| {
+            let m = v.norm();
+            let v = if m > 0.0 && m < tau { v * (tau / m) } else { v };
+            if v.norm() > 0.0 {
+                C::new(1.0, 0.0) / v
+            } else {
+                C::new(0.0, 0.0)
+            }
+        })
+        .collect()
+}
+
+/// `cosine_sac_taper(freqs, flimit)` (spec §3.5).
+pub fn sac_taper(f: f64, [f1, f2, f3, f4]: [f64; 4]) -> f64 {
+    use std::f64::consts::PI;
+    if f1 <= f && f <= f2 {
+        0.5 * (1.0 - (PI * (f - f1) / (f2 - f1)).cos())
+    } else if f2 < f && f < f3 {
+        1.0
+    } else if f3 <= f && f <= f4 {
+        0.5 * (1.0 + (PI * (f - f3) / (f4 - f3)).cos())
+    } else {
+        0.0
+    }
+}

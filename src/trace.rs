@@ -1,0 +1,40 @@
+//! One contiguous segment of samples. No GPU types here: this is what readers produce,
+//! operations transform and writers consume.
+
+use crate::time;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub network: String,
+    pub station: String,
+    pub location: String,
+    pub channel: String,
+    /// Time of the first sample, integer ns since the POSIX epoch (ObsPy's UTCDateTime._ns).
+    pub start_ns: i64,
+    pub sampling_rate: f64,
+    /// Samples as f64: ObsPy promotes to float64 in every operation of the forum chain (spec §0).
+    pub data: Vec<f64>,
+}
+
+impl Trace {
+    /// `NET.STA.LOC.CHA`, ObsPy's `trace.id`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.network, self.station, self.location, self.channel
+        )
+    }
+
+    /// ObsPy's `stats.delta`: always recomputed as 1/sampling_rate.
+    pub fn delta(&self) -> f64 {
+        1.0 / self.sampling_rate
+    }
+
+    /// ObsPy's `stats.endtime`: start + round((npts-1)·delta·1e9) ns (spec §0).
+    pub fn end_ns(&self) -> i64 {
+        if self.data.is_empty() {
+            return self.start_ns;
+        }
+        time::add_seconds(self.start_ns, (self.data.len() - 1) as f64 * self.delta())
+    }
+}

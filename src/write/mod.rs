@@ -1,0 +1,64 @@
+//! Output side: SAC and miniSEED writers (each file written to a temporary name, then
+//! renamed, so no reader ever sees half a file) and the run report.
+
+pub mod mseed;
+pub mod report;
+pub mod sac;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::trace::Trace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Sac,
+    Mseed,
+}
+
+impl Format {
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Sac => "sac",
+            Format::Mseed => "mseed",
+        }
+    }
+}
+
+/// `NET.STA.LOC.CHA__START__END.<ext>` as MassDownloader names files (spec §8).
+pub fn file_name(tr: &Trace, format: Format) -> String {
+    format!(
+        "{}__{}__{}.{}",
+        tr.id(),
+        crate::time::compact(tr.start_ns),
+        crate::time::compact(tr.end_ns()),
+        format.ext()
+    )
+}
+
+pub fn encode(tr: &Trace, format: Format) -> Vec<u8> {
+    match format {
+        Format::Sac => sac::encode(tr),
+        Format::Mseed => mseed::encode(tr),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder, fsync'd
+/// data, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}

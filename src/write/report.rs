@@ -1,0 +1,43 @@
+//! `DIR/report.json`: counts, every failure with its reason, the pipeline as run, version
+//! and wall time.
+
+use serde::Serialize;
+
+use crate::pipeline::Pipeline;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Failure {
+    /// The input file.
+    pub file: String,
+    /// NET.STA.LOC.CHA, or empty when the whole file (or part of it) was unreadable.
+    pub id: String,
+    /// Trace start (ISO 8601), or empty.
+    pub start: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub seisbatch_version: String,
+    pub ok: usize,
+    pub failed: usize,
+    pub failures: Vec<Failure>,
+    /// Files written (relative to the output folder).
+    pub outputs: usize,
+    pub input_files: usize,
+    pub warnings: Vec<String>,
+    pub device: String,
+    pub format: String,
+    pub wall_seconds: f64,
+    pub responses_evaluated: usize,
+    pub pipeline: Pipeline,
+}
+
+impl Report {
+    pub fn summary(&self) -> String {
+        format!(
+            "seisbatch: {} traces ok, {} failed, {} files written from {} input files in {:.2} s",
+            self.ok, self.failed, self.outputs, self.input_files, self.wall_seconds
+        )
+    }
+}

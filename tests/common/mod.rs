@@ -1,0 +1,50 @@
+//! Shared test helpers: fixture paths, float64 fixture files, and comparisons that report
+//! the first differing index, relative L2 and max error.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn read_f64(rel: &str) -> Vec<f64> {
+    let b = std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect()
+}
+
+/// ||got − want||₂ / ||want||₂.
+pub fn rel_l2(got: &[f64], want: &[f64]) -> f64 {
+    let num: f64 = got.iter().zip(want).map(|(a, b)| (a - b) * (a - b)).sum();
+    let den: f64 = want.iter().map(|b| b * b).sum();
+    if den == 0.0 {
+        num.sqrt()
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+/// Describes a comparison for assertion messages.
+pub fn describe(got: &[f64], want: &[f64]) -> String {
+    let max = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let first = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| (a - b).abs() > 1e-6 * b.abs().max(1e-30));
+    format!(
+        "len got {} want {}, rel L2 {:.3e}, max abs err {:.3e}, first differing index {:?}",
+        got.len(),
+        want.len(),
+        rel_l2(got, want),
+        max,
+        first
+    )
+}
