@@ -40,7 +40,16 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
         // Check the sample count before libmseed unpacks (and allocates) anything.
         let header = MSRecord::parse(rest, MSControlFlags::empty());
         let rec = match header {
-            Ok(h) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD || h.sample_cnt() < 0 => {
+            // libmseed answers "need more bytes" for a record cut short by the end of the
+            // file; the header is then unparsed (sample count -1).
+            Ok(h) if h.sample_cnt() < 0 || h.raw().is_none_or(|r| r.len() > rest.len()) => {
+                out.problems.push(format!(
+                    "truncated record at byte {off}: the file ends inside it ({} bytes left); skipped",
+                    rest.len()
+                ));
+                break;
+            }
+            Ok(h) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0);
                 out.problems.push(format!(
                     "record at byte {off} claims {} samples (more than {MAX_SAMPLES_PER_RECORD}); skipped",
@@ -141,4 +150,48 @@ fn add_record(rec: &MSRecord, segs: &mut Vec<Segment>) -> Result<(), String> {
         },
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::mseed::encode;
+
+    fn trace(start_ns: i64, n: usize) -> Trace {
+        Trace {
+            network: "XX".into(),
+            station: "S".into(),
+            location: String::new(),
+            channel: "HHZ".into(),
+            start_ns,
+            sampling_rate: 100.0,
+            data: (0..n).map(|i| i as f64).collect(),
+        }
+    }
+
+    #[test]
+    fn garbage_between_records_is_reported_and_skipped() {
+        let a = encode(&trace(0, 3000)); // 3 records
+        let mut buf = a[..4096].to_vec();
+        buf.extend_from_slice(&[0xAB; 300]);
+        buf.extend_from_slice(&a[4096..]);
+        let d = read_bytes(&buf);
+        assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
+        assert!(d.problems[0].contains("bytes 4096..4396"), "{:?}", d.problems);
+        assert_eq!(d.traces.len(), 1, "records stay contiguous");
+        assert_eq!(d.traces[0].data.len(), 3000);
+    }
+
+    #[test]
+    fn gaps_split_segments_and_random_bytes_do_not_panic() {
+        let mut buf = encode(&trace(0, 500));
+        buf.extend(encode(&trace(60_000_000_000, 500)));
+        let d = read_bytes(&buf);
+        assert_eq!(d.traces.len(), 2);
+        let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let d = read_bytes(&noise);
+        assert!(d.traces.is_empty() && !d.problems.is_empty());
+        assert!(read_bytes(&[]).traces.is_empty());
+        assert!(!read_bytes(&[1, 2, 3]).problems.is_empty());
+    }
 }

@@ -12,7 +12,7 @@ pub fn encode(tr: &Trace) -> Vec<u8> {
     let n = tr.data.len();
     let mut f = [FNULL; 70];
     let mut i = [INULL; 40];
-    let mut s: Vec<[u8; 8]> = vec![*SNULL; 23]; // kevnm is two slots (16 bytes)
+    let mut s: Vec<[u8; 8]> = vec![*SNULL; 24]; // 24 eight-byte slots; kevnm takes two
     let delta = tr.delta();
     let c = time::to_civil(tr.start_ns);
     let micro = c.nanosecond / 1000;
@@ -61,8 +61,6 @@ pub fn encode(tr: &Trace) -> Vec<u8> {
     put(&mut s[3], &tr.location);
     put(&mut s[20], &tr.channel);
     put(&mut s[21], &tr.network);
-    // kevnm is one 16-byte field: its null is "-12345          ".
-    s[2] = *b"        ";
     let mut out = Vec::with_capacity(632 + 4 * n);
     f.iter()
         .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
