@@ -20,15 +20,17 @@ pub struct Inventory {
     pub looked_in: String,
 }
 
+type Parsed = Arc<Result<Arc<Vec<ChannelEpoch>>, String>>;
+
 /// Parsed StationXML files, shared by every event folder that names them.
 #[derive(Default)]
 pub struct XmlCache {
-    files: Mutex<HashMap<PathBuf, Arc<Result<Arc<Vec<ChannelEpoch>>, String>>>>,
+    files: Mutex<HashMap<PathBuf, Parsed>>,
     folders: Mutex<HashMap<PathBuf, Arc<Inventory>>>,
 }
 
 impl XmlCache {
-    fn file(&self, p: &Path) -> Arc<Result<Arc<Vec<ChannelEpoch>>, String>> {
+    fn file(&self, p: &Path) -> Parsed {
         if let Some(v) = self.files.lock().ok().and_then(|m| m.get(p).cloned()) {
             return v;
         }

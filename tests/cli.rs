@@ -31,7 +31,10 @@ fn read_sac(p: &Path) -> Vec<f64> {
     let b = std::fs::read(p).unwrap();
     let npts = i32::from_le_bytes(b[280 + 9 * 4..280 + 10 * 4].try_into().unwrap()) as usize;
     assert_eq!(b.len(), 632 + 4 * npts);
-    b[632..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect()
+    b[632..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+        .collect()
 }
 
 #[test]
@@ -48,7 +51,10 @@ fn forum_chain_on_bundled_example_exits_0_and_matches_obspy() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("3 traces ok, 0 failed"), "{stderr}");
-    assert!(stderr.contains("water_level = 0"), "the water-level warning is shown: {stderr}");
+    assert!(
+        stderr.contains("water_level = 0"),
+        "the water-level warning is shown: {stderr}"
+    );
     let r = report(out.path());
     assert_eq!(r["ok"], 3);
     assert_eq!(r["failed"], 0);
@@ -83,7 +89,12 @@ fn sac_output_equals_obspy_golden_within_float32() {
         "--jobs",
         "1",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let f = std::fs::read_dir(out.path())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -103,7 +114,9 @@ fn write_trace(path: &Path, net: &str, sta: &str, cha: &str, start: &str, second
         channel: cha.into(),
         start_ns: parse_iso(start).unwrap(),
         sampling_rate: 100.0,
-        data: (0..seconds * 100).map(|i| ((i as f64) * 0.05).sin() * 1000.0).collect(),
+        data: (0..seconds * 100)
+            .map(|i| ((i as f64) * 0.05).sin() * 1000.0)
+            .collect(),
     };
     std::fs::write(path, seisbatch::write::mseed::encode(&tr)).unwrap();
 }
@@ -115,11 +128,32 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
     // Good: the 20-minute fixture trace.
     std::fs::copy(fixture("data/GR.FUR..HHZ.mseed"), i.join("good.mseed")).unwrap();
     // Outside its response epoch: GR.FUR..HHZ in 1990, before every FUR epoch.
-    write_trace(&i.join("old.mseed"), "GR", "FUR", "HHZ", "1990-01-01T00:00:00", 1300);
+    write_trace(
+        &i.join("old.mseed"),
+        "GR",
+        "FUR",
+        "HHZ",
+        "1990-01-01T00:00:00",
+        1300,
+    );
     // A station without StationXML.
-    write_trace(&i.join("nosta.mseed"), "XX", "NOSTA", "HHZ", "2014-01-01T00:00:00", 1300);
+    write_trace(
+        &i.join("nosta.mseed"),
+        "XX",
+        "NOSTA",
+        "HHZ",
+        "2014-01-01T00:00:00",
+        1300,
+    );
     // Too short for interpolate's npts = 12000 at 10 Hz.
-    write_trace(&i.join("short.mseed"), "GR", "FUR", "HHZ", "2014-02-01T00:00:00", 60);
+    write_trace(
+        &i.join("short.mseed"),
+        "GR",
+        "FUR",
+        "HHZ",
+        "2014-02-01T00:00:00",
+        60,
+    );
     // Truncated: the first records of the good file and half of the next one.
     let good = std::fs::read(fixture("data/GR.FUR..HHZ.mseed")).unwrap();
     std::fs::write(i.join("truncated.mseed"), &good[..512 * 20 + 200]).unwrap();
@@ -135,7 +169,12 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
         out.path().to_str().unwrap(),
         "--quiet",
     ]);
-    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(o.stderr.is_empty(), "--quiet prints nothing");
     let r = report(out.path());
     assert_eq!(r["ok"], 1);
@@ -149,41 +188,106 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
             .collect()
     };
     let old = find("old.mseed");
-    assert!(old.len() == 1 && old[0].contains("GR.FUR..HHZ") && old[0].contains("no StationXML response") && old[0].contains("1990-01-01"), "{old:?}");
+    assert!(
+        old.len() == 1
+            && old[0].contains("GR.FUR..HHZ")
+            && old[0].contains("no StationXML response")
+            && old[0].contains("1990-01-01"),
+        "{old:?}"
+    );
     let nosta = find("nosta.mseed");
-    assert!(nosta.len() == 1 && nosta[0].contains("no StationXML file for station XX.NOSTA"), "{nosta:?}");
+    assert!(
+        nosta.len() == 1 && nosta[0].contains("no StationXML file for station XX.NOSTA"),
+        "{nosta:?}"
+    );
     let short = find("short.mseed");
-    assert!(short.len() == 1 && short[0].contains("step 4 (interpolate)") && short[0].contains("no extrapolation"), "{short:?}");
+    assert!(
+        short.len() == 1
+            && short[0].contains("step 4 (interpolate)")
+            && short[0].contains("no extrapolation"),
+        "{short:?}"
+    );
     let trunc = find("truncated.mseed");
-    assert!(trunc.iter().any(|f| f.contains("miniSEED") && f.contains("truncated record at byte 10240")), "{trunc:?}");
+    assert!(
+        trunc
+            .iter()
+            .any(|f| f.contains("miniSEED") && f.contains("truncated record at byte 10240")),
+        "{trunc:?}"
+    );
     // The 20 decoded records are kept: 20 records are too short for the chain, and say so.
     assert!(trunc.iter().any(|f| f.contains("interpolate")), "{trunc:?}");
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sac")).count(), 1);
+    assert_eq!(
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sac"))
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn configuration_errors_exit_2_naming_step_and_key() {
     let d = tempfile::tempdir().unwrap();
     let cases = [
-        ("[[step]]\nop = \"detrend\"\n[[step]]\nop = \"bandpas\"\n", &["step 2", "bandpas"][..]),
-        ("[[step]]\nop = \"taper\"\nmax_percentage = \"5%\"\n", &["step 1", "max_percentage", "number"][..]),
-        ("[[step]]\nop = \"remove_response\"\nwaterlevel = 60\n", &["step 1", "waterlevel", "unknown key"][..]),
+        (
+            "[[step]]\nop = \"detrend\"\n[[step]]\nop = \"bandpas\"\n",
+            &["step 2", "bandpas"][..],
+        ),
+        (
+            "[[step]]\nop = \"taper\"\nmax_percentage = \"5%\"\n",
+            &["step 1", "max_percentage", "number"][..],
+        ),
+        (
+            "[[step]]\nop = \"remove_response\"\nwaterlevel = 60\n",
+            &["step 1", "waterlevel", "unknown key"][..],
+        ),
     ];
     for (k, (toml, needles)) in cases.iter().enumerate() {
         let p = d.path().join(format!("p{k}.toml"));
         std::fs::write(&p, toml).unwrap();
         let out = d.path().join(format!("out{k}"));
-        let o = run(&["run", p.to_str().unwrap(), "--input", fixture("data/GR.FUR..HHZ.mseed").to_str().unwrap(), "--output", out.to_str().unwrap()]);
+        let o = run(&[
+            "run",
+            p.to_str().unwrap(),
+            "--input",
+            fixture("data/GR.FUR..HHZ.mseed").to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         for n in *needles {
             assert!(err.contains(n), "`{n}` missing in: {err}");
         }
-        assert!(!out.exists(), "nothing is written before the configuration is valid");
+        assert!(
+            !out.exists(),
+            "nothing is written before the configuration is valid"
+        );
     }
-    let o = run(&["run", root().join("examples/forum_chain.toml").to_str().unwrap(), "--input", "/nonexistent/x", "--output", d.path().join("o").to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        root().join("examples/forum_chain.toml").to_str().unwrap(),
+        "--input",
+        "/nonexistent/x",
+        "--output",
+        d.path().join("o").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    let o = run(&["run", root().join("examples/forum_chain.toml").to_str().unwrap(), "--input", "x", "--output", "y", "--device", "gpu"]);
+    let o = run(&[
+        "run",
+        root().join("examples/forum_chain.toml").to_str().unwrap(),
+        "--input",
+        "x",
+        "--output",
+        "y",
+        "--device",
+        "gpu",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not built yet"));
 }
@@ -193,7 +297,16 @@ fn help_documents_options_with_an_example() {
     let o = run(&["run", "--help"]);
     assert_eq!(o.status.code(), Some(0));
     let h = String::from_utf8_lossy(&o.stdout);
-    for opt in ["--input", "--output", "--inventory", "--format", "--device", "--jobs", "--quiet", "Example"] {
+    for opt in [
+        "--input",
+        "--output",
+        "--inventory",
+        "--format",
+        "--device",
+        "--jobs",
+        "--quiet",
+        "Example",
+    ] {
         assert!(h.contains(opt), "{opt} missing from run --help");
     }
     let o = run(&["--help"]);
@@ -203,10 +316,30 @@ fn help_documents_options_with_an_example() {
 #[test]
 fn mseed_output_reads_back() {
     let out = tempfile::tempdir().unwrap();
-    let o = run(&["run", root().join("examples/velocity_bandpass.toml").to_str().unwrap(), "--input", root().join("examples/data").to_str().unwrap(), "--output", out.path().to_str().unwrap(), "--format", "mseed"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "run",
+        root()
+            .join("examples/velocity_bandpass.toml")
+            .to_str()
+            .unwrap(),
+        "--input",
+        root().join("examples/data").to_str().unwrap(),
+        "--output",
+        out.path().to_str().unwrap(),
+        "--format",
+        "mseed",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let dir = out.path().join("event_2014-01-01");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
     assert_eq!(files.len(), 3);
     for f in files {
         let d = seisbatch::read::mseed::read_bytes(&std::fs::read(f.path()).unwrap());

@@ -22,5 +22,10 @@ fn sac_bytes_equal_obspy() {
     let got = encode(&tr);
     assert_eq!(got.len(), want.len());
     let diff: Vec<usize> = (0..got.len()).filter(|&i| got[i] != want[i]).collect();
-    assert!(diff.is_empty(), "bytes differ at {:?} (word {:?})", &diff[..diff.len().min(10)], diff.first().map(|i| i / 4));
+    assert!(
+        diff.is_empty(),
+        "bytes differ at {:?} (word {:?})",
+        &diff[..diff.len().min(10)],
+        diff.first().map(|i| i / 4)
+    );
 }

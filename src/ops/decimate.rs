@@ -11,7 +11,7 @@ pub fn decimate(
     no_filter: bool,
     strict_length: bool,
 ) -> Result<(), String> {
-    if strict_length && x.len() % factor != 0 {
+    if strict_length && !x.len().is_multiple_of(factor) {
         return Err(format!(
             "trace length {} is not a multiple of the decimation factor {factor}",
             x.len()

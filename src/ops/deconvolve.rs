@@ -11,7 +11,7 @@ fn largest_prime_factor(mut n: usize) -> usize {
     let mut best = 1;
     let mut c = 2;
     while c * c <= n {
-        while n % c == 0 {
+        while n.is_multiple_of(c) {
             best = c;
             n /= c;
         }

@@ -32,7 +32,7 @@ pub fn irfft(spec: &[C], n: usize) -> Vec<f64> {
     let k = spec.len().min(bins);
     inp[..k].copy_from_slice(&spec[..k]);
     inp[0].im = 0.0;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         inp[bins - 1].im = 0.0;
     }
     PLANNER.with(|p| {

@@ -4,6 +4,10 @@ use super::iir::{butter, sosfilt, Band};
 use crate::pipeline::FilterType;
 
 /// Applies the filter in place; returns ObsPy's warning, if it gives one.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors Trace.filter's keyword arguments"
+)]
 pub fn filter(
     x: &mut [f64],
     sampling_rate: f64,

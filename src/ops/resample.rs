@@ -36,7 +36,7 @@ pub fn resample(
     let mut xr: Vec<f64> = spec.iter().map(|c| c.re).collect();
     let mut xi: Vec<f64> = spec.iter().map(|c| c.im).collect();
     xi[0] = 0.0;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         xi[half - 1] = 0.0;
     }
     if let Some(w) = window {

@@ -105,7 +105,7 @@ pub fn window(kind: Window, m: usize) -> Vec<f64> {
             let half: Vec<f64> = (1..=m.div_ceil(2))
                 .map(|i| {
                     let n = i as f64;
-                    if m % 2 == 0 {
+                    if m.is_multiple_of(2) {
                         (2.0 * n - 1.0) / mf
                     } else {
                         2.0 * n / (mf + 1.0)

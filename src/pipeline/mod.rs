@@ -336,12 +336,14 @@ fn parse_step(n: usize, t: &toml::Table, warnings: &mut Vec<String>) -> Result<S
                 "simple" => DetrendType::Simple,
                 "demean" | "constant" => DetrendType::Demean,
                 "linear" => DetrendType::Linear,
-                other => return Err(k.err(
-                    "type",
-                    format!(
+                other => {
+                    return Err(k.err(
+                        "type",
+                        format!(
                         "`{other}` is not supported (expected simple, demean, constant or linear)"
                     ),
-                )),
+                    ))
+                }
             };
             Step::Detrend { kind }
         }
@@ -478,12 +480,14 @@ fn parse_step(n: usize, t: &toml::Table, warnings: &mut Vec<String>) -> Result<S
                 "bandstop" => FilterType::Bandstop,
                 "lowpass" => FilterType::Lowpass,
                 "highpass" => FilterType::Highpass,
-                s => return Err(k.err(
-                    "type",
-                    format!(
+                s => {
+                    return Err(k.err(
+                        "type",
+                        format!(
                         "`{s}` is not supported (expected bandpass, bandstop, lowpass or highpass)"
                     ),
-                )),
+                    ))
+                }
             };
             let corners = k.usize("corners")?.unwrap_or(4);
             if corners == 0 || corners > 32 {

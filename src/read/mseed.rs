@@ -177,7 +177,11 @@ mod tests {
         buf.extend_from_slice(&a[4096..]);
         let d = read_bytes(&buf);
         assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
-        assert!(d.problems[0].contains("bytes 4096..4396"), "{:?}", d.problems);
+        assert!(
+            d.problems[0].contains("bytes 4096..4396"),
+            "{:?}",
+            d.problems
+        );
         assert_eq!(d.traces.len(), 1, "records stay contiguous");
         assert_eq!(d.traces[0].data.len(), 3000);
     }
@@ -188,7 +192,9 @@ mod tests {
         buf.extend(encode(&trace(60_000_000_000, 500)));
         let d = read_bytes(&buf);
         assert_eq!(d.traces.len(), 2);
-        let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let d = read_bytes(&noise);
         assert!(d.traces.is_empty() && !d.problems.is_empty());
         assert!(read_bytes(&[]).traces.is_empty());

@@ -10,8 +10,8 @@ use super::spline::Spline;
 use super::{PzType, Response, Stage, StageKind, Symmetry};
 use crate::pipeline::Output;
 
-/// evalresp's global twoPi = 2·acos(−1) (spec §3.7 A.7).
-const TWO_PI: f64 = 6.283185307179586;
+/// evalresp's global twoPi = 2·acos(−1) = τ exactly in f64 (spec §3.7 A.7).
+const TWO_PI: f64 = std::f64::consts::TAU;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unit {
@@ -156,7 +156,7 @@ fn check_sym(c: &[f64], t: f64) -> Filter {
         c.iter_mut().for_each(|v| *v /= s);
     }
     let n = c.len();
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let n0 = n / 2;
         if (0..n0).all(|k| c[n0 + k] == c[n0 - k - 1]) {
             c.truncate(n0);
@@ -241,7 +241,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
                 (Some(_), Some(f)) if f != 0.0 => Some(f),
                 _ => None,
             })
-            .last()
+            .next_back()
             .unwrap_or(0.0),
     };
     if sens.is_some_and(|s| s.value == 0.0) {

@@ -15,7 +15,10 @@ impl Spline {
         if n < 4 || y.len() != n {
             return Err(format!("a cubic spline needs at least 4 points, got {n}"));
         }
-        if x.windows(2).any(|w| !(w[1] > w[0])) {
+        // partial_cmp so NaN frequencies are refused too.
+        if x.windows(2)
+            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+        {
             return Err("response list frequencies must be strictly increasing".into());
         }
         let h: Vec<f64> = x.windows(2).map(|w| w[1] - w[0]).collect();
