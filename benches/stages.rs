@@ -1,1 +1,89 @@
-fn main() {}
+//! One criterion group per stage on a 20-minute 100 Hz trace (the forum-chain size), CPU
+//! path; the GPU twins join under the same ids (`<stage>/gpu`) with issue #3.
+//! Run: cargo bench --bench stages
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use seisbatch::inventory::{Inventories, XmlCache};
+use seisbatch::ops::{self, deconvolve, detrend, filter, interpolate, iir, resample, taper};
+use seisbatch::pipeline::{DetrendType, FilterType, InterpMethod, Output, Pipeline, Side, Window};
+use seisbatch::read::mseed::read_bytes;
+use seisbatch::response::cache::{inverse_table, ResponseCache};
+
+const EVENT: &str = "examples/data/event_2014-01-01";
+
+fn trace() -> seisbatch::trace::Trace {
+    let f = Path::new(EVENT).join("raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed");
+    read_bytes(&std::fs::read(f).expect("example data")).traces.remove(0)
+}
+
+fn stages(c: &mut Criterion) {
+    let tr = trace();
+    let n = tr.data.len();
+    let mut g = c.benchmark_group("stages");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("detrend/cpu", |b| {
+        b.iter(|| {
+            let mut x = tr.data.clone();
+            detrend::detrend(&mut x, DetrendType::Linear);
+            black_box(x)
+        })
+    });
+    g.bench_function("taper/cpu", |b| {
+        b.iter(|| {
+            let mut x = tr.data.clone();
+            taper::taper(&mut x, 100.0, Some(0.05), Window::Hann, None, Side::Both);
+            black_box(x)
+        })
+    });
+    let xml = XmlCache::default();
+    let inv = xml.inventory(&Path::new(EVENT).join("resp"));
+    let layers = Inventories { layers: vec![inv.as_ref()] };
+    let (_, resp) = layers.response_for(&tr).expect("response");
+    let nfft = deconvolve::npts2nfft(n);
+    let table = inverse_table(&resp, tr.delta(), nfft, Output::Disp, Some(0.0), Some([0.001, 0.005, 4.9, 5.0])).unwrap();
+    g.bench_function("deconvolve/cpu", |b| b.iter(|| black_box(deconvolve::deconvolve(&tr.data, &table, nfft))));
+    g.bench_function("response_eval/cpu", |b| {
+        b.iter(|| black_box(inverse_table(&resp, tr.delta(), nfft, Output::Disp, Some(0.0), None)))
+    });
+    g.bench_function("filter/cpu", |b| {
+        b.iter(|| {
+            let mut x = tr.data.clone();
+            let _ = filter::filter(&mut x, 100.0, FilterType::Bandpass, None, Some(0.02), Some(1.0), 4, true);
+            black_box(x)
+        })
+    });
+    g.bench_function("resample/cpu", |b| b.iter(|| black_box(resample::resample(&tr.data, 100.0, 5.0, Some(Window::Hann), true, false))));
+    g.bench_function("interpolate/cpu", |b| {
+        b.iter(|| {
+            black_box(interpolate::interpolate(&tr.data, tr.start_ns, 100.0, 10.0, InterpMethod::Lanczos, None, Some(12000), 0.0, Some(25)))
+        })
+    });
+    g.bench_function("decimate/cpu", |b| {
+        b.iter(|| {
+            let mut x = tr.data.clone();
+            let sos = iir::lowpass_cheby_2(10.0, 100.0, 12);
+            iir::sosfilt(&sos, &mut x);
+            black_box(x)
+        })
+    });
+    let forum = Pipeline::from_file(Path::new("examples/forum_chain.toml")).expect("pipeline");
+    let cache = ResponseCache::default();
+    g.bench_function("chain_forum/cpu", |b| {
+        b.iter(|| {
+            let mut t = tr.clone();
+            ops::run_steps(&forum.steps, &mut t, &layers, &cache).expect("chain");
+            black_box(t)
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = stages
+}
+criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! `remove_response` needs: the epoch that contains the trace's start (ObsPy's rule).
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -22,21 +23,30 @@ pub struct Inventory {
 
 type Parsed = Arc<Result<Arc<Vec<ChannelEpoch>>, String>>;
 
-/// Parsed StationXML files, shared by every event folder that names them.
+/// Parsed StationXML files, shared by every event folder that holds the same content:
+/// MassDownloader repeats NET.STA.xml in every event folder, and one parse (so one
+/// response id, so one evaluated table per trace shape) serves them all.
 #[derive(Default)]
 pub struct XmlCache {
-    files: Mutex<HashMap<PathBuf, Parsed>>,
+    by_content: Mutex<HashMap<(usize, u64), Parsed>>,
     folders: Mutex<HashMap<PathBuf, Arc<Inventory>>>,
 }
 
 impl XmlCache {
     fn file(&self, p: &Path) -> Parsed {
-        if let Some(v) = self.files.lock().ok().and_then(|m| m.get(p).cloned()) {
+        let bytes = match std::fs::read(p) {
+            Ok(b) => b,
+            Err(e) => return Arc::new(Err(e.to_string())),
+        };
+        let mut h = std::hash::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let key = (bytes.len(), h.finish());
+        if let Some(v) = self.by_content.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return v;
         }
-        let v = Arc::new(stationxml::read_file(p).map(Arc::new));
-        if let Ok(mut m) = self.files.lock() {
-            m.insert(p.to_path_buf(), v.clone());
+        let v = Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new));
+        if let Ok(mut m) = self.by_content.lock() {
+            m.insert(key, v.clone());
         }
         v
     }

@@ -118,7 +118,45 @@ fn sinc(v: f64) -> f64 {
 
 /// ObsPy's C `lanczos_resample` with the lanczos window (the only one 1.5.1 uses, spec §4.1):
 /// zero-padded, not renormalised.
+///
+/// Per output sample the 2a+1 kernel values L(u) = sinc(u)·sinc(u/a) are taken at u, u+1,
+/// ...: sin(π(u+k)) only alternates sign and sin(π(u+k)/a) is a rotation by π/a, so three
+/// trigonometric calls replace 4a+2 (the stage went from 17 ms to ~2 ms on a 20-minute trace).
+/// The recurrence moves results by a few ulp, far inside the 1e-6 parity budget;
+/// `lanczos_reference` below is the direct formula the tests compare against.
 pub fn lanczos(x: &[f64], dt_factor: f64, offset: f64, npts: usize, a: usize) -> Vec<f64> {
+    let n = x.len() as i64;
+    let af = a as f64;
+    let ai = a as i64;
+    let (sin_step, cos_step) = (PI / af).sin_cos();
+    (0..npts)
+        .map(|j| {
+            let pos = offset + j as f64 * dt_factor;
+            let idx = pos.floor() as i64;
+            // First tap i = idx + a, u = pos − i; taps then run down in i, up in u.
+            let u0 = pos - (idx + ai) as f64;
+            let mut s1 = (PI * u0).sin();
+            let (mut s2, mut c2) = (PI * u0 / af).sin_cos();
+            let mut y = 0.0;
+            for k in 0..=2 * ai {
+                let i = idx + ai - k;
+                let u = u0 + k as f64;
+                if i >= 0 && i < n && u.abs() <= af {
+                    let l = if u.abs() < 1e-10 { 1.0 } else { af * s1 * s2 / (PI * PI * u * u) };
+                    y += x[i as usize] * l;
+                }
+                s1 = -s1;
+                let s_next = s2 * cos_step + c2 * sin_step;
+                c2 = c2 * cos_step - s2 * sin_step;
+                s2 = s_next;
+            }
+            y
+        })
+        .collect()
+}
+
+/// The direct formula, term by term as ObsPy's C code computes it (test oracle).
+pub fn lanczos_reference(x: &[f64], dt_factor: f64, offset: f64, npts: usize, a: usize) -> Vec<f64> {
     let n = x.len() as i64;
     let af = a as f64;
     let ai = a as i64;
@@ -202,6 +240,19 @@ mod tests {
         let y = lanczos(&x, 1.0, 0.0, 50, 5);
         for i in 0..50 {
             assert!((x[i] - y[i]).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn fast_lanczos_equals_direct_formula() {
+        let x: Vec<f64> = (0..3001).map(|i| ((i * 7919) % 1013) as f64 - 500.0).collect();
+        for (q, o, a) in [(10.0, 0.0, 25), (3.3333, 0.37, 8), (0.5, 2.0, 1), (1.0, 0.0, 3)] {
+            let npts = ((3000.0 - o) / q) as usize;
+            let fast = lanczos(&x, q, o, npts, a);
+            let slow = lanczos_reference(&x, q, o, npts, a);
+            for (f, s) in fast.iter().zip(&slow) {
+                assert!((f - s).abs() <= 1e-12 * (1.0 + s.abs()), "{q} {o} {a}: {f} vs {s}");
+            }
         }
     }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what seisbatch needs on a fresh Debian machine with rustup, and nothing twice:
+#   libclang-dev            bindgen for libmseed (the `mseed` crate builds libmseed from source)
+#   mesa-vulkan-drivers,    lavapipe, the software Vulkan driver the GPU tests run on (issue #3)
+#   libvulkan1
+# Run as root, or as a user with sudo.
+set -euo pipefail
+need=()
+for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  # rustup puts cargo here; a fresh shell may not have it on PATH yet.
+  [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
