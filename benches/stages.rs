@@ -7,7 +7,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::{self, deconvolve, detrend, filter, interpolate, iir, resample, taper};
+use seisbatch::ops::{self, deconvolve, detrend, filter, iir, interpolate, resample, taper};
 use seisbatch::pipeline::{DetrendType, FilterType, InterpMethod, Output, Pipeline, Side, Window};
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::{inverse_table, ResponseCache};
@@ -16,7 +16,9 @@ const EVENT: &str = "examples/data/event_2014-01-01";
 
 fn trace() -> seisbatch::trace::Trace {
     let f = Path::new(EVENT).join("raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed");
-    read_bytes(&std::fs::read(f).expect("example data")).traces.remove(0)
+    read_bytes(&std::fs::read(f).expect("example data"))
+        .traces
+        .remove(0)
 }
 
 fn stages(c: &mut Criterion) {
@@ -40,25 +42,76 @@ fn stages(c: &mut Criterion) {
     });
     let xml = XmlCache::default();
     let inv = xml.inventory(&Path::new(EVENT).join("resp"));
-    let layers = Inventories { layers: vec![inv.as_ref()] };
+    let layers = Inventories {
+        layers: vec![inv.as_ref()],
+    };
     let (_, resp) = layers.response_for(&tr).expect("response");
     let nfft = deconvolve::npts2nfft(n);
-    let table = inverse_table(&resp, tr.delta(), nfft, Output::Disp, Some(0.0), Some([0.001, 0.005, 4.9, 5.0])).unwrap();
-    g.bench_function("deconvolve/cpu", |b| b.iter(|| black_box(deconvolve::deconvolve(&tr.data, &table, nfft))));
+    let table = inverse_table(
+        &resp,
+        tr.delta(),
+        nfft,
+        Output::Disp,
+        Some(0.0),
+        Some([0.001, 0.005, 4.9, 5.0]),
+    )
+    .unwrap();
+    g.bench_function("deconvolve/cpu", |b| {
+        b.iter(|| black_box(deconvolve::deconvolve(&tr.data, &table, nfft)))
+    });
     g.bench_function("response_eval/cpu", |b| {
-        b.iter(|| black_box(inverse_table(&resp, tr.delta(), nfft, Output::Disp, Some(0.0), None)))
+        b.iter(|| {
+            black_box(inverse_table(
+                &resp,
+                tr.delta(),
+                nfft,
+                Output::Disp,
+                Some(0.0),
+                None,
+            ))
+        })
     });
     g.bench_function("filter/cpu", |b| {
         b.iter(|| {
             let mut x = tr.data.clone();
-            let _ = filter::filter(&mut x, 100.0, FilterType::Bandpass, None, Some(0.02), Some(1.0), 4, true);
+            let _ = filter::filter(
+                &mut x,
+                100.0,
+                FilterType::Bandpass,
+                None,
+                Some(0.02),
+                Some(1.0),
+                4,
+                true,
+            );
             black_box(x)
         })
     });
-    g.bench_function("resample/cpu", |b| b.iter(|| black_box(resample::resample(&tr.data, 100.0, 5.0, Some(Window::Hann), true, false))));
+    g.bench_function("resample/cpu", |b| {
+        b.iter(|| {
+            black_box(resample::resample(
+                &tr.data,
+                100.0,
+                5.0,
+                Some(Window::Hann),
+                true,
+                false,
+            ))
+        })
+    });
     g.bench_function("interpolate/cpu", |b| {
         b.iter(|| {
-            black_box(interpolate::interpolate(&tr.data, tr.start_ns, 100.0, 10.0, InterpMethod::Lanczos, None, Some(12000), 0.0, Some(25)))
+            black_box(interpolate::interpolate(
+                &tr.data,
+                tr.start_ns,
+                100.0,
+                10.0,
+                InterpMethod::Lanczos,
+                None,
+                Some(12000),
+                0.0,
+                Some(25),
+            ))
         })
     });
     g.bench_function("decimate/cpu", |b| {

@@ -41,7 +41,12 @@ impl XmlCache {
         let mut h = std::hash::DefaultHasher::new();
         bytes.hash(&mut h);
         let key = (bytes.len(), h.finish());
-        if let Some(v) = self.by_content.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(v) = self
+            .by_content
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
             return v;
         }
         let v = Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new));

@@ -149,7 +149,7 @@ pub fn parse_iso(s: &str) -> Option<i64> {
 
 /// `UTCDateTime + x` for x in seconds: adds round(x·1e9) ns (spec §0).
 pub fn add_seconds(ns: i64, x: f64) -> i64 {
-    ns + (x * 1e9).round() as i64
+    ns.saturating_add((x * 1e9).round() as i64)
 }
 
 /// `UTCDateTime(ts)` from an f64 POSIX timestamp: ns = round(ts·1e9) (spec §4 step 7).

@@ -142,7 +142,11 @@ pub fn lanczos(x: &[f64], dt_factor: f64, offset: f64, npts: usize, a: usize) ->
                 let i = idx + ai - k;
                 let u = u0 + k as f64;
                 if i >= 0 && i < n && u.abs() <= af {
-                    let l = if u.abs() < 1e-10 { 1.0 } else { af * s1 * s2 / (PI * PI * u * u) };
+                    let l = if u.abs() < 1e-10 {
+                        1.0
+                    } else {
+                        af * s1 * s2 / (PI * PI * u * u)
+                    };
                     y += x[i as usize] * l;
                 }
                 s1 = -s1;
@@ -156,7 +160,13 @@ pub fn lanczos(x: &[f64], dt_factor: f64, offset: f64, npts: usize, a: usize) ->
 }
 
 /// The direct formula, term by term as ObsPy's C code computes it (test oracle).
-pub fn lanczos_reference(x: &[f64], dt_factor: f64, offset: f64, npts: usize, a: usize) -> Vec<f64> {
+pub fn lanczos_reference(
+    x: &[f64],
+    dt_factor: f64,
+    offset: f64,
+    npts: usize,
+    a: usize,
+) -> Vec<f64> {
     let n = x.len() as i64;
     let af = a as f64;
     let ai = a as i64;
@@ -245,13 +255,23 @@ mod tests {
 
     #[test]
     fn fast_lanczos_equals_direct_formula() {
-        let x: Vec<f64> = (0..3001).map(|i| ((i * 7919) % 1013) as f64 - 500.0).collect();
-        for (q, o, a) in [(10.0, 0.0, 25), (3.3333, 0.37, 8), (0.5, 2.0, 1), (1.0, 0.0, 3)] {
+        let x: Vec<f64> = (0..3001)
+            .map(|i| ((i * 7919) % 1013) as f64 - 500.0)
+            .collect();
+        for (q, o, a) in [
+            (10.0, 0.0, 25),
+            (3.3333, 0.37, 8),
+            (0.5, 2.0, 1),
+            (1.0, 0.0, 3),
+        ] {
             let npts = ((3000.0 - o) / q) as usize;
             let fast = lanczos(&x, q, o, npts, a);
             let slow = lanczos_reference(&x, q, o, npts, a);
             for (f, s) in fast.iter().zip(&slow) {
-                assert!((f - s).abs() <= 1e-12 * (1.0 + s.abs()), "{q} {o} {a}: {f} vs {s}");
+                assert!(
+                    (f - s).abs() <= 1e-12 * (1.0 + s.abs()),
+                    "{q} {o} {a}: {f} vs {s}"
+                );
             }
         }
     }

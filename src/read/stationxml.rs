@@ -259,3 +259,70 @@ fn parse_response(r: &Element) -> Result<Response, String> {
         stages,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<FDSNStationXML schemaVersion="1.2">
+ <Source>test</Source>
+ <Network code="XX"><Station code="ABC" startDate="2000-01-01T00:00:00">
+  <Channel code="HHZ" locationCode="" startDate="2010-01-01T00:00:00" endDate="2599-12-31T23:59:59">
+   <Response>
+    <InstrumentSensitivity><Value>1000</Value><Frequency>1</Frequency>
+     <InputUnits><Name>M/S</Name></InputUnits><OutputUnits><Name>COUNTS</Name></OutputUnits></InstrumentSensitivity>
+    <Stage number="1"><PolesZeros><InputUnits><Name>M/S</Name></InputUnits><OutputUnits><Name>V</Name></OutputUnits>
+     <PzTransferFunctionType>LAPLACE (RADIANS/SECOND)</PzTransferFunctionType>
+     <NormalizationFactor>1</NormalizationFactor><NormalizationFrequency>1</NormalizationFrequency>
+     <Zero number="0"><Real>0</Real><Imaginary>0</Imaginary></Zero>
+     <Pole number="0"><Real>-4.44</Real><Imaginary>4.44</Imaginary></Pole>
+     <Pole number="1"><Real>-4.44</Real><Imaginary>-4.44</Imaginary></Pole>
+    </PolesZeros><StageGain><Value>1000</Value><Frequency>1</Frequency></StageGain></Stage>
+    <Stage number="2"><Polynomial><InputUnits><Name>V</Name></InputUnits><OutputUnits><Name>COUNTS</Name></OutputUnits></Polynomial></Stage>
+   </Response>
+  </Channel>
+  <Channel code="HHN" locationCode="00" startDate="2010-01-01T00:00:00"/>
+ </Station></Network>
+</FDSNStationXML>"#;
+
+    #[test]
+    fn no_default_namespace_epochs_and_stage_kinds() {
+        let e = parse(DOC).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (
+                e[0].network.as_str(),
+                e[0].station.as_str(),
+                e[0].channel.as_str()
+            ),
+            ("XX", "ABC", "HHZ")
+        );
+        assert_eq!(e[0].end_ns, Some(i64::MAX), "2599 saturates: an open epoch");
+        assert!(e[0].covers(time::parse_iso("2020-01-01").unwrap()));
+        assert!(!e[0].covers(time::parse_iso("2009-12-31").unwrap()));
+        let Some(Ok((_, r))) = &e[0].response else {
+            panic!("response")
+        };
+        assert_eq!(r.stages.len(), 2);
+        assert!(matches!(r.stages[1].kind, StageKind::Polynomial));
+        assert!(e[1].response.is_none());
+        // With the default namespace and a prefix, the same document parses the same way.
+        let ns = DOC.replace(
+            "<FDSNStationXML schemaVersion",
+            "<FDSNStationXML xmlns=\"http://www.fdsn.org/xml/station/1\" schemaVersion",
+        );
+        assert_eq!(parse(&ns).unwrap().len(), 2);
+        // The Polynomial stage is refused with a reason that says so.
+        let err = crate::response::eval::evaluate(r, &[0.0, 1.0], crate::pipeline::Output::Vel)
+            .unwrap_err();
+        assert!(err.contains("Polynomial"), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_foreign_documents_are_errors() {
+        assert!(parse(&DOC[..DOC.len() / 2]).is_err());
+        assert!(parse("<quakeml/>").is_err());
+        assert!(parse("").is_err());
+    }
+}
