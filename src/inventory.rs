@@ -1,12 +1,12 @@
 //! Channel epochs from StationXML files, each distinct file parsed once, and the lookup
 //! `remove_response` needs: the epoch that contains the trace's start (ObsPy's rule).
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::error::TraceError;
+use crate::once_map::OnceMap;
 use crate::read::layout::xml_files;
 use crate::read::stationxml::{self, ChannelEpoch};
 use crate::response::Response;
@@ -28,8 +28,8 @@ type Parsed = Arc<Result<Arc<Vec<ChannelEpoch>>, String>>;
 /// response id, so one evaluated table per trace shape) serves them all.
 #[derive(Default)]
 pub struct XmlCache {
-    by_content: Mutex<HashMap<(usize, u64), Parsed>>,
-    folders: Mutex<HashMap<PathBuf, Arc<Inventory>>>,
+    by_content: OnceMap<(usize, u64), Parsed>,
+    folders: OnceMap<PathBuf, Arc<Inventory>>,
 }
 
 impl XmlCache {
@@ -40,47 +40,31 @@ impl XmlCache {
         };
         let mut h = std::hash::DefaultHasher::new();
         bytes.hash(&mut h);
-        let key = (bytes.len(), h.finish());
-        if let Some(v) = self
-            .by_content
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
-            return v;
-        }
-        let v = Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new));
-        if let Ok(mut m) = self.by_content.lock() {
-            m.insert(key, v.clone());
-        }
-        v
+        self.by_content.get_or_init((bytes.len(), h.finish()), || {
+            Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new))
+        })
     }
 
     /// The inventory of one file or folder (every `*.xml` in it), loaded once.
     pub fn inventory(&self, p: &Path) -> Arc<Inventory> {
-        if let Some(v) = self.folders.lock().ok().and_then(|m| m.get(p).cloned()) {
-            return v;
-        }
-        let mut inv = Inventory {
-            looked_in: p.display().to_string(),
-            ..Default::default()
-        };
-        match xml_files(p) {
-            Err(e) => inv.errors.push((p.to_path_buf(), e.to_string())),
-            Ok(files) => {
-                for f in files {
-                    match self.file(&f).as_ref() {
-                        Ok(e) => inv.epochs.push(e.clone()),
-                        Err(e) => inv.errors.push((f, e.clone())),
+        self.folders.get_or_init(p.to_path_buf(), || {
+            let mut inv = Inventory {
+                looked_in: p.display().to_string(),
+                ..Default::default()
+            };
+            match xml_files(p) {
+                Err(e) => inv.errors.push((p.to_path_buf(), e.to_string())),
+                Ok(files) => {
+                    for f in files {
+                        match self.file(&f).as_ref() {
+                            Ok(e) => inv.epochs.push(e.clone()),
+                            Err(e) => inv.errors.push((f, e.clone())),
+                        }
                     }
                 }
             }
-        }
-        let inv = Arc::new(inv);
-        if let Ok(mut m) = self.folders.lock() {
-            m.insert(p.to_path_buf(), inv.clone());
-        }
-        inv
+            Arc::new(inv)
+        })
     }
 }
 

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod inventory;
+pub mod once_map;
 pub mod ops;
 pub mod pipeline;
 pub mod read;

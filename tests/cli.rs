@@ -349,3 +349,46 @@ fn mseed_output_reads_back() {
         assert_eq!(d.traces[0].data.len(), 6000);
     }
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn events_sharing_stationxml_content_share_evaluated_responses() {
+    // MassDownloader repeats NET.STA.xml in every event folder: two events, one parse, and
+    // one evaluated response per channel (3), not per event (6).
+    let input = tempfile::tempdir().unwrap();
+    for ev in ["ev1", "ev2"] {
+        copy_dir(
+            &root().join("examples/data/event_2014-01-01"),
+            &input.path().join(ev),
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "run",
+        root().join("examples/forum_chain.toml").to_str().unwrap(),
+        "--input",
+        input.path().to_str().unwrap(),
+        "--output",
+        out.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let r = report(out.path());
+    assert_eq!(r["ok"], 6);
+    assert_eq!(r["responses_evaluated"], 3);
+    assert!(out
+        .path()
+        .join("ev2/GR.FUR..HHN__20140101T000000Z__20140101T001959Z.sac")
+        .exists());
+}

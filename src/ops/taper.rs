@@ -192,47 +192,34 @@ pub fn cosine_taper(
         Ok(())
     };
     let (f1, f2, f3, f4) = (i1 as f64, i2 as f64, i3 as f64, i4 as f64);
-    if halfcosine {
-        assign(
-            i1,
-            i2 + 1,
-            &|k| 0.5 * (1.0 - (PI * (k as f64 - f1) / (f2 - f1)).cos()),
-            i2 + 1 - i1,
-        )?;
-        if i3 > i2 + 1 {
-            assign(i2 + 1, i3, &|_| 1.0, i3 - i2 - 1)?;
+    // halfcosine: raised-cosine ramps; otherwise quarter-cosine ramps (SAC's taper, §3.3).
+    let rise = move |k: i64| -> f64 {
+        if halfcosine {
+            0.5 * (1.0 - (PI * (k as f64 - f1) / (f2 - f1)).cos())
+        } else {
+            (-(PI / 2.0 * (f2 - k as f64) / (f2 - f1))).cos()
         }
-        assign(
-            i3,
-            i4 + 1,
-            &|k| 0.5 * (1.0 + (PI * (f3 - k as f64) / (f4 - f3)).cos()),
-            i4 + 1 - i3,
-        )?;
-    } else {
-        assign(
-            i1,
-            i2 + 1,
-            &|k| (-(PI / 2.0 * (f2 - k as f64) / (f2 - f1))).cos(),
-            i2 + 1 - i1,
-        )?;
-        if i3 > i2 + 1 {
-            assign(i2 + 1, i3, &|_| 1.0, i3 - i2 - 1)?;
+    };
+    let fall = move |k: i64| -> f64 {
+        if halfcosine {
+            0.5 * (1.0 + (PI * (f3 - k as f64) / (f4 - f3)).cos())
+        } else {
+            (PI / 2.0 * (f3 - k as f64) / (f4 - f3)).cos()
         }
-        assign(
-            i3,
-            i4 + 1,
-            &|k| (PI / 2.0 * (f3 - k as f64) / (f4 - f3)).cos(),
-            i4 + 1 - i3,
-        )?;
+    };
+    // The three segments in ObsPy's order: a later one overwrites an earlier one.
+    assign(i1, i2 + 1, &rise, i2 + 1 - i1)?;
+    if i3 > i2 + 1 {
+        assign(i2 + 1, i3, &|_| 1.0, i3 - i2 - 1)?;
     }
+    assign(i3, i4 + 1, &fall, i4 + 1 - i3)?;
     if i1 == i2 {
         w[0] = 0.0;
     }
     if i3 == i4 {
-        if let Some((a, _)) = Some(py_slice(i3, i3 + 1, npts)) {
-            if a < npts {
-                w[a] = 0.0;
-            }
+        let (a, _) = py_slice(i3, i3 + 1, npts);
+        if a < npts {
+            w[a] = 0.0;
         }
     }
     Ok(w)

@@ -3,12 +3,12 @@
 //! The table folds pre_filt and the water-level inversion together, which is also what the
 //! GPU path will upload once per distinct response.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use num_complex::Complex64 as C;
 
 use super::{eval, Response};
+use crate::once_map::OnceMap;
 use crate::pipeline::Output;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -25,12 +25,12 @@ pub type Table = Arc<Result<Vec<C>, String>>;
 
 #[derive(Default)]
 pub struct ResponseCache {
-    map: Mutex<HashMap<Key, Table>>,
+    map: OnceMap<Key, Table>,
 }
 
 impl ResponseCache {
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -38,7 +38,10 @@ impl ResponseCache {
     }
 
     /// The inverse-response table R·T for one response on remove_response's grid.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the cache key is these parameters"
+    )]
     pub fn table(
         &self,
         response_id: usize,
@@ -57,22 +60,16 @@ impl ResponseCache {
             water_level_bits: water_level.map(f64::to_bits),
             pre_filt_bits: pre_filt.map(|p| p.map(f64::to_bits)),
         };
-        if let Some(t) = self.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return t;
-        }
-        // Computed outside the lock: two threads may race to fill one key, which is harmless.
-        let t = Arc::new(inverse_table(
-            resp,
-            delta,
-            nfft,
-            output,
-            water_level,
-            pre_filt,
-        ));
-        if let Ok(mut m) = self.map.lock() {
-            m.insert(key, t.clone());
-        }
-        t
+        self.map.get_or_init(key, || {
+            Arc::new(inverse_table(
+                resp,
+                delta,
+                nfft,
+                output,
+                water_level,
+                pre_filt,
+            ))
+        })
     }
 }
 
