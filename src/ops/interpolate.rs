@@ -48,7 +48,7 @@ pub fn interpolate(
     let endtime = time::timestamp(end_ns);
     let npts = match npts {
         Some(p) => p as i64,
-        None => ((endtime - new_start) / dt).floor() as i64 + 1,
+        None => (((endtime - new_start) / dt).floor() as i64).saturating_add(1),
     };
     if npts < 1 {
         return Err("the new grid would have no samples (start time after the trace end)".into());
@@ -63,6 +63,12 @@ pub fn interpolate(
         ));
     }
     let npts = npts as usize;
+    if npts > super::MAX_OUTPUT_SAMPLES {
+        return Err(format!(
+            "interpolating to {new_rate} Hz would produce {npts} samples (limit {})",
+            super::MAX_OUTPUT_SAMPLES
+        ));
+    }
     let data = match method {
         InterpMethod::Lanczos => {
             let a = a.ok_or("lanczos needs `a`")?;
@@ -274,6 +280,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn absurd_rates_fail_instead_of_allocating() {
+        let x = vec![1.0; 1000];
+        let e = interpolate(
+            &x,
+            0,
+            100.0,
+            1e12,
+            InterpMethod::Linear,
+            None,
+            None,
+            0.0,
+            None,
+        );
+        assert!(e.unwrap_err().contains("limit"));
+        let e = crate::ops::resample::resample(&x, 100.0, 1e12, None, true, false);
+        assert!(e.unwrap_err().contains("limit"));
     }
 
     #[test]

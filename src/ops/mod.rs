@@ -13,6 +13,10 @@ pub mod taper;
 
 use std::sync::Arc;
 
+/// Largest trace an operation may produce (2^28 samples = 2 GiB of f64): an upsampling
+/// typo such as sampling_rate = 1e9 must fail with a reason, not abort on allocation.
+pub const MAX_OUTPUT_SAMPLES: usize = 1 << 28;
+
 use crate::error::TraceError;
 use crate::pipeline::Step;
 use crate::response::cache::ResponseCache;

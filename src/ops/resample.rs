@@ -58,6 +58,12 @@ pub fn resample(
         );
         num = 1;
     }
+    if num > super::MAX_OUTPUT_SAMPLES {
+        return Err(format!(
+            "resampling to {new_rate} Hz would produce {num} samples (limit {})",
+            super::MAX_OUTPUT_SAMPLES
+        ));
+    }
     let delta = 1.0 / sampling_rate;
     let df = 1.0 / (n as f64 * delta);
     let d_large_f = 1.0 / num as f64 * new_rate;
