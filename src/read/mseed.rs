@@ -1,6 +1,7 @@
 //! miniSEED 2 and 3 through libmseed (the `mseed` crate), record by record, so one corrupt
-//! record costs that record only. Contiguous records become one trace, as ObsPy's `read`
-//! does (libmseed's default tolerance: half a sample period).
+//! record costs that record only. Records are grouped by id and rate, ordered by time, and
+//! contiguous ones joined into one trace, as ObsPy's `read` does (libmseed's default
+//! tolerance: half a sample period): an out-of-order file gives the same traces as a sorted one.
 
 use mseed::{MSControlFlags, MSRecord, MSSampleType};
 
@@ -17,6 +18,7 @@ pub struct Decoded {
 /// would be gigabytes); real records hold at most a few thousand.
 const MAX_SAMPLES_PER_RECORD: i64 = 1 << 20;
 
+/// One decoded record: a one-record trace, joined to its neighbours at the end.
 struct Segment {
     trace: Trace,
 }
@@ -81,7 +83,43 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
                 .push(format!("record at byte {}: {p}", off - len.max(1)));
         }
     }
-    out.traces = segs.into_iter().map(|s| s.trace).collect();
+    out.traces = join(segs);
+    out
+}
+
+/// Sorts records by (channel in order of appearance, rate, start) and appends each to the previous one when it starts
+/// where that one ends (within half a sample); gaps and overlaps start a new trace.
+fn join(recs: Vec<Segment>) -> Vec<Trace> {
+    // Channels keep the order of their first record in the file, as ObsPy returns them.
+    let mut first_seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut recs: Vec<(usize, Segment)> = recs
+        .into_iter()
+        .map(|s| {
+            let n = first_seen.len();
+            (*first_seen.entry(s.trace.id()).or_insert(n), s)
+        })
+        .collect();
+    recs.sort_by(|(ia, a), (ib, b)| {
+        ia.cmp(ib)
+            .then(a.trace.sampling_rate.total_cmp(&b.trace.sampling_rate))
+            .then(a.trace.start_ns.cmp(&b.trace.start_ns))
+    });
+    let mut out: Vec<Trace> = Vec::new();
+    for (_, Segment { trace: r }) in recs {
+        if let Some(t) = out.last_mut() {
+            let same = t.sampling_rate == r.sampling_rate
+                && t.channel == r.channel
+                && t.station == r.station
+                && t.location == r.location
+                && t.network == r.network;
+            let expected = t.start_ns as f64 + t.data.len() as f64 * 1e9 / r.sampling_rate;
+            if same && (r.start_ns as f64 - expected).abs() <= 0.5e9 / r.sampling_rate {
+                t.data.extend_from_slice(&r.data);
+                continue;
+            }
+        }
+        out.push(r);
+    }
     out
 }
 
@@ -122,22 +160,6 @@ fn add_record(rec: &MSRecord, segs: &mut Vec<Segment>) -> Result<(), String> {
         rec.location().unwrap_or_default(),
         rec.channel().unwrap_or_default(),
     );
-    let tol_ns = 0.5e9 / rate;
-    for s in segs.iter_mut() {
-        let t = &mut s.trace;
-        if t.sampling_rate == rate
-            && t.channel == channel
-            && t.station == station
-            && t.location == location
-            && t.network == network
-        {
-            let expected = t.start_ns as f64 + t.data.len() as f64 * 1e9 / rate;
-            if (start_ns as f64 - expected).abs() <= tol_ns {
-                t.data.extend_from_slice(&data);
-                return Ok(());
-            }
-        }
-    }
     segs.push(Segment {
         trace: Trace {
             network,
@@ -184,6 +206,21 @@ mod tests {
         );
         assert_eq!(d.traces.len(), 1, "records stay contiguous");
         assert_eq!(d.traces[0].data.len(), 3000);
+    }
+
+    #[test]
+    fn out_of_order_records_join_like_a_sorted_file() {
+        let a = encode(&trace(0, 3000)); // 3 records of 1008 samples
+        let mut shuffled = a[8192..].to_vec();
+        shuffled.extend_from_slice(&a[..4096]);
+        shuffled.extend_from_slice(&a[4096..8192]);
+        let d = read_bytes(&shuffled);
+        assert_eq!(d.traces.len(), 1);
+        assert_eq!(d.traces[0].data, trace(0, 3000).data);
+        // A duplicated record is an overlap: a second trace, as libmseed makes it.
+        let mut dup = a.clone();
+        dup.extend_from_slice(&a[..4096]);
+        assert_eq!(read_bytes(&dup).traces.len(), 2);
     }
 
     #[test]
