@@ -27,7 +27,6 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
     let mut out = Decoded::default();
     let mut segs: Vec<Segment> = Vec::new();
     let mut off = 0usize;
-    let flags = MSControlFlags::MSF_UNPACKDATA | MSControlFlags::MSF_VALIDATECRC;
     while off < buf.len() {
         let rest = &buf[off..];
         if rest.len() < 40 {
@@ -39,8 +38,9 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
             }
             break;
         }
-        // Check the sample count before libmseed unpacks (and allocates) anything.
-        let header = MSRecord::parse(rest, MSControlFlags::empty());
+        // Parse the header first and check the sample count before libmseed unpacks (and
+        // allocates) anything; then unpack that same record.
+        let header = MSRecord::parse(rest, MSControlFlags::MSF_VALIDATECRC);
         let rec = match header {
             // libmseed answers "need more bytes" for a record cut short by the end of the
             // file; the header is then unparsed (sample count -1).
@@ -60,7 +60,7 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
                 off += len.max(1);
                 continue;
             }
-            Ok(_) => MSRecord::parse(rest, flags),
+            Ok(mut h) => h.unpack_data().map(|_| h),
             Err(e) => Err(e),
         };
         let rec = match rec {
