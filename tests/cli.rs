@@ -22,6 +22,30 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run seisbatch")
 }
 
+/// `seisbatch run PIPELINE --input INPUT --output OUTPUT EXTRA...`
+fn run_pipeline(pipeline: &Path, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("run")
+        .arg(pipeline)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(extra)
+        .output()
+        .expect("run seisbatch")
+}
+
+/// Asserts the exit code, showing stderr when it differs.
+fn expect_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -40,14 +64,12 @@ fn read_sac(p: &Path) -> Vec<f64> {
 #[test]
 fn forum_chain_on_bundled_example_exits_0_and_matches_obspy() {
     let out = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        root().join("examples/data").to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-    ]);
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        &root().join("examples/data"),
+        out.path(),
+        &[],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("3 traces ok, 0 failed"), "{stderr}");
@@ -77,24 +99,18 @@ fn forum_chain_on_bundled_example_exits_0_and_matches_obspy() {
 fn sac_output_equals_obspy_golden_within_float32() {
     // The golden FUR forum chain, run through the CLI on the fixture file.
     let out = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        fixture("data/GR.FUR..HHZ.mseed").to_str().unwrap(),
-        "--inventory",
-        fixture("data/BW_GR.xml").to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "--jobs",
-        "1",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        &fixture("data/GR.FUR..HHZ.mseed"),
+        out.path(),
+        &[
+            "--inventory",
+            fixture("data/BW_GR.xml").to_str().unwrap(),
+            "--jobs",
+            "1",
+        ],
     );
+    expect_exit(&o, 0);
     let f = std::fs::read_dir(out.path())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -158,23 +174,17 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
     let good = std::fs::read(fixture("data/GR.FUR..HHZ.mseed")).unwrap();
     std::fs::write(i.join("truncated.mseed"), &good[..512 * 20 + 200]).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        i.to_str().unwrap(),
-        "--inventory",
-        fixture("data/BW_GR.xml").to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        i,
+        out.path(),
+        &[
+            "--inventory",
+            fixture("data/BW_GR.xml").to_str().unwrap(),
+            "--quiet",
+        ],
     );
+    expect_exit(&o, 3);
     assert!(o.stderr.is_empty(), "--quiet prints nothing");
     let r = report(out.path());
     assert_eq!(r["ok"], 1);
@@ -251,14 +261,7 @@ fn configuration_errors_exit_2_naming_step_and_key() {
         let p = d.path().join(format!("p{k}.toml"));
         std::fs::write(&p, toml).unwrap();
         let out = d.path().join(format!("out{k}"));
-        let o = run(&[
-            "run",
-            p.to_str().unwrap(),
-            "--input",
-            fixture("data/GR.FUR..HHZ.mseed").to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        let o = run_pipeline(&p, &fixture("data/GR.FUR..HHZ.mseed"), &out, &[]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         for n in *needles {
@@ -269,25 +272,19 @@ fn configuration_errors_exit_2_naming_step_and_key() {
             "nothing is written before the configuration is valid"
         );
     }
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        "/nonexistent/x",
-        "--output",
-        d.path().join("o").to_str().unwrap(),
-    ]);
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        Path::new("/nonexistent/x"),
+        &d.path().join("o"),
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        "x",
-        "--output",
-        "y",
-        "--device",
-        "gpu",
-    ]);
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        Path::new("x"),
+        Path::new("y"),
+        &["--device", "gpu"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not built yet"));
 }
@@ -316,25 +313,13 @@ fn help_documents_options_with_an_example() {
 #[test]
 fn mseed_output_reads_back() {
     let out = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        root()
-            .join("examples/velocity_bandpass.toml")
-            .to_str()
-            .unwrap(),
-        "--input",
-        root().join("examples/data").to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "--format",
-        "mseed",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = run_pipeline(
+        &root().join("examples/velocity_bandpass.toml"),
+        &root().join("examples/data"),
+        out.path(),
+        &["--format", "mseed"],
     );
+    expect_exit(&o, 0);
     let dir = out.path().join("event_2014-01-01");
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -374,15 +359,12 @@ fn events_sharing_stationxml_content_share_evaluated_responses() {
         );
     }
     let out = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        root().join("examples/forum_chain.toml").to_str().unwrap(),
-        "--input",
-        input.path().to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = run_pipeline(
+        &root().join("examples/forum_chain.toml"),
+        input.path(),
+        out.path(),
+        &["--quiet"],
+    );
     assert_eq!(o.status.code(), Some(0));
     let r = report(out.path());
     assert_eq!(r["ok"], 6);
