@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod gpu;
 pub mod inventory;
 pub mod once_map;
 pub mod ops;

@@ -1,6 +1,6 @@
 //! `Trace.filter` for the Butterworth types (spec §6.3), with ObsPy's range rules.
 
-use super::iir::{butter, sosfilt, Band};
+use super::iir::{butter, sosfilt, Band, Sos};
 use crate::pipeline::FilterType;
 
 /// Applies the filter in place; returns ObsPy's warning, if it gives one.
@@ -18,6 +18,27 @@ pub fn filter(
     corners: usize,
     zerophase: bool,
 ) -> Result<Option<String>, String> {
+    let (sos, warning) = design(sampling_rate, kind, freq, freqmin, freqmax, corners)?;
+    sosfilt(&sos, x);
+    if zerophase {
+        // Forward then backward, no padding, zero initial state both ways (spec §6.3).
+        x.reverse();
+        sosfilt(&sos, x);
+        x.reverse();
+    }
+    Ok(warning)
+}
+
+/// The Butterworth sections `filter` applies and ObsPy's warning, if any; shared with the
+/// GPU plan so both paths filter with the same f64 coefficients.
+pub fn design(
+    sampling_rate: f64,
+    kind: FilterType,
+    freq: Option<f64>,
+    freqmin: Option<f64>,
+    freqmax: Option<f64>,
+    corners: usize,
+) -> Result<(Vec<Sos>, Option<String>), String> {
     let fe = 0.5 * sampling_rate;
     let mut warning = None;
     let band = match kind {
@@ -67,13 +88,5 @@ pub fn filter(
             Band::High(f)
         }
     };
-    let sos = butter(corners, band);
-    sosfilt(&sos, x);
-    if zerophase {
-        // Forward then backward, no padding, zero initial state both ways (spec §6.3).
-        x.reverse();
-        sosfilt(&sos, x);
-        x.reverse();
-    }
-    Ok(warning)
+    Ok((butter(corners, band), warning))
 }

@@ -14,35 +14,56 @@ pub struct Interpolated {
     pub data: Vec<f64>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn interpolate(
-    x: &[f64],
+/// The new grid of `interpolate`, in input samples: output j sits at offset + j * dt_factor.
+/// Shared by the CPU path and the GPU plan (which needs it before any sample is touched).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// Start of the output (the input's, shifted by time_shift, for an empty trace).
+    pub start_ns: i64,
+    /// Output samples (0 for an empty input, which stays empty at its old rate).
+    pub npts: usize,
+    pub sampling_rate: f64,
+    pub offset: f64,
+    pub dt_factor: f64,
+    old_start: f64,
+    old_end: f64,
+    new_start: f64,
+    new_end: f64,
+    old_dt: f64,
+}
+
+/// ObsPy's grid rules: npts from the end time when not given; no extrapolation.
+pub fn grid(
+    n: usize,
     start_ns: i64,
     sampling_rate: f64,
     new_rate: f64,
-    method: InterpMethod,
     starttime: Option<i64>,
     npts: Option<usize>,
     time_shift: f64,
-    a: Option<usize>,
-) -> Result<Interpolated, String> {
-    let n = x.len();
+) -> Result<Grid, String> {
     let dt = 1.0 / new_rate;
     let start_ns = if time_shift != 0.0 {
         time::add_seconds(start_ns, time_shift)
     } else {
         start_ns
     };
-    if n == 0 {
-        // skip_if_no_data: ObsPy leaves an empty trace as it is.
-        return Ok(Interpolated {
-            start_ns,
-            sampling_rate,
-            data: vec![],
-        });
-    }
     let old_dt = 1.0 / sampling_rate;
     let old_start = time::timestamp(start_ns);
+    if n == 0 {
+        return Ok(Grid {
+            start_ns,
+            npts: 0,
+            sampling_rate,
+            offset: 0.0,
+            dt_factor: 1.0,
+            old_start,
+            old_end: old_start,
+            new_start: old_start,
+            new_end: old_start,
+            old_dt,
+        });
+    }
     let new_start = starttime.map(time::timestamp).unwrap_or(old_start);
     let end_ns = time::add_seconds(start_ns, (n - 1) as f64 * old_dt);
     let endtime = time::timestamp(end_ns);
@@ -69,10 +90,61 @@ pub fn interpolate(
             super::MAX_OUTPUT_SAMPLES
         ));
     }
+    Ok(Grid {
+        start_ns: time::from_timestamp(new_start),
+        npts,
+        sampling_rate: 1.0 / dt,
+        offset: (new_start - old_start) / old_dt,
+        dt_factor: dt / old_dt,
+        old_start,
+        old_end,
+        new_start,
+        new_end,
+        old_dt,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn interpolate(
+    x: &[f64],
+    start_ns: i64,
+    sampling_rate: f64,
+    new_rate: f64,
+    method: InterpMethod,
+    starttime: Option<i64>,
+    npts: Option<usize>,
+    time_shift: f64,
+    a: Option<usize>,
+) -> Result<Interpolated, String> {
+    let n = x.len();
+    let g = grid(
+        n,
+        start_ns,
+        sampling_rate,
+        new_rate,
+        starttime,
+        npts,
+        time_shift,
+    )?;
+    if n == 0 {
+        return Ok(Interpolated {
+            start_ns: g.start_ns,
+            sampling_rate,
+            data: vec![],
+        });
+    }
+    let (old_start, old_end, new_start, new_end, old_dt, npts) = (
+        g.old_start,
+        g.old_end,
+        g.new_start,
+        g.new_end,
+        g.old_dt,
+        g.npts,
+    );
     let data = match method {
         InterpMethod::Lanczos => {
             let a = a.ok_or("lanczos needs `a`")?;
-            lanczos(x, dt / old_dt, (new_start - old_start) / old_dt, npts, a)
+            lanczos(x, g.dt_factor, g.offset, npts, a)
         }
         InterpMethod::Linear => {
             if n < 2 {
@@ -97,8 +169,8 @@ pub fn interpolate(
         }
     };
     Ok(Interpolated {
-        start_ns: time::from_timestamp(new_start),
-        sampling_rate: 1.0 / dt,
+        start_ns: g.start_ns,
+        sampling_rate: g.sampling_rate,
         data,
     })
 }

@@ -3,52 +3,42 @@
 
 use num_complex::Complex64 as C;
 
-use super::iir::{lowpass_cheby_2, sosfilt};
+use super::iir::{lowpass_cheby_2, sosfilt, Sos};
 use super::{fft, taper};
 use crate::pipeline::Window;
 
-/// Returns the resampled samples; the caller sets the new sampling rate.
-pub fn resample(
-    x: &[f64],
+/// What resample will do to an n-sample trace: the output length, the anti-alias sections
+/// (None with no_filter) and ObsPy's warning. Shared by the CPU path and the GPU plan, so
+/// both refuse and warn alike.
+pub struct Shape {
+    pub num: usize,
+    pub antialias: Option<Vec<Sos>>,
+    pub warning: Option<String>,
+}
+
+pub fn shape(
+    n: usize,
     sampling_rate: f64,
     new_rate: f64,
-    window: Option<Window>,
     no_filter: bool,
     strict_length: bool,
-) -> Result<(Vec<f64>, Option<String>), String> {
-    let n = x.len();
+) -> Result<Shape, String> {
     let factor = sampling_rate / new_rate;
     if strict_length && (n as f64 % factor) != 0.0 {
         return Err("end time of trace would change (strict_length)".into());
     }
-    let mut data = x.to_vec();
-    if !no_filter {
+    let antialias = if no_filter {
+        None
+    } else {
         if factor > 16.0 {
             return Err(format!("resampling factor {factor} > 16 with the anti-alias filter: resample in several steps"));
         }
-        sosfilt(
-            &lowpass_cheby_2(sampling_rate * 0.5 / factor, sampling_rate, 12),
-            &mut data,
-        );
-    }
-    let spec = fft::rfft(&data, n);
-    let half = n / 2 + 1;
-    let mut xr: Vec<f64> = spec.iter().map(|c| c.re).collect();
-    let mut xi: Vec<f64> = spec.iter().map(|c| c.im).collect();
-    xi[0] = 0.0;
-    if n.is_multiple_of(2) {
-        xi[half - 1] = 0.0;
-    }
-    if let Some(w) = window {
-        // get_window(window, n) is periodic: the symmetric window of n+1 points, last dropped;
-        // ifftshift rolls it by -floor(n/2).
-        let sym = taper::window(w, n + 1);
-        for k in 0..half {
-            let wk = sym[(k + n / 2) % n];
-            xr[k] *= wk;
-            xi[k] *= wk;
-        }
-    }
+        Some(lowpass_cheby_2(
+            sampling_rate * 0.5 / factor,
+            sampling_rate,
+            12,
+        ))
+    };
     let mut warning = None;
     let mut num = (n as f64 / factor) as usize;
     if num == 0 {
@@ -64,10 +54,47 @@ pub fn resample(
             super::MAX_OUTPUT_SAMPLES
         ));
     }
-    let delta = 1.0 / sampling_rate;
-    let df = 1.0 / (n as f64 * delta);
+    Ok(Shape {
+        num,
+        antialias,
+        warning,
+    })
+}
+
+/// Returns the resampled samples; the caller sets the new sampling rate.
+pub fn resample(
+    x: &[f64],
+    sampling_rate: f64,
+    new_rate: f64,
+    window: Option<Window>,
+    no_filter: bool,
+    strict_length: bool,
+) -> Result<(Vec<f64>, Option<String>), String> {
+    let n = x.len();
+    let Shape {
+        num,
+        antialias,
+        warning,
+    } = shape(n, sampling_rate, new_rate, no_filter, strict_length)?;
+    let mut data = x.to_vec();
+    if let Some(sos) = &antialias {
+        sosfilt(sos, &mut data);
+    }
+    let spec = fft::rfft(&data, n);
+    let half = n / 2 + 1;
+    let mut xr: Vec<f64> = spec.iter().map(|c| c.re).collect();
+    let mut xi: Vec<f64> = spec.iter().map(|c| c.im).collect();
+    xi[0] = 0.0;
+    if n.is_multiple_of(2) {
+        xi[half - 1] = 0.0;
+    }
+    let win = spectrum_window(n, window);
+    for k in 0..half {
+        xr[k] *= win[k];
+        xi[k] *= win[k];
+    }
+    let f = input_freqs(n, sampling_rate);
     let d_large_f = 1.0 / num as f64 * new_rate;
-    let f: Vec<f64> = (0..half).map(|k| df * k as f64).collect();
     let n_large = num / 2 + 1;
     let y: Vec<C> = (0..n_large)
         .map(|j| {
@@ -79,6 +106,59 @@ pub fn resample(
     let s = num as f64 / n as f64;
     out.iter_mut().for_each(|v| *v *= s);
     Ok((out, warning))
+}
+
+/// ObsPy multiplies bin k (k <= n/2) by `window(n)` rolled by n/2: sym[(k + n/2) % n] of the
+/// length-(n+1) symmetric window (spec §5); all ones for window=None.
+pub fn spectrum_window(n: usize, window: Option<Window>) -> Vec<f64> {
+    let half = n / 2 + 1;
+    match window {
+        Some(w) => {
+            let sym = taper::window(w, n + 1);
+            (0..half).map(|k| sym[(k + n / 2) % n]).collect()
+        }
+        None => vec![1.0; half],
+    }
+}
+
+/// Frequencies of the input bins, df * k.
+fn input_freqs(n: usize, sampling_rate: f64) -> Vec<f64> {
+    let delta = 1.0 / sampling_rate;
+    let df = 1.0 / (n as f64 * delta);
+    (0..n / 2 + 1).map(|k| df * k as f64).collect()
+}
+
+/// The spectrum interpolation as two taps per output bin j <= num/2: Y_j = a X_k + b X_{k+1}
+/// with the window folded in (the GPU kernel resample.wgsl applies these; b = 0 where numpy's
+/// interp clamps or hits a knot). np_interp computes the same value as fp[k] + slope (x - xp[k]).
+pub fn taps(
+    n: usize,
+    sampling_rate: f64,
+    new_rate: f64,
+    num: usize,
+    window: Option<Window>,
+) -> Vec<(usize, f64, f64)> {
+    let f = input_freqs(n, sampling_rate);
+    let win = spectrum_window(n, window);
+    let last = f.len() - 1;
+    let d_large_f = 1.0 / num as f64 * new_rate;
+    (0..num / 2 + 1)
+        .map(|j| {
+            let x = d_large_f * j as f64;
+            if last == 0 || x <= f[0] {
+                return (0, win[0], 0.0);
+            }
+            if x >= f[last] {
+                return (last, win[last], 0.0);
+            }
+            let k = f.partition_point(|&v| v <= x) - 1;
+            if f[k] == x {
+                return (k, win[k], 0.0);
+            }
+            let t = (x - f[k]) / (f[k + 1] - f[k]);
+            (k, (1.0 - t) * win[k], t * win[k + 1])
+        })
+        .collect()
 }
 
 /// numpy's `interp(x, xp, fp)` for increasing xp: clamps outside, exact at knots.

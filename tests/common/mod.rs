@@ -48,3 +48,37 @@ pub fn describe(got: &[f64], want: &[f64]) -> String {
         first
     )
 }
+
+/// The GPU for device tests: any wgpu adapter, Mesa's lavapipe included. Without one the
+/// test fails under CI=true (CI installs lavapipe, so no adapter there is a broken setup)
+/// and is skipped with a printed reason elsewhere.
+pub fn gpu() -> Option<seisbatch::gpu::Gpu> {
+    match seisbatch::gpu::Gpu::new(seisbatch::gpu::Want::Any) {
+        Ok(g) => {
+            eprintln!("GPU tests on {}", g.info.describe());
+            Some(g)
+        }
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but no GPU adapter: {e} (install mesa-vulkan-drivers libvulkan1)");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Deterministic pseudo-random samples in [-1, 1) (64-bit LCG, fixed seed per call site).
+pub fn noise(seed: u64, n: usize) -> Vec<f64> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}

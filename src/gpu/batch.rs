@@ -1,0 +1,255 @@
+//! Traces in, processed traces out, through the device: group by shape (npts, rate, and
+//! start when an absolute interpolate starttime makes it matter) -> one `Program` per group
+//! -> per-trace response tables on the host -> batches sized by `layout` -> `Runner`. Every
+//! trace the device cannot take (no kernel for a step, a degenerate shape, a failed batch, a
+//! lost device) runs on the CPU path instead, and the reason is kept for the report: the run
+//! never loses a trace to the device.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use super::exec::Runner;
+use super::plan::{self, PlanError, Program};
+use super::Gpu;
+use crate::error::TraceError;
+use crate::ops::{self, ResponseSource};
+use crate::pipeline::Step;
+use crate::response::cache::{ResponseCache, Table};
+use crate::trace::Trace;
+
+/// One trace's result: the processed trace and its warnings, or why it failed.
+pub type Outcome = Result<(Trace, Vec<String>), TraceError>;
+
+pub struct Driver<'g> {
+    runner: Runner<'g>,
+    gpu: &'g Gpu,
+    /// Why traces went to the CPU path, each reason once (for report.json's warnings).
+    pub notes: BTreeSet<String>,
+    /// Traces the device processed, and traces that fell back to the CPU path.
+    pub on_device: usize,
+    pub on_cpu: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ShapeKey {
+    npts: usize,
+    rate_bits: u64,
+    start_ns: i64,
+}
+
+fn run_cpu(
+    steps: &[Step],
+    traces: Vec<Trace>,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Vec<Outcome> {
+    traces
+        .into_par_iter()
+        .map(|mut tr| ops::run_steps(steps, &mut tr, responses, cache).map(|w| (tr, w)))
+        .collect()
+}
+
+impl<'g> Driver<'g> {
+    pub fn new(gpu: &'g Gpu, budget_bytes: u64) -> Driver<'g> {
+        Driver {
+            runner: Runner::new(gpu, budget_bytes),
+            gpu,
+            notes: BTreeSet::new(),
+            on_device: 0,
+            on_cpu: 0,
+        }
+    }
+
+    /// Processes `traces` with `steps`; outcomes come back in input order.
+    pub fn process(
+        &mut self,
+        steps: &[Step],
+        traces: Vec<Trace>,
+        responses: &dyn ResponseSource,
+        cache: &ResponseCache,
+    ) -> Vec<Outcome> {
+        let by_start = steps.iter().any(|s| {
+            matches!(
+                s,
+                Step::Interpolate {
+                    starttime: Some(_),
+                    ..
+                }
+            )
+        });
+        let mut groups: BTreeMap<ShapeKey, Vec<usize>> = BTreeMap::new();
+        for (i, t) in traces.iter().enumerate() {
+            let key = ShapeKey {
+                npts: t.data.len(),
+                rate_bits: t.sampling_rate.to_bits(),
+                start_ns: if by_start { t.start_ns } else { 0 },
+            };
+            groups.entry(key).or_default().push(i);
+        }
+        let mut slots: Vec<Option<Trace>> = traces.into_iter().map(Some).collect();
+        let mut outcomes: Vec<Option<Outcome>> = (0..slots.len()).map(|_| None).collect();
+        for idx in groups.into_values() {
+            let group: Vec<(usize, Trace)> = idx
+                .into_iter()
+                .filter_map(|i| slots[i].take().map(|t| (i, t)))
+                .collect();
+            for (i, o) in self.process_group(steps, group, responses, cache) {
+                outcomes[i] = Some(o);
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(TraceError::Op {
+                        step: 0,
+                        op: "gpu".into(),
+                        message: "trace lost in batching (bug)".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    fn cpu_fallback(
+        &mut self,
+        steps: &[Step],
+        group: Vec<(usize, Trace)>,
+        responses: &dyn ResponseSource,
+        cache: &ResponseCache,
+    ) -> Vec<(usize, Outcome)> {
+        self.on_cpu += group.len();
+        let (idx, traces): (Vec<usize>, Vec<Trace>) = group.into_iter().unzip();
+        idx.into_iter()
+            .zip(run_cpu(steps, traces, responses, cache))
+            .collect()
+    }
+
+    fn process_group(
+        &mut self,
+        steps: &[Step],
+        group: Vec<(usize, Trace)>,
+        responses: &dyn ResponseSource,
+        cache: &ResponseCache,
+    ) -> Vec<(usize, Outcome)> {
+        let Some((_, first)) = group.first() else {
+            return Vec::new();
+        };
+        if self.gpu.is_lost() {
+            self.notes
+                .insert("the GPU device was lost; later traces ran on the CPU path".into());
+            return self.cpu_fallback(steps, group, responses, cache);
+        }
+        let prog = match plan::compile(
+            steps,
+            first.data.len(),
+            first.sampling_rate,
+            first.start_ns,
+            self.gpu.has_f64(),
+        ) {
+            Ok(p) => p,
+            Err(PlanError::Unsupported(m)) => {
+                self.notes.insert(format!(
+                    "no GPU kernel for {m}: those traces ran on the CPU path"
+                ));
+                return self.cpu_fallback(steps, group, responses, cache);
+            }
+            // A step fails or is degenerate for this shape: the CPU path gives ObsPy's answer.
+            Err(PlanError::Cpu { .. }) => return self.cpu_fallback(steps, group, responses, cache),
+        };
+        let per_batch = match self.runner.per_batch(&prog) {
+            Ok(p) => p,
+            Err(e) => {
+                self.notes
+                    .insert(format!("GPU: {e}; those traces ran on the CPU path"));
+                return self.cpu_fallback(steps, group, responses, cache);
+            }
+        };
+        // Host side of remove_response: each trace's tables (a trace without a usable
+        // response fails here, with the same reason as on the CPU path).
+        let mut results = Vec::with_capacity(group.len());
+        let mut ready: Vec<(usize, Trace, Vec<Table>, i64)> = Vec::with_capacity(group.len());
+        for (i, t) in group {
+            match tables_for(steps, &prog, &t, responses, cache) {
+                Ok((tables, end_start)) => ready.push((i, t, tables, end_start)),
+                Err(e) => results.push((i, Err(e))),
+            }
+        }
+        let mut rest = ready;
+        while !rest.is_empty() {
+            let take = per_batch.min(rest.len());
+            let tail = rest.split_off(take);
+            let batch = std::mem::replace(&mut rest, tail);
+            let samples: Vec<&[f64]> = batch.iter().map(|(_, t, _, _)| t.data.as_slice()).collect();
+            let tables: Vec<Vec<Table>> = batch.iter().map(|(_, _, tb, _)| tb.clone()).collect();
+            match self.runner.run(&prog, &samples, &tables) {
+                Ok(out) => {
+                    self.on_device += batch.len();
+                    for ((i, mut t, _, start), data) in batch.into_iter().zip(out) {
+                        t.data = data.into_iter().map(f64::from).collect();
+                        t.start_ns = start;
+                        t.sampling_rate = prog.sampling_rate_out;
+                        let w = prog.warnings.clone();
+                        results.push((i, Ok((t, w))));
+                    }
+                }
+                Err(e) => {
+                    self.notes.insert(format!(
+                        "GPU batch failed ({e}); its traces ran on the CPU path"
+                    ));
+                    let group = batch.into_iter().map(|(i, t, _, _)| (i, t)).collect();
+                    results.extend(self.cpu_fallback(steps, group, responses, cache));
+                }
+            }
+        }
+        results
+    }
+}
+
+/// The inverse tables trace `t` needs for `prog`, looked up at its start time at each
+/// remove_response step, and its start after the last step.
+fn tables_for(
+    steps: &[Step],
+    prog: &Program,
+    t: &Trace,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Result<(Vec<Table>, i64), TraceError> {
+    let (starts, end_start) = plan::starts(steps, t.data.len(), t.sampling_rate, t.start_ns)
+        .map_err(|m| TraceError::Op {
+            step: 0,
+            op: "interpolate".into(),
+            message: m,
+        })?;
+    let mut tables = Vec::with_capacity(prog.responses.len());
+    for (need, start) in prog.responses.iter().zip(starts) {
+        let at = Trace {
+            network: t.network.clone(),
+            station: t.station.clone(),
+            location: t.location.clone(),
+            channel: t.channel.clone(),
+            start_ns: start,
+            sampling_rate: 1.0 / need.delta,
+            data: Vec::new(),
+        };
+        let (rid, resp) = responses.response_for(&at)?;
+        let table = cache.table(
+            rid,
+            &resp,
+            need.delta,
+            need.nfft,
+            need.output,
+            need.water_level,
+            need.pre_filt,
+        );
+        if let Err(m) = table.as_ref() {
+            return Err(TraceError::BadResponse {
+                id: t.id(),
+                message: m.clone(),
+            });
+        }
+        tables.push(table);
+    }
+    Ok((tables, end_start))
+}

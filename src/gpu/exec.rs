@@ -1,0 +1,829 @@
+//! Runs a `Program` over one batch: one upload, every stage's dispatches recorded into one
+//! compute pass of one command buffer, one submit, one download. The `Runner` is the one
+//! place that talks to the device; it keeps what outlives a batch on the device: FFT
+//! twiddles and Bluestein chirps per length, and response tables in an LRU pool (a
+//! response is uploaded once and reused by every later batch that needs it).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytemuck::Pod;
+use wgpu::util::DeviceExt;
+
+use super::fft::{self, FftPlan};
+use super::kernels::{
+    DecimateParams, DeconvolveParams, DetrendParams, FftParams, FilterParams, InterpolateParams,
+    ResampleParams, TaperParams, FILTER_CHUNK, FILTER_WORKGROUP, MAX_SECTIONS,
+};
+use super::layout::{self, Footprint, WORKGROUP};
+use super::plan::{Program, Stage};
+use super::{Gpu, GpuError};
+use crate::response::cache::Table;
+
+/// Share of the memory budget kept for the response-table pool.
+const TABLE_POOL_SHARE: u64 = 8;
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind: wgpu::BindGroup,
+    groups: [u32; 3],
+}
+
+/// Response tables of one nfft on the device, slot by slot, least recently used evicted.
+struct TablePool {
+    buffer: wgpu::Buffer,
+    capacity: usize,
+    /// Per slot: the table it holds (the Arc pins the pointer used as key) and last use.
+    slots: Vec<Option<(Table, u64)>>,
+    index: HashMap<usize, usize>,
+}
+
+pub struct Runner<'g> {
+    gpu: &'g Gpu,
+    /// Bytes a batch may use, response pool included.
+    budget: u64,
+    twiddles: HashMap<usize, Arc<wgpu::Buffer>>,
+    chirps: HashMap<(usize, bool), (Arc<wgpu::Buffer>, Arc<wgpu::Buffer>)>,
+    pools: HashMap<usize, TablePool>,
+    clock: u64,
+    /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
+    /// forgets to write shows up as NaN in the output instead of a plausible zero.
+    pub poison: bool,
+}
+
+fn table_key(t: &Table) -> usize {
+    Arc::as_ptr(t) as usize
+}
+
+impl<'g> Runner<'g> {
+    pub fn new(gpu: &'g Gpu, budget: u64) -> Runner<'g> {
+        Runner {
+            gpu,
+            budget,
+            twiddles: HashMap::new(),
+            chirps: HashMap::new(),
+            pools: HashMap::new(),
+            clock: 0,
+            poison: false,
+        }
+    }
+
+    /// Bytes per trace and shared, for `layout::traces_per_batch`.
+    pub fn footprint(prog: &Program) -> Footprint {
+        let real = prog.max_real() as u64 * 4;
+        let cplx = prog.max_complex() as u64 * 8;
+        let out = prog.n_out as u64 * 4;
+        Footprint {
+            // two real ping-pong buffers, three complex (Bluestein needs a third), the
+            // staging copy of the output, the per-trace fit, table slot and filter state
+            per_trace: 2 * real + 3 * cplx + out + 16 + MAX_SECTIONS as u64 * 16,
+            largest: real.max(cplx),
+            largest_elements: prog.max_real().max(prog.max_complex()) as u64,
+            fixed: 0,
+        }
+    }
+
+    /// Most traces per batch for this program on this device within the budget.
+    pub fn per_batch(&self, prog: &Program) -> Result<usize, GpuError> {
+        let fp = Self::footprint(prog);
+        let pool = if prog.responses.is_empty() {
+            0
+        } else {
+            self.budget / TABLE_POOL_SHARE
+        };
+        Ok(layout::traces_per_batch(
+            &fp,
+            &self.gpu.limits,
+            self.budget.saturating_sub(pool),
+        )?)
+    }
+
+    fn device(&self) -> &wgpu::Device {
+        &self.gpu.device
+    }
+
+    fn buffer(&self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        // Never zero-sized: a zero-length binding is a validation error.
+        self.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(16).next_multiple_of(4),
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn init<T: Pod>(&self, label: &str, data: &[T], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let mut bytes = bytemuck::cast_slice::<T, u8>(data).to_vec();
+        bytes.resize(bytes.len().max(16).next_multiple_of(4), 0);
+        self.device()
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &bytes,
+                usage,
+            })
+    }
+
+    fn uniform<T: Pod>(&self, v: &T) -> wgpu::Buffer {
+        self.init(
+            "params",
+            std::slice::from_ref(v),
+            wgpu::BufferUsages::UNIFORM,
+        )
+    }
+
+    fn storage<T: Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
+        self.init(label, data, wgpu::BufferUsages::STORAGE)
+    }
+
+    fn dispatch(
+        &self,
+        out: &mut Vec<Dispatch>,
+        pipeline: &wgpu::ComputePipeline,
+        entries: &[(u32, &wgpu::Buffer)],
+        invocations: u64,
+        group_size: u32,
+    ) -> Result<(), GpuError> {
+        let groups = layout::dispatch(invocations, group_size, self.gpu.limits.max_groups_per_dim)
+            .ok_or_else(|| {
+                GpuError::Device(format!("{invocations} invocations exceed the grid"))
+            })?;
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> = entries
+            .iter()
+            .map(|(binding, buf)| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: buf.as_entire_binding(),
+            })
+            .collect();
+        let bind = self.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &entries,
+        });
+        out.push(Dispatch {
+            pipeline: pipeline.clone(),
+            bind,
+            groups,
+        });
+        Ok(())
+    }
+
+    fn twiddle(&mut self, n: usize) -> Arc<wgpu::Buffer> {
+        if let Some(b) = self.twiddles.get(&n) {
+            return b.clone();
+        }
+        let b = Arc::new(self.storage("twiddles", &fft::twiddles(n)));
+        self.twiddles.insert(n, b.clone());
+        b
+    }
+
+    fn chirp(
+        &mut self,
+        n: usize,
+        m: usize,
+        inverse: bool,
+    ) -> (Arc<wgpu::Buffer>, Arc<wgpu::Buffer>) {
+        if let Some(b) = self.chirps.get(&(n, inverse)) {
+            return b.clone();
+        }
+        let w = Arc::new(self.storage("chirp", &fft::chirp(n, inverse)));
+        let f = Arc::new(self.storage("chirp filter", &fft::chirp_filter(n, m, inverse)));
+        self.chirps.insert((n, inverse), (w.clone(), f.clone()));
+        (w, f)
+    }
+
+    /// Records a batched FFT of `plan.len()` points from complex buffer `src`; returns the
+    /// buffer index holding the result. Three buffers let Bluestein never overwrite its input
+    /// before it is read.
+    fn fft(
+        &mut self,
+        out: &mut Vec<Dispatch>,
+        c: &[wgpu::Buffer; 3],
+        src: usize,
+        plan: &FftPlan,
+        inverse: bool,
+        count: u32,
+    ) -> Result<usize, GpuError> {
+        match plan {
+            FftPlan::Stockham { n, radices } => {
+                self.stockham(out, c, src, *n, radices, inverse, count)
+            }
+            FftPlan::Bluestein { n, m } => {
+                let (n, m) = (*n, *m);
+                let (chirp, filter) = self.chirp(n, m, inverse);
+                let k = self.gpu.kernels.fft_cmul.clone();
+                let a = (src + 1) % 3;
+                let p = FftParams {
+                    n_in: n as u32,
+                    n_out: m as u32,
+                    count,
+                    lim: n as u32,
+                    scale: 1.0,
+                    ..Default::default()
+                };
+                let u = self.uniform(&p);
+                self.dispatch(
+                    out,
+                    &k,
+                    &[(0, &u), (1, &c[src]), (2, &c[a]), (3, &chirp)],
+                    u64::from(count) * m as u64,
+                    WORKGROUP,
+                )?;
+                let Some(radices) = fft::smooth_radices(m) else {
+                    return Err(GpuError::Device(format!(
+                        "Bluestein length {m} is not smooth"
+                    )));
+                };
+                let r1 = self.stockham(out, c, a, m, &radices, false, count)?;
+                let b = (r1 + 1) % 3;
+                let p = FftParams {
+                    n_in: m as u32,
+                    n_out: m as u32,
+                    lim: m as u32,
+                    ..p
+                };
+                let u = self.uniform(&p);
+                self.dispatch(
+                    out,
+                    &k,
+                    &[(0, &u), (1, &c[r1]), (2, &c[b]), (3, &filter)],
+                    u64::from(count) * m as u64,
+                    WORKGROUP,
+                )?;
+                let r2 = self.stockham(out, c, b, m, &radices, true, count)?;
+                let d = (r2 + 1) % 3;
+                let p = FftParams {
+                    n_in: m as u32,
+                    n_out: n as u32,
+                    lim: n as u32,
+                    ..p
+                };
+                let u = self.uniform(&p);
+                self.dispatch(
+                    out,
+                    &k,
+                    &[(0, &u), (1, &c[r2]), (2, &c[d]), (3, &chirp)],
+                    u64::from(count) * n as u64,
+                    WORKGROUP,
+                )?;
+                Ok(d)
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one FFT's whole description")]
+    fn stockham(
+        &mut self,
+        out: &mut Vec<Dispatch>,
+        c: &[wgpu::Buffer; 3],
+        src: usize,
+        n: usize,
+        radices: &[u32],
+        inverse: bool,
+        count: u32,
+    ) -> Result<usize, GpuError> {
+        let tw = self.twiddle(n);
+        let k = self.gpu.kernels.fft_pass.clone();
+        let mut cur = src;
+        let mut ns = 1u32;
+        for &r in radices {
+            let dst = (cur + 1) % 3;
+            let p = FftParams {
+                n_in: n as u32,
+                n_out: n as u32,
+                count,
+                ns,
+                radix: r,
+                inverse: u32::from(inverse),
+                lim: 0,
+                scale: 1.0,
+            };
+            let u = self.uniform(&p);
+            self.dispatch(
+                out,
+                &k,
+                &[(0, &u), (1, &c[cur]), (2, &c[dst]), (3, &tw)],
+                u64::from(count) * (n / r as usize) as u64,
+                WORKGROUP,
+            )?;
+            ns *= r;
+            cur = dst;
+        }
+        Ok(cur)
+    }
+
+    /// Makes every table of the batch resident in the pool for `nfft`; returns each trace's
+    /// slot. Uploads only tables not already there.
+    fn resident(
+        &mut self,
+        nfft: usize,
+        tables: &[&Table],
+    ) -> Result<(Vec<u32>, &wgpu::Buffer), GpuError> {
+        self.clock += 1;
+        let now = self.clock;
+        let slot_bytes = (nfft / 2 + 1) as u64 * 8;
+        let distinct: HashSet<usize> = tables.iter().map(|t| table_key(t)).collect();
+        let by_budget = (self.budget / TABLE_POOL_SHARE / slot_bytes) as usize;
+        let by_binding =
+            (self.gpu.limits.max_binding.min(self.gpu.limits.max_buffer) / slot_bytes) as usize;
+        let want = distinct.len().max(by_budget.min(by_binding)).max(1);
+        if distinct.len() > by_binding {
+            return Err(GpuError::Layout(layout::LayoutError::OverBinding {
+                need: distinct.len() as u64 * slot_bytes,
+                max: self.gpu.limits.max_binding,
+            }));
+        }
+        let rebuild = self
+            .pools
+            .get(&nfft)
+            .is_none_or(|p| p.capacity < distinct.len());
+        if rebuild {
+            let buffer = self.buffer(
+                "response tables",
+                want as u64 * slot_bytes,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            );
+            self.pools.insert(
+                nfft,
+                TablePool {
+                    buffer,
+                    capacity: want,
+                    slots: vec![None; want],
+                    index: HashMap::new(),
+                },
+            );
+        }
+        let Some(pool) = self.pools.get_mut(&nfft) else {
+            return Err(GpuError::Device("response pool missing".into()));
+        };
+        let mut slots = Vec::with_capacity(tables.len());
+        for t in tables {
+            let key = table_key(t);
+            let slot = match pool.index.get(&key) {
+                Some(&s) => s,
+                None => {
+                    // A free slot, else the least recently used one this batch does not use.
+                    let s = match pool.slots.iter().position(Option::is_none) {
+                        Some(s) => s,
+                        None => pool
+                            .slots
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| {
+                                e.as_ref()
+                                    .is_some_and(|(t, _)| !distinct.contains(&table_key(t)))
+                            })
+                            .min_by_key(|(_, e)| e.as_ref().map(|(_, used)| *used))
+                            .map(|(s, _)| s)
+                            .ok_or_else(|| GpuError::Device("response pool full".into()))?,
+                    };
+                    if let Some((old, _)) = pool.slots[s].take() {
+                        pool.index.remove(&table_key(&old));
+                    }
+                    let data: Vec<[f32; 2]> = match t.as_ref() {
+                        Ok(v) => v.iter().map(|c| [c.re as f32, c.im as f32]).collect(),
+                        Err(m) => {
+                            return Err(GpuError::Device(format!(
+                                "bad table reached the device: {m}"
+                            )))
+                        }
+                    };
+                    self.gpu.queue.write_buffer(
+                        &pool.buffer,
+                        s as u64 * slot_bytes,
+                        bytemuck::cast_slice(&data),
+                    );
+                    pool.index.insert(key, s);
+                    s
+                }
+            };
+            pool.slots[slot] = Some(((*t).clone(), now));
+            slots.push(slot as u32);
+        }
+        Ok((slots, &pool.buffer))
+    }
+
+    /// Runs the program over `traces` (each `prog.n_in` samples); `tables[t][r]` is trace
+    /// t's inverse table for `prog.responses[r]`. Returns `prog.n_out` samples per trace.
+    pub fn run(
+        &mut self,
+        prog: &Program,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
+        let count = traces.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(f) = self.gpu.take_fault() {
+            return Err(f);
+        }
+        let oom = self
+            .device()
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self
+            .device()
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = self.record_and_run(prog, traces, tables);
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = oom {
+            return Err(GpuError::OutOfMemory(e.to_string()));
+        }
+        if let Some(e) = invalid {
+            return Err(GpuError::Device(e.to_string()));
+        }
+        if let Some(f) = self.gpu.take_fault() {
+            return Err(f);
+        }
+        result
+    }
+
+    fn record_and_run(
+        &mut self,
+        prog: &Program,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
+        let count = traces.len();
+        let b = count as u64;
+        let n0 = prog.n_in;
+        use wgpu::BufferUsages as U;
+        // Upload. When the chain opens with a detrend, the f64 mean goes before the cast to
+        // f32: a trace at 1e6 counts +- 10 keeps its 10 counts' digits, and the detrend
+        // removes a constant exactly, so the result is the same function of the data.
+        let centre = matches!(
+            prog.stages.first().map(|s| &s.stage),
+            Some(Stage::Detrend { .. })
+        );
+        let mut host = Vec::with_capacity(count * n0);
+        for t in traces {
+            let m = if centre {
+                t.iter().sum::<f64>() / t.len() as f64
+            } else {
+                0.0
+            };
+            host.extend(t.iter().map(|v| (v - m) as f32));
+        }
+        let real_bytes = b * prog.max_real() as u64 * 4;
+        let r = [
+            self.buffer("real 0", real_bytes, U::STORAGE | U::COPY_DST | U::COPY_SRC),
+            self.buffer("real 1", real_bytes, U::STORAGE | U::COPY_DST | U::COPY_SRC),
+        ];
+        let cplx_bytes = b * prog.max_complex() as u64 * 8;
+        let work = U::STORAGE | U::COPY_DST;
+        let c = [
+            self.buffer("complex 0", cplx_bytes, work),
+            self.buffer("complex 1", cplx_bytes, work),
+            self.buffer("complex 2", cplx_bytes, work),
+        ];
+        if self.poison {
+            for buf in r.iter().chain(c.iter()) {
+                let nan = vec![0xffu8; buf.size() as usize];
+                self.gpu.queue.write_buffer(buf, 0, &nan);
+            }
+        }
+        // Queue writes apply in order: the samples land over the poison.
+        self.gpu
+            .queue
+            .write_buffer(&r[0], 0, bytemuck::cast_slice(&host));
+        drop(host);
+        let fit = self.buffer("detrend fit", b * 8, U::STORAGE);
+        let mut cur = 0usize;
+        let mut out: Vec<Dispatch> = Vec::new();
+        let k = &self.gpu.kernels;
+        let (
+            detrend_fit,
+            detrend_apply,
+            taper_k,
+            pack,
+            unpack,
+            deconv,
+            resample_k,
+            interp_k,
+            decim_k,
+        ) = (
+            k.detrend_fit.clone(),
+            k.detrend_apply.clone(),
+            k.taper.clone(),
+            k.fft_pack.clone(),
+            k.fft_unpack.clone(),
+            k.deconvolve.clone(),
+            k.resample.clone(),
+            k.interpolate.clone(),
+            k.decimate.clone(),
+        );
+        let filter_k = k.filter_sos.clone();
+        let cnt = count as u32;
+        for st in &prog.stages {
+            let (n_in, n_out) = (st.n_in as u32, st.n_out as u32);
+            let elems = b * u64::from(n_in);
+            match &st.stage {
+                Stage::Detrend { kind } => {
+                    let u = self.uniform(&DetrendParams {
+                        n: n_in,
+                        count: cnt,
+                        kind: *kind,
+                        _pad: 0,
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &detrend_fit,
+                        &[(0, &u), (1, &r[cur]), (2, &fit)],
+                        b * u64::from(WORKGROUP),
+                        WORKGROUP,
+                    )?;
+                    self.dispatch(
+                        &mut out,
+                        &detrend_apply,
+                        &[(0, &u), (1, &r[cur]), (2, &fit)],
+                        elems,
+                        WORKGROUP,
+                    )?;
+                }
+                Stage::Taper { window } => {
+                    let u = self.uniform(&TaperParams {
+                        n: n_in,
+                        count: cnt,
+                        _pad0: 0,
+                        _pad1: 0,
+                    });
+                    let w = self.storage("window", window);
+                    self.dispatch(
+                        &mut out,
+                        &taper_k,
+                        &[(0, &u), (1, &r[cur]), (2, &w)],
+                        elems,
+                        WORKGROUP,
+                    )?;
+                }
+                Stage::Deconvolve {
+                    nfft,
+                    fft: plan,
+                    table,
+                } => {
+                    let nf = *nfft as u32;
+                    let u = self.uniform(&FftParams {
+                        n_in,
+                        n_out: nf,
+                        count: cnt,
+                        ..Default::default()
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &pack,
+                        &[(0, &u), (2, &c[0]), (4, &r[cur])],
+                        b * u64::from(nf),
+                        WORKGROUP,
+                    )?;
+                    let s = self.fft(&mut out, &c, 0, plan, false, cnt)?;
+                    let need: Vec<&Table> = tables.iter().map(|t| &t[*table]).collect();
+                    let (slots, pool) = self.resident(*nfft, &need)?;
+                    let pool = pool.clone();
+                    let slots = self.storage("table slots", &slots);
+                    let u = self.uniform(&DeconvolveParams {
+                        nfft: nf,
+                        count: cnt,
+                        _pad0: 0,
+                        _pad1: 0,
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &deconv,
+                        &[(0, &u), (1, &c[s]), (2, &pool), (3, &slots)],
+                        b * u64::from(nf),
+                        WORKGROUP,
+                    )?;
+                    let s = self.fft(&mut out, &c, s, plan, true, cnt)?;
+                    let u = self.uniform(&FftParams {
+                        n_in: nf,
+                        n_out,
+                        count: cnt,
+                        scale: 1.0 / nf as f32,
+                        ..Default::default()
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &unpack,
+                        &[(0, &u), (1, &c[s]), (5, &r[cur])],
+                        b * u64::from(n_out),
+                        WORKGROUP,
+                    )?;
+                }
+                Stage::Filter { sos, zerophase } => {
+                    let Some(fk) = &filter_k else {
+                        return Err(GpuError::Device("filter stage without SHADER_F64".into()));
+                    };
+                    let s = self.storage("sos", sos);
+                    let state =
+                        self.buffer("filter state", b * MAX_SECTIONS as u64 * 16, U::STORAGE);
+                    for reverse in [false, true].into_iter().take(1 + usize::from(*zerophase)) {
+                        for t0 in (0..n_in).step_by(FILTER_CHUNK as usize) {
+                            let u = self.uniform(&FilterParams {
+                                n: n_in,
+                                count: cnt,
+                                sections: (sos.len() / 6) as u32,
+                                reverse: u32::from(reverse),
+                                t0,
+                                len: FILTER_CHUNK,
+                                _pad0: 0,
+                                _pad1: 0,
+                            });
+                            self.dispatch(
+                                &mut out,
+                                fk,
+                                &[(0, &u), (1, &r[cur]), (2, &s), (3, &state)],
+                                b,
+                                FILTER_WORKGROUP,
+                            )?;
+                        }
+                    }
+                }
+                Stage::Resample { fwd, inv, taps } => {
+                    let u = self.uniform(&FftParams {
+                        n_in,
+                        n_out: n_in,
+                        count: cnt,
+                        ..Default::default()
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &pack,
+                        &[(0, &u), (2, &c[0]), (4, &r[cur])],
+                        elems,
+                        WORKGROUP,
+                    )?;
+                    let s = self.fft(&mut out, &c, 0, fwd, false, cnt)?;
+                    let d = (s + 1) % 3;
+                    let u = self.uniform(&ResampleParams {
+                        n: n_in,
+                        num: n_out,
+                        count: cnt,
+                        _pad: 0,
+                    });
+                    let t = self.storage("taps", taps);
+                    self.dispatch(
+                        &mut out,
+                        &resample_k,
+                        &[(0, &u), (1, &c[s]), (2, &c[d]), (3, &t)],
+                        b * u64::from(n_out),
+                        WORKGROUP,
+                    )?;
+                    let s = self.fft(&mut out, &c, d, inv, true, cnt)?;
+                    // irfft's 1/num times ObsPy's num/n.
+                    let u = self.uniform(&FftParams {
+                        n_in: n_out,
+                        n_out,
+                        count: cnt,
+                        scale: 1.0 / n_in as f32,
+                        ..Default::default()
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &unpack,
+                        &[(0, &u), (1, &c[s]), (5, &r[cur])],
+                        b * u64::from(n_out),
+                        WORKGROUP,
+                    )?;
+                }
+                Stage::Interpolate { a, grid } => {
+                    let u = self.uniform(&InterpolateParams {
+                        n: n_in,
+                        npts: n_out,
+                        count: cnt,
+                        a: *a,
+                    });
+                    let g = self.storage("grid", grid);
+                    self.dispatch(
+                        &mut out,
+                        &interp_k,
+                        &[(0, &u), (1, &r[cur]), (2, &r[1 - cur]), (3, &g)],
+                        b * u64::from(n_out),
+                        WORKGROUP,
+                    )?;
+                    cur = 1 - cur;
+                }
+                Stage::Decimate { factor } => {
+                    let u = self.uniform(&DecimateParams {
+                        n_in,
+                        n_out,
+                        count: cnt,
+                        factor: *factor as u32,
+                    });
+                    self.dispatch(
+                        &mut out,
+                        &decim_k,
+                        &[(0, &u), (1, &r[cur]), (2, &r[1 - cur])],
+                        b * u64::from(n_out),
+                        WORKGROUP,
+                    )?;
+                    cur = 1 - cur;
+                }
+            }
+        }
+        let out_bytes = b * prog.n_out as u64 * 4;
+        let bytes = self.submit_and_read(&out, &r[cur], out_bytes)?;
+        let flat: &[f32] = bytemuck::cast_slice(&bytes);
+        let n_out = prog.n_out;
+        Ok((0..count)
+            .map(|t| flat[t * n_out..(t + 1) * n_out].to_vec())
+            .collect())
+    }
+
+    /// Records `dispatches` into one compute pass, copies `bytes` of `result` to a staging
+    /// buffer, submits once and reads the copy back.
+    fn submit_and_read(
+        &self,
+        dispatches: &[Dispatch],
+        result: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<u8>, GpuError> {
+        let staging = self.buffer(
+            "download",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let mut enc = self
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("batch"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("chain"),
+                timestamp_writes: None,
+            });
+            for d in dispatches {
+                pass.set_pipeline(&d.pipeline);
+                pass.set_bind_group(0, &d.bind, &[]);
+                pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+            }
+        }
+        enc.copy_buffer_to_buffer(result, 0, &staging, 0, bytes);
+        self.gpu.queue.submit([enc.finish()]);
+        let slice = staging.slice(..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Device(format!("waiting for the batch: {e}")))?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(GpuError::Device(format!("reading results back: {e}"))),
+            Err(_) => return Err(GpuError::Device("reading results back: no answer".into())),
+        }
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| GpuError::Device(format!("reading results back: {e}")))?;
+        let v = view.to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(v)
+    }
+
+    /// The fft stage alone: batched complex FFTs (unnormalised both ways, as numpy's fft and
+    /// n * ifft) of equal-length inputs. For the kernel tests and the fft/gpu benchmark.
+    pub fn run_fft(
+        &mut self,
+        input: &[Vec<[f32; 2]>],
+        inverse: bool,
+    ) -> Result<Vec<Vec<[f32; 2]>>, GpuError> {
+        let count = input.len();
+        let Some(n) = input.first().map(Vec::len) else {
+            return Ok(Vec::new());
+        };
+        if n == 0 || input.iter().any(|v| v.len() != n) {
+            return Err(GpuError::Device(
+                "run_fft needs non-empty inputs of one length".into(),
+            ));
+        }
+        let plan = FftPlan::new(n);
+        let bytes = count as u64 * plan.scratch_len() as u64 * 8;
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC;
+        let c = [
+            self.buffer("complex 0", bytes, usage),
+            self.buffer("complex 1", bytes, usage),
+            self.buffer("complex 2", bytes, usage),
+        ];
+        if self.poison {
+            for buf in &c {
+                self.gpu
+                    .queue
+                    .write_buffer(buf, 0, &vec![0xffu8; buf.size() as usize]);
+            }
+        }
+        let flat: Vec<[f32; 2]> = input.iter().flatten().copied().collect();
+        self.gpu
+            .queue
+            .write_buffer(&c[0], 0, bytemuck::cast_slice(&flat));
+        let mut out = Vec::new();
+        let k = self.fft(&mut out, &c, 0, &plan, inverse, count as u32)?;
+        let raw = self.submit_and_read(&out, &c[k], count as u64 * n as u64 * 8)?;
+        let flat: &[[f32; 2]] = bytemuck::cast_slice(&raw);
+        Ok(flat.chunks(n).map(<[[f32; 2]]>::to_vec).collect())
+    }
+}

@@ -1,0 +1,193 @@
+//! FFT plans for the GPU as data (RustFFT's habit: planning is tested without running an
+//! FFT). A length whose prime factors are 2, 3 and 5 runs as Stockham passes of radix 4, 2, 3
+//! and 5 (shaders/fft.wgsl `fft_pass`); any other length runs Bluestein's chirp-z around a
+//! smooth FFT of length M >= 2N - 1. Every table is computed here in f64 and rounded once to
+//! f32: the shader never evaluates a sin/cos of a large argument.
+
+use num_complex::Complex64 as C;
+use rustfft::FftPlanner;
+
+/// One complex FFT length N, as the shader passes will run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FftPlan {
+    /// Radices of the Stockham passes, in order; their product is n. Empty for n = 1.
+    Stockham { n: usize, radices: Vec<u32> },
+    /// Chirp-z: pre-multiply by the chirp, convolve with its conjugate through an FFT of
+    /// length m (a Stockham plan), post-multiply by the chirp.
+    Bluestein { n: usize, m: usize },
+}
+
+impl FftPlan {
+    pub fn new(n: usize) -> FftPlan {
+        match smooth_radices(n) {
+            Some(radices) => FftPlan::Stockham { n, radices },
+            None => FftPlan::Bluestein {
+                n,
+                m: next_smooth(2 * n - 1),
+            },
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            FftPlan::Stockham { n, .. } | FftPlan::Bluestein { n, .. } => *n,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Longest complex buffer (per trace) the plan touches.
+    pub fn scratch_len(&self) -> usize {
+        match self {
+            FftPlan::Stockham { n, .. } => *n,
+            FftPlan::Bluestein { m, .. } => *m,
+        }
+    }
+}
+
+/// Radices for an n with no prime factor above 5: as many 4s as possible (fewest passes),
+/// then a 2, then 3s and 5s. None if n has another prime factor.
+pub fn smooth_radices(n: usize) -> Option<Vec<u32>> {
+    if n == 0 {
+        return None;
+    }
+    let mut rest = n;
+    let mut twos = 0;
+    while rest.is_multiple_of(2) {
+        rest /= 2;
+        twos += 1;
+    }
+    let mut radices = vec![4u32; twos / 2];
+    if twos % 2 == 1 {
+        radices.push(2);
+    }
+    for r in [3usize, 5] {
+        while rest.is_multiple_of(r) {
+            rest /= r;
+            radices.push(r as u32);
+        }
+    }
+    (rest == 1).then_some(radices)
+}
+
+/// Smallest 2/3/5-smooth number >= n.
+pub fn next_smooth(n: usize) -> usize {
+    let mut m = n.max(1);
+    while smooth_radices(m).is_none() {
+        m += 1;
+    }
+    m
+}
+
+fn to_f32(c: C) -> [f32; 2] {
+    [c.re as f32, c.im as f32]
+}
+
+/// W_N^k = exp(-2 pi i k / N), k < N: the twiddle table of fft_pass (conjugated there for
+/// the inverse).
+pub fn twiddles(n: usize) -> Vec<[f32; 2]> {
+    (0..n)
+        .map(|k| {
+            to_f32(C::from_polar(
+                1.0,
+                -2.0 * std::f64::consts::PI * k as f64 / n as f64,
+            ))
+        })
+        .collect()
+}
+
+/// Bluestein's chirp w_k = exp(-+ i pi k^2 / N) (minus for the forward transform), k < N.
+/// k^2 is reduced mod 2N in integers first: pi k^2 / N in f64 would lose the phase for
+/// k beyond ~10^4.
+pub fn chirp(n: usize, inverse: bool) -> Vec<[f32; 2]> {
+    chirp_f64(n, inverse).into_iter().map(to_f32).collect()
+}
+
+fn chirp_f64(n: usize, inverse: bool) -> Vec<C> {
+    let sign = if inverse { 1.0 } else { -1.0 };
+    let two_n = 2 * n as u128;
+    (0..n)
+        .map(|k| {
+            let k2 = (k as u128 * k as u128) % two_n;
+            C::from_polar(1.0, sign * std::f64::consts::PI * k2 as f64 / n as f64)
+        })
+        .collect()
+}
+
+/// FFT_M of the chirp filter b (b_j = conj(w_j) at j and M - j), scaled by 1/M so that the
+/// shader's unnormalised inverse FFT completes the circular convolution.
+pub fn chirp_filter(n: usize, m: usize, inverse: bool) -> Vec<[f32; 2]> {
+    let w = chirp_f64(n, inverse);
+    let mut b = vec![C::new(0.0, 0.0); m];
+    for (j, wj) in w.iter().enumerate() {
+        b[j] = wj.conj();
+        if j > 0 {
+            b[m - j] = wj.conj();
+        }
+    }
+    FftPlanner::new().plan_fft_forward(m).process(&mut b);
+    let s = 1.0 / m as f64;
+    b.into_iter().map(|c| to_f32(c * s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smooth_lengths_factor_into_passes() {
+        assert_eq!(smooth_radices(1), Some(vec![]));
+        assert_eq!(smooth_radices(2), Some(vec![2]));
+        assert_eq!(smooth_radices(8), Some(vec![4, 2]));
+        assert_eq!(
+            smooth_radices(240_000),
+            Some(vec![4, 4, 4, 2, 3, 5, 5, 5, 5])
+        ); // 2^7 3 5^4
+        assert_eq!(smooth_radices(7), None);
+        assert_eq!(smooth_radices(18_404), None); // 2^2 * 43 * 107: an nfft rule output
+        assert_eq!(smooth_radices(0), None);
+        for n in [1usize, 2, 3, 4, 5, 6, 60, 1024, 3000, 6000, 4_194_304] {
+            let r = smooth_radices(n).unwrap();
+            assert_eq!(r.iter().map(|&r| r as usize).product::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn bluestein_for_the_rest_with_room_for_the_linear_convolution() {
+        assert_eq!(FftPlan::new(7), FftPlan::Bluestein { n: 7, m: 15 });
+        assert_eq!(
+            FftPlan::new(120_000),
+            FftPlan::Stockham {
+                n: 120_000,
+                radices: vec![4, 4, 4, 3, 5, 5, 5, 5] // 2^6 3 5^4
+            }
+        );
+        for n in [7usize, 11, 97, 6058, 120_001] {
+            let FftPlan::Bluestein { m, .. } = FftPlan::new(n) else {
+                panic!("{n} is not smooth");
+            };
+            assert!(m >= 2 * n - 1 && smooth_radices(m).is_some());
+            assert!(
+                m < 2 * (2 * n - 1),
+                "{n}: m = {m} is not the next smooth length"
+            );
+        }
+        assert_eq!(next_smooth(1), 1);
+        assert_eq!(next_smooth(7), 8);
+        assert_eq!(next_smooth(121), 125);
+    }
+
+    #[test]
+    fn chirp_phase_is_exact_for_long_transforms() {
+        // k = n - 1 for n = 10^6: k^2 ~ 10^12, whose f64 phase pi k^2/n is off by ~1e-4 rad
+        // unless k^2 is reduced mod 2n first. exp(-i pi k^2 / n) with k^2 = n^2 - 2n + 1
+        // = 1 (mod 2n) for even n, so w_{n-1} = exp(-i pi / n).
+        let n = 1_000_000;
+        let w = chirp(n, false);
+        let want = C::from_polar(1.0, -std::f64::consts::PI / n as f64);
+        assert!((w[n - 1][0] as f64 - want.re).abs() < 1e-7);
+        assert!((w[n - 1][1] as f64 - want.im).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,201 @@
+//! The GPU path: the same pipeline as `ops`, run over batches of traces on any wgpu adapter
+//! (Vulkan, Metal, DX12; a software Vulkan such as Mesa's lavapipe included).
+//!
+//! Data flow for one batch: `plan` turns the steps into a `Program` of stages for one trace
+//! shape (every trace of a batch has the same npts and rate, so the same buffer sizes and
+//! tables) -> `exec` uploads the samples once, records every stage's dispatches into one
+//! command buffer, submits once and downloads once. `layout` sizes batches from the device's
+//! real limits and a memory budget. Kernels are `shaders/<stage>.wgsl`, each the twin of
+//! `src/ops/<stage>.rs`.
+//!
+//! Nothing here panics on a device problem: no adapter, an out-of-memory or validation
+//! error, or a lost device comes back as a `GpuError`, and the engine reruns the affected
+//! traces on the CPU path with a warning in the report.
+
+pub mod batch;
+pub mod exec;
+pub mod fft;
+pub mod kernels;
+pub mod layout;
+pub mod plan;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use kernels::Kernels;
+use layout::DeviceLimits;
+
+/// The adapter a run used, as report.json records it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    /// Whether filter steps run on the device (SHADER_F64) or on the CPU path.
+    pub shader_f64: bool,
+    pub max_storage_binding_bytes: u64,
+    pub max_buffer_bytes: u64,
+}
+
+impl AdapterSummary {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}, {}, driver {} {})",
+            self.name, self.backend, self.device_type, self.driver, self.driver_info
+        )
+    }
+}
+
+/// Which adapters `Gpu::new` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// `--device gpu`: any adapter, a software one included (that is how CI tests run).
+    Any,
+    /// `--device auto`: a real GPU only; a CPU-emulated adapter is slower than the CPU path.
+    Hardware,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+    #[error("batch layout: {0}")]
+    Layout(#[from] layout::LayoutError),
+    #[error("device out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("device error: {0}")]
+    Device(String),
+    #[error("device lost: {0}")]
+    Lost(String),
+}
+
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: AdapterSummary,
+    pub limits: DeviceLimits,
+    pub kernels: Kernels,
+    /// Errors no scope caught (wgpu's default handler would panic): kept for the next check.
+    uncaptured: Arc<Mutex<Option<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    /// Test hook: the next batch fails as if the device were lost (SEISBATCH_GPU_FAIL=1).
+    fail_next: AtomicBool,
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+impl Gpu {
+    /// Opens the best adapter wgpu finds (discrete > integrated > virtual > other > CPU),
+    /// with its real limits and SHADER_F64 when it has it.
+    pub fn new(want: Want) -> Result<Gpu, GpuError> {
+        // WGPU_BACKEND etc. from the environment win, as in every wgpu program.
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+        });
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        if adapters.is_empty() {
+            return Err(GpuError::NoAdapter(
+                "wgpu found none (is a Vulkan driver installed? e.g. mesa-vulkan-drivers)".into(),
+            ));
+        }
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
+        let adapter = adapters
+            .into_iter()
+            .find(|a| want == Want::Any || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .ok_or_else(|| {
+                GpuError::NoAdapter("only software (CPU-emulated) adapters were found".into())
+            })?;
+        let ai = adapter.get_info();
+        let f64 = adapter.features().contains(wgpu::Features::SHADER_F64);
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("seisbatch"),
+            required_features: if f64 {
+                wgpu::Features::SHADER_F64
+            } else {
+                wgpu::Features::empty()
+            },
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::NoAdapter(format!("{}: {e}", ai.name)))?;
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut s) = sink.lock() {
+                s.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut s) = lost_sink.lock() {
+                s.get_or_insert_with(|| format!("{reason:?}: {msg}"));
+            }
+        });
+        let kernels = Kernels::new(&device, f64);
+        let info = AdapterSummary {
+            name: ai.name.clone(),
+            backend: format!("{:?}", ai.backend),
+            device_type: format!("{:?}", ai.device_type),
+            driver: ai.driver.clone(),
+            driver_info: ai.driver_info.clone(),
+            shader_f64: f64,
+            max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
+            max_buffer_bytes: limits.max_buffer_size,
+        };
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits: DeviceLimits {
+                max_binding: limits.max_storage_buffer_binding_size,
+                max_buffer: limits.max_buffer_size,
+                max_groups_per_dim: limits.max_compute_workgroups_per_dimension,
+            },
+            kernels,
+            uncaptured,
+            lost,
+            fail_next: AtomicBool::new(std::env::var_os("SEISBATCH_GPU_FAIL").is_some()),
+        })
+    }
+
+    pub fn has_f64(&self) -> bool {
+        self.kernels.filter_sos.is_some()
+    }
+
+    /// The device-level problem, if any, since the last check.
+    fn take_fault(&self) -> Option<GpuError> {
+        if self.fail_next.swap(false, Ordering::Relaxed) {
+            return Some(GpuError::Lost(
+                "forced by SEISBATCH_GPU_FAIL (test hook)".into(),
+            ));
+        }
+        if let Some(m) = self.lost.lock().ok().and_then(|s| s.clone()) {
+            return Some(GpuError::Lost(m));
+        }
+        self.uncaptured
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .map(GpuError::Device)
+    }
+
+    /// A lost device stays lost: the engine stops sending it batches.
+    pub fn is_lost(&self) -> bool {
+        self.lost.lock().map(|s| s.is_some()).unwrap_or(true)
+    }
+}

@@ -1,0 +1,402 @@
+//! Every GPU stage against its CPU twin (src/ops/<stage>.rs), stage by stage: random inputs
+//! with fixed seeds, many lengths (powers of two, 2/3/5-smooth, primes, 2 and 3 samples),
+//! several traces per batch and batches that straddle the layout's limits, work buffers
+//! poisoned with NaN so an unwritten element cannot pass. Runs on lavapipe in CI.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{gpu, noise};
+use num_complex::Complex64 as C;
+use seisbatch::gpu::exec::Runner;
+use seisbatch::gpu::plan::{self, Stage};
+use seisbatch::gpu::Gpu;
+use seisbatch::ops::{self, deconvolve, ResponseSource};
+use seisbatch::pipeline::Pipeline;
+use seisbatch::response::cache::{ResponseCache, Table};
+use seisbatch::response::Response;
+use seisbatch::trace::Trace;
+
+/// f32 storage with f64 host tables: element-wise stages keep ~1e-7; FFT-based ones grow
+/// with log N; the filter's f64 recursion keeps f32 input/output rounding only.
+const TOL: f64 = 2e-5;
+
+/// No response lookups in these tests: remove_response is checked with explicit tables.
+struct NoResponses;
+impl ResponseSource for NoResponses {
+    fn response_for(
+        &self,
+        tr: &Trace,
+    ) -> Result<(usize, Arc<Response>), seisbatch::error::TraceError> {
+        Err(seisbatch::error::TraceError::NoResponse {
+            id: tr.id(),
+            time: String::new(),
+        })
+    }
+}
+
+fn trace(data: Vec<f64>, rate: f64) -> Trace {
+    Trace {
+        network: "XX".into(),
+        station: "TEST".into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns: 1_388_534_400_000_000_000,
+        sampling_rate: rate,
+        data,
+    }
+}
+
+/// Runs `toml` (one or more steps without remove_response) over `count` random traces of
+/// `n` samples on the device and on the CPU path; returns the worst relative L2.
+fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budget: u64) -> f64 {
+    let p = Pipeline::parse(toml).unwrap();
+    let prog = plan::compile(&p.steps, n, rate, 1_388_534_400_000_000_000, gpu.has_f64())
+        .unwrap_or_else(|e| panic!("{toml} n={n}: {e}"));
+    let inputs: Vec<Vec<f64>> = (0..count)
+        .map(|t| {
+            // An offset and a trend, as raw counts have, on top of the noise.
+            noise(1000 * n as u64 + t as u64, n)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| 100.0 * v + 40.0 + 0.01 * i as f64)
+                .collect()
+        })
+        .collect();
+    let mut runner = Runner::new(gpu, budget);
+    runner.poison = true;
+    let per = runner.per_batch(&prog).unwrap();
+    let mut got = Vec::new();
+    for chunk in inputs.chunks(per) {
+        let refs: Vec<&[f64]> = chunk.iter().map(|v| v.as_slice()).collect();
+        let tables = vec![Vec::new(); refs.len()];
+        got.extend(runner.run(&prog, &refs, &tables).unwrap());
+    }
+    let cache = ResponseCache::default();
+    let mut worst: f64 = 0.0;
+    for (x, g) in inputs.iter().zip(&got) {
+        let mut tr = trace(x.clone(), rate);
+        ops::run_steps(&p.steps, &mut tr, &NoResponses, &cache).unwrap();
+        let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+        assert_eq!(g.len(), tr.data.len(), "{toml} n={n}");
+        assert!(
+            g.iter().all(|v| v.is_finite()),
+            "{toml} n={n}: unwritten (NaN) output"
+        );
+        worst = worst.max(rel_err(&g, &tr.data, x));
+    }
+    worst
+}
+
+/// Relative L2 error against the CPU result, with a floor of OUTPUT_FLOOR of the input's
+/// norm: samples live in f32 on the device, so absolute errors scale with the input, and an
+/// output that cancels to almost nothing (a 2-sample linear detrend is exactly zero) is
+/// judged against that scale rather than against its own vanishing norm.
+fn rel_err(got: &[f64], want: &[f64], input: &[f64]) -> f64 {
+    const OUTPUT_FLOOR: f64 = 1e-2;
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let diff: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    diff / norm(want).max(OUTPUT_FLOOR * norm(input))
+}
+
+const LENGTHS: [usize; 12] = [2, 3, 5, 7, 16, 97, 100, 257, 1000, 1024, 4801, 12_000];
+
+fn sweep(gpu: &Gpu, toml: &str, lengths: &[usize], rate: f64, tol: f64) {
+    for &n in lengths {
+        for count in [1usize, 3] {
+            let e = device_vs_cpu(gpu, toml, n, rate, count, 1 << 28);
+            assert!(
+                e <= tol,
+                "{toml}\nn={n} count={count}: rel L2 {e:.3e} > {tol:.0e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn detrend_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for kind in ["demean", "linear", "simple"] {
+        sweep(
+            &gpu,
+            &format!("[[step]]\nop = \"detrend\"\ntype = \"{kind}\"\n"),
+            &LENGTHS,
+            100.0,
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn taper_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for t in [
+        "type = \"hann\"\nmax_percentage = 0.05",
+        "type = \"cosine\"\nmax_percentage = 0.2\nside = \"left\"",
+    ] {
+        // A leading detrend keeps the comparison about the taper, not about the offset.
+        sweep(
+            &gpu,
+            &format!(
+                "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"taper\"\n{t}\n"
+            ),
+            &LENGTHS,
+            100.0,
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn filter_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    if !gpu.has_f64() {
+        eprintln!("adapter has no SHADER_F64: filters run on the CPU path, nothing to compare");
+        return;
+    }
+    // Low corners at 100 Hz are where an f32 recursion fails (spec §9).
+    for f in [
+        "type = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true",
+        "type = \"highpass\"\nfreq = 0.05\ncorners = 2",
+        "type = \"lowpass\"\nfreq = 5.0\ncorners = 8\nzerophase = true",
+        "type = \"bandstop\"\nfreqmin = 1.0\nfreqmax = 3.0",
+    ] {
+        sweep(
+            &gpu,
+            &format!(
+                "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"filter\"\n{f}\n"
+            ),
+            &[2, 3, 97, 1000, 12_000],
+            100.0,
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn resample_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    // Lengths from smooth (Stockham) to prime (Bluestein both ways), up- and downsampling.
+    for (rate, to, window) in [
+        (100.0, 40.0, "\"hann\""),
+        (100.0, 30.0, "\"none\""),
+        (20.0, 50.0, "\"hamming\""),
+    ] {
+        let toml = format!("[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"resample\"\nsampling_rate = {to}\nwindow = {window}\n");
+        sweep(
+            &gpu,
+            &toml,
+            &[3, 5, 7, 16, 97, 100, 257, 1000, 4801],
+            rate,
+            TOL,
+        );
+    }
+    if gpu.has_f64() {
+        let toml = "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"resample\"\nsampling_rate = 25.0\nno_filter = false\n";
+        sweep(&gpu, toml, &[97, 1000, 12_000], 100.0, TOL);
+    }
+}
+
+#[test]
+fn interpolate_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    for (to, extra) in [
+        (10.0, "a = 25"),
+        (33.0, "a = 4"),
+        (250.0, "a = 9\ntime_shift = 0.003"),
+    ] {
+        let toml = format!("[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"interpolate\"\nsampling_rate = {to}\nmethod = \"lanczos\"\n{extra}\n");
+        sweep(&gpu, &toml, &[2, 3, 97, 1000, 12_000], 100.0, TOL);
+    }
+}
+
+#[test]
+fn decimate_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut cases = vec!["factor = 3\nno_filter = true"];
+    if gpu.has_f64() {
+        cases.push("factor = 4");
+    }
+    for d in cases {
+        let toml = format!(
+            "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"decimate\"\n{d}\n"
+        );
+        sweep(&gpu, &toml, &[2, 3, 97, 1000, 12_000], 100.0, TOL);
+    }
+}
+
+#[test]
+fn batches_straddling_the_layout_limit_match_one_by_one() {
+    let Some(gpu) = gpu() else { return };
+    // A budget for ~3 traces of this chain forces 7 traces into 3 batches (3 + 2 + 2).
+    let toml = "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n[[step]]\nop = \"resample\"\nsampling_rate = 40.0\n";
+    let n = 1000;
+    let prog = plan::compile(
+        &Pipeline::parse(toml).unwrap().steps,
+        n,
+        100.0,
+        0,
+        gpu.has_f64(),
+    )
+    .unwrap();
+    let fp = Runner::footprint(&prog);
+    let budget = 3 * fp.per_trace + fp.per_trace / 2;
+    assert_eq!(Runner::new(&gpu, budget).per_batch(&prog).unwrap(), 3);
+    let e = device_vs_cpu(&gpu, toml, n, 100.0, 7, budget);
+    assert!(e <= TOL, "rel L2 {e:.3e}");
+}
+
+/// The fft stage against the f64 naive DFT oracle, forward and inverse, lengths of every
+/// kind: 1, 2, 3, powers of two, 2/3/5-smooth (Stockham radix 2, 3, 4, 5), primes and
+/// other non-smooth lengths (Bluestein), and remove_response's nfft for a 20-minute trace.
+#[test]
+fn fft_matches_the_naive_dft() {
+    let Some(gpu) = gpu() else { return };
+    let mut runner = Runner::new(&gpu, 1 << 28);
+    runner.poison = true;
+    for n in [
+        1usize, 2, 3, 4, 5, 8, 12, 17, 60, 97, 128, 243, 625, 1000, 1009, 4096, 6058, 240_000,
+    ] {
+        let count = if n > 10_000 { 1 } else { 3 };
+        let inputs: Vec<Vec<C>> = (0..count)
+            .map(|t| {
+                let re = noise(7 * n as u64 + t, n);
+                let im = noise(11 * n as u64 + t, n);
+                re.into_iter().zip(im).map(|(a, b)| C::new(a, b)).collect()
+            })
+            .collect();
+        let as_f32: Vec<Vec<[f32; 2]>> = inputs
+            .iter()
+            .map(|v| v.iter().map(|c| [c.re as f32, c.im as f32]).collect())
+            .collect();
+        for inverse in [false, true] {
+            let got = runner.run_fft(&as_f32, inverse).unwrap();
+            for (x, g) in inputs.iter().zip(&got) {
+                let want = if n <= 6058 {
+                    naive(x, inverse)
+                } else {
+                    let mut v = x.clone();
+                    let mut p = rustfft::FftPlanner::new();
+                    let plan = if inverse {
+                        p.plan_fft_inverse(n)
+                    } else {
+                        p.plan_fft_forward(n)
+                    };
+                    plan.process(&mut v);
+                    v
+                };
+                let num: f64 = g
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (C::new(a[0].into(), a[1].into()) - b).norm_sqr())
+                    .sum();
+                let den: f64 = want.iter().map(|b| b.norm_sqr()).sum();
+                let e = (num / den).sqrt();
+                assert!(
+                    e.is_finite() && e < TOL,
+                    "n={n} inverse={inverse}: rel L2 {e:.3e}"
+                );
+            }
+        }
+    }
+}
+
+/// Direct O(n^2) DFT in f64 with exact angle reduction (the RustFFT habit: a slow oracle).
+fn naive(x: &[C], inverse: bool) -> Vec<C> {
+    let n = x.len();
+    let s = if inverse { 1.0 } else { -1.0 };
+    (0..n)
+        .map(|k| {
+            x.iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    v * C::from_polar(
+                        1.0,
+                        s * 2.0 * std::f64::consts::PI * ((j * k) % n) as f64 / n as f64,
+                    )
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// remove_response's device half (pad, FFT, times each trace's own table, Nyquist bin as
+/// |.|, inverse, truncate) against src/ops/deconvolve.rs, with random tables, several traces
+/// sharing a table and a pool small enough that later batches evict earlier tables.
+#[test]
+fn deconvolve_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    // 3001 -> nfft 6004 = 2^2 19 79 (Bluestein); 1000 -> 2000 (Stockham).
+    for (n, zero_mean, taper) in [
+        (1000usize, true, true),
+        (3001, false, false),
+        (97, false, true),
+    ] {
+        let toml = format!(
+            "[[step]]\nop = \"remove_response\"\nzero_mean = {zero_mean}\ntaper = {taper}\n"
+        );
+        let p = Pipeline::parse(&toml).unwrap();
+        let prog = plan::compile(&p.steps, n, 100.0, 0, gpu.has_f64()).unwrap();
+        let Some(Stage::Deconvolve { nfft, .. }) = prog.stages.last().map(|s| s.stage.clone())
+        else {
+            panic!("remove_response ends in a deconvolve stage");
+        };
+        assert_eq!(nfft, deconvolve::npts2nfft(n));
+        let bins = nfft / 2 + 1;
+        let tables: Vec<Table> = (0..4u64)
+            .map(|k| {
+                let re = noise(100 + k, bins);
+                let im = noise(200 + k, bins);
+                Arc::new(Ok(re
+                    .into_iter()
+                    .zip(im)
+                    .map(|(a, b)| C::new(a, b))
+                    .collect()))
+            })
+            .collect();
+        let traces: Vec<Vec<f64>> = (0..6).map(|t| noise(300 + t, n)).collect();
+        // Trace t uses table t % 4: traces 0/4 and 1/5 share theirs.
+        let want: Vec<Vec<f64>> = traces
+            .iter()
+            .enumerate()
+            .map(|(t, x)| {
+                let mut x = x.clone();
+                deconvolve::prepare(&mut x, zero_mean, taper, 0.05).unwrap();
+                let Ok(table) = tables[t % 4].as_ref() else {
+                    unreachable!()
+                };
+                deconvolve::deconvolve(&x, table, nfft)
+            })
+            .collect();
+        // Budget for 2 traces per batch and a pool of ~2 tables: batches evict.
+        let fp = Runner::footprint(&prog);
+        let slot = bins as u64 * 8;
+        let budget = (2 * fp.per_trace + fp.per_trace / 4).max(2 * slot * 8) * 8 / 7;
+        let mut runner = Runner::new(&gpu, budget);
+        runner.poison = true;
+        let per = runner.per_batch(&prog).unwrap();
+        assert!(
+            per < traces.len(),
+            "the test needs several batches, got {per} per batch"
+        );
+        let mut got = Vec::new();
+        for (b, chunk) in traces.chunks(per).enumerate() {
+            let refs: Vec<&[f64]> = chunk.iter().map(Vec::as_slice).collect();
+            let tb: Vec<Vec<Table>> = (0..chunk.len())
+                .map(|i| vec![tables[(b * per + i) % 4].clone()])
+                .collect();
+            got.extend(runner.run(&prog, &refs, &tb).unwrap());
+        }
+        for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+            let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+            let e = rel_err(&g, w, &traces[t]);
+            assert!(e < TOL, "n={n} trace {t}: rel L2 {e:.3e}");
+        }
+    }
+}

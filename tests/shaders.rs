@@ -1,0 +1,54 @@
+//! Every shader parses and validates with naga (the compiler inside wgpu), with no device:
+//! a WGSL error shows up here, on any machine, before a GPU test can run.
+
+use std::path::Path;
+
+use naga::valid::{Capabilities, ValidationFlags, Validator};
+
+/// The stages of the GPU path, one shader each (shader file = CPU twin = stage name).
+const STAGES: [&str; 8] = [
+    "detrend",
+    "taper",
+    "fft",
+    "deconvolve",
+    "filter",
+    "resample",
+    "interpolate",
+    "decimate",
+];
+
+#[test]
+fn every_shader_validates_with_naga() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .expect("shaders/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".wgsl"))
+        .collect();
+    found.sort();
+    let mut want: Vec<String> = STAGES.iter().map(|s| format!("{s}.wgsl")).collect();
+    want.sort();
+    assert_eq!(found, want, "shaders/ must hold exactly one file per stage");
+    for stage in STAGES {
+        let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{stage}.wgsl: {}", e.emit_to_string(&src)));
+        // FLOAT64 only where the kernel declares f64 (filter); the rest must run without it.
+        let caps = if src.contains("f64") {
+            Capabilities::FLOAT64
+        } else {
+            Capabilities::empty()
+        };
+        Validator::new(ValidationFlags::all(), caps)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{stage}.wgsl: {}", e.emit_to_string(&src)));
+        assert!(
+            module
+                .entry_points
+                .iter()
+                .any(|e| e.name.starts_with(stage)),
+            "{stage}.wgsl has an entry point named after its stage"
+        );
+    }
+}
