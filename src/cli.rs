@@ -26,7 +26,8 @@ pub enum Command {
     /// Run a pipeline file over miniSEED input and write processed traces plus report.json.
     #[command(after_help = "Examples:\n  \
 seisbatch run examples/forum_chain.toml --input examples/data --output out\n  \
-seisbatch run chain.toml --input waveforms/ --inventory stations/ --output out --format mseed --jobs 8\n\n\
+seisbatch run chain.toml --input waveforms/ --inventory stations/ --output out --format mseed --jobs 8\n  \
+seisbatch run chain.toml --input waveforms/ --output out --device gpu --gpu-memory 8192\n\n\
 Input layouts: one miniSEED file; a folder (searched recursively for *.mseed, *.ms, *.miniseed, ...); \
 a MassDownloader tree EVENT/raw/*.mseed with EVENT/resp/*.xml, where each event's traces use \
 their own resp folder before --inventory.\n\
@@ -66,9 +67,15 @@ pub struct RunArgs {
     /// Output format: SAC (little-endian, as ObsPy writes it) or miniSEED (float32, 4096-byte records).
     #[arg(long, value_enum, default_value_t = FormatArg::Sac)]
     pub format: FormatArg,
-    /// Where to compute: auto and cpu run the CPU path; gpu is not built yet (exit 2).
+    /// Where to compute: auto uses a hardware GPU when wgpu finds one (Vulkan, Metal, DX12),
+    /// else the CPU path; gpu uses any adapter, a software one (lavapipe) included; cpu never
+    /// touches a GPU. Steps without a GPU kernel, and any batch the device fails, run on the
+    /// CPU path with a warning in report.json.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
+    /// Device memory one GPU batch may use, in MiB (response tables included).
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub gpu_memory: u64,
     /// Worker threads (default: all cores). --jobs 1 is the serial debugging path.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -4,11 +4,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use seisbatch::cli::{Cli, Command, DeviceArg, FormatArg, RunArgs};
-use seisbatch::engine::{self, RunConfig, RunError};
+use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::write::Format;
 
 fn main() -> ExitCode {
+    // Mesa's implicit Vulkan layer VK_LAYER_MESA_device_select connects to a Wayland/X11
+    // display to order GPUs, printing "XDG_RUNTIME_DIR is invalid" on every headless node
+    // (and breaking --quiet). seisbatch ranks adapters itself (gpu::Gpu::new), so the layer
+    // is switched off unless the user set it. Done first, while the process has one thread.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -23,10 +30,6 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    if args.device == DeviceArg::Gpu {
-        eprintln!("seisbatch: --device gpu is not built yet (issue #3); use --device cpu or auto");
-        return ExitCode::from(2);
-    }
     let pipeline = match Pipeline::from_file(&args.pipeline) {
         Ok(p) => p,
         Err(e) => {
@@ -57,6 +60,12 @@ fn run(args: RunArgs) -> ExitCode {
                 .map(|n| n.get())
                 .unwrap_or(1)
         }),
+        device: match args.device {
+            DeviceArg::Auto => Device::Auto,
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Gpu => Device::Gpu,
+        },
+        gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
     };
     match engine::run(&cfg) {
         Ok(report) => {

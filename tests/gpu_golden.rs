@@ -47,7 +47,7 @@ fn golden_cases_on_the_gpu_path_match_obspy() {
         };
         let pipeline = Pipeline::parse(&c.toml).unwrap();
         let before = driver.on_device;
-        let out = driver.process(&pipeline.steps, vec![tr], &layers, &cache);
+        let out = driver.process(&pipeline.steps, vec![tr], &[&layers], &cache);
         let on_device = driver.on_device > before;
         if c.name.contains("chain") {
             assert!(on_device, "{} must run on the device", c.name);

@@ -38,15 +38,23 @@ struct ShapeKey {
     start_ns: i64,
 }
 
+/// Where each trace's responses come from (its event's resp/ folder, then --inventory).
+pub type Sources<'s> = [&'s dyn ResponseSource];
+
 fn run_cpu(
     steps: &[Step],
-    traces: Vec<Trace>,
-    responses: &dyn ResponseSource,
+    traces: Vec<(usize, Trace)>,
+    sources: &Sources,
     cache: &ResponseCache,
-) -> Vec<Outcome> {
+) -> Vec<(usize, Outcome)> {
     traces
         .into_par_iter()
-        .map(|mut tr| ops::run_steps(steps, &mut tr, responses, cache).map(|w| (tr, w)))
+        .map(|(i, mut tr)| {
+            (
+                i,
+                ops::run_steps(steps, &mut tr, sources[i], cache).map(|w| (tr, w)),
+            )
+        })
         .collect()
 }
 
@@ -61,12 +69,13 @@ impl<'g> Driver<'g> {
         }
     }
 
-    /// Processes `traces` with `steps`; outcomes come back in input order.
+    /// Processes `traces` with `steps`, trace i's responses from `sources[i]`; outcomes
+    /// come back in input order.
     pub fn process(
         &mut self,
         steps: &[Step],
         traces: Vec<Trace>,
-        responses: &dyn ResponseSource,
+        sources: &Sources,
         cache: &ResponseCache,
     ) -> Vec<Outcome> {
         let by_start = steps.iter().any(|s| {
@@ -94,7 +103,7 @@ impl<'g> Driver<'g> {
                 .into_iter()
                 .filter_map(|i| slots[i].take().map(|t| (i, t)))
                 .collect();
-            for (i, o) in self.process_group(steps, group, responses, cache) {
+            for (i, o) in self.process_group(steps, group, sources, cache) {
                 outcomes[i] = Some(o);
             }
         }
@@ -116,21 +125,18 @@ impl<'g> Driver<'g> {
         &mut self,
         steps: &[Step],
         group: Vec<(usize, Trace)>,
-        responses: &dyn ResponseSource,
+        sources: &Sources,
         cache: &ResponseCache,
     ) -> Vec<(usize, Outcome)> {
         self.on_cpu += group.len();
-        let (idx, traces): (Vec<usize>, Vec<Trace>) = group.into_iter().unzip();
-        idx.into_iter()
-            .zip(run_cpu(steps, traces, responses, cache))
-            .collect()
+        run_cpu(steps, group, sources, cache)
     }
 
     fn process_group(
         &mut self,
         steps: &[Step],
         group: Vec<(usize, Trace)>,
-        responses: &dyn ResponseSource,
+        sources: &Sources,
         cache: &ResponseCache,
     ) -> Vec<(usize, Outcome)> {
         let Some((_, first)) = group.first() else {
@@ -139,7 +145,7 @@ impl<'g> Driver<'g> {
         if self.gpu.is_lost() {
             self.notes
                 .insert("the GPU device was lost; later traces ran on the CPU path".into());
-            return self.cpu_fallback(steps, group, responses, cache);
+            return self.cpu_fallback(steps, group, sources, cache);
         }
         let prog = match plan::compile(
             steps,
@@ -153,17 +159,17 @@ impl<'g> Driver<'g> {
                 self.notes.insert(format!(
                     "no GPU kernel for {m}: those traces ran on the CPU path"
                 ));
-                return self.cpu_fallback(steps, group, responses, cache);
+                return self.cpu_fallback(steps, group, sources, cache);
             }
             // A step fails or is degenerate for this shape: the CPU path gives ObsPy's answer.
-            Err(PlanError::Cpu { .. }) => return self.cpu_fallback(steps, group, responses, cache),
+            Err(PlanError::Cpu { .. }) => return self.cpu_fallback(steps, group, sources, cache),
         };
         let per_batch = match self.runner.per_batch(&prog) {
             Ok(p) => p,
             Err(e) => {
                 self.notes
                     .insert(format!("GPU: {e}; those traces ran on the CPU path"));
-                return self.cpu_fallback(steps, group, responses, cache);
+                return self.cpu_fallback(steps, group, sources, cache);
             }
         };
         // Host side of remove_response: each trace's tables (a trace without a usable
@@ -171,7 +177,7 @@ impl<'g> Driver<'g> {
         let mut results = Vec::with_capacity(group.len());
         let mut ready: Vec<(usize, Trace, Vec<Table>, i64)> = Vec::with_capacity(group.len());
         for (i, t) in group {
-            match tables_for(steps, &prog, &t, responses, cache) {
+            match tables_for(steps, &prog, &t, sources[i], cache) {
                 Ok((tables, end_start)) => ready.push((i, t, tables, end_start)),
                 Err(e) => results.push((i, Err(e))),
             }
@@ -199,7 +205,7 @@ impl<'g> Driver<'g> {
                         "GPU batch failed ({e}); its traces ran on the CPU path"
                     ));
                     let group = batch.into_iter().map(|(i, t, _, _)| (i, t)).collect();
-                    results.extend(self.cpu_fallback(steps, group, responses, cache));
+                    results.extend(self.cpu_fallback(steps, group, sources, cache));
                 }
             }
         }

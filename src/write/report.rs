@@ -26,7 +26,13 @@ pub struct Report {
     pub outputs: usize,
     pub input_files: usize,
     pub warnings: Vec<String>,
+    /// "gpu" when a device ran the batches, else "cpu".
     pub device: String,
+    /// The wgpu adapter used (name, backend, type, driver), when device is "gpu".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<crate::gpu::AdapterSummary>,
+    /// Traces processed on the device; the rest ran on the CPU path (reasons in warnings).
+    pub traces_on_device: usize,
     pub format: String,
     pub wall_seconds: f64,
     pub responses_evaluated: usize,
@@ -35,8 +41,12 @@ pub struct Report {
 
 impl Report {
     pub fn summary(&self) -> String {
+        let on = match &self.adapter {
+            Some(a) => format!(" ({} on the GPU: {})", self.traces_on_device, a.describe()),
+            None => " (CPU path)".to_string(),
+        };
         format!(
-            "seisbatch: {} traces ok, {} failed, {} files written from {} input files in {:.2} s",
+            "seisbatch: {} traces ok, {} failed, {} files written from {} input files in {:.2} s{on}",
             self.ok, self.failed, self.outputs, self.input_files, self.wall_seconds
         )
     }
