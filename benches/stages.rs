@@ -1,5 +1,7 @@
-//! One criterion group per stage on a 20-minute 100 Hz trace (the forum-chain size), CPU
-//! path; the GPU twins join under the same ids (`<stage>/gpu`) with issue #3.
+//! One criterion group per stage on a 20-minute 100 Hz trace (the forum-chain size): the CPU
+//! path per trace (`<stage>/cpu`), and the GPU path on a batch of GPU_BATCH such traces
+//! (`<stage>/gpu`, upload + the stage's dispatches + download, throughput in samples).
+//! The GPU group runs when wgpu finds an adapter; lavapipe's numbers say nothing about a GPU.
 //! Run: cargo bench --bench stages
 
 use std::hint::black_box;
@@ -134,9 +136,85 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
+/// Traces per GPU batch in the benchmarks: enough to fill a large GPU.
+const GPU_BATCH: usize = 64;
+
+fn gpu_stages(c: &mut Criterion) {
+    use seisbatch::gpu::{exec::Runner, plan, Gpu, Want};
+    let gpu = match Gpu::new(Want::Any) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("no GPU benchmarks: {e}");
+            return;
+        }
+    };
+    eprintln!("GPU benchmarks on {}", gpu.info.describe());
+    let tr = trace();
+    let n = tr.data.len();
+    let xml = XmlCache::default();
+    let inv = xml.inventory(&Path::new(EVENT).join("resp"));
+    let layers = Inventories {
+        layers: vec![inv.as_ref()],
+    };
+    let (_, resp) = layers.response_for(&tr).expect("response");
+    let batch: Vec<&[f64]> = (0..GPU_BATCH).map(|_| tr.data.as_slice()).collect();
+    let mut g = c.benchmark_group("stages");
+    g.throughput(Throughput::Elements((n * GPU_BATCH) as u64));
+    let cases = [
+        ("detrend/gpu", "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n"),
+        ("taper/gpu", "[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n"),
+        ("deconvolve/gpu", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("filter/gpu", "[[step]]\nop = \"filter\"\ntype = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true\n"),
+        ("resample/gpu", "[[step]]\nop = \"resample\"\nsampling_rate = 5.0\n"),
+        ("interpolate/gpu", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
+        ("decimate/gpu", "[[step]]\nop = \"decimate\"\nfactor = 5\n"),
+        ("chain_forum/gpu", include_str!("../examples/forum_chain.toml")),
+    ];
+    let mut runner = Runner::new(&gpu, 4 << 30);
+    for (id, toml) in cases {
+        let steps = Pipeline::parse(toml).expect("pipeline").steps;
+        let prog = match plan::compile(&steps, n, 100.0, tr.start_ns, gpu.has_f64()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{id}: {e}");
+                continue;
+            }
+        };
+        let tables: Vec<Vec<_>> = (0..GPU_BATCH)
+            .map(|_| {
+                prog.responses
+                    .iter()
+                    .map(|r| {
+                        std::sync::Arc::new(inverse_table(
+                            &resp,
+                            r.delta,
+                            r.nfft,
+                            r.output,
+                            r.water_level,
+                            r.pre_filt,
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        let fits = runner
+            .per_batch(&prog)
+            .map(|p| p >= GPU_BATCH)
+            .unwrap_or(false);
+        if !fits {
+            eprintln!("{id}: a batch of {GPU_BATCH} does not fit the device");
+            continue;
+        }
+        g.bench_function(id, |b| {
+            b.iter(|| black_box(runner.run(&prog, &batch, &tables).expect("batch")))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = stages
+    targets = stages, gpu_stages
 }
 criterion_main!(benches);
