@@ -27,6 +27,19 @@ struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind: wgpu::BindGroup,
     groups: [u32; 3],
+    /// Index of the program stage this dispatch belongs to (for profiling).
+    stage: usize,
+}
+
+/// Device time of one stage of the last profiled batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub seconds: f64,
+    /// The stage's compulsory traffic: its input and output samples (f32), once each.
+    /// Bytes / seconds is the effective bandwidth, comparable with a copy's.
+    pub bytes: u64,
+    pub dispatches: usize,
 }
 
 /// Response tables of one nfft on the device, slot by slot, least recently used evicted.
@@ -49,6 +62,14 @@ pub struct Runner<'g> {
     /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
     /// forgets to write shows up as NaN in the output instead of a plausible zero.
     pub poison: bool,
+    /// Benchmarks: one timed compute pass per stage (needs TIMESTAMP_QUERY); the times of
+    /// the last batch land in `profile_last`.
+    pub profile: bool,
+    pub profile_last: Vec<StageTime>,
+    /// Which stage the dispatches being recorded belong to.
+    stage_now: usize,
+    /// Timestamp readback of the batch in flight, and its stage count.
+    pending_profile: Option<(wgpu::Buffer, usize)>,
 }
 
 fn table_key(t: &Table) -> usize {
@@ -65,6 +86,10 @@ impl<'g> Runner<'g> {
             pools: HashMap::new(),
             clock: 0,
             poison: false,
+            profile: false,
+            profile_last: Vec::new(),
+            stage_now: 0,
+            pending_profile: None,
         }
     }
 
@@ -164,6 +189,7 @@ impl<'g> Runner<'g> {
             pipeline: pipeline.clone(),
             bind,
             groups,
+            stage: self.stage_now,
         });
         Ok(())
     }
@@ -515,7 +541,8 @@ impl<'g> Runner<'g> {
         );
         let filter_k = k.filter_sos.clone();
         let cnt = count as u32;
-        for st in &prog.stages {
+        for (si, st) in prog.stages.iter().enumerate() {
+            self.stage_now = si;
             let (n_in, n_out) = (st.n_in as u32, st.n_out as u32);
             let elems = b * u64::from(n_in);
             match &st.stage {
@@ -723,6 +750,19 @@ impl<'g> Runner<'g> {
         }
         let out_bytes = b * prog.n_out as u64 * 4;
         let bytes = self.submit_and_read(&out, &r[cur], out_bytes)?;
+        if let Some(times) = self.read_profile()? {
+            self.profile_last = prog
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(i, st)| StageTime {
+                    stage: st.stage.name(),
+                    seconds: times.get(i).copied().unwrap_or(0.0),
+                    bytes: b * (st.n_in + st.n_out) as u64 * 4,
+                    dispatches: out.iter().filter(|d| d.stage == i).count(),
+                })
+                .collect();
+        }
         let flat: &[f32] = bytemuck::cast_slice(&bytes);
         let n_out = prog.n_out;
         Ok((0..count)
@@ -733,7 +773,7 @@ impl<'g> Runner<'g> {
     /// Records `dispatches` into one compute pass, copies `bytes` of `result` to a staging
     /// buffer, submits once and reads the copy back.
     fn submit_and_read(
-        &self,
+        &mut self,
         dispatches: &[Dispatch],
         result: &wgpu::Buffer,
         bytes: u64,
@@ -748,7 +788,44 @@ impl<'g> Runner<'g> {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("batch"),
             });
-        {
+        let stages = dispatches.iter().map(|d| d.stage + 1).max().unwrap_or(0);
+        if self.profile && self.gpu.timestamps && stages > 0 {
+            // One pass per stage, timestamps at its ends: kernel-only times per stage.
+            let qs = self.device().create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("stage times"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * stages as u32,
+            });
+            for s in 0..stages {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("stage"),
+                    timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                        query_set: &qs,
+                        beginning_of_pass_write_index: Some(2 * s as u32),
+                        end_of_pass_write_index: Some(2 * s as u32 + 1),
+                    }),
+                });
+                for d in dispatches.iter().filter(|d| d.stage == s) {
+                    pass.set_pipeline(&d.pipeline);
+                    pass.set_bind_group(0, &d.bind, &[]);
+                    pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+                }
+            }
+            let n = 2 * stages as u64 * 8;
+            let resolve = self.buffer(
+                "timestamps",
+                n,
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            );
+            let read = self.buffer(
+                "timestamps read",
+                n,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+            enc.resolve_query_set(&qs, 0..2 * stages as u32, &resolve, 0);
+            enc.copy_buffer_to_buffer(&resolve, 0, &read, 0, n);
+            self.pending_profile = Some((read, stages));
+        } else {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("chain"),
                 timestamp_writes: None,
@@ -781,6 +858,37 @@ impl<'g> Runner<'g> {
         drop(view);
         staging.unmap();
         Ok(v)
+    }
+
+    /// Seconds per stage of the batch just read back, when it was profiled.
+    fn read_profile(&mut self) -> Result<Option<Vec<f64>>, GpuError> {
+        let Some((buf, stages)) = self.pending_profile.take() else {
+            return Ok(None);
+        };
+        let slice = buf.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Device(format!("reading timestamps: {e}")))?;
+        if !matches!(rx.recv(), Ok(Ok(()))) {
+            return Err(GpuError::Device("reading timestamps: map failed".into()));
+        }
+        let ticks: Vec<u64> = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| GpuError::Device(format!("reading timestamps: {e}")))?;
+            bytemuck::cast_slice(&view).to_vec()
+        };
+        buf.unmap();
+        let period = f64::from(self.gpu.queue.get_timestamp_period()) * 1e-9;
+        Ok(Some(
+            (0..stages)
+                .map(|s| ticks[2 * s + 1].saturating_sub(ticks[2 * s]) as f64 * period)
+                .collect(),
+        ))
     }
 
     /// The fft stage alone: batched complex FFTs (unnormalised both ways, as numpy's fft and

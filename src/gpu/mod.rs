@@ -79,6 +79,8 @@ pub struct Gpu {
     pub info: AdapterSummary,
     pub limits: DeviceLimits,
     pub kernels: Kernels,
+    /// The adapter can time passes (TIMESTAMP_QUERY): `Runner::profile` works.
+    pub timestamps: bool,
     /// Errors no scope caught (wgpu's default handler would panic): kept for the next check.
     uncaptured: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -120,14 +122,15 @@ impl Gpu {
             })?;
         let ai = adapter.get_info();
         let f64 = adapter.features().contains(wgpu::Features::SHADER_F64);
+        // Timestamps are only read when profiling (kernel-only times for the benchmarks).
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let mut features = wgpu::Features::empty();
+        features.set(wgpu::Features::SHADER_F64, f64);
+        features.set(wgpu::Features::TIMESTAMP_QUERY, timestamps);
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("seisbatch"),
-            required_features: if f64 {
-                wgpu::Features::SHADER_F64
-            } else {
-                wgpu::Features::empty()
-            },
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -167,6 +170,7 @@ impl Gpu {
                 max_groups_per_dim: limits.max_compute_workgroups_per_dimension,
             },
             kernels,
+            timestamps,
             uncaptured,
             lost,
             fail_next: AtomicBool::new(std::env::var_os("SEISBATCH_GPU_FAIL").is_some()),

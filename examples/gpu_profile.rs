@@ -1,0 +1,187 @@
+//! Kernel-only and end-to-end GPU figures for docs/BENCHMARKS.md, on whatever adapter wgpu
+//! finds: the device's copy bandwidth, each stage's device time and effective bandwidth
+//! (timestamp queries, one pass per stage), and forum-chain traces/s on 20-minute 100 Hz
+//! traces, kernel-only and end to end (upload, kernels, download, host tables).
+//!
+//! cargo run --release --example gpu_profile -- [BUDGET_MIB [MAX_TRACES]]
+//! (defaults 8192 MiB and 2048 traces per batch; e.g. `-- 256 4` for a quick run on lavapipe)
+//! Prints markdown. On lavapipe it runs, but its numbers say nothing about a GPU.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use seisbatch::gpu::batch::Driver;
+use seisbatch::gpu::exec::Runner;
+use seisbatch::gpu::{plan, Gpu, Want};
+use seisbatch::inventory::{Inventories, XmlCache};
+use seisbatch::ops::ResponseSource;
+use seisbatch::pipeline::Pipeline;
+use seisbatch::read::mseed::read_bytes;
+use seisbatch::response::cache::{inverse_table, ResponseCache};
+
+const EVENT: &str = "examples/data/event_2014-01-01";
+
+fn main() {
+    let budget: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(8192)
+        << 20;
+    let max_traces: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2048);
+    let gpu = match Gpu::new(Want::Any) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gpu_profile: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "adapter: {}  (f64: {}, timestamps: {})",
+        gpu.info.describe(),
+        gpu.info.shader_f64,
+        gpu.timestamps
+    );
+    println!(
+        "copy bandwidth (buffer to buffer, read + write): {:.1} GB/s",
+        copy_bandwidth(&gpu)
+    );
+
+    let f = Path::new(EVENT).join("raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed");
+    let tr = read_bytes(&std::fs::read(f).expect("example data"))
+        .traces
+        .remove(0);
+    let n = tr.data.len();
+    let xml = XmlCache::default();
+    let inv = xml.inventory(&Path::new(EVENT).join("resp"));
+    let layers = Inventories {
+        layers: vec![inv.as_ref()],
+    };
+    let (_, resp) = layers.response_for(&tr).expect("response");
+
+    let cases = [
+        ("detrend", "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n"),
+        ("taper", "[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n"),
+        ("deconvolve", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("filter", "[[step]]\nop = \"filter\"\ntype = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true\n"),
+        ("resample", "[[step]]\nop = \"resample\"\nsampling_rate = 5.0\n"),
+        ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
+        ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
+        ("chain_forum", include_str!("forum_chain.toml")),
+    ];
+    let mut runner = Runner::new(&gpu, budget);
+    runner.profile = true;
+    println!("\n| stage | traces/batch | device ms/batch | dispatches | effective GB/s | kernel-only traces/s |");
+    println!("|---|---|---|---|---|---|");
+    for (name, toml) in cases {
+        let steps = Pipeline::parse(toml).expect("pipeline").steps;
+        let prog = match plan::compile(&steps, n, tr.sampling_rate, tr.start_ns, gpu.has_f64()) {
+            Ok(p) => p,
+            Err(e) => {
+                println!("| {name} | not on this device: {e} | | | | |");
+                continue;
+            }
+        };
+        let count = runner.per_batch(&prog).expect("layout").min(max_traces);
+        let batch: Vec<&[f64]> = (0..count).map(|_| tr.data.as_slice()).collect();
+        let tables: Vec<Vec<_>> = (0..count)
+            .map(|_| {
+                prog.responses
+                    .iter()
+                    .map(|r| {
+                        Arc::new(inverse_table(
+                            &resp,
+                            r.delta,
+                            r.nfft,
+                            r.output,
+                            r.water_level,
+                            r.pre_filt,
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut best = f64::INFINITY;
+        let mut stages = Vec::new();
+        for _ in 0..5 {
+            runner.run(&prog, &batch, &tables).expect("batch");
+            let t: f64 = runner.profile_last.iter().map(|s| s.seconds).sum();
+            if t > 0.0 && t < best {
+                best = t;
+                stages = runner.profile_last.clone();
+            }
+        }
+        let bytes: u64 = stages.iter().map(|s| s.bytes).sum();
+        let dispatches: usize = stages.iter().map(|s| s.dispatches).sum();
+        println!(
+            "| {name}/gpu | {count} | {:.3} | {dispatches} | {:.1} | {:.0} |",
+            best * 1e3,
+            bytes as f64 / best / 1e9,
+            count as f64 / best
+        );
+        if name == "chain_forum" {
+            for s in &stages {
+                println!(
+                    "|   {} (in chain) | | {:.3} | {} | {:.1} | |",
+                    s.stage,
+                    s.seconds * 1e3,
+                    s.dispatches,
+                    s.bytes as f64 / s.seconds / 1e9
+                );
+            }
+        }
+    }
+
+    // End to end through the driver: host tables (cached), grouping, upload, kernels,
+    // download, f32 -> f64; what `seisbatch run --device gpu` does between read and write.
+    let forum = Pipeline::parse(include_str!("forum_chain.toml")).expect("pipeline");
+    let cache = ResponseCache::default();
+    let mut driver = Driver::new(&gpu, budget);
+    let count = max_traces;
+    let traces: Vec<_> = (0..count).map(|_| tr.clone()).collect();
+    let sources: Vec<&dyn ResponseSource> =
+        (0..count).map(|_| &layers as &dyn ResponseSource).collect();
+    let _ = driver.process(&forum.steps, traces.clone(), &sources, &cache);
+    let t0 = Instant::now();
+    let out = driver.process(&forum.steps, traces, &sources, &cache);
+    let dt = t0.elapsed().as_secs_f64();
+    let ok = out.iter().filter(|o| o.is_ok()).count();
+    println!(
+        "\nforum chain end to end (driver, {count} traces, {} on the device): {:.0} traces/s ({:.3} ms/trace)",
+        driver.on_device,
+        ok as f64 / dt,
+        dt / ok as f64 * 1e3
+    );
+}
+
+/// Buffer-to-buffer copies of up to 1 GiB, ten per submit, host-timed after a warm-up:
+/// bytes read + written per second, the ceiling a memory-bound kernel is compared with.
+fn copy_bandwidth(gpu: &Gpu) -> f64 {
+    let size = (1u64 << 30).min(gpu.limits.max_buffer / 4 * 4);
+    let mk = |usage| {
+        gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage,
+            mapped_at_creation: false,
+        })
+    };
+    let a = mk(wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST);
+    let b = mk(wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST);
+    let run = |reps: u32| {
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        for _ in 0..reps {
+            enc.copy_buffer_to_buffer(&a, 0, &b, 0, size);
+        }
+        let t0 = Instant::now();
+        gpu.queue.submit([enc.finish()]);
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        t0.elapsed().as_secs_f64()
+    };
+    run(2);
+    let reps = 10;
+    2.0 * size as f64 * f64::from(reps) / run(reps) / 1e9
+}
