@@ -400,3 +400,45 @@ fn deconvolve_matches_cpu() {
         }
     }
 }
+
+/// Two remove_response steps in one program share the response pool of their nfft: tables
+/// the first step's dispatches read must survive the second step's uploads until the
+/// batch's single submit, even when the pool is too small to keep anything else.
+#[test]
+fn two_deconvolutions_in_one_batch_keep_their_tables() {
+    let Some(gpu) = gpu() else { return };
+    let n = 1000;
+    let toml = "[[step]]\nop = \"remove_response\"\nzero_mean = false\ntaper = false\n".repeat(2);
+    let p = Pipeline::parse(&toml).unwrap();
+    let prog = plan::compile(&p.steps, n, 100.0, 0, gpu.has_f64()).unwrap();
+    let nfft = deconvolve::npts2nfft(n);
+    let bins = nfft / 2 + 1;
+    let table = |k: u64| -> Table {
+        let (re, im) = (noise(500 + k, bins), noise(600 + k, bins));
+        Arc::new(Ok(re
+            .into_iter()
+            .zip(im)
+            .map(|(a, b)| C::new(a, b))
+            .collect()))
+    };
+    let traces: Vec<Vec<f64>> = (0..2).map(|t| noise(700 + t, n)).collect();
+    // Step 1 uses tables 0 and 1, step 2 tables 2 and 3: four live tables in one batch.
+    let tables: Vec<Vec<Table>> = (0..2u64).map(|t| vec![table(t), table(2 + t)]).collect();
+    let fp = Runner::footprint(&prog);
+    // A pool share (1/8 of the budget) of about two tables.
+    let budget = (2 * bins as u64 * 8 * 8).max(2 * fp.per_trace * 8 / 7 + 1);
+    let mut runner = Runner::new(&gpu, budget);
+    runner.poison = true;
+    let refs: Vec<&[f64]> = traces.iter().map(Vec::as_slice).collect();
+    let got = runner.run(&prog, &refs, &tables).unwrap();
+    for (t, x) in traces.iter().enumerate() {
+        let mut y = x.clone();
+        for tb in &tables[t] {
+            let Ok(v) = tb.as_ref() else { unreachable!() };
+            y = deconvolve::deconvolve(&y, v, nfft);
+        }
+        let g: Vec<f64> = got[t].iter().map(|&v| f64::from(v)).collect();
+        let e = rel_err(&g, &y, x);
+        assert!(e < TOL, "trace {t}: rel L2 {e:.3e}");
+    }
+}

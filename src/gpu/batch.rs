@@ -174,10 +174,18 @@ impl<'g> Driver<'g> {
         };
         // Host side of remove_response: each trace's tables (a trace without a usable
         // response fails here, with the same reason as on the CPU path).
-        let mut results = Vec::with_capacity(group.len());
-        let mut ready: Vec<(usize, Trace, Vec<Table>, i64)> = Vec::with_capacity(group.len());
-        for (i, t) in group {
-            match tables_for(steps, &prog, &t, sources[i], cache) {
+        // In parallel: a new response costs milliseconds to evaluate (then it is cached).
+        let looked: Vec<_> = group
+            .into_par_iter()
+            .map(|(i, t)| {
+                let r = tables_for(steps, &prog, &t, sources[i], cache);
+                (i, t, r)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(looked.len());
+        let mut ready: Vec<(usize, Trace, Vec<Table>, i64)> = Vec::with_capacity(looked.len());
+        for (i, t, r) in looked {
+            match r {
                 Ok((tables, end_start)) => ready.push((i, t, tables, end_start)),
                 Err(e) => results.push((i, Err(e))),
             }

@@ -345,7 +345,8 @@ impl<'g> Runner<'g> {
         nfft: usize,
         tables: &[&Table],
     ) -> Result<(Vec<u32>, &wgpu::Buffer), GpuError> {
-        self.clock += 1;
+        // Slots stamped `now` serve this batch (an earlier remove_response step of the same
+        // program included): never evicted before the batch's one submit.
         let now = self.clock;
         let slot_bytes = (nfft / 2 + 1) as u64 * 8;
         let distinct: HashSet<usize> = tables.iter().map(|t| table_key(t)).collect();
@@ -359,10 +360,23 @@ impl<'g> Runner<'g> {
                 max: self.gpu.limits.max_binding,
             }));
         }
-        let rebuild = self
-            .pools
-            .get(&nfft)
-            .is_none_or(|p| p.capacity < distinct.len());
+        // Rebuild when the tables missing from the pool outnumber the slots it may reuse (a
+        // new pool is empty; a replaced one lives on in the bind groups already recorded).
+        let (rebuild, pinned) = match self.pools.get(&nfft) {
+            None => (true, 0),
+            Some(p) => {
+                let missing = distinct.iter().filter(|k| !p.index.contains_key(k)).count();
+                let pinned = p
+                    .slots
+                    .iter()
+                    .flatten()
+                    .filter(|(t, used)| *used == now && !distinct.contains(&table_key(t)))
+                    .count();
+                let reusable = p.capacity - pinned - (distinct.len() - missing);
+                (missing > reusable, pinned)
+            }
+        };
+        let want = want.max(pinned + distinct.len());
         if rebuild {
             let buffer = self.buffer(
                 "response tables",
@@ -396,8 +410,9 @@ impl<'g> Runner<'g> {
                             .iter()
                             .enumerate()
                             .filter(|(_, e)| {
-                                e.as_ref()
-                                    .is_some_and(|(t, _)| !distinct.contains(&table_key(t)))
+                                e.as_ref().is_some_and(|(t, used)| {
+                                    *used != now && !distinct.contains(&table_key(t))
+                                })
                             })
                             .min_by_key(|(_, e)| e.as_ref().map(|(_, used)| *used))
                             .map(|(s, _)| s)
@@ -471,6 +486,7 @@ impl<'g> Runner<'g> {
         traces: &[&[f64]],
         tables: &[Vec<Table>],
     ) -> Result<Vec<Vec<f32>>, GpuError> {
+        self.clock += 1;
         let count = traces.len();
         let b = count as u64;
         let n0 = prog.n_in;
