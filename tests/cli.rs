@@ -137,10 +137,8 @@ fn write_trace(path: &Path, net: &str, sta: &str, cha: &str, start: &str, second
     std::fs::write(path, seisbatch::write::mseed::encode(&tr)).unwrap();
 }
 
-#[test]
-fn bad_traces_are_reported_and_the_run_goes_on() {
-    let input = tempfile::tempdir().unwrap();
-    let i = input.path();
+/// The bad inputs a real download contains, next to one good trace (see the test below).
+fn make_bad_inputs(i: &Path) {
     // Good: the 20-minute fixture trace.
     std::fs::copy(fixture("data/GR.FUR..HHZ.mseed"), i.join("good.mseed")).unwrap();
     // Outside its response epoch: GR.FUR..HHZ in 1990, before every FUR epoch.
@@ -173,6 +171,13 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
     // Truncated: the first records of the good file and half of the next one.
     let good = std::fs::read(fixture("data/GR.FUR..HHZ.mseed")).unwrap();
     std::fs::write(i.join("truncated.mseed"), &good[..512 * 20 + 200]).unwrap();
+}
+
+#[test]
+fn bad_traces_are_reported_and_the_run_goes_on() {
+    let input = tempfile::tempdir().unwrap();
+    let i = input.path();
+    make_bad_inputs(i);
     let out = tempfile::tempdir().unwrap();
     let o = run_pipeline(
         &root().join("examples/forum_chain.toml"),
@@ -497,4 +502,49 @@ fn gpu_failures_fall_back_to_the_cpu_path() {
             );
         }
     }
+}
+
+/// The GPU path fails the same traces for the same reasons as the CPU path.
+#[test]
+fn device_gpu_reports_the_same_failures() {
+    let input = tempfile::tempdir().unwrap();
+    make_bad_inputs(input.path());
+    let failures = |device: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = run_pipeline(
+            &root().join("examples/forum_chain.toml"),
+            input.path(),
+            out.path(),
+            &[
+                "--inventory",
+                fixture("data/BW_GR.xml").to_str().unwrap(),
+                "--device",
+                device,
+            ],
+        );
+        expect_exit(&o, 3);
+        let r = report(out.path());
+        let mut v: Vec<String> = r["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} | {} | {} | {}",
+                    f["file"], f["id"], f["start"], f["reason"]
+                )
+            })
+            .collect();
+        v.sort();
+        (v, r["ok"].clone(), r["device"].clone())
+    };
+    let (cpu, cpu_ok, _) = failures("cpu");
+    let (gpu, gpu_ok, device) = failures("gpu");
+    if device != "gpu" {
+        assert!(!require_gpu(), "CI=true but no adapter");
+        return;
+    }
+    assert_eq!(cpu_ok, gpu_ok);
+    assert!(cpu.len() >= 4, "{cpu:?}");
+    assert_eq!(cpu, gpu);
 }
