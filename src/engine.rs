@@ -2,11 +2,11 @@
 //! trace through the steps -> write -> report. A bad trace or file is recorded with its
 //! reason and the run goes on.
 //!
-//! Two paths side by side: `run_cpu` processes files in parallel with rayon (`--jobs 1` is the
-//! serial debugging path); `run_gpu` reads a chunk of files in parallel, hands all their
-//! traces to the device driver (which batches them by shape and falls back to the CPU path
-//! trace by trace where it must), then writes them in parallel. Issue #4 pipelines the
-//! chunks; here they alternate.
+//! Two paths side by side: the CPU path processes files in parallel with rayon, each file
+//! read -> processed -> written by one worker (`--jobs 1` is the serial debugging path);
+//! `Ctx::run_gpu` pipelines reader threads -> the device driver (which batches traces by
+//! shape and falls back to the CPU path trace by trace where it must) -> writer threads,
+//! with bounded queues between them.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::gpu::{self, batch::Driver, AdapterSummary, Gpu};
+use crate::gpu::batch::{Driver, Outcome};
+use crate::gpu::{self, AdapterSummary, Gpu};
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::ops::{self, ResponseSource};
 use crate::pipeline::Pipeline;
@@ -54,8 +55,9 @@ pub enum Device {
 /// small enough for a laptop GPU.
 pub const DEFAULT_GPU_MEMORY: u64 = 2 << 30;
 
-/// Input bytes read per chunk on the GPU path before its traces go to the device.
-const CHUNK_BYTES: u64 = 64 << 20;
+/// Samples the GPU path gathers before handing them to the device driver (about 560
+/// 20-minute 100 Hz traces, 512 MiB as f64): enough to fill large batches, bounded memory.
+const BATCH_SAMPLES: usize = 1 << 26;
 
 /// Errors that stop the whole run (exit 1), or before it starts (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -273,62 +275,135 @@ impl Ctx<'_> {
         out
     }
 
-    /// The GPU path: chunks of files read in parallel, their traces through the device
-    /// driver together (so batches fill across files and events), written in parallel.
+    /// The GPU path as a pipeline: reader threads (read, decode, find the event's
+    /// inventory) -> bounded queue -> this thread, which gathers whole files until a batch
+    /// worth of samples is waiting (or the readers have nothing more) and hands their traces
+    /// to the device driver -> bounded queue -> writer threads. Reading and writing overlap
+    /// the device; the bounded queues keep memory flat however many files there are.
     fn run_gpu(&self, inputs: &[InputFile], driver: &mut Driver) -> Vec<FileOutcome> {
-        let mut outcomes = Vec::with_capacity(inputs.len());
-        let mut start = 0;
-        while start < inputs.len() {
-            let mut end = start;
-            let mut bytes = 0u64;
-            while end < inputs.len() && (end == start || bytes < CHUNK_BYTES) {
-                bytes += std::fs::metadata(&inputs[end].path)
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                end += 1;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc::{sync_channel, TryRecvError};
+        let jobs = self.cfg.jobs.max(1);
+        let readers = jobs.div_ceil(2).max(1);
+        let writers = (jobs / 2).max(1);
+        let next = AtomicUsize::new(0);
+        let outcomes: Mutex<Vec<Option<FileOutcome>>> =
+            Mutex::new((0..inputs.len()).map(|_| None).collect());
+        // A file's traces, its failures so far and its event inventory.
+        type Read = (usize, Decoded, Option<std::sync::Arc<Inventory>>);
+        type Done = (usize, FileOutcome, Vec<(Outcome, String, String)>);
+        let (read_tx, read_rx) = sync_channel::<Read>(2 * readers);
+        let (done_tx, done_rx) = sync_channel::<Done>(2 * writers);
+        let done_rx = Mutex::new(done_rx);
+        std::thread::scope(|s| {
+            for _ in 0..readers {
+                let tx = read_tx.clone();
+                let next = &next;
+                s.spawn(move || loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = inputs.get(k) else { break };
+                    if tx.send((k, self.decode(f), self.inventories(f))).is_err() {
+                        break;
+                    }
+                });
             }
-            let files = &inputs[start..end];
-            let decoded: Vec<Decoded> = files.par_iter().map(|f| self.decode(f)).collect();
-            let resps: Vec<_> = files.iter().map(|f| self.inventories(f)).collect();
-            let invs: Vec<Inventories> = resps.iter().map(|r| self.layers(r)).collect();
-            let mut owner = Vec::new();
-            let mut traces = Vec::new();
-            let mut outs = Vec::with_capacity(files.len());
-            for (k, d) in decoded.into_iter().enumerate() {
-                owner.extend(std::iter::repeat_n(k, d.traces.len()));
-                traces.extend(d.traces);
-                outs.push(d.out);
+            drop(read_tx);
+            for _ in 0..writers {
+                let (rx, outcomes) = (&done_rx, &outcomes);
+                s.spawn(move || loop {
+                    let msg = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((k, mut out, results)) = msg else {
+                        break;
+                    };
+                    for (r, id, start) in results {
+                        self.finish(&inputs[k], id, start, r, &mut out);
+                    }
+                    if let Ok(mut o) = outcomes.lock() {
+                        o[k] = Some(out);
+                    }
+                });
             }
-            let ids: Vec<(String, String)> = traces
-                .iter()
-                .map(|t| (t.id(), time::iso(t.start_ns)))
-                .collect();
-            let sources: Vec<&dyn ResponseSource> = owner
-                .iter()
-                .map(|&k| &invs[k] as &dyn ResponseSource)
-                .collect();
-            let results = driver.process(&self.cfg.pipeline.steps, traces, &sources, self.cache);
-            let written: Vec<(usize, FileOutcome)> = results
-                .into_par_iter()
-                .zip(ids)
-                .zip(owner)
-                .map(|((r, (id, st)), k)| {
-                    let mut o = FileOutcome::default();
-                    self.finish(&files[k], id, st, r, &mut o);
-                    (k, o)
-                })
-                .collect();
-            for (k, o) in written {
-                let t = &mut outs[k];
-                t.ok += o.ok;
-                t.outputs += o.outputs;
-                t.failures.extend(o.failures);
-                t.warnings.extend(o.warnings);
+            // The device loop: whole files until BATCH_SAMPLES are waiting. It owns the read
+            // queue, so if it stops early, blocked readers see a closed queue and end.
+            let read_rx = read_rx;
+            let mut closed = false;
+            while !closed {
+                let mut files: Vec<Read> = match read_rx.recv() {
+                    Ok(first) => vec![first],
+                    Err(_) => break,
+                };
+                let mut samples: usize = files[0].1.traces.iter().map(|t| t.data.len()).sum();
+                while samples < BATCH_SAMPLES {
+                    match read_rx.try_recv() {
+                        Ok(f) => {
+                            samples += f.1.traces.iter().map(|t| t.data.len()).sum::<usize>();
+                            files.push(f);
+                        }
+                        Err(TryRecvError::Empty) => {
+                            // Readers are behind: wait a little for a fuller batch, not forever.
+                            match read_rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                                Ok(f) => {
+                                    samples +=
+                                        f.1.traces.iter().map(|t| t.data.len()).sum::<usize>();
+                                    files.push(f);
+                                }
+                                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
+                                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                                    closed = true;
+                                    break;
+                                }
+                            }
+                        }
+                        Err(TryRecvError::Disconnected) => {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                let resps: Vec<_> = files.iter().map(|(_, _, r)| r.clone()).collect();
+                let invs: Vec<Inventories> = resps.iter().map(|r| self.layers(r)).collect();
+                let mut owner = Vec::new();
+                let mut traces = Vec::new();
+                let mut shells = Vec::with_capacity(files.len());
+                for (slot, (k, d, _)) in files.iter_mut().enumerate() {
+                    owner.extend(std::iter::repeat_n(slot, d.traces.len()));
+                    traces.append(&mut d.traces);
+                    shells.push((*k, std::mem::take(&mut d.out)));
+                }
+                let ids: Vec<(String, String)> = traces
+                    .iter()
+                    .map(|t| (t.id(), time::iso(t.start_ns)))
+                    .collect();
+                let sources: Vec<&dyn ResponseSource> = owner
+                    .iter()
+                    .map(|&o| &invs[o] as &dyn ResponseSource)
+                    .collect();
+                let results =
+                    driver.process(&self.cfg.pipeline.steps, traces, &sources, self.cache);
+                let mut per_file: Vec<Vec<(Outcome, String, String)>> =
+                    (0..files.len()).map(|_| Vec::new()).collect();
+                for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
+                    per_file[o].push((r, id, st));
+                }
+                for ((k, out), results) in shells.into_iter().zip(per_file) {
+                    if done_tx.send((k, out, results)).is_err() {
+                        closed = true;
+                        break;
+                    }
+                }
             }
-            outcomes.extend(outs);
-            start = end;
-        }
+            drop(read_rx);
+            drop(done_tx);
+        });
         outcomes
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect()
     }
 
     /// Records a processed trace: written if every sample is finite, else a failure.
