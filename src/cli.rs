@@ -34,6 +34,39 @@ their own resp folder before --inventory.\n\
 Outputs: OUTPUT/<input sub-folder, a final 'raw' dropped>/NET.STA.LOC.CHA__START__END.<sac|mseed>, \
 and OUTPUT/report.json listing every failed trace with its reason.")]
     Run(RunArgs),
+    /// Write a synthetic MassDownloader-shaped data set (miniSEED + StationXML) for demos
+    /// and benchmarks; deterministic for a seed.
+    #[command(after_help = "Example:\n  \
+seisbatch synth --output synth --events 100 --stations 20 --bad-fraction 0.01\n  \
+seisbatch run examples/forum_chain.toml --input synth --output out\n\n\
+Layout: DIR/event_NNNNN/raw/SY.SNNNN..?H?__START__END.mseed (Steim2, 512- and 4096-byte records) \
+and DIR/event_NNNNN/resp/SY.SNNNN.xml (poles/zeros, digitiser gain, decimating FIR). Bad traces \
+cycle through a truncated file, a response epoch that ended before the event, and a corrupt record.")]
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Folder to write (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Events (folders).
+    #[arg(long, default_value_t = 10)]
+    pub events: usize,
+    /// Stations per event, three components each.
+    #[arg(long, default_value_t = 10)]
+    pub stations: usize,
+    /// Seconds per trace.
+    #[arg(long, default_value_t = 1200.0)]
+    pub duration: f64,
+    /// Sampling rates (Hz) the stations take in turn.
+    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200")]
+    pub rates: Vec<f64>,
+    /// Share of traces written bad (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_fraction: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod read;
 pub mod reference;
 pub mod response;
+pub mod synth;
 pub mod time;
 pub mod trace;
 pub mod write;
