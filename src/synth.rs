@@ -308,7 +308,7 @@ pub fn synth(cfg: &SynthConfig) -> Result<SynthSummary, String> {
     let is_bad = |g: usize| -> Option<Bad> {
         let before = (g as f64 * cfg.bad_fraction).floor() as usize;
         let after = ((g + 1) as f64 * cfg.bad_fraction).floor() as usize;
-        (after > before).then(|| match before % 3 {
+        (after > before).then_some(match before % 3 {
             0 => Bad::Truncated,
             1 => Bad::NoEpoch,
             _ => Bad::Corrupt,
