@@ -20,6 +20,7 @@ use crate::gpu::{self, AdapterSummary, Gpu};
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::ops::{self, ResponseSource};
 use crate::pipeline::Pipeline;
+use crate::progress::Progress;
 use crate::read::layout::{self, InputFile};
 use crate::read::mseed;
 use crate::response::cache::ResponseCache;
@@ -39,6 +40,8 @@ pub struct RunConfig {
     pub device: Device,
     /// Device memory one batch may use, bytes (`--gpu-memory`).
     pub gpu_memory: u64,
+    /// Progress on stderr (off with --quiet).
+    pub progress: bool,
 }
 
 /// `--device`: where the steps run.
@@ -70,6 +73,8 @@ pub enum RunError {
 
 #[derive(Default)]
 struct FileOutcome {
+    /// Samples decoded from the file (progress and throughput).
+    samples: u64,
     ok: usize,
     outputs: usize,
     failures: Vec<Failure>,
@@ -93,13 +98,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let xml = XmlCache::default();
     let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
     let cache = ResponseCache::default();
-    let names: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
+    let names: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
         .build()
         .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
+    let progress = Progress::new(inputs.len(), cfg.progress);
     let ctx = Ctx {
         cfg,
+        progress: &progress,
         xml: &xml,
         global: global.as_deref(),
         cache: &cache,
@@ -161,6 +168,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         responses_evaluated: cache.len(),
         pipeline: cfg.pipeline.clone(),
     };
+    progress.finish();
     report.warnings.extend(device_warnings);
     let mut seen_warnings = HashSet::new();
     for o in outcomes {
@@ -184,10 +192,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
 /// What every file of a run shares.
 struct Ctx<'a> {
     cfg: &'a RunConfig,
+    progress: &'a Progress,
     xml: &'a XmlCache,
     global: Option<&'a Inventory>,
     cache: &'a ResponseCache,
-    names: &'a Mutex<HashSet<PathBuf>>,
+    names: &'a Mutex<HashSet<u64>>,
 }
 
 /// One input file read: its traces, and the failures reading it already produced.
@@ -240,6 +249,7 @@ impl Ctx<'_> {
                 "no miniSEED waveform records in file".into(),
             ));
         }
+        out.samples = decoded.traces.iter().map(|t| t.data.len() as u64).sum();
         Decoded {
             traces: decoded.traces,
             out,
@@ -272,6 +282,8 @@ impl Ctx<'_> {
             let r = ops::run_steps(&self.cfg.pipeline.steps, &mut tr, &inv, self.cache);
             self.finish(f, id, start, r.map(|w| (tr, w)), &mut out);
         }
+        self.progress
+            .file_done(out.ok, out.failures.len(), out.samples);
         out
     }
 
@@ -321,6 +333,8 @@ impl Ctx<'_> {
                     for (r, id, start) in results {
                         self.finish(&inputs[k], id, start, r, &mut out);
                     }
+                    self.progress
+                        .file_done(out.ok, out.failures.len(), out.samples);
                     if let Ok(mut o) = outcomes.lock() {
                         o[k] = Some(out);
                     }
@@ -456,16 +470,25 @@ impl Ctx<'_> {
 
 /// Two segments that map to the same name (same id, same start and end second) must not
 /// overwrite each other: the later one gets a `_2`, `_3`, ... suffix.
-fn unique_path(dir: &Path, name: &str, names: &Mutex<HashSet<PathBuf>>) -> PathBuf {
+fn unique_path(dir: &Path, name: &str, names: &Mutex<HashSet<u64>>) -> PathBuf {
+    // The set holds 8-byte hashes of the paths written, not the paths: a million outputs
+    // cost 8 MB, not 100+. A hash collision between two different paths (odds ~n^2/2^65)
+    // would only give the second a needless `_2` suffix.
+    let key = |p: &Path| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        p.hash(&mut h);
+        h.finish()
+    };
     let mut p = dir.join(name);
     if let Ok(mut set) = names.lock() {
         let mut k = 2;
-        while set.contains(&p) {
+        while set.contains(&key(&p)) {
             let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
             p = dir.join(format!("{stem}_{k}.{ext}"));
             k += 1;
         }
-        set.insert(p.clone());
+        set.insert(key(&p));
     }
     p
 }

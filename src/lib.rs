@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod once_map;
 pub mod ops;
 pub mod pipeline;
+pub mod progress;
 pub mod read;
 pub mod reference;
 pub mod response;

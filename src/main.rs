@@ -96,6 +96,7 @@ fn run(args: RunArgs) -> ExitCode {
             DeviceArg::Gpu => Device::Gpu,
         },
         gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
+        progress: !args.quiet,
     };
     match engine::run(&cfg) {
         Ok(report) => {
