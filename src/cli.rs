@@ -43,6 +43,39 @@ Layout: DIR/event_NNNNN/raw/SY.SNNNN..?H?__START__END.mseed (Steim2, 512- and 40
 and DIR/event_NNNNN/resp/SY.SNNNN.xml (poles/zeros, digitiser gain, decimating FIR). Bad traces \
 cycle through a truncated file, a response epoch that ended before the event, and a corrupt record.")]
     Synth(SynthArgs),
+    /// Run a pipeline over a data set on each path (cpu, gpu) and print where the time goes:
+    /// traces/s, Msamples/s, seconds per stage, peak memory; also written as JSON.
+    #[command(after_help = "Example:\n  \
+seisbatch synth --output synth --events 50 --stations 10\n  \
+seisbatch bench examples/forum_chain.toml --input synth --json bench.json\n\n\
+Each path runs as its own `seisbatch run` process (so peak memory is that path's alone), \
+writing to a temporary folder that is removed afterwards. Stage seconds are thread-seconds \
+summed over workers: stages overlap, so they add up to more than the wall time.")]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[arg(value_name = "PIPELINE.toml")]
+    pub pipeline: PathBuf,
+    /// Data set: as `run --input`.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// As `run --inventory`.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
+    /// Paths to measure, in order.
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    pub devices: Vec<DeviceArg>,
+    /// Worker threads for each run (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// As `run --gpu-memory`.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub gpu_memory: u64,
+    /// Also write the table as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,4 +148,8 @@ pub struct RunArgs {
     /// Print nothing but errors (the summary line included).
     #[arg(long)]
     pub quiet: bool,
+    /// Time each GPU stage with timestamp queries (report.json stage_seconds.gpu_kernels);
+    /// `seisbatch bench` sets it.
+    #[arg(long, hide = true)]
+    pub stage_times: bool,
 }

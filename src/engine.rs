@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ use crate::read::mseed;
 use crate::response::cache::ResponseCache;
 use crate::time;
 use crate::trace::Trace;
-use crate::write::report::{Failure, Report};
+use crate::write::report::{Failure, Report, StageSeconds};
 use crate::write::{self, Format};
 
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct RunConfig {
     pub gpu_memory: u64,
     /// Progress on stderr (off with --quiet).
     pub progress: bool,
+    /// Time every GPU stage with timestamp queries (`seisbatch bench`).
+    pub stage_times: bool,
 }
 
 /// `--device`: where the steps run.
@@ -104,7 +107,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         .build()
         .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
     let progress = Progress::new(inputs.len(), cfg.progress);
+    let clocks = Clocks::default();
     let ctx = Ctx {
+        clocks: &clocks,
         cfg,
         progress: &progress,
         xml: &xml,
@@ -135,6 +140,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     };
     let mut adapter: Option<AdapterSummary> = None;
     let mut on_device = 0;
+    let mut gpu_times = None;
     let outcomes: Vec<FileOutcome> = match &gpu {
         None => {
             if cfg.jobs <= 1 {
@@ -146,9 +152,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         Some(g) => {
             adapter = Some(g.info.clone());
             let mut driver = Driver::new(g, cfg.gpu_memory);
+            driver.set_profile(cfg.stage_times && g.timestamps);
             let outcomes = pool.install(|| ctx.run_gpu(&inputs, &mut driver));
             device_warnings.extend(driver.notes.iter().cloned());
             on_device = driver.on_device;
+            gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));
             outcomes
         }
     };
@@ -163,6 +171,19 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         device: if adapter.is_some() { "gpu" } else { "cpu" }.into(),
         adapter,
         traces_on_device: on_device,
+        stage_seconds: StageSeconds {
+            read_decode: secs(&clocks.read_decode),
+            process_cpu: secs(&clocks.process) + gpu_times.map_or(0.0, |g| g.1),
+            gpu_host_prep: gpu_times.map_or(0.0, |g| g.0),
+            gpu_upload_and_record: gpu_times.map_or(0.0, |g| g.2.upload_and_record),
+            gpu_device: gpu_times.map_or(0.0, |g| g.2.device),
+            gpu_kernels: gpu_times.map_or(0.0, |g| g.2.kernels),
+            gpu_readback: gpu_times.map_or(0.0, |g| g.2.readback),
+            gpu_batches: gpu_times.map_or(0, |g| g.2.batches),
+            write: secs(&clocks.write),
+        },
+        peak_rss_bytes: None,
+        input_samples: 0,
         format: cfg.format.ext().into(),
         wall_seconds: 0.0,
         responses_evaluated: cache.len(),
@@ -172,6 +193,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     report.warnings.extend(device_warnings);
     let mut seen_warnings = HashSet::new();
     for o in outcomes {
+        report.input_samples += o.samples;
         report.ok += o.ok;
         report.outputs += o.outputs;
         report.failures.extend(o.failures);
@@ -183,14 +205,40 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     }
     report.failed = report.failures.len();
     report.wall_seconds = t0.elapsed().as_secs_f64();
+    report.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec_pretty(&report).map_err(|e| RunError::Fatal(e.to_string()))?;
     write::write_atomic(&cfg.output.join("report.json"), &json)
         .map_err(|e| RunError::Fatal(format!("cannot write report.json: {e}")))?;
     Ok(report)
 }
 
+/// Thread-seconds per stage, summed over workers (stages overlap in wall time).
+#[derive(Default)]
+struct Clocks {
+    read_decode: AtomicU64,
+    process: AtomicU64,
+    write: AtomicU64,
+}
+
+fn add(c: &AtomicU64, since: Instant) {
+    c.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+}
+
+fn secs(c: &AtomicU64) -> f64 {
+    c.load(Ordering::Relaxed) as f64 * 1e-9
+}
+
+/// Peak resident set size of this process (Linux VmHWM), if known.
+fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// What every file of a run shares.
 struct Ctx<'a> {
+    clocks: &'a Clocks,
     cfg: &'a RunConfig,
     progress: &'a Progress,
     xml: &'a XmlCache,
@@ -216,6 +264,13 @@ impl Ctx<'_> {
     }
 
     fn decode(&self, f: &InputFile) -> Decoded {
+        let t = Instant::now();
+        let d = self.decode_untimed(f);
+        add(&self.clocks.read_decode, t);
+        d
+    }
+
+    fn decode_untimed(&self, f: &InputFile) -> Decoded {
         let mut out = FileOutcome::default();
         let bytes = match std::fs::read(&f.path) {
             Ok(b) => b,
@@ -279,7 +334,9 @@ impl Ctx<'_> {
         let inv = self.layers(&resp);
         for mut tr in traces {
             let (id, start) = (tr.id(), time::iso(tr.start_ns));
+            let t = Instant::now();
             let r = ops::run_steps(&self.cfg.pipeline.steps, &mut tr, &inv, self.cache);
+            add(&self.clocks.process, t);
             self.finish(f, id, start, r.map(|w| (tr, w)), &mut out);
         }
         self.progress
@@ -448,12 +505,15 @@ impl Ctx<'_> {
             ));
             return;
         }
+        let t = Instant::now();
         let path = unique_path(
             &self.cfg.output.join(&f.out_dir),
             &write::file_name(&tr, self.cfg.format),
             self.names,
         );
-        match write::write_atomic(&path, &write::encode(&tr, self.cfg.format)) {
+        let written = write::write_atomic(&path, &write::encode(&tr, self.cfg.format));
+        add(&self.clocks.write, t);
+        match written {
             Ok(()) => {
                 out.ok += 1;
                 out.outputs += 1;

@@ -13,6 +13,7 @@
 //!
 //! The GPU path (wgpu kernels with CPU twins of the same stage names) is issue #3.
 
+pub mod bench;
 pub mod cli;
 pub mod engine;
 pub mod error;

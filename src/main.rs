@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use seisbatch::cli::{Cli, Command, DeviceArg, FormatArg, RunArgs, SynthArgs};
+use seisbatch::cli::{BenchArgs, Cli, Command, DeviceArg, FormatArg, RunArgs, SynthArgs};
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::write::Format;
@@ -27,6 +27,43 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Synth(args) => synth(args),
+        Command::Bench(args) => bench(args),
+    }
+}
+
+fn bench(a: BenchArgs) -> ExitCode {
+    let cfg = seisbatch::bench::BenchConfig {
+        pipeline: &a.pipeline,
+        input: &a.input,
+        inventory: a.inventory.as_deref(),
+        devices: a
+            .devices
+            .iter()
+            .map(|d| match d {
+                DeviceArg::Auto => "auto",
+                DeviceArg::Cpu => "cpu",
+                DeviceArg::Gpu => "gpu",
+            })
+            .collect(),
+        jobs: a.jobs,
+        gpu_memory_mib: a.gpu_memory,
+    };
+    match seisbatch::bench::bench(&cfg) {
+        Ok(rows) => {
+            print!("{}", seisbatch::bench::table(&rows));
+            if let Some(p) = &a.json {
+                let json = serde_json::to_vec_pretty(&rows).unwrap_or_default();
+                if let Err(e) = std::fs::write(p, json) {
+                    eprintln!("seisbatch: bench: {}: {e}", p.display());
+                    return ExitCode::from(1);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("seisbatch: bench: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -97,6 +134,7 @@ fn run(args: RunArgs) -> ExitCode {
         },
         gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
         progress: !args.quiet,
+        stage_times: args.stage_times,
     };
     match engine::run(&cfg) {
         Ok(report) => {

@@ -133,3 +133,68 @@ fn exactly_the_bad_traces_fail() {
         "synthetic responses evaluate: {reasons}"
     );
 }
+
+/// `seisbatch bench` runs each path as a child process and reports where the time went.
+#[test]
+fn bench_measures_each_path() {
+    let data = tempfile::tempdir().unwrap();
+    let o = seisbatch(&[
+        "synth",
+        "--output",
+        data.path().to_str().unwrap(),
+        "--events",
+        "2",
+        "--stations",
+        "2",
+        "--duration",
+        "120",
+        "--rates",
+        "50",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let pipeline = data.path().join("p.toml");
+    std::fs::write(&pipeline, "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n[[step]]\nop = \"remove_response\"\noutput = \"VEL\"\n").unwrap();
+    let json = data.path().join("bench.json");
+    let o = seisbatch(&[
+        "bench",
+        pipeline.to_str().unwrap(),
+        "--input",
+        data.path().to_str().unwrap(),
+        "--devices",
+        "cpu,gpu",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| cpu | cpu | 12/0 |"), "{table}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(r["ok"], 12, "{r}");
+        assert!(r["traces_per_second"].as_f64().unwrap() > 0.0);
+        assert!(r["stage_seconds"]["read_decode"].as_f64().unwrap() > 0.0);
+        assert!(r["stage_seconds"]["write"].as_f64().unwrap() > 0.0);
+        if cfg!(target_os = "linux") {
+            assert!(r["peak_rss_mib"].as_f64().unwrap() > 1.0);
+        }
+    }
+    let gpu = &rows[1];
+    if gpu["ran"] == "gpu" {
+        assert_eq!(gpu["traces_on_device"], 12);
+        assert!(gpu["stage_seconds"]["gpu_device"].as_f64().unwrap() > 0.0);
+        assert!(gpu["stage_seconds"]["gpu_batches"].as_u64().unwrap() >= 1);
+    } else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but no adapter"
+        );
+    }
+}

@@ -29,6 +29,10 @@ pub struct Driver<'g> {
     /// Traces the device processed, and traces that fell back to the CPU path.
     pub on_device: usize,
     pub on_cpu: usize,
+    /// Seconds spent planning and looking up response tables (host prep), and running
+    /// fallback traces on the CPU path.
+    pub host_prep: f64,
+    pub cpu_fallback: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,7 +70,18 @@ impl<'g> Driver<'g> {
             notes: BTreeSet::new(),
             on_device: 0,
             on_cpu: 0,
+            host_prep: 0.0,
+            cpu_fallback: 0.0,
         }
+    }
+
+    /// Profile every batch with timestamp queries (kernel-only times in `runner_times`).
+    pub fn set_profile(&mut self, on: bool) {
+        self.runner.profile = on;
+    }
+
+    pub fn runner_times(&self) -> super::exec::RunnerTimes {
+        self.runner.times
     }
 
     /// Processes `traces` with `steps`, trace i's responses from `sources[i]`; outcomes
@@ -129,7 +144,10 @@ impl<'g> Driver<'g> {
         cache: &ResponseCache,
     ) -> Vec<(usize, Outcome)> {
         self.on_cpu += group.len();
-        run_cpu(steps, group, sources, cache)
+        let t = std::time::Instant::now();
+        let r = run_cpu(steps, group, sources, cache);
+        self.cpu_fallback += t.elapsed().as_secs_f64();
+        r
     }
 
     fn process_group(
@@ -142,6 +160,7 @@ impl<'g> Driver<'g> {
         let Some((_, first)) = group.first() else {
             return Vec::new();
         };
+        let t_prep = std::time::Instant::now();
         if self.gpu.is_lost() {
             self.notes
                 .insert("the GPU device was lost; later traces ran on the CPU path".into());
@@ -190,6 +209,7 @@ impl<'g> Driver<'g> {
                 Err(e) => results.push((i, Err(e))),
             }
         }
+        self.host_prep += t_prep.elapsed().as_secs_f64();
         let mut rest = ready;
         while !rest.is_empty() {
             let take = per_batch.min(rest.len());

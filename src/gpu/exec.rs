@@ -31,6 +31,20 @@ struct Dispatch {
     stage: usize,
 }
 
+/// Where a Runner's time went, accumulated over its batches (wall seconds of this thread).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct RunnerTimes {
+    /// f64 -> f32 conversion, buffer creation, queued uploads and recording the dispatches.
+    pub upload_and_record: f64,
+    /// Submit until the results are mapped: transfers in both directions and the kernels.
+    pub device: f64,
+    /// Kernel time inside `device` (timestamp queries; only with `profile`).
+    pub kernels: f64,
+    /// Copying the mapped results out.
+    pub readback: f64,
+    pub batches: usize,
+}
+
 /// Device time of one stage of the last profiled batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageTime {
@@ -66,6 +80,7 @@ pub struct Runner<'g> {
     /// the last batch land in `profile_last`.
     pub profile: bool,
     pub profile_last: Vec<StageTime>,
+    pub times: RunnerTimes,
     /// Which stage the dispatches being recorded belong to.
     stage_now: usize,
     /// Timestamp readback of the batch in flight, and its stage count.
@@ -88,6 +103,7 @@ impl<'g> Runner<'g> {
             poison: false,
             profile: false,
             profile_last: Vec::new(),
+            times: RunnerTimes::default(),
             stage_now: 0,
             pending_profile: None,
         }
@@ -487,6 +503,8 @@ impl<'g> Runner<'g> {
         tables: &[Vec<Table>],
     ) -> Result<Vec<Vec<f32>>, GpuError> {
         self.clock += 1;
+        self.times.batches += 1;
+        let t_start = std::time::Instant::now();
         let count = traces.len();
         let b = count as u64;
         let n0 = prog.n_in;
@@ -765,6 +783,7 @@ impl<'g> Runner<'g> {
             }
         }
         let out_bytes = b * prog.n_out as u64 * 4;
+        self.times.upload_and_record += t_start.elapsed().as_secs_f64();
         let bytes = self.submit_and_read(&out, &r[cur], out_bytes)?;
         if let Some(times) = self.read_profile()? {
             self.profile_last = prog
@@ -778,12 +797,16 @@ impl<'g> Runner<'g> {
                     dispatches: out.iter().filter(|d| d.stage == i).count(),
                 })
                 .collect();
+            self.times.kernels += self.profile_last.iter().map(|s| s.seconds).sum::<f64>();
         }
+        let t_read = std::time::Instant::now();
         let flat: &[f32] = bytemuck::cast_slice(&bytes);
         let n_out = prog.n_out;
-        Ok((0..count)
+        let res = (0..count)
             .map(|t| flat[t * n_out..(t + 1) * n_out].to_vec())
-            .collect())
+            .collect();
+        self.times.readback += t_read.elapsed().as_secs_f64();
+        Ok(res)
     }
 
     /// Records `dispatches` into one compute pass, copies `bytes` of `result` to a staging
@@ -853,6 +876,7 @@ impl<'g> Runner<'g> {
             }
         }
         enc.copy_buffer_to_buffer(result, 0, &staging, 0, bytes);
+        let t_submit = std::time::Instant::now();
         self.gpu.queue.submit([enc.finish()]);
         let slice = staging.slice(..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -867,6 +891,7 @@ impl<'g> Runner<'g> {
             Ok(Err(e)) => return Err(GpuError::Device(format!("reading results back: {e}"))),
             Err(_) => return Err(GpuError::Device("reading results back: no answer".into())),
         }
+        self.times.device += t_submit.elapsed().as_secs_f64();
         let view = slice
             .get_mapped_range()
             .map_err(|e| GpuError::Device(format!("reading results back: {e}")))?;

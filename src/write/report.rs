@@ -16,6 +16,22 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// Thread-seconds per stage of a run. On the GPU path `gpu_device` spans transfers and
+/// kernels; `gpu_kernels` is the kernel part when timestamp queries were on (`bench`).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct StageSeconds {
+    pub read_decode: f64,
+    /// The CPU path's steps (including GPU-path traces that fell back to it).
+    pub process_cpu: f64,
+    pub gpu_host_prep: f64,
+    pub gpu_upload_and_record: f64,
+    pub gpu_device: f64,
+    pub gpu_kernels: f64,
+    pub gpu_readback: f64,
+    pub gpu_batches: usize,
+    pub write: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub seisbatch_version: String,
@@ -33,6 +49,12 @@ pub struct Report {
     pub adapter: Option<crate::gpu::AdapterSummary>,
     /// Traces processed on the device; the rest ran on the CPU path (reasons in warnings).
     pub traces_on_device: usize,
+    /// Where the time went, in thread-seconds summed over workers (stages overlap).
+    pub stage_seconds: StageSeconds,
+    /// Peak resident memory of the run (Linux VmHWM).
+    pub peak_rss_bytes: Option<u64>,
+    /// Samples decoded from the input.
+    pub input_samples: u64,
     pub format: String,
     pub wall_seconds: f64,
     pub responses_evaluated: usize,
