@@ -7,7 +7,30 @@ use num_complex::Complex64 as C;
 use realfft::RealFftPlanner;
 
 thread_local! {
-    static PLANNER: RefCell<RealFftPlanner<f64>> = RefCell::new(RealFftPlanner::new());
+    static PLANNER: RefCell<Planner> = RefCell::new(Planner::default());
+}
+
+/// Most FFT lengths a thread keeps plans for. Plans hold twiddles (and Bluestein's inner
+/// plans, several times the length): a run over real downloads, where gaps give a new
+/// length every few traces, grew by ~0.5 MB per length without a bound. Past the bound the
+/// cache restarts; the common lengths are planned again at once.
+const MAX_PLANNED_LENGTHS: usize = 64;
+
+#[derive(Default)]
+struct Planner {
+    planner: RealFftPlanner<f64>,
+    lengths: std::collections::HashSet<usize>,
+}
+
+impl Planner {
+    fn get(&mut self, n: usize) -> &mut RealFftPlanner<f64> {
+        if self.lengths.insert(n) && self.lengths.len() > MAX_PLANNED_LENGTHS {
+            self.planner = RealFftPlanner::new();
+            self.lengths.clear();
+            self.lengths.insert(n);
+        }
+        &mut self.planner
+    }
 }
 
 /// numpy `rfft(x, n)`: x zero-padded (or truncated) to n, n/2+1 bins.
@@ -16,7 +39,7 @@ pub fn rfft(x: &[f64], n: usize) -> Vec<C> {
     let k = x.len().min(n);
     buf[..k].copy_from_slice(&x[..k]);
     PLANNER.with(|p| {
-        let plan = p.borrow_mut().plan_fft_forward(n);
+        let plan = p.borrow_mut().get(n).plan_fft_forward(n);
         let mut out = plan.make_output_vec();
         // Lengths match the plan by construction, so process cannot fail.
         let _ = plan.process(&mut buf, &mut out);
@@ -36,7 +59,7 @@ pub fn irfft(spec: &[C], n: usize) -> Vec<f64> {
         inp[bins - 1].im = 0.0;
     }
     PLANNER.with(|p| {
-        let plan = p.borrow_mut().plan_fft_inverse(n);
+        let plan = p.borrow_mut().get(n).plan_fft_inverse(n);
         let mut out = plan.make_output_vec();
         let _ = plan.process(&mut inp, &mut out);
         let s = 1.0 / n as f64;
