@@ -108,7 +108,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
     let progress = Progress::new(inputs.len(), cfg.progress);
     let clocks = Clocks::default();
+    let totals = Mutex::new(Totals::default());
     let ctx = Ctx {
+        totals: &totals,
         clocks: &clocks,
         cfg,
         progress: &progress,
@@ -141,25 +143,28 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let mut adapter: Option<AdapterSummary> = None;
     let mut on_device = 0;
     let mut gpu_times = None;
-    let outcomes: Vec<FileOutcome> = match &gpu {
+    match &gpu {
         None => {
             if cfg.jobs <= 1 {
-                inputs.iter().map(|f| ctx.process_file(f)).collect()
+                inputs.iter().for_each(|f| ctx.merge(ctx.process_file(f)));
             } else {
-                pool.install(|| inputs.par_iter().map(|f| ctx.process_file(f)).collect())
+                pool.install(|| {
+                    inputs
+                        .par_iter()
+                        .for_each(|f| ctx.merge(ctx.process_file(f)))
+                });
             }
         }
         Some(g) => {
             adapter = Some(g.info.clone());
             let mut driver = Driver::new(g, cfg.gpu_memory);
             driver.set_profile(cfg.stage_times && g.timestamps);
-            let outcomes = pool.install(|| ctx.run_gpu(&inputs, &mut driver));
+            pool.install(|| ctx.run_gpu(&inputs, &mut driver));
             device_warnings.extend(driver.notes.iter().cloned());
             on_device = driver.on_device;
             gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));
-            outcomes
         }
-    };
+    }
     let mut report = Report {
         seisbatch_version: env!("CARGO_PKG_VERSION").to_string(),
         ok: 0,
@@ -191,18 +196,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     };
     progress.finish();
     report.warnings.extend(device_warnings);
-    let mut seen_warnings = HashSet::new();
-    for o in outcomes {
-        report.input_samples += o.samples;
-        report.ok += o.ok;
-        report.outputs += o.outputs;
-        report.failures.extend(o.failures);
-        for w in o.warnings {
-            if seen_warnings.insert(w.clone()) {
-                report.warnings.push(w);
-            }
-        }
-    }
+    let totals = std::mem::take(&mut *totals.lock().unwrap_or_else(|e| e.into_inner()));
+    report.input_samples = totals.samples;
+    report.ok = totals.ok;
+    report.outputs = totals.outputs;
+    // Files finish in any order on the parallel paths; the report lists them in input
+    // order (a file's own entries keep their order: the sort is stable).
+    report.failures = totals.failures;
+    report.failures.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut trace_warnings: Vec<String> = totals.warnings.into_iter().collect();
+    trace_warnings.sort();
+    report.warnings.extend(trace_warnings);
     report.failed = report.failures.len();
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();
@@ -236,8 +240,20 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The run's counts and entries so far, each file merged in as it finishes: memory grows
+/// with failures and distinct warnings, not with the number of files.
+#[derive(Default)]
+struct Totals {
+    samples: u64,
+    ok: usize,
+    outputs: usize,
+    failures: Vec<Failure>,
+    warnings: std::collections::BTreeSet<String>,
+}
+
 /// What every file of a run shares.
 struct Ctx<'a> {
+    totals: &'a Mutex<Totals>,
     clocks: &'a Clocks,
     cfg: &'a RunConfig,
     progress: &'a Progress,
@@ -327,6 +343,15 @@ impl Ctx<'_> {
         Inventories { layers }
     }
 
+    fn merge(&self, o: FileOutcome) {
+        let mut t = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        t.samples += o.samples;
+        t.ok += o.ok;
+        t.outputs += o.outputs;
+        t.failures.extend(o.failures);
+        t.warnings.extend(o.warnings);
+    }
+
     /// The CPU path for one file: decode, every trace through the steps, write.
     fn process_file(&self, f: &InputFile) -> FileOutcome {
         let Decoded { traces, mut out } = self.decode(f);
@@ -349,15 +374,13 @@ impl Ctx<'_> {
     /// worth of samples is waiting (or the readers have nothing more) and hands their traces
     /// to the device driver -> bounded queue -> writer threads. Reading and writing overlap
     /// the device; the bounded queues keep memory flat however many files there are.
-    fn run_gpu(&self, inputs: &[InputFile], driver: &mut Driver) -> Vec<FileOutcome> {
+    fn run_gpu(&self, inputs: &[InputFile], driver: &mut Driver) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::mpsc::{sync_channel, TryRecvError};
         let jobs = self.cfg.jobs.max(1);
         let readers = jobs.div_ceil(2).max(1);
         let writers = (jobs / 2).max(1);
         let next = AtomicUsize::new(0);
-        let outcomes: Mutex<Vec<Option<FileOutcome>>> =
-            Mutex::new((0..inputs.len()).map(|_| None).collect());
         // A file's traces, its failures so far and its event inventory.
         type Read = (usize, Decoded, Option<std::sync::Arc<Inventory>>);
         type Done = (usize, FileOutcome, Vec<(Outcome, String, String)>);
@@ -378,7 +401,7 @@ impl Ctx<'_> {
             }
             drop(read_tx);
             for _ in 0..writers {
-                let (rx, outcomes) = (&done_rx, &outcomes);
+                let rx = &done_rx;
                 s.spawn(move || loop {
                     let msg = match rx.lock() {
                         Ok(r) => r.recv(),
@@ -392,9 +415,7 @@ impl Ctx<'_> {
                     }
                     self.progress
                         .file_done(out.ok, out.failures.len(), out.samples);
-                    if let Ok(mut o) = outcomes.lock() {
-                        o[k] = Some(out);
-                    }
+                    self.merge(out);
                 });
             }
             // The device loop: whole files until BATCH_SAMPLES are waiting. It owns the read
@@ -469,12 +490,6 @@ impl Ctx<'_> {
             drop(read_rx);
             drop(done_tx);
         });
-        outcomes
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect()
     }
 
     /// Records a processed trace: written if every sample is finite, else a failure.

@@ -30,6 +30,11 @@ impl<K: Eq + Hash, V: Clone> OnceMap<K, V> {
         cell.get_or_init(init).clone()
     }
 
+    /// Forgets every entry (values already handed out live on in their holders).
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     pub fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

@@ -3,6 +3,7 @@
 //! `EVENT/resp/*.xml`); outputs mirror the input folder with a final `raw` dropped.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// File name endings taken as miniSEED when walking a folder (a single `--input` file is
 /// always read, whatever its name).
@@ -14,9 +15,10 @@ pub const MSEED_EXTENSIONS: &[&str] = &[
 pub struct InputFile {
     pub path: PathBuf,
     /// Output sub-folder: the file's folder relative to `--input`, a final "raw" dropped.
-    pub out_dir: PathBuf,
+    /// Shared by every file of a folder (a million inputs hold a few thousand of these).
+    pub out_dir: Arc<Path>,
     /// The event's own StationXML folder (`../resp` beside a `raw` folder), if it exists.
-    pub resp_dir: Option<PathBuf>,
+    pub resp_dir: Option<Arc<Path>>,
 }
 
 pub fn discover(input: &Path) -> std::io::Result<Vec<InputFile>> {
@@ -33,24 +35,34 @@ pub fn discover(input: &Path) -> std::io::Result<Vec<InputFile>> {
     } else {
         input
     };
+    // Files arrive sorted, so a folder's files are consecutive: one lookup per folder.
+    let mut folder: Option<(PathBuf, Arc<Path>, Option<Arc<Path>>)> = None;
     Ok(files
         .into_iter()
         .map(|path| {
             let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            let mut rel = parent
-                .strip_prefix(root)
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let in_raw = parent.file_name().is_some_and(|n| n == "raw");
-            if in_raw && rel.file_name().is_some_and(|n| n == "raw") {
-                rel.pop();
+            if folder.as_ref().is_none_or(|(p, _, _)| *p != parent) {
+                let mut rel = parent
+                    .strip_prefix(root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let in_raw = parent.file_name().is_some_and(|n| n == "raw");
+                if in_raw && rel.file_name().is_some_and(|n| n == "raw") {
+                    rel.pop();
+                }
+                let resp_dir = in_raw
+                    .then(|| parent.with_file_name("resp"))
+                    .filter(|d| d.is_dir())
+                    .map(Arc::from);
+                folder = Some((parent, Arc::from(rel), resp_dir));
             }
-            let resp_dir = in_raw
-                .then(|| parent.with_file_name("resp"))
-                .filter(|d| d.is_dir());
+            let (out_dir, resp_dir) = match &folder {
+                Some((_, o, r)) => (o.clone(), r.clone()),
+                None => (Arc::from(Path::new("")), None),
+            };
             InputFile {
                 path,
-                out_dir: rel,
+                out_dir,
                 resp_dir,
             }
         })
@@ -103,7 +115,7 @@ mod tests {
         std::fs::write(d.path().join("notes.txt"), b"").unwrap();
         let f = discover(d.path()).unwrap();
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].out_dir, PathBuf::from("EV1"));
+        assert_eq!(&*f[0].out_dir, Path::new("EV1"));
         assert_eq!(f[0].resp_dir.as_deref(), Some(ev.join("resp").as_path()));
     }
 }

@@ -193,8 +193,14 @@ mod tests {
     fn source_identifiers_split_like_libmseed() {
         let s = |a: &str, b: &str, c: &str, d: &str| (a.into(), b.into(), c.into(), d.into());
         assert_eq!(super::nslc("FDSN:GR_FUR__H_H_Z"), s("GR", "FUR", "", "HHZ"));
-        assert_eq!(super::nslc("FDSN:XX_TEST_00_B_H_Z"), s("XX", "TEST", "00", "BHZ"));
-        assert_eq!(super::nslc("FDSN:XX_TEST_00_BB_H_Z"), s("XX", "TEST", "00", "BB_H_Z"));
+        assert_eq!(
+            super::nslc("FDSN:XX_TEST_00_B_H_Z"),
+            s("XX", "TEST", "00", "BHZ")
+        );
+        assert_eq!(
+            super::nslc("FDSN:XX_TEST_00_BB_H_Z"),
+            s("XX", "TEST", "00", "BB_H_Z")
+        );
         assert_eq!(super::nslc("FDSN:XX_TEST_"), s("XX", "TEST", "", ""));
     }
 

@@ -3,6 +3,7 @@
 //! The table folds pre_filt and the water-level inversion together, which is also what the
 //! GPU path will upload once per distinct response.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use num_complex::Complex64 as C;
@@ -23,14 +24,34 @@ pub struct Key {
 
 pub type Table = Arc<Result<Vec<C>, String>>;
 
-#[derive(Default)]
 pub struct ResponseCache {
     map: OnceMap<Key, Table>,
+    /// Bytes of the tables held, and how many were evaluated (a table evaluated again after
+    /// the cache restarted counts again).
+    bytes: AtomicU64,
+    evaluated: AtomicUsize,
+}
+
+/// Most bytes of tables the cache holds before it restarts: about 270 tables of 20-minute
+/// 100 Hz traces. Without a bound a run over many stations and odd trace lengths (gaps)
+/// grows without limit; restarting costs one re-evaluation (milliseconds) per table in use.
+/// TODO(issue #4): least-recently-used eviction instead of a restart.
+pub const MAX_CACHE_BYTES: u64 = 512 << 20;
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        ResponseCache {
+            map: OnceMap::default(),
+            bytes: AtomicU64::new(0),
+            evaluated: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl ResponseCache {
+    /// Tables evaluated so far (report.json's responses_evaluated).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.evaluated.load(Ordering::Relaxed)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -60,7 +81,14 @@ impl ResponseCache {
             water_level_bits: water_level.map(f64::to_bits),
             pre_filt_bits: pre_filt.map(|p| p.map(f64::to_bits)),
         };
+        if self.bytes.load(Ordering::Relaxed) > MAX_CACHE_BYTES {
+            self.map.clear();
+            self.bytes.store(0, Ordering::Relaxed);
+        }
         self.map.get_or_init(key, || {
+            self.evaluated.fetch_add(1, Ordering::Relaxed);
+            self.bytes
+                .fetch_add((nfft / 2 + 1) as u64 * 16, Ordering::Relaxed);
             Arc::new(inverse_table(
                 resp,
                 delta,
