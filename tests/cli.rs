@@ -430,8 +430,32 @@ fn device_gpu_writes_what_device_cpu_writes() {
         assert!(r["adapter"]["name"].as_str().is_some_and(|n| !n.is_empty()));
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(stderr.contains("3 on the GPU"), "{stderr}");
+        // The same with batches of one trace: three batches, two on the device at once.
+        let small = tempfile::tempdir().unwrap();
+        let o = run_pipeline(
+            &pipeline,
+            &input,
+            small.path(),
+            &["--device", "gpu", "--gpu-memory", "16"],
+        );
+        expect_exit(&o, 0);
+        let rs = report(small.path());
+        assert_eq!(rs["traces_on_device"], 3, "{chain}: {}", rs["warnings"]);
+        assert_eq!(rs["stage_seconds"]["gpu_batches"], 3, "{chain}");
         let files = sac_files(cpu.path());
         assert_eq!(files.len(), 3);
+        for f in &files {
+            let (c, g) = (
+                read_sac(&cpu.path().join(f)),
+                read_sac(&small.path().join(f)),
+            );
+            let e = rel_l2(&g, &c);
+            assert!(
+                e <= GPU_REL_L2_TOL,
+                "{chain} {} (small batches): rel L2 {e:.3e}",
+                f.display()
+            );
+        }
         assert_eq!(files, sac_files(gpu.path()), "same file names");
         for f in &files {
             let (c, g) = (read_sac(&cpu.path().join(f)), read_sac(&gpu.path().join(f)));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::{gpu, noise};
 use num_complex::Complex64 as C;
-use seisbatch::gpu::exec::Runner;
+use seisbatch::gpu::exec::{Runner, IN_FLIGHT};
 use seisbatch::gpu::plan::{self, Stage};
 use seisbatch::gpu::Gpu;
 use seisbatch::ops::{self, deconvolve, ResponseSource};
@@ -246,7 +246,8 @@ fn batches_straddling_the_layout_limit_match_one_by_one() {
     )
     .unwrap();
     let fp = Runner::footprint(&prog);
-    let budget = 3 * fp.per_trace + fp.per_trace / 2;
+    // Each of the IN_FLIGHT batches on the device gets its share of the budget.
+    let budget = (3 * fp.per_trace + fp.per_trace / 2) * IN_FLIGHT as u64;
     assert_eq!(Runner::new(&gpu, budget).per_batch(&prog).unwrap(), 3);
     let e = device_vs_cpu(&gpu, toml, n, 100.0, 7, budget);
     assert!(e <= TOL, "rel L2 {e:.3e}");

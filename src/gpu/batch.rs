@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use super::exec::Runner;
+use super::exec::{Pending, Runner, IN_FLIGHT};
 use super::plan::{self, PlanError, Program};
 use super::Gpu;
 use crate::error::TraceError;
@@ -210,34 +210,61 @@ impl<'g> Driver<'g> {
             }
         }
         self.host_prep += t_prep.elapsed().as_secs_f64();
+        // Up to IN_FLIGHT batches on the device at once: while one runs, the next is
+        // converted, uploaded and recorded, and the one before is read back.
+        type Batch = Vec<(usize, Trace, Vec<Table>, i64)>;
+        let mut in_flight: std::collections::VecDeque<(Batch, Pending)> = Default::default();
         let mut rest = ready;
-        while !rest.is_empty() {
-            let take = per_batch.min(rest.len());
-            let tail = rest.split_off(take);
-            let batch = std::mem::replace(&mut rest, tail);
-            let samples: Vec<&[f64]> = batch.iter().map(|(_, t, _, _)| t.data.as_slice()).collect();
-            let tables: Vec<Vec<Table>> = batch.iter().map(|(_, _, tb, _)| tb.clone()).collect();
-            match self.runner.run(&prog, &samples, &tables) {
+        while !rest.is_empty() || !in_flight.is_empty() {
+            if !rest.is_empty() && in_flight.len() < IN_FLIGHT {
+                let take = per_batch.min(rest.len());
+                let tail = rest.split_off(take);
+                let batch = std::mem::replace(&mut rest, tail);
+                let samples: Vec<&[f64]> =
+                    batch.iter().map(|(_, t, _, _)| t.data.as_slice()).collect();
+                let tables: Vec<Vec<Table>> =
+                    batch.iter().map(|(_, _, tb, _)| tb.clone()).collect();
+                match self.runner.submit(&prog, &samples, &tables) {
+                    Ok(p) => in_flight.push_back((batch, p)),
+                    Err(e) => results.extend(self.failed_batch(steps, batch, e, sources, cache)),
+                }
+                continue;
+            }
+            let Some((batch, p)) = in_flight.pop_front() else {
+                break;
+            };
+            match self.runner.finish(p) {
                 Ok(out) => {
                     self.on_device += batch.len();
                     for ((i, mut t, _, start), data) in batch.into_iter().zip(out) {
                         t.data = data.into_iter().map(f64::from).collect();
                         t.start_ns = start;
                         t.sampling_rate = prog.sampling_rate_out;
-                        let w = prog.warnings.clone();
-                        results.push((i, Ok((t, w))));
+                        results.push((i, Ok((t, prog.warnings.clone()))));
                     }
                 }
-                Err(e) => {
-                    self.notes.insert(format!(
-                        "GPU batch failed ({e}); its traces ran on the CPU path"
-                    ));
-                    let group = batch.into_iter().map(|(i, t, _, _)| (i, t)).collect();
-                    results.extend(self.cpu_fallback(steps, group, sources, cache));
-                }
+                Err(e) => results.extend(self.failed_batch(steps, batch, e, sources, cache)),
             }
         }
         results
+    }
+}
+
+impl Driver<'_> {
+    /// A batch the device failed: its traces run on the CPU path, the reason is noted.
+    fn failed_batch(
+        &mut self,
+        steps: &[Step],
+        batch: Vec<(usize, Trace, Vec<Table>, i64)>,
+        e: super::GpuError,
+        sources: &Sources,
+        cache: &ResponseCache,
+    ) -> Vec<(usize, Outcome)> {
+        self.notes.insert(format!(
+            "GPU batch failed ({e}); its traces ran on the CPU path"
+        ));
+        let group = batch.into_iter().map(|(i, t, _, _)| (i, t)).collect();
+        self.cpu_fallback(steps, group, sources, cache)
     }
 }
 

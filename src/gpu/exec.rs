@@ -20,6 +20,10 @@ use super::plan::{Program, Stage};
 use super::{Gpu, GpuError};
 use crate::response::cache::Table;
 
+/// Batches on the device at once (`gpu::batch::Driver`); each gets 1/IN_FLIGHT of the
+/// batch budget.
+pub const IN_FLIGHT: usize = 2;
+
 /// Share of the memory budget kept for the response-table pool.
 const TABLE_POOL_SHARE: u64 = 8;
 
@@ -43,6 +47,29 @@ pub struct RunnerTimes {
     /// Copying the mapped results out.
     pub readback: f64,
     pub batches: usize,
+}
+
+/// A submitted batch: what `Runner::finish` needs to collect it.
+pub struct Pending {
+    flight: Option<InFlight>,
+    count: usize,
+    n_out: usize,
+    /// Per stage: name, compulsory bytes, dispatches (for the profile).
+    stages: Vec<(&'static str, u64, usize)>,
+}
+
+struct InFlight {
+    staging: wgpu::Buffer,
+    bytes: u64,
+    index: wgpu::SubmissionIndex,
+    rx: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    t_submit: std::time::Instant,
+    /// Timestamp readback buffer, stage count, and its map notification.
+    profile: Option<(
+        wgpu::Buffer,
+        usize,
+        std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    )>,
 }
 
 /// Device time of one stage of the last profiled batch.
@@ -83,8 +110,6 @@ pub struct Runner<'g> {
     pub times: RunnerTimes,
     /// Which stage the dispatches being recorded belong to.
     stage_now: usize,
-    /// Timestamp readback of the batch in flight, and its stage count.
-    pending_profile: Option<(wgpu::Buffer, usize)>,
 }
 
 fn table_key(t: &Table) -> usize {
@@ -105,7 +130,6 @@ impl<'g> Runner<'g> {
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
             stage_now: 0,
-            pending_profile: None,
         }
     }
 
@@ -135,7 +159,7 @@ impl<'g> Runner<'g> {
         Ok(layout::traces_per_batch(
             &fp,
             &self.gpu.limits,
-            self.budget.saturating_sub(pool),
+            self.budget.saturating_sub(pool) / IN_FLIGHT as u64,
         )?)
     }
 
@@ -468,10 +492,18 @@ impl<'g> Runner<'g> {
         traces: &[&[f64]],
         tables: &[Vec<Table>],
     ) -> Result<Vec<Vec<f32>>, GpuError> {
-        let count = traces.len();
-        if count == 0 {
-            return Ok(Vec::new());
-        }
+        let p = self.submit(prog, traces, tables)?;
+        self.finish(p)
+    }
+
+    /// Uploads, records and submits one batch without waiting for it: the caller can prepare
+    /// and submit the next batch while the device works (`finish` collects, in any order).
+    pub fn submit(
+        &mut self,
+        prog: &Program,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Pending, GpuError> {
         if let Some(f) = self.gpu.take_fault() {
             return Err(f);
         }
@@ -481,7 +513,7 @@ impl<'g> Runner<'g> {
         let invalid = self
             .device()
             .push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = self.record_and_run(prog, traces, tables);
+        let result = self.record_and_submit(prog, traces, tables);
         let invalid = pollster::block_on(invalid.pop());
         let oom = pollster::block_on(oom.pop());
         if let Some(e) = oom {
@@ -490,18 +522,60 @@ impl<'g> Runner<'g> {
         if let Some(e) = invalid {
             return Err(GpuError::Device(e.to_string()));
         }
-        if let Some(f) = self.gpu.take_fault() {
-            return Err(f);
-        }
         result
     }
 
-    fn record_and_run(
+    /// Waits for a submitted batch and reads its results back.
+    pub fn finish(&mut self, p: Pending) -> Result<Vec<Vec<f32>>, GpuError> {
+        let Pending {
+            flight,
+            count,
+            n_out,
+            stages,
+        } = p;
+        let Some(flight) = flight else {
+            return Ok(Vec::new());
+        };
+        let (bytes, ticks) = self.wait(flight)?;
+        if let Some(f) = self.gpu.take_fault() {
+            return Err(f);
+        }
+        if let Some(times) = ticks {
+            self.profile_last = stages
+                .into_iter()
+                .zip(times)
+                .map(|((stage, bytes, dispatches), seconds)| StageTime {
+                    stage,
+                    seconds,
+                    bytes,
+                    dispatches,
+                })
+                .collect();
+            self.times.kernels += self.profile_last.iter().map(|s| s.seconds).sum::<f64>();
+        }
+        let t_read = std::time::Instant::now();
+        let flat: &[f32] = bytemuck::cast_slice(&bytes);
+        let res = (0..count)
+            .map(|t| flat[t * n_out..(t + 1) * n_out].to_vec())
+            .collect();
+        self.times.readback += t_read.elapsed().as_secs_f64();
+        Ok(res)
+    }
+
+    fn record_and_submit(
         &mut self,
         prog: &Program,
         traces: &[&[f64]],
         tables: &[Vec<Table>],
-    ) -> Result<Vec<Vec<f32>>, GpuError> {
+    ) -> Result<Pending, GpuError> {
+        if traces.is_empty() {
+            return Ok(Pending {
+                flight: None,
+                count: 0,
+                n_out: prog.n_out,
+                stages: Vec::new(),
+            });
+        }
         self.clock += 1;
         self.times.batches += 1;
         let t_start = std::time::Instant::now();
@@ -784,39 +858,35 @@ impl<'g> Runner<'g> {
         }
         let out_bytes = b * prog.n_out as u64 * 4;
         self.times.upload_and_record += t_start.elapsed().as_secs_f64();
-        let bytes = self.submit_and_read(&out, &r[cur], out_bytes)?;
-        if let Some(times) = self.read_profile()? {
-            self.profile_last = prog
-                .stages
-                .iter()
-                .enumerate()
-                .map(|(i, st)| StageTime {
-                    stage: st.stage.name(),
-                    seconds: times.get(i).copied().unwrap_or(0.0),
-                    bytes: b * (st.n_in + st.n_out) as u64 * 4,
-                    dispatches: out.iter().filter(|d| d.stage == i).count(),
-                })
-                .collect();
-            self.times.kernels += self.profile_last.iter().map(|s| s.seconds).sum::<f64>();
-        }
-        let t_read = std::time::Instant::now();
-        let flat: &[f32] = bytemuck::cast_slice(&bytes);
-        let n_out = prog.n_out;
-        let res = (0..count)
-            .map(|t| flat[t * n_out..(t + 1) * n_out].to_vec())
+        let flight = self.submit_recorded(&out, &r[cur], out_bytes)?;
+        let stages = prog
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                (
+                    st.stage.name(),
+                    b * (st.n_in + st.n_out) as u64 * 4,
+                    out.iter().filter(|d| d.stage == i).count(),
+                )
+            })
             .collect();
-        self.times.readback += t_read.elapsed().as_secs_f64();
-        Ok(res)
+        Ok(Pending {
+            flight: Some(flight),
+            count,
+            n_out: prog.n_out,
+            stages,
+        })
     }
 
     /// Records `dispatches` into one compute pass, copies `bytes` of `result` to a staging
-    /// buffer, submits once and reads the copy back.
-    fn submit_and_read(
+    /// buffer, submits once and asks for the copy to be mapped; `wait` collects it.
+    fn submit_recorded(
         &mut self,
         dispatches: &[Dispatch],
         result: &wgpu::Buffer,
         bytes: u64,
-    ) -> Result<Vec<u8>, GpuError> {
+    ) -> Result<InFlight, GpuError> {
         let staging = self.buffer(
             "download",
             bytes,
@@ -828,6 +898,7 @@ impl<'g> Runner<'g> {
                 label: Some("batch"),
             });
         let stages = dispatches.iter().map(|d| d.stage + 1).max().unwrap_or(0);
+        let mut profile = None;
         if self.profile && self.gpu.timestamps && stages > 0 {
             // One pass per stage, timestamps at its ends: kernel-only times per stage.
             let qs = self.device().create_query_set(&wgpu::QuerySetDescriptor {
@@ -863,7 +934,7 @@ impl<'g> Runner<'g> {
             );
             enc.resolve_query_set(&qs, 0..2 * stages as u32, &resolve, 0);
             enc.copy_buffer_to_buffer(&resolve, 0, &read, 0, n);
-            self.pending_profile = Some((read, stages));
+            profile = Some((read, stages));
         } else {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("chain"),
@@ -877,59 +948,75 @@ impl<'g> Runner<'g> {
         }
         enc.copy_buffer_to_buffer(result, 0, &staging, 0, bytes);
         let t_submit = std::time::Instant::now();
-        self.gpu.queue.submit([enc.finish()]);
-        let slice = staging.slice(..bytes);
+        let index = self.gpu.queue.submit([enc.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
+        staging
+            .slice(..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        let profile = profile.map(|(buf, stages)| {
+            let (ptx, prx) = std::sync::mpsc::channel();
+            buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                let _ = ptx.send(r);
+            });
+            (buf, stages, prx)
         });
+        Ok(InFlight {
+            staging,
+            bytes,
+            index,
+            rx,
+            t_submit,
+            profile,
+        })
+    }
+
+    /// Waits for one submission (not for later ones) and reads its results, and its stage
+    /// times when it was profiled.
+    fn wait(&mut self, f: InFlight) -> Result<(Vec<u8>, Option<Vec<f64>>), GpuError> {
         self.device()
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(f.index.clone()),
+                timeout: None,
+            })
             .map_err(|e| GpuError::Device(format!("waiting for the batch: {e}")))?;
-        match rx.recv() {
+        match f.rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(GpuError::Device(format!("reading results back: {e}"))),
             Err(_) => return Err(GpuError::Device("reading results back: no answer".into())),
         }
-        self.times.device += t_submit.elapsed().as_secs_f64();
+        self.times.device += f.t_submit.elapsed().as_secs_f64();
+        let slice = f.staging.slice(..f.bytes);
         let view = slice
             .get_mapped_range()
             .map_err(|e| GpuError::Device(format!("reading results back: {e}")))?;
         let v = view.to_vec();
         drop(view);
-        staging.unmap();
-        Ok(v)
-    }
-
-    /// Seconds per stage of the batch just read back, when it was profiled.
-    fn read_profile(&mut self) -> Result<Option<Vec<f64>>, GpuError> {
-        let Some((buf, stages)) = self.pending_profile.take() else {
-            return Ok(None);
+        f.staging.unmap();
+        let ticks = match f.profile {
+            None => None,
+            Some((buf, stages, prx)) => {
+                if !matches!(prx.recv(), Ok(Ok(()))) {
+                    return Err(GpuError::Device("reading timestamps: map failed".into()));
+                }
+                let ticks: Vec<u64> = {
+                    let view = buf
+                        .slice(..)
+                        .get_mapped_range()
+                        .map_err(|e| GpuError::Device(format!("reading timestamps: {e}")))?;
+                    bytemuck::cast_slice(&view).to_vec()
+                };
+                buf.unmap();
+                let period = f64::from(self.gpu.queue.get_timestamp_period()) * 1e-9;
+                Some(
+                    (0..stages)
+                        .map(|s| ticks[2 * s + 1].saturating_sub(ticks[2 * s]) as f64 * period)
+                        .collect(),
+                )
+            }
         };
-        let slice = buf.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.device()
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Device(format!("reading timestamps: {e}")))?;
-        if !matches!(rx.recv(), Ok(Ok(()))) {
-            return Err(GpuError::Device("reading timestamps: map failed".into()));
-        }
-        let ticks: Vec<u64> = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| GpuError::Device(format!("reading timestamps: {e}")))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        buf.unmap();
-        let period = f64::from(self.gpu.queue.get_timestamp_period()) * 1e-9;
-        Ok(Some(
-            (0..stages)
-                .map(|s| ticks[2 * s + 1].saturating_sub(ticks[2 * s]) as f64 * period)
-                .collect(),
-        ))
+        Ok((v, ticks))
     }
 
     /// The fft stage alone: batched complex FFTs (unnormalised both ways, as numpy's fft and
@@ -971,7 +1058,8 @@ impl<'g> Runner<'g> {
             .write_buffer(&c[0], 0, bytemuck::cast_slice(&flat));
         let mut out = Vec::new();
         let k = self.fft(&mut out, &c, 0, &plan, inverse, count as u32)?;
-        let raw = self.submit_and_read(&out, &c[k], count as u64 * n as u64 * 8)?;
+        let flight = self.submit_recorded(&out, &c[k], count as u64 * n as u64 * 8)?;
+        let (raw, _) = self.wait(flight)?;
         let flat: &[[f32; 2]] = bytemuck::cast_slice(&raw);
         Ok(flat.chunks(n).map(<[[f32; 2]]>::to_vec).collect())
     }
