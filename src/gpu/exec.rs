@@ -58,18 +58,17 @@ pub struct Pending {
     stages: Vec<(&'static str, u64, usize)>,
 }
 
+/// Tells when a buffer's map_async completed.
+type MapDone = std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>;
+
 struct InFlight {
     staging: wgpu::Buffer,
     bytes: u64,
     index: wgpu::SubmissionIndex,
-    rx: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    rx: MapDone,
     t_submit: std::time::Instant,
     /// Timestamp readback buffer, stage count, and its map notification.
-    profile: Option<(
-        wgpu::Buffer,
-        usize,
-        std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
-    )>,
+    profile: Option<(wgpu::Buffer, usize, MapDone)>,
 }
 
 /// Device time of one stage of the last profiled batch.
