@@ -233,6 +233,64 @@ impl<'g> Runner<'g> {
         Ok(())
     }
 
+    /// fft_pack: real samples (n_in per trace) -> complex (m per trace), zero-padded.
+    fn pack(
+        &self,
+        out: &mut Vec<Dispatch>,
+        real: &wgpu::Buffer,
+        cplx: &wgpu::Buffer,
+        n_in: u32,
+        m: u32,
+        count: u32,
+    ) -> Result<(), GpuError> {
+        let u = self.uniform(&FftParams {
+            n_in,
+            n_out: m,
+            count,
+            ..Default::default()
+        });
+        let k = self.gpu.kernels.fft_pack.clone();
+        self.dispatch(
+            out,
+            &k,
+            &[(0, &u), (2, cplx), (4, real)],
+            u64::from(count) * u64::from(m),
+            WORKGROUP,
+        )
+    }
+
+    /// fft_unpack: the real parts of the first n_out of m complex values per trace, scaled.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one dispatch's whole description"
+    )]
+    fn unpack(
+        &self,
+        out: &mut Vec<Dispatch>,
+        cplx: &wgpu::Buffer,
+        real: &wgpu::Buffer,
+        m: u32,
+        n_out: u32,
+        scale: f32,
+        count: u32,
+    ) -> Result<(), GpuError> {
+        let u = self.uniform(&FftParams {
+            n_in: m,
+            n_out,
+            count,
+            scale,
+            ..Default::default()
+        });
+        let k = self.gpu.kernels.fft_unpack.clone();
+        self.dispatch(
+            out,
+            &k,
+            &[(0, &u), (1, cplx), (5, real)],
+            u64::from(count) * u64::from(n_out),
+            WORKGROUP,
+        )
+    }
+
     fn twiddle(&mut self, n: usize) -> Arc<wgpu::Buffer> {
         if let Some(b) = self.twiddles.get(&n) {
             return b.clone();
@@ -625,22 +683,10 @@ impl<'g> Runner<'g> {
         let mut cur = 0usize;
         let mut out: Vec<Dispatch> = Vec::new();
         let k = &self.gpu.kernels;
-        let (
-            detrend_fit,
-            detrend_apply,
-            taper_k,
-            pack,
-            unpack,
-            deconv,
-            resample_k,
-            interp_k,
-            decim_k,
-        ) = (
+        let (detrend_fit, detrend_apply, taper_k, deconv, resample_k, interp_k, decim_k) = (
             k.detrend_fit.clone(),
             k.detrend_apply.clone(),
             k.taper.clone(),
-            k.fft_pack.clone(),
-            k.fft_unpack.clone(),
             k.deconvolve.clone(),
             k.resample.clone(),
             k.interpolate.clone(),
@@ -697,19 +743,7 @@ impl<'g> Runner<'g> {
                     table,
                 } => {
                     let nf = *nfft as u32;
-                    let u = self.uniform(&FftParams {
-                        n_in,
-                        n_out: nf,
-                        count: cnt,
-                        ..Default::default()
-                    });
-                    self.dispatch(
-                        &mut out,
-                        &pack,
-                        &[(0, &u), (2, &c[0]), (4, &r[cur])],
-                        b * u64::from(nf),
-                        WORKGROUP,
-                    )?;
+                    self.pack(&mut out, &r[cur], &c[0], n_in, nf, cnt)?;
                     let s = self.fft(&mut out, &c, 0, plan, false, cnt)?;
                     let need: Vec<&Table> = tables.iter().map(|t| &t[*table]).collect();
                     let (slots, pool) = self.resident(*nfft, &need)?;
@@ -729,20 +763,7 @@ impl<'g> Runner<'g> {
                         WORKGROUP,
                     )?;
                     let s = self.fft(&mut out, &c, s, plan, true, cnt)?;
-                    let u = self.uniform(&FftParams {
-                        n_in: nf,
-                        n_out,
-                        count: cnt,
-                        scale: 1.0 / nf as f32,
-                        ..Default::default()
-                    });
-                    self.dispatch(
-                        &mut out,
-                        &unpack,
-                        &[(0, &u), (1, &c[s]), (5, &r[cur])],
-                        b * u64::from(n_out),
-                        WORKGROUP,
-                    )?;
+                    self.unpack(&mut out, &c[s], &r[cur], nf, n_out, 1.0 / nf as f32, cnt)?;
                 }
                 Stage::Filter { sos, zerophase } => {
                     let Some(fk) = &filter_k else {
@@ -774,19 +795,7 @@ impl<'g> Runner<'g> {
                     }
                 }
                 Stage::Resample { fwd, inv, taps } => {
-                    let u = self.uniform(&FftParams {
-                        n_in,
-                        n_out: n_in,
-                        count: cnt,
-                        ..Default::default()
-                    });
-                    self.dispatch(
-                        &mut out,
-                        &pack,
-                        &[(0, &u), (2, &c[0]), (4, &r[cur])],
-                        elems,
-                        WORKGROUP,
-                    )?;
+                    self.pack(&mut out, &r[cur], &c[0], n_in, n_in, cnt)?;
                     let s = self.fft(&mut out, &c, 0, fwd, false, cnt)?;
                     let d = (s + 1) % 3;
                     let u = self.uniform(&ResampleParams {
@@ -805,19 +814,14 @@ impl<'g> Runner<'g> {
                     )?;
                     let s = self.fft(&mut out, &c, d, inv, true, cnt)?;
                     // irfft's 1/num times ObsPy's num/n.
-                    let u = self.uniform(&FftParams {
-                        n_in: n_out,
-                        n_out,
-                        count: cnt,
-                        scale: 1.0 / n_in as f32,
-                        ..Default::default()
-                    });
-                    self.dispatch(
+                    self.unpack(
                         &mut out,
-                        &unpack,
-                        &[(0, &u), (1, &c[s]), (5, &r[cur])],
-                        b * u64::from(n_out),
-                        WORKGROUP,
+                        &c[s],
+                        &r[cur],
+                        n_out,
+                        n_out,
+                        1.0 / n_in as f32,
+                        cnt,
                     )?;
                 }
                 Stage::Interpolate { a, grid } => {
