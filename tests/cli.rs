@@ -380,20 +380,10 @@ fn events_sharing_stationxml_content_share_evaluated_responses() {
 
 /// Every SAC file under `dir`, by path relative to it.
 fn sac_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "sac") {
-                v.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    v.sort();
-    v
+    common::files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "sac"))
+        .collect()
 }
 
 /// Issue #3: `--device gpu` writes the same files as `--device cpu`, within f32 tolerance.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{describe, fixture, read_f64, rel_l2};
+use common::{describe, fixture, golden_cases, read_f64, rel_l2};
 use seisbatch::inventory::{Inventories, XmlCache};
 use seisbatch::ops::run_steps;
 use seisbatch::pipeline::Pipeline;
@@ -15,23 +15,9 @@ use seisbatch::response::cache::ResponseCache;
 /// in rounding order (FFT library, summation order), far below this.
 const REL_L2_TOL: f64 = 1e-6;
 
-#[derive(serde::Deserialize)]
-struct Case {
-    name: String,
-    mseed: String,
-    xml: String,
-    trace: usize,
-    toml: String,
-    npts: usize,
-    start_ns: i64,
-    sampling_rate: f64,
-}
-
 #[test]
 fn every_golden_case_matches_obspy() {
-    let cases: Vec<Case> =
-        serde_json::from_str(&std::fs::read_to_string(fixture("golden/cases.json")).unwrap())
-            .unwrap();
+    let cases = golden_cases();
     assert!(cases.len() > 70, "fixture set is complete");
     let xml = XmlCache::default();
     let cache = ResponseCache::default();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{describe, fixture, gpu, read_f64, rel_l2};
+use common::{describe, fixture, golden_cases, gpu, read_f64, rel_l2};
 use seisbatch::gpu::batch::Driver;
 use seisbatch::inventory::{Inventories, XmlCache};
 use seisbatch::pipeline::Pipeline;
@@ -14,24 +14,10 @@ use seisbatch::response::cache::ResponseCache;
 /// Issue #3's tolerance for f32 device arithmetic: relative L2 per trace.
 const GPU_REL_L2_TOL: f64 = 1e-4;
 
-#[derive(serde::Deserialize)]
-struct Case {
-    name: String,
-    mseed: String,
-    xml: String,
-    trace: usize,
-    toml: String,
-    npts: usize,
-    start_ns: i64,
-    sampling_rate: f64,
-}
-
 #[test]
 fn golden_cases_on_the_gpu_path_match_obspy() {
     let Some(gpu) = gpu() else { return };
-    let cases: Vec<Case> =
-        serde_json::from_str(&std::fs::read_to_string(fixture("golden/cases.json")).unwrap())
-            .unwrap();
+    let cases = golden_cases();
     let xml = XmlCache::default();
     let cache = ResponseCache::default();
     let mut driver = Driver::new(&gpu, 1 << 30);

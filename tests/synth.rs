@@ -2,6 +2,8 @@
 //! traces it announces fail when a pipeline runs over it (the good ones all pass through
 //! remove_response with the synthetic three-stage responses).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -13,21 +15,15 @@ fn seisbatch(args: &[&str]) -> std::process::Output {
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                v.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    v.sort();
-    v
+    common::files_under(dir)
+        .into_iter()
+        .map(|rel| {
+            (
+                rel.display().to_string(),
+                std::fs::read(dir.join(&rel)).unwrap(),
+            )
+        })
+        .collect()
 }
 
 fn synth(dir: &Path, seed: &str) {

@@ -82,3 +82,38 @@ pub fn noise(seed: u64, n: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Every file under `dir`, as paths relative to it, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// One golden case of tests/fixtures/golden/cases.json (made by make_fixtures.py).
+#[derive(serde::Deserialize)]
+pub struct GoldenCase {
+    pub name: String,
+    pub mseed: String,
+    pub xml: String,
+    pub trace: usize,
+    pub toml: String,
+    pub npts: usize,
+    pub start_ns: i64,
+    pub sampling_rate: f64,
+}
+
+pub fn golden_cases() -> Vec<GoldenCase> {
+    serde_json::from_str(&std::fs::read_to_string(fixture("golden/cases.json")).unwrap()).unwrap()
+}
