@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU figure docs/BENCHMARKS.md asks for, in one call on a lent GPU machine (the device
 # tool: no Rust toolchain there, 30 minutes of device time per session, so build here, carry,
-# measure once). Writes gpu.txt, profile.md and e2e.txt to $OUT.
+# measure once). Writes gpu.txt, profile.md, bench_*.json and bench.txt to $OUT.
 #
 # Here, once:
 #   cargo build --release --bins --example gpu_profile
@@ -9,7 +9,10 @@
 #     && strip -o dist/gpu_profile target/release/examples/gpu_profile
 #   and the Vulkan loader as the device tool's README says (.gl/ with libvulkan1 etc.)
 # Then: run(command="bash bench/gpu_device.sh", carry=[".gl", "dist"])
-set -euo pipefail
+# Sizes: EVENTS x STATIONS x 3 traces of 20-minute 100 Hz miniSEED (default 100 x 70 = 21,000).
+# Outputs and the bench's temporary folders go to /dev/shm so that the figure is the
+# program's, not the disk's; the input is read from page cache (read once before timing).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
@@ -20,22 +23,24 @@ fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
 export NODEVICE_SELECT=1
-{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --format=csv || true; nproc; date -u; } | tee "$OUT/gpu.txt"
-# Kernel-only per stage (timestamp queries) and the driver end to end, 8 GiB batches.
-timeout 300 dist/gpu_profile 8192 2048 | tee "$OUT/profile.md"
-# The whole command end to end (read, device, write) on N copies of the example event,
-# 3 x 20-minute 100 Hz traces each, GPU vs this machine's CPU cores.
-n=${N_EVENTS:-300}
-work=$(mktemp -d)
-for i in $(seq -w 1 "$n"); do cp -r examples/data/event_2014-01-01 "$work/event_$i"; done
-for dev in gpu cpu; do
-  dist/seisbatch run examples/forum_chain.toml --input "$work" --output "$work/out_$dev" \
-    --device "$dev" --gpu-memory 16384 --quiet || true
-  python3 - "$work/out_$dev/report.json" "$dev" <<'PY' | tee -a "$OUT/e2e.txt"
-import json, sys
-r = json.load(open(sys.argv[1]))
-n = r["ok"]
-print(f"{sys.argv[2]}: {n} traces ({r['traces_on_device']} on device) in {r['wall_seconds']:.2f} s"
-      f" = {n / r['wall_seconds']:.0f} traces/s; adapter: {(r.get('adapter') or {}).get('name', '-')}")
-PY
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,pcie.link.gen.max,pcie.link.width.max --format=csv || true
+  echo "cores: $(nproc)"; free -g | head -2; date -u; } 2>&1 | tee "$OUT/gpu.txt"
+# Kernel-only per stage (timestamp queries), copy and PCIe bandwidth, the driver end to end.
+if [ "${SKIP_PROFILE:-0}" != 1 ]; then
+  timeout 150 dist/gpu_profile "${PROFILE_MIB:-8192}" "${PROFILE_TRACES:-2048}" 2>&1 | tee "$OUT/profile.md"
+fi
+# The whole command end to end: read + decode, device, write.
+data=${DATA:-/tmp/synth}
+t0=$(date +%s%N)
+dist/seisbatch synth --output "$data" --events "${EVENTS:-100}" --stations "${STATIONS:-70}" --rates 100 2>&1 | tail -1
+echo "synth: $(( ($(date +%s%N) - t0) / 1000000 )) ms, $(du -sh "$data" | cut -f1)" | tee -a "$OUT/gpu.txt"
+find "$data" -type f -exec cat {} + >/dev/null
+export TMPDIR=/dev/shm
+for mib in ${GPU_MIB:-2048 8192}; do
+  echo "== gpu, --gpu-memory $mib" | tee -a "$OUT/bench.txt"
+  timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" --devices gpu \
+    --gpu-memory "$mib" --json "$OUT/bench_gpu_$mib.json" 2>&1 | grep -v XDG_RUNTIME | tee -a "$OUT/bench.txt"
 done
+echo "== cpu ($(nproc) cores)" | tee -a "$OUT/bench.txt"
+timeout 150 dist/seisbatch bench examples/forum_chain.toml --input "$data" --devices cpu \
+  --json "$OUT/bench_cpu.json" 2>&1 | tee -a "$OUT/bench.txt"

@@ -49,6 +49,8 @@ fn main() {
         "copy bandwidth (buffer to buffer, read + write): {:.1} GB/s",
         copy_bandwidth(&gpu)
     );
+    let (up, down) = host_bandwidth(&gpu);
+    println!("host to device (write_buffer + submit): {up:.1} GB/s; device to host (copy + map): {down:.1} GB/s");
 
     let f = Path::new(EVENT).join("raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed");
     let tr = read_bytes(&std::fs::read(f).expect("example data"))
@@ -71,12 +73,17 @@ fn main() {
         ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
         ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
         ("chain_forum", include_str!("forum_chain.toml")),
+        // The same with the FFT's power-of-two passes capped at radix 4 (9 passes for
+        // 2^18 instead of 5): what the radix-16 kernel buys.
+        ("deconvolve_radix4", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("chain_forum_radix4", include_str!("forum_chain.toml")),
     ];
     let mut runner = Runner::new(&gpu, budget);
     runner.profile = true;
     println!("\n| stage | traces/batch | device ms/batch | dispatches | effective GB/s | kernel-only traces/s |");
     println!("|---|---|---|---|---|---|");
     for (name, toml) in cases {
+        seisbatch::gpu::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
         let prog = match plan::compile(&steps, n, tr.sampling_rate, tr.start_ns, gpu.has_f64()) {
             Ok(p) => p,
@@ -184,4 +191,50 @@ fn copy_bandwidth(gpu: &Gpu) -> f64 {
     run(2);
     let reps = 10;
     2.0 * size as f64 * f64::from(reps) / run(reps) / 1e9
+}
+
+/// 1 GiB (or the largest buffer) host -> device through `queue.write_buffer` (what the
+/// runner does) and device -> host through a copy into a mapped buffer (what it reads back
+/// through), best of three each: the PCIe ceiling the end-to-end path is compared with.
+fn host_bandwidth(gpu: &Gpu) -> (f64, f64) {
+    let size = (1u64 << 30).min(gpu.limits.max_buffer / 4 * 4);
+    let dev = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size,
+        usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let host = vec![1u8; size as usize];
+    let mut up = f64::INFINITY;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        gpu.queue.write_buffer(&dev, 0, &host);
+        gpu.queue.submit([]);
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        up = up.min(t0.elapsed().as_secs_f64());
+    }
+    let mut down = f64::INFINITY;
+    for _ in 0..3 {
+        let read = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let t0 = Instant::now();
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(&dev, 0, &read, 0, size);
+        gpu.queue.submit([enc.finish()]);
+        read.slice(..).map_async(wgpu::MapMode::Read, |_| {});
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        let sum: u64 = {
+            let Ok(view) = read.slice(..).get_mapped_range() else {
+                return (0.0, 0.0);
+            };
+            view[..].iter().step_by(4096).map(|&b| u64::from(b)).sum()
+        };
+        down = down.min(t0.elapsed().as_secs_f64());
+        assert!(sum > 0);
+    }
+    (size as f64 / up / 1e9, size as f64 / down / 1e9)
 }

@@ -3,7 +3,9 @@
 // the plan (radix passes, Bluestein tables) is data built in src/gpu/fft.rs.
 //
 // 2/3/5-smooth lengths (every nfft remove_response uses) run as Stockham autosort passes of
-// radix 2, 3, 4 and 5 (fft_pass, ping-pong buffers, no bit reversal). Other lengths (resample
+// radix 16, 8, 4, 2 and 25, 9, 15, 3, 5 (fft_pass, ping-pong buffers, no bit reversal). Each
+// pass reads and writes the whole batch once, and on a GPU the FFT is bound by that traffic:
+// remove_response's 240,000 = 2^7 3 5^4 takes 5 passes where radices 2-5 took 9. Other lengths (resample
 // uses the trace's own npts) run Bluestein's chirp-z: fft_cmul with the chirp, a smooth FFT
 // of length M >= 2N-1, fft_cmul with the chirp filter's spectrum, the inverse, fft_cmul again.
 // Twiddles and chirps are computed in f64 on the host (exact n^2 mod 2N) and stored as f32:
@@ -23,7 +25,7 @@ struct FftParams { // keep in sync with gpu::kernels::FftParams
     n_out: u32,   // elements per trace in dst
     count: u32,   // traces in the batch
     ns: u32,      // fft_pass: product of the radices already applied
-    radix: u32,   // fft_pass: 2, 3, 4 or 5
+    radix: u32,   // fft_pass: 2, 3, 4, 5, 8, 9, 15, 16 or 25
     inverse: u32, // fft_pass: 1 = conjugate twiddles and roots (exp(+2 pi i k/N))
     lim: u32,     // fft_cmul: elements taken from src, the rest are zero
     scale: f32,   // fft_cmul, fft_unpack
@@ -107,7 +109,7 @@ fn fft_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let base = b * n;
     let jm = j % p.ns;
     let step = jm * (n / (p.ns * r_n));
-    var v: array<vec2<f32>, 5>;
+    var v: array<vec2<f32>, 25>;
     for (var r = 0u; r < r_n; r++) {
         var w = table[step * r];
         if p.inverse == 1u {
@@ -119,7 +121,13 @@ fn fft_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     for (var q = 0u; q < r_n; q++) {
         var acc = v[0];
         for (var r = 1u; r < r_n; r++) {
-            var w = root(r_n, (r * q) % r_n);
+            // Roots of the larger radices are twiddles: W_R^k = W_N^{k N/R} (R divides N).
+            var w: vec2<f32>;
+            if r_n <= 5u {
+                w = root(r_n, (r * q) % r_n);
+            } else {
+                w = table[((r * q) % r_n) * m];
+            }
             if p.inverse == 1u {
                 w.y = -w.y;
             }

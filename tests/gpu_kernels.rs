@@ -254,7 +254,7 @@ fn batches_straddling_the_layout_limit_match_one_by_one() {
 }
 
 /// The fft stage against the f64 naive DFT oracle, forward and inverse, lengths of every
-/// kind: 1, 2, 3, powers of two, 2/3/5-smooth (Stockham radix 2, 3, 4, 5), primes and
+/// kind: 1, 2, 3, powers of two, 2/3/5-smooth (Stockham radix 2-5, 8, 9, 15, 16, 25), primes and
 /// other non-smooth lengths (Bluestein), and remove_response's nfft for a 20-minute trace.
 #[test]
 fn fft_matches_the_naive_dft() {
@@ -262,7 +262,8 @@ fn fft_matches_the_naive_dft() {
     let mut runner = Runner::new(&gpu, 1 << 28);
     runner.poison = true;
     for n in [
-        1usize, 2, 3, 4, 5, 8, 12, 17, 60, 97, 128, 243, 625, 1000, 1009, 4096, 6058, 240_000,
+        1usize, 2, 3, 4, 5, 8, 12, 16, 17, 32, 60, 64, 97, 128, 135, 243, 256, 625, 1000, 1009,
+        2048, 4096, 6058, 240_000,
     ] {
         let count = if n > 10_000 { 1 } else { 3 };
         let inputs: Vec<Vec<C>> = (0..count)

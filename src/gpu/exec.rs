@@ -5,9 +5,10 @@
 //! response is uploaded once and reused by every later batch that needs it).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytemuck::Pod;
+use rayon::prelude::*;
 use wgpu::util::DeviceExt;
 
 use super::fft::{self, FftPlan};
@@ -62,6 +63,8 @@ pub struct Pending {
 type MapDone = std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>;
 
 struct InFlight {
+    /// The batch's buffers: busy (not reused) until this is dropped.
+    set: Option<Arc<WorkSet>>,
     staging: wgpu::Buffer,
     bytes: u64,
     index: wgpu::SubmissionIndex,
@@ -82,6 +85,46 @@ pub struct StageTime {
     pub dispatches: usize,
 }
 
+/// Bytes of each buffer of a `WorkSet`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Need {
+    real: u64,
+    complex: u64,
+    fit: u64,
+    upload: u64,
+    download: u64,
+}
+
+impl Need {
+    fn fits_in(&self, cap: &Need) -> bool {
+        self.real <= cap.real
+            && self.complex <= cap.complex
+            && self.fit <= cap.fit
+            && self.upload <= cap.upload
+            && self.download <= cap.download
+    }
+}
+
+/// One batch's buffers, reused by later batches. Creating a gigabyte of buffers per batch
+/// (which wgpu also zero-fills) and writing samples through `queue.write_buffer` (a fresh
+/// staging allocation each time, filled at page-fault speed: 4 GB/s on an H100 host) cost
+/// more than the kernels; a reused, mapped upload buffer is filled by all cores at memory
+/// speed and copied by the device's DMA engine. A set is free when the runner holds the
+/// only reference (its batch was collected, or dropped after an error).
+struct WorkSet {
+    real: [wgpu::Buffer; 2],
+    complex: [wgpu::Buffer; 3],
+    fit: wgpu::Buffer,
+    /// MAP_WRITE | COPY_SRC, host memory: samples are converted straight into it.
+    upload: wgpu::Buffer,
+    /// MAP_READ | COPY_DST: the results are copied here and mapped.
+    download: wgpu::Buffer,
+    cap: Need,
+    /// Whether `upload` is mapped (it is at creation; each batch unmaps it), and the
+    /// submission that last used the set (a re-map completes once it has).
+    state: Mutex<(bool, Option<wgpu::SubmissionIndex>)>,
+}
+
 /// Response tables of one nfft on the device, slot by slot, least recently used evicted.
 struct TablePool {
     buffer: wgpu::Buffer,
@@ -98,6 +141,10 @@ pub struct Runner<'g> {
     twiddles: HashMap<usize, Arc<wgpu::Buffer>>,
     chirps: HashMap<(usize, bool), (Arc<wgpu::Buffer>, Arc<wgpu::Buffer>)>,
     pools: HashMap<usize, TablePool>,
+    /// Buffer sets for batches: at most IN_FLIGHT busy plus the one being filled.
+    sets: Vec<Arc<WorkSet>>,
+    /// Host staging of one batch's f32 samples, reused (fresh pages cost a fault each).
+    host: Vec<f32>,
     clock: u64,
     /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
     /// forgets to write shows up as NaN in the output instead of a plausible zero.
@@ -123,6 +170,8 @@ impl<'g> Runner<'g> {
             twiddles: HashMap::new(),
             chirps: HashMap::new(),
             pools: HashMap::new(),
+            sets: Vec::new(),
+            host: Vec::new(),
             clock: 0,
             poison: false,
             profile: false,
@@ -174,6 +223,89 @@ impl<'g> Runner<'g> {
             usage,
             mapped_at_creation: false,
         })
+    }
+
+    /// A free buffer set at least `need` large, its upload buffer mapped. Free sets too
+    /// small are dropped first, so the device holds at most IN_FLIGHT + 1 sets.
+    fn acquire(&mut self, need: Need) -> Result<Arc<WorkSet>, GpuError> {
+        self.sets
+            .retain(|s| Arc::strong_count(s) > 1 || need.fits_in(&s.cap));
+        let free = self
+            .sets
+            .iter()
+            .find(|s| Arc::strong_count(s) == 1)
+            .cloned();
+        let set = match free {
+            Some(s) => s,
+            None => {
+                use wgpu::BufferUsages as U;
+                let rw = U::STORAGE | U::COPY_DST | U::COPY_SRC;
+                let s = Arc::new(WorkSet {
+                    real: [
+                        self.buffer("real 0", need.real, rw),
+                        self.buffer("real 1", need.real, rw),
+                    ],
+                    complex: [
+                        self.buffer("complex 0", need.complex, U::STORAGE | U::COPY_DST),
+                        self.buffer("complex 1", need.complex, U::STORAGE | U::COPY_DST),
+                        self.buffer("complex 2", need.complex, U::STORAGE | U::COPY_DST),
+                    ],
+                    fit: self.buffer("detrend fit", need.fit, U::STORAGE),
+                    upload: self.device().create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("upload"),
+                        size: need.upload.max(16).next_multiple_of(4),
+                        usage: U::MAP_WRITE | U::COPY_SRC,
+                        mapped_at_creation: true,
+                    }),
+                    download: self.buffer("download", need.download, U::MAP_READ | U::COPY_DST),
+                    cap: need,
+                    state: Mutex::new((true, None)),
+                });
+                self.sets.push(s.clone());
+                s
+            }
+        };
+        let (mapped, last) = match set.state.lock() {
+            Ok(st) => (st.0, st.1.clone()),
+            Err(_) => return Err(GpuError::Device("buffer set state poisoned".into())),
+        };
+        if mapped {
+            return Ok(set);
+        }
+        // Re-map the upload buffer: its last batch is done (or abandoned), so the map
+        // completes at the next poll that has seen that submission finish.
+        let (tx, rx) = std::sync::mpsc::channel();
+        set.upload.map_async(wgpu::MapMode::Write, .., move |r| {
+            let _ = tx.send(r);
+        });
+        let polls = [
+            wgpu::PollType::Poll,
+            wgpu::PollType::Wait {
+                submission_index: last,
+                timeout: None,
+            },
+            wgpu::PollType::wait_indefinitely(),
+        ];
+        for poll in polls {
+            self.device()
+                .poll(poll)
+                .map_err(|e| GpuError::Device(format!("mapping the upload buffer: {e}")))?;
+            match rx.try_recv() {
+                Ok(Ok(())) => {
+                    if let Ok(mut st) = set.state.lock() {
+                        st.0 = true;
+                    }
+                    return Ok(set);
+                }
+                Ok(Err(e)) => {
+                    return Err(GpuError::Device(format!("mapping the upload buffer: {e}")))
+                }
+                Err(_) => {}
+            }
+        }
+        Err(GpuError::Device(
+            "mapping the upload buffer: no answer".into(),
+        ))
     }
 
     fn init<T: Pod>(&self, label: &str, data: &[T], usage: wgpu::BufferUsages) -> wgpu::Buffer {
@@ -647,39 +779,51 @@ impl<'g> Runner<'g> {
             prog.stages.first().map(|s| &s.stage),
             Some(Stage::Detrend { .. })
         );
-        let mut host = Vec::with_capacity(count * n0);
-        for t in traces {
-            let m = if centre {
-                t.iter().sum::<f64>() / t.len() as f64
-            } else {
-                0.0
-            };
-            host.extend(t.iter().map(|v| (v - m) as f32));
+        let set = self.acquire(Need {
+            real: b * prog.max_real() as u64 * 4,
+            complex: b * prog.max_complex() as u64 * 8,
+            fit: b * 8,
+            upload: b * n0 as u64 * 4,
+            download: b * prog.n_out as u64 * 4,
+        })?;
+        let up_bytes = b * n0 as u64 * 4;
+        {
+            let mut view = set
+                .upload
+                .get_mapped_range_mut(..up_bytes.max(4))
+                .map_err(|e| GpuError::Device(format!("filling the upload buffer: {e}")))?;
+            // Converted in parallel into a reused host buffer, then one copy into the
+            // mapping: it may be write-combining memory, best written once, front to back
+            // (and wgpu's write-only view cannot be split across threads).
+            let mut host = std::mem::take(&mut self.host);
+            host.resize(count * n0, 0.0);
+            host.par_chunks_mut(n0.max(1))
+                .zip(traces.par_iter())
+                .for_each(|(dst, t)| {
+                    let m = if centre {
+                        t.iter().sum::<f64>() / t.len() as f64
+                    } else {
+                        0.0
+                    };
+                    for (d, x) in dst.iter_mut().zip(t.iter()) {
+                        *d = (x - m) as f32;
+                    }
+                });
+            view.slice(..up_bytes as usize)
+                .copy_from_slice(bytemuck::cast_slice(&host));
+            self.host = host;
         }
-        let real_bytes = b * prog.max_real() as u64 * 4;
-        let r = [
-            self.buffer("real 0", real_bytes, U::STORAGE | U::COPY_DST | U::COPY_SRC),
-            self.buffer("real 1", real_bytes, U::STORAGE | U::COPY_DST | U::COPY_SRC),
-        ];
-        let cplx_bytes = b * prog.max_complex() as u64 * 8;
-        let work = U::STORAGE | U::COPY_DST;
-        let c = [
-            self.buffer("complex 0", cplx_bytes, work),
-            self.buffer("complex 1", cplx_bytes, work),
-            self.buffer("complex 2", cplx_bytes, work),
-        ];
+        set.upload.unmap();
+        if let Ok(mut st) = set.state.lock() {
+            st.0 = false;
+        }
+        let (r, c, fit) = (&set.real, &set.complex, &set.fit);
         if self.poison {
             for buf in r.iter().chain(c.iter()) {
                 let nan = vec![0xffu8; buf.size() as usize];
                 self.gpu.queue.write_buffer(buf, 0, &nan);
             }
         }
-        // Queue writes apply in order: the samples land over the poison.
-        self.gpu
-            .queue
-            .write_buffer(&r[0], 0, bytemuck::cast_slice(&host));
-        drop(host);
-        let fit = self.buffer("detrend fit", b * 8, U::STORAGE);
         let mut cur = 0usize;
         let mut out: Vec<Dispatch> = Vec::new();
         let k = &self.gpu.kernels;
@@ -709,14 +853,14 @@ impl<'g> Runner<'g> {
                     self.dispatch(
                         &mut out,
                         &detrend_fit,
-                        &[(0, &u), (1, &r[cur]), (2, &fit)],
+                        &[(0, &u), (1, &r[cur]), (2, fit)],
                         b * u64::from(WORKGROUP),
                         WORKGROUP,
                     )?;
                     self.dispatch(
                         &mut out,
                         &detrend_apply,
-                        &[(0, &u), (1, &r[cur]), (2, &fit)],
+                        &[(0, &u), (1, &r[cur]), (2, fit)],
                         elems,
                         WORKGROUP,
                     )?;
@@ -744,7 +888,7 @@ impl<'g> Runner<'g> {
                 } => {
                     let nf = *nfft as u32;
                     self.pack(&mut out, &r[cur], &c[0], n_in, nf, cnt)?;
-                    let s = self.fft(&mut out, &c, 0, plan, false, cnt)?;
+                    let s = self.fft(&mut out, c, 0, plan, false, cnt)?;
                     let need: Vec<&Table> = tables.iter().map(|t| &t[*table]).collect();
                     let (slots, pool) = self.resident(*nfft, &need)?;
                     let pool = pool.clone();
@@ -762,7 +906,7 @@ impl<'g> Runner<'g> {
                         b * u64::from(nf),
                         WORKGROUP,
                     )?;
-                    let s = self.fft(&mut out, &c, s, plan, true, cnt)?;
+                    let s = self.fft(&mut out, c, s, plan, true, cnt)?;
                     self.unpack(&mut out, &c[s], &r[cur], nf, n_out, 1.0 / nf as f32, cnt)?;
                 }
                 Stage::Filter { sos, zerophase } => {
@@ -796,7 +940,7 @@ impl<'g> Runner<'g> {
                 }
                 Stage::Resample { fwd, inv, taps } => {
                     self.pack(&mut out, &r[cur], &c[0], n_in, n_in, cnt)?;
-                    let s = self.fft(&mut out, &c, 0, fwd, false, cnt)?;
+                    let s = self.fft(&mut out, c, 0, fwd, false, cnt)?;
                     let d = (s + 1) % 3;
                     let u = self.uniform(&ResampleParams {
                         n: n_in,
@@ -812,7 +956,7 @@ impl<'g> Runner<'g> {
                         b * u64::from(n_out),
                         WORKGROUP,
                     )?;
-                    let s = self.fft(&mut out, &c, d, inv, true, cnt)?;
+                    let s = self.fft(&mut out, c, d, inv, true, cnt)?;
                     // irfft's 1/num times ObsPy's num/n.
                     self.unpack(
                         &mut out,
@@ -861,7 +1005,13 @@ impl<'g> Runner<'g> {
         }
         let out_bytes = b * prog.n_out as u64 * 4;
         self.times.upload_and_record += t_start.elapsed().as_secs_f64();
-        let flight = self.submit_recorded(&out, &r[cur], out_bytes)?;
+        let upload = (&set.upload, &r[0], up_bytes);
+        let mut flight =
+            self.submit_recorded(&out, Some(upload), &r[cur], set.download.clone(), out_bytes)?;
+        if let Ok(mut st) = set.state.lock() {
+            st.1 = Some(flight.index.clone());
+        }
+        flight.set = Some(set.clone());
         let stages = prog
             .stages
             .iter()
@@ -882,24 +1032,25 @@ impl<'g> Runner<'g> {
         })
     }
 
-    /// Records `dispatches` into one compute pass, copies `bytes` of `result` to a staging
-    /// buffer, submits once and asks for the copy to be mapped; `wait` collects it.
+    /// Copies `upload` (source, destination, bytes) on the device, records `dispatches` into
+    /// one compute pass, copies `bytes` of `result` to `staging` (MAP_READ), submits once and
+    /// asks for the copy to be mapped; `wait` collects it.
     fn submit_recorded(
         &mut self,
         dispatches: &[Dispatch],
+        upload: Option<(&wgpu::Buffer, &wgpu::Buffer, u64)>,
         result: &wgpu::Buffer,
+        staging: wgpu::Buffer,
         bytes: u64,
     ) -> Result<InFlight, GpuError> {
-        let staging = self.buffer(
-            "download",
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
         let mut enc = self
             .device()
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("batch"),
             });
+        if let Some((src, dst, n)) = upload {
+            enc.copy_buffer_to_buffer(src, 0, dst, 0, n);
+        }
         let stages = dispatches.iter().map(|d| d.stage + 1).max().unwrap_or(0);
         let mut profile = None;
         if self.profile && self.gpu.timestamps && stages > 0 {
@@ -966,6 +1117,7 @@ impl<'g> Runner<'g> {
             (buf, stages, prx)
         });
         Ok(InFlight {
+            set: None,
             staging,
             bytes,
             index,
@@ -1061,7 +1213,13 @@ impl<'g> Runner<'g> {
             .write_buffer(&c[0], 0, bytemuck::cast_slice(&flat));
         let mut out = Vec::new();
         let k = self.fft(&mut out, &c, 0, &plan, inverse, count as u32)?;
-        let flight = self.submit_recorded(&out, &c[k], count as u64 * n as u64 * 8)?;
+        let bytes = count as u64 * n as u64 * 8;
+        let staging = self.buffer(
+            "download",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let flight = self.submit_recorded(&out, None, &c[k], staging, bytes)?;
         let (raw, _) = self.wait(flight)?;
         let flat: &[[f32; 2]] = bytemuck::cast_slice(&raw);
         Ok(flat.chunks(n).map(<[[f32; 2]]>::to_vec).collect())

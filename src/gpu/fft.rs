@@ -1,7 +1,7 @@
 //! FFT plans for the GPU as data (RustFFT's habit: planning is tested without running an
-//! FFT). A length whose prime factors are 2, 3 and 5 runs as Stockham passes of radix 4, 2, 3
-//! and 5 (shaders/fft.wgsl `fft_pass`); any other length runs Bluestein's chirp-z around a
-//! smooth FFT of length M >= 2N - 1. Every table is computed here in f64 and rounded once to
+//! FFT). A length whose prime factors are 2, 3 and 5 runs as Stockham passes of radix 16, 8,
+//! 4, 2 and 25, 9, 15, 3, 5 (shaders/fft.wgsl `fft_pass`); any other length runs Bluestein's
+//! chirp-z around a smooth FFT of length M >= 2N - 1. Every table is computed here in f64 and rounded once to
 //! f32: the shader never evaluates a sin/cos of a large argument.
 
 use num_complex::Complex64 as C;
@@ -47,29 +47,72 @@ impl FftPlan {
     }
 }
 
-/// Radices for an n with no prime factor above 5: as many 4s as possible (fewest passes),
-/// then a 2, then 3s and 5s. None if n has another prime factor.
+/// Largest radix `smooth_radices` uses for powers of two (16, 8 or 4); benchmarks lower it
+/// to compare (examples/gpu_profile.rs).
+static MAX_RADIX: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(16);
+
+/// Sets the largest power-of-two radix of later plans (4, 8 or 16; others are clamped).
+pub fn set_max_radix(r: u32) {
+    let r = match r {
+        0..=4 => 4,
+        5..=8 => 8,
+        _ => 16,
+    };
+    MAX_RADIX.store(r, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Radices for an n with no prime factor above 5: the power of two as radix-16 passes (or the
+/// largest radix allowed), the rest of it as one 8, 4 or 2, then the 3s and 5s in pairs
+/// (fewest passes: each pass moves the whole batch through device memory once). None if n
+/// has another prime factor.
 pub fn smooth_radices(n: usize) -> Option<Vec<u32>> {
+    radices_up_to(n, MAX_RADIX.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// `smooth_radices` with `big` (4, 8 or 16) the largest power-of-two radix.
+pub fn radices_up_to(n: usize, big: u32) -> Option<Vec<u32>> {
     if n == 0 {
         return None;
     }
     let mut rest = n;
-    let mut twos = 0;
+    let mut twos = 0u32;
     while rest.is_multiple_of(2) {
         rest /= 2;
         twos += 1;
     }
-    let mut radices = vec![4u32; twos / 2];
-    if twos % 2 == 1 {
-        radices.push(2);
+    let per = big.trailing_zeros();
+    let mut radices = vec![big; (twos / per) as usize];
+    match twos % per {
+        0 => {}
+        k => radices.push(1 << k),
     }
-    for r in [3usize, 5] {
+    let mut count = |r: usize| {
+        let mut k = 0;
         while rest.is_multiple_of(r) {
             rest /= r;
-            radices.push(r as u32);
+            k += 1;
         }
+        k
+    };
+    let (threes, fives) = (count(3), count(5));
+    if rest != 1 {
+        return None;
     }
-    (rest == 1).then_some(radices)
+    if big >= 16 {
+        // Odd factors paired too (9, 15, 25): 240,000 = 2^7 3 5^4 in 5 passes, not 7.
+        radices.extend(std::iter::repeat_n(25, fives / 2));
+        radices.extend(std::iter::repeat_n(9, threes / 2));
+        match (threes % 2, fives % 2) {
+            (1, 1) => radices.push(15),
+            (1, 0) => radices.push(3),
+            (0, 1) => radices.push(5),
+            _ => {}
+        }
+    } else {
+        radices.extend(std::iter::repeat_n(3, threes));
+        radices.extend(std::iter::repeat_n(5, fives));
+    }
+    Some(radices)
 }
 
 /// Smallest 2/3/5-smooth number >= n.
@@ -138,13 +181,19 @@ mod tests {
 
     #[test]
     fn smooth_lengths_factor_into_passes() {
-        assert_eq!(smooth_radices(1), Some(vec![]));
-        assert_eq!(smooth_radices(2), Some(vec![2]));
-        assert_eq!(smooth_radices(8), Some(vec![4, 2]));
+        assert_eq!(radices_up_to(1, 16), Some(vec![]));
+        assert_eq!(radices_up_to(2, 16), Some(vec![2]));
+        assert_eq!(radices_up_to(8, 16), Some(vec![8]));
+        assert_eq!(radices_up_to(8, 4), Some(vec![4, 2]));
+        assert_eq!(radices_up_to(1 << 18, 16), Some(vec![16, 16, 16, 16, 4]));
+        assert_eq!(radices_up_to(1 << 18, 8), Some(vec![8; 6]));
+        assert_eq!(radices_up_to(240_000, 16), Some(vec![16, 8, 25, 25, 3])); // 2^7 3 5^4
+        assert_eq!(radices_up_to(3 * 3 * 3 * 5, 16), Some(vec![9, 15]));
+        assert_eq!(radices_up_to(5 * 5 * 5, 16), Some(vec![25, 5]));
         assert_eq!(
-            smooth_radices(240_000),
+            radices_up_to(240_000, 4),
             Some(vec![4, 4, 4, 2, 3, 5, 5, 5, 5])
-        ); // 2^7 3 5^4
+        );
         assert_eq!(smooth_radices(7), None);
         assert_eq!(smooth_radices(18_404), None); // 2^2 * 43 * 107: an nfft rule output
         assert_eq!(smooth_radices(0), None);
@@ -161,7 +210,7 @@ mod tests {
             FftPlan::new(120_000),
             FftPlan::Stockham {
                 n: 120_000,
-                radices: vec![4, 4, 4, 3, 5, 5, 5, 5] // 2^6 3 5^4
+                radices: vec![16, 4, 25, 25, 3] // 2^6 3 5^4
             }
         );
         for n in [7usize, 11, 97, 6058, 120_001] {
