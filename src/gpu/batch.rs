@@ -236,8 +236,12 @@ impl<'g> Driver<'g> {
             match self.runner.finish(p) {
                 Ok(out) => {
                     self.on_device += batch.len();
+                    let out: Vec<Vec<f64>> = out
+                        .into_par_iter()
+                        .map(|d| d.into_iter().map(f64::from).collect())
+                        .collect();
                     for ((i, mut t, _, start), data) in batch.into_iter().zip(out) {
-                        t.data = data.into_iter().map(f64::from).collect();
+                        t.data = data;
                         t.start_ns = start;
                         t.sampling_rate = prog.sampling_rate_out;
                         results.push((i, Ok((t, prog.warnings.clone()))));

@@ -143,8 +143,6 @@ pub struct Runner<'g> {
     pools: HashMap<usize, TablePool>,
     /// Buffer sets for batches: at most IN_FLIGHT busy plus the one being filled.
     sets: Vec<Arc<WorkSet>>,
-    /// Host staging of one batch's f32 samples, reused (fresh pages cost a fault each).
-    host: Vec<f32>,
     clock: u64,
     /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
     /// forgets to write shows up as NaN in the output instead of a plausible zero.
@@ -171,7 +169,6 @@ impl<'g> Runner<'g> {
             chirps: HashMap::new(),
             pools: HashMap::new(),
             sets: Vec::new(),
-            host: Vec::new(),
             clock: 0,
             poison: false,
             profile: false,
@@ -788,30 +785,33 @@ impl<'g> Runner<'g> {
         })?;
         let up_bytes = b * n0 as u64 * 4;
         {
-            let mut view = set
-                .upload
-                .get_mapped_range_mut(..up_bytes.max(4))
-                .map_err(|e| GpuError::Device(format!("filling the upload buffer: {e}")))?;
-            // Converted in parallel into a reused host buffer, then one copy into the
-            // mapping: it may be write-combining memory, best written once, front to back
-            // (and wgpu's write-only view cannot be split across threads).
-            let mut host = std::mem::take(&mut self.host);
-            host.resize(count * n0, 0.0);
-            host.par_chunks_mut(n0.max(1))
-                .zip(traces.par_iter())
-                .for_each(|(dst, t)| {
-                    let m = if centre {
-                        t.iter().sum::<f64>() / t.len() as f64
-                    } else {
-                        0.0
-                    };
-                    for (d, x) in dst.iter_mut().zip(t.iter()) {
-                        *d = (x - m) as f32;
+            // Each pair of traces converts straight into its own mapped range, on all
+            // cores (pairs: a range must start 8-byte aligned, and 2 n0 f32s are). Each range
+            // is written once, front to back: mapped memory may be write-combining.
+            let pair = 2 * n0 as u64 * 4;
+            let views = (0..count.div_ceil(2))
+                .map(|i| {
+                    let a = i as u64 * pair;
+                    set.upload
+                        .get_mapped_range_mut(a..(a + pair).min(up_bytes))
+                        .map_err(|e| GpuError::Device(format!("filling the upload buffer: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            views
+                .into_par_iter()
+                .zip(traces.par_chunks(2))
+                .for_each_init(Vec::<f32>::new, |v, (mut view, two)| {
+                    v.clear();
+                    for t in two {
+                        let m = if centre {
+                            t.iter().sum::<f64>() / t.len() as f64
+                        } else {
+                            0.0
+                        };
+                        v.extend(t.iter().map(|x| (x - m) as f32));
                     }
+                    view.copy_from_slice(bytemuck::cast_slice(v));
                 });
-            view.slice(..up_bytes as usize)
-                .copy_from_slice(bytemuck::cast_slice(&host));
-            self.host = host;
         }
         set.upload.unmap();
         if let Ok(mut st) = set.state.lock() {
