@@ -164,3 +164,125 @@ fn fft_unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let k = g - b * p.n_out;
     dst_r[g] = src[b * p.n_in + k].x * p.scale;
 }
+
+// fft_tile: one step of a four-step FFT in workgroup memory. The transform of N = N1 N2
+// points (n = N2 n1 + n2, k = k1 + N1 k2) is two steps, each reading and writing the batch
+// once instead of once per radix pass:
+//   A: for each n2, the N1-point FFT of x[N2 n1 + n2] over n1, times W_N^{n2 k1}, to
+//      y[N2 k1 + n2]            (line = n2: in_line 1, in_el N2, out_line 1, out_el N2)
+//   B: for each k1, the N2-point FFT of y[N2 k1 + n2] over n2, to X[k1 + N1 k2]
+//                               (line = k1: in_line N2, in_el 1, out_line 1, out_el N1)
+// N <= TILE runs as step B alone with one line per trace. A workgroup loads `per_group`
+// lines of L points (neighbouring lines are neighbouring addresses when in_line or out_line
+// is 1: the loads and stores are ordered so that consecutive invocations touch them), runs
+// the Stockham passes of L between the two halves of `tile`, and stores.
+// bindings: 6 params (uniform TileParams), 1 src, 2 dst, 3 table (twiddles W_N^k, k < N).
+
+const TILE: u32 = 2048u; // complex values per half of `tile`: 2 x 16 KiB of workgroup memory
+
+struct TileParams { // keep in sync with gpu::kernels::TileParams
+    n: u32,         // N: elements per trace
+    l: u32,         // L: points per line
+    lines: u32,     // lines per trace (N / L)
+    count: u32,     // traces
+    in_line: u32,   // element stride between lines, input
+    in_el: u32,     // element stride within a line, input
+    out_line: u32,  // the same, output
+    out_el: u32,
+    twiddle: u32,   // 1: output k of line j times W_N^{j k}
+    inverse: u32,   // 1: conjugate twiddles and roots
+    per_group: u32, // lines per workgroup (per_group * l <= TILE)
+    passes: u32,    // radices used from `radices`
+    radices: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(6) var<uniform> tp: TileParams;
+
+var<workgroup> tile: array<vec2<f32>, 4096>; // 2 x TILE
+
+fn tw(k: u32) -> vec2<f32> {
+    var w = table[k];
+    if tp.inverse == 1u {
+        w.y = -w.y;
+    }
+    return w;
+}
+
+@compute @workgroup_size(256)
+fn fft_tile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let group = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+    let total = tp.lines * tp.count;
+    let first = min(group * tp.per_group, total);
+    let nl = min(tp.per_group, total - first); // lines here (0 for a padding workgroup)
+    let l = tp.l;
+    let size = nl * l;
+    // Load: line c of this group is global line first + c = trace b, line j.
+    for (var e = lid; e < size; e += 256u) {
+        var c: u32;
+        var i: u32;
+        if tp.in_line == 1u {
+            c = e % nl;
+            i = e / nl;
+        } else {
+            c = e / l;
+            i = e % l;
+        }
+        let g = first + c;
+        let b = g / tp.lines;
+        let j = g - b * tp.lines;
+        tile[c * l + i] = src[b * tp.n + j * tp.in_line + i * tp.in_el];
+    }
+    workgroupBarrier();
+    // Stockham passes over each line, between tile[0..TILE) and tile[TILE..2 TILE).
+    let stride = tp.n / l; // W_L^k = W_N^{k N/L}
+    var half = 0u;
+    var ns = 1u;
+    for (var p = 0u; p < tp.passes; p++) {
+        let r_n = tp.radices[p / 4u][p % 4u];
+        let m = l / r_n;
+        let next = TILE - half;
+        for (var t = lid; t < nl * m; t += 256u) {
+            let c = t / m;
+            let j = t - c * m;
+            let base = c * l;
+            let jm = j % ns;
+            let step = jm * (l / (ns * r_n));
+            var v: array<vec2<f32>, 25>;
+            for (var r = 0u; r < r_n; r++) {
+                v[r] = cmul(tile[half + base + j + r * m], tw(step * r * stride));
+            }
+            let out = base + (j / ns) * ns * r_n + jm;
+            for (var q = 0u; q < r_n; q++) {
+                var acc = v[0];
+                for (var r = 1u; r < r_n; r++) {
+                    acc += cmul(v[r], tw(((r * q) % r_n) * (tp.n / r_n)));
+                }
+                tile[next + out + q * ns] = acc;
+            }
+        }
+        workgroupBarrier();
+        ns *= r_n;
+        half = next;
+    }
+    // Store, twiddled by W_N^{j k} in step A.
+    for (var e = lid; e < size; e += 256u) {
+        var c: u32;
+        var k: u32;
+        if tp.out_line == 1u {
+            c = e % nl;
+            k = e / nl;
+        } else {
+            c = e / l;
+            k = e % l;
+        }
+        let g = first + c;
+        let b = g / tp.lines;
+        let j = g - b * tp.lines;
+        var y = tile[half + c * l + k];
+        if tp.twiddle == 1u {
+            y = cmul(y, tw(j * k));
+        }
+        dst[b * tp.n + j * tp.out_line + k * tp.out_el] = y;
+    }
+}

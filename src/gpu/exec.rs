@@ -14,7 +14,8 @@ use wgpu::util::DeviceExt;
 use super::fft::{self, FftPlan};
 use super::kernels::{
     DecimateParams, DeconvolveParams, DetrendParams, FftParams, FilterParams, InterpolateParams,
-    ResampleParams, TaperParams, FILTER_CHUNK, FILTER_WORKGROUP, MAX_SECTIONS,
+    ResampleParams, TaperParams, TileParams, FFT_TILE, FILTER_CHUNK, FILTER_WORKGROUP,
+    MAX_SECTIONS,
 };
 use super::layout::{self, Footprint, WORKGROUP};
 use super::plan::{Program, Stage};
@@ -152,6 +153,9 @@ pub struct Runner<'g> {
     pub profile: bool,
     pub profile_last: Vec<StageTime>,
     pub times: RunnerTimes,
+    /// FFTs through `fft_tile` (in workgroup memory, one or two steps) where the device has
+    /// it and the length splits; false: one global pass per radix (tests compare the two).
+    pub tile_fft: bool,
     /// Which stage the dispatches being recorded belong to.
     stage_now: usize,
 }
@@ -174,6 +178,7 @@ impl<'g> Runner<'g> {
             profile: false,
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
+            tile_fft: true,
             stage_now: 0,
         }
     }
@@ -534,6 +539,14 @@ impl<'g> Runner<'g> {
         inverse: bool,
         count: u32,
     ) -> Result<usize, GpuError> {
+        if self.tile_fft {
+            if let (Some(k), Some(split)) = (
+                self.gpu.kernels.fft_tile.clone(),
+                fft::tile_split(n, FFT_TILE),
+            ) {
+                return self.tiled(out, &k, c, src, n, &split, inverse, count);
+            }
+        }
         let tw = self.twiddle(n);
         let k = self.gpu.kernels.fft_pass.clone();
         let mut cur = src;
@@ -559,6 +572,90 @@ impl<'g> Runner<'g> {
                 WORKGROUP,
             )?;
             ns *= r;
+            cur = dst;
+        }
+        Ok(cur)
+    }
+
+    /// An FFT as `fft_tile` steps (shaders/fft.wgsl): `split` is `[n]` (one step, one line
+    /// per trace) or `[n1, n2]` (four-step: columns, twiddle, rows). Returns the result's
+    /// buffer index.
+    #[expect(clippy::too_many_arguments, reason = "one FFT's whole description")]
+    fn tiled(
+        &mut self,
+        out: &mut Vec<Dispatch>,
+        k: &wgpu::ComputePipeline,
+        c: &[wgpu::Buffer; 3],
+        src: usize,
+        n: usize,
+        split: &[usize],
+        inverse: bool,
+        count: u32,
+    ) -> Result<usize, GpuError> {
+        let tw = self.twiddle(n);
+        let n32 = n as u32;
+        let steps: Vec<TileParams> = match *split {
+            [n1, n2] => {
+                let (n1, n2) = (n1 as u32, n2 as u32);
+                vec![
+                    TileParams {
+                        l: n1,
+                        lines: n2,
+                        in_line: 1,
+                        in_el: n2,
+                        out_line: 1,
+                        out_el: n2,
+                        twiddle: 1,
+                        ..Default::default()
+                    },
+                    TileParams {
+                        l: n2,
+                        lines: n1,
+                        in_line: n2,
+                        in_el: 1,
+                        out_line: 1,
+                        out_el: n1,
+                        ..Default::default()
+                    },
+                ]
+            }
+            _ => vec![TileParams {
+                l: n32,
+                lines: 1,
+                in_line: n32,
+                in_el: 1,
+                out_line: n32,
+                out_el: 1,
+                ..Default::default()
+            }],
+        };
+        let mut cur = src;
+        for step in steps {
+            let radices = fft::smooth_radices(step.l as usize)
+                .filter(|r| r.len() <= 8)
+                .ok_or_else(|| GpuError::Device(format!("no tile plan for {}", step.l)))?;
+            let mut r8 = [0u32; 8];
+            r8[..radices.len()].copy_from_slice(&radices);
+            let per_group = (FFT_TILE as u32 / step.l.max(1)).max(1);
+            let p = TileParams {
+                n: n32,
+                count,
+                inverse: u32::from(inverse),
+                per_group,
+                passes: radices.len() as u32,
+                radices: r8,
+                ..step
+            };
+            let groups = (u64::from(p.lines) * u64::from(count)).div_ceil(u64::from(per_group));
+            let dst = (cur + 1) % 3;
+            let u = self.uniform(&p);
+            self.dispatch(
+                out,
+                k,
+                &[(6, &u), (1, &c[cur]), (2, &c[dst]), (3, &tw)],
+                groups * u64::from(WORKGROUP),
+                WORKGROUP,
+            )?;
             cur = dst;
         }
         Ok(cur)

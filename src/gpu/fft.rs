@@ -115,6 +115,22 @@ pub fn radices_up_to(n: usize, big: u32) -> Option<Vec<u32>> {
     Some(radices)
 }
 
+/// How `fft_tile` runs a smooth length n whose lines fit `tile` points: `[n]` (one step, one
+/// line per trace) or `[n1, n2]` (the four-step split n = n1 n2, as balanced as the
+/// divisors allow, so both steps keep several lines per workgroup). None when no split fits:
+/// the FFT then runs as radix passes.
+pub fn tile_split(n: usize, tile: usize) -> Option<Vec<usize>> {
+    smooth_radices(n)?;
+    if n <= tile {
+        return Some(vec![n]);
+    }
+    let lo = n.div_ceil(tile);
+    (lo..=tile)
+        .filter(|d| n.is_multiple_of(*d) && n / d <= tile)
+        .max_by_key(|d| (*d).min(n / d))
+        .map(|d| vec![d, n / d])
+}
+
 /// Smallest 2/3/5-smooth number >= n.
 pub fn next_smooth(n: usize) -> usize {
     let mut m = n.max(1);
@@ -200,6 +216,23 @@ mod tests {
         for n in [1usize, 2, 3, 4, 5, 6, 60, 1024, 3000, 6000, 4_194_304] {
             let r = smooth_radices(n).unwrap();
             assert_eq!(r.iter().map(|&r| r as usize).product::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn tile_splits_are_balanced_and_exact() {
+        assert_eq!(tile_split(1000, 2048), Some(vec![1000]));
+        assert_eq!(tile_split(240_000, 2048), Some(vec![500, 480]));
+        assert_eq!(tile_split(120_000, 2048), Some(vec![375, 320]));
+        assert_eq!(tile_split(1 << 22, 2048), Some(vec![2048, 2048]));
+        assert_eq!(tile_split(1 << 23, 2048), None); // needs three steps: radix passes
+        assert_eq!(tile_split(7 * 1024, 2048), None); // not smooth: Bluestein first
+        for n in [2048usize, 4096, 6000, 96_000, 480_000, 3_000_000] {
+            let s = tile_split(n, 2048).unwrap();
+            assert_eq!(s.iter().product::<usize>(), n);
+            assert!(s
+                .iter()
+                .all(|&l| l <= 2048 && smooth_radices(l).unwrap().len() <= 8));
         }
     }
 

@@ -39,6 +39,31 @@ pub struct FftParams {
     pub scale: f32,
 }
 
+/// shaders/fft.wgsl `TILE`: complex values per half of `fft_tile`'s workgroup memory.
+pub const FFT_TILE: usize = 2048;
+
+/// Workgroup memory `fft_tile` declares (two halves of FFT_TILE complex f32).
+pub const FFT_TILE_BYTES: u32 = 2 * FFT_TILE as u32 * 8;
+
+/// shaders/fft.wgsl `TileParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
+pub struct TileParams {
+    pub n: u32,
+    pub l: u32,
+    pub lines: u32,
+    pub count: u32,
+    pub in_line: u32,
+    pub in_el: u32,
+    pub out_line: u32,
+    pub out_el: u32,
+    pub twiddle: u32,
+    pub inverse: u32,
+    pub per_group: u32,
+    pub passes: u32,
+    pub radices: [u32; 8],
+}
+
 /// shaders/deconvolve.wgsl `DeconvolveParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -144,6 +169,9 @@ pub struct Kernels {
     pub fft_pass: wgpu::ComputePipeline,
     pub fft_cmul: wgpu::ComputePipeline,
     pub fft_unpack: wgpu::ComputePipeline,
+    /// None where the device has less workgroup memory than FFT_TILE_BYTES: FFTs then run
+    /// as one global pass per radix.
+    pub fft_tile: Option<wgpu::ComputePipeline>,
     pub deconvolve: wgpu::ComputePipeline,
     /// None without SHADER_F64: filter steps then run on the CPU path.
     pub filter_sos: Option<wgpu::ComputePipeline>,
@@ -161,7 +189,8 @@ fn source(stage: &str) -> &'static str {
 }
 
 impl Kernels {
-    pub fn new(device: &wgpu::Device, f64: bool) -> Kernels {
+    /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size.
+    pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let module = |stage: &str| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(stage),
@@ -188,6 +217,7 @@ impl Kernels {
             fft_pass: pipeline(&fft, "fft_pass"),
             fft_cmul: pipeline(&fft, "fft_cmul"),
             fft_unpack: pipeline(&fft, "fft_unpack"),
+            fft_tile: (workgroup_bytes >= FFT_TILE_BYTES).then(|| pipeline(&fft, "fft_tile")),
             deconvolve: pipeline(&module("deconvolve"), "deconvolve"),
             filter_sos: f64.then(|| pipeline(&module("filter"), "filter_sos")),
             resample: pipeline(&module("resample"), "resample"),

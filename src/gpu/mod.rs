@@ -149,7 +149,7 @@ impl Gpu {
                 s.get_or_insert_with(|| format!("{reason:?}: {msg}"));
             }
         });
-        let kernels = Kernels::new(&device, f64);
+        let kernels = Kernels::new(&device, f64, limits.max_compute_workgroup_storage_size);
         let info = AdapterSummary {
             name: ai.name.clone(),
             backend: format!("{:?}", ai.backend),
