@@ -9,6 +9,7 @@
 #     && strip -o dist/gpu_profile target/release/examples/gpu_profile
 #   and the Vulkan loader as the device tool's README says (.gl/ with libvulkan1 etc.)
 # Then: run(command="bash bench/gpu_device.sh", carry=[".gl", "dist"])
+# SKIP_PROFILE=1 / SKIP_E2E=1 leave out the kernel profile / the end-to-end runs.
 # Sizes: EVENTS x STATIONS x 3 traces of 20-minute 100 Hz miniSEED (default 100 x 70 = 21,000).
 # Outputs and the bench's temporary folders go to /dev/shm so that the figure is the
 # program's, not the disk's; the input is read from page cache (read once before timing).
@@ -29,6 +30,7 @@ export NODEVICE_SELECT=1
 if [ "${SKIP_PROFILE:-0}" != 1 ]; then
   timeout 150 dist/gpu_profile "${PROFILE_MIB:-8192}" "${PROFILE_TRACES:-2048}" 2>&1 | tee "$OUT/profile.md"
 fi
+[ "${SKIP_E2E:-0}" = 1 ] && exit 0
 # The whole command end to end: read + decode, device, write.
 data=${DATA:-/tmp/synth}
 t0=$(date +%s%N)

@@ -73,10 +73,10 @@ fn main() {
         ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
         ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
         ("chain_forum", include_str!("forum_chain.toml")),
-        // The FFT as global radix passes instead of fft_tile's workgroup-memory steps (radix
-        // 16/25: 5 passes for 240,000; radix 2-5: 9): what each kernel buys.
-        ("deconvolve_passes", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
-        ("chain_forum_passes", include_str!("forum_chain.toml")),
+        // The FFT through fft_tile's workgroup-memory steps instead of global radix passes,
+        // and as radix 2-5 passes (9 for 240,000 instead of 5): what each kernel buys.
+        ("deconvolve_tile", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("chain_forum_tile", include_str!("forum_chain.toml")),
         ("chain_forum_radix4", include_str!("forum_chain.toml")),
     ];
     let mut runner = Runner::new(&gpu, budget);
@@ -85,7 +85,7 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for (name, toml) in cases {
         seisbatch::gpu::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
-        runner.tile_fft = !(name.ends_with("passes") || name.ends_with("radix4"));
+        runner.tile_fft = name.ends_with("tile");
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
         let prog = match plan::compile(&steps, n, tr.sampling_rate, tr.start_ns, gpu.has_f64()) {
             Ok(p) => p,

@@ -175,7 +175,8 @@ fn fft_unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 // N <= TILE runs as step B alone with one line per trace. A workgroup loads `per_group`
 // lines of L points (neighbouring lines are neighbouring addresses when in_line or out_line
 // is 1: the loads and stores are ordered so that consecutive invocations touch them), runs
-// the Stockham passes of L between the two halves of `tile`, and stores.
+// the Stockham passes of L (radix 2-5: passes in workgroup memory are cheap, and small
+// radices keep more invocations busy) between the two halves of `tile`, and stores.
 // bindings: 6 params (uniform TileParams), 1 src, 2 dst, 3 table (twiddles W_N^k, k < N).
 
 const TILE: u32 = 2048u; // complex values per half of `tile`: 2 x 16 KiB of workgroup memory
@@ -192,7 +193,7 @@ struct TileParams { // keep in sync with gpu::kernels::TileParams
     twiddle: u32,   // 1: output k of line j times W_N^{j k}
     inverse: u32,   // 1: conjugate twiddles and roots
     per_group: u32, // lines per workgroup (per_group * l <= TILE)
-    passes: u32,    // radices used from `radices`
+    passes: u32,    // radices used from `radices` (each 2, 3, 4 or 5)
     radices: array<vec4<u32>, 2>,
 }
 
@@ -248,7 +249,7 @@ fn fft_tile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             let base = c * l;
             let jm = j % ns;
             let step = jm * (l / (ns * r_n));
-            var v: array<vec2<f32>, 25>;
+            var v: array<vec2<f32>, 5>;
             for (var r = 0u; r < r_n; r++) {
                 v[r] = cmul(tile[half + base + j + r * m], tw(step * r * stride));
             }
@@ -256,7 +257,11 @@ fn fft_tile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
             for (var q = 0u; q < r_n; q++) {
                 var acc = v[0];
                 for (var r = 1u; r < r_n; r++) {
-                    acc += cmul(v[r], tw(((r * q) % r_n) * (tp.n / r_n)));
+                    var w = root(r_n, (r * q) % r_n);
+                    if tp.inverse == 1u {
+                        w.y = -w.y;
+                    }
+                    acc += cmul(v[r], w);
                 }
                 tile[next + out + q * ns] = acc;
             }

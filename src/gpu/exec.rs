@@ -154,7 +154,9 @@ pub struct Runner<'g> {
     pub profile_last: Vec<StageTime>,
     pub times: RunnerTimes,
     /// FFTs through `fft_tile` (in workgroup memory, one or two steps) where the device has
-    /// it and the length splits; false: one global pass per radix (tests compare the two).
+    /// it and the length splits, instead of one global pass per radix. Off by default: its
+    /// first version ran the forum chain's FFTs 3x slower than the passes on an H100
+    /// (docs/BENCHMARKS.md); tests check both against the oracle.
     pub tile_fft: bool,
     /// Which stage the dispatches being recorded belong to.
     stage_now: usize,
@@ -178,7 +180,7 @@ impl<'g> Runner<'g> {
             profile: false,
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
-            tile_fft: true,
+            tile_fft: false,
             stage_now: 0,
         }
     }
@@ -631,7 +633,7 @@ impl<'g> Runner<'g> {
         };
         let mut cur = src;
         for step in steps {
-            let radices = fft::smooth_radices(step.l as usize)
+            let radices = fft::radices_up_to(step.l as usize, 4)
                 .filter(|r| r.len() <= 8)
                 .ok_or_else(|| GpuError::Device(format!("no tile plan for {}", step.l)))?;
             let mut r8 = [0u32; 8];
