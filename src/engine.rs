@@ -8,9 +8,9 @@
 //! shape and falls back to the CPU path trace by trace where it must) -> writer threads,
 //! with bounded queues between them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -86,7 +86,11 @@ struct FileOutcome {
 
 pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let t0 = Instant::now();
-    let inputs = layout::discover(&cfg.input)
+    // One counting walk for the progress bar's total; the run walks again, lazily, so memory
+    // does not grow with the number of files.
+    let survey = layout::survey(&cfg.input)
+        .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?;
+    let walker = layout::Walker::new(&cfg.input)
         .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?;
     if let Some(inv) = &cfg.inventory {
         std::fs::metadata(inv)
@@ -101,12 +105,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let xml = XmlCache::default();
     let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
     let cache = ResponseCache::default();
-    let names: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
+    let names: Mutex<Names> = Mutex::new(Names::default());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
         .build()
         .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
-    let progress = Progress::new(inputs.len(), cfg.progress);
+    let progress = Progress::new(survey.files, cfg.progress);
     let clocks = Clocks::default();
     let totals = Mutex::new(Totals::default());
     let ctx = Ctx {
@@ -118,6 +122,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         global: global.as_deref(),
         cache: &cache,
         names: &names,
+        files: &AtomicUsize::new(0),
     };
     let mut device_warnings = Vec::new();
     let gpu = match cfg.device {
@@ -146,12 +151,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     match &gpu {
         None => {
             if cfg.jobs <= 1 {
-                inputs.iter().for_each(|f| ctx.merge(ctx.process_file(f)));
+                walker.for_each(|f| ctx.merge(ctx.process_walked(f)));
             } else {
                 pool.install(|| {
-                    inputs
-                        .par_iter()
-                        .for_each(|f| ctx.merge(ctx.process_file(f)))
+                    walker
+                        .par_bridge()
+                        .for_each(|f| ctx.merge(ctx.process_walked(f)))
                 });
             }
         }
@@ -159,7 +164,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             adapter = Some(g.info.clone());
             let mut driver = Driver::new(g, cfg.gpu_memory);
             driver.set_profile(cfg.stage_times && g.timestamps);
-            pool.install(|| ctx.run_gpu(&inputs, &mut driver));
+            pool.install(|| ctx.run_gpu(walker, &mut driver));
             device_warnings.extend(driver.notes.iter().cloned());
             on_device = driver.on_device;
             gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));
@@ -171,7 +176,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         failed: 0,
         failures: Vec::new(),
         outputs: 0,
-        input_files: inputs.len(),
+        input_files: ctx.files.load(Ordering::Relaxed),
         warnings: cfg.pipeline.warnings.clone(),
         device: if adapter.is_some() { "gpu" } else { "cpu" }.into(),
         adapter,
@@ -260,7 +265,9 @@ struct Ctx<'a> {
     xml: &'a XmlCache,
     global: Option<&'a Inventory>,
     cache: &'a ResponseCache,
-    names: &'a Mutex<HashSet<u64>>,
+    names: &'a Mutex<Names>,
+    /// Input files taken from the walk so far.
+    files: &'a AtomicUsize,
 }
 
 /// One input file read: its traces, and the failures reading it already produced.
@@ -352,6 +359,30 @@ impl Ctx<'_> {
         t.warnings.extend(o.warnings);
     }
 
+    /// A walked file through the CPU path, or the folder the walk could not read.
+    fn process_walked(&self, f: Result<InputFile, layout::WalkError>) -> FileOutcome {
+        match f {
+            Ok(f) => {
+                self.files.fetch_add(1, Ordering::Relaxed);
+                self.process_file(&f)
+            }
+            Err(e) => Self::walk_failure(e),
+        }
+    }
+
+    /// A folder under --input that could not be listed: its files are not read, and the
+    /// report says so (the rest of the run goes on).
+    fn walk_failure(e: layout::WalkError) -> FileOutcome {
+        let mut out = FileOutcome::default();
+        out.failures.push(Failure {
+            file: e.path.display().to_string(),
+            id: String::new(),
+            start: String::new(),
+            reason: format!("cannot list folder: {}; its files were not read", e.error),
+        });
+        out
+    }
+
     /// The CPU path for one file: decode, every trace through the steps, write.
     fn process_file(&self, f: &InputFile) -> FileOutcome {
         let Decoded { traces, mut out } = self.decode(f);
@@ -374,29 +405,41 @@ impl Ctx<'_> {
     /// worth of samples is waiting (or the readers have nothing more) and hands their traces
     /// to the device driver -> bounded queue -> writer threads. Reading and writing overlap
     /// the device; the bounded queues keep memory flat however many files there are.
-    fn run_gpu(&self, inputs: &[InputFile], driver: &mut Driver) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+    fn run_gpu(&self, walker: layout::Walker, driver: &mut Driver) {
+
         use std::sync::mpsc::{sync_channel, TryRecvError};
         let jobs = self.cfg.jobs.max(1);
         // Decoding costs ~10x what writing the (usually shorter) results does (H100 host,
         // forum chain: 38 vs 3 thread-seconds), so most threads read.
         let writers = (jobs / 8).max(1);
         let readers = jobs.saturating_sub(writers).max(1);
-        let next = AtomicUsize::new(0);
-        // A file's traces, its failures so far and its event inventory.
-        type Read = (usize, Decoded, Option<std::sync::Arc<Inventory>>);
-        type Done = (usize, FileOutcome, Vec<(Outcome, String, String)>);
+        let walker = Mutex::new(walker);
+        // A file, its traces and failures so far, and its event inventory.
+        type Read = (InputFile, Decoded, Option<std::sync::Arc<Inventory>>);
+        type Done = (InputFile, FileOutcome, Vec<(Outcome, String, String)>);
         let (read_tx, read_rx) = sync_channel::<Read>(2 * readers);
         let (done_tx, done_rx) = sync_channel::<Done>(2 * writers);
         let done_rx = Mutex::new(done_rx);
         std::thread::scope(|s| {
             for _ in 0..readers {
                 let tx = read_tx.clone();
-                let next = &next;
+                let walker = &walker;
                 s.spawn(move || loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = inputs.get(k) else { break };
-                    if tx.send((k, self.decode(f), self.inventories(f))).is_err() {
+                    let next = match walker.lock() {
+                        Ok(mut w) => w.next(),
+                        Err(_) => None,
+                    };
+                    let f = match next {
+                        None => break,
+                        Some(Ok(f)) => f,
+                        Some(Err(e)) => {
+                            self.merge(Self::walk_failure(e));
+                            continue;
+                        }
+                    };
+                    self.files.fetch_add(1, Ordering::Relaxed);
+                    let (d, inv) = (self.decode(&f), self.inventories(&f));
+                    if tx.send((f, d, inv)).is_err() {
                         break;
                     }
                 });
@@ -409,11 +452,11 @@ impl Ctx<'_> {
                         Ok(r) => r.recv(),
                         Err(_) => break,
                     };
-                    let Ok((k, mut out, results)) = msg else {
+                    let Ok((f, mut out, results)) = msg else {
                         break;
                     };
                     for (r, id, start) in results {
-                        self.finish(&inputs[k], id, start, r, &mut out);
+                        self.finish(&f, id, start, r, &mut out);
                     }
                     self.progress
                         .file_done(out.ok, out.failures.len(), out.samples);
@@ -462,10 +505,10 @@ impl Ctx<'_> {
                 let mut owner = Vec::new();
                 let mut traces = Vec::new();
                 let mut shells = Vec::with_capacity(files.len());
-                for (slot, (k, d, _)) in files.iter_mut().enumerate() {
+                for (slot, (f, mut d, _)) in files.into_iter().enumerate() {
                     owner.extend(std::iter::repeat_n(slot, d.traces.len()));
                     traces.append(&mut d.traces);
-                    shells.push((*k, std::mem::take(&mut d.out)));
+                    shells.push((f, d.out));
                 }
                 let ids: Vec<(String, String)> = traces
                     .iter()
@@ -478,7 +521,7 @@ impl Ctx<'_> {
                 let results =
                     driver.process(&self.cfg.pipeline.steps, traces, &sources, self.cache);
                 let mut per_file: Vec<Vec<(Outcome, String, String)>> =
-                    (0..files.len()).map(|_| Vec::new()).collect();
+                    (0..shells.len()).map(|_| Vec::new()).collect();
                 for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
                     per_file[o].push((r, id, st));
                 }
@@ -547,10 +590,20 @@ impl Ctx<'_> {
 
 /// Two segments that map to the same name (same id, same start and end second) must not
 /// overwrite each other: the later one gets a `_2`, `_3`, ... suffix.
-fn unique_path(dir: &Path, name: &str, names: &Mutex<HashSet<u64>>) -> PathBuf {
-    // The set holds 8-byte hashes of the paths written, not the paths: a million outputs
-    // cost 8 MB, not 100+. A hash collision between two different paths (odds ~n^2/2^65)
-    // would only give the second a needless `_2` suffix.
+/// Output names taken so far, per output folder (names can only collide within one), for
+/// the NAME_FOLDERS folders used most recently: the walk finishes one event folder before the
+/// next (give or take the files in flight), so memory does not grow with the number of
+/// folders. Names are 8-byte hashes, not paths: a hash collision between two different names
+/// (odds ~n^2/2^65) would only give the second a needless `_2` suffix.
+#[derive(Default)]
+struct Names {
+    folders: HashMap<PathBuf, (HashSet<u64>, u64)>,
+    clock: u64,
+}
+
+const NAME_FOLDERS: usize = 256;
+
+fn unique_path(dir: &Path, name: &str, names: &Mutex<Names>) -> PathBuf {
     let key = |p: &Path| {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -558,7 +611,21 @@ fn unique_path(dir: &Path, name: &str, names: &Mutex<HashSet<u64>>) -> PathBuf {
         h.finish()
     };
     let mut p = dir.join(name);
-    if let Ok(mut set) = names.lock() {
+    if let Ok(mut n) = names.lock() {
+        n.clock += 1;
+        let now = n.clock;
+        if !n.folders.contains_key(dir) && n.folders.len() >= NAME_FOLDERS {
+            let oldest = n
+                .folders
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(d, _)| d.clone());
+            if let Some(d) = oldest {
+                n.folders.remove(&d);
+            }
+        }
+        let (set, used) = n.folders.entry(dir.to_path_buf()).or_default();
+        *used = now;
         let mut k = 2;
         while set.contains(&key(&p)) {
             let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));

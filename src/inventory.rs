@@ -45,8 +45,16 @@ impl XmlCache {
         })
     }
 
-    /// The inventory of one file or folder (every `*.xml` in it), loaded once.
+    /// The inventory of one file or folder (every `*.xml` in it), loaded once while it is in
+    /// use. The walk finishes one event folder before the next (give or take the files in
+    /// flight), so past FOLDERS folders the map starts over rather than grow with the number
+    /// of events; a folder met again is listed again, its files' parses come from
+    /// `by_content`.
     pub fn inventory(&self, p: &Path) -> Arc<Inventory> {
+        const FOLDERS: usize = 256;
+        if self.folders.len() > FOLDERS {
+            self.folders.clear();
+        }
         self.folders.get_or_init(p.to_path_buf(), || {
             let mut inv = Inventory {
                 looked_in: p.display().to_string(),

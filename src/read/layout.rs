@@ -21,70 +21,139 @@ pub struct InputFile {
     pub resp_dir: Option<Arc<Path>>,
 }
 
-pub fn discover(input: &Path) -> std::io::Result<Vec<InputFile>> {
-    let meta = std::fs::metadata(input)?;
-    let mut files = Vec::new();
-    if meta.is_file() {
-        files.push(input.to_path_buf());
-    } else {
-        walk(input, &mut files)?;
-    }
-    files.sort();
-    let root = if meta.is_file() {
-        input.parent().unwrap_or(Path::new(""))
-    } else {
-        input
-    };
-    // Files arrive sorted, so a folder's files are consecutive: one lookup per folder.
-    let mut folder: Option<(PathBuf, Arc<Path>, Option<Arc<Path>>)> = None;
-    Ok(files
-        .into_iter()
-        .map(|path| {
-            let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            if folder.as_ref().is_none_or(|(p, _, _)| *p != parent) {
-                let mut rel = parent
-                    .strip_prefix(root)
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default();
-                let in_raw = parent.file_name().is_some_and(|n| n == "raw");
-                if in_raw && rel.file_name().is_some_and(|n| n == "raw") {
-                    rel.pop();
-                }
-                let resp_dir = in_raw
-                    .then(|| parent.with_file_name("resp"))
-                    .filter(|d| d.is_dir())
-                    .map(Arc::from);
-                folder = Some((parent, Arc::from(rel), resp_dir));
-            }
-            let (out_dir, resp_dir) = match &folder {
-                Some((_, o, r)) => (o.clone(), r.clone()),
-                None => (Arc::from(Path::new("")), None),
-            };
-            InputFile {
-                path,
-                out_dir,
-                resp_dir,
-            }
-        })
-        .collect())
+/// The input files in path order, found lazily: one directory's sorted entries are held at
+/// a time per level, never the whole list, so memory does not grow with the number of files
+/// (a million-file download is walked in the memory of its largest folder). Each file comes
+/// with its output folder and its event's resp/ folder; an unreadable folder comes as an
+/// error naming it, and the walk goes on.
+pub struct Walker {
+    root: PathBuf,
+    /// Per open directory: its remaining entries (path, is a directory), sorted.
+    stack: Vec<std::vec::IntoIter<(PathBuf, bool)>>,
+    single: Option<PathBuf>,
+    /// The last file's folder, output folder and resp/ folder (shared by its neighbours).
+    folder: Option<(PathBuf, Arc<Path>, Option<Arc<Path>>)>,
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let p = entry.path();
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            walk(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| MSEED_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            out.push(p);
+/// A folder the walk could not read.
+#[derive(Debug)]
+pub struct WalkError {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+impl Walker {
+    /// Fails only when `input` itself cannot be read.
+    pub fn new(input: &Path) -> std::io::Result<Walker> {
+        let meta = std::fs::metadata(input)?;
+        let mut w = Walker {
+            root: input.to_path_buf(),
+            stack: Vec::new(),
+            single: None,
+            folder: None,
+        };
+        if meta.is_file() {
+            w.root = input.parent().unwrap_or(Path::new("")).to_path_buf();
+            w.single = Some(input.to_path_buf());
+        } else {
+            w.stack.push(entries(input)?.into_iter());
+        }
+        Ok(w)
+    }
+
+    fn input_file(&mut self, path: PathBuf) -> InputFile {
+        let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        if self.folder.as_ref().is_none_or(|(p, _, _)| *p != parent) {
+            let mut rel = parent
+                .strip_prefix(&self.root)
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            // MassDownloader: EVENT/raw/*.mseed writes to EVENT/, responses in EVENT/resp/.
+            let in_raw = parent.file_name().is_some_and(|n| n == "raw");
+            if in_raw && rel.file_name().is_some_and(|n| n == "raw") {
+                rel.pop();
+            }
+            let resp_dir = in_raw
+                .then(|| parent.with_file_name("resp"))
+                .filter(|d| d.is_dir())
+                .map(Arc::from);
+            self.folder = Some((parent, Arc::from(rel), resp_dir));
+        }
+        let (out_dir, resp_dir) = match &self.folder {
+            Some((_, o, r)) => (o.clone(), r.clone()),
+            None => (Arc::from(Path::new("")), None),
+        };
+        InputFile {
+            path,
+            out_dir,
+            resp_dir,
         }
     }
-    Ok(())
+}
+
+impl Iterator for Walker {
+    type Item = Result<InputFile, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(p) = self.single.take() {
+            return Some(Ok(self.input_file(p)));
+        }
+        loop {
+            let top = self.stack.last_mut()?;
+            let Some((path, is_dir)) = top.next() else {
+                self.stack.pop();
+                continue;
+            };
+            if is_dir {
+                match entries(&path) {
+                    Ok(e) => self.stack.push(e.into_iter()),
+                    Err(error) => return Some(Err(WalkError { path, error })),
+                }
+            } else if is_mseed(&path) {
+                return Some(Ok(self.input_file(path)));
+            }
+        }
+    }
+}
+
+fn is_mseed(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MSEED_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A folder's entries, sorted by path (component-wise: the walk visits files in the order a
+/// sort of all their paths would give).
+fn entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    let mut v = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        // Symbolic links are followed, as a plain read would.
+        let is_dir = match entry.file_type()? {
+            t if t.is_symlink() => entry.path().is_dir(),
+            t => t.is_dir(),
+        };
+        v.push((entry.path(), is_dir));
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// Input files and bytes, counted by one walk before the run (for the progress bar's total
+/// and for splitting shards by bytes); nothing is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Survey {
+    pub files: usize,
+    pub bytes: u64,
+}
+
+pub fn survey(input: &Path) -> std::io::Result<Survey> {
+    let mut s = Survey::default();
+    for f in Walker::new(input)?.flatten() {
+        s.files += 1;
+        s.bytes += std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+    }
+    Ok(s)
 }
 
 /// StationXML files of a `--inventory` path or a resp folder: one file, or every `*.xml`.
@@ -113,9 +182,38 @@ mod tests {
         std::fs::write(ev.join("raw/A.B..HHZ__x__y.mseed"), b"").unwrap();
         std::fs::write(ev.join("resp/A.B.xml"), b"").unwrap();
         std::fs::write(d.path().join("notes.txt"), b"").unwrap();
-        let f = discover(d.path()).unwrap();
+        let f: Vec<InputFile> = Walker::new(d.path()).unwrap().flatten().collect();
         assert_eq!(f.len(), 1);
         assert_eq!(&*f[0].out_dir, Path::new("EV1"));
         assert_eq!(f[0].resp_dir.as_deref(), Some(ev.join("resp").as_path()));
+        assert_eq!(survey(d.path()).unwrap(), Survey { files: 1, bytes: 0 });
+    }
+
+    #[test]
+    fn walk_is_in_path_order_and_goes_on_past_an_unreadable_folder() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["b/x.mseed", "a/z.mseed", "a/b/y.mseed", "a.mseed", "c/w.txt"] {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"12").unwrap();
+        }
+        let names: Vec<PathBuf> = Walker::new(d.path())
+            .unwrap()
+            .flatten()
+            .map(|f| f.path.strip_prefix(d.path()).unwrap().to_path_buf())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), 4);
+        assert_eq!(survey(d.path()).unwrap(), Survey { files: 4, bytes: 8 });
+        // A single file is its own input, written to the output folder itself.
+        let one: Vec<InputFile> = Walker::new(&d.path().join("a.mseed"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(one.len(), 1);
+        assert_eq!(&*one[0].out_dir, Path::new(""));
+        assert!(Walker::new(&d.path().join("missing")).is_err());
     }
 }
