@@ -406,7 +406,6 @@ impl Ctx<'_> {
     /// to the device driver -> bounded queue -> writer threads. Reading and writing overlap
     /// the device; the bounded queues keep memory flat however many files there are.
     fn run_gpu(&self, walker: layout::Walker, driver: &mut Driver) {
-
         use std::sync::mpsc::{sync_channel, TryRecvError};
         let jobs = self.cfg.jobs.max(1);
         // Decoding costs ~10x what writing the (usually shorter) results does (H100 host,

@@ -190,9 +190,15 @@ mod tests {
     }
 
     #[test]
-    fn walk_is_in_path_order_and_goes_on_past_an_unreadable_folder() {
+    fn walk_is_in_path_order_like_a_sorted_list() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["b/x.mseed", "a/z.mseed", "a/b/y.mseed", "a.mseed", "c/w.txt"] {
+        for f in [
+            "b/x.mseed",
+            "a/z.mseed",
+            "a/b/y.mseed",
+            "a.mseed",
+            "c/w.txt",
+        ] {
             let p = d.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, b"12").unwrap();
