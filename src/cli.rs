@@ -52,6 +52,22 @@ Each path runs as its own `seisbatch run` process (so peak memory is that path's
 writing to a temporary folder that is removed afterwards. Stage seconds are thread-seconds \
 summed over workers: stages overlap, so they add up to more than the wall time.")]
     Bench(BenchArgs),
+    /// Merge the shard reports (report.K-of-N.json) of a sharded run into report.json; print
+    /// the totals, the failures by reason, and any shard that has not reported.
+    #[command(after_help = "Example:\n  \
+mpirun -np 3 seisbatch run chain.toml --input data --output out --shard auto\n  \
+seisbatch report out\n\n\
+Exit codes: 0 all shards reported and every trace succeeded; 3 all reported, some traces failed; \
+4 a shard has not reported (it may still be running, or it died: run it again with --resume); \
+2 no shard reports in DIR.")]
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The output folder the shards wrote to.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,6 +164,16 @@ pub struct RunArgs {
     /// Print nothing but errors (the summary line included).
     #[arg(long)]
     pub quiet: bool,
+    /// Process one share of the inputs: K/N (0-based K of N processes), or auto to read it from
+    /// the launcher (Slurm array or srun, Open MPI, MPICH/PMI, PMIx, Kubernetes Indexed Job,
+    /// AWS Batch array). Whole output folders, balanced by bytes; N shards together write what
+    /// one run writes, each with its own report.K-of-N.json (merge: `seisbatch report DIR`).
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// N for --shard auto where the launcher gives only the index (Kubernetes Indexed Jobs:
+    /// the Job's completions).
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<usize>,
     /// Time each GPU stage with timestamp queries (report.json stage_seconds.gpu_kernels);
     /// `seisbatch bench` sets it.
     #[arg(long, hide = true)]

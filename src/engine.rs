@@ -45,6 +45,32 @@ pub struct RunConfig {
     pub progress: bool,
     /// Time every GPU stage with timestamp queries (`seisbatch bench`).
     pub stage_times: bool,
+    /// This process's share of the inputs (`--shard`); None: all of them.
+    pub shard: Option<crate::shard::Shard>,
+}
+
+/// The run's input files in walk order (all, or one shard's).
+type Inputs = Box<dyn Iterator<Item = Result<InputFile, layout::WalkError>> + Send>;
+
+/// The inputs to walk and how many files they hold (for the progress bar); memory stays flat:
+/// the counting walks keep nothing.
+fn inputs(cfg: &RunConfig) -> std::io::Result<(Inputs, usize)> {
+    match cfg.shard {
+        None => {
+            let survey = layout::survey(&cfg.input)?;
+            Ok((Box::new(layout::Walker::new(&cfg.input)?), survey.files))
+        }
+        Some(shard) => {
+            let totals = crate::shard::totals(&cfg.input)?;
+            let mine = crate::shard::Sharded::new(&cfg.input, shard, totals)?
+                .filter(Result::is_ok)
+                .count();
+            Ok((
+                Box::new(crate::shard::Sharded::new(&cfg.input, shard, totals)?),
+                mine,
+            ))
+        }
+    }
 }
 
 /// `--device`: where the steps run.
@@ -86,11 +112,9 @@ struct FileOutcome {
 
 pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let t0 = Instant::now();
-    // One counting walk for the progress bar's total; the run walks again, lazily, so memory
+    // Counting walks for the progress bar's total; the run walks again, lazily, so memory
     // does not grow with the number of files.
-    let survey = layout::survey(&cfg.input)
-        .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?;
-    let walker = layout::Walker::new(&cfg.input)
+    let (walker, total_files) = inputs(cfg)
         .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?;
     if let Some(inv) = &cfg.inventory {
         std::fs::metadata(inv)
@@ -110,7 +134,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         .num_threads(cfg.jobs.max(1))
         .build()
         .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
-    let progress = Progress::new(survey.files, cfg.progress);
+    let progress = Progress::new(total_files, cfg.progress);
     let clocks = Clocks::default();
     let totals = Mutex::new(Totals::default());
     let ctx = Ctx {
@@ -198,6 +222,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         wall_seconds: 0.0,
         responses_evaluated: cache.len(),
         pipeline: cfg.pipeline.clone(),
+        shard: cfg.shard,
     };
     progress.finish();
     report.warnings.extend(device_warnings);
@@ -216,8 +241,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec_pretty(&report).map_err(|e| RunError::Fatal(e.to_string()))?;
-    write::write_atomic(&cfg.output.join("report.json"), &json)
-        .map_err(|e| RunError::Fatal(format!("cannot write report.json: {e}")))?;
+    let name = cfg
+        .shard
+        .map_or_else(|| "report.json".to_string(), |s| s.report_name());
+    write::write_atomic(&cfg.output.join(&name), &json)
+        .map_err(|e| RunError::Fatal(format!("cannot write {name}: {e}")))?;
     Ok(report)
 }
 
@@ -405,7 +433,7 @@ impl Ctx<'_> {
     /// worth of samples is waiting (or the readers have nothing more) and hands their traces
     /// to the device driver -> bounded queue -> writer threads. Reading and writing overlap
     /// the device; the bounded queues keep memory flat however many files there are.
-    fn run_gpu(&self, walker: layout::Walker, driver: &mut Driver) {
+    fn run_gpu(&self, walker: Inputs, driver: &mut Driver) {
         use std::sync::mpsc::{sync_channel, TryRecvError};
         let jobs = self.cfg.jobs.max(1);
         // Decoding costs ~10x what writing the (usually shorter) results does (H100 host,

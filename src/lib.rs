@@ -26,6 +26,7 @@ pub mod progress;
 pub mod read;
 pub mod reference;
 pub mod response;
+pub mod shard;
 pub mod synth;
 pub mod time;
 pub mod trace;

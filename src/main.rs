@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use seisbatch::cli::{BenchArgs, Cli, Command, DeviceArg, FormatArg, RunArgs, SynthArgs};
+use seisbatch::cli::{
+    BenchArgs, Cli, Command, DeviceArg, FormatArg, ReportArgs, RunArgs, SynthArgs,
+};
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::write::Format;
@@ -28,6 +30,55 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Synth(args) => synth(args),
         Command::Bench(args) => bench(args),
+        Command::Report(args) => report(args),
+    }
+}
+
+fn report(a: ReportArgs) -> ExitCode {
+    let m = match seisbatch::write::report::merge(&a.dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("seisbatch report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let r = &m.report;
+    println!(
+        "{} of {} shards reported: {} traces ok, {} failed, {} files written from {} input files",
+        m.count - m.missing.len(),
+        m.count,
+        r["ok"],
+        r["failed"],
+        r["outputs"],
+        r["input_files"]
+    );
+    for (n, reason, example) in &m.by_reason {
+        println!("  {n:>8} x {reason}  (e.g. {example})");
+    }
+    if !m.missing.is_empty() {
+        let names: Vec<String> = m
+            .missing
+            .iter()
+            .map(|k| format!("{k}/{}", m.count))
+            .collect();
+        println!(
+            "not reported: shard {} (still running, or stopped: run it again with --resume)",
+            names.join(", ")
+        );
+    }
+    let path = a.dir.join("report.json");
+    let json = serde_json::to_vec_pretty(r).unwrap_or_default();
+    if let Err(e) = seisbatch::write::write_atomic(&path, &json) {
+        eprintln!("seisbatch report: cannot write {}: {e}", path.display());
+        return ExitCode::from(1);
+    }
+    println!("merged report: {}", path.display());
+    if !m.missing.is_empty() {
+        ExitCode::from(4)
+    } else if r["failed"].as_u64().unwrap_or(0) > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -109,6 +160,30 @@ fn run(args: RunArgs) -> ExitCode {
             eprintln!("seisbatch: warning: {w}");
         }
     }
+    let shard = match args.shard.as_deref() {
+        None => None,
+        Some("auto") => {
+            match seisbatch::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count) {
+                Ok((s, from)) => {
+                    if !args.quiet {
+                        eprintln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
+                    }
+                    Some(s)
+                }
+                Err(e) => {
+                    eprintln!("seisbatch: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Some(k) => match seisbatch::shard::Shard::parse(k) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("seisbatch: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     if args.jobs == Some(0) {
         eprintln!("seisbatch: --jobs must be at least 1");
         return ExitCode::from(2);
@@ -135,7 +210,9 @@ fn run(args: RunArgs) -> ExitCode {
         gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
         progress: !args.quiet,
         stage_times: args.stage_times,
+        shard,
     };
+    let shard = cfg.shard;
     match engine::run(&cfg) {
         Ok(report) => {
             if !args.quiet {
@@ -145,12 +222,27 @@ fn run(args: RunArgs) -> ExitCode {
                     args.output.display()
                 );
             }
-            if report.failed > 0 {
+            // A shard that completed exits 0 even with failed traces: launchers treat a
+            // non-zero rank as a crash (mpirun aborts the others). `seisbatch report`
+            // gives the run's 3.
+            if report.failed > 0 && shard.is_some() {
+                if !args.quiet {
+                    eprintln!(
+                        "seisbatch: {} failures, reasons in {}; `seisbatch report {}` merges the shards",
+                        report.failed,
+                        args.output.join(shard.map(|s| s.report_name()).unwrap_or_default()).display(),
+                        args.output.display()
+                    );
+                }
+                ExitCode::SUCCESS
+            } else if report.failed > 0 {
                 if !args.quiet {
                     eprintln!(
                         "seisbatch: {} failures, reasons in {}",
                         report.failed,
-                        args.output.join("report.json").display()
+                        args.output
+                            .join(shard.map_or_else(|| "report.json".into(), |s| s.report_name()))
+                            .display()
                     );
                 }
                 ExitCode::from(3)

@@ -1,0 +1,381 @@
+//! Scale-out on the launchers users already have: `--shard K/N` (0-based K) or `--shard auto`
+//! picks this process's share of the inputs, deterministically, so N processes started by
+//! Slurm, mpirun, a Kubernetes Indexed Job or an AWS Batch array together write exactly the
+//! files one run writes, each with its own `report.K-of-N.json` (`seisbatch report` merges).
+//!
+//! The split is balanced by input bytes and made of whole output folders (a MassDownloader
+//! event): every process walks the same sorted input, so every process computes the same
+//! units and the same cut points without talking to the others. A unit goes to the shard
+//! whose byte range holds the unit's middle byte. When there are fewer output folders than
+//! shards (a flat folder of files), the units are single files instead.
+
+use std::path::Path;
+
+use crate::read::layout::{InputFile, WalkError, Walker};
+
+/// This process's share: shard `index` of `count` (0 <= index < count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `K/N` with 0 <= K < N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s:?}: expected K/N with 0 <= K < N (e.g. 0/4), or auto");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard from the launcher's environment (`--shard auto`), with the variables that
+    /// gave it. `count_hint` is `--shard-count` (Kubernetes Indexed Jobs set only the index).
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+        count_hint: Option<usize>,
+    ) -> Result<(Shard, String), String> {
+        let num = |v: &str| get(v).and_then(|s| s.trim().parse::<usize>().ok());
+        let make = |index: usize, count: usize, from: &str| {
+            if count == 0 || index >= count {
+                Err(format!(
+                    "--shard auto: {from} gives index {index} of {count}"
+                ))
+            } else {
+                Ok((Shard { index, count }, from.to_string()))
+            }
+        };
+        // Slurm job arrays: task ids may start anywhere (--array=1-8), so index from the min.
+        if let Some(id) = num("SLURM_ARRAY_TASK_ID") {
+            let min = num("SLURM_ARRAY_TASK_MIN").unwrap_or(0);
+            let count = num("SLURM_ARRAY_TASK_COUNT")
+                .or_else(|| Some(num("SLURM_ARRAY_TASK_MAX")? - min + 1))
+                .or(count_hint)
+                .ok_or("--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT (or _MAX); give --shard-count")?;
+            let index = id.checked_sub(min).ok_or_else(|| {
+                format!(
+                    "--shard auto: SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"
+                )
+            })?;
+            return make(index, count, "SLURM_ARRAY_TASK_ID/MIN/COUNT");
+        }
+        let pairs = [
+            ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"),
+            ("PMI_RANK", "PMI_SIZE", "MPICH/PMI"),
+            ("PMIX_RANK", "PMIX_SIZE", "PMIx"),
+            ("SLURM_PROCID", "SLURM_NTASKS", "Slurm tasks (srun)"),
+            (
+                "AWS_BATCH_JOB_ARRAY_INDEX",
+                "AWS_BATCH_JOB_ARRAY_SIZE",
+                "AWS Batch array",
+            ),
+        ];
+        for (rank, size, what) in pairs {
+            if let Some(index) = num(rank) {
+                let count = num(size).or(count_hint).ok_or_else(|| {
+                    format!("--shard auto: {rank} is set but not {size}; give --shard-count")
+                })?;
+                return make(index, count, what);
+            }
+        }
+        if let Some(index) = num("JOB_COMPLETION_INDEX") {
+            let count = count_hint.or_else(|| num("SEISBATCH_SHARD_COUNT")).ok_or(
+                "--shard auto: a Kubernetes Indexed Job sets only JOB_COMPLETION_INDEX; give --shard-count N (the Job's completions) or SEISBATCH_SHARD_COUNT",
+            )?;
+            return make(index, count, "Kubernetes JOB_COMPLETION_INDEX");
+        }
+        Err("--shard auto: no launcher found in the environment (looked for Slurm, Open MPI, MPICH/PMI, PMIx, Kubernetes Indexed Job and AWS Batch array variables)".into())
+    }
+
+    /// `report.K-of-N.json`.
+    pub fn report_name(&self) -> String {
+        format!("report.{}-of-{}.json", self.index, self.count)
+    }
+}
+
+/// The inputs of one shard, in walk order: units (an output folder's consecutive files, or
+/// single files) are buffered one at a time, sized, and kept when their middle byte falls in
+/// this shard's share of `total_bytes`.
+pub struct Sharded {
+    walker: Walker,
+    shard: Shard,
+    by_folder: bool,
+    total_bytes: u64,
+    /// Bytes of the units before the one being gathered.
+    before: u64,
+    /// Files of the unit being gathered, and the next walked file (the next unit's first).
+    unit: Vec<(InputFile, u64)>,
+    ahead: Option<(InputFile, u64)>,
+    ready: std::collections::VecDeque<InputFile>,
+    /// Walk errors go to shard 0 only, so a merged report lists each once.
+    errors: std::collections::VecDeque<WalkError>,
+    done: bool,
+}
+
+/// Input totals every shard computes alike (one counting walk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub files: usize,
+    pub bytes: u64,
+    /// Output folders, counted as runs of consecutive files with one output folder.
+    pub folders: usize,
+}
+
+pub fn totals(input: &Path) -> std::io::Result<Totals> {
+    let mut t = Totals::default();
+    let mut last: Option<std::sync::Arc<Path>> = None;
+    for f in Walker::new(input)?.flatten() {
+        t.files += 1;
+        t.bytes += size(&f);
+        if last.as_deref() != Some(&*f.out_dir) {
+            t.folders += 1;
+            last = Some(f.out_dir.clone());
+        }
+    }
+    Ok(t)
+}
+
+fn size(f: &InputFile) -> u64 {
+    std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
+}
+
+impl Sharded {
+    pub fn new(input: &Path, shard: Shard, totals: Totals) -> std::io::Result<Sharded> {
+        Ok(Sharded {
+            walker: Walker::new(input)?,
+            shard,
+            by_folder: totals.folders >= shard.count,
+            total_bytes: totals.bytes,
+            before: 0,
+            unit: Vec::new(),
+            ahead: None,
+            ready: Default::default(),
+            errors: Default::default(),
+            done: false,
+        })
+    }
+
+    /// Which shard a unit of `len` bytes starting at byte `start` belongs to.
+    fn owner(&self, start: u64, len: u64) -> usize {
+        let n = self.shard.count as u128;
+        if self.total_bytes == 0 {
+            return 0;
+        }
+        let mid = u128::from(start) * 2 + u128::from(len); // twice the middle byte
+        ((mid * n) / (2 * u128::from(self.total_bytes))).min(n - 1) as usize
+    }
+
+    /// Closes the unit being gathered: its files go to `ready` if it is ours.
+    fn close_unit(&mut self) {
+        let len: u64 = self.unit.iter().map(|(_, s)| s).sum();
+        let mine = self.owner(self.before, len) == self.shard.index;
+        self.before += len;
+        for (f, _) in self.unit.drain(..) {
+            if mine {
+                self.ready.push_back(f);
+            }
+        }
+    }
+
+    /// Walks until a unit is complete (or the walk ends).
+    fn gather(&mut self) {
+        loop {
+            let next = match self.ahead.take() {
+                Some(x) => Some(Ok(x)),
+                None => self.walker.next().map(|r| {
+                    r.map(|f| {
+                        let s = size(&f);
+                        (f, s)
+                    })
+                }),
+            };
+            match next {
+                None => {
+                    self.close_unit();
+                    self.done = true;
+                    return;
+                }
+                Some(Err(e)) => {
+                    if self.shard.index == 0 {
+                        self.errors.push_back(e);
+                        return;
+                    }
+                }
+                Some(Ok((f, s))) => {
+                    let same = self
+                        .unit
+                        .last()
+                        .is_some_and(|(g, _)| self.by_folder && g.out_dir == f.out_dir);
+                    if self.unit.is_empty() || same {
+                        self.unit.push((f, s));
+                    } else {
+                        self.ahead = Some((f, s));
+                        self.close_unit();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Sharded {
+    type Item = Result<InputFile, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.errors.pop_front() {
+                return Some(Err(e));
+            }
+            if let Some(f) = self.ready.pop_front() {
+                return Some(Ok(f));
+            }
+            if self.done {
+                return None;
+            }
+            self.gather();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn shard_flags_and_launcher_environments() {
+        assert_eq!(Shard::parse("2/5"), Ok(Shard { index: 2, count: 5 }));
+        assert!(Shard::parse("5/5").is_err() && Shard::parse("1/0").is_err());
+        assert!(Shard::parse("x").is_err());
+        let got = |vars: &[(&str, &str)], hint| Shard::from_env(env(vars), hint).map(|r| r.0);
+        let s = |index, count| Ok(Shard { index, count });
+        assert_eq!(
+            got(
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "3"),
+                    ("SLURM_ARRAY_TASK_MIN", "1"),
+                    ("SLURM_ARRAY_TASK_COUNT", "8")
+                ],
+                None
+            ),
+            s(2, 8)
+        );
+        assert_eq!(
+            got(
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "4"),
+                    ("SLURM_ARRAY_TASK_MIN", "0"),
+                    ("SLURM_ARRAY_TASK_MAX", "9")
+                ],
+                None
+            ),
+            s(4, 10)
+        );
+        // An array task also has SLURM_PROCID=0 / SLURM_NTASKS=1: the array wins.
+        assert_eq!(
+            got(
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "1"),
+                    ("SLURM_ARRAY_TASK_COUNT", "2"),
+                    ("SLURM_PROCID", "0"),
+                    ("SLURM_NTASKS", "1")
+                ],
+                None
+            ),
+            s(1, 2)
+        );
+        assert_eq!(
+            got(&[("SLURM_PROCID", "5"), ("SLURM_NTASKS", "6")], None),
+            s(5, 6)
+        );
+        assert_eq!(
+            got(
+                &[("OMPI_COMM_WORLD_RANK", "0"), ("OMPI_COMM_WORLD_SIZE", "3")],
+                None
+            ),
+            s(0, 3)
+        );
+        assert_eq!(got(&[("PMI_RANK", "1"), ("PMI_SIZE", "4")], None), s(1, 4));
+        assert_eq!(
+            got(
+                &[
+                    ("AWS_BATCH_JOB_ARRAY_INDEX", "7"),
+                    ("AWS_BATCH_JOB_ARRAY_SIZE", "10")
+                ],
+                None
+            ),
+            s(7, 10)
+        );
+        assert_eq!(got(&[("JOB_COMPLETION_INDEX", "2")], Some(4)), s(2, 4));
+        assert!(got(&[("JOB_COMPLETION_INDEX", "2")], None).is_err());
+        assert!(got(
+            &[("OMPI_COMM_WORLD_RANK", "3"), ("OMPI_COMM_WORLD_SIZE", "3")],
+            None
+        )
+        .is_err());
+        assert!(got(&[], None).is_err());
+    }
+
+    /// N shards take every file exactly once, whole folders each, balanced by bytes.
+    #[test]
+    fn shards_partition_the_input_by_folders_and_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        for e in 0..12 {
+            for f in 0..3 {
+                let p = d.path().join(format!("ev{e:02}/raw/f{f}.mseed"));
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, vec![0u8; 100 * (e + 1)]).unwrap();
+            }
+        }
+        let t = totals(d.path()).unwrap();
+        assert_eq!((t.files, t.folders), (36, 12));
+        for n in [1usize, 2, 3, 5, 12, 20] {
+            let mut seen = Vec::new();
+            let mut bytes = Vec::new();
+            for k in 0..n {
+                let files: Vec<InputFile> = Sharded::new(d.path(), Shard { index: k, count: n }, t)
+                    .unwrap()
+                    .flatten()
+                    .collect();
+                bytes.push(files.iter().map(size).sum::<u64>());
+                // Whole folders (when there are at least as many folders as shards).
+                if n <= 12 {
+                    for f in &files {
+                        let same = files.iter().filter(|g| g.out_dir == f.out_dir).count();
+                        assert_eq!(same, 3, "n={n}: folder {:?} split", f.out_dir);
+                    }
+                }
+                seen.extend(files.into_iter().map(|f| f.path));
+            }
+            let all: Vec<_> = Walker::new(d.path())
+                .unwrap()
+                .flatten()
+                .map(|f| f.path)
+                .collect();
+            seen.sort();
+            assert_eq!(seen, all, "n={n}: every file exactly once");
+            if n == 3 {
+                // 23,400 bytes: no shard far from a third (folders of 300..3,600 bytes).
+                assert!(
+                    bytes.iter().all(|&b| (5_000..=11_000).contains(&b)),
+                    "{bytes:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Shards on a real launcher (issue #5): `mpirun -np 3 seisbatch run ... --shard auto` writes
+//! byte for byte what one run writes, and `seisbatch report` merges the shard reports into the
+//! single run's report. Without mpirun the test fails under CI=true (CI installs Open MPI) and
+//! is skipped elsewhere, saying so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ok(o: &Output, codes: &[i32]) {
+    assert!(
+        o.status.code().is_some_and(|c| codes.contains(&c)),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A synthetic MassDownloader set with bad traces (each bad kind at least once).
+fn data(dir: &Path) -> PathBuf {
+    let d = dir.join("data");
+    let o = bin()
+        .args([
+            "synth",
+            "--events",
+            "7",
+            "--stations",
+            "2",
+            "--duration",
+            "60",
+        ])
+        .args(["--bad-fraction", "0.15", "--output"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    ok(&o, &[0]);
+    d
+}
+
+fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
+    let mut c = bin();
+    c.arg("run")
+        .arg(root().join("bench/short_chain.toml"))
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
+        .args(extra);
+    c
+}
+
+/// Every file under `dir` but reports, by relative path, with its bytes.
+fn outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("report")
+            {
+                m.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    m
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// The merged report carries the single run's counts, failures and warnings.
+fn same_report(single: &serde_json::Value, merged: &serde_json::Value) {
+    for k in [
+        "ok",
+        "failed",
+        "outputs",
+        "input_files",
+        "input_samples",
+        "failures",
+    ] {
+        assert_eq!(single[k], merged[k], "report field {k}");
+    }
+    let set = |v: &serde_json::Value| {
+        let mut w: Vec<String> = v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(set(single), set(merged));
+    assert!(
+        single["failed"].as_u64().unwrap() > 0,
+        "the set has bad traces"
+    );
+    assert!(single["ok"].as_u64().unwrap() > 20);
+}
+
+#[test]
+fn mpirun_shards_write_what_one_run_writes() {
+    let has_mpirun = Command::new("mpirun").arg("--version").output().is_ok();
+    if !has_mpirun {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Open MPI (scripts/setup.sh installs openmpi-bin)"
+        );
+        eprintln!("SKIPPED: no mpirun on this machine (apt-get install openmpi-bin)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = data(tmp.path());
+    let single = tmp.path().join("single");
+    ok(&run(&input, &single, &[]).output().unwrap(), &[3]);
+
+    let sharded = tmp.path().join("mpi");
+    let mut mpi = Command::new("mpirun");
+    mpi.args(["--allow-run-as-root", "--oversubscribe", "-np", "3"])
+        .arg(env!("CARGO_BIN_EXE_seisbatch"))
+        .args(run(&input, &sharded, &["--shard", "auto"]).get_args());
+    ok(&mpi.output().unwrap(), &[0]);
+    for k in 0..3 {
+        assert!(sharded.join(format!("report.{k}-of-3.json")).is_file());
+    }
+    let merged = bin().arg("report").arg(&sharded).output().unwrap();
+    ok(&merged, &[3]);
+    let text = String::from_utf8_lossy(&merged.stdout);
+    assert!(text.contains("3 of 3 shards reported"), "{text}");
+    assert_eq!(outputs(&single), outputs(&sharded));
+    same_report(
+        &json(&single.join("report.json")),
+        &json(&sharded.join("report.json")),
+    );
+}
+
+/// Explicit K/N shards partition the work whatever N (more shards than events included),
+/// and a shard that has not reported is named, with exit 4.
+#[test]
+fn explicit_shards_partition_and_a_missing_shard_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = data(tmp.path());
+    let single = tmp.path().join("single");
+    ok(&run(&input, &single, &[]).output().unwrap(), &[3]);
+    for n in [2usize, 9] {
+        let out = tmp.path().join(format!("n{n}"));
+        for k in 0..n {
+            let o = run(&input, &out, &["--shard", &format!("{k}/{n}")])
+                .output()
+                .unwrap();
+            ok(&o, &[0]);
+        }
+        assert_eq!(outputs(&single), outputs(&out), "{n} shards");
+        ok(&bin().arg("report").arg(&out).output().unwrap(), &[3]);
+        same_report(
+            &json(&single.join("report.json")),
+            &json(&out.join("report.json")),
+        );
+    }
+    std::fs::remove_file(tmp.path().join("n2/report.1-of-2.json")).unwrap();
+    let o = bin()
+        .arg("report")
+        .arg(tmp.path().join("n2"))
+        .output()
+        .unwrap();
+    ok(&o, &[4]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not reported: shard 1/2"));
+    // Bad flags are usage errors.
+    let o = run(&input, &tmp.path().join("bad"), &["--shard", "3/3"])
+        .output()
+        .unwrap();
+    ok(&o, &[2]);
+}
