@@ -170,6 +170,15 @@ pub struct RunArgs {
     /// one run writes, each with its own report.K-of-N.json (merge: `seisbatch report DIR`).
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<String>,
+    /// Finish an interrupted run into the same --output: inputs its journal lists as finished
+    /// are skipped (their part of the report kept), everything else is done again.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Run again into an --output an earlier run wrote: outputs of the same name are replaced,
+    /// the journal and report start over. Without --resume or --overwrite a run refuses a
+    /// folder that is not empty.
+    #[arg(long)]
+    pub overwrite: bool,
     /// N for --shard auto where the launcher gives only the index (Kubernetes Indexed Jobs:
     /// the Job's completions).
     #[arg(long, value_name = "N")]

@@ -27,6 +27,7 @@ use crate::read::mseed;
 use crate::response::cache::ResponseCache;
 use crate::time;
 use crate::trace::Trace;
+use crate::write::journal::{self, Journal};
 use crate::write::report::{Failure, Report, StageSeconds};
 use crate::write::{self, Format};
 
@@ -47,6 +48,10 @@ pub struct RunConfig {
     pub stage_times: bool,
     /// This process's share of the inputs (`--shard`); None: all of them.
     pub shard: Option<crate::shard::Shard>,
+    /// `--resume`: skip the inputs the output folder's journal lists as finished.
+    pub resume: bool,
+    /// `--overwrite`: run again into a folder an earlier run wrote (its journal restarts).
+    pub overwrite: bool,
 }
 
 /// The run's input files in walk order (all, or one shard's).
@@ -120,10 +125,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         std::fs::metadata(inv)
             .map_err(|e| RunError::Usage(format!("--inventory {}: {e}", inv.display())))?;
     }
-    std::fs::create_dir_all(&cfg.output).map_err(|e| {
+    let (done, done_files) = prepare_output(cfg)?;
+    let walker: Inputs = Box::new(walker.filter(move |r| match r {
+        Ok(f) => !done_files.contains(&f.path.display().to_string()),
+        Err(_) => true,
+    }));
+    let total_files = total_files.saturating_sub(done.len());
+    let journal_path = journal::path(&cfg.output, cfg.shard);
+    let journal = Journal::open(&journal_path).map_err(|e| {
         RunError::Fatal(format!(
-            "cannot create output folder {}: {e}",
-            cfg.output.display()
+            "cannot open the journal {}: {e}",
+            journal_path.display()
         ))
     })?;
     let xml = XmlCache::default();
@@ -146,8 +158,20 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         global: global.as_deref(),
         cache: &cache,
         names: &names,
-        files: &AtomicUsize::new(0),
+        files: &AtomicUsize::new(done.len()),
+        journal: &journal,
+        journal_error: &Mutex::new(None),
     };
+    // What an earlier run finished counts in this run's report.
+    for e in done {
+        ctx.merge(FileOutcome {
+            samples: e.samples,
+            ok: e.ok,
+            outputs: e.outputs,
+            failures: e.failures,
+            warnings: e.warnings,
+        });
+    }
     let mut device_warnings = Vec::new();
     let gpu = match cfg.device {
         Device::Cpu => None,
@@ -226,6 +250,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     };
     progress.finish();
     report.warnings.extend(device_warnings);
+    if let Some(e) = ctx
+        .journal_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        report.warnings.push(format!(
+            "cannot append to the journal {} ({e}): every output is written, but --resume would redo the files finished after that",
+            journal_path.display()
+        ));
+    }
     let totals = std::mem::take(&mut *totals.lock().unwrap_or_else(|e| e.into_inner()));
     report.input_samples = totals.samples;
     report.ok = totals.ok;
@@ -247,6 +282,66 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     write::write_atomic(&cfg.output.join(&name), &json)
         .map_err(|e| RunError::Fatal(format!("cannot write {name}: {e}")))?;
     Ok(report)
+}
+
+/// Checks the output folder against --resume/--overwrite, creates it, and returns what an
+/// earlier run finished (on --resume). A run refuses a folder an earlier run wrote unless told
+/// which of the two to do: silently mixing two runs' outputs is how results get lost. A shard
+/// refuses only its own earlier journal or report (the other shards share the folder).
+fn prepare_output(cfg: &RunConfig) -> Result<(Vec<journal::Entry>, HashSet<String>), RunError> {
+    let jpath = journal::path(&cfg.output, cfg.shard);
+    let report = cfg.output.join(
+        cfg.shard
+            .map_or_else(|| "report.json".into(), |s| s.report_name()),
+    );
+    if !cfg.resume && !cfg.overwrite {
+        let used = match cfg.shard {
+            None => std::fs::read_dir(&cfg.output).is_ok_and(|mut d| d.next().is_some()),
+            Some(_) => jpath.exists() || report.exists(),
+        };
+        if used {
+            return Err(RunError::Usage(format!(
+                "--output {}: {} already ran here; add --resume to finish an interrupted run \
+                 (finished inputs are skipped), or --overwrite to run it all again over it",
+                cfg.output.display(),
+                if cfg.shard.is_some() {
+                    "this shard"
+                } else {
+                    "a run"
+                }
+            )));
+        }
+    }
+    std::fs::create_dir_all(&cfg.output).map_err(|e| {
+        RunError::Fatal(format!(
+            "cannot create output folder {}: {e}",
+            cfg.output.display()
+        ))
+    })?;
+    if cfg.overwrite {
+        for p in [&jpath, &report] {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(RunError::Fatal(format!(
+                        "cannot remove {}: {e}",
+                        p.display()
+                    )))
+                }
+            }
+        }
+    }
+    if cfg.resume || cfg.overwrite {
+        // A killed run's temporary files; with shards, only ones no live writer can own.
+        let age = cfg.shard.map(|_| std::time::Duration::from_secs(600));
+        journal::remove_temporaries(&cfg.output, age);
+    }
+    if !cfg.resume {
+        return Ok((Vec::new(), HashSet::new()));
+    }
+    journal::load(&jpath)
+        .map_err(|e| RunError::Fatal(format!("cannot read the journal {}: {e}", jpath.display())))
 }
 
 /// Thread-seconds per stage, summed over workers (stages overlap in wall time).
@@ -294,8 +389,11 @@ struct Ctx<'a> {
     global: Option<&'a Inventory>,
     cache: &'a ResponseCache,
     names: &'a Mutex<Names>,
-    /// Input files taken from the walk so far.
+    /// Input files taken from the walk so far (and finished by an earlier run, on --resume).
     files: &'a AtomicUsize,
+    journal: &'a Journal,
+    /// The first failure to append to the journal (reported once as a warning).
+    journal_error: &'a Mutex<Option<String>>,
 }
 
 /// One input file read: its traces, and the failures reading it already produced.
@@ -392,9 +490,28 @@ impl Ctx<'_> {
         match f {
             Ok(f) => {
                 self.files.fetch_add(1, Ordering::Relaxed);
-                self.process_file(&f)
+                let out = self.process_file(&f);
+                self.journal(&f, &out);
+                out
             }
             Err(e) => Self::walk_failure(e),
+        }
+    }
+
+    /// Records a finished file (all its outputs in place) in the journal. A failure to
+    /// append loses nothing written; a later --resume would redo those files.
+    fn journal(&self, f: &InputFile, out: &FileOutcome) {
+        let e = journal::Entry {
+            file: f.path.display().to_string(),
+            samples: out.samples,
+            ok: out.ok,
+            outputs: out.outputs,
+            failures: out.failures.clone(),
+            warnings: out.warnings.clone(),
+        };
+        if let Err(err) = self.journal.record(&e) {
+            let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert_with(|| err.to_string());
         }
     }
 
@@ -487,6 +604,7 @@ impl Ctx<'_> {
                     }
                     self.progress
                         .file_done(out.ok, out.failures.len(), out.samples);
+                    self.journal(&f, &out);
                     self.merge(out);
                 });
             }

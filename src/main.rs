@@ -211,6 +211,8 @@ fn run(args: RunArgs) -> ExitCode {
         progress: !args.quiet,
         stage_times: args.stage_times,
         shard,
+        resume: args.resume,
+        overwrite: args.overwrite,
     };
     let shard = cfg.shard;
     match engine::run(&cfg) {

@@ -59,13 +59,16 @@ fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
     c
 }
 
-/// Every file under `dir` but reports, by relative path, with its bytes.
+/// Every file under `dir` but reports and journals, by relative path, with its bytes.
 fn outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut m = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".seisbatch") {
+                continue; // journals: one per run or shard
+            }
             if p.is_dir() {
                 stack.push(p);
             } else if !p

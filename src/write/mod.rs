@@ -1,6 +1,7 @@
 //! Output side: SAC and miniSEED writers (each file written to a temporary name, then
 //! renamed, so no reader ever sees half a file) and the run report.
 
+pub mod journal;
 pub mod mseed;
 pub mod report;
 pub mod sac;
@@ -55,10 +56,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_data()?;
+        test_delay();
         std::fs::rename(&tmp, path)
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     res
+}
+
+/// Tests: `SEISBATCH_TEST_WRITE_DELAY_MS` holds every output between its temporary file and
+/// the rename, so a kill test lands while temporaries exist (tests/resume.rs).
+fn test_delay() {
+    static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let ms = *MS.get_or_init(|| {
+        std::env::var("SEISBATCH_TEST_WRITE_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    });
+    if ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::pipeline::Pipeline;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Failure {
     /// The input file.
     pub file: String,

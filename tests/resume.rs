@@ -1,0 +1,167 @@
+//! Crash safety (issue #5): a run killed with SIGKILL midway leaves only complete outputs and
+//! a journal; a second run refuses the folder unless told --resume or --overwrite; --resume
+//! finishes the job with outputs byte-identical to an uninterrupted run, no temporary files
+//! left, and a complete report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+}
+
+fn ok(o: &Output, codes: &[i32]) {
+    assert!(
+        o.status.code().is_some_and(|c| codes.contains(&c)),
+        "exit {:?}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
+    let mut c = bin();
+    c.arg("run")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml"))
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
+        .args(extra);
+    c
+}
+
+/// Every file under `dir`, by relative path, with its bytes (journals and reports apart).
+fn files(dir: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<PathBuf>) {
+    let (mut outputs, mut temporaries) = (BTreeMap::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if name == ".seisbatch" || name.starts_with("report") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.ends_with(".tmp") {
+                temporaries.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+                outputs.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    (outputs, temporaries)
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn lines(p: &Path) -> usize {
+    std::fs::read_to_string(p)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn killed_run_resumes_to_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("data");
+    let o = bin()
+        .args([
+            "synth",
+            "--events",
+            "6",
+            "--stations",
+            "3",
+            "--duration",
+            "60",
+        ])
+        .args(["--bad-fraction", "0.1", "--output"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    ok(&o, &[0]);
+    let reference = tmp.path().join("reference");
+    ok(&run(&input, &reference, &[]).output().unwrap(), &[3]);
+    let (want, _) = files(&reference);
+    let total = report(&reference)["input_files"].as_u64().unwrap() as usize;
+    assert_eq!(total, 54);
+
+    // Kill it a few files in, while an output sits under its temporary name.
+    let out = tmp.path().join("out");
+    let mut child = run(&input, &out, &[])
+        .env("SEISBATCH_TEST_WRITE_DELAY_MS", "30")
+        .spawn()
+        .unwrap();
+    let journal = out.join(".seisbatch/journal.jsonl");
+    let t0 = Instant::now();
+    while lines(&journal) < 5 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "run made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(10));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let finished = lines(&journal);
+    assert!(
+        finished < total,
+        "killed midway ({finished} of {total} finished)"
+    );
+    assert!(!out.join("report.json").exists());
+    let (partial, temporaries) = files(&out);
+    assert!(partial.len() < want.len());
+    for (p, bytes) in &partial {
+        assert_eq!(
+            Some(bytes),
+            want.get(p),
+            "{p:?}: every output in place is complete"
+        );
+    }
+    eprintln!(
+        "killed after {finished} files, {} temporaries left",
+        temporaries.len()
+    );
+
+    // A plain second run refuses the folder, and says what to do.
+    let o = run(&input, &out, &[]).output().unwrap();
+    ok(&o, &[2]);
+    let msg = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        msg.contains("--resume") && msg.contains("--overwrite"),
+        "{msg}"
+    );
+
+    ok(&run(&input, &out, &["--resume"]).output().unwrap(), &[3]);
+    let (got, temporaries) = files(&out);
+    assert!(temporaries.is_empty(), "left behind: {temporaries:?}");
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "outputs differ from the uninterrupted run");
+    let (a, b) = (report(&reference), report(&out));
+    for k in [
+        "ok",
+        "failed",
+        "outputs",
+        "input_files",
+        "input_samples",
+        "failures",
+        "warnings",
+    ] {
+        assert_eq!(a[k], b[k], "report field {k}");
+    }
+    assert_eq!(lines(&journal), total);
+
+    // --overwrite runs it all again over the folder.
+    ok(&run(&input, &out, &["--overwrite"]).output().unwrap(), &[3]);
+    assert!(files(&out).0 == want);
+    assert_eq!(report(&out)["ok"], a["ok"]);
+    assert_eq!(lines(&journal), total);
+}
