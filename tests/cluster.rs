@@ -194,3 +194,37 @@ fn explicit_shards_partition_and_a_missing_shard_is_named() {
         .unwrap();
     ok(&o, &[2]);
 }
+
+/// The job scripts in examples/cluster parse, and every flag they give `seisbatch run` exists.
+#[test]
+fn example_job_scripts_use_real_flags() {
+    let dir = root().join("examples/cluster");
+    let help = bin().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        if p.extension().is_some_and(|x| x == "sh") {
+            ok(
+                &Command::new("bash").arg("-n").arg(&p).output().unwrap(),
+                &[0],
+            );
+        }
+        assert!(text.contains("--shard auto"), "{p:?}");
+        let commands: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for flag in commands
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+        {
+            let flag = flag.split('=').next().unwrap();
+            assert!(help.contains(flag), "{p:?}: `seisbatch run` has no {flag}");
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 3);
+}
