@@ -125,6 +125,12 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    PerTrace,
+    PerEvent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeviceArg {
     Auto,
     Cpu,
@@ -146,9 +152,15 @@ pub struct RunArgs {
     /// StationXML file or folder of *.xml applied to every trace (after an event's own resp/).
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
-    /// Output format: SAC (little-endian, as ObsPy writes it) or miniSEED (float32, 4096-byte records).
-    #[arg(long, value_enum, default_value_t = FormatArg::Sac)]
-    pub format: FormatArg,
+    /// Output format: SAC (little-endian, as ObsPy writes it; the default) or miniSEED
+    /// (float32, 4096-byte records; what --layout per-event writes).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace
+    /// miniSEED per event folder (EVENT/raw/* -> OUTPUT/EVENT/EVENT.mseed), or per input file
+    /// for other inputs: thousands of times fewer files for a file system to hold.
+    #[arg(long, value_enum, default_value_t = LayoutArg::PerTrace)]
+    pub layout: LayoutArg,
     /// Where to compute: auto uses a hardware GPU when wgpu finds one (Vulkan, Metal, DX12),
     /// else the CPU path; gpu uses any adapter, a software one (lavapipe) included; cpu never
     /// touches a GPU. Steps without a GPU kernel, and any batch the device fails, run on the

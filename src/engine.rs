@@ -27,6 +27,7 @@ use crate::read::mseed;
 use crate::response::cache::ResponseCache;
 use crate::time;
 use crate::trace::Trace;
+use crate::write::append::Appender;
 use crate::write::journal::{self, Journal};
 use crate::write::report::{Failure, Report, StageSeconds};
 use crate::write::{self, Format};
@@ -52,6 +53,18 @@ pub struct RunConfig {
     pub resume: bool,
     /// `--overwrite`: run again into a folder an earlier run wrote (its journal restarts).
     pub overwrite: bool,
+    /// `--layout`: one file per trace, or one miniSEED file per event folder.
+    pub layout: Layout,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One file per trace, named as MassDownloader names them.
+    PerTrace,
+    /// One multi-trace miniSEED file per event folder (`EVENT/raw/*` -> `EVENT/EVENT.mseed`),
+    /// or per input file for other inputs (`dir/x.mseed` -> `dir/x.mseed`).
+    PerEvent,
 }
 
 /// The run's input files in walk order (all, or one shard's).
@@ -113,6 +126,29 @@ struct FileOutcome {
     outputs: usize,
     failures: Vec<Failure>,
     warnings: Vec<String>,
+    /// `--layout per-event`: the file's encoded traces, and their ids and starts, waiting to
+    /// be appended to the event file when the file is complete.
+    pending: Vec<u8>,
+    appended: Vec<(String, String)>,
+}
+
+/// `--layout per-event`: where an input file's traces go. A MassDownloader event
+/// (`EVENT/raw/x.mseed`, output folder `EVENT`) -> `OUTPUT/EVENT/EVENT.mseed`; any other
+/// input -> `OUTPUT/<its folder>/<its name>.mseed`.
+fn event_file(output: &Path, f: &InputFile) -> PathBuf {
+    let dir = output.join(&f.out_dir);
+    let in_raw = f
+        .path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "raw");
+    let stem = match f.out_dir.file_name() {
+        Some(event) if in_raw => event.to_os_string(),
+        _ => f.path.file_stem().unwrap_or_default().to_os_string(),
+    };
+    let mut name = stem;
+    name.push(".mseed");
+    dir.join(name)
 }
 
 pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
@@ -161,6 +197,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         files: &AtomicUsize::new(done.len()),
         journal: &journal,
         journal_error: &Mutex::new(None),
+        appender: &Appender::new(&done),
     };
     // What an earlier run finished counts in this run's report.
     for e in done {
@@ -170,6 +207,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             outputs: e.outputs,
             failures: e.failures,
             warnings: e.warnings,
+            ..Default::default()
         });
     }
     let mut device_warnings = Vec::new();
@@ -394,6 +432,7 @@ struct Ctx<'a> {
     journal: &'a Journal,
     /// The first failure to append to the journal (reported once as a warning).
     journal_error: &'a Mutex<Option<String>>,
+    appender: &'a Appender,
 }
 
 /// One input file read: its traces, and the failures reading it already produced.
@@ -490,29 +529,61 @@ impl Ctx<'_> {
         match f {
             Ok(f) => {
                 self.files.fetch_add(1, Ordering::Relaxed);
-                let out = self.process_file(&f);
-                self.journal(&f, &out);
+                let mut out = self.process_file(&f);
+                self.complete(&f, &mut out);
                 out
             }
             Err(e) => Self::walk_failure(e),
         }
     }
 
-    /// Records a finished file (all its outputs in place) in the journal. A failure to
-    /// append loses nothing written; a later --resume would redo those files.
-    fn journal(&self, f: &InputFile, out: &FileOutcome) {
-        let e = journal::Entry {
+    /// A file's traces are all processed: in the per-event layout its encoded traces are
+    /// appended to the event file; then it is journaled (all its outputs are in place).
+    fn complete(&self, f: &InputFile, out: &mut FileOutcome) {
+        let entry = |out: &FileOutcome| journal::Entry {
             file: f.path.display().to_string(),
             samples: out.samples,
             ok: out.ok,
             outputs: out.outputs,
             failures: out.failures.clone(),
             warnings: out.warnings.clone(),
+            appended: None,
         };
-        if let Err(err) = self.journal.record(&e) {
-            let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
-            first.get_or_insert_with(|| err.to_string());
+        let pending = std::mem::take(&mut out.pending);
+        if self.cfg.layout == Layout::PerEvent && !pending.is_empty() {
+            let path = event_file(&self.cfg.output, f);
+            let t = Instant::now();
+            let mut e = entry(out);
+            let r = self.appender.append(&path, &pending, |end| {
+                e.appended = Some((path.display().to_string(), end));
+                if let Err(err) = self.journal.record(&e) {
+                    self.note_journal_error(&err);
+                }
+            });
+            add(&self.clocks.write, t);
+            if let Err(e) = r {
+                // Nothing of this file stays in the event file: its traces are failures.
+                for (id, start) in std::mem::take(&mut out.appended) {
+                    out.failures.push(Self::failure(
+                        f,
+                        id,
+                        start,
+                        format!("append to {}: {e}", path.display()),
+                    ));
+                }
+                out.ok = 0;
+                out.outputs = 0;
+            }
+            return;
         }
+        if let Err(err) = self.journal.record(&entry(out)) {
+            self.note_journal_error(&err);
+        }
+    }
+
+    fn note_journal_error(&self, err: &std::io::Error) {
+        let mut first = self.journal_error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert_with(|| err.to_string());
     }
 
     /// A folder under --input that could not be listed: its files are not read, and the
@@ -604,7 +675,7 @@ impl Ctx<'_> {
                     }
                     self.progress
                         .file_done(out.ok, out.failures.len(), out.samples);
-                    self.journal(&f, &out);
+                    self.complete(&f, &mut out);
                     self.merge(out);
                 });
             }
@@ -711,6 +782,15 @@ impl Ctx<'_> {
             return;
         }
         let t = Instant::now();
+        if self.cfg.layout == Layout::PerEvent {
+            // Appended with the rest of the file's traces once it is complete.
+            out.pending.extend(write::encode(&tr, Format::Mseed));
+            out.appended.push((id, start));
+            out.ok += 1;
+            out.outputs += 1;
+            add(&self.clocks.write, t);
+            return;
+        }
         let path = unique_path(
             &self.cfg.output.join(&f.out_dir),
             &write::file_name(&tr, self.cfg.format),

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use seisbatch::cli::{
-    BenchArgs, Cli, Command, DeviceArg, FormatArg, ReportArgs, RunArgs, SynthArgs,
+    BenchArgs, Cli, Command, DeviceArg, FormatArg, LayoutArg, ReportArgs, RunArgs, SynthArgs,
 };
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
@@ -44,7 +44,7 @@ fn report(a: ReportArgs) -> ExitCode {
     };
     let r = &m.report;
     println!(
-        "{} of {} shards reported: {} traces ok, {} failed, {} files written from {} input files",
+        "{} of {} shards reported: {} traces ok, {} failed, {} outputs written from {} input files",
         m.count - m.missing.len(),
         m.count,
         r["ok"],
@@ -193,9 +193,17 @@ fn run(args: RunArgs) -> ExitCode {
         input: args.input,
         output: args.output.clone(),
         inventory: args.inventory,
-        format: match args.format {
-            FormatArg::Sac => Format::Sac,
-            FormatArg::Mseed => Format::Mseed,
+        format: match (args.format, args.layout) {
+            (Some(FormatArg::Sac), LayoutArg::PerEvent) => {
+                eprintln!("seisbatch: --layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)");
+                return ExitCode::from(2);
+            }
+            (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
+            (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
+        },
+        layout: match args.layout {
+            LayoutArg::PerTrace => engine::Layout::PerTrace,
+            LayoutArg::PerEvent => engine::Layout::PerEvent,
         },
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()

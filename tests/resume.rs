@@ -70,6 +70,17 @@ fn lines(p: &Path) -> usize {
 
 #[test]
 fn killed_run_resumes_to_the_uninterrupted_result() {
+    kill_and_resume(&[], 53); // one per good trace
+}
+
+/// The same with one miniSEED file per event: appended per input file, cut back to the
+/// journal's length on resume.
+#[test]
+fn killed_per_event_run_resumes_to_the_uninterrupted_result() {
+    kill_and_resume(&["--layout", "per-event"], 6);
+}
+
+fn kill_and_resume(layout: &[&str], files_out: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("data");
     let o = bin()
@@ -88,14 +99,15 @@ fn killed_run_resumes_to_the_uninterrupted_result() {
         .unwrap();
     ok(&o, &[0]);
     let reference = tmp.path().join("reference");
-    ok(&run(&input, &reference, &[]).output().unwrap(), &[3]);
+    ok(&run(&input, &reference, layout).output().unwrap(), &[3]);
     let (want, _) = files(&reference);
+    assert_eq!(want.len(), files_out);
     let total = report(&reference)["input_files"].as_u64().unwrap() as usize;
     assert_eq!(total, 54);
 
     // Kill it a few files in, while an output sits under its temporary name.
     let out = tmp.path().join("out");
-    let mut child = run(&input, &out, &[])
+    let mut child = run(&input, &out, layout)
         .env("SEISBATCH_TEST_WRITE_DELAY_MS", "30")
         .spawn()
         .unwrap();
@@ -118,21 +130,29 @@ fn killed_run_resumes_to_the_uninterrupted_result() {
     );
     assert!(!out.join("report.json").exists());
     let (partial, temporaries) = files(&out);
-    assert!(partial.len() < want.len());
     for (p, bytes) in &partial {
-        assert_eq!(
-            Some(bytes),
-            want.get(p),
-            "{p:?}: every output in place is complete"
-        );
+        // Per trace: every file in place is complete. Per event: a file holds the start of
+        // the uninterrupted one (a torn tail at most, which --resume cuts).
+        let full = &want[p];
+        if layout.is_empty() {
+            assert!(bytes == full, "{p:?}: every output in place is complete");
+        } else {
+            let n = bytes.len().min(full.len());
+            assert!(
+                full[..n] == bytes[..n],
+                "{p:?}: not a prefix of the full event file"
+            );
+        }
     }
+    let written: usize = partial.values().map(Vec::len).sum();
+    assert!(written < want.values().map(Vec::len).sum::<usize>());
     eprintln!(
         "killed after {finished} files, {} temporaries left",
         temporaries.len()
     );
 
     // A plain second run refuses the folder, and says what to do.
-    let o = run(&input, &out, &[]).output().unwrap();
+    let o = run(&input, &out, layout).output().unwrap();
     ok(&o, &[2]);
     let msg = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -140,7 +160,8 @@ fn killed_run_resumes_to_the_uninterrupted_result() {
         "{msg}"
     );
 
-    ok(&run(&input, &out, &["--resume"]).output().unwrap(), &[3]);
+    let resume: Vec<&str> = layout.iter().copied().chain(["--resume"]).collect();
+    ok(&run(&input, &out, &resume).output().unwrap(), &[3]);
     let (got, temporaries) = files(&out);
     assert!(temporaries.is_empty(), "left behind: {temporaries:?}");
     assert_eq!(got.len(), want.len());
@@ -160,8 +181,67 @@ fn killed_run_resumes_to_the_uninterrupted_result() {
     assert_eq!(lines(&journal), total);
 
     // --overwrite runs it all again over the folder.
-    ok(&run(&input, &out, &["--overwrite"]).output().unwrap(), &[3]);
+    let overwrite: Vec<&str> = layout.iter().copied().chain(["--overwrite"]).collect();
+    ok(&run(&input, &out, &overwrite).output().unwrap(), &[3]);
     assert!(files(&out).0 == want);
     assert_eq!(report(&out)["ok"], a["ok"]);
     assert_eq!(lines(&journal), total);
+}
+
+/// `--layout per-event` holds the same samples as the per-trace SAC files: each event file
+/// decodes to exactly the traces of its event folder.
+#[test]
+fn per_event_files_hold_the_per_trace_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("data");
+    let o = bin()
+        .args([
+            "synth",
+            "--events",
+            "3",
+            "--stations",
+            "2",
+            "--duration",
+            "60",
+        ])
+        .args(["--bad-fraction", "0.1", "--output"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    ok(&o, &[0]);
+    let (sac, events) = (tmp.path().join("sac"), tmp.path().join("events"));
+    ok(&run(&input, &sac, &[]).output().unwrap(), &[3]);
+    ok(
+        &run(&input, &events, &["--layout", "per-event"])
+            .output()
+            .unwrap(),
+        &[3],
+    );
+    assert_eq!(report(&sac)["ok"], report(&events)["ok"]);
+    let mut traces = 0;
+    for ev in ["event_00001", "event_00002", "event_00003"] {
+        let bytes = std::fs::read(events.join(ev).join(format!("{ev}.mseed"))).unwrap();
+        let d = seisbatch::read::mseed::read_bytes(&bytes);
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+        let sac_files = std::fs::read_dir(sac.join(ev)).unwrap().count();
+        assert_eq!(d.traces.len(), sac_files, "{ev}");
+        for t in &d.traces {
+            let name = seisbatch::write::file_name(t, seisbatch::write::Format::Sac);
+            let b = std::fs::read(sac.join(ev).join(&name)).unwrap();
+            let want: Vec<f64> = b[632..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+                .collect();
+            assert!(t.data == want, "{ev}/{name}: samples differ");
+            traces += 1;
+        }
+    }
+    assert_eq!(traces as u64, report(&sac)["ok"].as_u64().unwrap());
+    // SAC cannot hold an event: asking for it is a usage error.
+    let mut o = run(
+        &input,
+        &tmp.path().join("x"),
+        &["--layout", "per-event", "--format", "sac"],
+    );
+    ok(&o.output().unwrap(), &[2]);
 }

@@ -32,6 +32,10 @@ pub struct Entry {
     pub outputs: usize,
     pub failures: Vec<Failure>,
     pub warnings: Vec<String>,
+    /// `--layout per-event`: the event file this input's traces were appended to, and its
+    /// length after the append (a resumed run cuts the file back to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appended: Option<(String, u64)>,
 }
 
 /// The journal being appended to.

@@ -1,6 +1,7 @@
 //! Output side: SAC and miniSEED writers (each file written to a temporary name, then
 //! renamed, so no reader ever sees half a file) and the run report.
 
+pub mod append;
 pub mod journal;
 pub mod mseed;
 pub mod report;
@@ -67,7 +68,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Tests: `SEISBATCH_TEST_WRITE_DELAY_MS` holds every output between its temporary file and
 /// the rename, so a kill test lands while temporaries exist (tests/resume.rs).
-fn test_delay() {
+pub(crate) fn test_delay() {
     static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let ms = *MS.get_or_init(|| {
         std::env::var("SEISBATCH_TEST_WRITE_DELAY_MS")

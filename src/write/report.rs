@@ -38,7 +38,8 @@ pub struct Report {
     pub ok: usize,
     pub failed: usize,
     pub failures: Vec<Failure>,
-    /// Files written (relative to the output folder).
+    /// Traces written: one file each with `--layout per-trace`, records in the event's file
+    /// with `--layout per-event`.
     pub outputs: usize,
     pub input_files: usize,
     pub warnings: Vec<String>,
@@ -71,7 +72,7 @@ impl Report {
             None => " (CPU path)".to_string(),
         };
         format!(
-            "seisbatch: {} traces ok, {} failed, {} files written from {} input files in {:.2} s{on}",
+            "seisbatch: {} traces ok, {} failed, {} outputs written from {} input files in {:.2} s{on}",
             self.ok, self.failed, self.outputs, self.input_files, self.wall_seconds
         )
     }
