@@ -4,10 +4,11 @@
 #   mesa-vulkan-drivers,    lavapipe, the software Vulkan driver the GPU tests run on (issue #3)
 #   libvulkan1
 #   openmpi-bin             mpirun for the launcher test (tests/cluster.rs, issue #5)
+#   libhdf5-dev             the `asdf` feature (--format asdf) that the tests build
 # Run as root, or as a user with sudo.
 set -euo pipefail
 need=()
-for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config openmpi-bin; do
+for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config openmpi-bin libhdf5-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -122,6 +122,8 @@ pub struct SynthArgs {
 pub enum FormatArg {
     Sac,
     Mseed,
+    /// ASDF (HDF5), one file per event; builds with the `asdf` feature.
+    Asdf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,8 +154,10 @@ pub struct RunArgs {
     /// StationXML file or folder of *.xml applied to every trace (after an event's own resp/).
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
-    /// Output format: SAC (little-endian, as ObsPy writes it; the default) or miniSEED
-    /// (float32, 4096-byte records; what --layout per-event writes).
+    /// Output format: SAC (little-endian, as ObsPy writes it; the default), miniSEED
+    /// (float32, 4096-byte records; what --layout per-event writes), or ASDF (one HDF5 file
+    /// per event with each station's StationXML, as pyasdf reads it; needs a build with
+    /// `--features asdf`).
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace

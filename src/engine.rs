@@ -256,6 +256,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));
         }
     }
+    if cfg.format == Format::Asdf {
+        ctx.convert_to_asdf();
+    }
     let mut report = Report {
         seisbatch_version: env!("CARGO_PKG_VERSION").to_string(),
         ok: 0,
@@ -550,7 +553,7 @@ impl Ctx<'_> {
             appended: None,
         };
         let pending = std::mem::take(&mut out.pending);
-        if self.cfg.layout == Layout::PerEvent && !pending.is_empty() {
+        if self.per_event() && !pending.is_empty() {
             let path = event_file(&self.cfg.output, f);
             let t = Instant::now();
             let mut e = entry(out);
@@ -579,6 +582,72 @@ impl Ctx<'_> {
         if let Err(err) = self.journal.record(&entry(out)) {
             self.note_journal_error(&err);
         }
+    }
+
+    /// Traces go to one file per event: `--layout per-event`, and ASDF (gathered as
+    /// per-event miniSEED, converted at the end).
+    fn per_event(&self) -> bool {
+        self.cfg.layout == Layout::PerEvent || self.cfg.format == Format::Asdf
+    }
+
+    /// `--format asdf`: each event's miniSEED (every one this run or the run it resumes
+    /// appended to) becomes EVENT.h5, the miniSEED removed once the ASDF file is in place. A
+    /// failure leaves the miniSEED (nothing is lost) and is reported.
+    fn convert_to_asdf(&self) {
+        for mseed in self.appender.files() {
+            if !mseed.exists() {
+                continue; // converted by the run this one resumes
+            }
+            let t = Instant::now();
+            let r = std::fs::read(&mseed)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    let d = mseed::read_bytes(&bytes);
+                    let xml = |net: &str, sta: &str| self.station_xml(&mseed, net, sta);
+                    write::asdf::write(&write::asdf::target(&mseed), &d.traces, &xml)
+                })
+                .and_then(|()| std::fs::remove_file(&mseed).map_err(|e| e.to_string()));
+            add(&self.clocks.write, t);
+            if let Err(e) = r {
+                let mut out = FileOutcome::default();
+                out.failures.push(Failure {
+                    file: mseed.display().to_string(),
+                    id: String::new(),
+                    start: String::new(),
+                    reason: format!("ASDF: {e}; the event's traces stay in this miniSEED file"),
+                });
+                self.merge(out);
+            }
+        }
+    }
+
+    /// The StationXML to store beside a station's waveforms in ASDF: the event's
+    /// resp/NET.STA.xml (MassDownloader), else --inventory's NET.STA.xml or the file itself.
+    fn station_xml(&self, event_file: &Path, net: &str, sta: &str) -> Option<Vec<u8>> {
+        let name = format!("{net}.{sta}.xml");
+        let rel = event_file
+            .parent()
+            .and_then(|d| d.strip_prefix(&self.cfg.output).ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let input_root = if self.cfg.input.is_file() {
+            self.cfg
+                .input
+                .parent()
+                .unwrap_or(Path::new(""))
+                .to_path_buf()
+        } else {
+            self.cfg.input.clone()
+        };
+        let mut candidates = vec![input_root.join(&rel).join("resp").join(&name)];
+        if let Some(inv) = &self.cfg.inventory {
+            if inv.is_file() {
+                candidates.push(inv.clone());
+            } else {
+                candidates.push(inv.join(&name));
+            }
+        }
+        candidates.iter().find_map(|p| std::fs::read(p).ok())
     }
 
     fn note_journal_error(&self, err: &std::io::Error) {
@@ -782,7 +851,7 @@ impl Ctx<'_> {
             return;
         }
         let t = Instant::now();
-        if self.cfg.layout == Layout::PerEvent {
+        if self.per_event() {
             // Appended with the rest of the file's traces once it is complete.
             out.pending.extend(write::encode(&tr, Format::Mseed));
             out.appended.push((id, start));

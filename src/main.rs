@@ -198,6 +198,13 @@ fn run(args: RunArgs) -> ExitCode {
                 eprintln!("seisbatch: --layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)");
                 return ExitCode::from(2);
             }
+            (Some(FormatArg::Asdf), _) => {
+                if !cfg!(feature = "asdf") {
+                    eprintln!("seisbatch: --format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)");
+                    return ExitCode::from(2);
+                }
+                Format::Asdf
+            }
             (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
             (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
         },

@@ -35,6 +35,15 @@ impl Appender {
         }
     }
 
+    /// Every event file this run and the run it resumes appended to.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<PathBuf> = open.keys().chain(self.resumed.keys()).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Appends `bytes` to `path`, then calls `journal` with the file's new length, under one
     /// lock. On an error the file is cut back to where it was and `journal` is not called.
     pub fn append(

@@ -2,6 +2,7 @@
 //! renamed, so no reader ever sees half a file) and the run report.
 
 pub mod append;
+pub mod asdf;
 pub mod journal;
 pub mod mseed;
 pub mod report;
@@ -17,6 +18,8 @@ use crate::trace::Trace;
 pub enum Format {
     Sac,
     Mseed,
+    /// One ASDF (HDF5) file per event (`write::asdf`).
+    Asdf,
 }
 
 impl Format {
@@ -24,6 +27,7 @@ impl Format {
         match self {
             Format::Sac => "sac",
             Format::Mseed => "mseed",
+            Format::Asdf => "h5",
         }
     }
 }
@@ -42,7 +46,8 @@ pub fn file_name(tr: &Trace, format: Format) -> String {
 pub fn encode(tr: &Trace, format: Format) -> Vec<u8> {
     match format {
         Format::Sac => sac::encode(tr),
-        Format::Mseed => mseed::encode(tr),
+        // ASDF gathers events as miniSEED first (`write::asdf`).
+        Format::Mseed | Format::Asdf => mseed::encode(tr),
     }
 }
 
