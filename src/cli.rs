@@ -127,6 +127,14 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GapsArg {
+    Split,
+    Zeros,
+    Interpolate,
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutArg {
     PerTrace,
     PerEvent,
@@ -165,6 +173,15 @@ pub struct RunArgs {
     /// for other inputs: thousands of times fewer files for a file system to hold.
     #[arg(long, value_enum, default_value_t = LayoutArg::PerTrace)]
     pub layout: LayoutArg,
+    /// A gap between records of one channel: split (each contiguous segment its own trace, as
+    /// ObsPy's read gives them), zeros or interpolate (filled up to --max-gap, as ObsPy's
+    /// merge(fill_value=0 | "interpolate"), longer gaps split; each fill is a warning), or
+    /// reject (the channel fails, the gap named). Overlaps always split. Recorded in report.json.
+    #[arg(long, value_enum, default_value_t = GapsArg::Split)]
+    pub gaps: GapsArg,
+    /// Longest gap --gaps zeros|interpolate fills, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub max_gap: f64,
     /// Where to compute: auto uses a hardware GPU when wgpu finds one (Vulkan, Metal, DX12),
     /// else the CPU path; gpu uses any adapter, a software one (lavapipe) included; cpu never
     /// touches a GPU. Steps without a GPU kernel, and any batch the device fails, run on the

@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub overwrite: bool,
     /// `--layout`: one file per trace, or one miniSEED file per event folder.
     pub layout: Layout,
+    /// `--gaps`: what a gap between records of one channel does.
+    pub gaps: mseed::Gaps,
 }
 
 /// `--layout`.
@@ -288,6 +290,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         responses_evaluated: cache.len(),
         pipeline: cfg.pipeline.clone(),
         shard: cfg.shard,
+        gaps: crate::write::report::GapsReport {
+            policy: cfg.gaps.name().into(),
+            max_gap_seconds: match cfg.gaps {
+                mseed::Gaps::Zeros { max_gap } | mseed::Gaps::Interpolate { max_gap } => {
+                    Some(max_gap)
+                }
+                _ => None,
+            },
+        },
     };
     progress.finish();
     report.warnings.extend(device_warnings);
@@ -478,7 +489,12 @@ impl Ctx<'_> {
                 };
             }
         };
-        let decoded = mseed::read_bytes(&bytes);
+        let decoded = mseed::read_with(&bytes, self.cfg.gaps);
+        for (id, start, reason) in decoded.rejected {
+            out.failures
+                .push(Self::failure(f, id, time::iso(start), reason));
+        }
+        out.warnings.extend(decoded.filled);
         for p in decoded.problems {
             out.failures.push(Self::failure(
                 f,

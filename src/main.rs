@@ -4,10 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use seisbatch::cli::{
-    BenchArgs, Cli, Command, DeviceArg, FormatArg, LayoutArg, ReportArgs, RunArgs, SynthArgs,
+    BenchArgs, Cli, Command, DeviceArg, FormatArg, GapsArg, LayoutArg, ReportArgs, RunArgs,
+    SynthArgs,
 };
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
+use seisbatch::read::mseed::Gaps;
 use seisbatch::write::Format;
 
 fn main() -> ExitCode {
@@ -184,6 +186,20 @@ fn run(args: RunArgs) -> ExitCode {
             }
         },
     };
+    if !(args.max_gap.is_finite() && args.max_gap >= 0.0) {
+        eprintln!("seisbatch: --max-gap must be a number of seconds >= 0");
+        return ExitCode::from(2);
+    }
+    let gaps = match args.gaps {
+        GapsArg::Split => Gaps::Split,
+        GapsArg::Zeros => Gaps::Zeros {
+            max_gap: args.max_gap,
+        },
+        GapsArg::Interpolate => Gaps::Interpolate {
+            max_gap: args.max_gap,
+        },
+        GapsArg::Reject => Gaps::Reject,
+    };
     if args.jobs == Some(0) {
         eprintln!("seisbatch: --jobs must be at least 1");
         return ExitCode::from(2);
@@ -208,6 +224,7 @@ fn run(args: RunArgs) -> ExitCode {
             (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
             (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
         },
+        gaps,
         layout: match args.layout {
             LayoutArg::PerTrace => engine::Layout::PerTrace,
             LayoutArg::PerEvent => engine::Layout::PerEvent,

@@ -562,3 +562,63 @@ fn device_gpu_reports_the_same_failures() {
     assert!(cpu.len() >= 4, "{cpu:?}");
     assert_eq!(cpu, gpu);
 }
+
+/// --gaps is applied on the CLI path and recorded: fills are warnings, rejections failures.
+#[test]
+fn gap_policy_is_applied_and_recorded() {
+    use seisbatch::trace::Trace;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let tr = |start_ns: i64, n: usize| Trace {
+        network: "XX".into(),
+        station: "GAP".into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns,
+        sampling_rate: 100.0,
+        data: (0..n).map(|i| (i % 17) as f64).collect(),
+    };
+    // 0.5 s missing between two segments.
+    let mut bytes = seisbatch::write::mseed::encode(&tr(0, 1000));
+    bytes.extend(seisbatch::write::mseed::encode(&tr(10_500_000_000, 1000)));
+    std::fs::write(input.join("gappy.mseed"), bytes).unwrap();
+    let chain = tmp.path().join("demean.toml");
+    std::fs::write(&chain, "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n").unwrap();
+    let go = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let o = run_pipeline(
+            &chain,
+            &input,
+            &out,
+            &[&["--device", "cpu"], extra].concat(),
+        );
+        (o, report(&out))
+    };
+    let (o, r) = go("split", &[]);
+    expect_exit(&o, 0);
+    assert_eq!(
+        (r["ok"].as_u64(), r["gaps"]["policy"].as_str()),
+        (Some(2), Some("split"))
+    );
+    let (o, r) = go("zeros", &["--gaps", "zeros", "--max-gap", "1"]);
+    expect_exit(&o, 0);
+    assert_eq!(r["ok"], 1);
+    assert_eq!(r["gaps"]["max_gap_seconds"], 1.0);
+    let w = r["warnings"].to_string();
+    assert!(
+        w.contains("XX.GAP..HHZ: 1 gap(s) filled (50 samples, zeros)"),
+        "{w}"
+    );
+    let (o, r) = go("short", &["--gaps", "interpolate", "--max-gap", "0.2"]);
+    expect_exit(&o, 0);
+    assert_eq!(r["ok"], 2, "a gap longer than --max-gap splits");
+    let (o, r) = go("reject", &["--gaps", "reject"]);
+    expect_exit(&o, 3);
+    assert_eq!((r["ok"].as_u64(), r["failed"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(r["failures"][0]["id"], "XX.GAP..HHZ");
+    assert!(r["failures"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("gap of 0.5 s"));
+}

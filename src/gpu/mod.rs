@@ -84,7 +84,7 @@ pub struct Gpu {
     /// Errors no scope caught (wgpu's default handler would panic): kept for the next check.
     uncaptured: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
-    /// Test hook: the next batch fails as if the device were lost (SEISBATCH_GPU_FAIL=1).
+    /// Test hook: the next batch fails and the device counts as lost (SEISBATCH_GPU_FAIL=1).
     fail_next: AtomicBool,
 }
 
@@ -184,9 +184,12 @@ impl Gpu {
     /// The device-level problem, if any, since the last check.
     fn take_fault(&self) -> Option<GpuError> {
         if self.fail_next.swap(false, Ordering::Relaxed) {
-            return Some(GpuError::Lost(
-                "forced by SEISBATCH_GPU_FAIL (test hook)".into(),
-            ));
+            // As a real loss: the device stays lost for the rest of the run.
+            let m = "forced by SEISBATCH_GPU_FAIL (test hook)".to_string();
+            if let Ok(mut l) = self.lost.lock() {
+                *l = Some(m.clone());
+            }
+            return Some(GpuError::Lost(m));
         }
         if let Some(m) = self.lost.lock().ok().and_then(|s| s.clone()) {
             return Some(GpuError::Lost(m));

@@ -63,6 +63,16 @@ pub struct Report {
     /// This run's share of the inputs when it ran as one shard of several (`--shard`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::shard::Shard>,
+    /// The gap policy the run read with (`--gaps`, `--max-gap`).
+    pub gaps: GapsReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GapsReport {
+    /// split, zeros, interpolate or reject.
+    pub policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_gap_seconds: Option<f64>,
 }
 
 impl Report {
@@ -160,6 +170,7 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         "traces_on_device": sum("traces_on_device"),
         "warnings": warnings,
         "format": first["format"],
+        "gaps": first["gaps"],
         "pipeline": first["pipeline"],
         "wall_seconds": wall,
         "shards": {
