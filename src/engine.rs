@@ -128,6 +128,9 @@ struct FileOutcome {
     outputs: usize,
     failures: Vec<Failure>,
     warnings: Vec<String>,
+    /// Outputs that could not be written (disk full, permissions): the file is then not
+    /// journaled, so a --resume after the cause is fixed writes them.
+    write_errors: usize,
     /// `--layout per-event`: the file's encoded traces, and their ids and starts, waiting to
     /// be appended to the event file when the file is complete.
     pending: Vec<u8>,
@@ -581,7 +584,8 @@ impl Ctx<'_> {
             });
             add(&self.clocks.write, t);
             if let Err(e) = r {
-                // Nothing of this file stays in the event file: its traces are failures.
+                // Nothing of this file stays in the event file and nothing is journaled: its
+                // traces are failures now, and a --resume appends them.
                 for (id, start) in std::mem::take(&mut out.appended) {
                     out.failures.push(Self::failure(
                         f,
@@ -593,6 +597,9 @@ impl Ctx<'_> {
                 out.ok = 0;
                 out.outputs = 0;
             }
+            return;
+        }
+        if out.write_errors > 0 {
             return;
         }
         if let Err(err) = self.journal.record(&entry(out)) {
@@ -881,19 +888,25 @@ impl Ctx<'_> {
             &write::file_name(&tr, self.cfg.format),
             self.names,
         );
-        let written = write::write_atomic(&path, &write::encode(&tr, self.cfg.format));
+        let written = write::write_output(&path, &write::encode(&tr, self.cfg.format));
         add(&self.clocks.write, t);
         match written {
             Ok(()) => {
                 out.ok += 1;
                 out.outputs += 1;
             }
-            Err(e) => out.failures.push(Self::failure(
-                f,
-                id,
-                start,
-                format!("write {}: {e}", path.display()),
-            )),
+            Err(e) => {
+                out.write_errors += 1;
+                out.failures.push(Self::failure(
+                    f,
+                    id,
+                    start,
+                    format!(
+                        "write {}: {e}; not journaled: --resume writes it again",
+                        path.display()
+                    ),
+                ))
+            }
         }
     }
 }

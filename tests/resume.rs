@@ -245,3 +245,60 @@ fn per_event_files_hold_the_per_trace_samples() {
     );
     ok(&o.output().unwrap(), &[2]);
 }
+
+/// A full disk (injected: every output write fails after the first 10) fails those traces
+/// with the reason, does not journal their files, and a --resume once there is room writes
+/// them: the outputs and report then equal an uninterrupted run's.
+#[test]
+fn full_disk_then_resume_completes_the_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("data");
+    let o = bin()
+        .args([
+            "synth",
+            "--events",
+            "3",
+            "--stations",
+            "3",
+            "--duration",
+            "60",
+        ])
+        .args(["--bad-fraction", "0.1", "--output"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    ok(&o, &[0]);
+    let reference = tmp.path().join("reference");
+    ok(&run(&input, &reference, &[]).output().unwrap(), &[3]);
+    let out = tmp.path().join("out");
+    let o = run(&input, &out, &[])
+        .env("SEISBATCH_TEST_FAIL_WRITES_AFTER", "10")
+        .output()
+        .unwrap();
+    ok(&o, &[3]);
+    let r = report(&out);
+    let full = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("No space left on device")
+        })
+        .count();
+    assert!(full > 0);
+    assert_eq!(r["ok"], 10);
+    let journaled = lines(&out.join(".seisbatch/journal.jsonl"));
+    assert!(
+        journaled < 27,
+        "files with unwritten outputs are not journaled"
+    );
+    ok(&run(&input, &out, &["--resume"]).output().unwrap(), &[3]);
+    assert!(files(&out).0 == files(&reference).0);
+    let (a, b) = (report(&reference), report(&out));
+    for k in ["ok", "failed", "outputs", "input_files", "failures"] {
+        assert_eq!(a[k], b[k], "report field {k}");
+    }
+}

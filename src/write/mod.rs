@@ -51,6 +51,12 @@ pub fn encode(tr: &Trace, format: Format) -> Vec<u8> {
     }
 }
 
+/// A processed trace's file: `write_atomic` (with the tests' disk-full hook).
+pub fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    test_fault()?;
+    write_atomic(path, bytes)
+}
+
 /// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder, fsync'd
 /// data, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -69,6 +75,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     res
+}
+
+/// Tests: `SEISBATCH_TEST_FAIL_WRITES_AFTER=N` fails every output write after the first N
+/// with "No space left on device", as a full disk does (tests/resume.rs).
+fn test_fault() -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AFTER: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    static DONE: AtomicU64 = AtomicU64::new(0);
+    let after = *AFTER.get_or_init(|| {
+        std::env::var("SEISBATCH_TEST_FAIL_WRITES_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    match after {
+        Some(n) if DONE.fetch_add(1, Ordering::Relaxed) >= n => Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device (SEISBATCH_TEST_FAIL_WRITES_AFTER)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Tests: `SEISBATCH_TEST_WRITE_DELAY_MS` holds every output between its temporary file and
