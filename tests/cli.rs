@@ -622,3 +622,43 @@ fn gap_policy_is_applied_and_recorded() {
         .unwrap()
         .contains("gap of 0.5 s"));
 }
+
+/// A result with NaN (ObsPy's weighted_average_slopes on constant data divides 0 by 0) is a
+/// failure naming the first bad sample, not a file.
+#[test]
+fn non_finite_results_are_failures_not_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let tr = seisbatch::trace::Trace {
+        network: "XX".into(),
+        station: "FLAT".into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns: 0,
+        sampling_rate: 100.0,
+        data: vec![5.0; 2000],
+    };
+    std::fs::write(
+        input.join("flat.mseed"),
+        seisbatch::write::mseed::encode(&tr),
+    )
+    .unwrap();
+    let chain = tmp.path().join("was.toml");
+    std::fs::write(
+        &chain,
+        "[[step]]\nop = \"interpolate\"\nsampling_rate = 40.0\nmethod = \"weighted_average_slopes\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = run_pipeline(&chain, &input, &out, &["--device", "cpu"]);
+    expect_exit(&o, 3);
+    let r = report(&out);
+    assert_eq!(
+        (r["ok"].as_u64(), r["outputs"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let reason = r["failures"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("non-finite sample at index"), "{reason}");
+    assert_eq!(sac_files(&out).len(), 0);
+}
