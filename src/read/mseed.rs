@@ -146,6 +146,16 @@ pub fn read_with(buf: &[u8], gaps: Gaps) -> Decoded {
                 off += len.max(1);
                 continue;
             }
+            Ok(h) if overruns(&h).is_some() => {
+                let len = h.raw().map(|r| r.len()).unwrap_or(0);
+                out.problems.push(format!(
+                    "record at byte {off} claims {} samples, more than its {} data bytes hold; skipped",
+                    h.sample_cnt(),
+                    h.data_length()
+                ));
+                off += len.max(1);
+                continue;
+            }
             Ok(mut h) => h.unpack_data().map(|_| h),
             Err(e) => Err(e),
         };
@@ -183,6 +193,24 @@ enum Piece {
 }
 
 type Joined = (Vec<Trace>, Vec<(String, i64, String)>, Vec<String>);
+
+/// Whether a record's sample count needs more bytes than its data section holds, for the
+/// fixed-size encodings. libmseed 3's decoders for those trust the count and read past the
+/// record (a float32 record claiming 65,535 samples crashed the process: found by
+/// tests/corpus.rs); Steim frames are bounds-checked by libmseed itself.
+fn overruns(h: &MSRecord) -> Option<u64> {
+    use mseed::MSDataEncoding as E;
+    let size: u64 = match h.encoding().ok()? {
+        E::Text => 1,
+        E::Integer16 | E::GeoScope163 | E::GeoScope164 | E::CDSN | E::SRO | E::DWWSSN => 2,
+        E::GeoScope24 => 3,
+        E::Integer32 | E::Float32 => 4,
+        E::Float64 => 8,
+        E::Steim1 | E::Steim2 => return None,
+    };
+    let need = u64::try_from(h.sample_cnt()).ok()?.saturating_mul(size);
+    (need > u64::from(h.data_length())).then_some(need)
+}
 
 /// Sorts records by (channel in order of appearance, rate, start) and appends each to the
 /// previous one when it starts where that one ends (within half a sample). A gap is split,
