@@ -145,3 +145,159 @@ fn every_corpus_file_ends_as_traces_or_reasons() {
     eprintln!("{processed} files gave traces, {refused} only reasons");
     assert!(processed > 40 && refused > 5);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Removes every `<tag>...</tag>` block (tags of the example have no attributes).
+fn without(xml: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut s = xml.to_string();
+    while let (Some(a), Some(b)) = (s.find(&open), s.find(&close)) {
+        if b < a {
+            break;
+        }
+        s.replace_range(a..b + close.len(), "");
+    }
+    s
+}
+
+/// Malformed StationXML for the example event's station: each variant replaces
+/// resp/GR.FUR.xml and the forum chain (remove_response) runs over the event's three traces:
+/// each ends processed or failed with a reason, within its time bound.
+#[test]
+fn malformed_stationxml_ends_as_traces_or_reasons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let event = root().join("examples/data/event_2014-01-01");
+    let xml = std::fs::read_to_string(event.join("resp/GR.FUR.xml")).unwrap();
+    let first_channel = {
+        let a = xml.find("<Channel ").unwrap();
+        let b = xml.find("</Channel>").unwrap() + "</Channel>".len();
+        xml[a..b].to_string()
+    };
+    let variants: Vec<(&str, String)> = vec![
+        ("truncated", xml[..xml.len() / 2].to_string()),
+        ("empty", String::new()),
+        ("not_xml", "this is not XML at all <<<".into()),
+        (
+            "wrong_root",
+            "<?xml version='1.0'?><QuakeML></QuakeML>".into(),
+        ),
+        (
+            "no_namespace",
+            xml.replace(" xmlns=\"http://www.fdsn.org/xml/station/1\"", ""),
+        ),
+        ("no_response", without(&xml, "Response")),
+        (
+            "no_units",
+            without(&without(&xml, "InputUnits"), "OutputUnits"),
+        ),
+        (
+            "nan_pole",
+            xml.replace("<Real>-251.33</Real>", "<Real>NaN</Real>"),
+        ),
+        (
+            "inf_gain",
+            xml.replace("<Value>1500.0</Value>", "<Value>inf</Value>"),
+        ),
+        (
+            "huge_gain",
+            xml.replace("<Value>943680000.0</Value>", "<Value>1e308</Value>"),
+        ),
+        (
+            "empty_number",
+            xml.replace("<Value>943680000.0</Value>", "<Value></Value>"),
+        ),
+        (
+            "zero_gain",
+            xml.replace("<Value>629121.0</Value>", "<Value>0.0</Value>"),
+        ),
+        (
+            "poles_at_zero",
+            xml.replace("-0.037004", "0.0")
+                .replace("0.037016", "0.0")
+                .replace("-251.33", "0.0")
+                .replace("-131.04", "0.0")
+                .replace("467.29", "0.0"),
+        ),
+        ("fir_without_decimation", without(&xml, "Decimation")),
+        (
+            "epochs_miss_the_data",
+            xml.replace("2006-12-16T00:00:00", "2030-01-01T00:00:00"),
+        ),
+        (
+            "duplicate_channels",
+            xml.replacen(
+                &first_channel,
+                &format!("{first_channel}{first_channel}"),
+                1,
+            ),
+        ),
+    ];
+    let mut reasons = Vec::new();
+    for (name, text) in &variants {
+        let input = tmp.path().join(name).join("event");
+        copy_dir(&event, &input);
+        std::fs::write(input.join("resp/GR.FUR.xml"), text).unwrap();
+        let out = tmp.path().join(name).join("out");
+        let t0 = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+            .arg("run")
+            .arg(root().join("examples/forum_chain.toml"))
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out)
+            .args(["--device", "cpu", "--quiet", "--jobs", "1"])
+            .output()
+            .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(60), "{name}: too slow");
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(3)),
+            "{name}: exit {:?}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        let (ok, failed) = (r["ok"].as_u64().unwrap(), r["failed"].as_u64().unwrap());
+        assert_eq!(ok + failed, 3, "{name}: every trace accounted for");
+        for f in r["failures"].as_array().unwrap() {
+            let reason = f["reason"].as_str().unwrap();
+            assert!(
+                !reason.is_empty() && !f["id"].as_str().unwrap().is_empty(),
+                "{name}"
+            );
+            reasons.push(format!("{name}: {reason}"));
+        }
+        // A response that cannot be right is never applied silently.
+        if [
+            "no_response",
+            "empty",
+            "not_xml",
+            "wrong_root",
+            "truncated",
+            "epochs_miss_the_data",
+            "nan_pole",
+            "inf_gain",
+            "fir_without_decimation",
+            "zero_gain",
+            "empty_number",
+        ]
+        .contains(name)
+        {
+            assert_eq!(ok, 0, "{name}: processed without a usable response");
+        }
+    }
+    eprintln!("{}", reasons.join("\n"));
+}

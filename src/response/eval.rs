@@ -515,6 +515,19 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
         }
         *v *= scale;
     }
+    // NaN or Inf in the StationXML (a pole, a gain) poisons every bin; a water level would
+    // then turn the poison into plausible numbers. Refuse it with a reason instead. (An
+    // infinite value at 0 Hz, from a pole at the origin, is left to the caller as in ObsPy.)
+    if let Some(k) = total
+        .iter()
+        .zip(freqs)
+        .position(|(v, &f)| v.re.is_nan() || v.im.is_nan() || (f != 0.0 && !v.is_finite()))
+    {
+        return Err(format!(
+            "the response is not finite at {} Hz (NaN or Inf among its poles, zeros, coefficients or gains)",
+            freqs[k]
+        ));
+    }
     Ok(total)
 }
 
