@@ -301,3 +301,107 @@ fn malformed_stationxml_ends_as_traces_or_reasons() {
     }
     eprintln!("{}", reasons.join("\n"));
 }
+
+/// Degenerate traces (1-4 and 7 samples, constant, all zero, NaN and huge samples) through the
+/// two example chains on the CPU and GPU paths: every trace ends processed or failed with a
+/// reason, and both paths fail the same ones.
+#[test]
+fn degenerate_traces_end_as_traces_or_reasons_on_both_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let event = tmp.path().join("in/EV");
+    std::fs::create_dir_all(event.join("raw")).unwrap();
+    std::fs::create_dir_all(event.join("resp")).unwrap();
+    std::fs::copy(
+        root().join("examples/data/event_2014-01-01/resp/GR.FUR.xml"),
+        event.join("resp/GR.FUR.xml"),
+    )
+    .unwrap();
+    let start = 1_388_534_400_000_000_000; // 2014-01-01, inside the response epoch
+    let cases: Vec<(&str, Vec<f64>)> = vec![
+        ("one", vec![3.0]),
+        ("two", vec![1.0, -1.0]),
+        ("three", vec![1.0, 2.0, 4.0]),
+        ("four", vec![0.5, -0.5, 0.25, 1.0]),
+        ("seven", (0..7).map(|i| i as f64).collect()),
+        ("constant", vec![1234.0; 3000]),
+        ("zeros", vec![0.0; 3000]),
+        (
+            "nan_inside",
+            (0..3000)
+                .map(|i| if i == 1500 { f64::NAN } else { (i % 13) as f64 })
+                .collect(),
+        ),
+        (
+            "huge",
+            (0..3000)
+                .map(|i| if i % 2 == 0 { 3e38 } else { -3e38 })
+                .collect(),
+        ),
+    ];
+    for (k, (name, data)) in cases.iter().enumerate() {
+        let tr = seisbatch::trace::Trace {
+            network: "GR".into(),
+            station: "FUR".into(),
+            location: String::new(),
+            channel: "HHZ".into(),
+            start_ns: start + k as i64 * 10_000_000_000,
+            sampling_rate: 100.0,
+            data: data.clone(),
+        };
+        std::fs::write(
+            event.join(format!("raw/{name}.mseed")),
+            seisbatch::write::mseed::encode(&tr),
+        )
+        .unwrap();
+    }
+    for chain in ["forum_chain.toml", "velocity_bandpass.toml"] {
+        let mut failed_by = Vec::new();
+        for device in ["cpu", "gpu"] {
+            let out = tmp.path().join(format!("{chain}-{device}"));
+            let o = Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+                .arg("run")
+                .arg(root().join("examples").join(chain))
+                .arg("--input")
+                .arg(tmp.path().join("in"))
+                .arg("--output")
+                .arg(&out)
+                .args(["--device", device, "--quiet", "--jobs", "1"])
+                .output()
+                .unwrap();
+            assert!(
+                matches!(o.status.code(), Some(0) | Some(3)),
+                "{chain} on {device}: exit {:?}\n{}",
+                o.status.code(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let r: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                    .unwrap();
+            let (ok, failed) = (r["ok"].as_u64().unwrap(), r["failed"].as_u64().unwrap());
+            assert_eq!(ok + failed, cases.len() as u64, "{chain} on {device}");
+            let mut files: Vec<String> = r["failures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    assert!(!f["reason"].as_str().unwrap().is_empty());
+                    f["file"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            files.sort();
+            // NaN samples can never give a finite result.
+            assert!(files.contains(&"nan_inside.mseed".to_string()), "{files:?}");
+            failed_by.push(files);
+        }
+        assert_eq!(
+            failed_by[0], failed_by[1],
+            "{chain}: CPU and GPU fail the same traces"
+        );
+    }
+}

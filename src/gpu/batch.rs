@@ -18,6 +18,10 @@ use crate::pipeline::Step;
 use crate::response::cache::{ResponseCache, Table};
 use crate::trace::Trace;
 
+/// Largest sample magnitude the device takes: f32 holds 3.4e38, and an FFT of 2^20 points
+/// sums 2^20 samples.
+pub const F32_SAFE: f64 = 1e30;
+
 /// One trace's result: the processed trace and its warnings, or why it failed.
 pub type Outcome = Result<(Trace, Vec<String>), TraceError>;
 
@@ -103,7 +107,18 @@ impl<'g> Driver<'g> {
             )
         });
         let mut groups: BTreeMap<ShapeKey, Vec<usize>> = BTreeMap::new();
+        // Samples near f32's limit overflow on the device (an FFT sums n of them) where the
+        // CPU path's f64 does not: those traces take the CPU path (found by tests/corpus.rs).
+        let huge: Vec<bool> = traces
+            .par_iter()
+            .map(|t| t.data.iter().any(|v| v.abs() > F32_SAFE))
+            .collect();
+        let mut to_cpu = Vec::new();
         for (i, t) in traces.iter().enumerate() {
+            if huge[i] {
+                to_cpu.push(i);
+                continue;
+            }
             let key = ShapeKey {
                 npts: t.data.len(),
                 rate_bits: t.sampling_rate.to_bits(),
@@ -113,6 +128,18 @@ impl<'g> Driver<'g> {
         }
         let mut slots: Vec<Option<Trace>> = traces.into_iter().map(Some).collect();
         let mut outcomes: Vec<Option<Outcome>> = (0..slots.len()).map(|_| None).collect();
+        if !to_cpu.is_empty() {
+            self.notes.insert(format!(
+                "traces with samples beyond {F32_SAFE:e} in magnitude ran on the CPU path (f64): on the device (f32) they would overflow"
+            ));
+            let group: Vec<(usize, Trace)> = to_cpu
+                .into_iter()
+                .filter_map(|i| slots[i].take().map(|t| (i, t)))
+                .collect();
+            for (i, o) in self.cpu_fallback(steps, group, sources, cache) {
+                outcomes[i] = Some(o);
+            }
+        }
         for idx in groups.into_values() {
             let group: Vec<(usize, Trace)> = idx
                 .into_iter()
