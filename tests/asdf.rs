@@ -4,11 +4,10 @@
 //! feature the flag is a clear usage error.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
-}
+mod common;
+use common::bin;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,22 +45,7 @@ fn asdf_without_the_feature_is_a_usage_error() {
 fn asdf_files_hold_each_event_as_pyasdf_reads_it() {
     use hdf5_metno as h5;
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("data");
-    let o = bin()
-        .args([
-            "synth",
-            "--events",
-            "2",
-            "--stations",
-            "3",
-            "--duration",
-            "60",
-        ])
-        .args(["--bad-fraction", "0.1", "--output"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let input = common::synth(tmp.path(), 2, 3, 60, 0.1);
     let (sac, asdf) = (tmp.path().join("sac"), tmp.path().join("asdf"));
     assert_eq!(run(&input, &sac, &[]).status.code(), Some(3));
     assert_eq!(

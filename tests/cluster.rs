@@ -5,45 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
-}
+mod common;
+use common::{bin, exit_in as ok};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn ok(o: &Output, codes: &[i32]) {
-    assert!(
-        o.status.code().is_some_and(|c| codes.contains(&c)),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// A synthetic MassDownloader set with bad traces (each bad kind at least once).
 fn data(dir: &Path) -> PathBuf {
-    let d = dir.join("data");
-    let o = bin()
-        .args([
-            "synth",
-            "--events",
-            "7",
-            "--stations",
-            "2",
-            "--duration",
-            "60",
-        ])
-        .args(["--bad-fraction", "0.15", "--output"])
-        .arg(&d)
-        .output()
-        .unwrap();
-    ok(&o, &[0]);
-    d
+    common::synth(dir, 7, 2, 60, 0.15)
 }
 
 fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {

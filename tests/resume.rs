@@ -5,21 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
-}
-
-fn ok(o: &Output, codes: &[i32]) {
-    assert!(
-        o.status.code().is_some_and(|c| codes.contains(&c)),
-        "exit {:?}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+mod common;
+use common::{bin, exit_in as ok, synth};
 
 fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
     let mut c = bin();
@@ -82,22 +72,7 @@ fn killed_per_event_run_resumes_to_the_uninterrupted_result() {
 
 fn kill_and_resume(layout: &[&str], files_out: usize) {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("data");
-    let o = bin()
-        .args([
-            "synth",
-            "--events",
-            "6",
-            "--stations",
-            "3",
-            "--duration",
-            "60",
-        ])
-        .args(["--bad-fraction", "0.1", "--output"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    ok(&o, &[0]);
+    let input = synth(tmp.path(), 6, 3, 60, 0.1);
     let reference = tmp.path().join("reference");
     ok(&run(&input, &reference, layout).output().unwrap(), &[3]);
     let (want, _) = files(&reference);
@@ -193,22 +168,7 @@ fn kill_and_resume(layout: &[&str], files_out: usize) {
 #[test]
 fn per_event_files_hold_the_per_trace_samples() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("data");
-    let o = bin()
-        .args([
-            "synth",
-            "--events",
-            "3",
-            "--stations",
-            "2",
-            "--duration",
-            "60",
-        ])
-        .args(["--bad-fraction", "0.1", "--output"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    ok(&o, &[0]);
+    let input = synth(tmp.path(), 3, 2, 60, 0.1);
     let (sac, events) = (tmp.path().join("sac"), tmp.path().join("events"));
     ok(&run(&input, &sac, &[]).output().unwrap(), &[3]);
     ok(
@@ -252,22 +212,7 @@ fn per_event_files_hold_the_per_trace_samples() {
 #[test]
 fn full_disk_then_resume_completes_the_job() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("data");
-    let o = bin()
-        .args([
-            "synth",
-            "--events",
-            "3",
-            "--stations",
-            "3",
-            "--duration",
-            "60",
-        ])
-        .args(["--bad-fraction", "0.1", "--output"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    ok(&o, &[0]);
+    let input = synth(tmp.path(), 3, 3, 60, 0.1);
     let reference = tmp.path().join("reference");
     ok(&run(&input, &reference, &[]).output().unwrap(), &[3]);
     let out = tmp.path().join("out");

@@ -117,3 +117,45 @@ pub struct GoldenCase {
 pub fn golden_cases() -> Vec<GoldenCase> {
     serde_json::from_str(&std::fs::read_to_string(fixture("golden/cases.json")).unwrap()).unwrap()
 }
+
+/// The seisbatch binary of this build.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+}
+
+/// Asserts a finished command's exit code is one of `codes`, showing its stderr if not.
+pub fn exit_in(o: &std::process::Output, codes: &[i32]) {
+    assert!(
+        o.status.code().is_some_and(|c| codes.contains(&c)),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `seisbatch synth` into `dir/data`: `events` x `stations` x 3 traces of `seconds`, a share
+/// `bad` of them bad. Returns the data folder.
+pub fn synth(dir: &std::path::Path, events: u32, stations: u32, seconds: u32, bad: f64) -> PathBuf {
+    let d = dir.join("data");
+    let o = bin()
+        .arg("synth")
+        .args([
+            "--events",
+            &events.to_string(),
+            "--stations",
+            &stations.to_string(),
+        ])
+        .args([
+            "--duration",
+            &seconds.to_string(),
+            "--bad-fraction",
+            &bad.to_string(),
+        ])
+        .arg("--output")
+        .arg(&d)
+        .output()
+        .expect("run seisbatch synth");
+    exit_in(&o, &[0]);
+    d
+}
