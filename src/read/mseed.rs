@@ -149,9 +149,10 @@ pub fn read_with(buf: &[u8], gaps: Gaps) -> Decoded {
             Ok(h) if overruns(&h).is_some() => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0);
                 out.problems.push(format!(
-                    "record at byte {off} claims {} samples, more than its {} data bytes hold; skipped",
+                    "record at byte {off} claims {} samples in {} data bytes, which do not fit its {}-byte record or hold that many; skipped",
                     h.sample_cnt(),
-                    h.data_length()
+                    h.data_length(),
+                    len
                 ));
                 off += len.max(1);
                 continue;
@@ -194,12 +195,18 @@ enum Piece {
 
 type Joined = (Vec<Trace>, Vec<(String, i64, String)>, Vec<String>);
 
-/// Whether a record's sample count needs more bytes than its data section holds, for the
-/// fixed-size encodings. libmseed 3's decoders for those trust the count and read past the
+/// Whether a record's data section lies outside the record, or its sample count needs more
+/// bytes than its data section holds, for the fixed-size encodings. libmseed 3's decoders for those trust the count and read past the
 /// record (a float32 record claiming 65,535 samples crashed the process: found by
 /// tests/corpus.rs); Steim frames are bounds-checked by libmseed itself.
 fn overruns(h: &MSRecord) -> Option<u64> {
     use mseed::MSDataEncoding as E;
+    // A data offset past the record end makes libmseed's data length wrap (u32) and its Steim
+    // bounds check read far past the record (found by fuzzing: fuzz/regressions/).
+    let reclen = h.raw().map_or(0, <[u8]>::len) as u64;
+    if u64::from(h.data_length()) > reclen {
+        return Some(u64::from(h.data_length()));
+    }
     let size: u64 = match h.encoding().ok()? {
         E::Text => 1,
         E::Integer16 | E::GeoScope163 | E::GeoScope164 | E::CDSN | E::SRO | E::DWWSSN => 2,
