@@ -77,7 +77,7 @@ fn every_corpus_file_ends_as_traces_or_reasons() {
     let tmp = tempfile::tempdir().unwrap();
     let mut inputs = Vec::new();
     files_under(&root().join("tests/fixtures/corpus/mseed"), &mut inputs);
-    assert!(inputs.len() >= 74, "{} corpus files", inputs.len());
+    assert!(inputs.len() >= 75, "{} corpus files", inputs.len());
     inputs.extend(generated(tmp.path()));
     let chain = tmp.path().join("demean.toml");
     std::fs::write(&chain, "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n").unwrap();

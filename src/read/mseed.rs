@@ -53,6 +53,9 @@ impl Gaps {
     }
 }
 
+/// Zero bytes after the input that libmseed's over-reads land in.
+const PAD: usize = 64;
+
 /// Samples one filled gap may add, whatever --max-gap says (a header error can claim a gap of
 /// years; filling it would allocate gigabytes).
 const MAX_FILL: usize = 1 << 26;
@@ -108,13 +111,20 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
     read_with(buf, Gaps::Split)
 }
 
-pub fn read_with(buf: &[u8], gaps: Gaps) -> Decoded {
+pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
+    // libmseed's header checks read a few bytes past the length they are given (a 48-byte
+    // fixed header from a 40-byte minimum, 4 bytes past a blockette offset equal to the
+    // length: found by fuzzing). Every slice handed to it ends inside this padded copy.
+    let mut padded = Vec::with_capacity(input.len() + PAD);
+    padded.extend_from_slice(input);
+    padded.resize(input.len() + PAD, 0);
+    let n = input.len();
     let mut out = Decoded::default();
     let mut segs: Vec<Segment> = Vec::new();
     let mut channels = Channels::default();
     let mut off = 0usize;
-    while off < buf.len() {
-        let rest = &buf[off..];
+    while off < n {
+        let rest = &padded[off..n];
         if rest.len() < 40 {
             if rest.iter().any(|&b| b != 0) {
                 out.problems.push(format!(
@@ -164,9 +174,9 @@ pub fn read_with(buf: &[u8], gaps: Gaps) -> Decoded {
             Ok(r) => r,
             Err(e) => {
                 // Resynchronise on the next byte where a record header is recognised.
-                let next = (off + 1..buf.len().saturating_sub(40))
-                    .find(|&p| mseed::detect(&buf[p..]).is_ok_and(|d| d.format_version > 0))
-                    .unwrap_or(buf.len());
+                let next = (off + 1..n.saturating_sub(40))
+                    .find(|&p| mseed::detect(&padded[p..n]).is_ok_and(|d| d.format_version > 0))
+                    .unwrap_or(n);
                 out.problems
                     .push(format!("unreadable data at bytes {off}..{next}: {e}"));
                 off = next;
