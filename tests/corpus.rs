@@ -11,6 +11,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A run's report.json.
+fn report(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+}
+
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
@@ -121,9 +126,7 @@ fn every_corpus_file_ends_as_traces_or_reasons() {
             input.display(),
             status.code()
         );
-        let r: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                .unwrap();
+        let r = report(&out);
         let ok = r["ok"].as_u64().unwrap();
         let failures = r["failures"].as_array().unwrap();
         assert!(
@@ -267,9 +270,7 @@ fn malformed_stationxml_ends_as_traces_or_reasons() {
             o.status.code(),
             String::from_utf8_lossy(&o.stderr)
         );
-        let r: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                .unwrap();
+        let r = report(&out);
         let (ok, failed) = (r["ok"].as_u64().unwrap(), r["failed"].as_u64().unwrap());
         assert_eq!(ok + failed, 3, "{name}: every trace accounted for");
         for f in r["failures"].as_array().unwrap() {
@@ -374,9 +375,7 @@ fn degenerate_traces_end_as_traces_or_reasons_on_both_paths() {
                 o.status.code(),
                 String::from_utf8_lossy(&o.stderr)
             );
-            let r: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                    .unwrap();
+            let r = report(&out);
             let (ok, failed) = (r["ok"].as_u64().unwrap(), r["failed"].as_u64().unwrap());
             assert_eq!(ok + failed, cases.len() as u64, "{chain} on {device}");
             let mut files: Vec<String> = r["failures"]
