@@ -497,7 +497,7 @@ impl Ctx<'_> {
             out.failures
                 .push(Self::failure(f, id, time::iso(start), reason));
         }
-        out.warnings.extend(decoded.filled);
+        out.warnings.extend(decoded.warnings);
         for p in decoded.problems {
             out.failures.push(Self::failure(
                 f,

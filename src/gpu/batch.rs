@@ -109,9 +109,11 @@ impl<'g> Driver<'g> {
         let mut groups: BTreeMap<ShapeKey, Vec<usize>> = BTreeMap::new();
         // Samples near f32's limit overflow on the device (an FFT sums n of them) where the
         // CPU path's f64 does not: those traces take the CPU path (found by tests/corpus.rs).
+        // So do NaN/Inf samples: the CPU path gives ObsPy's errors for them (a linear detrend
+        // refuses them; tests/degenerate.rs).
         let huge: Vec<bool> = traces
             .par_iter()
-            .map(|t| t.data.iter().any(|v| v.abs() > F32_SAFE))
+            .map(|t| t.data.iter().any(|v| !v.is_finite() || v.abs() > F32_SAFE))
             .collect();
         let mut to_cpu = Vec::new();
         for (i, t) in traces.iter().enumerate() {
@@ -130,7 +132,7 @@ impl<'g> Driver<'g> {
         let mut outcomes: Vec<Option<Outcome>> = (0..slots.len()).map(|_| None).collect();
         if !to_cpu.is_empty() {
             self.notes.insert(format!(
-                "traces with samples beyond {F32_SAFE:e} in magnitude ran on the CPU path (f64): on the device (f32) they would overflow"
+                "traces with NaN/Inf samples or samples beyond {F32_SAFE:e} in magnitude ran on the CPU path (f64): on the device (f32) they would overflow"
             ));
             let group: Vec<(usize, Trace)> = to_cpu
                 .into_iter()

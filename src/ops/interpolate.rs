@@ -147,8 +147,17 @@ pub fn interpolate(
             lanczos(x, g.dt_factor, g.offset, npts, a)
         }
         InterpMethod::Linear => {
-            if n < 2 {
-                return Err("linear interpolation needs at least 2 samples".into());
+            if n == 0 {
+                return Err("linear interpolation needs at least 1 sample".into());
+            }
+            if n == 1 {
+                // ObsPy's np.interp: a one-sample trace is a constant (the new grid, which must
+                // lie inside the old one, is that instant).
+                return Ok(Interpolated {
+                    start_ns: g.start_ns,
+                    sampling_rate: g.sampling_rate,
+                    data: vec![x[0]; npts],
+                });
             }
             let told = linspace(old_start, old_end, n);
             let tnew = linspace(new_start, new_end, npts);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub const MAX_OUTPUT_SAMPLES: usize = 1 << 28;
 
 use crate::error::TraceError;
-use crate::pipeline::Step;
+use crate::pipeline::{DetrendType, Step};
 use crate::response::cache::ResponseCache;
 use crate::response::Response;
 use crate::trace::Trace;
@@ -80,7 +80,19 @@ pub fn apply(
         )));
     }
     match step {
-        Step::Detrend { kind } => detrend::detrend(&mut tr.data, *kind),
+        Step::Detrend { kind } => {
+            // ObsPy's linear detrend is scipy's lstsq, which refuses non-finite input; the
+            // other kinds return NaN samples (which the engine then refuses to write).
+            if *kind == DetrendType::Linear {
+                if let Some(i) = tr.data.iter().position(|v| !v.is_finite()) {
+                    return Err(StepError::Op(format!(
+                        "linear detrend needs finite samples; sample {i} is {} (ObsPy: \"array must not contain infs or NaNs\")",
+                        tr.data[i]
+                    )));
+                }
+            }
+            detrend::detrend(&mut tr.data, *kind)
+        }
         Step::Taper {
             max_percentage,
             kind,
@@ -148,7 +160,8 @@ pub fn apply(
             zerophase,
         } => {
             if tr.data.is_empty() {
-                return Ok(None);
+                // As ObsPy (its filter raises on an empty trace).
+                return Err(StepError::Op("trace has no samples".into()));
             }
             return Ok(filter::filter(
                 &mut tr.data,
@@ -168,7 +181,8 @@ pub fn apply(
             strict_length,
         } => {
             if tr.data.is_empty() {
-                return Err(StepError::Op("trace has no samples".into()));
+                // ObsPy returns an empty trace unchanged, its rate included.
+                return Ok(None);
             }
             let (data, w) = resample::resample(
                 &tr.data,
@@ -211,6 +225,10 @@ pub fn apply(
             no_filter,
             strict_length,
         } => {
+            if tr.data.is_empty() {
+                // As ObsPy (its decimation raises on an empty trace).
+                return Err(StepError::Op("trace has no samples".into()));
+            }
             decimate::decimate(
                 &mut tr.data,
                 tr.sampling_rate,
