@@ -28,6 +28,12 @@ fn stages(c: &mut Criterion) {
     let n = tr.data.len();
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements(n as u64));
+    // miniSEED (Steim2, 512-byte records) to a trace: src/read/mseed.rs.
+    let raw = std::fs::read(
+        Path::new(EVENT).join("raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed"),
+    )
+    .expect("example data");
+    g.bench_function("decode/cpu", |b| b.iter(|| read_bytes(&raw)));
     g.bench_function("detrend/cpu", |b| {
         b.iter(|| {
             let mut x = tr.data.clone();

@@ -3,7 +3,9 @@
 //! contiguous ones joined into one trace, as ObsPy's `read` does (libmseed's default
 //! tolerance: half a sample period): an out-of-order file gives the same traces as a sorted one.
 
-use mseed::{MSControlFlags, MSRecord, MSSampleType};
+use mseed::{MSRecord, MSSampleType};
+
+use super::libmseed;
 
 use crate::trace::Trace;
 
@@ -137,7 +139,7 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
         }
         // Parse the header first and check the sample count before libmseed unpacks (and
         // allocates) anything; then unpack that same record.
-        let header = parse_record(rest);
+        let header = libmseed::parse_record(rest);
         let rec = match header {
             // libmseed answers "need more bytes" for a record cut short by the end of the
             // file; the header is then unparsed (sample count -1).
@@ -168,7 +170,7 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
                 off += len.max(1);
                 continue;
             }
-            Ok(mut h) => h.unpack_data().map(|_| h).map_err(|e| e.to_string()),
+            Ok(h) => libmseed::unpack(h),
             Err(e) => Err(e),
         };
         let rec = match rec {
@@ -196,41 +198,6 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
     out.rejected = joined.1;
     out.warnings = joined.2;
     out
-}
-
-/// `MSRecord::parse` without its leak: the mseed crate (0.7.1) returns early when libmseed
-/// refuses a record and never frees the record struct `msr3_init` allocated (168 bytes per
-/// corrupt record, found by fuzzing under LeakSanitizer). A million-trace run over damaged
-/// downloads would leak without bound, so this frees it on every error path.
-fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
-    use libmseed_sys as raw;
-    // SAFETY: msr3_init(NULL) allocates a fresh record or returns NULL.
-    let mut msr = unsafe { raw::msr3_init(std::ptr::null_mut()) };
-    if msr.is_null() {
-        return Err("libmseed could not allocate a record".into());
-    }
-    // SAFETY: `buf` is a live slice for the duration of the call and libmseed reads at most
-    // `buf.len()` bytes of it for a record it accepts; `msr` is the record allocated above.
-    let rc = unsafe {
-        raw::msr3_parse(
-            buf.as_ptr().cast(),
-            buf.len() as u64,
-            &mut msr,
-            MSControlFlags::MSF_VALIDATECRC.bits(),
-            0,
-        )
-    };
-    if rc < 0 {
-        // SAFETY: msr3_free accepts the record (or NULL, if libmseed freed it already) and
-        // nulls the pointer; the string from ms_errorstr is static.
-        let msg = unsafe {
-            raw::msr3_free(&mut msr);
-            std::ffi::CStr::from_ptr(raw::ms_errorstr(rc as _)).to_string_lossy()
-        };
-        return Err(format!("{msg} (libmseed code {rc})"));
-    }
-    // SAFETY: `msr` is a record owned by nobody else; MSRecord frees it on drop.
-    Ok(unsafe { MSRecord::from_raw(msr) })
 }
 
 /// A piece of a joined trace: a record's samples, or a filled gap of n samples.

@@ -1,0 +1,208 @@
+//! libmseed calls that cannot leak: a record refused by libmseed gives back every byte libmseed
+//! allocated for it.
+//!
+//! Fuzzing (fuzz/, LeakSanitizer) found two leaks on refused records, each a few hundred bytes
+//! that a million damaged downloads would turn into gigabytes:
+//! * the mseed crate (0.7.1) never frees the record struct when `MSRecord::parse` fails
+//!   (168 bytes): [`parse_record`] frees it;
+//! * libmseed 3.1.3 itself returns from `msr3_unpack_mseed2` on a blockette with a bad time
+//!   after it has started building the record's extra headers, without freeing that parse
+//!   state (about 780 bytes of yyjson documents). That is a local variable inside libmseed,
+//!   out of reach from here: [`tracked`] records every allocation libmseed makes on this
+//!   thread while it parses or unpacks one record (through libmseed's own allocator hooks,
+//!   `libmseed_memory`), and frees what is left once the record is refused.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::sync::OnceLock;
+
+use libmseed_sys as raw;
+use mseed::{MSControlFlags, MSRecord};
+
+/// libmseed's allocator hooks (libmseed.h `LIBMSEED_MEMORY`; not in the crate's bindings).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Memory {
+    malloc: unsafe extern "C" fn(usize) -> *mut c_void,
+    realloc: unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+}
+
+unsafe extern "C" {
+    static mut libmseed_memory: Memory;
+}
+
+/// The hooks libmseed had before ours (the C library's malloc, realloc and free).
+static ORIGINAL: OnceLock<Memory> = OnceLock::new();
+
+thread_local! {
+    /// Whether this thread is inside [`tracked`], and what libmseed allocated since.
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+fn original() -> Memory {
+    *ORIGINAL.get_or_init(|| {
+        // SAFETY: runs once; reads the hooks libmseed was built with, then swaps in ours.
+        // Another thread may call libmseed while the three words are replaced: each word is
+        // written whole (aligned pointer stores), and either version of any hook is valid with
+        // either version of the others, since ours pass every call to the originals.
+        unsafe {
+            let before = std::ptr::addr_of!(libmseed_memory).read();
+            let ours = Memory {
+                malloc: hook_malloc,
+                realloc: hook_realloc,
+                free: hook_free,
+            };
+            std::ptr::addr_of_mut!(libmseed_memory).write(ours);
+            before
+        }
+    })
+}
+
+fn tracking() -> bool {
+    TRACKING.try_with(Cell::get).unwrap_or(false)
+}
+
+unsafe extern "C" fn hook_malloc(size: usize) -> *mut c_void {
+    // SAFETY: the original malloc, called as libmseed would.
+    let p = unsafe { (original().malloc)(size) };
+    if !p.is_null() && tracking() {
+        let _ = LIVE.try_with(|l| l.borrow_mut().push(p as usize));
+    }
+    p
+}
+
+unsafe extern "C" fn hook_realloc(old: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: the original realloc on a pointer libmseed got from these hooks (or NULL).
+    let p = unsafe { (original().realloc)(old, size) };
+    if !p.is_null() && tracking() {
+        let _ = LIVE.try_with(|l| {
+            let mut l = l.borrow_mut();
+            l.retain(|&q| q != old as usize);
+            l.push(p as usize);
+        });
+    }
+    p
+}
+
+unsafe extern "C" fn hook_free(p: *mut c_void) {
+    if tracking() {
+        let _ = LIVE.try_with(|l| l.borrow_mut().retain(|&q| q != p as usize));
+    }
+    // SAFETY: the original free on a pointer libmseed got from these hooks (or NULL).
+    unsafe { (original().free)(p) }
+}
+
+/// Runs `f` (one libmseed parse or unpack), and if it fails, frees whatever libmseed
+/// allocated during it and did not free. `f` must not keep anything libmseed allocated when
+/// it returns an error (a record it owns is dropped inside `f`).
+pub fn tracked<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    original();
+    if tracking() {
+        return f(); // nested: the outer scope collects
+    }
+    /// Ends the scope even if `f` unwinds.
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            let _ = TRACKING.try_with(|t| t.set(false));
+        }
+    }
+    TRACKING.with(|t| t.set(true));
+    let scope = Scope;
+    let r = f();
+    drop(scope);
+    // On success what is left belongs to the record (its samples, its extra headers); the
+    // list keeps its capacity for the next record.
+    let left = LIVE.with(|l| {
+        let mut l = l.borrow_mut();
+        if r.is_ok() {
+            l.clear();
+            Vec::new()
+        } else {
+            std::mem::take(&mut *l)
+        }
+    });
+    for p in left {
+        // SAFETY: `p` came from libmseed's allocator during `f`, which failed, was not freed
+        // through it, and nothing refers to it any more: the record `f` worked on is gone.
+        unsafe { (original().free)(p as *mut c_void) };
+    }
+    r
+}
+
+/// `MSRecord::parse` without its leaks (see the module comment).
+pub fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
+    tracked(|| {
+        // SAFETY: msr3_init(NULL) allocates a fresh record or returns NULL.
+        let mut msr = unsafe { raw::msr3_init(std::ptr::null_mut()) };
+        if msr.is_null() {
+            return Err("libmseed could not allocate a record".to_string());
+        }
+        // SAFETY: `buf` is a live slice for the duration of the call and libmseed reads at
+        // most `buf.len()` bytes of it for a record it accepts; `msr` is the record above.
+        let rc = unsafe {
+            raw::msr3_parse(
+                buf.as_ptr().cast(),
+                buf.len() as u64,
+                &mut msr,
+                MSControlFlags::MSF_VALIDATECRC.bits(),
+                0,
+            )
+        };
+        if rc < 0 {
+            // SAFETY: msr3_free accepts the record (or NULL, if libmseed freed it already)
+            // and nulls the pointer; the string from ms_errorstr is static.
+            let msg = unsafe {
+                raw::msr3_free(&mut msr);
+                std::ffi::CStr::from_ptr(raw::ms_errorstr(rc as _)).to_string_lossy()
+            };
+            return Err(format!("{msg} (libmseed code {rc})"));
+        }
+        // SAFETY: `msr` is a record owned by nobody else; MSRecord frees it on drop.
+        Ok(unsafe { MSRecord::from_raw(msr) })
+    })
+}
+
+/// Unpacks a parsed record's samples; a record libmseed cannot decode is dropped with
+/// everything libmseed allocated for it.
+pub fn unpack(mut rec: MSRecord) -> Result<MSRecord, String> {
+    tracked(move || match rec.unpack_data() {
+        Ok(_) => Ok(rec),
+        Err(e) => Err(e.to_string()), // `rec` dropped here, inside the scope
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_scope_frees_what_libmseed_left() {
+        // Allocations through the hooks inside a failing scope are freed by it; inside a
+        // succeeding scope they are kept (and freed here by hand).
+        original();
+        let kept: Result<*mut c_void, ()> = tracked(|| {
+            // SAFETY: libmseed's allocator hook, as libmseed calls it.
+            Ok(unsafe { hook_malloc(64) })
+        });
+        let kept = kept.unwrap();
+        assert!(!kept.is_null());
+        assert!(LIVE.with(|l| l.borrow().is_empty()));
+        // SAFETY: allocated above, not freed.
+        unsafe { hook_free(kept) };
+        let r: Result<(), ()> = tracked(|| {
+            // SAFETY: as above; the pointers are left for the scope to free.
+            unsafe {
+                let a = hook_malloc(100);
+                let b = hook_realloc(hook_malloc(8), 4096);
+                hook_free(a);
+                assert_eq!(LIVE.with(|l| l.borrow().clone()), vec![b as usize]);
+            }
+            Err(())
+        });
+        assert!(r.is_err());
+        assert!(LIVE.with(|l| l.borrow().is_empty()));
+    }
+}
