@@ -128,9 +128,10 @@ struct FileOutcome {
     outputs: usize,
     failures: Vec<Failure>,
     warnings: Vec<String>,
-    /// Outputs that could not be written (disk full, permissions): the file is then not
-    /// journaled, so a --resume after the cause is fixed writes them.
-    write_errors: usize,
+    /// I/O errors that a later run may not meet: the input file could not be read (vanished,
+    /// permissions) or an output could not be written (disk full, permissions). The file is
+    /// then not journaled, so a --resume after the cause is fixed does it again.
+    io_errors: usize,
     /// `--layout per-event`: the file's encoded traces, and their ids and starts, waiting to
     /// be appended to the event file when the file is complete.
     pending: Vec<u8>,
@@ -175,7 +176,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let journal_path = journal::path(&cfg.output, cfg.shard);
     let journal = Journal::open(&journal_path).map_err(|e| {
         RunError::Fatal(format!(
-            "cannot open the journal {}: {e}",
+            "cannot write to the output folder: cannot open the journal {}: {e}; nothing was processed",
             journal_path.display()
         ))
     })?;
@@ -480,11 +481,12 @@ impl Ctx<'_> {
         let bytes = match std::fs::read(&f.path) {
             Ok(b) => b,
             Err(e) => {
+                out.io_errors += 1;
                 out.failures.push(Self::failure(
                     f,
                     String::new(),
                     String::new(),
-                    format!("cannot read file: {e}"),
+                    format!("cannot read file: {e}; not journaled: --resume reads it again"),
                 ));
                 return Decoded {
                     traces: Vec::new(),
@@ -571,7 +573,32 @@ impl Ctx<'_> {
             warnings: out.warnings.clone(),
             appended: None,
         };
+        // Traces failed while a StationXML file they may need could not be read: retried by
+        // --resume, like an unreadable input.
+        if !out.failures.is_empty() && self.inventory_unreadable(f) {
+            out.io_errors += 1;
+            out.warnings.push(format!(
+                "{}: not journaled: a StationXML file could not be read (see the failures); \
+                 --resume processes it again",
+                f.path.display()
+            ));
+        }
         let pending = std::mem::take(&mut out.pending);
+        if self.per_event() && out.io_errors > 0 {
+            // Not appended either: the event file must hold only journaled inputs, or the
+            // --resume that redoes this one would append its traces twice.
+            for (id, start) in std::mem::take(&mut out.appended) {
+                out.failures.push(Self::failure(
+                    f,
+                    id,
+                    start,
+                    "not written: its input file is retried by --resume".to_string(),
+                ));
+            }
+            out.ok = 0;
+            out.outputs = 0;
+            return;
+        }
         if self.per_event() && !pending.is_empty() {
             let path = event_file(&self.cfg.output, f);
             let t = Instant::now();
@@ -599,12 +626,18 @@ impl Ctx<'_> {
             }
             return;
         }
-        if out.write_errors > 0 {
+        if out.io_errors > 0 {
             return;
         }
         if let Err(err) = self.journal.record(&entry(out)) {
             self.note_journal_error(&err);
         }
+    }
+
+    /// Whether the event's inventory or `--inventory` met a file it could not read.
+    fn inventory_unreadable(&self, f: &InputFile) -> bool {
+        self.inventories(f).is_some_and(|i| i.unreadable)
+            || self.global.is_some_and(|g| g.unreadable)
     }
 
     /// Traces go to one file per event: `--layout per-event`, and ASDF (gathered as
@@ -896,7 +929,7 @@ impl Ctx<'_> {
                 out.outputs += 1;
             }
             Err(e) => {
-                out.write_errors += 1;
+                out.io_errors += 1;
                 out.failures.push(Self::failure(
                     f,
                     id,

@@ -16,8 +16,12 @@ use crate::trace::Trace;
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub epochs: Vec<Arc<Vec<ChannelEpoch>>>,
-    /// Files that could not be parsed, with the reason.
+    /// Files that could not be read or parsed, with the reason.
     pub errors: Vec<(PathBuf, String)>,
+    /// Whether any of those could not be *read* (permissions, a vanished file, an I/O error):
+    /// unlike a parse error that can change by the next run, so a file whose traces this
+    /// inventory failed is not journaled and `--resume` tries it again.
+    pub unreadable: bool,
     pub looked_in: String,
 }
 
@@ -33,16 +37,14 @@ pub struct XmlCache {
 }
 
 impl XmlCache {
-    fn file(&self, p: &Path) -> Parsed {
-        let bytes = match std::fs::read(p) {
-            Ok(b) => b,
-            Err(e) => return Arc::new(Err(e.to_string())),
-        };
+    /// One file parsed (or its parse error), or the error reading it.
+    fn file(&self, p: &Path) -> std::io::Result<Parsed> {
+        let bytes = std::fs::read(p)?;
         let mut h = std::hash::DefaultHasher::new();
         bytes.hash(&mut h);
-        self.by_content.get_or_init((bytes.len(), h.finish()), || {
+        Ok(self.by_content.get_or_init((bytes.len(), h.finish()), || {
             Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new))
-        })
+        }))
     }
 
     /// The inventory of one file or folder (every `*.xml` in it), loaded once while it is in
@@ -61,12 +63,21 @@ impl XmlCache {
                 ..Default::default()
             };
             match xml_files(p) {
-                Err(e) => inv.errors.push((p.to_path_buf(), e.to_string())),
+                Err(e) => {
+                    inv.errors.push((p.to_path_buf(), e.to_string()));
+                    inv.unreadable = true;
+                }
                 Ok(files) => {
                     for f in files {
-                        match self.file(&f).as_ref() {
-                            Ok(e) => inv.epochs.push(e.clone()),
-                            Err(e) => inv.errors.push((f, e.clone())),
+                        match self.file(&f) {
+                            Ok(parsed) => match parsed.as_ref() {
+                                Ok(e) => inv.epochs.push(e.clone()),
+                                Err(e) => inv.errors.push((f, e.clone())),
+                            },
+                            Err(e) => {
+                                inv.errors.push((f, e.to_string()));
+                                inv.unreadable = true;
+                            }
                         }
                     }
                 }

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{fixture, read_f64, rel_l2};
+use common::{fixture, read_f64, rel_l2, report};
 use seisbatch::time::parse_iso;
 use seisbatch::trace::Trace;
 
@@ -44,10 +44,6 @@ fn expect_exit(o: &Output, code: i32) {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
 /// Reads back one of our SAC files: (npts, samples as f64).

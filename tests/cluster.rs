@@ -3,12 +3,11 @@
 //! single run's report. Without mpirun the test fails under CI=true (CI installs Open MPI) and
 //! is skipped elsewhere, saying so.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{bin, exit_in as ok};
+use common::{bin, exit_in as ok, outputs};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,34 +29,6 @@ fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
         .args(["--device", "cpu", "--quiet", "--jobs", "1"])
         .args(extra);
     c
-}
-
-/// Every file under `dir` but reports and journals, by relative path, with its bytes.
-fn outputs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.file_name().is_some_and(|n| n == ".seisbatch") {
-                continue; // journals: one per run or shard
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("report")
-            {
-                m.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    m
 }
 
 fn json(p: &Path) -> serde_json::Value {
@@ -123,7 +94,7 @@ fn mpirun_shards_write_what_one_run_writes() {
     ok(&merged, &[3]);
     let text = String::from_utf8_lossy(&merged.stdout);
     assert!(text.contains("3 of 3 shards reported"), "{text}");
-    assert_eq!(outputs(&single), outputs(&sharded));
+    assert_eq!(outputs(&single).0, outputs(&sharded).0);
     same_report(
         &json(&single.join("report.json")),
         &json(&sharded.join("report.json")),
@@ -146,7 +117,7 @@ fn explicit_shards_partition_and_a_missing_shard_is_named() {
                 .unwrap();
             ok(&o, &[0]);
         }
-        assert_eq!(outputs(&single), outputs(&out), "{n} shards");
+        assert_eq!(outputs(&single).0, outputs(&out).0, "{n} shards");
         ok(&bin().arg("report").arg(&out).output().unwrap(), &[3]);
         same_report(
             &json(&single.join("report.json")),

@@ -78,14 +78,14 @@ fn records_with_a_bad_blockette_time_do_not_leak() {
     let one = corpus("fuzz/blockette_bad_time_leaks_extra_headers.mseed");
     let problems = read_with(&one, Gaps::Split).problems.len();
     assert!(problems > 0);
-    let n = 20_000;
+    let n = 10_000;
     let file: Vec<u8> = one.iter().copied().cycle().take(one.len() * n).collect();
     let Some(grown) = growth(&file, problems * n) else {
         return;
     };
-    // The leak was 4 x 20,000 x ~780 bytes = 62 MB.
+    // The leak was 4 x 10,000 x ~780 bytes = 31 MB.
     assert!(
         grown < 3 << 20,
-        "80,000 bad records grew the process by {grown} bytes"
+        "40,000 bad records grew the process by {grown} bytes"
     );
 }

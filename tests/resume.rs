@@ -3,13 +3,12 @@
 //! finishes the job with outputs byte-identical to an uninterrupted run, no temporary files
 //! left, and a complete report.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bin, exit_in as ok, synth};
+use common::{bin, exit_in as ok, lines, outputs as files, report, synth};
 
 fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
     let mut c = bin();
@@ -22,40 +21,6 @@ fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
         .args(["--device", "cpu", "--quiet", "--jobs", "1"])
         .args(extra);
     c
-}
-
-/// Every file under `dir`, by relative path, with its bytes (journals and reports apart).
-fn files(dir: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<PathBuf>) {
-    let (mut outputs, mut temporaries) = (BTreeMap::new(), Vec::new());
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().to_string();
-            if name == ".seisbatch" || name.starts_with("report") {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if name.ends_with(".tmp") {
-                temporaries.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-                outputs.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    (outputs, temporaries)
-}
-
-fn report(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
-
-fn lines(p: &Path) -> usize {
-    std::fs::read_to_string(p)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
 }
 
 #[test]

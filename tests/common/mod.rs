@@ -2,7 +2,8 @@
 //! the first differing index, relative L2 and max error.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -158,4 +159,43 @@ pub fn synth(dir: &std::path::Path, events: u32, stations: u32, seconds: u32, ba
         .expect("run seisbatch synth");
     exit_in(&o, &[0]);
     d
+}
+
+/// report.json of an output folder.
+pub fn report(dir: &Path) -> serde_json::Value {
+    let p = dir.join("report.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every output under `dir` by relative path with its bytes (journals and reports apart), and
+/// the temporary files (`*.tmp`) left there.
+pub fn outputs(dir: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<PathBuf>) {
+    let (mut outputs, mut temporaries) = (BTreeMap::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if name == ".seisbatch" || name.starts_with("report") {
+                continue; // journals and reports: one per run or shard
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.ends_with(".tmp") {
+                temporaries.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+                outputs.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    (outputs, temporaries)
+}
+
+/// Lines of a text file; 0 if it does not exist (yet).
+pub fn lines(p: &Path) -> usize {
+    std::fs::read_to_string(p)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
