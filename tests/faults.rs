@@ -32,11 +32,12 @@ fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// A folder every user can enter, holding a copy of the binary: `tempdir()` makes 0700
-/// folders, and the build's target/ may sit under a private home.
+/// A folder every user can enter, holding copies of the binary and the pipeline: `tempdir()`
+/// makes 0700 folders, and the checkout may sit under a private home.
 struct Sandbox {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    pipeline: PathBuf,
 }
 
 impl Sandbox {
@@ -46,7 +47,14 @@ impl Sandbox {
         let bin = dir.path().join("seisbatch");
         std::fs::copy(env!("CARGO_BIN_EXE_seisbatch"), &bin).unwrap();
         chmod(&bin, 0o755);
-        Sandbox { dir, bin }
+        let pipeline = dir.path().join("short_chain.toml");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml"),
+            &pipeline,
+        )
+        .unwrap();
+        chmod(&pipeline, 0o644);
+        Sandbox { dir, bin, pipeline }
     }
 
     fn path(&self) -> &Path {
@@ -65,7 +73,7 @@ impl Sandbox {
             Command::new(&self.bin)
         };
         c.arg("run")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml"))
+            .arg(&self.pipeline)
             .arg("--input")
             .arg(input)
             .arg("--output")
