@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{bin, exit_in as ok, outputs};
+use common::{bin, exit_in as ok, outputs, same_report, short_run as run};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,51 +18,8 @@ fn data(dir: &Path) -> PathBuf {
     common::synth(dir, 7, 2, 60, 0.15)
 }
 
-fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
-    let mut c = bin();
-    c.arg("run")
-        .arg(root().join("bench/short_chain.toml"))
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-        .args(extra);
-    c
-}
-
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-/// The merged report carries the single run's counts, failures and warnings.
-fn same_report(single: &serde_json::Value, merged: &serde_json::Value) {
-    for k in [
-        "ok",
-        "failed",
-        "outputs",
-        "input_files",
-        "input_samples",
-        "failures",
-    ] {
-        assert_eq!(single[k], merged[k], "report field {k}");
-    }
-    let set = |v: &serde_json::Value| {
-        let mut w: Vec<String> = v["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect();
-        w.sort();
-        w
-    };
-    assert_eq!(set(single), set(merged));
-    assert!(
-        single["failed"].as_u64().unwrap() > 0,
-        "the set has bad traces"
-    );
-    assert!(single["ok"].as_u64().unwrap() > 20);
 }
 
 #[test]

@@ -14,7 +14,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{exit_in as ok, lines, outputs, report, synth};
+use common::{
+    exit_in as ok, lines, outputs, report, same_report, short_run, short_run_with, synth,
+};
 use seisbatch::read::mseed::read_bytes;
 
 fn root_user() -> bool {
@@ -64,7 +66,7 @@ impl Sandbox {
     /// `seisbatch run` over `input` into `output` as an unprivileged user (`nobody` when the
     /// tests run as root).
     fn run(&self, input: &Path, output: &Path, extra: &[&str]) -> Command {
-        let mut c = if root_user() {
+        let c = if root_user() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
                 .arg(&self.bin);
@@ -72,15 +74,7 @@ impl Sandbox {
         } else {
             Command::new(&self.bin)
         };
-        c.arg("run")
-            .arg(&self.pipeline)
-            .arg("--input")
-            .arg(input)
-            .arg("--output")
-            .arg(output)
-            .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-            .args(extra);
-        c
+        short_run_with(c, &self.pipeline, input, output, extra)
     }
 
     /// The synthetic input (3 events x 2 stations x 3 channels), readable by everyone, and
@@ -162,12 +156,6 @@ fn traces(dir: &Path) -> BTreeMap<PathBuf, Vec<(String, i64, Vec<u64>)>> {
             (p, v)
         })
         .collect()
-}
-
-fn same_report(a: &serde_json::Value, b: &serde_json::Value) {
-    for k in ["ok", "failed", "outputs", "input_files", "failures"] {
-        assert_eq!(a[k], b[k], "report field {k}");
-    }
 }
 
 #[test]
@@ -322,18 +310,7 @@ fn copy_tree(from: &Path, to: &Path) {
 fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
     let tmp = tempfile::tempdir().unwrap();
     let pristine = synth(tmp.path(), 2, 4, 60, 0.0);
-    let run = |input: &Path, output: &Path, extra: &[&str]| {
-        let mut c = common::bin();
-        c.arg("run")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml"))
-            .arg("--input")
-            .arg(input)
-            .arg("--output")
-            .arg(output)
-            .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-            .args(extra);
-        c
-    };
+    let run = short_run;
     let reference = tmp.path().join("reference");
     ok(&run(&pristine, &reference, &[]).output().unwrap(), &[0]);
 

@@ -3,25 +3,12 @@
 //! finishes the job with outputs byte-identical to an uninterrupted run, no temporary files
 //! left, and a complete report.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{bin, exit_in as ok, lines, outputs as files, report, synth};
-
-fn run(input: &Path, output: &Path, extra: &[&str]) -> Command {
-    let mut c = bin();
-    c.arg("run")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml"))
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-        .args(extra);
-    c
-}
+use common::{
+    exit_in as ok, lines, outputs as files, report, same_report, short_run as run, synth,
+};
 
 #[test]
 fn killed_run_resumes_to_the_uninterrupted_result() {
@@ -107,17 +94,8 @@ fn kill_and_resume(layout: &[&str], files_out: usize) {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "outputs differ from the uninterrupted run");
     let (a, b) = (report(&reference), report(&out));
-    for k in [
-        "ok",
-        "failed",
-        "outputs",
-        "input_files",
-        "input_samples",
-        "failures",
-        "warnings",
-    ] {
-        assert_eq!(a[k], b[k], "report field {k}");
-    }
+    same_report(&a, &b);
+    assert_eq!(a["warnings"], b["warnings"], "in the same order too");
     assert_eq!(lines(&journal), total);
 
     // --overwrite runs it all again over the folder.
@@ -207,8 +185,5 @@ fn full_disk_then_resume_completes_the_job() {
     );
     ok(&run(&input, &out, &["--resume"]).output().unwrap(), &[3]);
     assert!(files(&out).0 == files(&reference).0);
-    let (a, b) = (report(&reference), report(&out));
-    for k in ["ok", "failed", "outputs", "input_files", "failures"] {
-        assert_eq!(a[k], b[k], "report field {k}");
-    }
+    same_report(&report(&reference), &report(&out));
 }

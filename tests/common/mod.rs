@@ -199,3 +199,55 @@ pub fn lines(p: &Path) -> usize {
         .map(|t| t.lines().count())
         .unwrap_or(0)
 }
+
+/// `seisbatch run bench/short_chain.toml` over `input` into `output` on the CPU path with one
+/// job (the crash-safety, cluster and fault tests' run), then `extra`.
+pub fn short_run(input: &Path, output: &Path, extra: &[&str]) -> std::process::Command {
+    let pipeline = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/short_chain.toml");
+    short_run_with(bin(), &pipeline, input, output, extra)
+}
+
+/// [`short_run`] through another command (a copied binary, a user switch) and pipeline file.
+pub fn short_run_with(
+    mut c: std::process::Command,
+    pipeline: &Path,
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+) -> std::process::Command {
+    c.arg("run")
+        .arg(pipeline)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
+        .args(extra);
+    c
+}
+
+/// Two reports tell the same outcome: counts, failures, and warnings (as a set: shards and
+/// resumed runs gather them in another order).
+pub fn same_report(a: &serde_json::Value, b: &serde_json::Value) {
+    for k in [
+        "ok",
+        "failed",
+        "outputs",
+        "input_files",
+        "input_samples",
+        "failures",
+    ] {
+        assert_eq!(a[k], b[k], "report field {k}");
+    }
+    let set = |v: &serde_json::Value| {
+        let mut w: Vec<String> = v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(set(a), set(b), "report warnings");
+}
