@@ -587,16 +587,7 @@ impl Ctx<'_> {
         if self.per_event() && out.io_errors > 0 {
             // Not appended either: the event file must hold only journaled inputs, or the
             // --resume that redoes this one would append its traces twice.
-            for (id, start) in std::mem::take(&mut out.appended) {
-                out.failures.push(Self::failure(
-                    f,
-                    id,
-                    start,
-                    "not written: its input file is retried by --resume".to_string(),
-                ));
-            }
-            out.ok = 0;
-            out.outputs = 0;
+            Self::hold_back(f, out, "not written: its input file is retried by --resume");
             return;
         }
         if self.per_event() && !pending.is_empty() {
@@ -613,16 +604,7 @@ impl Ctx<'_> {
             if let Err(e) = r {
                 // Nothing of this file stays in the event file and nothing is journaled: its
                 // traces are failures now, and a --resume appends them.
-                for (id, start) in std::mem::take(&mut out.appended) {
-                    out.failures.push(Self::failure(
-                        f,
-                        id,
-                        start,
-                        format!("append to {}: {e}", path.display()),
-                    ));
-                }
-                out.ok = 0;
-                out.outputs = 0;
+                Self::hold_back(f, out, &format!("append to {}: {e}", path.display()));
             }
             return;
         }
@@ -632,6 +614,17 @@ impl Ctx<'_> {
         if let Err(err) = self.journal.record(&entry(out)) {
             self.note_journal_error(&err);
         }
+    }
+
+    /// Per event: the file's processed traces stay out of the event file, each a failure
+    /// with `reason`, and nothing of the file counts as written.
+    fn hold_back(f: &InputFile, out: &mut FileOutcome, reason: &str) {
+        for (id, start) in std::mem::take(&mut out.appended) {
+            out.failures
+                .push(Self::failure(f, id, start, reason.to_string()));
+        }
+        out.ok = 0;
+        out.outputs = 0;
     }
 
     /// Whether the event's inventory or `--inventory` met a file it could not read.

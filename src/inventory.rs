@@ -18,9 +18,9 @@ pub struct Inventory {
     pub epochs: Vec<Arc<Vec<ChannelEpoch>>>,
     /// Files that could not be read or parsed, with the reason.
     pub errors: Vec<(PathBuf, String)>,
-    /// Whether any of those could not be *read* (permissions, a vanished file, an I/O error):
-    /// unlike a parse error that can change by the next run, so a file whose traces this
-    /// inventory failed is not journaled and `--resume` tries it again.
+    /// Whether any of those could not be *read* (permissions, a vanished file, an I/O error).
+    /// Unlike a parse error, that may be gone by the next run: a file whose traces failed
+    /// with this inventory is not journaled, and `--resume` tries it again.
     pub unreadable: bool,
     pub looked_in: String,
 }
