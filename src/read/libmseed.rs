@@ -11,9 +11,15 @@
 //!   out of reach from here: [`tracked`] records every allocation libmseed makes on this
 //!   thread while it parses or unpacks one record (through libmseed's own allocator hooks,
 //!   `libmseed_memory`), and frees what is left once the record is refused.
+//!
+//! libmseed also prints its errors and warnings to stderr ("Impossible Steim2 dnib", "Data
+//! integrity check for Steim2 failed"): over a damaged download that floods the terminal, even
+//! with `--quiet`, and says nothing about which file. On the threads that read, they are
+//! captured instead ([`said`]) and the reader puts them in the problem or warning of the record
+//! they concern.
 
 use std::cell::{Cell, RefCell};
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void, CStr};
 use std::sync::OnceLock;
 
 use libmseed_sys as raw;
@@ -39,6 +45,54 @@ thread_local! {
     /// Whether this thread is inside [`tracked`], and what libmseed allocated since.
     static TRACKING: Cell<bool> = const { Cell::new(false) };
     static LIVE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// Whether libmseed's log on this thread (its logging state is thread-local) comes here,
+    /// and what it said since the last [`said`].
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    static SAID: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Messages kept between two [`said`] calls; one record never says more than a few.
+const MAX_SAID: usize = 32;
+
+unsafe extern "C" fn hook_diag(message: *const c_char) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: libmseed passes a NUL-terminated message that lives for this call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    let _ = SAID.try_with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < MAX_SAID {
+            s.push(text.trim().to_string());
+        }
+    });
+}
+
+/// libmseed's level-0 log (only with its verbose flag, which the reader never sets).
+unsafe extern "C" fn hook_log(_message: *const c_char) {}
+
+/// Sends libmseed's errors and warnings on this thread to [`said`] rather than stderr.
+fn capture_log() {
+    if CAPTURING.try_with(Cell::get).unwrap_or(true) {
+        return;
+    }
+    // SAFETY: sets this thread's libmseed log printers; NULL prefixes keep libmseed's own.
+    unsafe {
+        raw::ms_rloginit(
+            Some(hook_log),
+            std::ptr::null(),
+            Some(hook_diag),
+            std::ptr::null(),
+            0,
+        )
+    };
+    CAPTURING.with(|c| c.set(true));
+}
+
+/// What libmseed said (errors and warnings) on this thread since the last call.
+pub fn said() -> Vec<String> {
+    SAID.try_with(|s| std::mem::take(&mut *s.borrow_mut()))
+        .unwrap_or_default()
 }
 
 fn original() -> Memory {
@@ -99,6 +153,7 @@ unsafe extern "C" fn hook_free(p: *mut c_void) {
 /// it returns an error (a record it owns is dropped inside `f`).
 pub fn tracked<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     original();
+    capture_log();
     if tracking() {
         return f(); // nested: the outer scope collects
     }
@@ -170,7 +225,8 @@ pub fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
 pub fn unpack(mut rec: MSRecord) -> Result<MSRecord, String> {
     tracked(move || match rec.unpack_data() {
         Ok(_) => Ok(rec),
-        Err(e) => Err(e.to_string()), // `rec` dropped here, inside the scope
+        // `rec` dropped here, inside the scope; worded as parse_record's errors.
+        Err(e) => Err(format!("{} (libmseed code {})", e.message(), e.raw_code())),
     })
 }
 

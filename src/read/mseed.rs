@@ -125,6 +125,8 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
     let mut out = Decoded::default();
     let mut segs: Vec<Segment> = Vec::new();
     let mut channels = Channels::default();
+    // What libmseed said about records it decoded: message, first record's byte, how many more.
+    let mut remarks: Vec<(String, usize, usize)> = Vec::new();
     let mut off = 0usize;
     while off < n {
         let rest = &padded[off..n];
@@ -140,21 +142,24 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
         // Parse the header first and check the sample count before libmseed unpacks (and
         // allocates) anything; then unpack that same record.
         let header = libmseed::parse_record(rest);
+        let mut said = libmseed::said();
         let rec = match header {
             // libmseed answers "need more bytes" for a record cut short by the end of the
             // file; the header is then unparsed (sample count -1).
             Ok(h) if h.sample_cnt() < 0 || h.raw().is_none_or(|r| r.len() > rest.len()) => {
                 out.problems.push(format!(
-                    "truncated record at byte {off}: the file ends inside it ({} bytes left); skipped",
-                    rest.len()
+                    "truncated record at byte {off}: the file ends inside it ({} bytes left); skipped{}",
+                    rest.len(),
+                    quoting(&said)
                 ));
                 break;
             }
             Ok(h) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0);
                 out.problems.push(format!(
-                    "record at byte {off} claims {} samples (more than {MAX_SAMPLES_PER_RECORD}); skipped",
-                    h.sample_cnt()
+                    "record at byte {off} claims {} samples (more than {MAX_SAMPLES_PER_RECORD}); skipped{}",
+                    h.sample_cnt(),
+                    quoting(&said)
                 ));
                 off += len.max(1);
                 continue;
@@ -162,15 +167,20 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
             Ok(h) if overruns(&h).is_some() => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0);
                 out.problems.push(format!(
-                    "record at byte {off} claims {} samples in {} data bytes, which do not fit its {}-byte record or hold that many; skipped",
+                    "record at byte {off} claims {} samples in {} data bytes, which do not fit its {}-byte record or hold that many; skipped{}",
                     h.sample_cnt(),
                     h.data_length(),
-                    len
+                    len,
+                    quoting(&said)
                 ));
                 off += len.max(1);
                 continue;
             }
-            Ok(h) => libmseed::unpack(h),
+            Ok(h) => {
+                let r = libmseed::unpack(h);
+                said.extend(libmseed::said());
+                r
+            }
             Err(e) => Err(e),
         };
         let rec = match rec {
@@ -180,24 +190,56 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
                 let next = (off + 1..n.saturating_sub(40))
                     .find(|&p| mseed::detect(&padded[p..n]).is_ok_and(|d| d.format_version > 0))
                     .unwrap_or(n);
-                out.problems
-                    .push(format!("unreadable data at bytes {off}..{next}: {e}"));
+                libmseed::said(); // what probing for the next header said: not about a record
+                out.problems.push(format!(
+                    "unreadable data at bytes {off}..{next}: {e}{}",
+                    quoting(&said)
+                ));
                 off = next;
                 continue;
             }
         };
         let len = rec.raw().map(|r| r.len()).unwrap_or(0);
+        let at = off;
         off += len.max(1);
-        if let Err(p) = add_record(&rec, &mut channels, &mut segs) {
-            out.problems
-                .push(format!("record at byte {}: {p}", off - len.max(1)));
+        let added = add_record(&rec, &mut channels, &mut segs);
+        said.extend(libmseed::said());
+        match added {
+            Err(p) => out
+                .problems
+                .push(format!("record at byte {at}: {p}{}", quoting(&said))),
+            // A record libmseed decoded with a warning (a failed Steim integrity check, a
+            // blockette count that does not match): kept, and said once per message.
+            Ok(()) => {
+                for m in said {
+                    let seen = remarks.iter_mut().find(|(text, _, _)| *text == m);
+                    match seen {
+                        Some((_, _, more)) => *more += 1,
+                        None => remarks.push((m, at, 0)),
+                    }
+                }
+            }
         }
     }
     let joined = join(segs, channels.names, gaps);
     out.traces = joined.0;
     out.rejected = joined.1;
     out.warnings = joined.2;
+    out.warnings
+        .extend(remarks.into_iter().map(|(text, at, more)| match more {
+            0 => format!("libmseed, record at byte {at}: {text}"),
+            _ => format!("libmseed, record at byte {at} and {more} more: {text}"),
+        }));
     out
+}
+
+/// What libmseed said about a record, for the end of a problem's text.
+fn quoting(said: &[String]) -> String {
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!(" (libmseed: {})", said.join("; "))
+    }
 }
 
 /// A piece of a joined trace: a record's samples, or a filled gap of n samples.
@@ -450,6 +492,41 @@ mod tests {
             sampling_rate: 100.0,
             data: (0..n).map(|i| i as f64).collect(),
         }
+    }
+
+    #[test]
+    fn what_libmseed_says_goes_with_the_record() {
+        // ObsPy's infinite-loop.mseed: a Steim2 record whose integrity check fails (kept, as
+        // ObsPy keeps it, with a warning) and one libmseed refuses (a problem quoting why).
+        let d = read_bytes(include_bytes!(
+            "../../tests/fixtures/corpus/mseed/infinite-loop.mseed"
+        ));
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.starts_with("libmseed, record at byte 0: ")
+                    && w.contains("Data integrity check for Steim2 failed")),
+            "{:?}",
+            d.warnings
+        );
+        assert!(
+            d.problems.iter().any(|p| p.starts_with("unreadable data at bytes 512..1024")
+                && p.contains("(libmseed: Error: FDSN:IU_COLA_00_L_H_Z: only decoded 184 samples of 185 expected)")),
+            "{:?}",
+            d.problems
+        );
+        // The same warning on 16 records is said once.
+        let d = read_bytes(include_bytes!(
+            "../../tests/fixtures/corpus/mseed/wrong_blockette_numbers_specified.mseed"
+        ));
+        assert_eq!(
+            d.warnings,
+            vec![
+                "libmseed, record at byte 0 and 15 more: FDSN:SK_MODS__H_H_Z: Warning: \
+                  Number of blockettes in fixed header (2) does not match the number parsed (1)"
+            ]
+        );
+        assert!(libmseed::said().is_empty(), "every message was taken");
     }
 
     #[test]
