@@ -129,6 +129,7 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
     let mut remarks: Vec<(String, usize, usize)> = Vec::new();
     let mut off = 0usize;
     while off < n {
+        let carried = carry_fraction(&mut padded[off..n]);
         let rest = &padded[off..n];
         if rest.len() < 40 {
             if rest.iter().any(|&b| b != 0) {
@@ -202,8 +203,16 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
         let len = rec.raw().map(|r| r.len()).unwrap_or(0);
         let at = off;
         off += len.max(1);
-        let added = add_record(&rec, &mut channels, &mut segs);
+        let shift_ns = carried.map_or(0, |f| i64::from(f) * 100_000);
+        let added = add_record(&rec, shift_ns, &mut channels, &mut segs);
         said.extend(libmseed::said());
+        if carried.is_some() && added.is_ok() {
+            said.push(
+                "a start time's fraction of a second is 10,000 or more (units of 1/10,000 s): \
+                 carried into the seconds, as ObsPy does"
+                    .to_string(),
+            );
+        }
         match added {
             Err(p) => out
                 .problems
@@ -231,6 +240,42 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
             _ => format!("libmseed, record at byte {at} and {more} more: {text}"),
         }));
     out
+}
+
+/// miniSEED 2 gives a record's start to 1/10,000 s (the BTime fraction, 0..=9999). Some
+/// writers put 10,000 or more there (ObsPy's `microsecond_wrap.mseed`): ObsPy's libmseed 2
+/// adds it to the time anyway, libmseed 3 refuses the record. For a miniSEED 2 record that
+/// libmseed recognises, this zeroes such a fraction in the reader's own copy and returns it,
+/// for [`add_record`] to add as ObsPy does.
+fn carry_fraction(rec: &mut [u8]) -> Option<u16> {
+    if rec.len() < 48 {
+        return None;
+    }
+    let word = |b: [u8; 2], big: bool| {
+        if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    // libmseed's byte-order test: the order in which year and day are plausible.
+    let plausible = |big: bool| {
+        let year = word([rec[20], rec[21]], big);
+        let day = word([rec[22], rec[23]], big);
+        (1900..=2100).contains(&year) && (1..=366).contains(&day)
+    };
+    let big = match (plausible(true), plausible(false)) {
+        (true, _) => true,
+        (false, true) => false,
+        _ => return None,
+    };
+    let fract = word([rec[28], rec[29]], big);
+    if fract < 10_000 || !mseed::detect(&*rec).is_ok_and(|d| d.format_version == 2) {
+        return None;
+    }
+    rec[28] = 0;
+    rec[29] = 0;
+    Some(fract)
 }
 
 /// What libmseed said about a record, for the end of a problem's text.
@@ -400,8 +445,11 @@ fn join(
     (traces, rejected, warnings)
 }
 
+/// One decoded record into the segments; `shift_ns` is added to its start (a BTime fraction
+/// carried by [`carry_fraction`]).
 fn add_record(
     rec: &MSRecord,
+    shift_ns: i64,
     channels: &mut Channels,
     segs: &mut Vec<Segment>,
 ) -> Result<(), String> {
@@ -434,7 +482,8 @@ fn add_record(
     let start_ns = rec
         .start_time()
         .map_err(|e| format!("bad start time: {e}"))?
-        .unix_timestamp_nanos() as i64;
+        .unix_timestamp_nanos() as i64
+        + shift_ns;
     segs.push(Segment {
         key: channels.key(rec.sid_lossy()),
         start_ns,
@@ -527,6 +576,28 @@ mod tests {
             ]
         );
         assert!(libmseed::said().is_empty(), "every message was taken");
+    }
+
+    #[test]
+    fn a_whole_second_in_the_fraction_is_carried_as_obspy_does() {
+        // ObsPy 1.5.1 reads this record (BTime 04:58:05 + 10,000/10,000 s) as one trace from
+        // 2008-01-08T04:58:06 (start ns, npts and sum from obspy.read; warning
+        // InternalMSEEDWarning "fractional second ... of 10000").
+        let d = read_bytes(include_bytes!(
+            "../../tests/fixtures/corpus/mseed/microsecond_wrap.mseed"
+        ));
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+        assert_eq!(d.traces.len(), 1);
+        let t = &d.traces[0];
+        assert_eq!(t.start_ns, 1_199_768_286_000_000_000);
+        assert_eq!(t.data.len(), 277);
+        assert_eq!(t.data.iter().sum::<f64>(), 13748.0);
+        assert_eq!(&t.data[..5], &[50.0, 48.0, 47.0, 47.0, 52.0]);
+        assert!(
+            d.warnings[0].contains("carried into the seconds"),
+            "{:?}",
+            d.warnings
+        );
     }
 
     #[test]
