@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{fixture, read_f64, rel_l2, report};
+use common::{copy_dir, fixture, read_f64, rel_l2, report};
 use seisbatch::time::parse_iso;
 use seisbatch::trace::Trace;
 
@@ -331,18 +331,6 @@ fn mseed_output_reads_back() {
         assert_eq!(d.traces.len(), 1);
         assert_eq!(d.traces[0].sampling_rate, 5.0);
         assert_eq!(d.traces[0].data.len(), 6000);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    exit_in as ok, lines, outputs, report, same_report, short_run, short_run_with, synth,
+    copy_dir, exit_in as ok, lines, outputs, report, same_report, short_run, short_run_with, synth,
 };
 use seisbatch::read::mseed::read_bytes;
 
@@ -293,19 +293,6 @@ fn unwritable_outputs_fail_clearly_and_resume_writes_them() {
     same_report(&report(&reference), &report(&out));
 }
 
-/// Copies a folder tree (files and folders only).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_tree(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -315,7 +302,7 @@ fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
     ok(&run(&pristine, &reference, &[]).output().unwrap(), &[0]);
 
     let input = tmp.path().join("input");
-    copy_tree(&pristine, &input);
+    copy_dir(&pristine, &input);
     let out = tmp.path().join("out");
     // Each output held 150 ms: the run is still in event 1 (12 files) when, right after
     // the first file is journaled, the last file of event 1 and the whole of event 2 go.
@@ -357,7 +344,7 @@ fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
     assert_eq!(lines(&journal), 11, "event 1 but its vanished file");
 
     // The data is back (a re-download, a remounted disk): --resume completes the job.
-    copy_tree(&pristine, &input);
+    copy_dir(&pristine, &input);
     ok(&run(&input, &out, &["--resume"]).output().unwrap(), &[0]);
     assert!(outputs(&out).0 == outputs(&reference).0);
     same_report(&report(&reference), &report(&out));

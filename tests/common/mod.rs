@@ -251,3 +251,16 @@ pub fn same_report(a: &serde_json::Value, b: &serde_json::Value) {
     };
     assert_eq!(set(a), set(b), "report warnings");
 }
+
+/// Copies a folder tree (folders and files).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
