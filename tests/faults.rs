@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 mod common;
 use common::{
     copy_dir, exit_in as ok, lines, outputs, report, same_report, short_run, short_run_with, synth,
+    wait_for_lines,
 };
 use seisbatch::read::mseed::read_bytes;
 
@@ -311,11 +311,7 @@ fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
         .spawn()
         .unwrap();
     let journal = out.join(".seisbatch/journal.jsonl");
-    let t0 = Instant::now();
-    while lines(&journal) < 1 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_lines(&journal, 1);
     let mut raw: Vec<PathBuf> = std::fs::read_dir(input.join("event_00001/raw"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -3,11 +3,12 @@
 //! finishes the job with outputs byte-identical to an uninterrupted run, no temporary files
 //! left, and a complete report.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 use common::{
     exit_in as ok, lines, outputs as files, report, same_report, short_run as run, synth,
+    wait_for_lines,
 };
 
 #[test]
@@ -39,14 +40,7 @@ fn kill_and_resume(layout: &[&str], files_out: usize) {
         .spawn()
         .unwrap();
     let journal = out.join(".seisbatch/journal.jsonl");
-    let t0 = Instant::now();
-    while lines(&journal) < 5 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "run made no progress"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_lines(&journal, 5);
     std::thread::sleep(Duration::from_millis(10));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

@@ -129,24 +129,24 @@ impl<'g> Driver<'g> {
             groups.entry(key).or_default().push(i);
         }
         let mut slots: Vec<Option<Trace>> = traces.into_iter().map(Some).collect();
+        // The traces at `idx`, with their indices, out of their slots.
+        let take = |slots: &mut Vec<Option<Trace>>, idx: Vec<usize>| -> Vec<(usize, Trace)> {
+            idx.into_iter()
+                .filter_map(|i| slots[i].take().map(|t| (i, t)))
+                .collect()
+        };
         let mut outcomes: Vec<Option<Outcome>> = (0..slots.len()).map(|_| None).collect();
         if !to_cpu.is_empty() {
             self.notes.insert(format!(
                 "traces with NaN/Inf samples or samples beyond {F32_SAFE:e} in magnitude ran on the CPU path (f64): on the device (f32) they would overflow"
             ));
-            let group: Vec<(usize, Trace)> = to_cpu
-                .into_iter()
-                .filter_map(|i| slots[i].take().map(|t| (i, t)))
-                .collect();
+            let group = take(&mut slots, to_cpu);
             for (i, o) in self.cpu_fallback(steps, group, sources, cache) {
                 outcomes[i] = Some(o);
             }
         }
         for idx in groups.into_values() {
-            let group: Vec<(usize, Trace)> = idx
-                .into_iter()
-                .filter_map(|i| slots[i].take().map(|t| (i, t)))
-                .collect();
+            let group = take(&mut slots, idx);
             for (i, o) in self.process_group(steps, group, sources, cache) {
                 outcomes[i] = Some(o);
             }

@@ -264,3 +264,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Waits until the text file `p` has at least `n` lines (a running job's journal); fails
+/// after 60 s without them.
+pub fn wait_for_lines(p: &Path, n: usize) {
+    let t0 = std::time::Instant::now();
+    while lines(p) < n {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "run made no progress: {} has fewer than {n} lines",
+            p.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
