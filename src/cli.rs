@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::limits as seisbatch_limits;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "seisbatch",
@@ -28,11 +30,16 @@ pub enum Command {
 seisbatch run examples/forum_chain.toml --input examples/data --output out\n  \
 seisbatch run chain.toml --input waveforms/ --inventory stations/ --output out --format mseed --jobs 8\n  \
 seisbatch run chain.toml --input waveforms/ --output out --device gpu --gpu-memory 8192\n\n\
-Input layouts: one miniSEED file; a folder (searched recursively for *.mseed, *.ms, *.miniseed, ...); \
-a MassDownloader tree EVENT/raw/*.mseed with EVENT/resp/*.xml, where each event's traces use \
-their own resp folder before --inventory.\n\
-Outputs: OUTPUT/<input sub-folder, a final 'raw' dropped>/NET.STA.LOC.CHA__START__END.<sac|mseed>, \
-and OUTPUT/report.json listing every failed trace with its reason.")]
+Input layouts: one miniSEED file; a folder searched recursively for miniSEED files (by content: \
+SDS archives and files without an extension too; everything else is skipped and named in the \
+report); an event tree EVENT/raw/* with EVENT/resp/* StationXML (MassDownloader, obspyDMT), \
+where each event's traces use their own resp folder before --inventory. Regular files only; \
+symbolic links to outside the input are followed, each folder and file read once.\n\
+Outputs: OUTPUT/<input sub-folder, a final 'raw' dropped>/NET.STA.LOC.CHA__START__END.<sac|mseed> \
+(codes escaped: any byte but A-Z a-z 0-9 - written %XX), and OUTPUT/report.json listing every \
+failed trace, every damaged part of an input and every skipped path with its reason. OUTPUT \
+must not be the input folder or hold it; inside it, it is left out of the walk. One run at a \
+time writes into an OUTPUT (a lock), and --resume must use the run's own settings.")]
     Run(RunArgs),
     /// Write a synthetic MassDownloader-shaped data set (miniSEED + StationXML) for demos
     /// and benchmarks; deterministic for a seed.
@@ -122,7 +129,8 @@ pub struct SynthArgs {
 pub enum FormatArg {
     Sac,
     Mseed,
-    /// ASDF (HDF5), one file per event; builds with the `asdf` feature.
+    /// ASDF (HDF5), one file per event; only offered by builds with the `asdf` feature.
+    #[cfg_attr(not(feature = "asdf"), value(skip))]
     Asdf,
 }
 
@@ -163,9 +171,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
     /// Output format: SAC (little-endian, as ObsPy writes it; the default), miniSEED
-    /// (float32, 4096-byte records; what --layout per-event writes), or ASDF (one HDF5 file
-    /// per event with each station's StationXML, as pyasdf reads it; needs a build with
-    /// `--features asdf`).
+    /// (float32, 4096-byte records, miniSEED 3 for codes miniSEED 2 cannot hold; what --layout
+    /// per-event writes), or ASDF (one HDF5 file per event with each station's StationXML, as
+    /// pyasdf reads it; offered by builds with `--features asdf`).
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace
@@ -179,19 +187,28 @@ pub struct RunArgs {
     /// reject (the channel fails, the gap named). Overlaps always split. Recorded in report.json.
     #[arg(long, value_enum, default_value_t = GapsArg::Split)]
     pub gaps: GapsArg,
-    /// Longest gap --gaps zeros|interpolate fills, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    pub max_gap: f64,
+    /// Longest gap --gaps zeros|interpolate fills, in seconds (default 1); longer gaps split
+    /// the trace, each said in a warning. Only with --gaps zeros or interpolate.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_gap: Option<f64>,
+    /// Most samples one trace may hold, when read (filled gaps included) and after every step;
+    /// a longer one fails with the reason. An input file may decode to 4x this and hold 16 bytes
+    /// per sample of it (default 33554432: 3.9 days at 100 Hz; a 100 Hz day file is 8.6
+    /// million).
+    #[arg(long, value_name = "N", default_value_t = seisbatch_limits::DEFAULT_MAX_SAMPLES)]
+    pub max_samples: usize,
     /// Where to compute: auto uses a hardware GPU when wgpu finds one (Vulkan, Metal, DX12),
-    /// else the CPU path; gpu uses any adapter, a software one (lavapipe) included; cpu never
-    /// touches a GPU. Steps without a GPU kernel, and any batch the device fails, run on the
-    /// CPU path with a warning in report.json.
+    /// else the CPU path, and says why; gpu uses any adapter, a software one (lavapipe)
+    /// included, and is an error without one; cpu never touches a GPU. Steps without a GPU
+    /// kernel, and any batch the device fails, run on the CPU path with a warning in
+    /// report.json.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
     /// Device memory one GPU batch may use, in MiB (response tables included).
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub gpu_memory: u64,
-    /// Worker threads (default: all cores). --jobs 1 is the serial debugging path.
+    /// Worker threads (default: all cores; at most 1024). --jobs 1 is the serial debugging
+    /// path.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Print nothing but errors (the summary line included).

@@ -1,4 +1,6 @@
-//! Thin: parse args -> run -> exit code (0 ok, 3 some traces failed, 2 usage, 1 fatal).
+//! Thin: parse args -> run -> exit code (0 ok, 3 something was not processed, 2 usage,
+//! 1 fatal). Every message goes through `errln!`/`outln!`, which never panic on a closed or
+//! full stream (`2>/dev/full`, `| head -1`).
 
 use std::process::ExitCode;
 
@@ -10,7 +12,9 @@ use seisbatch::cli::{
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::read::mseed::Gaps;
+use seisbatch::write::report::{by_reason, Report};
 use seisbatch::write::Format;
+use seisbatch::{errln, limits, outln};
 
 fn main() -> ExitCode {
     // Mesa's implicit Vulkan layer VK_LAYER_MESA_device_select connects to a Wayland/X11
@@ -40,44 +44,50 @@ fn report(a: ReportArgs) -> ExitCode {
     let m = match seisbatch::write::report::merge(&a.dir) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("seisbatch report: {e}");
+            errln!("seisbatch report: {e}");
             return ExitCode::from(2);
         }
     };
+    // The merged report first: a closed stdout must not cost it.
     let r = &m.report;
-    println!(
-        "{} of {} shards reported: {} traces ok, {} failed, {} outputs written from {} input files",
+    let path = a.dir.join("report.json");
+    let json = serde_json::to_vec_pretty(r).unwrap_or_default();
+    if let Err(e) = seisbatch::write::write_atomic(&path, &json) {
+        errln!("seisbatch report: cannot write {}: {e}", path.display());
+        return ExitCode::from(1);
+    }
+    outln!(
+        "{} of {} shards reported: {} traces ok, {} failed, {} damaged or unreadable file part(s), {} outputs written from {} input files",
         m.count - m.missing.len(),
         m.count,
         r["ok"],
         r["failed"],
+        r["file_problems"].as_array().map_or(0, Vec::len),
         r["outputs"],
         r["input_files"]
     );
     for (n, reason, example) in &m.by_reason {
-        println!("  {n:>8} x {reason}  (e.g. {example})");
+        outln!("  {n:>8} x {reason}  (e.g. {example})");
     }
     if !m.missing.is_empty() {
         let names: Vec<String> = m
             .missing
             .iter()
+            .take(20)
             .map(|k| format!("{k}/{}", m.count))
             .collect();
-        println!(
-            "not reported: shard {} (still running, or stopped: run it again with --resume)",
-            names.join(", ")
+        outln!(
+            "not reported: shard {}{} (still running, or stopped: run it again with --resume)",
+            names.join(", "),
+            if m.missing.len() > 20 { ", ..." } else { "" }
         );
     }
-    let path = a.dir.join("report.json");
-    let json = serde_json::to_vec_pretty(r).unwrap_or_default();
-    if let Err(e) = seisbatch::write::write_atomic(&path, &json) {
-        eprintln!("seisbatch report: cannot write {}: {e}", path.display());
-        return ExitCode::from(1);
-    }
-    println!("merged report: {}", path.display());
+    outln!("merged report: {}", path.display());
+    let incomplete = r["failed"].as_u64().unwrap_or(0) > 0
+        || r["file_problems"].as_array().is_some_and(|p| !p.is_empty());
     if !m.missing.is_empty() {
         ExitCode::from(4)
-    } else if r["failed"].as_u64().unwrap_or(0) > 0 {
+    } else if incomplete {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
@@ -103,18 +113,19 @@ fn bench(a: BenchArgs) -> ExitCode {
     };
     match seisbatch::bench::bench(&cfg) {
         Ok(rows) => {
-            print!("{}", seisbatch::bench::table(&rows));
+            let table = seisbatch::bench::table(&rows);
+            outln!("{}", table.trim_end());
             if let Some(p) = &a.json {
                 let json = serde_json::to_vec_pretty(&rows).unwrap_or_default();
-                if let Err(e) = std::fs::write(p, json) {
-                    eprintln!("seisbatch: bench: {}: {e}", p.display());
+                if let Err(e) = seisbatch::write::write_atomic(p, &json) {
+                    errln!("seisbatch: bench: {}: {e}", p.display());
                     return ExitCode::from(1);
                 }
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("seisbatch: bench: {e}");
+            errln!("seisbatch: bench: {e}");
             ExitCode::from(1)
         }
     }
@@ -132,7 +143,7 @@ fn synth(a: SynthArgs) -> ExitCode {
     };
     match seisbatch::synth::synth(&cfg) {
         Ok(s) => {
-            eprintln!(
+            errln!(
                 "seisbatch: wrote {} traces ({} bad, {:.1} Msamples) in {} files under {}",
                 s.traces,
                 s.bad,
@@ -143,97 +154,83 @@ fn synth(a: SynthArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("seisbatch: synth: {e}");
+            errln!("seisbatch: synth: {e}");
             ExitCode::from(1)
         }
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let pipeline = match Pipeline::from_file(&args.pipeline) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("seisbatch: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// The command line -> a run's configuration, or a usage error (exit 2; nothing is read or
+/// written).
+fn config(args: &RunArgs) -> Result<RunConfig, String> {
+    let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &pipeline.warnings {
-            eprintln!("seisbatch: warning: {w}");
+            errln!("seisbatch: warning: {w}");
         }
     }
     let shard = match args.shard.as_deref() {
         None => None,
         Some("auto") => {
-            match seisbatch::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count) {
-                Ok((s, from)) => {
-                    if !args.quiet {
-                        eprintln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
-                    }
-                    Some(s)
-                }
-                Err(e) => {
-                    eprintln!("seisbatch: {e}");
-                    return ExitCode::from(2);
-                }
+            let (s, from) =
+                seisbatch::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?;
+            if !args.quiet {
+                errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
             }
+            Some(s)
         }
-        Some(k) => match seisbatch::shard::Shard::parse(k) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("seisbatch: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(k) => Some(seisbatch::shard::Shard::parse(k)?),
     };
-    if !(args.max_gap.is_finite() && args.max_gap >= 0.0) {
-        eprintln!("seisbatch: --max-gap must be a number of seconds >= 0");
-        return ExitCode::from(2);
+    let max_gap = args.max_gap.unwrap_or(1.0);
+    if !(max_gap.is_finite() && max_gap >= 0.0) {
+        return Err("--max-gap must be a number of seconds >= 0".into());
     }
-    let gaps = match args.gaps {
-        GapsArg::Split => Gaps::Split,
-        GapsArg::Zeros => Gaps::Zeros {
-            max_gap: args.max_gap,
-        },
-        GapsArg::Interpolate => Gaps::Interpolate {
-            max_gap: args.max_gap,
-        },
-        GapsArg::Reject => Gaps::Reject,
+    let gaps =
+        match args.gaps {
+            GapsArg::Zeros => Gaps::Zeros { max_gap },
+            GapsArg::Interpolate => Gaps::Interpolate { max_gap },
+            GapsArg::Split | GapsArg::Reject if args.max_gap.is_some() => return Err(
+                "--max-gap applies to --gaps zeros or --gaps interpolate (the gaps they fill); \
+                 --gaps split and reject fill nothing"
+                    .into(),
+            ),
+            GapsArg::Split => Gaps::Split,
+            GapsArg::Reject => Gaps::Reject,
+        };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let jobs = args.jobs.unwrap_or(cores);
+    if jobs == 0 || jobs > limits::MAX_JOBS {
+        return Err(format!(
+            "--jobs must be 1 to {} (this machine has {cores} cores)",
+            limits::MAX_JOBS
+        ));
+    }
+    if args.max_samples == 0 || args.max_samples > limits::MAX_MAX_SAMPLES {
+        return Err(format!(
+            "--max-samples must be 1 to {}",
+            limits::MAX_MAX_SAMPLES
+        ));
+    }
+    let format = match (args.format, args.layout) {
+        (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
+        (Some(FormatArg::Asdf), _) => Format::Asdf,
+        (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
+        (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };
-    if args.jobs == Some(0) {
-        eprintln!("seisbatch: --jobs must be at least 1");
-        return ExitCode::from(2);
-    }
-    let cfg = RunConfig {
+    Ok(RunConfig {
         pipeline,
-        input: args.input,
+        input: args.input.clone(),
         output: args.output.clone(),
-        inventory: args.inventory,
-        format: match (args.format, args.layout) {
-            (Some(FormatArg::Sac), LayoutArg::PerEvent) => {
-                eprintln!("seisbatch: --layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)");
-                return ExitCode::from(2);
-            }
-            (Some(FormatArg::Asdf), _) => {
-                if !cfg!(feature = "asdf") {
-                    eprintln!("seisbatch: --format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)");
-                    return ExitCode::from(2);
-                }
-                Format::Asdf
-            }
-            (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
-            (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
-        },
+        inventory: args.inventory.clone(),
+        format,
         gaps,
         layout: match args.layout {
             LayoutArg::PerTrace => engine::Layout::PerTrace,
             LayoutArg::PerEvent => engine::Layout::PerEvent,
         },
-        jobs: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        }),
+        jobs,
         device: match args.device {
             DeviceArg::Auto => Device::Auto,
             DeviceArg::Cpu => Device::Cpu,
@@ -245,51 +242,115 @@ fn run(args: RunArgs) -> ExitCode {
         shard,
         resume: args.resume,
         overwrite: args.overwrite,
+        max_samples: args.max_samples,
+    })
+}
+
+/// After a run (unless --quiet): the summary, failures and damaged input by reason, what
+/// was skipped, and how many warnings report.json holds.
+fn tell(report: &Report, cfg: &RunConfig) {
+    let report_path = cfg.output.join(cfg.shard.map_or_else(
+        || "report.json".into(),
+        |s| format!("report.{}-of-{}.json", s.index, s.count),
+    ));
+    errln!("{}", report.summary());
+    if let Some(s) = cfg.shard {
+        if report.input_files == 0 {
+            errln!(
+                "seisbatch: shard {}/{} had no input: an output folder is never split across shards, and this input has fewer folders than shards",
+                s.index,
+                s.count
+            );
+        }
+    }
+    let groups = by_reason(
+        report
+            .failures
+            .iter()
+            .map(|f| (f.reason.as_str(), f.file.as_str()))
+            .chain(
+                report
+                    .file_problems
+                    .iter()
+                    .map(|p| (p.reason.as_str(), p.file.as_str())),
+            ),
+    );
+    if !groups.is_empty() {
+        errln!("seisbatch: not processed, by reason (digits masked):");
+        for (n, reason, example) in groups.iter().take(10) {
+            errln!("  {n:>8} x {reason}  (e.g. {example})");
+        }
+        if groups.len() > 10 {
+            errln!(
+                "  ... {} more reasons in {}",
+                groups.len() - 10,
+                report_path.display()
+            );
+        }
+    }
+    if report.skipped_count > 0 {
+        let groups = by_reason(
+            report
+                .skipped
+                .iter()
+                .map(|s| (s.reason.as_str(), s.path.as_str())),
+        );
+        errln!(
+            "seisbatch: {} path(s) under --input skipped:",
+            report.skipped_count
+        );
+        for (n, reason, example) in groups.iter().take(5) {
+            errln!("  {n:>8} x {reason}  (e.g. {example})");
+        }
+    }
+    if !report.warnings.is_empty() {
+        errln!(
+            "seisbatch: {} warning(s) in {}, e.g.:",
+            report.warnings.len(),
+            report_path.display()
+        );
+        for w in report.warnings.iter().take(3) {
+            errln!("  {w}");
+        }
+    }
+    errln!(
+        "seisbatch: outputs and {} in {}",
+        report_path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
+        cfg.output.display()
+    );
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let cfg = match config(&args) {
+        Ok(c) => c,
+        Err(m) => {
+            errln!("seisbatch: {m}");
+            return ExitCode::from(2);
+        }
     };
-    let shard = cfg.shard;
     match engine::run(&cfg) {
         Ok(report) => {
             if !args.quiet {
-                eprintln!("{}", report.summary());
-                eprintln!(
-                    "seisbatch: outputs and report.json in {}",
-                    args.output.display()
-                );
+                tell(&report, &cfg);
             }
             // A shard that completed exits 0 even with failed traces: launchers treat a
             // non-zero rank as a crash (mpirun aborts the others). `seisbatch report`
             // gives the run's 3.
-            if report.failed > 0 && shard.is_some() {
-                if !args.quiet {
-                    eprintln!(
-                        "seisbatch: {} failures, reasons in {}; `seisbatch report {}` merges the shards",
-                        report.failed,
-                        args.output.join(shard.map(|s| s.report_name()).unwrap_or_default()).display(),
-                        args.output.display()
-                    );
-                }
-                ExitCode::SUCCESS
-            } else if report.failed > 0 {
-                if !args.quiet {
-                    eprintln!(
-                        "seisbatch: {} failures, reasons in {}",
-                        report.failed,
-                        args.output
-                            .join(shard.map_or_else(|| "report.json".into(), |s| s.report_name()))
-                            .display()
-                    );
-                }
+            if report.incomplete() && cfg.shard.is_none() {
                 ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS
             }
         }
         Err(RunError::Usage(m)) => {
-            eprintln!("seisbatch: {m}");
+            errln!("seisbatch: {m}");
             ExitCode::from(2)
         }
         Err(RunError::Fatal(m)) => {
-            eprintln!("seisbatch: fatal: {m}");
+            errln!("seisbatch: fatal: {m}");
             ExitCode::from(1)
         }
     }

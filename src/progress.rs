@@ -87,7 +87,7 @@ impl Progress {
                     *last = Instant::now();
                     let secs = self.start.elapsed().as_secs_f64();
                     let eta = secs / files as f64 * (self.files_total - files) as f64;
-                    eprintln!(
+                    crate::errln!(
                         "seisbatch: {files}/{} files, {}, ETA {eta:.0} s",
                         self.files_total,
                         self.line()

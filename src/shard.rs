@@ -6,12 +6,16 @@
 //! The split is balanced by input bytes and made of whole output folders (a MassDownloader
 //! event): every process walks the same sorted input, so every process computes the same
 //! units and the same cut points without talking to the others. A unit goes to the shard
-//! whose byte range holds the unit's middle byte. When there are fewer output folders than
-//! shards (a flat folder of files), the units are single files instead.
+//! whose byte range holds the unit's middle byte. An output folder is never split across
+//! shards, not even when the walk comes back to it (`A/x`, `A/b/y`, `A/z`): output names are
+//! made unique within a folder in walk order by one process, so two shards writing one folder
+//! could give two traces one name. With fewer output folders than shards, the extra shards
+//! have nothing to do (their reports say so).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::read::layout::{InputFile, WalkError, Walker};
+use crate::read::layout::InputFile;
+use crate::read::walk::{Exclude, Survey, WalkError, Walker};
 
 /// This process's share: shard `index` of `count` (0 <= index < count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +36,12 @@ impl Shard {
         if count == 0 || index >= count {
             return Err(bad());
         }
+        if count > crate::limits::MAX_SHARDS {
+            return Err(format!(
+                "--shard {s:?}: at most {} shards",
+                crate::limits::MAX_SHARDS
+            ));
+        }
         Ok(Shard { index, count })
     }
 
@@ -43,9 +53,10 @@ impl Shard {
     ) -> Result<(Shard, String), String> {
         let num = |v: &str| get(v).and_then(|s| s.trim().parse::<usize>().ok());
         let make = |index: usize, count: usize, from: &str| {
-            if count == 0 || index >= count {
+            if count == 0 || index >= count || count > crate::limits::MAX_SHARDS {
                 Err(format!(
-                    "--shard auto: {from} gives index {index} of {count}"
+                    "--shard auto: {from} gives index {index} of {count} (at most {} shards)",
+                    crate::limits::MAX_SHARDS
                 ))
             } else {
                 Ok((Shard { index, count }, from.to_string()))
@@ -99,13 +110,12 @@ impl Shard {
     }
 }
 
-/// The inputs of one shard, in walk order: units (an output folder's consecutive files, or
-/// single files) are buffered one at a time, sized, and kept when their middle byte falls in
-/// this shard's share of `total_bytes`.
+/// The inputs of one shard, in walk order: units (an output folder's consecutive files) are
+/// buffered one at a time, sized, and kept when their middle byte falls in this shard's share
+/// of `total_bytes` (or, for a folder the walk comes back to, when it was this shard's).
 pub struct Sharded {
     walker: Walker,
     shard: Shard,
-    by_folder: bool,
     total_bytes: u64,
     /// Bytes of the units before the one being gathered.
     before: u64,
@@ -115,6 +125,8 @@ pub struct Sharded {
     ready: std::collections::VecDeque<InputFile>,
     /// Walk errors go to shard 0 only, so a merged report lists each once.
     errors: std::collections::VecDeque<WalkError>,
+    /// Owners of the output folders the walk may come back to (those above the current one).
+    owners: Vec<(PathBuf, usize)>,
     done: bool,
 }
 
@@ -127,10 +139,16 @@ pub struct Totals {
     pub folders: usize,
 }
 
-pub fn totals(input: &Path) -> std::io::Result<Totals> {
+/// The totals, and what the walk skipped (shard 0 reports it).
+pub fn totals(input: &Path, exclude: &Exclude) -> std::io::Result<(Totals, Survey)> {
     let mut t = Totals::default();
+    let mut survey = Survey::default();
     let mut last: Option<std::sync::Arc<Path>> = None;
-    for f in Walker::new(input)?.flatten() {
+    let mut w = Walker::new(input, exclude.clone())?;
+    while let Some(f) = w.next() {
+        let skips = w.take_skipped();
+        survey.note_skips(skips);
+        let Ok(f) = f else { continue };
         t.files += 1;
         t.bytes += size(&f);
         if last.as_deref() != Some(&*f.out_dir) {
@@ -138,7 +156,11 @@ pub fn totals(input: &Path) -> std::io::Result<Totals> {
             last = Some(f.out_dir.clone());
         }
     }
-    Ok(t)
+    let skips = w.take_skipped();
+    survey.note_skips(skips);
+    survey.files = t.files;
+    survey.bytes = t.bytes;
+    Ok((t, survey))
 }
 
 fn size(f: &InputFile) -> u64 {
@@ -146,17 +168,22 @@ fn size(f: &InputFile) -> u64 {
 }
 
 impl Sharded {
-    pub fn new(input: &Path, shard: Shard, totals: Totals) -> std::io::Result<Sharded> {
+    pub fn new(
+        input: &Path,
+        shard: Shard,
+        totals: Totals,
+        exclude: &Exclude,
+    ) -> std::io::Result<Sharded> {
         Ok(Sharded {
-            walker: Walker::new(input)?,
+            walker: Walker::new(input, exclude.clone())?,
             shard,
-            by_folder: totals.folders >= shard.count,
             total_bytes: totals.bytes,
             before: 0,
             unit: Vec::new(),
             ahead: None,
             ready: Default::default(),
             errors: Default::default(),
+            owners: Vec::new(),
             done: false,
         })
     }
@@ -174,7 +201,20 @@ impl Sharded {
     /// Closes the unit being gathered: its files go to `ready` if it is ours.
     fn close_unit(&mut self) {
         let len: u64 = self.unit.iter().map(|(_, s)| s).sum();
-        let mine = self.owner(self.before, len) == self.shard.index;
+        let Some(dir) = self.unit.first().map(|(f, _)| f.out_dir.to_path_buf()) else {
+            return;
+        };
+        // Folders above this one may come back; the others are done.
+        self.owners.retain(|(d, _)| dir.starts_with(d));
+        let owner = match self.owners.iter().find(|(d, _)| *d == dir) {
+            Some(&(_, o)) => o,
+            None => {
+                let o = self.owner(self.before, len);
+                self.owners.push((dir, o));
+                o
+            }
+        };
+        let mine = owner == self.shard.index;
         self.before += len;
         for (f, _) in self.unit.drain(..) {
             if mine {
@@ -195,6 +235,7 @@ impl Sharded {
                     })
                 }),
             };
+            self.walker.take_skipped(); // shard 0 reports them from `totals`
             match next {
                 None => {
                     self.close_unit();
@@ -211,7 +252,7 @@ impl Sharded {
                     let same = self
                         .unit
                         .last()
-                        .is_some_and(|(g, _)| self.by_folder && g.out_dir == f.out_dir);
+                        .is_some_and(|(g, _)| g.out_dir == f.out_dir);
                     if self.unit.is_empty() || same {
                         self.unit.push((f, s));
                     } else {
@@ -262,6 +303,7 @@ mod tests {
         assert_eq!(Shard::parse("2/5"), Ok(Shard { index: 2, count: 5 }));
         assert!(Shard::parse("5/5").is_err() && Shard::parse("1/0").is_err());
         assert!(Shard::parse("x").is_err());
+        assert!(Shard::parse("0/100000000000").is_err(), "a typo, not a run");
         let got = |vars: &[(&str, &str)], hint| Shard::from_env(env(vars), hint).map(|r| r.0);
         let s = |index, count| Ok(Shard { index, count });
         assert_eq!(
@@ -342,27 +384,30 @@ mod tests {
                 std::fs::write(&p, vec![0u8; 100 * (e + 1)]).unwrap();
             }
         }
-        let t = totals(d.path()).unwrap();
+        let t = totals(d.path(), &Exclude::default()).unwrap().0;
         assert_eq!((t.files, t.folders), (36, 12));
         for n in [1usize, 2, 3, 5, 12, 20] {
             let mut seen = Vec::new();
             let mut bytes = Vec::new();
             for k in 0..n {
-                let files: Vec<InputFile> = Sharded::new(d.path(), Shard { index: k, count: n }, t)
-                    .unwrap()
-                    .flatten()
-                    .collect();
+                let files: Vec<InputFile> = Sharded::new(
+                    d.path(),
+                    Shard { index: k, count: n },
+                    t,
+                    &Exclude::default(),
+                )
+                .unwrap()
+                .flatten()
+                .collect();
                 bytes.push(files.iter().map(size).sum::<u64>());
-                // Whole folders (when there are at least as many folders as shards).
-                if n <= 12 {
-                    for f in &files {
-                        let same = files.iter().filter(|g| g.out_dir == f.out_dir).count();
-                        assert_eq!(same, 3, "n={n}: folder {:?} split", f.out_dir);
-                    }
+                // Whole folders, always (more shards than folders leaves some idle).
+                for f in &files {
+                    let same = files.iter().filter(|g| g.out_dir == f.out_dir).count();
+                    assert_eq!(same, 3, "n={n}: folder {:?} split", f.out_dir);
                 }
                 seen.extend(files.into_iter().map(|f| f.path));
             }
-            let all: Vec<_> = Walker::new(d.path())
+            let all: Vec<_> = Walker::new(d.path(), Exclude::default())
                 .unwrap()
                 .flatten()
                 .map(|f| f.path)
@@ -377,5 +422,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A folder the walk comes back to (A/x, A/b/y, A/z) goes to one shard, whatever the byte
+    /// split says: names are made unique per folder by one process.
+    #[test]
+    fn a_folder_the_walk_returns_to_stays_with_one_shard() {
+        let d = tempfile::tempdir().unwrap();
+        for (f, n) in [
+            ("A/x.mseed", 1000),
+            ("A/b/y.mseed", 10),
+            ("A/z.mseed", 1000),
+        ] {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, vec![0u8; n]).unwrap();
+        }
+        let t = totals(d.path(), &Exclude::default()).unwrap().0;
+        let owner_of = |name: &str| {
+            (0..2)
+                .find(|&k| {
+                    Sharded::new(
+                        d.path(),
+                        Shard { index: k, count: 2 },
+                        t,
+                        &Exclude::default(),
+                    )
+                    .unwrap()
+                    .flatten()
+                    .any(|f| f.path.ends_with(name))
+                })
+                .unwrap()
+        };
+        assert_eq!(owner_of("x.mseed"), owner_of("z.mseed"));
     }
 }

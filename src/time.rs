@@ -95,7 +95,13 @@ pub fn parse_iso(s: &str) -> Option<i64> {
     let y: i64 = dp.next()?.parse().ok()?;
     let m: u32 = dp.next()?.parse().ok()?;
     let d: u32 = dp.next()?.parse().ok()?;
-    if dp.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    // Four-digit years only (ISO 8601 without expansion): the day arithmetic below must not
+    // overflow on a hostile `99999999999999-01-01`.
+    if dp.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let mut secs = days_from_civil(y, m, d) * 86_400;
@@ -110,6 +116,9 @@ pub fn parse_iso(s: &str) -> Option<i64> {
             let mut zp = z[1..].split(':');
             let hh: i64 = zp.next()?.parse().ok()?;
             let mm: i64 = zp.next().unwrap_or("0").parse().ok()?;
+            if !(0..=24).contains(&hh) || !(0..=59).contains(&mm) {
+                return None;
+            }
             (c, sign * (hh * 3600 + mm * 60))
         } else {
             (rest, 0)
@@ -123,6 +132,9 @@ pub fn parse_iso(s: &str) -> Option<i64> {
             None => (ss_str, ""),
         };
         let ss: i64 = whole.parse().ok()?;
+        if !(0..=24).contains(&hh) || !(0..=59).contains(&mm) || !(0..=60).contains(&ss) {
+            return None;
+        }
         if !frac.is_empty() {
             if !frac.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -190,6 +202,8 @@ mod tests {
             Some(base + 500_000_000)
         );
         assert_eq!(parse_iso("garbage"), None);
+        assert_eq!(parse_iso("99999999999999-01-01"), None, "no overflow");
+        assert_eq!(parse_iso("2010-02-13T99999999999999:00:00"), None);
         assert_eq!(parse_iso("2599-12-31T23:59:59"), Some(i64::MAX));
         assert_eq!(compact(base + 1_999_999_999), "20100213T000001Z");
     }

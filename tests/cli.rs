@@ -218,15 +218,36 @@ fn bad_traces_are_reported_and_the_run_goes_on() {
             && short[0].contains("no extrapolation"),
         "{short:?}"
     );
+    // The damaged part of a file is not a trace: it is a file problem with its byte range,
+    // and the traces counted are real traces (each with an id).
+    assert!(failures
+        .iter()
+        .all(|f| !f["id"].as_str().unwrap().is_empty()));
+    let problems = r["file_problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("truncated.mseed"));
+    assert_eq!(problems[0]["bytes"], serde_json::json!([10240, 10440]));
+    assert!(
+        problems[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("miniSEED: truncated record"),
+        "{problems:?}"
+    );
+    assert_eq!(r["files_with_problems"], 1);
+    // The 20 decoded records are kept: 20 records are too short for the chain, and say so.
     let trunc = find("truncated.mseed");
     assert!(
-        trunc
-            .iter()
-            .any(|f| f.contains("miniSEED") && f.contains("truncated record at byte 10240")),
+        trunc.len() == 1 && trunc[0].contains("interpolate"),
         "{trunc:?}"
     );
-    // The 20 decoded records are kept: 20 records are too short for the chain, and say so.
-    assert!(trunc.iter().any(|f| f.contains("interpolate")), "{trunc:?}");
+    assert_eq!(
+        r["failed"], 4,
+        "old, nosta, short and the truncated file's trace"
+    );
     assert_eq!(
         std::fs::read_dir(out.path())
             .unwrap()

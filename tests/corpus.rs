@@ -129,13 +129,22 @@ fn every_corpus_file_ends_as_traces_or_reasons() {
         let r = report(&out);
         let ok = r["ok"].as_u64().unwrap();
         let failures = r["failures"].as_array().unwrap();
+        let problems = r["file_problems"].as_array().unwrap();
         assert!(
-            ok > 0 || !failures.is_empty(),
+            ok > 0 || !failures.is_empty() || !problems.is_empty(),
             "{}: neither a trace nor a reason",
             input.display()
         );
-        for f in failures {
+        for f in failures.iter().chain(problems) {
             assert!(!f["reason"].as_str().unwrap().is_empty());
+        }
+        // A failure is a trace (it has an id); a damaged part of the file is a file problem.
+        for f in failures {
+            assert!(
+                !f["id"].as_str().unwrap().is_empty(),
+                "{}: {f}",
+                input.display()
+            );
         }
         let rss = r["peak_rss_bytes"].as_u64().unwrap_or(0);
         assert!(rss < 512 << 20, "{}: peak RSS {rss} bytes", input.display());

@@ -116,11 +116,14 @@ fn setpriv_available() -> bool {
     found
 }
 
+/// Failed traces and file problems (unreadable files and folders, damaged records) as
+/// (file, reason).
 fn failures(r: &serde_json::Value) -> Vec<(String, String)> {
     r["failures"]
         .as_array()
         .unwrap()
         .iter()
+        .chain(r["file_problems"].as_array().unwrap())
         .map(|f| {
             (
                 f["file"].as_str().unwrap().to_string(),
@@ -212,15 +215,18 @@ fn unreadable_inputs(layout: &[&str]) {
     assert!(f
         .iter()
         .any(|(_, reason)| reason.contains("No miniSEED data detected")));
-    // Event 1: 5 traces; event 2: station S0001's 3 (per event, the damaged file's trace is
-    // held back with the file, a failure of its own).
-    let per_event = layout.contains(&"per-event");
-    assert_eq!(f.len(), if per_event { 7 } else { 6 }, "{f:#?}");
-    assert_eq!(r["ok"], if per_event { 7 } else { 8 });
-    // Journaled: the 7 files that succeeded without a failure; not the unreadable file, nor
-    // the 4 with failures in an event whose StationXML could not all be read (nor the 6 in
+    // Event 1: 5 traces; event 2: station S0001's 3 (the file with a damaged record keeps its
+    // good trace, in both layouts: its damage has nothing to do with StationXML).
+    assert_eq!(f.len(), 6, "{f:#?}");
+    assert_eq!(r["ok"], 8);
+    assert_eq!(
+        r["failed"], 3,
+        "the three S0002 traces; the rest are file problems"
+    );
+    // Journaled: the 8 files without a trace failure; not the unreadable file, nor the 3
+    // whose traces failed in an event whose StationXML could not all be read (nor the 6 in
     // the unreadable folder, never listed).
-    assert_eq!(lines(&out.join(".seisbatch/journal.jsonl")), 7);
+    assert_eq!(lines(&out.join(".seisbatch/journal.jsonl")), 8);
 
     // Permissions fixed, --resume completes the job.
     for p in [&file, &xml] {

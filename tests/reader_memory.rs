@@ -58,7 +58,7 @@ fn refused_records_do_not_leak() {
     let first = read_with(&file, Gaps::Split);
     assert!(first.traces.is_empty());
     assert!(
-        first.problems[0].contains("bytes 0..512"),
+        first.problems[0].to_string().contains("bytes 0..512"),
         "{}",
         first.problems[0]
     );

@@ -123,7 +123,7 @@ fn per_event_files_hold_the_per_trace_samples() {
         let sac_files = std::fs::read_dir(sac.join(ev)).unwrap().count();
         assert_eq!(d.traces.len(), sac_files, "{ev}");
         for t in &d.traces {
-            let name = seisbatch::write::file_name(t, seisbatch::write::Format::Sac);
+            let name = seisbatch::write::names::file_name(t, "sac").unwrap();
             let b = std::fs::read(sac.join(ev).join(&name)).unwrap();
             let want: Vec<f64> = b[632..]
                 .chunks_exact(4)

@@ -104,30 +104,40 @@ fn exactly_the_bad_traces_fail() {
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
             .unwrap();
+    // Three bad traces: a response epoch that ended is a failed trace; a truncated file and a
+    // corrupt record are damaged parts of their files (with byte ranges), whose readable
+    // records still give traces, processed and written. Traces are counted as traces.
     let failures = r["failures"].as_array().unwrap();
-    let mut bad_files: Vec<&str> = failures
-        .iter()
-        .map(|f| f["file"].as_str().unwrap())
-        .collect();
-    bad_files.sort();
-    bad_files.dedup();
-    // Three bad traces (truncated, response epoch ended, corrupt record): three files with
-    // failures, and 15 good traces written whole. The truncated and corrupt files still give
-    // their readable records as traces, which are processed too.
-    assert_eq!(bad_files.len(), 3, "{failures:#?}");
-    let reasons = serde_json::to_string(failures).unwrap();
-    for why in [
-        "truncated record",
-        "no StationXML response",
-        "unreadable data",
-    ] {
+    assert_eq!(r["failed"], 1, "{failures:#?}");
+    assert!(
+        failures[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no StationXML response"),
+        "{failures:#?}"
+    );
+    let problems = r["file_problems"].as_array().unwrap();
+    let reasons = serde_json::to_string(problems).unwrap();
+    assert_eq!(problems.len(), 2, "{reasons}");
+    assert_eq!(r["files_with_problems"], 2);
+    for why in ["truncated record", "unreadable data"] {
         assert!(reasons.contains(why), "{why}: {reasons}");
     }
-    assert!(r["ok"].as_u64().unwrap() >= 15);
+    assert!(problems
+        .iter()
+        .all(|p| p["bytes"].as_array().is_some_and(|b| b.len() == 2)));
+    // 15 good traces, the truncated file's first part, the corrupt file's two parts.
+    assert_eq!(r["ok"], 18, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        !reasons.contains("invalid response"),
-        "synthetic responses evaluate: {reasons}"
+        !serde_json::to_string(failures)
+            .unwrap()
+            .contains("invalid response"),
+        "synthetic responses evaluate"
     );
+    // Every run prints what was not processed, by reason.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not processed, by reason"), "{err}");
+    assert!(err.contains("1 x no StationXML response"), "{err}");
 }
 
 /// `seisbatch bench` runs each path as a child process and reports where the time went.

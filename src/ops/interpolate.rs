@@ -84,11 +84,10 @@ pub fn grid(
         ));
     }
     let npts = npts as usize;
-    if npts > super::MAX_OUTPUT_SAMPLES {
-        return Err(format!(
-            "interpolating to {new_rate} Hz would produce {npts} samples (limit {})",
-            super::MAX_OUTPUT_SAMPLES
-        ));
+    if let Some(p) =
+        crate::limits::samples_problem(&format!("interpolating to {new_rate} Hz"), npts)
+    {
+        return Err(p);
     }
     Ok(Grid {
         start_ns: time::from_timestamp(new_start),

@@ -13,10 +13,6 @@ pub mod taper;
 
 use std::sync::Arc;
 
-/// Largest trace an operation may produce (2^28 samples = 2 GiB of f64): an upsampling
-/// typo such as sampling_rate = 1e9 must fail with a reason, not abort on allocation.
-pub const MAX_OUTPUT_SAMPLES: usize = 1 << 28;
-
 use crate::error::TraceError;
 use crate::pipeline::{DetrendType, Step};
 use crate::response::cache::ResponseCache;
@@ -50,6 +46,10 @@ pub fn run_steps(
             StepError::Trace(t) => t,
         })? {
             warnings.push(format!("step {n} ({}): {w}", step.op()));
+        }
+        // A shift or a new rate must leave times a trace can carry (limits.rs).
+        if let Some(p) = crate::limits::span_problem(tr.start_ns, tr.data.len(), tr.sampling_rate) {
+            return Err(op_err(p));
         }
     }
     Ok(warnings)

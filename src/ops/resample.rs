@@ -48,11 +48,10 @@ pub fn shape(
         );
         num = 1;
     }
-    if num > super::MAX_OUTPUT_SAMPLES {
-        return Err(format!(
-            "resampling to {new_rate} Hz would produce {num} samples (limit {})",
-            super::MAX_OUTPUT_SAMPLES
-        ));
+    // An upsampling typo (sampling_rate = 220000 for 20) must fail with a reason, not take
+    // gigabytes per trace.
+    if let Some(p) = crate::limits::samples_problem(&format!("resampling to {new_rate} Hz"), num) {
+        return Err(p);
     }
     Ok(Shape {
         num,

@@ -187,6 +187,19 @@ pub fn tracked<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     r
 }
 
+/// The miniSEED format version (2 or 3) of a record header at the start of `buf`, if libmseed
+/// recognises one. `buf` must end inside padding (libmseed's detection reads a few bytes past
+/// the length it is given: see `mseed::PAD`); what libmseed says while probing is dropped.
+pub fn detect_version(buf: &[u8]) -> Option<u8> {
+    capture_log();
+    let v = mseed::detect(buf)
+        .ok()
+        .map(|d| d.format_version)
+        .filter(|&v| v > 0);
+    said();
+    v
+}
+
 /// `MSRecord::parse` without its leaks (see the module comment).
 pub fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
     tracked(|| {

@@ -1,87 +1,68 @@
 //! miniSEED 2 and 3 through libmseed (the `mseed` crate), record by record, so one corrupt
-//! record costs that record only. Records are grouped by id and rate, ordered by time, and
-//! contiguous ones joined into one trace, as ObsPy's `read` does (libmseed's default
-//! tolerance: half a sample period): an out-of-order file gives the same traces as a sorted one.
+//! record costs that record only: the reader resynchronises on the next recognisable record
+//! header and reports the bytes it skipped (a record claiming a bogus length is skipped the
+//! same way, not the rest of the file). Decoded records become traces in `read::join`, as
+//! ObsPy's `read` joins them: an out-of-order file gives the same traces as a sorted one.
+//!
+//! Nothing a header claims is trusted as a size or a time: a record's sample count, the
+//! samples one file may decode to (`limits`), its start (years seisbatch can represent) and
+//! its rate are checked before they are used.
 
 use mseed::{MSRecord, MSSampleType};
 
 use super::libmseed;
 
+use crate::limits;
 use crate::trace::Trace;
 
-/// What one file gave: its traces and what could not be read (with byte offsets).
+pub use super::join::Gaps;
+use super::join::{self, Segment};
+
+/// What one file gave: its traces and what could not be read (with byte ranges).
 #[derive(Debug, Default)]
 pub struct Decoded {
     pub traces: Vec<Trace>,
-    pub problems: Vec<String>,
-    /// Segments refused by the gap policy: id, start (ns), reason.
+    /// Parts of the file that were not read, with the reason.
+    pub problems: Vec<Problem>,
+    /// Segments refused (gap policy, length limit, times out of range): id, start (ns),
+    /// reason.
     pub rejected: Vec<(String, i64, String)>,
-    /// For the report's warnings: gaps filled (one line per trace), and channels recorded at
-    /// more than one sampling rate (one line per channel).
+    /// For the report's warnings: gaps filled or left open (one line per trace or channel),
+    /// channels recorded at more than one sampling rate, what libmseed said about records it
+    /// decoded.
     pub warnings: Vec<String>,
 }
 
-/// What to do with a gap between consecutive records of one channel (`--gaps`). Overlaps
-/// always start a new trace. Never a silent fill: every filled gap is a warning, and the
-/// policy is in report.json.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Gaps {
-    /// Each contiguous segment is its own trace (as ObsPy's `read` returns them).
-    Split,
-    /// Gaps of at most `max_gap` seconds filled with zeros (ObsPy's
-    /// `merge(fill_value=0)`); longer gaps split.
-    Zeros { max_gap: f64 },
-    /// Gaps of at most `max_gap` seconds filled by a straight line between the samples either
-    /// side (ObsPy's `merge(fill_value="interpolate")`); longer gaps split.
-    Interpolate { max_gap: f64 },
-    /// A channel with any gap fails, every segment of it, the gap named.
-    Reject,
+/// A part of a file that was not read: its byte range (when it has one) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub bytes: Option<(u64, u64)>,
+    pub reason: String,
 }
 
-impl Gaps {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Gaps::Split => "split",
-            Gaps::Zeros { .. } => "zeros",
-            Gaps::Interpolate { .. } => "interpolate",
-            Gaps::Reject => "reject",
-        }
-    }
-
-    fn max_gap(&self) -> Option<f64> {
-        match self {
-            Gaps::Zeros { max_gap } | Gaps::Interpolate { max_gap } => Some(*max_gap),
-            _ => None,
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bytes {
+            Some((a, b)) => write!(f, "bytes {a}..{b}: {}", self.reason),
+            None => f.write_str(&self.reason),
         }
     }
 }
 
 /// Zero bytes after the input that libmseed's over-reads land in.
-const PAD: usize = 64;
-
-/// Samples one filled gap may add, whatever --max-gap says (a header error can claim a gap of
-/// years; filling it would allocate gigabytes).
-const MAX_FILL: usize = 1 << 26;
+pub const PAD: usize = 64;
 
 /// A record claiming more samples than this is refused before allocating (2^31 samples
 /// would be gigabytes); real records hold at most a few thousand.
 const MAX_SAMPLES_PER_RECORD: i64 = 1 << 20;
 
-/// One decoded record's samples, joined to its neighbours at the end.
-struct Segment {
-    /// Index into `Channels::names` (channels numbered in order of first appearance).
-    key: usize,
-    start_ns: i64,
-    rate: f64,
-    data: Vec<f64>,
-}
-
 /// The channels of one file, each named once (records repeat the same few identifiers
-/// thousands of times; four strings per record cost more than decoding it).
+/// thousands of times; four strings per record cost more than decoding it). Keyed by the four
+/// codes, not by their dotted join: codes holding a `.` must not merge two channels.
 #[derive(Default)]
 struct Channels {
-    names: Vec<(String, String, String, String)>,
-    by_id: std::collections::HashMap<String, usize>,
+    names: join::Names,
+    by_codes: std::collections::HashMap<(String, String, String, String), usize>,
     /// The last record's source identifier and key: the next record is nearly always it.
     last: Option<(String, usize)>,
 }
@@ -93,14 +74,13 @@ impl Channels {
                 return *k;
             }
         }
-        let (net, sta, loc, cha) = nslc(&sid);
-        let id = format!("{net}.{sta}.{loc}.{cha}");
-        let k = match self.by_id.get(&id) {
+        let codes = nslc(&sid);
+        let k = match self.by_codes.get(&codes) {
             Some(&k) => k,
             None => {
                 let k = self.names.len();
-                self.names.push((net, sta, loc, cha));
-                self.by_id.insert(id, k);
+                self.names.push(codes.clone());
+                self.by_codes.insert(codes, k);
                 k
             }
         };
@@ -115,27 +95,69 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
 }
 
 pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
+    let mut owned = Vec::with_capacity(input.len() + PAD);
+    owned.extend_from_slice(input);
+    read_owned(owned, gaps)
+}
+
+/// Whether a record header may start at `b[0]` (libmseed's MS2_ISVALIDHEADER and
+/// MS3_ISVALIDHEADER, which `mseed::detect` checks first): a cheap filter so that
+/// resynchronising over megabytes of garbage does not call libmseed at every byte.
+fn may_start_record(b: &[u8]) -> bool {
+    if b.len() < 27 {
+        return false;
+    }
+    if b[0] == b'M' && b[1] == b'S' && b[2] == 3 {
+        return b[12] <= 23 && b[13] <= 59 && b[14] <= 60;
+    }
+    b[..6]
+        .iter()
+        .all(|&c| c.is_ascii_digit() || c == b' ' || c == 0)
+        && matches!(b[6], b'D' | b'R' | b'Q' | b'M')
+        && matches!(b[7], b' ' | 0)
+        && b[24] <= 23
+        && b[25] <= 59
+        && b[26] <= 60
+}
+
+/// The next byte after `from` where libmseed recognises a record header, or `n`.
+fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
+    let found = (from..n.saturating_sub(40)).find(|&p| {
+        may_start_record(&padded[p..n]) && libmseed::detect_version(&padded[p..n]).is_some()
+    });
+    found.unwrap_or(n)
+}
+
+/// Decodes a whole file read into `buf` (its capacity should allow `PAD` more bytes, so that
+/// no copy is made).
+pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
     // libmseed's header checks read a few bytes past the length they are given (a 48-byte
     // fixed header from a 40-byte minimum, 4 bytes past a blockette offset equal to the
-    // length: found by fuzzing). Every slice handed to it ends inside this padded copy.
-    let mut padded = Vec::with_capacity(input.len() + PAD);
-    padded.extend_from_slice(input);
-    padded.resize(input.len() + PAD, 0);
-    let n = input.len();
+    // length: found by fuzzing). Every slice handed to it ends inside this padding.
+    let n = buf.len();
+    buf.resize(n + PAD, 0);
+    let padded = &mut buf[..];
+    let max_file_samples = limits::max_file_samples();
+    let mut decoded_samples: usize = 0;
     let mut out = Decoded::default();
     let mut segs: Vec<Segment> = Vec::new();
     let mut channels = Channels::default();
     // What libmseed said about records it decoded: message, first record's byte, how many more.
     let mut remarks: Vec<(String, usize, usize)> = Vec::new();
+    let problem = |a: usize, b: usize, reason: String| Problem {
+        bytes: Some((a as u64, b as u64)),
+        reason,
+    };
     let mut off = 0usize;
     while off < n {
         let carried = carry_fraction(&mut padded[off..n]);
         let rest = &padded[off..n];
         if rest.len() < 40 {
             if rest.iter().any(|&b| b != 0) {
-                out.problems.push(format!(
-                    "{} trailing bytes at byte {off} are not a miniSEED record",
-                    rest.len()
+                out.problems.push(problem(
+                    off,
+                    n,
+                    format!("{} trailing bytes are not a miniSEED record", rest.len()),
                 ));
             }
             break;
@@ -145,37 +167,67 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
         let header = libmseed::parse_record(rest);
         let mut said = libmseed::said();
         let rec = match header {
-            // libmseed answers "need more bytes" for a record cut short by the end of the
-            // file; the header is then unparsed (sample count -1).
+            // libmseed answers "need more bytes" for a record that runs past the end of the
+            // file (the header is then unparsed: sample count -1). A bogus record length does
+            // the same: resynchronise on the next header rather than drop the rest of the file.
             Ok(h) if h.sample_cnt() < 0 || h.raw().is_none_or(|r| r.len() > rest.len()) => {
-                out.problems.push(format!(
-                    "truncated record at byte {off}: the file ends inside it ({} bytes left); skipped{}",
-                    rest.len(),
-                    quoting(&said)
+                let next = next_header(padded, off + 1, n);
+                libmseed::said();
+                out.problems.push(problem(
+                    off,
+                    next,
+                    if next == n {
+                        format!("truncated record: the file ends inside it ({} bytes left){}", rest.len(), quoting(&said))
+                    } else {
+                        format!("a record that runs past the next record header (a bogus record length, or a record cut short){}", quoting(&said))
+                    },
                 ));
-                break;
+                off = next;
+                continue;
             }
             Ok(h) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD => {
-                let len = h.raw().map(|r| r.len()).unwrap_or(0);
-                out.problems.push(format!(
-                    "record at byte {off} claims {} samples (more than {MAX_SAMPLES_PER_RECORD}); skipped{}",
-                    h.sample_cnt(),
-                    quoting(&said)
+                let len = h.raw().map(|r| r.len()).unwrap_or(0).max(1);
+                out.problems.push(problem(
+                    off,
+                    off + len,
+                    format!(
+                        "record claims {} samples (more than {MAX_SAMPLES_PER_RECORD}); skipped{}",
+                        h.sample_cnt(),
+                        quoting(&said)
+                    ),
                 ));
-                off += len.max(1);
+                off += len;
                 continue;
             }
             Ok(h) if overruns(&h).is_some() => {
-                let len = h.raw().map(|r| r.len()).unwrap_or(0);
-                out.problems.push(format!(
-                    "record at byte {off} claims {} samples in {} data bytes, which do not fit its {}-byte record or hold that many; skipped{}",
-                    h.sample_cnt(),
-                    h.data_length(),
-                    len,
-                    quoting(&said)
+                let len = h.raw().map(|r| r.len()).unwrap_or(0).max(1);
+                out.problems.push(problem(
+                    off,
+                    off + len,
+                    format!(
+                        "record claims {} samples in {} data bytes, which do not fit its {}-byte record or hold that many; skipped{}",
+                        h.sample_cnt(),
+                        h.data_length(),
+                        len,
+                        quoting(&said)
+                    ),
                 ));
-                off += len.max(1);
+                off += len;
                 continue;
+            }
+            Ok(h)
+                if decoded_samples.saturating_add(h.sample_cnt().max(0) as usize)
+                    > max_file_samples =>
+            {
+                out.problems.push(problem(
+                    off,
+                    n,
+                    format!(
+                        "the file decodes to more than {max_file_samples} samples ({}x --max-samples); the rest is not read",
+                        limits::FILE_SAMPLES_PER_TRACE_LIMIT
+                    ),
+                ));
+                break;
             }
             Ok(h) => {
                 let r = libmseed::unpack(h);
@@ -188,21 +240,20 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
             Ok(r) => r,
             Err(e) => {
                 // Resynchronise on the next byte where a record header is recognised.
-                let next = (off + 1..n.saturating_sub(40))
-                    .find(|&p| mseed::detect(&padded[p..n]).is_ok_and(|d| d.format_version > 0))
-                    .unwrap_or(n);
+                let next = next_header(padded, off + 1, n);
                 libmseed::said(); // what probing for the next header said: not about a record
-                out.problems.push(format!(
-                    "unreadable data at bytes {off}..{next}: {e}{}",
-                    quoting(&said)
+                out.problems.push(problem(
+                    off,
+                    next,
+                    format!("unreadable data: {e}{}", quoting(&said)),
                 ));
                 off = next;
                 continue;
             }
         };
-        let len = rec.raw().map(|r| r.len()).unwrap_or(0);
+        let len = rec.raw().map(|r| r.len()).unwrap_or(0).max(1);
         let at = off;
-        off += len.max(1);
+        off += len;
         let shift_ns = carried.map_or(0, |f| i64::from(f) * 100_000);
         let added = add_record(&rec, shift_ns, &mut channels, &mut segs);
         said.extend(libmseed::said());
@@ -216,10 +267,11 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
         match added {
             Err(p) => out
                 .problems
-                .push(format!("record at byte {at}: {p}{}", quoting(&said))),
+                .push(problem(at, at + len, format!("{p}{}", quoting(&said)))),
             // A record libmseed decoded with a warning (a failed Steim integrity check, a
             // blockette count that does not match): kept, and said once per message.
-            Ok(()) => {
+            Ok(k) => {
+                decoded_samples += k;
                 for m in said {
                     let seen = remarks.iter_mut().find(|(text, _, _)| *text == m);
                     match seen {
@@ -230,10 +282,10 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
             }
         }
     }
-    let joined = join(segs, channels.names, gaps);
-    out.traces = joined.0;
-    out.rejected = joined.1;
-    out.warnings = joined.2;
+    let joined = join::join(segs, channels.names, gaps);
+    out.traces = joined.traces;
+    out.rejected = joined.rejected;
+    out.warnings = joined.warnings;
     out.warnings
         .extend(remarks.into_iter().map(|(text, at, more)| match more {
             0 => format!("libmseed, record at byte {at}: {text}"),
@@ -287,14 +339,6 @@ fn quoting(said: &[String]) -> String {
     }
 }
 
-/// A piece of a joined trace: a record's samples, or a filled gap of n samples.
-enum Piece {
-    Record(usize),
-    Fill(usize),
-}
-
-type Joined = (Vec<Trace>, Vec<(String, i64, String)>, Vec<String>);
-
 /// Whether a record's data section lies outside the record, or its sample count needs more
 /// bytes than its data section holds, for the fixed-size encodings. libmseed 3's decoders for those trust the count and read past the
 /// record (a float32 record claiming 65,535 samples crashed the process: found by
@@ -319,149 +363,25 @@ fn overruns(h: &MSRecord) -> Option<u64> {
     (need > u64::from(h.data_length())).then_some(need)
 }
 
-/// Sorts records by (channel in order of appearance, rate, start) and appends each to the
-/// previous one when it starts where that one ends (within half a sample). A gap is split,
-/// filled or rejected as `gaps` says; an overlap starts a new trace.
-fn join(
-    mut recs: Vec<Segment>,
-    names: Vec<(String, String, String, String)>,
-    gaps: Gaps,
-) -> Joined {
-    // Channels keep the order of their first record in the file, as ObsPy returns them.
-    recs.sort_by(|a, b| {
-        a.key
-            .cmp(&b.key)
-            .then(a.rate.total_cmp(&b.rate))
-            .then(a.start_ns.cmp(&b.start_ns))
-    });
-    let id = |k: usize| {
-        let (n, s, l, c) = &names[k];
-        format!("{n}.{s}.{l}.{c}")
-    };
-    let mut warnings = Vec::new();
-    // A channel whose rate changes (a reconfigured digitiser) gives one trace per rate, as
-    // ObsPy's read does; its merge refuses to join them ("Sampling rate differs"), so no gap
-    // policy joins them either. Said once per channel.
-    for channel in recs.chunk_by(|a, b| a.key == b.key) {
-        let mut rates: Vec<f64> = channel.iter().map(|r| r.rate).collect();
-        rates.dedup(); // sorted by rate within a channel
-        if rates.len() > 1 {
-            let rates: Vec<String> = rates.iter().map(|r| format!("{r} Hz")).collect();
-            warnings.push(format!(
-                "{}: records at {}: one trace per rate (never joined across rates)",
-                id(channel[0].key),
-                rates.join(", ")
-            ));
-        }
-    }
-    // Runs of pieces that join (their first record, the pieces after it, the samples so far),
-    // and the channels refused.
-    let mut runs: Vec<(usize, Vec<Piece>, usize)> = Vec::new();
-    let mut refused: std::collections::HashMap<usize, String> = Default::default();
-    for (i, r) in recs.iter().enumerate() {
-        if let Some((first, pieces, len)) = runs.last_mut() {
-            let t = &recs[*first];
-            let dt = 1e9 / r.rate;
-            let expected = t.start_ns as f64 + *len as f64 * dt;
-            let off = r.start_ns as f64 - expected;
-            if t.key == r.key && t.rate == r.rate {
-                if off.abs() <= 0.5 * dt {
-                    pieces.push(Piece::Record(i));
-                    *len += r.data.len();
-                    continue;
-                }
-                if off > 0.0 {
-                    let missing = (off / dt).round() as usize;
-                    let seconds = missing as f64 / r.rate;
-                    if gaps == Gaps::Reject {
-                        refused.entry(r.key).or_insert_with(|| {
-                            format!(
-                                "gap of {seconds} s ({missing} samples) at {} and --gaps reject",
-                                crate::time::iso(expected as i64)
-                            )
-                        });
-                    } else if gaps.max_gap().is_some_and(|m| seconds <= m) && missing <= MAX_FILL {
-                        pieces.push(Piece::Fill(missing));
-                        pieces.push(Piece::Record(i));
-                        *len += missing + r.data.len();
-                        continue;
-                    }
-                }
-            }
-        }
-        runs.push((i, Vec::new(), r.data.len()));
-    }
-    let mut traces = Vec::new();
-    let mut rejected = Vec::new();
-    for (first, pieces, _) in runs {
-        let (key, start_ns, rate) = (recs[first].key, recs[first].start_ns, recs[first].rate);
-        if let Some(reason) = refused.get(&key) {
-            rejected.push((id(key), start_ns, reason.clone()));
-            continue;
-        }
-        // Grown from the first record's samples by doubling, not allocated at the final
-        // length: measured faster with glibc (an exact ~1 MB allocation is a fresh mapping,
-        // page-faulted anew for every trace).
-        let mut data = std::mem::take(&mut recs[first].data);
-        let (mut n_gaps, mut n_fill) = (0, 0);
-        for (k, p) in pieces.iter().enumerate() {
-            match *p {
-                Piece::Record(i) => data.extend_from_slice(&recs[i].data),
-                Piece::Fill(n) => {
-                    n_gaps += 1;
-                    n_fill += n;
-                    let left = data.last().copied().unwrap_or(0.0);
-                    let right = match pieces.get(k + 1) {
-                        Some(Piece::Record(j)) => recs[*j].data.first().copied().unwrap_or(0.0),
-                        _ => left,
-                    };
-                    if let Gaps::Interpolate { .. } = gaps {
-                        // numpy.linspace(left, right, n + 2)[1:-1], as ObsPy fills.
-                        let step = (right - left) / (n + 1) as f64;
-                        data.extend((1..=n).map(|j| left + step * j as f64));
-                    } else {
-                        data.extend(std::iter::repeat_n(0.0, n));
-                    }
-                }
-            }
-        }
-        let (network, station, location, channel) = names[key].clone();
-        if n_gaps > 0 {
-            warnings.push(format!(
-                "{network}.{station}.{location}.{channel}: {n_gaps} gap(s) filled ({n_fill} samples, {})",
-                if matches!(gaps, Gaps::Interpolate { .. }) { "interpolated" } else { "zeros" }
-            ));
-        }
-        traces.push(Trace {
-            network,
-            station,
-            location,
-            channel,
-            start_ns,
-            sampling_rate: rate,
-            data,
-        });
-    }
-    (traces, rejected, warnings)
-}
-
 /// One decoded record into the segments; `shift_ns` is added to its start (a BTime fraction
-/// carried by [`carry_fraction`]).
+/// carried by [`carry_fraction`]). Returns the samples it added.
 fn add_record(
     rec: &MSRecord,
     shift_ns: i64,
     channels: &mut Channels,
     segs: &mut Vec<Segment>,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let n = rec.num_samples();
     if n <= 0 {
-        return Ok(()); // no waveform samples (e.g. a log or detection record)
+        return Ok(0); // no waveform samples (e.g. a log or detection record)
     }
     let rate = rec.sample_rate_hz();
-    if !rate.is_finite() || rate <= 0.0 {
-        return Err(format!(
-            "sample rate {rate} is not positive; {n} samples skipped"
-        ));
+    if let Some(p) = limits::rate_problem(rate) {
+        return Err(format!("{p}; {n} samples skipped"));
+    }
+    let start_ns = record_start(rec)? + shift_ns;
+    if let Some(p) = limits::span_problem(start_ns, n as usize, rate) {
+        return Err(format!("{p}; {n} samples skipped"));
     }
     let data: Vec<f64> = match rec.sample_type() {
         MSSampleType::Integer32 => rec
@@ -479,25 +399,71 @@ fn add_record(
         MSSampleType::Float64 => rec.data_samples::<f64>().unwrap_or(&[]).to_vec(),
         t => return Err(format!("{t:?} samples are not waveform data; skipped")),
     };
-    let start_ns = rec
-        .start_time()
-        .map_err(|e| format!("bad start time: {e}"))?
-        .unix_timestamp_nanos() as i64
-        + shift_ns;
+    let added = data.len();
     segs.push(Segment {
         key: channels.key(rec.sid_lossy()),
         start_ns,
         rate,
         data,
     });
-    Ok(())
+    Ok(added)
+}
+
+/// A record's start in ns, checked against the year its header states: libmseed keeps time
+/// as i64 nanoseconds too, and a year past 2262 wraps there (a record dated 2262-07-19 came out
+/// as 1677-12-28, written with exit 0). The header's own year must be one seisbatch can
+/// represent, and libmseed's time must agree with it (within a year: a time correction or a
+/// carried fraction may cross New Year).
+fn record_start(rec: &MSRecord) -> Result<i64, String> {
+    let year = header_year(rec).ok_or("no start year in the record header")?;
+    if !(limits::FIRST_YEAR..=limits::LAST_YEAR).contains(&year) {
+        return Err(format!(
+            "start year {year} cannot be represented (seisbatch keeps time as 64-bit nanoseconds: years {}-{})",
+            limits::FIRST_YEAR,
+            limits::LAST_YEAR
+        ));
+    }
+    let ns = rec
+        .start_time()
+        .map_err(|e| format!("bad start time: {e}"))?
+        .unix_timestamp_nanos();
+    let ns = i64::try_from(ns).map_err(|_| format!("start time {ns} ns out of range"))?;
+    if (crate::time::to_civil(ns).year - year).abs() > 1 {
+        return Err(format!(
+            "start time wrapped in libmseed (header year {year}, decoded {})",
+            crate::time::iso(ns)
+        ));
+    }
+    Ok(ns)
+}
+
+/// The start year written in a record's header: miniSEED 3 little-endian at byte 8; miniSEED 2
+/// at byte 20, in the byte order libmseed picks (host order when year and day are plausible,
+/// else swapped: unpack.c).
+fn header_year(rec: &MSRecord) -> Option<i64> {
+    let raw = rec.raw()?;
+    let word = |at: usize, big: bool| -> Option<u16> {
+        let b = [*raw.get(at)?, *raw.get(at + 1)?];
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    if rec.format_version() == 3 {
+        return word(8, false).map(i64::from);
+    }
+    let host_big = cfg!(target_endian = "big");
+    let (y, d) = (word(20, host_big)?, word(22, host_big)?);
+    let plausible = (1900..=2100).contains(&y) && (1..=366).contains(&d);
+    word(20, if plausible { host_big } else { !host_big }).map(i64::from)
 }
 
 /// NET, STA, LOC, CHA from an FDSN source identifier `FDSN:NET_STA_LOC_B_S_SS`, as libmseed's
 /// `ms_sid2nslc` splits it (band, source and subsource joined when each is one character,
 /// else kept with underscores). Not through the `mseed` crate's `network()`/`station()`/...:
 /// each of those leaks a C string per call (~200 bytes a record: 75 MB over 50,000 files).
-fn nslc(sid: &str) -> (String, String, String, String) {
+pub(crate) fn nslc(sid: &str) -> (String, String, String, String) {
     let body = sid.strip_prefix("FDSN:").unwrap_or(sid);
     let mut parts = body.splitn(4, '_');
     let mut next = || parts.next().unwrap_or("").to_string();
@@ -529,6 +495,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::time;
     use crate::write::mseed::encode;
 
     fn trace(start_ns: i64, n: usize) -> Trace {
@@ -559,8 +526,8 @@ mod tests {
             d.warnings
         );
         assert!(
-            d.problems.iter().any(|p| p.starts_with("unreadable data at bytes 512..1024")
-                && p.contains("(libmseed: Error: FDSN:IU_COLA_00_L_H_Z: only decoded 184 samples of 185 expected)")),
+            d.problems.iter().any(|p| p.to_string().starts_with("bytes 512..1024: unreadable data")
+                && p.reason.contains("(libmseed: Error: FDSN:IU_COLA_00_L_H_Z: only decoded 184 samples of 185 expected)")),
             "{:?}",
             d.problems
         );
@@ -608,11 +575,7 @@ mod tests {
         buf.extend_from_slice(&a[4096..]);
         let d = read_bytes(&buf);
         assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
-        assert!(
-            d.problems[0].contains("bytes 4096..4396"),
-            "{:?}",
-            d.problems
-        );
+        assert_eq!(d.problems[0].bytes, Some((4096, 4396)), "{:?}", d.problems);
         assert_eq!(d.traces.len(), 1, "records stay contiguous");
         assert_eq!(d.traces[0].data.len(), 3000);
     }
@@ -702,5 +665,137 @@ mod tests {
         assert!(d.traces.is_empty() && !d.problems.is_empty());
         assert!(read_bytes(&[]).traces.is_empty());
         assert!(!read_bytes(&[1, 2, 3]).problems.is_empty());
+    }
+
+    /// One record whose header claims a length past the end of the file (a bogus blockette
+    /// 1000) dropped every record after it; the reader now skips to the next header.
+    #[test]
+    fn a_bogus_record_length_costs_that_record_only() {
+        let mut buf = encode(&trace(0, 5000)); // 5 records of 4096 bytes
+        buf[4096 + 54] = 20; // record 1 claims 2^20 bytes
+        let d = read_bytes(&buf);
+        assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
+        assert_eq!(d.problems[0].bytes, Some((4096, 8192)));
+        let lens: Vec<usize> = d.traces.iter().map(|t| t.data.len()).collect();
+        assert_eq!(lens, vec![1008, 5000 - 2 * 1008], "records 0 and 2..4 kept");
+    }
+
+    /// A record dated past 2262 wrapped to 1677 inside libmseed's i64 nanoseconds and was
+    /// written with exit 0; now it is refused with the year named.
+    #[test]
+    fn records_dated_beyond_what_i64_nanoseconds_hold_are_refused() {
+        let mut buf = encode(&trace(0, 500));
+        buf[20..22].copy_from_slice(&2262u16.to_be_bytes());
+        buf[22..24].copy_from_slice(&200u16.to_be_bytes()); // 2262-07-19
+        let d = read_bytes(&buf);
+        assert!(
+            d.traces.is_empty(),
+            "{:?}",
+            d.traces.first().map(|t| t.start_ns)
+        );
+        assert!(
+            d.problems[0]
+                .reason
+                .contains("start year 2262 cannot be represented"),
+            "{:?}",
+            d.problems
+        );
+        // The last representable year reads; a record that runs past it does not.
+        let late = time::parse_iso("2261-12-31T23:59:00").unwrap();
+        assert_eq!(read_bytes(&encode(&trace(late, 500))).traces.len(), 1);
+        let d = read_bytes(&encode(&trace(late, 7000)));
+        assert!(d.traces.iter().all(|t| limits::span_problem(
+            t.start_ns,
+            t.data.len(),
+            t.sampling_rate
+        )
+        .is_none()));
+        assert!(!d.problems.is_empty());
+    }
+
+    /// --max-samples bounds a trace whatever the header says: a fill that would pass it is
+    /// not made (and said), a contiguous run past it fails with the reason, and a file
+    /// decodes to at most 4x the limit.
+    #[test]
+    fn max_samples_bounds_fills_traces_and_files() {
+        let a = trace(0, 500);
+        let b = trace(5_020_000_000, 300); // 2 samples missing
+        let mut buf = encode(&a);
+        buf.extend(encode(&b));
+        limits::with_max_samples(801, || {
+            let d = read_with(&buf, Gaps::Zeros { max_gap: 1.0 });
+            assert_eq!(d.traces.len(), 2, "the fill would make 802 samples");
+            assert!(
+                d.warnings
+                    .iter()
+                    .any(|w| w.contains("past --max-samples 801")),
+                "{:?}",
+                d.warnings
+            );
+        });
+        limits::with_max_samples(400, || {
+            let d = read_with(&buf, Gaps::Split);
+            assert_eq!(d.traces.len(), 1, "the 300-sample trace");
+            assert!(
+                d.rejected[0]
+                    .2
+                    .contains("500 samples, more than the limit of 400"),
+                "{:?}",
+                d.rejected
+            );
+        });
+        limits::with_max_samples(1000, || {
+            let big = encode(&trace(0, 10_000));
+            let d = read_bytes(&big);
+            let got: usize =
+                d.traces.iter().map(|t| t.data.len()).sum::<usize>() + d.rejected.len() * 1000;
+            assert!(got <= 4 * 1000 + 1008, "decoded {got}");
+            assert!(
+                d.problems
+                    .iter()
+                    .any(|p| p.reason.contains("decodes to more than 4000 samples")),
+                "{:?}",
+                d.problems
+            );
+        });
+    }
+
+    /// A fill policy that leaves a gap open says so (it filled nothing in 2-4 s gaps with
+    /// the default --max-gap of 1 s, silently).
+    #[test]
+    fn gaps_longer_than_max_gap_are_named() {
+        let mut buf = encode(&trace(0, 500));
+        buf.extend(encode(&trace(8_000_000_000, 300))); // a 3 s gap
+        let d = read_with(&buf, Gaps::Zeros { max_gap: 1.0 });
+        assert_eq!(d.traces.len(), 2);
+        assert_eq!(
+            d.warnings,
+            vec!["XX.S..HHZ: 1 gap(s) not filled (longest 3 s), the trace split there; 1 longer than --max-gap 1 s"]
+        );
+    }
+
+    /// Codes holding a '.' must not merge two channels into one trace (XX + "A.B" and
+    /// "XX.A" + B both join to "XX.A.B").
+    #[test]
+    fn channels_are_told_apart_by_their_codes_not_their_dotted_id() {
+        let mut one = trace(0, 100);
+        one.station = "A.B".into();
+        let mut two = trace(1_000_000_000, 100); // would join in time
+        two.network = "XX.A".into();
+        two.station = "B".into();
+        let mut buf = crate::write::mseed3::encode(&one).unwrap();
+        buf.extend(crate::write::mseed3::encode(&two).unwrap());
+        let d = read_bytes(&buf);
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+        let mut codes: Vec<(String, String)> = d
+            .traces
+            .iter()
+            .map(|t| (t.network.clone(), t.station.clone()))
+            .collect();
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![("XX".into(), "A.B".into()), ("XX.A".into(), "B".into())]
+        );
     }
 }

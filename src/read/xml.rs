@@ -57,6 +57,16 @@ pub fn parse(text: &str) -> Result<Element, String> {
             }
             Ok(Event::Eof) => break,
             Ok(Event::Start(s)) => {
+                // The tree is built without recursion, but dropping it recurses once per
+                // level: a hostile file of 40,000 nested elements overflowed the stack (and
+                // no StationXML is more than a dozen levels deep).
+                if stack.len() > crate::limits::XML_MAX_DEPTH {
+                    return Err(format!(
+                        "XML nested more than {} elements deep at byte {}; refused",
+                        crate::limits::XML_MAX_DEPTH,
+                        reader.buffer_position()
+                    ));
+                }
                 stack.push(element(&s)?);
             }
             Ok(Event::Empty(s)) => {
@@ -111,4 +121,18 @@ fn element(s: &quick_xml::events::BytesStart) -> Result<Element, String> {
         e.attrs.push((local(a.key.as_ref()), v.into_owned()));
     }
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    /// 40,000 nested elements (a 326 KB file) aborted the run with a stack overflow.
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let depth = 40_000;
+        let doc = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let e = super::parse(&doc).unwrap_err();
+        assert!(e.contains("nested more than"), "{e}");
+        let ok = format!("{}{}", "<a>".repeat(60), "</a>".repeat(60));
+        assert!(super::parse(&ok).is_ok());
+    }
 }

@@ -4,17 +4,20 @@
 //! journal line, so the journal's last length for a file always covers exactly the inputs it
 //! lists. A resumed run cuts each file back to that length the first time it appends to it
 //! (dropping a torn tail and the traces of inputs the journal does not list), and a fresh run
-//! starts each file empty.
+//! starts each file empty (and never takes over a file it did not write: `OutputDir`).
+//!
+//! Event files are known by their path relative to OUTPUT, so `./out` and `out` are one file.
 
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::journal::Entry;
+use super::journal::{self, Entry};
+use super::output::OutputDir;
 
 pub struct Appender {
-    /// Per event file: its length now (files this run has touched).
+    /// Per event file (relative to OUTPUT): its length now (files this run has touched).
     open: Mutex<HashMap<PathBuf, u64>>,
     /// Lengths the journal of the run being resumed recorded (empty on a fresh run).
     resumed: HashMap<PathBuf, u64>,
@@ -26,7 +29,7 @@ impl Appender {
         let mut resumed = HashMap::new();
         for e in entries {
             if let Some((p, len)) = &e.appended {
-                resumed.insert(PathBuf::from(p), *len);
+                resumed.insert(journal::path_of(p), *len);
             }
         }
         Appender {
@@ -35,7 +38,7 @@ impl Appender {
         }
     }
 
-    /// Every event file this run and the run it resumes appended to.
+    /// Every event file (relative to OUTPUT) this run and the run it resumes appended to.
     pub fn files(&self) -> Vec<PathBuf> {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<PathBuf> = open.keys().chain(self.resumed.keys()).cloned().collect();
@@ -44,27 +47,28 @@ impl Appender {
         v
     }
 
-    /// Appends `bytes` to `path`, then calls `journal` with the file's new length, under one
-    /// lock. On an error the file is cut back to where it was and `journal` is not called.
+    /// Appends `bytes` to the event file `rel` (relative to OUTPUT), then calls `journal` with
+    /// the file's key and new length, under one lock. On an error the file is cut back to where
+    /// it was and `journal` is not called.
     pub fn append(
         &self,
-        path: &Path,
+        out: &OutputDir,
+        rel: &Path,
         bytes: &[u8],
-        journal: impl FnOnce(u64),
+        journal: impl FnOnce(String, u64),
     ) -> std::io::Result<()> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let start = match open.get(path) {
-            Some(&len) => len,
-            None => self.resumed.get(path).copied().unwrap_or(0),
-        };
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(path)?;
+        let seen = open.get(rel).copied();
+        let start = seen.unwrap_or_else(|| self.resumed.get(rel).copied().unwrap_or(0));
+        let dir = rel.parent().unwrap_or(Path::new(""));
+        let name = rel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // First touch on a fresh run: the file must not exist yet (unless this run resumes or
+        // overwrites: then it is ours).
+        let fresh = seen.is_none() && !self.resumed.contains_key(rel);
+        let (_, mut f) = out.open_append(dir, &name, fresh)?;
         let res = (|| {
             f.set_len(start)?;
             f.seek(SeekFrom::Start(start))?;
@@ -75,12 +79,12 @@ impl Appender {
         })();
         if let Err(e) = res {
             let _ = f.set_len(start);
-            open.insert(path.to_path_buf(), start);
+            open.insert(rel.to_path_buf(), start);
             return Err(e);
         }
         let end = start + bytes.len() as u64;
-        open.insert(path.to_path_buf(), end);
-        journal(end);
+        open.insert(rel.to_path_buf(), end);
+        journal(journal::key(rel), end);
         Ok(())
     }
 }

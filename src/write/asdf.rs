@@ -32,7 +32,7 @@ pub fn waveform_name(tr: &Trace, repeat: usize) -> String {
     };
     format!(
         "{}__{}__{}__{tag}",
-        tr.id(),
+        super::names::safe_id(tr),
         second(tr.start_ns),
         second(tr.end_ns())
     )
@@ -55,7 +55,14 @@ pub fn write(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("out.h5");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{name}.run.{}{}",
+        std::process::id(),
+        super::output::TMP_SUFFIX
+    ));
+    // HDF5 creates by path: an entry planted at the temporary name is removed first (unlink
+    // never follows a link), and the rename replaces, never follows, one at the target.
+    let _ = std::fs::remove_file(&tmp);
     let res = (|| {
         let f = h5::File::create(&tmp).map_err(e("create"))?;
         // Fixed-length ASCII: pyasdf reads these as bytes and decodes them.
@@ -74,8 +81,13 @@ pub fn write(
         f.create_group("Provenance").map_err(e("Provenance"))?;
         let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
         for t in traces {
+            // Group names from codes, escaped: a '/' in a code would make an HDF5 path.
             stations
-                .entry(format!("{}.{}", t.network, t.station))
+                .entry(format!(
+                    "{}.{}",
+                    super::names::escape(&t.network),
+                    super::names::escape(&t.station)
+                ))
                 .or_default()
                 .push(t);
         }

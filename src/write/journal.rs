@@ -1,9 +1,15 @@
 //! The run's journal, for crash safety and `--resume`: one JSON line per finished input file
-//! (its counts, failures and warnings), appended and flushed once the file's outputs are all
-//! in place (each written under a temporary name, then renamed). A run killed at any point
-//! leaves complete output files and a journal of the inputs whose outputs are all there;
-//! `--resume` skips those (their lines rebuild their part of the report) and redoes the rest,
-//! overwriting any output of an unfinished file. Each shard keeps its own journal.
+//! (its counts, failures, damaged parts, warnings, and the names it wrote), appended once the
+//! file's outputs are all in place (each written under a temporary name, then renamed). A run
+//! killed at any point leaves complete output files and a journal of the inputs whose outputs
+//! are all there; `--resume` skips those (their lines rebuild their part of the report, their
+//! names stay taken) and redoes the rest, overwriting any output of an unfinished file.
+//!
+//! Inputs are keyed by their path relative to the input root, byte for byte ([`key`]): the
+//! literal path text made `./out` and `out`, or an absolute and a relative `--input`, two
+//! different inputs (counted twice, appended twice), and two non-UTF-8 names one (`a\xfe` and
+//! `a\xff` both became `a\u{fffd}`, so one was never processed). Each shard keeps its own
+//! journal.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -12,28 +18,69 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::report::Failure;
+use super::report::{Failure, FileProblem};
 
-/// Where a run (or one shard) keeps its journal inside the output folder.
-pub fn path(output: &Path, shard: Option<crate::shard::Shard>) -> PathBuf {
-    let name = match shard {
-        None => "journal.jsonl".to_string(),
-        Some(s) => format!("journal.{}-of-{}.jsonl", s.index, s.count),
-    };
-    output.join(".seisbatch").join(name)
+/// A path as text without loss: printable ASCII other than `%` as it is, every other byte
+/// `%XX` (non-UTF-8 names stay distinct).
+pub fn key(p: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut s = String::new();
+    for &b in p.as_os_str().as_bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// The path a [`key`] stands for.
+pub fn path_of(key: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = key.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 /// One finished input file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
+    /// The input as this run spelled it (for people; not used to match).
     pub file: String,
+    /// The input's path relative to the input root ([`key`]): what a resume matches.
+    pub key: String,
     pub samples: u64,
     pub ok: usize,
     pub outputs: usize,
     pub failures: Vec<Failure>,
+    #[serde(default)]
+    pub problems: Vec<FileProblem>,
     pub warnings: Vec<String>,
-    /// `--layout per-event`: the event file this input's traces were appended to, and its
-    /// length after the append (a resumed run cuts the file back to it).
+    /// Per-trace layout: the files it wrote, as (output folder key, file name): a resumed run
+    /// never gives these names to another input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<(String, String)>,
+    /// `--layout per-event`: the event file this input's traces were appended to (its path
+    /// relative to OUTPUT, a key), and its length after the append (a resumed run cuts the file
+    /// back to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appended: Option<(String, u64)>,
 }
@@ -44,17 +91,10 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub fn open(path: &Path) -> std::io::Result<Journal> {
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(Journal {
+    pub fn new(file: std::fs::File) -> Journal {
+        Journal {
             file: Mutex::new(file),
-        })
+        }
     }
 
     /// Appends one finished file: one write of one whole line (O_APPEND), so a kill leaves
@@ -67,60 +107,24 @@ impl Journal {
     }
 }
 
-/// The entries of an earlier run's journal (a torn last line dropped), and the set of their
-/// files for skipping.
+/// The entries of an earlier run's journal (a torn last line dropped, a repeated input
+/// counted once), and the set of their keys for skipping.
 pub fn load(path: &Path) -> std::io::Result<(Vec<Entry>, HashSet<String>)> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
     };
     let mut entries = Vec::new();
-    let mut files = HashSet::new();
-    for line in text.lines() {
-        if let Ok(e) = serde_json::from_str::<Entry>(line) {
-            if files.insert(e.file.clone()) {
+    let mut keys = HashSet::new();
+    for line in text.split(|&b| b == b'\n') {
+        if let Ok(e) = serde_json::from_slice::<Entry>(line) {
+            if keys.insert(e.key.clone()) {
                 entries.push(e);
             }
         }
     }
-    Ok((entries, files))
-}
-
-/// Removes temporary files a killed run left under `dir` (`.NAME.PID.tmp`, see
-/// `write_atomic`), all of them, or only those not modified for `older_than` (a shard's
-/// neighbours may be writing theirs: a write takes seconds at most); returns how many.
-pub fn remove_temporaries(dir: &Path, older_than: Option<std::time::Duration>) -> usize {
-    let stale = |e: &std::fs::DirEntry| match older_than {
-        None => true,
-        Some(age) => e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|t| t >= age),
-    };
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().to_string();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(p);
-            } else if name.starts_with('.')
-                && name.ends_with(".tmp")
-                && stale(&e)
-                && std::fs::remove_file(&p).is_ok()
-            {
-                n += 1;
-            }
-        }
-    }
-    n
+    Ok((entries, keys))
 }
 
 #[cfg(test)]
@@ -130,10 +134,17 @@ mod tests {
     #[test]
     fn journal_round_trips_and_ignores_a_torn_line() {
         let d = tempfile::tempdir().unwrap();
-        let p = path(d.path(), None);
-        let j = Journal::open(&p).unwrap();
+        let p = d.path().join("journal.jsonl");
+        let j = Journal::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+                .unwrap(),
+        );
         let a = Entry {
-            file: "a.mseed".into(),
+            file: "data/a.mseed".into(),
+            key: "a.mseed".into(),
             ok: 3,
             outputs: 3,
             samples: 30,
@@ -143,16 +154,32 @@ mod tests {
         drop(j);
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"file\": \"b.ms").unwrap();
-        let (entries, files) = load(&p).unwrap();
+        let (entries, keys) = load(&p).unwrap();
         assert_eq!(entries, vec![a]);
-        assert!(files.contains("a.mseed") && !files.contains("b.mseed"));
-        std::fs::write(d.path().join(".x.sac.12.tmp"), b"").unwrap();
-        std::fs::write(d.path().join("x.sac"), b"").unwrap();
+        assert!(keys.contains("a.mseed") && !keys.contains("b.mseed"));
+    }
+
+    /// `a\xfe.mseed` and `a\xff.mseed` were one journal entry (both `a\u{fffd}.mseed`).
+    #[test]
+    fn keys_are_lossless_for_any_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let names: Vec<PathBuf> = [
+            &b"a\xfe.mseed"[..],
+            b"a\xff.mseed",
+            b"a%FE.mseed",
+            b"ev/x y.ms",
+        ]
+        .iter()
+        .map(|b| PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+        .collect();
+        let keys: HashSet<String> = names.iter().map(|p| key(p)).collect();
+        assert_eq!(keys.len(), names.len());
+        for p in &names {
+            assert_eq!(&path_of(&key(p)), p);
+        }
         assert_eq!(
-            remove_temporaries(d.path(), Some(std::time::Duration::from_secs(60))),
-            0
+            key(Path::new("ev/raw/GR.FUR..HHZ.mseed")),
+            "ev/raw/GR.FUR..HHZ.mseed"
         );
-        assert_eq!(remove_temporaries(d.path(), None), 1);
-        assert!(d.path().join("x.sac").exists());
     }
 }

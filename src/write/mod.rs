@@ -1,14 +1,18 @@
-//! Output side: SAC and miniSEED writers (each file written to a temporary name, then
-//! renamed, so no reader ever sees half a file) and the run report.
+//! Output side: where outputs may go (`output`: the output folder as a boundary, its lock and
+//! the run's identity), what they are called (`names`: codes escaped, collisions numbered in
+//! walk order), what they hold (`sac`, `mseed`, `mseed3`, `asdf`), per-event files (`append`),
+//! the journal and the report.
 
 pub mod append;
 pub mod asdf;
 pub mod journal;
 pub mod mseed;
+pub mod mseed3;
+pub mod names;
+pub mod output;
 pub mod report;
 pub mod sac;
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::trace::Trace;
@@ -32,49 +36,68 @@ impl Format {
     }
 }
 
-/// `NET.STA.LOC.CHA__START__END.<ext>` as MassDownloader names files (spec §8).
-pub fn file_name(tr: &Trace, format: Format) -> String {
-    format!(
-        "{}__{}__{}.{}",
-        tr.id(),
-        crate::time::compact(tr.start_ns),
-        crate::time::compact(tr.end_ns()),
-        format.ext()
-    )
+/// A trace encoded for a file, and what the encoding could not keep (said as a warning).
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub warning: Option<String>,
 }
 
-pub fn encode(tr: &Trace, format: Format) -> Vec<u8> {
+/// miniSEED 2 holds network, station, location and channel in fixed fields of 2, 5, 2 and 3
+/// ASCII characters (space-padded, trimmed on reading): only codes of `[A-Za-z0-9-]` that fit
+/// survive a round trip.
+fn fits_mseed2(tr: &Trace) -> bool {
+    [
+        (&tr.network, 2),
+        (&tr.station, 5),
+        (&tr.location, 2),
+        (&tr.channel, 3),
+    ]
+    .iter()
+    .all(|(c, n)| c.len() <= *n && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// The bytes of a trace in `format`, or why it cannot be written. miniSEED is miniSEED 2
+/// where the codes fit it and miniSEED 3 otherwise (never two ids cut to one); SAC keeps 8
+/// characters per code in its header (the file name keeps the whole id), said in a warning.
+pub fn encode(tr: &Trace, format: Format) -> Result<Encoded, String> {
     match format {
-        Format::Sac => sac::encode(tr),
+        Format::Sac => {
+            let long: Vec<&str> = [&tr.network, &tr.station, &tr.location, &tr.channel]
+                .into_iter()
+                .filter(|c| c.len() > 8)
+                .map(String::as_str)
+                .collect();
+            Ok(Encoded {
+                bytes: sac::encode(tr),
+                warning: (!long.is_empty()).then(|| {
+                    format!(
+                        "codes longer than SAC's 8 characters ({}) are cut in the SAC header; the file name holds the whole id",
+                        long.join(", ")
+                    )
+                }),
+            })
+        }
         // ASDF gathers events as miniSEED first (`write::asdf`).
-        Format::Mseed | Format::Asdf => mseed::encode(tr),
+        Format::Mseed | Format::Asdf => Ok(Encoded {
+            bytes: if fits_mseed2(tr) {
+                mseed::encode(tr)
+            } else {
+                mseed3::encode(tr)?
+            },
+            warning: None,
+        }),
     }
 }
 
-/// A processed trace's file: `write_atomic` (with the tests' disk-full hook).
-pub fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    test_fault()?;
-    write_atomic(path, bytes)
-}
-
-/// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder, fsync'd
-/// data, then a rename.
+/// Writes `bytes` to `path` atomically (temporary created exclusively without following a
+/// link, fsync'd, renamed), replacing an earlier file: for files the user names (a merged
+/// report, a benchmark's JSON).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        test_delay();
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    output::write_atomic_in(dir, path, bytes, "run", true)
 }
 
 /// Tests: `SEISBATCH_TEST_FAIL_WRITES_AFTER=N` fails every output write after the first N

@@ -5,14 +5,34 @@ use serde::Serialize;
 
 use crate::pipeline::Pipeline;
 
+/// A trace that was read but not written.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Failure {
     /// The input file.
     pub file: String,
-    /// NET.STA.LOC.CHA, or empty when the whole file (or part of it) was unreadable.
+    /// NET.STA.LOC.CHA.
     pub id: String,
-    /// Trace start (ISO 8601), or empty.
+    /// Trace start (ISO 8601).
     pub start: String,
+    pub reason: String,
+}
+
+/// A part of a file that was not read (a damaged record, a truncated tail), or a whole file or
+/// folder that could not be read or converted: not a trace, so not counted as one (a damaged
+/// file whose readable part was processed used to count as a failed trace with no id).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct FileProblem {
+    pub file: String,
+    /// The byte range not read, `[first, end)`, when the problem has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<[u64; 2]>,
+    pub reason: String,
+}
+
+/// A path the input walk did not read, and why.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Skipped {
+    pub path: String,
     pub reason: String,
 }
 
@@ -35,9 +55,19 @@ pub struct StageSeconds {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub seisbatch_version: String,
+    /// Traces written.
     pub ok: usize,
+    /// Traces read but not written (each in `failures`).
     pub failed: usize,
     pub failures: Vec<Failure>,
+    /// Parts of files, whole files and folders that were not read (each with its reason).
+    pub file_problems: Vec<FileProblem>,
+    /// Input files with at least one entry in `file_problems`.
+    pub files_with_problems: usize,
+    /// What the input walk skipped (not miniSEED, links, special files): the first 1000, and
+    /// how many in all.
+    pub skipped: Vec<Skipped>,
+    pub skipped_count: usize,
     /// Traces written: one file each with `--layout per-trace`, records in the event's file
     /// with `--layout per-event`.
     pub outputs: usize,
@@ -45,6 +75,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// "gpu" when a device ran the batches, else "cpu".
     pub device: String,
+    /// Why the run is on the CPU path when it is (`--device auto` found no hardware GPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_reason: Option<String>,
     /// The wgpu adapter used (name, backend, type, driver), when device is "gpu".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adapter: Option<crate::gpu::AdapterSummary>,
@@ -76,16 +109,54 @@ pub struct GapsReport {
 }
 
 impl Report {
+    /// The summary line: traces, damaged input, skipped files, outputs, where it ran.
     pub fn summary(&self) -> String {
-        let on = match &self.adapter {
-            Some(a) => format!(" ({} on the GPU: {})", self.traces_on_device, a.describe()),
-            None => " (CPU path)".to_string(),
+        let on = match (&self.adapter, &self.device_reason) {
+            (Some(a), _) => format!(" ({} on the GPU: {})", self.traces_on_device, a.describe()),
+            (None, Some(why)) => format!(" (CPU path: {why})"),
+            (None, None) => " (CPU path)".to_string(),
         };
+        let mut extra = String::new();
+        if !self.file_problems.is_empty() {
+            extra.push_str(&format!(
+                "; {} damaged or unreadable part(s) in {} input file(s)",
+                self.file_problems.len(),
+                self.files_with_problems
+            ));
+        }
+        if self.skipped_count > 0 {
+            extra.push_str(&format!("; {} path(s) skipped", self.skipped_count));
+        }
         format!(
-            "seisbatch: {} traces ok, {} failed, {} outputs written from {} input files in {:.2} s{on}",
+            "seisbatch: {} traces ok, {} failed{extra}; {} outputs written from {} input files in {:.2} s{on}",
             self.ok, self.failed, self.outputs, self.input_files, self.wall_seconds
         )
     }
+
+    /// Whether anything was not processed: a failed trace or a problem with a file.
+    pub fn incomplete(&self) -> bool {
+        self.failed > 0 || !self.file_problems.is_empty()
+    }
+}
+
+/// Reasons grouped with digits masked, most frequent first: (count, reason, one example).
+pub fn by_reason<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(usize, String, String)> {
+    let mut groups: std::collections::HashMap<String, (usize, String)> = Default::default();
+    for (reason, example) in items {
+        let key: String = reason
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .take(100)
+            .collect();
+        let e = groups.entry(key).or_insert((0, example.to_string()));
+        e.0 += 1;
+    }
+    let mut v: Vec<(usize, String, String)> =
+        groups.into_iter().map(|(k, (n, ex))| (n, k, ex)).collect();
+    v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    v
 }
 
 /// `seisbatch report DIR`: the shard reports of one sharded run merged.
@@ -119,6 +190,13 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         let (Ok(k), Ok(n)) = (kn.0.parse::<usize>(), kn.1.parse::<usize>()) else {
             continue;
         };
+        // A file name is data too: N sizes the list of missing shards.
+        if n == 0 || n > crate::limits::MAX_SHARDS || k >= n {
+            return Err(format!(
+                "{name}: not a shard report of a run of at most {} shards",
+                crate::limits::MAX_SHARDS
+            ));
+        }
         if count.is_some_and(|c| c != n) {
             return Err(format!(
                 "{}: shard reports of different runs (of {} and of {n} shards); one run per folder",
@@ -139,11 +217,22 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
     };
     let missing: Vec<usize> = (0..count).filter(|k| !shards.contains_key(k)).collect();
     let sum = |key: &str| -> u64 { shards.values().filter_map(|v| v[key].as_u64()).sum() };
-    let mut failures: Vec<Value> = shards
-        .values()
-        .flat_map(|v| v["failures"].as_array().cloned().unwrap_or_default())
-        .collect();
-    failures.sort_by(|a, b| a["file"].as_str().cmp(&b["file"].as_str()));
+    let gather = |key: &str| -> Vec<Value> {
+        let mut v: Vec<Value> = shards
+            .values()
+            .flat_map(|s| s[key].as_array().cloned().unwrap_or_default())
+            .collect();
+        v.sort_by(|a, b| {
+            a["file"]
+                .as_str()
+                .or(a["path"].as_str())
+                .cmp(&b["file"].as_str().or(b["path"].as_str()))
+        });
+        v
+    };
+    let failures = gather("failures");
+    let problems = gather("file_problems");
+    let skipped = gather("skipped");
     let mut warnings: Vec<String> = Vec::new();
     for w in shards
         .values()
@@ -164,6 +253,10 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         "ok": sum("ok"),
         "failed": failures.len(),
         "failures": failures,
+        "file_problems": problems,
+        "files_with_problems": sum("files_with_problems"),
+        "skipped": skipped,
+        "skipped_count": sum("skipped_count"),
         "outputs": sum("outputs"),
         "input_files": sum("input_files"),
         "input_samples": sum("input_samples"),
@@ -179,22 +272,18 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
             "missing": missing,
         },
     });
-    let mut groups: std::collections::HashMap<String, (usize, String)> = Default::default();
-    for f in report["failures"].as_array().into_iter().flatten() {
-        let reason = f["reason"].as_str().unwrap_or("");
-        let key: String = reason
-            .chars()
-            .map(|c| if c.is_ascii_digit() { '#' } else { c })
-            .take(100)
-            .collect();
-        let e = groups
-            .entry(key)
-            .or_insert((0, f["file"].as_str().unwrap_or("").to_string()));
-        e.0 += 1;
-    }
-    let mut by_reason: Vec<(usize, String, String)> =
-        groups.into_iter().map(|(k, (n, ex))| (n, k, ex)).collect();
-    by_reason.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let reasons = report["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(report["file_problems"].as_array().into_iter().flatten())
+        .map(|f| {
+            (
+                f["reason"].as_str().unwrap_or(""),
+                f["file"].as_str().unwrap_or(""),
+            )
+        });
+    let by_reason = by_reason(reasons);
     Ok(Merged {
         report,
         count,

@@ -1,0 +1,389 @@
+//! Every input committed exactly once, in walk order, whatever order the workers finish in.
+//!
+//! Workers process input files in parallel and finish in any order. What depends on order is
+//! done here, one input after the other in walk order: output names are claimed (so collision
+//! suffixes are the same on every run, with any number of workers, and a resumed run gives
+//! the same names as an uninterrupted one), and per-event files are appended to (so an event
+//! file's bytes do not depend on the number of workers either). What does not depend on order,
+//! writing a per-trace file, is done by whichever worker comes by, in parallel; an input is
+//! journaled once all its outputs are in place.
+//!
+//! Inputs are admitted before they are read ([`Committer::admit`]): at most `max_files` (and
+//! `max_bytes` of input) are between being taken from the walk and being committed, so a slow
+//! input cannot make the results of those after it pile up without bound.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use super::{FileOutcome, Layout, Totals};
+use crate::progress::Progress;
+use crate::read::layout::InputFile;
+use crate::write::append::Appender;
+use crate::write::journal::{self, Entry, Journal};
+use crate::write::names::Names;
+use crate::write::output::OutputDir;
+use crate::write::report::Failure;
+
+/// One trace processed and encoded, waiting for its name.
+pub struct Encoded {
+    pub id: String,
+    pub start: String,
+    /// `NET.STA.LOC.CHA__START__END.ext` with codes escaped, or why it has none.
+    pub name: Result<String, String>,
+    pub bytes: Vec<u8>,
+}
+
+/// One input file processed, waiting to be committed.
+pub struct Finished {
+    pub file: InputFile,
+    pub out: FileOutcome,
+    pub traces: Vec<Encoded>,
+    /// Not to be journaled (an unreadable StationXML behind its failures: --resume retries).
+    pub retry: bool,
+}
+
+/// A named input whose per-trace files any worker may write.
+struct Named {
+    bytes_in: u64,
+    file: InputFile,
+    out: FileOutcome,
+    writes: Vec<(String, Encoded)>,
+    retry: bool,
+}
+
+#[derive(Default)]
+struct State {
+    /// The next input (walk order) to commit, and the next to admit.
+    next: u64,
+    admitted: u64,
+    /// Finished inputs waiting for an earlier one, by sequence number.
+    pending: BTreeMap<u64, (u64, Finished)>,
+    /// Named inputs waiting to be written.
+    named: VecDeque<Named>,
+    in_flight_files: usize,
+    in_flight_bytes: u64,
+    names: Names,
+}
+
+/// What the committer writes to and counts into.
+pub struct Sinks<'a> {
+    pub out: &'a OutputDir,
+    pub layout: Layout,
+    pub journal: &'a Journal,
+    pub appender: &'a Appender,
+    pub totals: &'a Mutex<Totals>,
+    pub progress: &'a Progress,
+    /// Thread-seconds spent writing.
+    pub write_clock: &'a std::sync::atomic::AtomicU64,
+    /// The first failure to append to the journal (reported once).
+    pub journal_error: &'a Mutex<Option<String>>,
+}
+
+pub struct Committer<'a> {
+    state: Mutex<State>,
+    room: Condvar,
+    max_files: usize,
+    max_bytes: u64,
+    sinks: Sinks<'a>,
+}
+
+impl<'a> Committer<'a> {
+    pub fn new(sinks: Sinks<'a>, max_files: usize, max_bytes: u64) -> Committer<'a> {
+        Committer {
+            state: Mutex::new(State::default()),
+            room: Condvar::new(),
+            max_files: max_files.max(1),
+            max_bytes,
+            sinks,
+        }
+    }
+
+    /// A name an earlier run wrote (its journal lists it): never given to another trace.
+    pub fn preload_name(&self, out_dir: &Path, name: String) {
+        self.lock().names.preload(out_dir, name);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until an input of `bytes` may be taken, and gives its sequence number. Call it in
+    /// walk order (under the walk's lock); every number given must come back through
+    /// [`finish`](Self::finish) exactly once.
+    pub fn admit(&self, bytes: u64) -> u64 {
+        let mut s = self.lock();
+        while s.in_flight_files > 0
+            && (s.in_flight_files >= self.max_files
+                || s.in_flight_bytes.saturating_add(bytes) > self.max_bytes)
+        {
+            s = self.room.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        s.in_flight_files += 1;
+        s.in_flight_bytes += bytes;
+        let seq = s.admitted;
+        s.admitted += 1;
+        seq
+    }
+
+    /// Input `seq` (of `bytes` input bytes) is processed: commit it and every input after it
+    /// that is ready, then help write what is named.
+    pub fn finish(&self, seq: u64, bytes: u64, done: Finished) {
+        {
+            let mut s = self.lock();
+            s.pending.insert(seq, (bytes, done));
+            self.name_ready(&mut s);
+        }
+        self.write_named();
+    }
+
+    /// In walk order: names claimed (per trace), or the event file appended to (per event).
+    fn name_ready(&self, s: &mut State) {
+        loop {
+            let next = s.next;
+            let Some((bytes_in, f)) = s.pending.remove(&next) else {
+                return;
+            };
+            s.next += 1;
+            match self.sinks.layout {
+                Layout::PerEvent => {
+                    self.append_event(f);
+                    self.release(s, bytes_in);
+                }
+                Layout::PerTrace => {
+                    let input_dir = f.file.rel.parent().unwrap_or(Path::new("")).to_path_buf();
+                    let mut out = f.out;
+                    let mut writes = Vec::new();
+                    for t in f.traces {
+                        match &t.name {
+                            Ok(n) => {
+                                let n = s.names.claim(&f.file.out_dir, &input_dir, n);
+                                writes.push((n, t));
+                            }
+                            Err(e) => out.failures.push(failure(&f.file, &t, e.clone())),
+                        }
+                    }
+                    s.named.push_back(Named {
+                        bytes_in,
+                        file: f.file,
+                        out,
+                        writes,
+                        retry: f.retry,
+                    });
+                }
+            }
+        }
+    }
+
+    fn release(&self, s: &mut State, bytes: u64) {
+        s.in_flight_files -= 1;
+        s.in_flight_bytes -= bytes;
+        self.room.notify_all();
+    }
+
+    /// Writes named inputs until none is left (any worker, in parallel).
+    fn write_named(&self) {
+        loop {
+            let Some(n) = self.lock().named.pop_front() else {
+                return;
+            };
+            let bytes_in = n.bytes_in;
+            self.write_one(n);
+            let mut s = self.lock();
+            self.release(&mut s, bytes_in);
+        }
+    }
+
+    fn write_one(&self, n: Named) {
+        let Named {
+            file,
+            mut out,
+            writes,
+            retry,
+            ..
+        } = n;
+        let mut written = Vec::new();
+        let t = Instant::now();
+        for (name, tr) in writes {
+            match self.sinks.out.write(&file.out_dir, &name, &tr.bytes) {
+                Ok(_) => {
+                    out.ok += 1;
+                    out.outputs += 1;
+                    written.push((journal::key(&file.out_dir), name));
+                }
+                Err(e) => {
+                    out.io_errors += 1;
+                    let path = self.sinks.out.root.join(&file.out_dir).join(&name);
+                    out.failures.push(failure(
+                        &file,
+                        &tr,
+                        format!(
+                            "write {}: {e}; not journaled: --resume writes it again",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        super::add(self.sinks.write_clock, t);
+        if out.io_errors == 0 && !retry {
+            let mut e = entry(&file, &out);
+            e.names = written;
+            if let Err(err) = self.sinks.journal.record(&e) {
+                self.note_journal_error(&err);
+            }
+        }
+        self.done(out);
+    }
+
+    /// Per event: the input's traces are appended to its event file with its journal line, or
+    /// held back as failures (an input --resume redoes must not be in the event file, or the
+    /// redo would append its traces twice).
+    fn append_event(&self, f: Finished) {
+        let Finished {
+            file,
+            mut out,
+            traces,
+            retry,
+        } = f;
+        if out.io_errors > 0 || retry {
+            hold_back(
+                &file,
+                &mut out,
+                &traces,
+                "not written: its input file is retried by --resume",
+            );
+            self.done(out);
+            return;
+        }
+        if traces.is_empty() {
+            if let Err(err) = self.sinks.journal.record(&entry(&file, &out)) {
+                self.note_journal_error(&err);
+            }
+            self.done(out);
+            return;
+        }
+        let rel = event_file(&file);
+        let bytes: Vec<u8> = traces
+            .iter()
+            .flat_map(|t| t.bytes.iter().copied())
+            .collect();
+        let t = Instant::now();
+        out.ok += traces.len();
+        out.outputs += traces.len();
+        let mut e = entry(&file, &out);
+        let r = self
+            .sinks
+            .appender
+            .append(self.sinks.out, &rel, &bytes, |key, end| {
+                e.appended = Some((key, end));
+                if let Err(err) = self.sinks.journal.record(&e) {
+                    self.note_journal_error(&err);
+                }
+            });
+        super::add(self.sinks.write_clock, t);
+        if let Err(err) = r {
+            // Nothing of this input stays in the event file and nothing is journaled: its
+            // traces are failures now, and a --resume appends them.
+            out.ok -= traces.len();
+            out.outputs -= traces.len();
+            let path = self.sinks.out.root.join(&rel);
+            hold_back(
+                &file,
+                &mut out,
+                &traces,
+                &format!("append to {}: {err}", path.display()),
+            );
+        }
+        self.done(out);
+    }
+
+    fn done(&self, out: FileOutcome) {
+        self.sinks
+            .progress
+            .file_done(out.ok, out.failures.len(), out.samples);
+        super::merge(self.sinks.totals, out);
+    }
+
+    fn note_journal_error(&self, err: &std::io::Error) {
+        let mut first = self
+            .sinks
+            .journal_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert_with(|| err.to_string());
+    }
+
+    /// After the workers are done: everything admitted must have been committed. If an input
+    /// never came back (a bug), the ones after it are committed anyway, so nothing finished
+    /// is lost; returns how many were missing.
+    pub fn close(&self) -> u64 {
+        let mut missing = 0;
+        loop {
+            {
+                let mut s = self.lock();
+                if s.pending.is_empty() {
+                    break;
+                }
+                let first = *s.pending.keys().next().unwrap_or(&s.next);
+                missing += first - s.next;
+                s.next = first;
+                self.name_ready(&mut s);
+            }
+            self.write_named();
+        }
+        self.write_named();
+        missing
+    }
+}
+
+fn failure(file: &InputFile, t: &Encoded, reason: String) -> Failure {
+    Failure {
+        file: file.path.display().to_string(),
+        id: t.id.clone(),
+        start: t.start.clone(),
+        reason,
+    }
+}
+
+/// Per event: the input's processed traces stay out of the event file, each a failure with
+/// `reason`.
+fn hold_back(file: &InputFile, out: &mut FileOutcome, traces: &[Encoded], reason: &str) {
+    for t in traces {
+        out.failures.push(failure(file, t, reason.to_string()));
+    }
+}
+
+fn entry(file: &InputFile, out: &FileOutcome) -> Entry {
+    Entry {
+        file: file.path.display().to_string(),
+        key: journal::key(&file.rel),
+        samples: out.samples,
+        ok: out.ok,
+        outputs: out.outputs,
+        failures: out.failures.clone(),
+        problems: out.problems.clone(),
+        warnings: out.warnings.clone(),
+        names: Vec::new(),
+        appended: None,
+    }
+}
+
+/// `--layout per-event`: where an input file's traces go, relative to OUTPUT. An event
+/// (`EVENT/raw/x.mseed`, output folder `EVENT`) -> `EVENT/EVENT.mseed`; any other input ->
+/// `<its folder>/<its name>.mseed`. Names come from the input tree, never from the data.
+pub fn event_file(f: &InputFile) -> PathBuf {
+    let in_raw = f
+        .path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "raw");
+    let stem = match f.out_dir.file_name() {
+        Some(event) if in_raw => event.to_os_string(),
+        _ => f.path.file_stem().unwrap_or_default().to_os_string(),
+    };
+    let mut name = stem;
+    name.push(".mseed");
+    f.out_dir.join(name)
+}

@@ -1,0 +1,354 @@
+//! One input file's work, shared by both paths: read it (within the per-file limits), decode
+//! it, look up its event's inventory, and turn each trace's result into encoded bytes or a
+//! failure. The CPU path (`Ctx::run_cpu`) also runs the steps here, a file per worker.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::commit::{Committer, Encoded, Finished};
+use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
+use crate::inventory::{Inventories, Inventory, XmlCache};
+use crate::limits;
+use crate::ops;
+use crate::read::layout::InputFile;
+use crate::read::walk::WalkError;
+use crate::read::{mseed, sniff};
+use crate::response::cache::ResponseCache;
+use crate::time;
+use crate::trace::Trace;
+use crate::write::report::{Failure, FileProblem};
+use crate::write::{self, names};
+
+/// What every file of a run shares.
+pub(crate) struct Ctx<'a> {
+    pub cfg: &'a RunConfig,
+    pub clocks: &'a Clocks,
+    pub xml: &'a XmlCache,
+    pub global: Option<&'a Inventory>,
+    pub cache: &'a ResponseCache,
+    /// Input files taken from the walk so far.
+    pub files: &'a AtomicUsize,
+    pub totals: &'a Mutex<Totals>,
+    pub committer: &'a Committer<'a>,
+}
+
+/// One input file read: its traces, and the failures and problems reading it produced.
+pub(crate) struct Decoded {
+    pub traces: Vec<Trace>,
+    pub out: FileOutcome,
+}
+
+/// A trace's result from the steps.
+pub(crate) use crate::gpu::batch::Outcome;
+
+/// An input's size (for admission), or 0 if it cannot be read (its read fails later, with
+/// the reason).
+fn size(f: &InputFile) -> u64 {
+    std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
+}
+
+impl Ctx<'_> {
+    /// The next input from the walk, admitted (with its sequence number and size), or a folder
+    /// the walk could not read (reported at once: it has no outputs and is never journaled).
+    pub fn take(&self, walker: &Mutex<Inputs>) -> Option<(u64, u64, InputFile)> {
+        let mut w = walker.lock().ok()?;
+        loop {
+            match w.next()? {
+                Ok(f) => {
+                    let bytes = size(&f);
+                    let seq = self.committer.admit(bytes);
+                    self.files.fetch_add(1, Ordering::Relaxed);
+                    return Some((seq, bytes, f));
+                }
+                Err(e) => merge(self.totals, walk_failure(e)),
+            }
+        }
+    }
+
+    /// The CPU path: `--jobs` workers, each taking a file from the walk, processing it and
+    /// handing it to the committer; `--jobs 1` runs on this thread.
+    pub fn run_cpu(&self, walker: Inputs) {
+        let walker = Mutex::new(walker);
+        let work = || {
+            while let Some((seq, bytes, f)) = self.take(&walker) {
+                let done = self.guarded(&f, || self.process_file(&f));
+                self.committer.finish(seq, bytes, done);
+            }
+        };
+        if self.cfg.jobs <= 1 {
+            work();
+        } else {
+            std::thread::scope(|s| {
+                for _ in 0..self.cfg.jobs {
+                    s.spawn(work);
+                }
+            });
+        }
+    }
+
+    /// Runs `f`; a panic (a bug) becomes a failure of this file rather than the end of the run
+    /// (every admitted file must reach the committer, or those after it would wait forever).
+    pub fn guarded(&self, file: &InputFile, f: impl FnOnce() -> Finished) -> Finished {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(done) => done,
+            Err(p) => internal_failure(file, &panic_message(&*p)),
+        }
+    }
+
+    /// The CPU path for one file: decode, every trace through the steps, encode.
+    fn process_file(&self, f: &InputFile) -> Finished {
+        let Decoded { traces, out } = self.decode(f);
+        let resp = self.inventories(f);
+        let inv = self.layers(&resp);
+        let mut results = Vec::with_capacity(traces.len());
+        for mut tr in traces {
+            let (id, start) = (tr.id(), time::iso(tr.start_ns));
+            let t = Instant::now();
+            let r = ops::run_steps(&self.cfg.pipeline.steps, &mut tr, &inv, self.cache);
+            add(&self.clocks.process, t);
+            results.push((r.map(|w| (tr, w)), id, start));
+        }
+        self.finished(f, out, results)
+    }
+
+    /// A file's trace results -> encoded outputs and failures, ready to commit.
+    pub fn finished(
+        &self,
+        f: &InputFile,
+        mut out: FileOutcome,
+        results: Vec<(Outcome, String, String)>,
+    ) -> Finished {
+        let t = Instant::now();
+        let mut traces = Vec::with_capacity(results.len());
+        for (r, id, start) in results {
+            match self.encode(f, r, &id, &start, &mut out) {
+                Ok(e) => traces.push(e),
+                Err(reason) => out.failures.push(failure(f, id, start, reason)),
+            }
+        }
+        add(&self.clocks.write, t);
+        // Traces failed while a StationXML file they may need could not be read: retried by
+        // --resume, like an unreadable input.
+        let retry = !out.failures.is_empty() && self.inventory_unreadable(f);
+        if retry {
+            out.warnings.push(format!(
+                "{}: not journaled: a StationXML file could not be read (see the failures); \
+                 --resume processes it again",
+                f.path.display()
+            ));
+        }
+        Finished {
+            file: f.clone(),
+            out,
+            traces,
+            retry,
+        }
+    }
+
+    /// A processed trace -> its bytes and name, or why it is not written: a step failed, a
+    /// sample is not finite, its times cannot be represented, or its format cannot hold it.
+    fn encode(
+        &self,
+        _f: &InputFile,
+        r: Outcome,
+        id: &str,
+        start: &str,
+        out: &mut FileOutcome,
+    ) -> Result<Encoded, String> {
+        let (tr, w) = r.map_err(|e| e.to_string())?;
+        out.warnings
+            .extend(w.into_iter().map(|w| format!("{id}: {w}")));
+        if let Some(bad) = tr.data.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "result has a non-finite sample at index {bad} (NaN or Inf); not written"
+            ));
+        }
+        if let Some(p) = limits::span_problem(tr.start_ns, tr.data.len(), tr.sampling_rate) {
+            return Err(format!("{p}; not written"));
+        }
+        let per_event =
+            self.cfg.layout == super::Layout::PerEvent || self.cfg.format == write::Format::Asdf;
+        let format = if per_event {
+            write::Format::Mseed
+        } else {
+            self.cfg.format
+        };
+        let enc = write::encode(&tr, format)?;
+        if let Some(w) = enc.warning {
+            out.warnings.push(format!("{id}: {w}"));
+        }
+        Ok(Encoded {
+            id: id.to_string(),
+            start: start.to_string(),
+            name: names::file_name(&tr, self.cfg.format.ext()),
+            bytes: enc.bytes,
+        })
+    }
+
+    pub fn decode(&self, f: &InputFile) -> Decoded {
+        let t = Instant::now();
+        let d = self.decode_untimed(f);
+        add(&self.clocks.read_decode, t);
+        d
+    }
+
+    fn decode_untimed(&self, f: &InputFile) -> Decoded {
+        let mut out = FileOutcome::default();
+        let problem = |bytes: Option<(u64, u64)>, reason: String| FileProblem {
+            file: f.path.display().to_string(),
+            bytes: bytes.map(|(a, b)| [a, b]),
+            reason,
+        };
+        let bytes = match read_input(&f.path) {
+            Ok(b) => b,
+            Err(Unread::Io(e)) => {
+                out.io_errors += 1;
+                out.problems.push(problem(
+                    None,
+                    format!("cannot read file: {e}; not journaled: --resume reads it again"),
+                ));
+                return Decoded {
+                    traces: Vec::new(),
+                    out,
+                };
+            }
+            Err(Unread::Refused(reason)) => {
+                out.problems.push(problem(None, reason));
+                return Decoded {
+                    traces: Vec::new(),
+                    out,
+                };
+            }
+        };
+        let decoded = mseed::read_owned(bytes, self.cfg.gaps);
+        for (id, start, reason) in decoded.rejected {
+            out.failures.push(failure(f, id, time::iso(start), reason));
+        }
+        out.warnings.extend(decoded.warnings);
+        for p in decoded.problems {
+            out.problems
+                .push(problem(p.bytes, format!("miniSEED: {}", p.reason)));
+        }
+        if decoded.traces.is_empty() && out.failures.is_empty() && out.problems.is_empty() {
+            out.problems
+                .push(problem(None, "no miniSEED waveform records in file".into()));
+        }
+        out.samples = decoded.traces.iter().map(|t| t.data.len() as u64).sum();
+        Decoded {
+            traces: decoded.traces,
+            out,
+        }
+    }
+
+    /// The event's own resp/ folder first, then --inventory.
+    pub fn inventories(&self, f: &InputFile) -> Option<Arc<Inventory>> {
+        f.resp_dir.as_ref().map(|d| self.xml.inventory(d))
+    }
+
+    pub fn layers<'b>(&'b self, resp: &'b Option<Arc<Inventory>>) -> Inventories<'b> {
+        let mut layers = Vec::new();
+        if let Some(i) = resp {
+            layers.push(i.as_ref());
+        }
+        if let Some(g) = self.global {
+            layers.push(g);
+        }
+        Inventories { layers }
+    }
+
+    /// Whether the event's inventory or `--inventory` met a file it could not read.
+    fn inventory_unreadable(&self, f: &InputFile) -> bool {
+        self.inventories(f).is_some_and(|i| i.unreadable)
+            || self.global.is_some_and(|g| g.unreadable)
+    }
+}
+
+/// What a panic said.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// A file a bug stopped: reported, not journaled (a fixed seisbatch redoes it on --resume).
+pub(crate) fn internal_failure(file: &InputFile, msg: &str) -> Finished {
+    let mut out = FileOutcome::default();
+    out.io_errors += 1;
+    out.problems.push(FileProblem {
+        file: file.path.display().to_string(),
+        bytes: None,
+        reason: format!(
+            "internal error while processing this file ({msg}); please report it; not journaled"
+        ),
+    });
+    Finished {
+        file: file.clone(),
+        out,
+        traces: Vec::new(),
+        retry: true,
+    }
+}
+
+fn failure(f: &InputFile, id: String, start: String, reason: String) -> Failure {
+    Failure {
+        file: f.path.display().to_string(),
+        id,
+        start,
+        reason,
+    }
+}
+
+/// A folder under --input that could not be listed: its files are not read, and the report
+/// says so (the rest of the run goes on).
+pub(crate) fn walk_failure(e: WalkError) -> FileOutcome {
+    let mut out = FileOutcome::default();
+    out.problems.push(FileProblem {
+        file: e.path.display().to_string(),
+        bytes: None,
+        reason: format!("cannot list folder: {}; its files were not read", e.error),
+    });
+    out
+}
+
+/// Why an input's bytes were not read: an I/O error (--resume tries again) or a file the
+/// limits refuse.
+enum Unread {
+    Io(std::io::Error),
+    Refused(String),
+}
+
+/// The whole file, if it is a regular file within the size limit. Opened without blocking (a
+/// FIFO or device slipped in since the walk never blocks the run) and read no further than the
+/// limit (a file that grows while read is cut there and refused).
+fn read_input(path: &Path) -> Result<Vec<u8>, Unread> {
+    let f = sniff::open(path, false).map_err(Unread::Io)?;
+    let meta = f.metadata().map_err(Unread::Io)?;
+    if !meta.is_file() {
+        return Err(Unread::Refused(format!(
+            "not a regular file ({}); not read",
+            crate::read::walk::kind_of(&meta)
+        )));
+    }
+    let max = limits::max_file_bytes();
+    let too_big = |len: u64| {
+        Unread::Refused(format!(
+            "the file is {len} bytes, more than the {max} an input may have ({} bytes per sample of {} samples, {}x --max-samples); not read",
+            limits::FILE_BYTES_PER_SAMPLE,
+            limits::max_file_samples(),
+            limits::FILE_SAMPLES_PER_TRACE_LIMIT
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big(meta.len()));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize + mseed::PAD);
+    f.take(max + 1).read_to_end(&mut buf).map_err(Unread::Io)?;
+    if buf.len() as u64 > max {
+        return Err(too_big(buf.len() as u64));
+    }
+    Ok(buf)
+}

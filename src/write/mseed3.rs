@@ -1,0 +1,187 @@
+//! miniSEED 3 writer (FDSN miniSEED 3.0) for processed traces whose codes do not fit
+//! miniSEED 2's fixed fields (network 2, station 5, location 2, channel 3 characters): the
+//! miniSEED 2 writer would have cut `LONGSTA1` and `LONGSTA2` both to `LONGS`, merging two
+//! stations into one id. FLOAT32 samples (encoding 4, little-endian as miniSEED 3 has all
+//! fixed-size types), records of at most 4096 bytes, the FDSN source identifier
+//! `FDSN:NET_STA_LOC_B_S_SS`, and the CRC-32C libmseed checks on reading.
+
+use crate::time;
+use crate::trace::Trace;
+
+const MAX_RECORD: usize = 4096;
+const HEADER: usize = 40;
+
+/// The FDSN source identifier for a trace's codes, or why they cannot make one: the
+/// identifier is split on `_`, so network, station and location must not hold one.
+pub fn source_id(tr: &Trace) -> Result<String, String> {
+    for (what, code) in [
+        ("network", &tr.network),
+        ("station", &tr.station),
+        ("location", &tr.location),
+    ] {
+        if code.contains('_') {
+            return Err(format!(
+                "the {what} code {code:?} holds '_', which an FDSN source identifier cannot carry; not written as miniSEED"
+            ));
+        }
+    }
+    let c: Vec<char> = tr.channel.chars().collect();
+    // Band, source and subsource of one character each, as libmseed's ms_nslc2sid.
+    let channel = if c.len() == 3 && !tr.channel.contains('_') {
+        format!("{}_{}_{}", c[0], c[1], c[2])
+    } else {
+        tr.channel.clone()
+    };
+    let sid = format!(
+        "FDSN:{}_{}_{}_{channel}",
+        tr.network, tr.station, tr.location
+    );
+    // Reading must give back the same codes, or two ids could become one.
+    let back = crate::read::mseed::nslc(&sid);
+    if back
+        != (
+            tr.network.clone(),
+            tr.station.clone(),
+            tr.location.clone(),
+            tr.channel.clone(),
+        )
+    {
+        return Err(format!(
+            "the channel code {:?} does not survive an FDSN source identifier (it reads back as {:?}); not written as miniSEED",
+            tr.channel, back.3
+        ));
+    }
+    if sid.len() > 255 {
+        return Err(format!(
+            "the source identifier {sid:?} is longer than miniSEED 3's 255 bytes; not written"
+        ));
+    }
+    Ok(sid)
+}
+
+pub fn encode(tr: &Trace) -> Result<Vec<u8>, String> {
+    let sid = source_id(tr)?;
+    let per_record = (MAX_RECORD - HEADER - sid.len()) / 4;
+    let mut out = Vec::new();
+    let chunks: Vec<&[f64]> = if tr.data.is_empty() {
+        vec![&[]]
+    } else {
+        tr.data.chunks(per_record).collect()
+    };
+    for (rec_no, chunk) in chunks.into_iter().enumerate() {
+        let offset_s = (rec_no * per_record) as f64 / tr.sampling_rate;
+        let c = time::to_civil(time::add_seconds(tr.start_ns, offset_s));
+        let mut r = Vec::with_capacity(HEADER + sid.len() + 4 * chunk.len());
+        r.extend_from_slice(b"MS");
+        r.push(3); // format version
+        r.push(0); // flags
+        r.extend_from_slice(&c.nanosecond.to_le_bytes());
+        r.extend_from_slice(&(c.year as u16).to_le_bytes());
+        r.extend_from_slice(&(c.yday as u16).to_le_bytes());
+        r.push(c.hour as u8);
+        r.push(c.minute as u8);
+        r.push(c.second as u8);
+        r.push(4); // FLOAT32
+        r.extend_from_slice(&tr.sampling_rate.to_le_bytes());
+        r.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        r.extend_from_slice(&0u32.to_le_bytes()); // CRC, filled below
+        r.push(1); // data publication version
+        r.push(sid.len() as u8);
+        r.extend_from_slice(&0u16.to_le_bytes()); // no extra headers
+        r.extend_from_slice(&((4 * chunk.len()) as u32).to_le_bytes());
+        r.extend_from_slice(sid.as_bytes());
+        for v in chunk {
+            r.extend_from_slice(&(*v as f32).to_le_bytes());
+        }
+        let crc = crc32c(&r);
+        r[28..32].copy_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&r);
+    }
+    Ok(out)
+}
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of a whole record with its CRC field
+/// zero, as miniSEED 3 specifies.
+fn crc32c(bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0x82F6_3B78 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *e = c;
+        }
+        t
+    });
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc = table[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::mseed::read_bytes;
+
+    #[test]
+    fn crc32c_check_value() {
+        // The standard check value of CRC-32C.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+    }
+
+    #[test]
+    fn long_codes_round_trip_through_libmseed() {
+        for (net, sta, loc, cha) in [
+            ("XX", "LONGSTA1", "00", "BHZ"),
+            ("XXXXXX", "S", "", "HHZ"),
+            ("XX", "S", "LOC3", "BB_H_Z"),
+            ("XX", "A.B", "", "HHZ"),
+        ] {
+            let tr = Trace {
+                network: net.into(),
+                station: sta.into(),
+                location: loc.into(),
+                channel: cha.into(),
+                start_ns: 1_600_000_000_123_456_789,
+                sampling_rate: 33.3,
+                data: (0..2500).map(|i| (i as f64 * 0.01).sin()).collect(),
+            };
+            let d = read_bytes(&encode(&tr).unwrap());
+            assert!(d.problems.is_empty(), "{:?}", d.problems);
+            assert_eq!(d.traces.len(), 1, "{sta}");
+            let t = &d.traces[0];
+            assert_eq!(t.id(), tr.id());
+            assert_eq!(t.start_ns, tr.start_ns, "nanoseconds survive");
+            assert_eq!(t.sampling_rate, 33.3);
+            for (a, b) in t.data.iter().zip(&tr.data) {
+                assert_eq!(*a, *b as f32 as f64);
+            }
+        }
+        let mut bad = Trace {
+            network: "X_X".into(),
+            station: "S".into(),
+            location: String::new(),
+            channel: "HHZ".into(),
+            start_ns: 0,
+            sampling_rate: 1.0,
+            data: vec![0.0],
+        };
+        assert!(encode(&bad).unwrap_err().contains("'_'"));
+        bad.network = "XX".into();
+        bad.channel = "A_B_C".into(); // would read back as ABC
+        assert!(encode(&bad).unwrap_err().contains("reads back as"));
+        bad.channel = "B_Z".into(); // reads back as itself
+        assert!(encode(&bad).is_ok());
+        bad.network = "XX".into();
+        bad.station = "S".repeat(300);
+        assert!(encode(&bad).unwrap_err().contains("255"));
+    }
+}

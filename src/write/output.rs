@@ -1,0 +1,840 @@
+//! The output folder as a boundary (issue #12): nothing is written outside it, nothing inside
+//! it is written through a link, one run at a time writes into it, and a run never mixes its
+//! products with another run's.
+//!
+//! - **Where**: OUTPUT must not be INPUT, nor hold it (outputs would replace raw data or mix
+//!   with it: refused). OUTPUT inside INPUT is allowed and left out of the input walk.
+//! - **Through links**: every folder below OUTPUT is created or checked component by
+//!   component and must be a real folder, not a symbolic link; files are created with
+//!   O_EXCL|O_NOFOLLOW under a temporary name and renamed into place (a rename replaces a
+//!   planted link, never follows it); files appended to are opened with O_NOFOLLOW and must be
+//!   regular files. A run into a folder that holds files it did not write never replaces them.
+//! - **One run at a time**: an exclusive `flock` on `OUTPUT/.seisbatch/lock` (shards share it
+//!   and each holds its own `lock.K-of-N`), with the holder's pid, host and start time in the
+//!   file for the message. The kernel drops the lock when the holder dies however it dies, so
+//!   a lock left by a killed run is never in the way.
+//! - **One product per folder**: `.seisbatch/run[.K-of-N].json` records the run's identity
+//!   (pipeline, format, layout, gap policy, limits, input and inventory, version); a resume
+//!   that does not match is refused, naming the difference.
+//! - **Own temporaries only**: temporaries are `.NAME.TAG.PID.seisbatch.tmp`; a resumed or
+//!   overwriting run removes those (a shard only its own tag), nothing else.
+//! - **Nothing left by a run that never started**: until [`OutputDir::start`], what this run
+//!   created (the folder, the lock files) is removed again if the run stops.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+/// The marker folder inside OUTPUT.
+pub const STATE_DIR: &str = ".seisbatch";
+
+/// Temporaries this tool makes end so, and only those are ever removed.
+pub const TMP_SUFFIX: &str = ".seisbatch.tmp";
+
+/// Why an output folder cannot be used: a usage error (exit 2, nothing was written) or a fatal
+/// one (exit 1).
+#[derive(Debug)]
+pub enum OutputError {
+    Usage(String),
+    Fatal(String),
+}
+
+/// A path as canonical as it can be before it exists: the deepest existing ancestor resolved,
+/// the rest appended (`..` taken off lexically: those parts do not exist yet).
+pub fn real_path(p: &Path) -> std::io::Result<PathBuf> {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        match std::fs::canonicalize(cur) {
+            Ok(mut real) => {
+                for c in rest.iter().rev() {
+                    match c {
+                        Component::ParentDir => {
+                            real.pop();
+                        }
+                        Component::Normal(n) => real.push(n),
+                        _ => {}
+                    }
+                }
+                return Ok(real);
+            }
+            Err(_) => {
+                let Some(parent) = cur.parent() else {
+                    return Ok(abs);
+                };
+                if let Some(c) = cur.components().next_back() {
+                    rest.push(c);
+                }
+                cur = parent;
+            }
+        }
+    }
+}
+
+/// How OUTPUT lies relative to the input root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Apart,
+    /// OUTPUT is inside INPUT: the walk leaves it out.
+    InsideInput,
+}
+
+/// Refuses OUTPUT equal to the input root or holding it; says when it lies inside it.
+/// `input_root` is the folder of `--input` (a single file's folder for a file).
+pub fn placement(input_root: &Path, output: &Path) -> Result<Placement, String> {
+    let inp = std::fs::canonicalize(input_root)
+        .map_err(|e| format!("--input {}: {e}", input_root.display()))?;
+    let out = real_path(output).map_err(|e| format!("--output {}: {e}", output.display()))?;
+    if out == inp {
+        return Err(format!(
+            "--output {} is the input folder {} itself: outputs would replace or mix with the raw data; choose another folder",
+            output.display(),
+            input_root.display()
+        ));
+    }
+    if inp.starts_with(&out) {
+        return Err(format!(
+            "--input {} lies inside --output {}: outputs would mix with the raw data; choose an output folder outside the input",
+            input_root.display(),
+            output.display()
+        ));
+    }
+    Ok(if out.starts_with(&inp) {
+        Placement::InsideInput
+    } else {
+        Placement::Apart
+    })
+}
+
+/// `pid host since` of this process, for a lock file.
+fn holder() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown host".into()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    format!(
+        "pid {} on {host}, started {}",
+        std::process::id(),
+        crate::time::iso(now)
+    )
+}
+
+/// Opens (creating) a lock file without following a link.
+fn lock_file(p: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(p)
+}
+
+/// The files and folders a run holds in OUTPUT.
+pub struct OutputDir {
+    /// OUTPUT as the user spelled it (paths in messages and the report).
+    pub root: PathBuf,
+    /// Device and inode of OUTPUT (the walk leaves it out).
+    pub id: (u64, u64),
+    /// Temporary-name tag: `run`, or `K-of-N` for a shard.
+    tag: String,
+    shard: Option<crate::shard::Shard>,
+    /// Lock files held (open) for the run.
+    _locks: Vec<std::fs::File>,
+    /// Whether a lock could not be taken because the file system has no locks.
+    pub unlocked: Option<String>,
+    /// Output sub-folders known to be real folders (not links).
+    dirs: Mutex<HashSet<PathBuf>>,
+    /// Replace existing files (--resume or --overwrite), or never (a fresh run).
+    replace: bool,
+    /// What this run created, removed again unless the run starts.
+    created: Vec<PathBuf>,
+    started: bool,
+}
+
+/// What opening the folder found.
+pub struct Opened {
+    pub dir: OutputDir,
+    /// An earlier run's identity (on --resume), checked by the caller against its own.
+    pub identity: Option<serde_json::Value>,
+}
+
+impl OutputDir {
+    /// Checks the folder against --resume/--overwrite, creates it, takes the lock. Nothing in
+    /// it is changed yet (see [`start`](Self::start)).
+    pub fn open(
+        root: &Path,
+        shard: Option<crate::shard::Shard>,
+        resume: bool,
+        overwrite: bool,
+    ) -> Result<Opened, OutputError> {
+        let mut created = Vec::new();
+        match std::fs::symlink_metadata(root) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Create the missing ancestors too, and remember the first one we made.
+                let mut missing = Vec::new();
+                let mut p = root.to_path_buf();
+                while !p.as_os_str().is_empty() && std::fs::symlink_metadata(&p).is_err() {
+                    missing.push(p.clone());
+                    if !p.pop() {
+                        break;
+                    }
+                }
+                std::fs::create_dir_all(root).map_err(|e| {
+                    OutputError::Fatal(format!(
+                        "cannot create output folder {}: {e}",
+                        root.display()
+                    ))
+                })?;
+                created.extend(missing);
+            }
+            Err(e) => {
+                return Err(OutputError::Fatal(format!(
+                    "--output {}: {e}",
+                    root.display()
+                )))
+            }
+        }
+        let meta = std::fs::metadata(root)
+            .map_err(|e| OutputError::Fatal(format!("--output {}: {e}", root.display())))?;
+        if !meta.is_dir() {
+            return Err(OutputError::Usage(format!(
+                "--output {} is not a folder",
+                root.display()
+            )));
+        }
+        let mut dir = OutputDir {
+            root: root.to_path_buf(),
+            id: (meta.dev(), meta.ino()),
+            tag: shard.map_or_else(|| "run".into(), |s| format!("{}-of-{}", s.index, s.count)),
+            shard,
+            _locks: Vec::new(),
+            unlocked: None,
+            dirs: Mutex::new(HashSet::new()),
+            replace: resume || overwrite,
+            created,
+            started: false,
+        };
+        let state = dir.state_dir().map_err(|e| {
+            OutputError::Fatal(format!(
+                "cannot write to the output folder: {}: {e}; nothing was processed",
+                root.join(STATE_DIR).display()
+            ))
+        })?;
+        dir.lock(&state)?;
+        let used = dir.used();
+        if let Some(what) = &used {
+            if !resume && !overwrite {
+                return Err(OutputError::Usage(format!(
+                    "--output {}: {what}; add --resume to finish an interrupted run (finished inputs are skipped), or --overwrite to run it all again over it",
+                    root.display()
+                )));
+            }
+        }
+        let identity = if resume {
+            match std::fs::read(dir.identity_path()) {
+                Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| {
+                    OutputError::Fatal(format!("{}: {e}", dir.identity_path().display()))
+                })?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if used.is_some() {
+                        return Err(OutputError::Usage(format!(
+                            "--resume: {} holds the output of a run that recorded no identity (an older seisbatch, or another tool); it cannot be resumed safely: use --overwrite",
+                            root.display()
+                        )));
+                    }
+                    None
+                }
+                Err(e) => {
+                    return Err(OutputError::Fatal(format!(
+                        "{}: {e}",
+                        dir.identity_path().display()
+                    )))
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Opened { dir, identity })
+    }
+
+    fn name(&self, stem: &str, ext: &str) -> String {
+        match self.shard {
+            None => format!("{stem}.{ext}"),
+            Some(s) => format!("{stem}.{}-of-{}.{ext}", s.index, s.count),
+        }
+    }
+
+    /// `.seisbatch/run[.K-of-N].json`.
+    pub fn identity_path(&self) -> PathBuf {
+        self.root.join(STATE_DIR).join(self.name("run", "json"))
+    }
+
+    /// `.seisbatch/journal[.K-of-N].jsonl`.
+    pub fn journal_path(&self) -> PathBuf {
+        self.root
+            .join(STATE_DIR)
+            .join(self.name("journal", "jsonl"))
+    }
+
+    /// `report.json`, or `report.K-of-N.json` for a shard.
+    pub fn report_name(&self) -> String {
+        self.name("report", "json")
+    }
+
+    /// What says an earlier run wrote here: this run's kind of identity, journal or report
+    /// (a shard: its own only; the others share the folder). A folder holding only a user's
+    /// files is not "used".
+    fn used(&self) -> Option<String> {
+        let state = self.root.join(STATE_DIR);
+        let exists = |p: PathBuf| std::fs::symlink_metadata(p).is_ok();
+        match self.shard {
+            Some(_) => (exists(self.identity_path())
+                || exists(self.journal_path())
+                || exists(self.root.join(self.report_name())))
+            .then(|| "this shard already ran here".to_string()),
+            None => {
+                let ours = |n: &str| {
+                    (n.starts_with("run") && n.ends_with(".json")) || n.starts_with("journal")
+                };
+                let in_state = std::fs::read_dir(&state)
+                    .is_ok_and(|d| d.flatten().any(|e| ours(&e.file_name().to_string_lossy())));
+                let report = std::fs::read_dir(&self.root).is_ok_and(|d| {
+                    d.flatten().any(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        n.starts_with("report.") && n.ends_with(".json")
+                    })
+                });
+                (in_state || report).then(|| "a run already ran here".to_string())
+            }
+        }
+    }
+
+    /// The state folder, created if missing; never a link.
+    fn state_dir(&mut self) -> std::io::Result<PathBuf> {
+        let p = self.root.join(STATE_DIR);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => Ok(p),
+            Ok(_) => Err(refuse_link(&p)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&p)?;
+                self.created.push(p.clone());
+                Ok(p)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lock(&mut self, state: &Path) -> Result<(), OutputError> {
+        let main = state.join("lock");
+        let mut files = vec![(main, self.shard.is_some())];
+        if let Some(s) = self.shard {
+            files.push((
+                state.join(format!("lock.{}-of-{}", s.index, s.count)),
+                false,
+            ));
+        }
+        for (p, shared) in files {
+            let existed = p.exists();
+            let mut f = lock_file(&p).map_err(|e| {
+                OutputError::Fatal(format!(
+                    "cannot write to the output folder: {}: {e}; nothing was processed",
+                    p.display()
+                ))
+            })?;
+            if !existed {
+                self.created.push(p.clone());
+            }
+            let r = if shared {
+                f.try_lock_shared()
+            } else {
+                f.try_lock()
+            };
+            match r {
+                Ok(()) => {
+                    if !shared {
+                        let _ = f.set_len(0);
+                        let _ = f.write_all(holder().as_bytes());
+                    }
+                    self._locks.push(f);
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let who = std::fs::read_to_string(&p).unwrap_or_default();
+                    let who = if who.trim().is_empty() {
+                        "another seisbatch run".to_string()
+                    } else {
+                        format!("another seisbatch run ({})", who.trim())
+                    };
+                    return Err(OutputError::Usage(format!(
+                        "--output {}: {who} is writing to this folder{}; wait for it to finish (or stop it), then run again (with --resume to finish its work)",
+                        self.root.display(),
+                        if self.shard.is_some() && !shared { " as the same shard" } else { "" }
+                    )));
+                }
+                // A file system without locks (some network mounts): the run goes on, and the
+                // report says the folder was not protected.
+                Err(std::fs::TryLockError::Error(e)) => {
+                    self.unlocked = Some(format!(
+                        "the output folder could not be locked ({e}): nothing stops a second run from writing into it at the same time"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The run starts writing: an --overwrite clears the earlier run's state, leftover
+    /// temporaries of this tool are removed, and the identity is recorded. From here on the
+    /// folder is "used".
+    pub fn start(
+        &mut self,
+        identity: &serde_json::Value,
+        overwrite: bool,
+        resume: bool,
+    ) -> Result<(), OutputError> {
+        if overwrite {
+            for p in [
+                self.journal_path(),
+                self.identity_path(),
+                self.root.join(self.report_name()),
+            ] {
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(OutputError::Fatal(format!(
+                            "cannot remove {}: {e}",
+                            p.display()
+                        )))
+                    }
+                }
+            }
+        }
+        if overwrite || resume {
+            // An unsharded run holds the folder alone: every temporary of this tool is a dead
+            // run's. A shard removes only its own tag's (its neighbours write beside it).
+            let tag = self.shard.map(|_| self.tag.clone());
+            remove_temporaries(&self.root, tag.as_deref());
+        }
+        let bytes =
+            serde_json::to_vec_pretty(identity).map_err(|e| OutputError::Fatal(e.to_string()))?;
+        let state = self.root.join(STATE_DIR);
+        self.write_file(&state, &self.identity_path(), &bytes, true)
+            .map_err(|e| {
+                OutputError::Fatal(format!(
+                    "cannot write to the output folder: {}: {e}; nothing was processed",
+                    self.identity_path().display()
+                ))
+            })?;
+        self.started = true;
+        Ok(())
+    }
+
+    /// `OUTPUT/rel`, created folder by folder, each a real folder (never through a link).
+    pub fn dir(&self, rel: &Path) -> std::io::Result<PathBuf> {
+        if let Ok(d) = self.dirs.lock() {
+            if d.contains(rel) {
+                return Ok(self.root.join(rel));
+            }
+        }
+        let mut p = self.root.clone();
+        for c in rel.components() {
+            let Component::Normal(n) = c else {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "output folder {} is not a plain relative path",
+                        rel.display()
+                    ),
+                ));
+            };
+            p.push(n);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => return Err(refuse_link(&p)),
+                Ok(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!("{} exists and is not a folder", p.display()),
+                    ))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match std::fs::create_dir(&p) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                            if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                                return Err(refuse_link(&p));
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Ok(mut d) = self.dirs.lock() {
+            // Output folders are few (one per event); past this many, start over.
+            if d.len() > 65_536 {
+                d.clear();
+            }
+            d.insert(rel.to_path_buf());
+        }
+        Ok(p)
+    }
+
+    /// Writes `OUTPUT/rel/name` atomically (temporary, fsync, rename). Returns its path.
+    pub fn write(&self, rel: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        super::test_fault()?;
+        let dir = self.dir(rel)?;
+        let path = dir.join(name);
+        if Path::new(name).components().count() != 1 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{name:?} is not a file name"),
+            ));
+        }
+        self.write_file(&dir, &path, bytes, self.replace)?;
+        Ok(path)
+    }
+
+    /// A file directly in OUTPUT (report.json), replacing an earlier one.
+    pub fn write_top(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.root.join(name);
+        self.write_file(&self.root, &path, bytes, true)?;
+        Ok(path)
+    }
+
+    fn write_file(
+        &self,
+        dir: &Path,
+        path: &Path,
+        bytes: &[u8],
+        replace: bool,
+    ) -> std::io::Result<()> {
+        write_atomic_in(dir, path, bytes, &self.tag, replace)
+    }
+
+    /// Opens `OUTPUT/rel/name` to append to (per-event files): never through a link, only a
+    /// regular file. `fresh`: this run has not written it yet, and may create it only if it
+    /// is absent (on a fresh run) or our own (a resumed or overwriting run).
+    pub fn open_append(
+        &self,
+        rel: &Path,
+        name: &str,
+        fresh: bool,
+    ) -> std::io::Result<(PathBuf, std::fs::File)> {
+        let dir = self.dir(rel)?;
+        let path = dir.join(name);
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+        if fresh && !self.replace {
+            o.create_new(true);
+        } else {
+            o.create(true);
+        }
+        let f = o.open(&path).map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse_link(&path),
+            Some(libc::EEXIST) => exists_not_ours(&path),
+            _ => e,
+        })?;
+        if !f.metadata()?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file; not written", path.display()),
+            ));
+        }
+        Ok((path, f))
+    }
+
+    /// Opens a file in the state folder to append to (the journal).
+    pub fn open_state_append(&self, path: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => refuse_link(path),
+                _ => e,
+            })
+    }
+}
+
+impl Drop for OutputDir {
+    /// A run that never started leaves nothing behind: what it created is removed, newest
+    /// first (folders only if empty).
+    fn drop(&mut self) {
+        if self.started {
+            return;
+        }
+        self._locks.clear();
+        for p in self.created.iter().rev() {
+            let _ = std::fs::remove_file(p).or_else(|_| std::fs::remove_dir(p));
+        }
+    }
+}
+
+fn refuse_link(p: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "{} is a symbolic link: seisbatch never writes through a link inside the output folder",
+            p.display()
+        ),
+    )
+}
+
+fn exists_not_ours(p: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!(
+            "{} exists and was not written by this run; not replaced (--overwrite replaces it)",
+            p.display()
+        ),
+    )
+}
+
+/// The temporary name for `name` in `dir` (see the module comment).
+fn temporary(dir: &Path, path: &Path, tag: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.{tag}.{}{TMP_SUFFIX}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary created with O_EXCL|O_NOFOLLOW in the same
+/// folder, fsync'd, renamed onto `path` (without replacing an existing file unless `replace`).
+pub fn write_atomic_in(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    tag: &str,
+    replace: bool,
+) -> std::io::Result<()> {
+    let tmp = temporary(dir, path, tag);
+    // A stale temporary of this very process (a retried write) or a planted entry: removed
+    // (unlink never follows a link), then created exclusively.
+    let _ = std::fs::remove_file(&tmp);
+    let res = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        super::test_delay();
+        if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            rename_noreplace(&tmp, path)
+        }
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// `rename` that fails with "exists" instead of replacing (renameat2 RENAME_NOREPLACE; where
+/// the file system lacks it, a hard link and an unlink, which fail the same way).
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(from)?, c(to)?);
+    // SAFETY: two NUL-terminated paths, valid for the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EEXIST) => Err(exists_not_ours(to)),
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            match std::fs::hard_link(from, to) {
+                Ok(()) => std::fs::remove_file(from),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists_not_ours(to)),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Err(e),
+    }
+}
+
+/// Removes this tool's temporaries under `dir` (never following a link): all of them, or only
+/// those of one shard tag. Returns how many.
+pub fn remove_temporaries(dir: &Path, tag: Option<&str>) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file()
+                && name.starts_with('.')
+                && name.ends_with(TMP_SUFFIX)
+                && tag.is_none_or(|tag| name.contains(&format!(".{tag}.")))
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_refuses_output_equal_to_or_holding_the_input() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("in");
+        std::fs::create_dir_all(input.join("ev")).unwrap();
+        assert_eq!(
+            placement(&input, &d.path().join("out")),
+            Ok(Placement::Apart)
+        );
+        assert!(placement(&input, &input).unwrap_err().contains("itself"));
+        assert!(
+            placement(&input, &input.join("ev/..")).is_err(),
+            "spelled differently"
+        );
+        assert!(placement(&input, d.path())
+            .unwrap_err()
+            .contains("lies inside --output"));
+        assert_eq!(
+            placement(&input, &input.join("processed/new")),
+            Ok(Placement::InsideInput)
+        );
+        std::os::unix::fs::symlink(&input, d.path().join("link")).unwrap();
+        assert!(
+            placement(&input, &d.path().join("link")).is_err(),
+            "linked into the input"
+        );
+        assert_eq!(
+            placement(&input, &d.path().join("link/sub")),
+            Ok(Placement::InsideInput)
+        );
+    }
+
+    #[test]
+    fn only_this_tools_temporaries_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            ".x.sac.run.12.seisbatch.tmp",
+            ".y.sac.0-of-2.12.seisbatch.tmp",
+            ".z.sac.1-of-2.12.seisbatch.tmp",
+            ".editor.tmp",
+            ".x.sac.12.tmp",
+            "x.sac",
+        ] {
+            std::fs::write(d.path().join(n), b"").unwrap();
+        }
+        assert_eq!(remove_temporaries(d.path(), Some("0-of-2")), 1);
+        assert_eq!(remove_temporaries(d.path(), None), 2);
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![".editor.tmp", ".x.sac.12.tmp", "x.sac"]);
+    }
+
+    #[test]
+    fn writes_never_go_through_links_or_replace_foreign_files() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let o = OutputDir::open(&out, None, false, false).unwrap();
+        let mut dir = o.dir;
+        dir.start(&serde_json::json!({}), false, false).unwrap();
+        std::os::unix::fs::symlink(&outside, out.join("ev")).unwrap();
+        let e = dir.write(Path::new("ev"), "a.sac", b"x").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        std::fs::create_dir(out.join("ev2")).unwrap();
+        std::os::unix::fs::symlink(outside.join("victim"), out.join("ev2/E.mseed")).unwrap();
+        let e = dir
+            .open_append(Path::new("ev2"), "E.mseed", true)
+            .unwrap_err();
+        assert!(!outside.join("victim").exists(), "{e}");
+        std::fs::write(out.join("ev2/mine.sac"), b"user's").unwrap();
+        let e = dir
+            .write(Path::new("ev2"), "mine.sac", b"ours")
+            .unwrap_err();
+        assert!(e.to_string().contains("not written by this run"), "{e}");
+        assert_eq!(std::fs::read(out.join("ev2/mine.sac")).unwrap(), b"user's");
+        assert!(dir.write(Path::new("ev2"), "new.sac", b"ours").is_ok());
+        assert!(dir.write(Path::new("../x"), "a.sac", b"x").is_err());
+    }
+
+    #[test]
+    fn a_second_run_is_refused_while_the_first_holds_the_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let first = OutputDir::open(&out, None, false, false).unwrap();
+        let e = match OutputDir::open(&out, None, true, false) {
+            Err(OutputError::Usage(m)) => m,
+            _ => panic!("second run allowed"),
+        };
+        assert!(e.contains("another seisbatch run (pid"), "{e}");
+        let shard = crate::shard::Shard { index: 0, count: 2 };
+        assert!(OutputDir::open(&out, Some(shard), true, false).is_err());
+        drop(first); // never started: the folder it created is gone again
+        assert!(!out.exists());
+        let a = OutputDir::open(&out, Some(shard), false, false).unwrap();
+        let b = OutputDir::open(
+            &out,
+            Some(crate::shard::Shard { index: 1, count: 2 }),
+            false,
+            false,
+        );
+        assert!(b.is_ok(), "shards share the folder");
+        assert!(
+            OutputDir::open(&out, Some(shard), true, false).is_err(),
+            "the same shard twice"
+        );
+        assert!(
+            OutputDir::open(&out, None, true, false).is_err(),
+            "a whole run beside shards"
+        );
+        drop((a, b));
+    }
+}
