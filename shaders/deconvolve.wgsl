@@ -1,4 +1,4 @@
-// deconvolve: remove_response's spectral division (spec §3.2 step 8) on a batch of full
+// deconvolve: remove_response's spectral division (NUMERICS §3.2 step 8) on a batch of full
 // complex spectra of real traces. Each trace multiplies by its own inverse-response table
 // (nfft/2+1 bins: evaluated response, water level, pre_filt and the DISP/VEL/ACC conversion,
 // computed in f64 by src/response/cache.rs and uploaded once per distinct response). Bins

@@ -1,7 +1,7 @@
 // filter: a cascade of second-order sections (scipy sosfilt, direct form II transposed, zero
 // initial state), forward or forward-backward (ObsPy's zerophase). Used by Trace.filter and by
 // the anti-alias lowpass of decimate and resample. The recursion runs in f64: in f32 a
-// Butterworth at low normalised corners loses up to 7e-4 (spec §9), so this kernel needs the
+// Butterworth at low normalised corners loses up to 7e-4 (NUMERICS §9), so this kernel needs the
 // SHADER_F64 feature; adapters without it run filter steps on the CPU path.
 // CPU twin: src/ops/iir.rs (sosfilt) via src/ops/filter.rs.
 //

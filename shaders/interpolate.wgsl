@@ -1,4 +1,4 @@
-// interpolate: ObsPy's Lanczos resampling (spec §7, method="lanczos", window "lanczos"):
+// interpolate: ObsPy's Lanczos resampling (NUMERICS §7, method="lanczos", window "lanczos"):
 // y_j = sum over |u| <= a of x[i] L(u), u = pos_j - i, L(u) = sinc(u) sinc(u / a).
 // The output grid (integer part idx and fraction of pos_j = offset + j * dt_factor) is
 // computed in f64 on the host: in f32, j * dt_factor loses the fraction for long traces.

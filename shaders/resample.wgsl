@@ -1,4 +1,4 @@
-// resample: ObsPy's FFT resampling (spec §5) between the forward FFT of the n input samples
+// resample: ObsPy's FFT resampling (NUMERICS §5) between the forward FFT of the n input samples
 // and the inverse FFT of the num output samples. Builds the Hermitian spectrum of length num
 // from the input spectrum: each output bin j <= num/2 is np.interp of the (windowed) input
 // bins at frequency j * new_rate / num, i.e. a * X[k] + b * X[k+1] with (k, a, b) computed

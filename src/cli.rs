@@ -129,8 +129,9 @@ pub struct SynthArgs {
 pub enum FormatArg {
     Sac,
     Mseed,
-    /// ASDF (HDF5), one file per event; only offered by builds with the `asdf` feature.
-    #[cfg_attr(not(feature = "asdf"), value(skip))]
+    /// ASDF (HDF5), one file per event; only offered by builds with the `asdf` feature
+    /// (others refuse it with how to build one).
+    #[cfg_attr(not(feature = "asdf"), value(hide = true))]
     Asdf,
 }
 
@@ -170,10 +171,13 @@ pub struct RunArgs {
     /// StationXML file or folder of *.xml applied to every trace (after an event's own resp/).
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
-    /// Output format: SAC (little-endian, as ObsPy writes it; the default), miniSEED
+    /// Output format: SAC (little-endian, as ObsPy writes it; the default) or miniSEED
     /// (float32, 4096-byte records, miniSEED 3 for codes miniSEED 2 cannot hold; what --layout
-    /// per-event writes), or ASDF (one HDF5 file per event with each station's StationXML, as
-    /// pyasdf reads it; offered by builds with `--features asdf`).
+    /// per-event writes).
+    #[cfg_attr(
+        feature = "asdf",
+        doc = " Or ASDF: one HDF5 file per event with each station's StationXML, as pyasdf reads it."
+    )]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace

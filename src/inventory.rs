@@ -27,24 +27,59 @@ pub struct Inventory {
 
 type Parsed = Arc<Result<Arc<Vec<ChannelEpoch>>, String>>;
 
+/// Source bytes of the parses `XmlCache` keeps before it starts over: 16,000 StationXML
+/// files of ~21 KB, each a different download, were all kept for the whole run.
+const XML_CACHE_BYTES: usize = 64 << 20;
+
 /// Parsed StationXML files, shared by every event folder that holds the same content:
 /// MassDownloader repeats NET.STA.xml in every event folder, and one parse (so one
-/// response id, so one evaluated table per trace shape) serves them all.
+/// response id, so one evaluated table per trace shape) serves them all. "The same content"
+/// ignores the document's `<Created>` time, which differs between downloads of one station.
+/// Past XML_CACHE_BYTES of source the parses start over (a file met again is parsed again).
 #[derive(Default)]
 pub struct XmlCache {
     by_content: OnceMap<(usize, u64), Parsed>,
+    /// Source bytes behind `by_content`.
+    bytes: std::sync::atomic::AtomicUsize,
     folders: OnceMap<PathBuf, Arc<Inventory>>,
+}
+
+/// The bytes of a StationXML document that say what it describes: all of it but the text of
+/// its first `<Created>` element (in the header, before any network).
+fn content_key(bytes: &[u8]) -> (usize, u64) {
+    let mut h = std::hash::DefaultHasher::new();
+    let head = &bytes[..bytes.len().min(4096)];
+    let find = |pat: &[u8]| head.windows(pat.len()).position(|w| w == pat);
+    match (find(b"<Created>"), find(b"</Created>")) {
+        (Some(a), Some(b)) if a < b => {
+            bytes[..a].hash(&mut h);
+            bytes[b..].hash(&mut h);
+            (bytes.len() - (b - a), h.finish())
+        }
+        _ => {
+            bytes.hash(&mut h);
+            (bytes.len(), h.finish())
+        }
+    }
 }
 
 impl XmlCache {
     /// One file parsed (or its parse error), or the error reading it.
     fn file(&self, p: &Path) -> std::io::Result<Parsed> {
+        use std::sync::atomic::Ordering;
         let bytes = std::fs::read(p)?;
-        let mut h = std::hash::DefaultHasher::new();
-        bytes.hash(&mut h);
-        Ok(self.by_content.get_or_init((bytes.len(), h.finish()), || {
+        if self.bytes.fetch_add(bytes.len(), Ordering::Relaxed) > XML_CACHE_BYTES {
+            self.by_content.clear();
+            self.bytes.store(bytes.len(), Ordering::Relaxed);
+        }
+        Ok(self.by_content.get_or_init(content_key(&bytes), || {
             Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new))
         }))
+    }
+
+    /// Parses kept now (tests).
+    pub fn parses(&self) -> usize {
+        self.by_content.len()
     }
 
     /// The inventory of one file or folder (every `*.xml` in it), loaded once while it is in
@@ -143,5 +178,43 @@ impl Inventories<'_> {
 impl crate::ops::ResponseSource for Inventories<'_> {
     fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
         Inventories::response_for(self, tr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One station downloaded for 300 events: 300 files that differ only in <Created> are one
+    /// parse; 300 really different files are parsed each, and the cache stays bounded.
+    #[test]
+    fn stationxml_differing_only_in_created_is_parsed_once_and_the_cache_is_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let doc = |created: &str, code: &str| {
+            format!(
+                "<?xml version='1.0'?><FDSNStationXML schemaVersion=\"1.1\"><Source>x</Source>\
+                 <Created>{created}</Created><Network code=\"{code}\"/></FDSNStationXML>"
+            )
+        };
+        let cache = XmlCache::default();
+        for e in 0..300 {
+            let dir = d.path().join(format!("ev{e}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("XX.S.xml"),
+                doc(&format!("2024-01-01T00:00:{:02}", e % 60), "XX"),
+            )
+            .unwrap();
+            let inv = cache.inventory(&dir);
+            assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+        }
+        assert_eq!(cache.parses(), 1);
+        let big = "x".repeat(1 << 20); // 1 MiB each: the cache must start over
+        for e in 0..100 {
+            let p = d.path().join(format!("big{e}.xml"));
+            std::fs::write(&p, doc(&big, &format!("N{e}"))).unwrap();
+            cache.inventory(&p);
+        }
+        assert!(cache.parses() <= 70, "{} parses kept", cache.parses());
     }
 }

@@ -62,8 +62,13 @@ pub fn rate_problem(rate: f64) -> Option<String> {
     if rate.is_finite() && (MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {
         return None;
     }
+    let shown = if rate.is_finite() && (1e-3..1e7).contains(&rate.abs()) {
+        format!("{rate}")
+    } else {
+        format!("{rate:e}")
+    };
     Some(format!(
-        "sampling rate {rate} Hz cannot be represented (seisbatch keeps time in nanoseconds: \
+        "sampling rate {shown} Hz cannot be represented (seisbatch keeps time in nanoseconds: \
          {MIN_RATE_HZ:e} to {MAX_RATE_HZ:e} Hz)"
     ))
 }

@@ -215,7 +215,12 @@ fn config(args: &RunArgs) -> Result<RunConfig, String> {
     }
     let format = match (args.format, args.layout) {
         (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
-        (Some(FormatArg::Asdf), _) => Format::Asdf,
+        (Some(FormatArg::Asdf), _) => {
+            if !cfg!(feature = "asdf") {
+                return Err("--format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
+            }
+            Format::Asdf
+        }
         (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
         (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };

@@ -1,5 +1,5 @@
 //! Time as integer nanoseconds since the POSIX epoch, as ObsPy's `UTCDateTime` stores it
-//! (spec §0). Never f32; f64 seconds only where ObsPy itself uses `.timestamp`.
+//! (NUMERICS §0). Never f32; f64 seconds only where ObsPy itself uses `.timestamp`.
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -59,7 +59,7 @@ pub fn to_civil(ns: i64) -> Civil {
     }
 }
 
-/// `%Y%m%dT%H%M%SZ`, truncated to whole seconds, as MassDownloader names files (spec §8).
+/// `%Y%m%dT%H%M%SZ`, truncated to whole seconds, as MassDownloader names files (NUMERICS §8).
 pub fn compact(ns: i64) -> String {
     let c = to_civil(ns);
     format!(
@@ -159,12 +159,12 @@ pub fn parse_iso(s: &str) -> Option<i64> {
     )
 }
 
-/// `UTCDateTime + x` for x in seconds: adds round(x·1e9) ns (spec §0).
+/// `UTCDateTime + x` for x in seconds: adds round(x·1e9) ns (NUMERICS §0).
 pub fn add_seconds(ns: i64, x: f64) -> i64 {
     ns.saturating_add((x * 1e9).round() as i64)
 }
 
-/// `UTCDateTime(ts)` from an f64 POSIX timestamp: ns = round(ts·1e9) (spec §4 step 7).
+/// `UTCDateTime(ts)` from an f64 POSIX timestamp: ns = round(ts·1e9) (NUMERICS §4 step 7).
 pub fn from_timestamp(ts: f64) -> i64 {
     (ts * 1e9).round() as i64
 }

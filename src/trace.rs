@@ -12,7 +12,7 @@ pub struct Trace {
     /// Time of the first sample, integer ns since the POSIX epoch (ObsPy's UTCDateTime._ns).
     pub start_ns: i64,
     pub sampling_rate: f64,
-    /// Samples as f64: ObsPy promotes to float64 in every operation of the forum chain (spec §0).
+    /// Samples as f64: ObsPy promotes to float64 in every operation of the forum chain (NUMERICS §0).
     pub data: Vec<f64>,
 }
 
@@ -30,7 +30,7 @@ impl Trace {
         1.0 / self.sampling_rate
     }
 
-    /// ObsPy's `stats.endtime`: start + round((npts-1)·delta·1e9) ns (spec §0).
+    /// ObsPy's `stats.endtime`: start + round((npts-1)·delta·1e9) ns (NUMERICS §0).
     pub fn end_ns(&self) -> i64 {
         if self.data.is_empty() {
             return self.start_ns;

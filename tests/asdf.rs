@@ -38,6 +38,10 @@ fn asdf_without_the_feature_is_a_usage_error() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--features asdf"));
+    // --help offers only what this build can do.
+    let help = bin().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("mseed") && !help.contains("asdf"), "{help}");
 }
 
 #[cfg(feature = "asdf")]

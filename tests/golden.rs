@@ -72,3 +72,46 @@ fn every_golden_case_matches_obspy() {
         failures.join("\n")
     );
 }
+
+/// A literal port of `tr.remove_response(inv, ...)` omits `water_level`: it must get ObsPy's
+/// default of 60 (an omitted key meant "none" before and differed from ObsPy by a relative L2
+/// of 191 on a DISP chain). Every golden case written with `water_level = 60` is run with the
+/// key omitted and must still match ObsPy; with `water_level = false` the same cases must not
+/// all match (so the default is what the test checks).
+#[test]
+fn omitted_water_level_is_obspys_default() {
+    let xml = XmlCache::default();
+    let cache = ResponseCache::default();
+    let (mut checked, mut worst_none) = (0, 0.0f64);
+    for c in golden_cases()
+        .iter()
+        .filter(|c| c.toml.contains("water_level = 60\n"))
+    {
+        let bytes = std::fs::read(fixture(&format!("data/{}", c.mseed))).unwrap();
+        let tr0 = read_bytes(&bytes).traces[c.trace].clone();
+        let inv = xml.inventory(&fixture(&format!("data/{}", c.xml)));
+        let layers = Inventories {
+            layers: vec![inv.as_ref()],
+        };
+        let want = read_f64(&format!("golden/{}.f64", c.name));
+        let run = |toml: &str| {
+            let p = Pipeline::parse(toml).unwrap();
+            let mut tr = tr0.clone();
+            run_steps(&p.steps, &mut tr, &layers, &cache).map(|_| rel_l2(&tr.data, &want))
+        };
+        let omitted = run(&c.toml.replace("water_level = 60\n", "")).unwrap();
+        assert!(omitted <= REL_L2_TOL, "{}: {omitted:e}", c.name);
+        if let Ok(e) = run(&c
+            .toml
+            .replace("water_level = 60\n", "water_level = false\n"))
+        {
+            worst_none = worst_none.max(if e.is_nan() { f64::INFINITY } else { e });
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} cases");
+    assert!(
+        worst_none > 1e-3,
+        "no water level would pass too: {worst_none:e}"
+    );
+}

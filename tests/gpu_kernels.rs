@@ -160,7 +160,7 @@ fn filter_matches_cpu() {
         eprintln!("adapter has no SHADER_F64: filters run on the CPU path, nothing to compare");
         return;
     }
-    // Low corners at 100 Hz are where an f32 recursion fails (spec §9).
+    // Low corners at 100 Hz are where an f32 recursion fails (NUMERICS §9).
     for f in [
         "type = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true",
         "type = \"highpass\"\nfreq = 0.05\ncorners = 2",

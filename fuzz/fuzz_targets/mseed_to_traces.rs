@@ -7,6 +7,8 @@ use seisbatch::limits;
 use seisbatch::read::mseed::{read_with, Gaps};
 
 fuzz_target!(|data: &[u8]| {
+    // What the walk decides from a file's first bytes (libmseed's detection included).
+    let _ = seisbatch::read::sniff::sniff_bytes(&data[..data.len().min(640)], data.len() as u64);
     for (gaps, max) in [
         (Gaps::Split, limits::DEFAULT_MAX_SAMPLES),
         (Gaps::Zeros { max_gap: 1.0 }, 5_000),

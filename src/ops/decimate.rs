@@ -1,4 +1,4 @@
-//! `Trace.decimate` (spec §6.1): ObsPy's causal Chebyshev II anti-alias filter, then every
+//! `Trace.decimate` (NUMERICS §6.1): ObsPy's causal Chebyshev II anti-alias filter, then every
 //! factor-th sample.
 
 use super::iir::{lowpass_cheby_2, sosfilt, Sos};

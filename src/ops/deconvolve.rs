@@ -1,4 +1,4 @@
-//! `Trace.remove_response` (spec §3.2): demean, SAC quarter-cosine taper, rfft to ObsPy's
+//! `Trace.remove_response` (NUMERICS §3.2): demean, SAC quarter-cosine taper, rfft to ObsPy's
 //! nfft, multiply by the cached inverse-response table, Nyquist magnitude, irfft, truncate.
 
 use num_complex::Complex64 as C;
@@ -23,7 +23,7 @@ fn largest_prime_factor(mut n: usize) -> usize {
     best
 }
 
-/// `signal/util.py:_npts2nfft` (spec §3.4).
+/// `signal/util.py:_npts2nfft` (NUMERICS §3.4).
 pub fn npts2nfft(npts: usize) -> usize {
     let nfft = if npts % 2 == 1 {
         2 * (npts + 1)
@@ -41,7 +41,7 @@ pub fn npts2nfft(npts: usize) -> usize {
     nfft
 }
 
-/// The time-domain part before the FFT (spec §3.2 steps 1–3).
+/// The time-domain part before the FFT (NUMERICS §3.2 steps 1–3).
 pub fn prepare(
     x: &mut [f64],
     zero_mean: bool,
@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn nfft_rule_examples() {
-        // spec §3.4 examples
+        // NUMERICS §3.4 examples
         assert_eq!(npts2nfft(3000), 6000);
         assert_eq!(npts2nfft(9201), 18404);
         assert_eq!(npts2nfft(3027), 6058);

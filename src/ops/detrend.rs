@@ -1,4 +1,4 @@
-//! `Trace.detrend` (spec §1): simple, demean/constant, linear. f64 in place.
+//! `Trace.detrend` (NUMERICS §1): simple, demean/constant, linear. f64 in place.
 
 use crate::pipeline::DetrendType;
 
@@ -22,7 +22,7 @@ pub fn detrend(x: &mut [f64], kind: DetrendType) {
         }
         DetrendType::Linear => {
             // Least-squares line on the centred index; any exact LS fit agrees with scipy's
-            // lstsq to ~1e-15 (spec §1). N = 1: the line is the sample itself.
+            // lstsq to ~1e-15 (NUMERICS §1). N = 1: the line is the sample itself.
             let nf = n as f64;
             let tm = (nf - 1.0) / 2.0;
             let xm = x.iter().sum::<f64>() / nf;

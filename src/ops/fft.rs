@@ -1,4 +1,4 @@
-//! Real FFTs with numpy's conventions (spec §0): `rfft` unnormalised, `irfft` with 1/N.
+//! Real FFTs with numpy's conventions (NUMERICS §0): `rfft` unnormalised, `irfft` with 1/N.
 //! Plans are cached per thread; rustfft handles every length (mixed radix and Bluestein).
 
 use std::cell::RefCell;

@@ -1,4 +1,4 @@
-//! `Trace.filter` for the Butterworth types (spec §6.3), with ObsPy's range rules.
+//! `Trace.filter` for the Butterworth types (NUMERICS §6.3), with ObsPy's range rules.
 
 use super::iir::{butter, sosfilt, Band, Sos};
 use crate::pipeline::FilterType;
@@ -21,7 +21,7 @@ pub fn filter(
     let (sos, warning) = design(sampling_rate, kind, freq, freqmin, freqmax, corners)?;
     sosfilt(&sos, x);
     if zerophase {
-        // Forward then backward, no padding, zero initial state both ways (spec §6.3).
+        // Forward then backward, no padding, zero initial state both ways (NUMERICS §6.3).
         x.reverse();
         sosfilt(&sos, x);
         x.reverse();

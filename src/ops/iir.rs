@@ -1,4 +1,4 @@
-//! IIR design as scipy does it (spec §6.2, §6.3): analog prototype (Butterworth, Chebyshev
+//! IIR design as scipy does it (NUMERICS §6.2, §6.3): analog prototype (Butterworth, Chebyshev
 //! II) -> band transform -> bilinear (fs = 2) -> `zpk2sos(pairing='nearest')`, ported
 //! step by step so sections (and thus rounding) follow scipy.
 
@@ -315,7 +315,7 @@ pub fn cheb2ord_low(wp: f64, ws: f64, gpass: f64, gstop: f64) -> (usize, f64) {
     (ord, 2.0 / PI * nat.atan())
 }
 
-/// ObsPy's `lowpass_cheby_2(freq, df, maxorder=12)` design (spec §6.2): wp shrinks by 0.99
+/// ObsPy's `lowpass_cheby_2(freq, df, maxorder=12)` design (NUMERICS §6.2): wp shrinks by 0.99
 /// until cheb2ord gives order <= maxorder; rp = 1 dB, rs = 96 dB.
 pub fn lowpass_cheby_2(freq: f64, df: f64, maxorder: usize) -> Vec<Sos> {
     let nyq = df * 0.5;
@@ -329,7 +329,7 @@ pub fn lowpass_cheby_2(freq: f64, df: f64, maxorder: usize) -> Vec<Sos> {
     cheby2_low(order, 96.0, wn)
 }
 
-/// `scipy.signal.sosfilt` with zero initial state: direct form II transposed (spec §6.3).
+/// `scipy.signal.sosfilt` with zero initial state: direct form II transposed (NUMERICS §6.3).
 pub fn sosfilt(sos: &[Sos], x: &mut [f64]) {
     for s in sos {
         let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn cheb2ord_matches_scipy_table() {
-        // spec §6.2 table (scipy 1.17.1): factor -> wn
+        // NUMERICS §6.2 table (scipy 1.17.1): factor -> wn
         for (factor, wn_want) in [
             (2.0, 0.4966822048),
             (5.0, 0.1997359632),

@@ -1,4 +1,4 @@
-//! `Trace.interpolate` (spec §4): lanczos, linear and weighted_average_slopes, on the
+//! `Trace.interpolate` (NUMERICS §4): lanczos, linear and weighted_average_slopes, on the
 //! float64 POSIX-timestamp grids ObsPy builds (so offsets round the way ObsPy's do).
 
 use std::f64::consts::PI;
@@ -202,7 +202,7 @@ fn sinc(v: f64) -> f64 {
     }
 }
 
-/// ObsPy's C `lanczos_resample` with the lanczos window (the only one 1.5.1 uses, spec §4.1):
+/// ObsPy's C `lanczos_resample` with the lanczos window (the only one 1.5.1 uses, NUMERICS §4.1):
 /// zero-padded, not renormalised.
 ///
 /// Per output sample the 2a+1 kernel values L(u) = sinc(u)·sinc(u/a) are taken at u, u+1,
@@ -287,7 +287,7 @@ pub fn lanczos_reference(
         .collect()
 }
 
-/// SAC's interpolation (Wiggins 1976) as ObsPy implements it (spec §4.2).
+/// SAC's interpolation (Wiggins 1976) as ObsPy implements it (NUMERICS §4.2).
 pub fn weighted_average_slopes(x: &[f64], old_start: f64, old_dt: f64, t: &[f64]) -> Vec<f64> {
     let n = x.len();
     let m: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]) / old_dt).collect();

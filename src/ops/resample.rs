@@ -1,4 +1,4 @@
-//! `Trace.resample` (spec §5): ObsPy's own FFT method (linear interpolation of the spectrum
+//! `Trace.resample` (NUMERICS §5): ObsPy's own FFT method (linear interpolation of the spectrum
 //! onto the new grid), not scipy's resample.
 
 use num_complex::Complex64 as C;
@@ -108,7 +108,7 @@ pub fn resample(
 }
 
 /// ObsPy multiplies bin k (k <= n/2) by `window(n)` rolled by n/2: sym[(k + n/2) % n] of the
-/// length-(n+1) symmetric window (spec §5); all ones for window=None.
+/// length-(n+1) symmetric window (NUMERICS §5); all ones for window=None.
 pub fn spectrum_window(n: usize, window: Option<Window>) -> Vec<f64> {
     let half = n / 2 + 1;
     match window {

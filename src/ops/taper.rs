@@ -1,5 +1,5 @@
-//! `Trace.taper` (spec §2) and the two ObsPy `cosine_taper` variants it and
-//! `remove_response` use (spec §2 `cosine`, spec §3.3).
+//! `Trace.taper` (NUMERICS §2) and the two ObsPy `cosine_taper` variants it and
+//! `remove_response` use (NUMERICS §2 `cosine`, NUMERICS §3.3).
 
 use std::f64::consts::PI;
 
@@ -142,7 +142,7 @@ fn py_slice(lo: i64, hi: i64, n: usize) -> (usize, usize) {
 }
 
 /// ObsPy's `signal/invsim.py:cosine_taper(npts, p, sactaper, halfcosine)`, including its
-/// index arithmetic and numpy slice semantics, so tiny npts behave as in ObsPy (spec §3.3).
+/// index arithmetic and numpy slice semantics, so tiny npts behave as in ObsPy (NUMERICS §3.3).
 /// Errors where numpy would raise (a broadcast mismatch for npts of 1 or 2).
 pub fn cosine_taper(
     npts: usize,
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn hann_ramp_matches_spec_example() {
-        // N = 3000, 5 %: wlen = 150, M = 301, ramp 0.5(1 - cos(pi n / 150)) (spec §2).
+        // N = 3000, 5 %: wlen = 150, M = 301, ramp 0.5(1 - cos(pi n / 150)) (NUMERICS §2).
         let mut x = vec![1.0; 3000];
         taper(&mut x, 100.0, Some(0.05), Window::Hann, None, Side::Both);
         for nn in [0usize, 1, 75, 149] {

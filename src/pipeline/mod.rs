@@ -27,7 +27,7 @@ pub enum Side {
     Right,
 }
 
-/// scipy windows reachable through `Trace.taper(type=...)` (spec §2), plus ObsPy's `cosine`.
+/// scipy windows reachable through `Trace.taper(type=...)` (NUMERICS §2), plus ObsPy's `cosine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Window {
@@ -114,7 +114,7 @@ pub enum Step {
     },
     RemoveResponse {
         output: Output,
-        /// None = no water level (`water_level = false`; ObsPy's `None`), see spec §3.6.
+        /// None = no water level (`water_level = false`; ObsPy's `None`), see NUMERICS §3.6.
         /// An omitted key is ObsPy's default, [`DEFAULT_WATER_LEVEL`].
         water_level: Option<f64>,
         pre_filt: Option<[f64; 4]>,

@@ -206,7 +206,7 @@ pub(super) fn parse_step(
                     ))
                 }
             };
-            // ObsPy's default is 60 (spec §3.6); TOML has no None, so "no water level" is
+            // ObsPy's default is 60 (NUMERICS §3.6); TOML has no None, so "no water level" is
             // spelled `water_level = false` (a literal port of `remove_response(inv)` must
             // give ObsPy's numbers: an omitted key meaning none differed by a relative L2
             // of 191).

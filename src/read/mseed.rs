@@ -68,13 +68,23 @@ struct Channels {
 }
 
 impl Channels {
-    fn key(&mut self, sid: String) -> usize {
+    fn key(&mut self, rec: &MSRecord) -> usize {
+        // miniSEED 2: the header's own fields, as ObsPy's libmseed 2 reads them (libmseed 3
+        // joins them into an FDSN identifier and splits it again on '_', so a station "A_B"
+        // would come back as station "A", location "B"). miniSEED 3: the identifier.
+        let raw = rec.raw().unwrap_or(&[]);
+        let v2 = rec.format_version() == 2 && raw.len() >= 20;
+        let sid = if v2 {
+            String::from_utf8_lossy(&raw[8..20]).into_owned()
+        } else {
+            rec.sid_lossy()
+        };
         if let Some((s, k)) = &self.last {
             if *s == sid {
                 return *k;
             }
         }
-        let codes = nslc(&sid);
+        let codes = if v2 { mseed2_codes(raw) } else { nslc(&sid) };
         let k = match self.by_codes.get(&codes) {
             Some(&k) => k,
             None => {
@@ -401,7 +411,7 @@ fn add_record(
     };
     let added = data.len();
     segs.push(Segment {
-        key: channels.key(rec.sid_lossy()),
+        key: channels.key(rec),
         start_ns,
         rate,
         data,
@@ -457,6 +467,21 @@ fn header_year(rec: &MSRecord) -> Option<i64> {
     let (y, d) = (word(20, host_big)?, word(22, host_big)?);
     let plausible = (1900..=2100).contains(&y) && (1..=366).contains(&d);
     word(20, if plausible { host_big } else { !host_big }).map(i64::from)
+}
+
+/// NET, STA, LOC, CHA from a miniSEED 2 fixed header (station at byte 8, location 13,
+/// channel 15, network 18), spaces removed and cut at a NUL, as libmseed's ms_strncpclean.
+fn mseed2_codes(raw: &[u8]) -> (String, String, String, String) {
+    let field = |a: usize, b: usize| {
+        let bytes: Vec<u8> = raw[a..b]
+            .iter()
+            .copied()
+            .take_while(|&c| c != 0)
+            .filter(|&c| c != b' ')
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    (field(18, 20), field(8, 13), field(13, 15), field(15, 18))
 }
 
 /// NET, STA, LOC, CHA from an FDSN source identifier `FDSN:NET_STA_LOC_B_S_SS`, as libmseed's
@@ -797,5 +822,11 @@ mod tests {
             codes,
             vec![("XX".into(), "A.B".into()), ("XX.A".into(), "B".into())]
         );
+        // miniSEED 2 codes are the header's own fields, as ObsPy reads them: a station "A_B"
+        // came back from libmseed's identifier as station "A", location "B".
+        let mut u = trace(0, 100);
+        u.station = "A_B".into();
+        let d = read_bytes(&encode(&u));
+        assert_eq!(d.traces[0].id(), "XX.A_B..HHZ");
     }
 }

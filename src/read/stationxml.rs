@@ -1,5 +1,5 @@
 //! FDSN StationXML 1.0–1.2 (with or without default namespace) into channel epochs with
-//! their responses (spec §3.7's stage model).
+//! their responses (NUMERICS §3.7's stage model).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

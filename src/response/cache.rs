@@ -101,7 +101,7 @@ impl ResponseCache {
     }
 }
 
-/// spec §3.2 steps 5–7: H on linspace(0, Nyquist, nfft/2+1), the SAC cosine frequency taper
+/// NUMERICS §3.2 steps 5–7: H on linspace(0, Nyquist, nfft/2+1), the SAC cosine frequency taper
 /// and the inverse with water level, multiplied into one table.
 pub fn inverse_table(
     resp: &Response,
@@ -129,7 +129,7 @@ pub fn inverse_table(
     Ok(r)
 }
 
-/// `invert_spectrum(spec, wlev)` (spec §3.6).
+/// `invert_spectrum(spec, wlev)` (NUMERICS §3.6).
 pub fn invert_spectrum(h: &[C], wl: f64) -> Vec<C> {
     let amax = h.iter().map(|v| v.norm()).fold(0.0, f64::max);
     let tau = amax * 10f64.powf(-wl / 20.0);
@@ -146,7 +146,7 @@ pub fn invert_spectrum(h: &[C], wl: f64) -> Vec<C> {
         .collect()
 }
 
-/// `cosine_sac_taper(freqs, flimit)` (spec §3.5).
+/// `cosine_sac_taper(freqs, flimit)` (NUMERICS §3.5).
 pub fn sac_taper(f: f64, [f1, f2, f3, f4]: [f64; 4]) -> f64 {
     use std::f64::consts::PI;
     if f1 <= f && f <= f2 {

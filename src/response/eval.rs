@@ -1,4 +1,4 @@
-//! Response evaluation equal to ObsPy's `Response.get_evalresp_response` (spec §3.7): the
+//! Response evaluation equal to ObsPy's `Response.get_evalresp_response` (NUMERICS §3.7): the
 //! Python-side channel build, evalresp's `check_channel` (FIR symmetry detection and
 //! renormalisation), `norm_resp` (gain renormalisation at the sensitivity frequency) and
 //! `calc_resp`, then the unit conversion. Quirks are kept on purpose; each carries its
@@ -10,7 +10,7 @@ use super::spline::Spline;
 use super::{PzType, Response, Stage, StageKind, Symmetry};
 use crate::pipeline::Output;
 
-/// evalresp's global twoPi = 2·acos(−1) = τ exactly in f64 (spec §3.7 A.7).
+/// evalresp's global twoPi = 2·acos(−1) = τ exactly in f64 (NUMERICS §3.7 A.7).
 const TWO_PI: f64 = std::f64::consts::TAU;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ enum Unit {
     Undef,
 }
 
-/// Unit code and scale factor of a unit string (spec §3.7 A.4).
+/// Unit code and scale factor of a unit string (NUMERICS §3.7 A.4).
 fn unit(name: Option<&str>) -> (Unit, f64) {
     let Some(name) = name else {
         return (Unit::Undef, 1.0);
@@ -43,7 +43,7 @@ fn unit(name: Option<&str>) -> (Unit, f64) {
         "PA" | "PASCAL" | "PASCALS" | "MBAR" => Unit::Pressure,
         _ => Unit::Undef,
     };
-    // Quirk kept: only these spellings are scaled (spec §3.7 A.4).
+    // Quirk kept: only these spellings are scaled (NUMERICS §3.7 A.4).
     let scale = match k.as_str() {
         "CM/S**2" | "CM/S" | "CM/SEC" | "CM" => 1e2,
         "MM/S**2" | "MM/S" | "MM/SEC" | "MM" => 1e3,
@@ -147,7 +147,7 @@ fn fir(c: &[f64], wt: f64) -> C {
     })
 }
 
-/// evalresp's `check_sym` for FIR_ASYM blockettes (spec §3.7 B): renormalise taps that do
+/// evalresp's `check_sym` for FIR_ASYM blockettes (NUMERICS §3.7 B): renormalise taps that do
 /// not sum to 1 ± 2 %, then detect exact symmetry.
 fn check_sym(c: &[f64], t: f64) -> Filter {
     let mut c = c.to_vec();
@@ -173,7 +173,7 @@ fn check_sym(c: &[f64], t: f64) -> Filter {
 }
 
 /// Input sampling rate of each stage, as ObsPy's `get_sampling_rates` would give it for a
-/// stage without its own decimation (used only for digital PZ, spec §3.7 A.5).
+/// stage without its own decimation (used only for digital PZ, NUMERICS §3.7 A.5).
 fn input_rate(stages: &[&Stage], i: usize) -> Option<f64> {
     let mut rate = None;
     for s in &stages[..i] {
@@ -190,7 +190,7 @@ fn input_rate(stages: &[&Stage], i: usize) -> Option<f64> {
     })
 }
 
-/// Evaluates the response on `freqs` for `output` (spec §3.7). Errors carry ObsPy's reason.
+/// Evaluates the response on `freqs` for `output` (NUMERICS §3.7). Errors carry ObsPy's reason.
 pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>, String> {
     let mut stages: Vec<&Stage> = resp.stages.iter().collect();
     if stages.is_empty() {
@@ -211,7 +211,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
     }
     let sens = resp.sensitivity.as_ref();
 
-    // Units repair of stage 1 (spec §3.7 A.3).
+    // Units repair of stage 1 (NUMERICS §3.7 A.3).
     let mut first_in = stages[0].input_units.clone().filter(|s| !s.is_empty());
     let mut stage1_out = None;
     if stages[0].number == 1 {
@@ -232,7 +232,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
         }
     }
 
-    // Sensitivity frequency f_s (spec §3.7 C).
+    // Sensitivity frequency f_s (NUMERICS §3.7 C).
     let f_s = match sens {
         Some(s) => s.frequency.unwrap_or(0.0),
         None => stages
@@ -318,7 +318,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
             })
         };
         if st.decimation.is_some() && matches!(st.kind, StageKind::GainOnly) {
-            // evalresp's check_channel (spec §3.7 B).
+            // evalresp's check_channel (NUMERICS §3.7 B).
             return Err(format!(
                 "illegal RESP format: decimation in gain-only stage {}",
                 st.number
@@ -380,7 +380,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
                     }
                     (!numerator.is_empty()).then_some(f)
                 } else {
-                    // Quirk: ANALOG coefficient stages are evaluated as digital (spec §3.7 A.5).
+                    // Quirk: ANALOG coefficient stages are evaluated as digital (NUMERICS §3.7 A.5).
                     let t = need_dec("IIR")?;
                     Some(Filter::Iir {
                         num: numerator.clone(),
@@ -480,7 +480,7 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
         }
     }
 
-    // Unit conversion on the first stage's input units (spec §3.7 E).
+    // Unit conversion on the first stage's input units (NUMERICS §3.7 E).
     let (inp, scale) = unit(first_in.as_deref());
     let order = |u: Unit| match u {
         Unit::Dis => 0i32,

@@ -1,5 +1,5 @@
 //! Instrument responses: the StationXML model (`read::stationxml` fills it), evaluation with
-//! evalresp's conventions as ObsPy calls them (`eval`, spec §3.7) and the cache of evaluated
+//! evalresp's conventions as ObsPy calls them (`eval`, NUMERICS §3.7) and the cache of evaluated
 //! inverse spectra (`cache`).
 
 pub mod cache;

@@ -1,6 +1,6 @@
 //! Interpolating cubic spline with not-a-knot ends: what FITPACK's
 //! `InterpolatedUnivariateSpline(k=3)` computes (interior knots x[2..n-2]), extrapolating
-//! with the end pieces. ObsPy uses it for ResponseList stages (spec §3.7 A.5).
+//! with the end pieces. ObsPy uses it for ResponseList stages (NUMERICS §3.7 A.5).
 
 pub struct Spline {
     x: Vec<f64>,

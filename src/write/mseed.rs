@@ -1,5 +1,5 @@
 //! miniSEED 2 writer for processed traces: FLOAT32 (encoding 4), 4096-byte big-endian
-//! records (ObsPy's defaults for float32 data, spec §7.2) with blockettes 1000 and 1001
+//! records (ObsPy's defaults for float32 data, NUMERICS §7.2) with blockettes 1000 and 1001
 //! (microseconds beyond BTIME's 100 µs), and 100 when the SEED rate factor/multiplier
 //! cannot hold the rate exactly.
 

@@ -9,6 +9,8 @@ use crate::time;
 use crate::trace::Trace;
 
 const MAX_RECORD: usize = 4096;
+/// libmseed's LM_SIDLEN (64) less the terminating NUL.
+const MAX_SID: usize = 63;
 const HEADER: usize = 40;
 
 /// The FDSN source identifier for a trace's codes, or why they cannot make one: the
@@ -51,9 +53,11 @@ pub fn source_id(tr: &Trace) -> Result<String, String> {
             tr.channel, back.3
         ));
     }
-    if sid.len() > 255 {
+    // libmseed (ours, ObsPy's, and most readers') keeps a source identifier in 64 bytes with
+    // its terminator, and refuses a record with a longer one.
+    if sid.len() > MAX_SID {
         return Err(format!(
-            "the source identifier {sid:?} is longer than miniSEED 3's 255 bytes; not written"
+            "the source identifier {sid:?} is longer than the {MAX_SID} bytes miniSEED readers take; not written as miniSEED"
         ));
     }
     Ok(sid)
@@ -181,7 +185,7 @@ mod tests {
         bad.channel = "B_Z".into(); // reads back as itself
         assert!(encode(&bad).is_ok());
         bad.network = "XX".into();
-        bad.station = "S".repeat(300);
-        assert!(encode(&bad).unwrap_err().contains("255"));
+        bad.station = "S".repeat(60);
+        assert!(encode(&bad).unwrap_err().contains("63 bytes"));
     }
 }

@@ -76,7 +76,7 @@ pub fn safe_id(tr: &Trace) -> String {
     )
 }
 
-/// `NET.STA.LOC.CHA__START__END.<ext>` as MassDownloader names files (spec §8), codes escaped;
+/// `NET.STA.LOC.CHA__START__END.<ext>` as MassDownloader names files (NUMERICS §8), codes escaped;
 /// an error when the name is too long for a file system.
 pub fn file_name(tr: &Trace, ext: &str) -> Result<String, String> {
     let name = format!(

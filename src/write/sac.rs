@@ -1,4 +1,4 @@
-//! SAC binary as ObsPy writes a trace without `stats.sac` (spec §7.1): little-endian,
+//! SAC binary as ObsPy writes a trace without `stats.sac` (NUMERICS §7.1): little-endian,
 //! 632-byte header, float32 samples.
 
 use crate::time;

@@ -278,3 +278,115 @@ pub fn wait_for_lines(p: &Path, n: usize) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
+
+/// A trace of `n` samples (a slow sine) with the given codes, from `start` (ISO 8601) at
+/// `rate` Hz.
+pub fn trace(codes: [&str; 4], start: &str, rate: f64, n: usize) -> seisbatch::trace::Trace {
+    seisbatch::trace::Trace {
+        network: codes[0].into(),
+        station: codes[1].into(),
+        location: codes[2].into(),
+        channel: codes[3].into(),
+        start_ns: seisbatch::time::parse_iso(start).unwrap(),
+        sampling_rate: rate,
+        data: (0..n).map(|i| (i as f64 * 0.05).sin() * 1000.0).collect(),
+    }
+}
+
+/// Writes traces as one miniSEED file: miniSEED 2 where the codes fit its field widths (any
+/// bytes in them, as a hostile header may hold), else miniSEED 3.
+pub fn write_mseed(path: &Path, traces: &[seisbatch::trace::Trace]) {
+    let mut bytes = Vec::new();
+    for t in traces {
+        let fits = t.network.len() <= 2
+            && t.station.len() <= 5
+            && t.location.len() <= 2
+            && t.channel.len() <= 3;
+        bytes.extend(if fits {
+            seisbatch::write::mseed::encode(t)
+        } else {
+            seisbatch::write::mseed3::encode(t).unwrap()
+        });
+    }
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A pipeline without responses (demean, taper) in `dir`: for inputs without StationXML.
+pub fn plain_chain(dir: &Path) -> PathBuf {
+    let p = dir.join("plain.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n",
+    )
+    .unwrap();
+    p
+}
+
+/// Every path under `dir` (files, folders, links; links not followed), relative, sorted.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            v.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Runs a command, killing it and failing the test if it is still running after `secs`.
+pub fn output_within(mut c: std::process::Command, secs: u64) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    // Drain the pipes on threads so a chatty child never blocks on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let so = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut v).ok();
+        v
+    });
+    let se = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut v).ok();
+        v
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    std::process::Output {
+        status,
+        stdout: so.join().unwrap(),
+        stderr: se.join().unwrap(),
+    }
+}
+
+/// Whether the GPU path can run here: an adapter exists (lavapipe in CI). Under CI=true a
+/// missing adapter fails the test instead of skipping it.
+pub fn gpu_available() -> bool {
+    gpu().is_some()
+}
