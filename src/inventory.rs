@@ -67,6 +67,13 @@ impl XmlCache {
     /// One file parsed (or its parse error), or the error reading it.
     fn file(&self, p: &Path) -> std::io::Result<Parsed> {
         use std::sync::atomic::Ordering;
+        let len = std::fs::metadata(p)?.len();
+        if len > crate::limits::MAX_STATIONXML_BYTES {
+            return Ok(Arc::new(Err(format!(
+                "{len} bytes, more than the {} a StationXML file may have; not read",
+                crate::limits::MAX_STATIONXML_BYTES
+            ))));
+        }
         let bytes = std::fs::read(p)?;
         if self.bytes.fetch_add(bytes.len(), Ordering::Relaxed) > XML_CACHE_BYTES {
             self.by_content.clear();

@@ -32,6 +32,15 @@ pub const MAX_SHARDS: usize = 100_000;
 /// overflowed the stack when its tree was dropped).
 pub const XML_MAX_DEPTH: usize = 64;
 
+/// A StationXML file larger than this is refused before it is read (a whole network's
+/// inventory at response level is tens of megabytes).
+pub const MAX_STATIONXML_BYTES: u64 = 256 << 20;
+
+/// Stages per response, and coefficients, poles, zeros or list entries per stage: each is
+/// evaluated on every frequency bin of every trace that uses the response.
+pub const MAX_RESPONSE_STAGES: usize = 64;
+pub const MAX_STAGE_TERMS: usize = 16_384;
+
 /// Sampling rates that time in whole nanoseconds can carry: a sample spacing of at least
 /// 1 ns, and at most ~31.7 years (a rate of 1e300 Hz made SAC files ObsPy could not read).
 pub const MIN_RATE_HZ: f64 = 1e-9;

@@ -86,7 +86,7 @@ impl Progress {
                 if last.elapsed() >= PLAIN_EVERY {
                     *last = Instant::now();
                     let secs = self.start.elapsed().as_secs_f64();
-                    let eta = secs / files as f64 * (self.files_total - files) as f64;
+                    let eta = secs / files as f64 * self.files_total.saturating_sub(files) as f64;
                     crate::errln!(
                         "seisbatch: {files}/{} files, {}, ETA {eta:.0} s",
                         self.files_total,

@@ -387,9 +387,16 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         Ok(f) => !keys.contains(&journal::key(&f.rel)),
         Err(_) => true,
     }));
-    let mine = match cfg.shard {
-        None => survey.files,
-        Some(_) => 0, // unknown without another walk; the bar counts up
+    // This shard's share, for the progress bar: one more counting walk (as cheap as the
+    // first: names and first bytes only).
+    let mine = match (cfg.shard, shard_totals) {
+        (Some(shard), Some(t)) if cfg.progress => {
+            crate::shard::Sharded::new(&cfg.input, shard, t, &exclude)
+                .map(|s| s.filter(Result::is_ok).count())
+                .unwrap_or(0)
+        }
+        (Some(_), _) => 0,
+        (None, _) => survey.files,
     };
     let total_files = mine.saturating_sub(done_files);
     let xml = XmlCache::default();

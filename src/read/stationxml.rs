@@ -8,6 +8,7 @@ use std::sync::Arc;
 use num_complex::Complex64;
 
 use super::xml::{self, Element};
+use crate::limits;
 use crate::response::{Decimation, PzType, Response, Sensitivity, Stage, StageKind, Symmetry};
 use crate::time;
 
@@ -130,8 +131,26 @@ fn parse_response(r: &Element) -> Result<Response, String> {
             output_units: units(s, "OutputUnits"),
         }),
     };
+    // Every stage is evaluated on every frequency bin of every trace that uses it: what a file
+    // may ask for is bounded (real responses have a dozen stages and FIRs of a few thousand
+    // taps).
+    let n_stages = r.children("Stage").count();
+    if n_stages > limits::MAX_RESPONSE_STAGES {
+        return Err(format!(
+            "{n_stages} stages, more than the {} a response may have",
+            limits::MAX_RESPONSE_STAGES
+        ));
+    }
     let mut stages = Vec::new();
     for st in r.children("Stage") {
+        let terms = st.children.iter().map(|f| f.children.len()).sum::<usize>();
+        if terms > limits::MAX_STAGE_TERMS {
+            return Err(format!(
+                "stage {}: {terms} coefficients, poles, zeros or list entries, more than the {} a stage may have",
+                st.attr("number").unwrap_or("?"),
+                limits::MAX_STAGE_TERMS
+            ));
+        }
         let number: u32 = st
             .attr("number")
             .and_then(|n| n.trim().parse().ok())
@@ -317,6 +336,25 @@ mod tests {
         let err = crate::response::eval::evaluate(r, &[0.0, 1.0], crate::pipeline::Output::Vel)
             .unwrap_err();
         assert!(err.contains("Polynomial"), "{err}");
+    }
+
+    /// Every stage is evaluated on every bin of every trace: a file cannot ask for without
+    /// bound (a response refused with the reason, per trace).
+    #[test]
+    fn responses_beyond_the_limits_are_refused() {
+        let taps = "<NumeratorCoefficient>0.1</NumeratorCoefficient>".repeat(20_000);
+        let doc = DOC.replace(
+            "<Stage number=\"2\"><Polynomial>",
+            &format!("<Stage number=\"2\"><FIR><Symmetry>NONE</Symmetry>{taps}</FIR></Stage><Stage number=\"3\"><Polynomial>"),
+        );
+        let e = parse(&doc).unwrap();
+        match &e[0].response {
+            Some(Err(m)) => assert!(
+                m.contains("20001 coefficients") && m.contains("16384"),
+                "{m}"
+            ),
+            r => panic!("{r:?}"),
+        }
     }
 
     #[test]

@@ -683,7 +683,14 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
             match std::fs::hard_link(from, to) {
                 Ok(()) => std::fs::remove_file(from),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists_not_ours(to)),
-                Err(e) => Err(e),
+                // No hard links either (some FUSE and SMB mounts): check, then rename.
+                Err(_) => {
+                    if std::fs::symlink_metadata(to).is_ok() {
+                        Err(exists_not_ours(to))
+                    } else {
+                        std::fs::rename(from, to)
+                    }
+                }
             }
         }
         _ => Err(e),
