@@ -8,22 +8,13 @@ use std::process::Command;
 
 mod common;
 use common::{
-    bin, exit_in, lines, outputs, plain_chain, report, same_report, short_run, synth, trace, tree,
-    wait_for_lines, write_mseed,
+    bin, exit_in, lines, outputs, plain_chain, report, same_report, short_run, short_run_with,
+    synth, trace, tree, wait_for_lines, write_mseed,
 };
 
 /// `seisbatch run` of the plain chain (no responses needed), CPU, quiet, one job.
 fn plain(chain: &Path, input: &Path, output: &Path, extra: &[&str]) -> Command {
-    let mut c = bin();
-    c.arg("run")
-        .arg(chain)
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-        .args(extra);
-    c
+    short_run_with(bin(), chain, input, output, extra)
 }
 
 /// Two runs into one folder at once: the second is refused with the holder named, plain or

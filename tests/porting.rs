@@ -6,20 +6,14 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{bin, exit_in, outputs, plain_chain, report, trace, tree, write_mseed};
+use common::{exit_in, one_trace_input, outputs, plain_chain, report, trace, tree, write_mseed};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn run(chain: &Path, input: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
-    bin()
-        .arg("run")
-        .arg(chain)
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
+    common::run_cmd(chain, input, output)
         .args(extra)
         .output()
         .unwrap()
@@ -123,26 +117,11 @@ fn inputs_are_recognised_by_content_and_the_rest_is_named() {
 #[test]
 fn device_choices_are_said() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    write_mseed(
-        &input.join("a.mseed"),
-        &[trace(
-            ["XX", "S", "", "BHZ"],
-            "2020-01-01T00:00:00",
-            20.0,
-            400,
-        )],
-    );
+    let input = one_trace_input(tmp.path());
     let chain = plain_chain(tmp.path());
     // A backend seisbatch is not built with: wgpu finds no adapter at all.
     let no_gpu = |device: &str, out: &Path| {
-        bin()
-            .arg("run")
-            .arg(&chain)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(out)
+        common::run_cmd(&chain, &input, out)
             .args(["--device", device])
             .env("WGPU_BACKEND", "gl")
             .output()
@@ -168,16 +147,7 @@ fn device_choices_are_said() {
 #[test]
 fn a_folder_with_only_user_files_is_not_a_used_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    write_mseed(
-        &input.join("a.mseed"),
-        &[trace(
-            ["XX", "S", "", "BHZ"],
-            "2020-01-01T00:00:00",
-            20.0,
-            400,
-        )],
-    );
+    let input = one_trace_input(tmp.path());
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("notes.txt"), b"my notes").unwrap();

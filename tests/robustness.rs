@@ -6,18 +6,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{bin, exit_in, output_within, plain_chain, report, trace, tree, write_mseed};
+use common::{
+    bin, exit_in, one_trace_input, output_within, plain_chain, report, trace, tree, write_mseed,
+};
 
 fn run(chain: &Path, input: &Path, output: &Path, extra: &[&str]) -> Command {
-    let mut c = bin();
-    c.arg("run")
-        .arg(chain)
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(["--device", "cpu"])
-        .args(extra);
+    let mut c = common::run_cmd(chain, input, output);
+    c.args(["--device", "cpu"]).args(extra);
     c
 }
 
@@ -63,16 +58,7 @@ fn deeply_nested_stationxml_fails_its_traces_not_the_run() {
 #[test]
 fn closed_or_full_output_streams_never_end_a_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    write_mseed(
-        &input.join("a.mseed"),
-        &[trace(
-            ["XX", "S", "", "BHZ"],
-            "2020-01-01T00:00:00",
-            20.0,
-            400,
-        )],
-    );
+    let input = one_trace_input(tmp.path());
     write_mseed(&input.join("bad.mseed"), &[]);
     std::fs::write(
         input.join("bad.mseed"),
@@ -303,16 +289,7 @@ fn unrepresentable_times_and_rates_are_refused() {
 #[test]
 fn absurd_flags_fail_fast_and_leave_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    write_mseed(
-        &input.join("a.mseed"),
-        &[trace(
-            ["XX", "S", "", "BHZ"],
-            "2020-01-01T00:00:00",
-            20.0,
-            400,
-        )],
-    );
+    let input = one_trace_input(tmp.path());
     let chain = plain_chain(tmp.path());
     let shift = tmp.path().join("shift.toml");
     std::fs::write(

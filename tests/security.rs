@@ -67,13 +67,7 @@ fn hostile_codes_never_leave_the_output_folder() {
         for extra in [&[][..], &["--format", "mseed"], &["--layout", "per-event"]] {
             runs += 1;
             let out = tmp.path().join(format!("out{runs}"));
-            let o = bin()
-                .arg("run")
-                .arg(&chain)
-                .arg("--input")
-                .arg(&input)
-                .arg("--output")
-                .arg(&out)
+            let o = common::run_cmd(&chain, &input, &out)
                 .args(["--device", device, "--quiet"])
                 .args(extra)
                 .output()
@@ -298,13 +292,7 @@ fn links_planted_in_the_output_folder_are_not_followed() {
     std::fs::create_dir(&victim_dir).unwrap();
     let chain = plain_chain(tmp.path());
     let run = |out: &Path, extra: &[&str]| {
-        bin()
-            .arg("run")
-            .arg(&chain)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(out)
+        common::run_cmd(&chain, &input, out)
             .args(["--device", "cpu", "--quiet"])
             .args(extra)
             .output()
@@ -380,13 +368,7 @@ fn output_and_input_must_not_overlap() {
     let raw = std::fs::read(input.join("ev1/raw").join(name)).unwrap();
     let chain = plain_chain(tmp.path());
     let run = |inp: &Path, out: &Path, extra: &[&str]| {
-        bin()
-            .arg("run")
-            .arg(&chain)
-            .arg("--input")
-            .arg(inp)
-            .arg("--output")
-            .arg(out)
+        common::run_cmd(&chain, inp, out)
             .args(["--device", "cpu", "--quiet", "--format", "mseed"])
             .args(extra)
             .output()
@@ -419,6 +401,15 @@ fn output_and_input_must_not_overlap() {
             );
         }
     }
+    // A link in INPUT to an OUTPUT outside it: the output folder is never walked.
+    let apart = tmp.path().join("apart");
+    exit_in(&run(&input, &apart, &[]), &[0]);
+    std::os::unix::fs::symlink(&apart, input.join("to_output")).unwrap();
+    exit_in(&run(&input, &apart, &["--overwrite"]), &[0]);
+    let r = report(&apart);
+    assert_eq!(r["input_files"], 1, "outputs read back through a link");
+    assert!(r["skipped"].to_string().contains("the output folder"));
+    std::fs::remove_file(input.join("to_output")).unwrap();
     // OUTPUT inside INPUT: allowed, and its files are never read back as inputs.
     let inner = input.join("processed");
     exit_in(&run(&input, &inner, &[]), &[0]);
@@ -455,13 +446,7 @@ fn only_own_temporaries_are_removed() {
     let chain = plain_chain(tmp.path());
     let out = tmp.path().join("out");
     let run = |extra: &[&str]| {
-        bin()
-            .arg("run")
-            .arg(&chain)
-            .arg("--input")
-            .arg(&input)
-            .arg("--output")
-            .arg(&out)
+        common::run_cmd(&chain, &input, &out)
             .args(["--device", "cpu", "--quiet"])
             .args(extra)
             .output()

@@ -337,8 +337,10 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             )));
         }
     }
+    // The output folder is never read, wherever the walk would meet it: inside the input, or
+    // through a link from the input to it.
     let exclude = Exclude {
-        output: (placement == Placement::InsideInput).then_some(out.id),
+        output: Some(out.id),
     };
     let (survey, shard_totals) = match cfg.shard {
         None => (walk::survey(&cfg.input, &exclude), None),

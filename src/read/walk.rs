@@ -120,10 +120,7 @@ impl Walker {
     fn enter(&mut self, path: PathBuf, meta: &std::fs::Metadata) -> Option<WalkError> {
         let id = file_id(meta);
         if self.exclude.output == Some(id) {
-            self.skip(
-                path,
-                "the output folder (--output lies inside --input; it is not read)",
-            );
+            self.skip(path, "the output folder: never read as input");
             return None;
         }
         if !self.seen_dirs.insert(id) {

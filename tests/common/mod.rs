@@ -209,20 +209,35 @@ pub fn short_run(input: &Path, output: &Path, extra: &[&str]) -> std::process::C
 
 /// [`short_run`] through another command (a copied binary, a user switch) and pipeline file.
 pub fn short_run_with(
-    mut c: std::process::Command,
+    c: std::process::Command,
     pipeline: &Path,
     input: &Path,
     output: &Path,
     extra: &[&str],
+) -> std::process::Command {
+    let mut c = run_with(c, pipeline, input, output);
+    c.args(["--device", "cpu", "--quiet", "--jobs", "1"])
+        .args(extra);
+    c
+}
+
+/// `seisbatch run PIPELINE --input INPUT --output OUTPUT`, for the caller to add flags.
+pub fn run_cmd(pipeline: &Path, input: &Path, output: &Path) -> std::process::Command {
+    run_with(bin(), pipeline, input, output)
+}
+
+fn run_with(
+    mut c: std::process::Command,
+    pipeline: &Path,
+    input: &Path,
+    output: &Path,
 ) -> std::process::Command {
     c.arg("run")
         .arg(pipeline)
         .arg("--input")
         .arg(input)
         .arg("--output")
-        .arg(output)
-        .args(["--device", "cpu", "--quiet", "--jobs", "1"])
-        .args(extra);
+        .arg(output);
     c
 }
 
@@ -389,4 +404,19 @@ pub fn output_within(mut c: std::process::Command, secs: u64) -> std::process::O
 /// missing adapter fails the test instead of skipping it.
 pub fn gpu_available() -> bool {
     gpu().is_some()
+}
+
+/// `dir/in/a.mseed` holding one 20 s trace XX.S..BHZ at 20 Hz; returns `dir/in`.
+pub fn one_trace_input(dir: &Path) -> PathBuf {
+    let input = dir.join("in");
+    write_mseed(
+        &input.join("a.mseed"),
+        &[trace(
+            ["XX", "S", "", "BHZ"],
+            "2020-01-01T00:00:00",
+            20.0,
+            400,
+        )],
+    );
+    input
 }
