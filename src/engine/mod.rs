@@ -31,7 +31,8 @@ use crate::read::walk::{self, Exclude, Survey, WalkError, Walker};
 use crate::response::cache::ResponseCache;
 use crate::write::append::Appender;
 use crate::write::journal::{self, Journal};
-use crate::write::output::{self, OutputDir, OutputError, Placement};
+use crate::write::output::{OutputDir, OutputError};
+use crate::write::placement::{self, Placement};
 use crate::write::report::{Failure, FileProblem, Report, Skipped, StageSeconds};
 use crate::write::Format;
 
@@ -322,7 +323,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         std::fs::metadata(inv)
             .map_err(|e| RunError::Usage(format!("--inventory {}: {e}", inv.display())))?;
     }
-    let placement = output::placement(&root, &cfg.output).map_err(RunError::Usage)?;
+    let placement = placement::placement(&root, &cfg.output).map_err(RunError::Usage)?;
     let identity = identity(cfg)?;
     let (gpu, device_reason) = select_device(cfg)?;
     // The folder is created and locked here; until `start` it is removed again if the run

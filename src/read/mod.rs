@@ -7,6 +7,7 @@ pub mod join;
 pub mod layout;
 pub mod libmseed;
 pub mod mseed;
+pub mod record;
 pub mod sniff;
 pub mod stationxml;
 pub mod walk;

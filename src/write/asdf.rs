@@ -58,7 +58,7 @@ pub fn write(
     let tmp = dir.join(format!(
         ".{name}.run.{}{}",
         std::process::id(),
-        super::output::TMP_SUFFIX
+        super::atomic::TMP_SUFFIX
     ));
     // HDF5 creates by path: an entry planted at the temporary name is removed first (unlink
     // never follows a link), and the rename replaces, never follows, one at the target.

@@ -1,15 +1,18 @@
-//! Output side: where outputs may go (`output`: the output folder as a boundary, its lock and
-//! the run's identity), what they are called (`names`: codes escaped, collisions numbered in
+//! Output side: where outputs may go (`placement`: never over or around the input; `output`:
+//! the output folder as a boundary, its lock and the run's identity; `atomic`: whole files,
+//! never through links), what they are called (`names`: codes escaped, collisions numbered in
 //! walk order), what they hold (`sac`, `mseed`, `mseed3`, `asdf`), per-event files (`append`),
 //! the journal and the report.
 
 pub mod append;
 pub mod asdf;
+pub mod atomic;
 pub mod journal;
 pub mod mseed;
 pub mod mseed3;
 pub mod names;
 pub mod output;
+pub mod placement;
 pub mod report;
 pub mod sac;
 
@@ -97,7 +100,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    output::write_atomic_in(dir, path, bytes, "run", true)
+    atomic::write_atomic_in(dir, path, bytes, "run", true)
 }
 
 /// Tests: `SEISBATCH_TEST_FAIL_WRITES_AFTER=N` fails every output write after the first N

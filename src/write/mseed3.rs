@@ -39,7 +39,7 @@ pub fn source_id(tr: &Trace) -> Result<String, String> {
         tr.network, tr.station, tr.location
     );
     // Reading must give back the same codes, or two ids could become one.
-    let back = crate::read::mseed::nslc(&sid);
+    let back = crate::read::record::nslc(&sid);
     if back
         != (
             tr.network.clone(),

@@ -2,13 +2,12 @@
 //! it is written through a link, one run at a time writes into it, and a run never mixes its
 //! products with another run's.
 //!
-//! - **Where**: OUTPUT must not be INPUT, nor hold it (outputs would replace raw data or mix
-//!   with it: refused). OUTPUT inside INPUT is allowed and left out of the input walk.
+//! - **Where**: OUTPUT must not be INPUT, nor hold it (`write::placement`). OUTPUT inside
+//!   INPUT is allowed and left out of the input walk.
 //! - **Through links**: every folder below OUTPUT is created or checked component by
-//!   component and must be a real folder, not a symbolic link; files are created with
-//!   O_EXCL|O_NOFOLLOW under a temporary name and renamed into place (a rename replaces a
-//!   planted link, never follows it); files appended to are opened with O_NOFOLLOW and must be
-//!   regular files. A run into a folder that holds files it did not write never replaces them.
+//!   component and must be a real folder, not a symbolic link; files are written by
+//!   `write::atomic` (exclusive temporary, rename, never over a file this run did not write);
+//!   files appended to are opened with O_NOFOLLOW and must be regular files.
 //! - **One run at a time**: an exclusive `flock` on `OUTPUT/.seisbatch/lock` (shards share it
 //!   and each holds its own `lock.K-of-N`), with the holder's pid, host and start time in the
 //!   file for the message. The kernel drops the lock when the holder dies however it dies, so
@@ -27,11 +26,10 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+use super::atomic::{exists_not_ours, refuse_link, remove_temporaries, write_atomic_in};
+
 /// The marker folder inside OUTPUT.
 pub const STATE_DIR: &str = ".seisbatch";
-
-/// Temporaries this tool makes end so, and only those are ever removed.
-pub const TMP_SUFFIX: &str = ".seisbatch.tmp";
 
 /// Why an output folder cannot be used: a usage error (exit 2, nothing was written) or a fatal
 /// one (exit 1).
@@ -39,78 +37,6 @@ pub const TMP_SUFFIX: &str = ".seisbatch.tmp";
 pub enum OutputError {
     Usage(String),
     Fatal(String),
-}
-
-/// A path as canonical as it can be before it exists: the deepest existing ancestor resolved,
-/// the rest appended (`..` taken off lexically: those parts do not exist yet).
-pub fn real_path(p: &Path) -> std::io::Result<PathBuf> {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(p)
-    };
-    let mut rest = Vec::new();
-    let mut cur = abs.as_path();
-    loop {
-        match std::fs::canonicalize(cur) {
-            Ok(mut real) => {
-                for c in rest.iter().rev() {
-                    match c {
-                        Component::ParentDir => {
-                            real.pop();
-                        }
-                        Component::Normal(n) => real.push(n),
-                        _ => {}
-                    }
-                }
-                return Ok(real);
-            }
-            Err(_) => {
-                let Some(parent) = cur.parent() else {
-                    return Ok(abs);
-                };
-                if let Some(c) = cur.components().next_back() {
-                    rest.push(c);
-                }
-                cur = parent;
-            }
-        }
-    }
-}
-
-/// How OUTPUT lies relative to the input root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    Apart,
-    /// OUTPUT is inside INPUT: the walk leaves it out.
-    InsideInput,
-}
-
-/// Refuses OUTPUT equal to the input root or holding it; says when it lies inside it.
-/// `input_root` is the folder of `--input` (a single file's folder for a file).
-pub fn placement(input_root: &Path, output: &Path) -> Result<Placement, String> {
-    let inp = std::fs::canonicalize(input_root)
-        .map_err(|e| format!("--input {}: {e}", input_root.display()))?;
-    let out = real_path(output).map_err(|e| format!("--output {}: {e}", output.display()))?;
-    if out == inp {
-        return Err(format!(
-            "--output {} is the input folder {} itself: outputs would replace or mix with the raw data; choose another folder",
-            output.display(),
-            input_root.display()
-        ));
-    }
-    if inp.starts_with(&out) {
-        return Err(format!(
-            "--input {} lies inside --output {}: outputs would mix with the raw data; choose an output folder outside the input",
-            input_root.display(),
-            output.display()
-        ));
-    }
-    Ok(if out.starts_with(&inp) {
-        Placement::InsideInput
-    } else {
-        Placement::Apart
-    })
 }
 
 /// `pid host since` of this process, for a lock file.
@@ -591,198 +517,9 @@ impl Drop for OutputDir {
     }
 }
 
-fn refuse_link(p: &Path) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidInput,
-        format!(
-            "{} is a symbolic link: seisbatch never writes through a link inside the output folder",
-            p.display()
-        ),
-    )
-}
-
-fn exists_not_ours(p: &Path) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        format!(
-            "{} exists and was not written by this run; not replaced (--overwrite replaces it)",
-            p.display()
-        ),
-    )
-}
-
-/// The temporary name for `name` in `dir` (see the module comment).
-fn temporary(dir: &Path, path: &Path, tag: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    dir.join(format!(".{name}.{tag}.{}{TMP_SUFFIX}", std::process::id()))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary created with O_EXCL|O_NOFOLLOW in the same
-/// folder, fsync'd, renamed onto `path` (without replacing an existing file unless `replace`).
-pub fn write_atomic_in(
-    dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    tag: &str,
-    replace: bool,
-) -> std::io::Result<()> {
-    let tmp = temporary(dir, path, tag);
-    // A stale temporary of this very process (a retried write) or a planted entry: removed
-    // (unlink never follows a link), then created exclusively.
-    let _ = std::fs::remove_file(&tmp);
-    let res = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        super::test_delay();
-        if replace {
-            std::fs::rename(&tmp, path)
-        } else {
-            rename_noreplace(&tmp, path)
-        }
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
-
-/// `rename` that fails with "exists" instead of replacing (renameat2 RENAME_NOREPLACE; where
-/// the file system lacks it, a hard link and an unlink, which fail the same way).
-fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
-    };
-    let (a, b) = (c(from)?, c(to)?);
-    // SAFETY: two NUL-terminated paths, valid for the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let e = std::io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EEXIST) => Err(exists_not_ours(to)),
-        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-            match std::fs::hard_link(from, to) {
-                Ok(()) => std::fs::remove_file(from),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists_not_ours(to)),
-                // No hard links either (some FUSE and SMB mounts): check, then rename.
-                Err(_) => {
-                    if std::fs::symlink_metadata(to).is_ok() {
-                        Err(exists_not_ours(to))
-                    } else {
-                        std::fs::rename(from, to)
-                    }
-                }
-            }
-        }
-        _ => Err(e),
-    }
-}
-
-/// Removes this tool's temporaries under `dir` (never following a link): all of them, or only
-/// those of one shard tag. Returns how many.
-pub fn remove_temporaries(dir: &Path, tag: Option<&str>) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Ok(t) = e.file_type() else { continue };
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file()
-                && name.starts_with('.')
-                && name.ends_with(TMP_SUFFIX)
-                && tag.is_none_or(|tag| name.contains(&format!(".{tag}.")))
-                && std::fs::remove_file(e.path()).is_ok()
-            {
-                n += 1;
-            }
-        }
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placement_refuses_output_equal_to_or_holding_the_input() {
-        let d = tempfile::tempdir().unwrap();
-        let input = d.path().join("in");
-        std::fs::create_dir_all(input.join("ev")).unwrap();
-        assert_eq!(
-            placement(&input, &d.path().join("out")),
-            Ok(Placement::Apart)
-        );
-        assert!(placement(&input, &input).unwrap_err().contains("itself"));
-        assert!(
-            placement(&input, &input.join("ev/..")).is_err(),
-            "spelled differently"
-        );
-        assert!(placement(&input, d.path())
-            .unwrap_err()
-            .contains("lies inside --output"));
-        assert_eq!(
-            placement(&input, &input.join("processed/new")),
-            Ok(Placement::InsideInput)
-        );
-        std::os::unix::fs::symlink(&input, d.path().join("link")).unwrap();
-        assert!(
-            placement(&input, &d.path().join("link")).is_err(),
-            "linked into the input"
-        );
-        assert_eq!(
-            placement(&input, &d.path().join("link/sub")),
-            Ok(Placement::InsideInput)
-        );
-    }
-
-    #[test]
-    fn only_this_tools_temporaries_are_removed() {
-        let d = tempfile::tempdir().unwrap();
-        for n in [
-            ".x.sac.run.12.seisbatch.tmp",
-            ".y.sac.0-of-2.12.seisbatch.tmp",
-            ".z.sac.1-of-2.12.seisbatch.tmp",
-            ".editor.tmp",
-            ".x.sac.12.tmp",
-            "x.sac",
-        ] {
-            std::fs::write(d.path().join(n), b"").unwrap();
-        }
-        assert_eq!(remove_temporaries(d.path(), Some("0-of-2")), 1);
-        assert_eq!(remove_temporaries(d.path(), None), 2);
-        let mut left: Vec<String> = std::fs::read_dir(d.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, vec![".editor.tmp", ".x.sac.12.tmp", "x.sac"]);
-    }
 
     #[test]
     fn writes_never_go_through_links_or_replace_foreign_files() {
