@@ -251,6 +251,8 @@ pub fn same_report(a: &serde_json::Value, b: &serde_json::Value) {
         "input_files",
         "input_samples",
         "failures",
+        "file_problems",
+        "files_with_problems",
     ] {
         assert_eq!(a[k], b[k], "report field {k}");
     }
