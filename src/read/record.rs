@@ -231,4 +231,77 @@ mod tests {
         );
         assert_eq!(super::nslc("FDSN:XX_TEST_"), s("XX", "TEST", "", ""));
     }
+
+    use crate::limits;
+    use crate::read::mseed::read_bytes;
+    use crate::time;
+    use crate::trace::Trace;
+    use crate::write::mseed::encode;
+
+    fn trace(start_ns: i64, n: usize) -> Trace {
+        Trace {
+            network: "XX".into(),
+            station: "S".into(),
+            location: String::new(),
+            channel: "HHZ".into(),
+            start_ns,
+            sampling_rate: 100.0,
+            data: (0..n).map(|i| i as f64).collect(),
+        }
+    }
+
+    #[test]
+    fn a_whole_second_in_the_fraction_is_carried_as_obspy_does() {
+        // ObsPy 1.5.1 reads this record (BTime 04:58:05 + 10,000/10,000 s) as one trace from
+        // 2008-01-08T04:58:06 (start ns, npts and sum from obspy.read; warning
+        // InternalMSEEDWarning "fractional second ... of 10000").
+        let d = read_bytes(include_bytes!(
+            "../../tests/fixtures/corpus/mseed/microsecond_wrap.mseed"
+        ));
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+        assert_eq!(d.traces.len(), 1);
+        let t = &d.traces[0];
+        assert_eq!(t.start_ns, 1_199_768_286_000_000_000);
+        assert_eq!(t.data.len(), 277);
+        assert_eq!(t.data.iter().sum::<f64>(), 13748.0);
+        assert_eq!(&t.data[..5], &[50.0, 48.0, 47.0, 47.0, 52.0]);
+        assert!(
+            d.warnings[0].contains("carried into the seconds"),
+            "{:?}",
+            d.warnings
+        );
+    }
+
+    /// A record dated past 2262 wrapped to 1677 inside libmseed's i64 nanoseconds and was
+    /// written with exit 0; now it is refused with the year named.
+    #[test]
+    fn records_dated_beyond_what_i64_nanoseconds_hold_are_refused() {
+        let mut buf = encode(&trace(0, 500));
+        buf[20..22].copy_from_slice(&2262u16.to_be_bytes());
+        buf[22..24].copy_from_slice(&200u16.to_be_bytes()); // 2262-07-19
+        let d = read_bytes(&buf);
+        assert!(
+            d.traces.is_empty(),
+            "{:?}",
+            d.traces.first().map(|t| t.start_ns)
+        );
+        assert!(
+            d.problems[0]
+                .reason
+                .contains("start year 2262 cannot be represented"),
+            "{:?}",
+            d.problems
+        );
+        // The last representable year reads; a record that runs past it does not.
+        let late = time::parse_iso("2261-12-31T23:59:00").unwrap();
+        assert_eq!(read_bytes(&encode(&trace(late, 500))).traces.len(), 1);
+        let d = read_bytes(&encode(&trace(late, 7000)));
+        assert!(d.traces.iter().all(|t| limits::span_problem(
+            t.start_ns,
+            t.data.len(),
+            t.sampling_rate
+        )
+        .is_none()));
+        assert!(!d.problems.is_empty());
+    }
 }
