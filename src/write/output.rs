@@ -60,15 +60,24 @@ fn holder() -> String {
     )
 }
 
-/// Opens (creating) a lock file without following a link.
-fn lock_file(p: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(p)
+/// Opens a lock file without following a link, creating it if missing; says whether it
+/// created it.
+fn lock_file(p: &Path) -> std::io::Result<(std::fs::File, bool)> {
+    let open = |create_new: bool| {
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        if create_new {
+            o.create_new(true);
+        }
+        o.open(p)
+    };
+    match open(true) {
+        Ok(f) => Ok((f, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((open(false)?, false)),
+        Err(e) => Err(e),
+    }
 }
 
 /// The files and folders a run holds in OUTPUT.
@@ -80,8 +89,8 @@ pub struct OutputDir {
     /// Temporary-name tag: `run`, or `K-of-N` for a shard.
     tag: String,
     shard: Option<crate::shard::Shard>,
-    /// Lock files held (open) for the run.
-    _locks: Vec<std::fs::File>,
+    /// Lock files held (open) for the run, and whether this run created each.
+    locks: Vec<(PathBuf, std::fs::File, bool)>,
     /// Whether a lock could not be taken because the file system has no locks.
     pub unlocked: Option<String>,
     /// Output sub-folders known to be real folders (not links).
@@ -150,7 +159,7 @@ impl OutputDir {
             id: (meta.dev(), meta.ino()),
             tag: shard.map_or_else(|| "run".into(), |s| format!("{}-of-{}", s.index, s.count)),
             shard,
-            _locks: Vec::new(),
+            locks: Vec::new(),
             unlocked: None,
             dirs: Mutex::new(HashSet::new()),
             replace: resume || overwrite,
@@ -258,11 +267,20 @@ impl OutputDir {
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.is_dir() => Ok(p),
             Ok(_) => Err(refuse_link(&p)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&p)?;
-                self.created.push(p.clone());
-                Ok(p)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&p) {
+                Ok(()) => {
+                    self.created.push(p.clone());
+                    Ok(p)
+                }
+                // Shards start together: another one made it first.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    match std::fs::symlink_metadata(&p) {
+                        Ok(m) if m.is_dir() => Ok(p),
+                        _ => Err(refuse_link(&p)),
+                    }
+                }
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         }
     }
@@ -277,16 +295,23 @@ impl OutputDir {
             ));
         }
         for (p, shared) in files {
-            let existed = p.exists();
-            let mut f = lock_file(&p).map_err(|e| {
-                OutputError::Fatal(format!(
-                    "cannot write to the output folder: {}: {e}; nothing was processed",
-                    p.display()
-                ))
-            })?;
-            if !existed {
-                self.created.push(p.clone());
-            }
+            self.lock_one(&p, shared)?;
+        }
+        Ok(())
+    }
+
+    /// Opens and locks one lock file. The lock is on the file's inode: if the path no longer
+    /// names that inode once the lock is held (a run that never started removed it meanwhile,
+    /// see `Drop`), the lock is worth nothing and it is taken again on the new file.
+    fn lock_one(&mut self, p: &Path, shared: bool) -> Result<(), OutputError> {
+        let fatal = |e: std::io::Error| {
+            OutputError::Fatal(format!(
+                "cannot write to the output folder: {}: {e}; nothing was processed",
+                p.display()
+            ))
+        };
+        for _ in 0..16 {
+            let (mut f, created) = lock_file(p).map_err(fatal)?;
             let r = if shared {
                 f.try_lock_shared()
             } else {
@@ -294,14 +319,20 @@ impl OutputDir {
             };
             match r {
                 Ok(()) => {
+                    let held = f.metadata().map_err(fatal)?;
+                    let now = std::fs::symlink_metadata(p).ok();
+                    if now.is_none_or(|m| (m.dev(), m.ino()) != (held.dev(), held.ino())) {
+                        continue;
+                    }
                     if !shared {
                         let _ = f.set_len(0);
                         let _ = f.write_all(holder().as_bytes());
                     }
-                    self._locks.push(f);
+                    self.locks.push((p.to_path_buf(), f, created));
+                    return Ok(());
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let who = std::fs::read_to_string(&p).unwrap_or_default();
+                    let who = std::fs::read_to_string(p).unwrap_or_default();
                     let who = if who.trim().is_empty() {
                         "another seisbatch run".to_string()
                     } else {
@@ -319,10 +350,14 @@ impl OutputDir {
                     self.unlocked = Some(format!(
                         "the output folder could not be locked ({e}): nothing stops a second run from writing into it at the same time"
                     ));
+                    return Ok(());
                 }
             }
         }
-        Ok(())
+        Err(OutputError::Fatal(format!(
+            "{}: the lock file keeps being replaced; nothing was processed",
+            p.display()
+        )))
     }
 
     /// The run starts writing: an --overwrite clears the earlier run's state, leftover
@@ -510,9 +545,16 @@ impl Drop for OutputDir {
         if self.started {
             return;
         }
-        self._locks.clear();
+        // A lock file this run created goes only if nobody else holds it (shards share the
+        // folder's): the exclusive lock, taken over our own, says so. Whoever opened it before
+        // the removal finds the path names another inode and locks again (`lock_one`).
+        for (p, f, created) in self.locks.drain(..).rev() {
+            if created && f.try_lock().is_ok() {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
         for p in self.created.iter().rev() {
-            let _ = std::fs::remove_file(p).or_else(|_| std::fs::remove_dir(p));
+            let _ = std::fs::remove_dir(p);
         }
     }
 }
@@ -580,5 +622,37 @@ mod tests {
             "a whole run beside shards"
         );
         drop((a, b));
+    }
+
+    /// Shards started at the same moment into a folder that does not exist yet all get in
+    /// (one of them lost the race to create `.seisbatch` and failed, under mpirun), and those
+    /// that stop before starting never take the lock file from under the others.
+    #[test]
+    fn shards_starting_together_all_get_in() {
+        for round in 0..20 {
+            let d = tempfile::tempdir().unwrap();
+            let out = d.path().join("out");
+            let opened: Vec<_> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..8)
+                    .map(|k| {
+                        let out = &out;
+                        s.spawn(move || {
+                            let shard = crate::shard::Shard { index: k, count: 8 };
+                            OutputDir::open(out, Some(shard), false, false)
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(opened.iter().all(Result::is_ok), "round {round}");
+            // Half of them stop before starting: the others still hold the folder.
+            let mut opened: Vec<_> = opened.into_iter().map(|o| o.ok().unwrap()).collect();
+            opened.truncate(4);
+            assert!(
+                OutputDir::open(&out, None, true, false).is_err(),
+                "round {round}"
+            );
+            drop(opened);
+        }
     }
 }
