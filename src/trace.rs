@@ -38,3 +38,18 @@ impl Trace {
         time::add_seconds(self.start_ns, (self.data.len() - 1) as f64 * self.delta())
     }
 }
+
+/// A test trace: XX.S..HHZ at 100 Hz from `start_ns`, samples 0, 1, 2, ... (the reader's,
+/// record's and walk's unit tests share it).
+#[cfg(test)]
+pub(crate) fn ramp(start_ns: i64, n: usize) -> Trace {
+    Trace {
+        network: "XX".into(),
+        station: "S".into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns,
+        sampling_rate: 100.0,
+        data: (0..n).map(|i| i as f64).collect(),
+    }
+}

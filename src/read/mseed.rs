@@ -302,17 +302,7 @@ mod tests {
     use super::*;
     use crate::write::mseed::encode;
 
-    fn trace(start_ns: i64, n: usize) -> Trace {
-        Trace {
-            network: "XX".into(),
-            station: "S".into(),
-            location: String::new(),
-            channel: "HHZ".into(),
-            start_ns,
-            sampling_rate: 100.0,
-            data: (0..n).map(|i| i as f64).collect(),
-        }
-    }
+    use crate::trace::ramp as trace;
 
     #[test]
     fn what_libmseed_says_goes_with_the_record() {

@@ -235,20 +235,9 @@ mod tests {
     use crate::limits;
     use crate::read::mseed::read_bytes;
     use crate::time;
-    use crate::trace::Trace;
     use crate::write::mseed::encode;
 
-    fn trace(start_ns: i64, n: usize) -> Trace {
-        Trace {
-            network: "XX".into(),
-            station: "S".into(),
-            location: String::new(),
-            channel: "HHZ".into(),
-            start_ns,
-            sampling_rate: 100.0,
-            data: (0..n).map(|i| i as f64).collect(),
-        }
-    }
+    use crate::trace::ramp as trace;
 
     #[test]
     fn a_whole_second_in_the_fraction_is_carried_as_obspy_does() {

@@ -142,15 +142,7 @@ mod tests {
 
     #[test]
     fn kinds_by_content() {
-        let tr = crate::trace::Trace {
-            network: "XX".into(),
-            station: "S".into(),
-            location: String::new(),
-            channel: "HHZ".into(),
-            start_ns: 0,
-            sampling_rate: 100.0,
-            data: vec![1.0; 300],
-        };
+        let tr = crate::trace::ramp(0, 300);
         let ms = crate::write::mseed::encode(&tr);
         assert_eq!(sniff_bytes(&ms[..HEAD], ms.len() as u64), Kind::Mseed);
         let sac = crate::write::sac::encode(&tr);

@@ -400,15 +400,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().join("in");
         let outside = d.path().join("outside");
-        let tr = crate::trace::Trace {
-            network: "XX".into(),
-            station: "S".into(),
-            location: String::new(),
-            channel: "HHZ".into(),
-            start_ns: 0,
-            sampling_rate: 1.0,
-            data: vec![0.0; 10],
-        };
+        let tr = crate::trace::ramp(0, 10);
         let ms = crate::write::mseed::encode(&tr);
         write(&root.join("ev/raw/XX.S..HHZ"), &ms); // no extension: by content
         write(&root.join("ev/raw/notes.txt"), b"hello");
