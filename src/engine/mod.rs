@@ -466,7 +466,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         totals: &totals,
         committer: &committer,
     };
-    let mut device_warnings: Vec<String> = out.unlocked.iter().cloned().collect();
+    let mut device_warnings: Vec<String> = out.unlocked().into_iter().cloned().collect();
     if placement == Placement::InsideInput {
         device_warnings.push(format!(
             "--output {} lies inside --input: it is left out of the input walk",

@@ -8,6 +8,7 @@ pub mod append;
 pub mod asdf;
 pub mod atomic;
 pub mod journal;
+pub mod lock;
 pub mod mseed;
 pub mod mseed3;
 pub mod names;

@@ -8,10 +8,7 @@
 //!   component and must be a real folder, not a symbolic link; files are written by
 //!   `write::atomic` (exclusive temporary, rename, never over a file this run did not write);
 //!   files appended to are opened with O_NOFOLLOW and must be regular files.
-//! - **One run at a time**: an exclusive `flock` on `OUTPUT/.seisbatch/lock` (shards share it
-//!   and each holds its own `lock.K-of-N`), with the holder's pid, host and start time in the
-//!   file for the message. The kernel drops the lock when the holder dies however it dies, so
-//!   a lock left by a killed run is never in the way.
+//! - **One run at a time**: `write::lock` (a `flock` the kernel drops when the holder dies).
 //! - **One product per folder**: `.seisbatch/run[.K-of-N].json` records the run's identity
 //!   (pipeline, format, layout, gap policy, limits, input and inventory, version); a resume
 //!   that does not match is refused, naming the difference.
@@ -21,12 +18,12 @@
 //!   created (the folder, the lock files) is removed again if the run stops.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use super::atomic::{exists_not_ours, refuse_link, remove_temporaries, write_atomic_in};
+use super::lock::FolderLock;
 
 /// The marker folder inside OUTPUT.
 pub const STATE_DIR: &str = ".seisbatch";
@@ -39,47 +36,6 @@ pub enum OutputError {
     Fatal(String),
 }
 
-/// `pid host since` of this process, for a lock file.
-fn holder() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown host".into()
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    format!(
-        "pid {} on {host}, started {}",
-        std::process::id(),
-        crate::time::iso(now)
-    )
-}
-
-/// Opens a lock file without following a link, creating it if missing; says whether it
-/// created it.
-fn lock_file(p: &Path) -> std::io::Result<(std::fs::File, bool)> {
-    let open = |create_new: bool| {
-        let mut o = std::fs::OpenOptions::new();
-        o.read(true)
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-        if create_new {
-            o.create_new(true);
-        }
-        o.open(p)
-    };
-    match open(true) {
-        Ok(f) => Ok((f, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((open(false)?, false)),
-        Err(e) => Err(e),
-    }
-}
-
 /// The files and folders a run holds in OUTPUT.
 pub struct OutputDir {
     /// OUTPUT as the user spelled it (paths in messages and the report).
@@ -89,10 +45,8 @@ pub struct OutputDir {
     /// Temporary-name tag: `run`, or `K-of-N` for a shard.
     tag: String,
     shard: Option<crate::shard::Shard>,
-    /// Lock files held (open) for the run, and whether this run created each.
-    locks: Vec<(PathBuf, std::fs::File, bool)>,
-    /// Whether a lock could not be taken because the file system has no locks.
-    pub unlocked: Option<String>,
+    /// The run's hold on the folder.
+    lock: FolderLock,
     /// Output sub-folders known to be real folders (not links).
     dirs: Mutex<HashSet<PathBuf>>,
     /// Replace existing files (--resume or --overwrite), or never (a fresh run).
@@ -159,8 +113,7 @@ impl OutputDir {
             id: (meta.dev(), meta.ino()),
             tag: shard.map_or_else(|| "run".into(), |s| format!("{}-of-{}", s.index, s.count)),
             shard,
-            locks: Vec::new(),
-            unlocked: None,
+            lock: FolderLock::default(),
             dirs: Mutex::new(HashSet::new()),
             replace: resume || overwrite,
             created,
@@ -172,7 +125,7 @@ impl OutputDir {
                 root.join(STATE_DIR).display()
             ))
         })?;
-        dir.lock(&state)?;
+        dir.lock = FolderLock::take(&state, dir.shard, &dir.root)?;
         let used = dir.used();
         if let Some(what) = &used {
             if !resume && !overwrite {
@@ -214,6 +167,11 @@ impl OutputDir {
             None => format!("{stem}.{ext}"),
             Some(s) => format!("{stem}.{}-of-{}.{ext}", s.index, s.count),
         }
+    }
+
+    /// Why the folder could not be locked (a file system without locks), if so.
+    pub fn unlocked(&self) -> Option<&String> {
+        self.lock.unlocked.as_ref()
     }
 
     /// `.seisbatch/run[.K-of-N].json`.
@@ -283,81 +241,6 @@ impl OutputDir {
             },
             Err(e) => Err(e),
         }
-    }
-
-    fn lock(&mut self, state: &Path) -> Result<(), OutputError> {
-        let main = state.join("lock");
-        let mut files = vec![(main, self.shard.is_some())];
-        if let Some(s) = self.shard {
-            files.push((
-                state.join(format!("lock.{}-of-{}", s.index, s.count)),
-                false,
-            ));
-        }
-        for (p, shared) in files {
-            self.lock_one(&p, shared)?;
-        }
-        Ok(())
-    }
-
-    /// Opens and locks one lock file. The lock is on the file's inode: if the path no longer
-    /// names that inode once the lock is held (a run that never started removed it meanwhile,
-    /// see `Drop`), the lock is worth nothing and it is taken again on the new file.
-    fn lock_one(&mut self, p: &Path, shared: bool) -> Result<(), OutputError> {
-        let fatal = |e: std::io::Error| {
-            OutputError::Fatal(format!(
-                "cannot write to the output folder: {}: {e}; nothing was processed",
-                p.display()
-            ))
-        };
-        for _ in 0..16 {
-            let (mut f, created) = lock_file(p).map_err(fatal)?;
-            let r = if shared {
-                f.try_lock_shared()
-            } else {
-                f.try_lock()
-            };
-            match r {
-                Ok(()) => {
-                    let held = f.metadata().map_err(fatal)?;
-                    let now = std::fs::symlink_metadata(p).ok();
-                    if now.is_none_or(|m| (m.dev(), m.ino()) != (held.dev(), held.ino())) {
-                        continue;
-                    }
-                    if !shared {
-                        let _ = f.set_len(0);
-                        let _ = f.write_all(holder().as_bytes());
-                    }
-                    self.locks.push((p.to_path_buf(), f, created));
-                    return Ok(());
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    let who = std::fs::read_to_string(p).unwrap_or_default();
-                    let who = if who.trim().is_empty() {
-                        "another seisbatch run".to_string()
-                    } else {
-                        format!("another seisbatch run ({})", who.trim())
-                    };
-                    return Err(OutputError::Usage(format!(
-                        "--output {}: {who} is writing to this folder{}; wait for it to finish (or stop it), then run again (with --resume to finish its work)",
-                        self.root.display(),
-                        if self.shard.is_some() && !shared { " as the same shard" } else { "" }
-                    )));
-                }
-                // A file system without locks (some network mounts): the run goes on, and the
-                // report says the folder was not protected.
-                Err(std::fs::TryLockError::Error(e)) => {
-                    self.unlocked = Some(format!(
-                        "the output folder could not be locked ({e}): nothing stops a second run from writing into it at the same time"
-                    ));
-                    return Ok(());
-                }
-            }
-        }
-        Err(OutputError::Fatal(format!(
-            "{}: the lock file keeps being replaced; nothing was processed",
-            p.display()
-        )))
     }
 
     /// The run starts writing: an --overwrite clears the earlier run's state, leftover
@@ -545,14 +428,7 @@ impl Drop for OutputDir {
         if self.started {
             return;
         }
-        // A lock file this run created goes only if nobody else holds it (shards share the
-        // folder's): the exclusive lock, taken over our own, says so. Whoever opened it before
-        // the removal finds the path names another inode and locks again (`lock_one`).
-        for (p, f, created) in self.locks.drain(..).rev() {
-            if created && f.try_lock().is_ok() {
-                let _ = std::fs::remove_file(&p);
-            }
-        }
+        self.lock.release_unstarted();
         for p in self.created.iter().rev() {
             let _ = std::fs::remove_dir(p);
         }
