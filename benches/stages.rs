@@ -9,7 +9,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::{self, deconvolve, detrend, filter, iir, interpolate, resample, taper};
+use seisbatch::ops::{deconvolve, detrend, filter, iir, interpolate, resample, taper};
 use seisbatch::pipeline::{DetrendType, FilterType, InterpMethod, Output, Pipeline, Side, Window};
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::{inverse_table, ResponseCache};
@@ -135,7 +135,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("chain_forum/cpu", |b| {
         b.iter(|| {
             let mut t = tr.clone();
-            ops::run_steps(&forum.steps, &mut t, &layers, &cache).expect("chain");
+            seisbatch::exec::cpu::run_steps(&forum.steps, &mut t, &layers, &cache).expect("chain");
             black_box(t)
         })
     });
@@ -146,7 +146,8 @@ fn stages(c: &mut Criterion) {
 const GPU_BATCH: usize = 64;
 
 fn gpu_stages(c: &mut Criterion) {
-    use seisbatch::gpu::{exec::Runner, plan, Gpu, Want};
+    use seisbatch::gpu::{runner::Runner, Gpu, Want};
+    use seisbatch::plan::{self, Shape};
     let gpu = match Gpu::new(Want::Any) {
         Ok(g) => g,
         Err(e) => {
@@ -179,7 +180,14 @@ fn gpu_stages(c: &mut Criterion) {
     let mut runner = Runner::new(&gpu, 4 << 30);
     for (id, toml) in cases {
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
-        let prog = match plan::compile(&steps, n, 100.0, tr.start_ns, gpu.has_f64()) {
+        let prog = match plan::plan_for(
+            &steps,
+            Shape {
+                npts: n,
+                sampling_rate: 100.0,
+                start_ns: tr.start_ns,
+            },
+        ) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("{id}: {e}");

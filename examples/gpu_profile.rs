@@ -11,12 +11,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use seisbatch::gpu::batch::Driver;
-use seisbatch::gpu::exec::Runner;
-use seisbatch::gpu::{plan, Gpu, Want};
+use seisbatch::exec::Executor;
+use seisbatch::gpu::executor::Driver;
+use seisbatch::gpu::runner::Runner;
+use seisbatch::gpu::{Gpu, Want};
 use seisbatch::inventory::{Inventories, XmlCache};
 use seisbatch::ops::ResponseSource;
 use seisbatch::pipeline::Pipeline;
+use seisbatch::plan::{self, Shape};
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::{inverse_table, ResponseCache};
 
@@ -84,10 +86,17 @@ fn main() {
     println!("\n| stage | traces/batch | device ms/batch | dispatches | effective GB/s | kernel-only traces/s |");
     println!("|---|---|---|---|---|---|");
     for (name, toml) in cases {
-        seisbatch::gpu::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
+        seisbatch::plan::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
         runner.tile_fft = name.ends_with("tile");
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
-        let prog = match plan::compile(&steps, n, tr.sampling_rate, tr.start_ns, gpu.has_f64()) {
+        let prog = match plan::plan_for(
+            &steps,
+            Shape {
+                npts: n,
+                sampling_rate: tr.sampling_rate,
+                start_ns: tr.start_ns,
+            },
+        ) {
             Ok(p) => p,
             Err(e) => {
                 println!("| {name} | not on this device: {e} | | | | |");
@@ -148,14 +157,15 @@ fn main() {
     // download, f32 -> f64; what `seisbatch run --device gpu` does between read and write.
     let forum = Pipeline::parse(include_str!("forum_chain.toml")).expect("pipeline");
     let cache = ResponseCache::default();
-    let mut driver = Driver::new(&gpu, budget);
+    let planner = seisbatch::plan::Planner::new(&forum.steps);
+    let mut driver = Driver::new(&gpu, budget, &planner, &cache);
     let count = max_traces;
     let traces: Vec<_> = (0..count).map(|_| tr.clone()).collect();
     let sources: Vec<&dyn ResponseSource> =
         (0..count).map(|_| &layers as &dyn ResponseSource).collect();
-    let _ = driver.process(&forum.steps, traces.clone(), &sources, &cache);
+    let _ = driver.process(traces.clone(), &sources);
     let t0 = Instant::now();
-    let out = driver.process(&forum.steps, traces, &sources, &cache);
+    let out = driver.process(traces, &sources);
     let dt = t0.elapsed().as_secs_f64();
     let ok = out.iter().filter(|o| o.is_ok()).count();
     println!(

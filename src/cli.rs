@@ -68,6 +68,40 @@ Exit codes: 0 all shards reported and every trace succeeded; 3 all reported, som
 4 a shard has not reported (it may still be running, or it died: run it again with --resume); \
 2 no shard reports in DIR.")]
     Report(ReportArgs),
+    /// Print the compiled plan for one trace shape: the stages with their parameters, output
+    /// length and rate, FFT lengths, ObsPy's warnings or error for this shape; with --device
+    /// gpu also the dispatches, workgroup memory and the modeled device-memory traffic per
+    /// trace. Reads no data and opens no device.
+    #[command(after_help = "Examples:\n  \
+seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100\n  \
+seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100 --device gpu --json\n\n\
+The GPU model assumes an adapter with SHADER_F64 (filters on the device); --cpu-stages shows \
+the plan with those stages on their CPU twins, as `run --cpu-stages` would run it.")]
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[arg(value_name = "PIPELINE.toml")]
+    pub pipeline: PathBuf,
+    /// Samples of the trace.
+    #[arg(long, value_name = "N")]
+    pub npts: usize,
+    /// Its sampling rate.
+    #[arg(long, value_name = "HZ")]
+    pub sampling_rate: f64,
+    /// Its start (ISO 8601 UTC); matters only to interpolate with an absolute starttime.
+    #[arg(long, value_name = "TIME", default_value = "2014-01-01T00:00:00")]
+    pub start: String,
+    /// Which executor's plan: cpu (the stages) or gpu (also the device program).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// As `run --cpu-stages`.
+    #[arg(long, value_delimiter = ',', value_name = "STAGES")]
+    pub cpu_stages: Vec<String>,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -241,4 +275,9 @@ pub struct RunArgs {
     /// `seisbatch bench` sets it.
     #[arg(long, hide = true)]
     pub stage_times: bool,
+    /// Debugging: on the GPU path, run these stages (comma-separated: detrend, taper,
+    /// deconvolve, filter, resample, interpolate, decimate) through their CPU twins and the
+    /// rest on the device, to find which stage a GPU/CPU difference comes from.
+    #[arg(long, value_delimiter = ',', value_name = "STAGES")]
+    pub cpu_stages: Vec<String>,
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use seisbatch::cli::{
-    BenchArgs, Cli, Command, DeviceArg, FormatArg, GapsArg, LayoutArg, ReportArgs, RunArgs,
-    SynthArgs,
+    BenchArgs, Cli, Command, DeviceArg, FormatArg, GapsArg, LayoutArg, PlanArgs, ReportArgs,
+    RunArgs, SynthArgs,
 };
 use seisbatch::engine::{self, Device, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
+    // libmseed's allocator hooks, before any thread can be inside libmseed.
+    seisbatch::read::libmseed::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -37,6 +39,66 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth(args),
         Command::Bench(args) => bench(args),
         Command::Report(args) => report(args),
+        Command::Plan(args) => plan(args),
+    }
+}
+
+fn plan(a: PlanArgs) -> ExitCode {
+    let pipeline = match Pipeline::from_file(&a.pipeline) {
+        Ok(p) => p,
+        Err(e) => {
+            errln!("seisbatch plan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(start_ns) = seisbatch::time::parse_iso(&a.start) else {
+        errln!("seisbatch plan: --start {}: not an ISO 8601 time", a.start);
+        return ExitCode::from(2);
+    };
+    if !(a.sampling_rate.is_finite() && a.sampling_rate > 0.0) {
+        errln!("seisbatch plan: --sampling-rate must be a positive number of Hz");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = check_stages(&a.cpu_stages) {
+        errln!("seisbatch plan: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(p) = limits::samples_problem("--npts", a.npts) {
+        errln!("seisbatch plan: {p}");
+        return ExitCode::from(2);
+    }
+    let shape = seisbatch::plan::Shape {
+        npts: a.npts,
+        sampling_rate: a.sampling_rate,
+        start_ns,
+    };
+    let caps = seisbatch::gpu::record::Caps {
+        cpu_stages: a.cpu_stages.clone(),
+        ..seisbatch::gpu::record::Caps::nominal()
+    };
+    let gpu = matches!(a.device, DeviceArg::Gpu).then_some(&caps);
+    let v = seisbatch::inspect::describe(&pipeline.steps, shape, gpu);
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        outln!("{}", seisbatch::inspect::text(&v).trim_end());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--cpu-stages` names stages of the stage table.
+fn check_stages(stages: &[String]) -> Result<(), String> {
+    match stages
+        .iter()
+        .find(|s| !seisbatch::plan::stage::stage_names().any(|n| n == s.as_str()))
+    {
+        Some(bad) => Err(format!(
+            "--cpu-stages: no stage `{bad}` (stages: {})",
+            seisbatch::plan::stage::stage_names()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => Ok(()),
     }
 }
 
@@ -213,6 +275,7 @@ fn config(args: &RunArgs) -> Result<RunConfig, String> {
             limits::MAX_MAX_SAMPLES
         ));
     }
+    check_stages(&args.cpu_stages)?;
     let format = match (args.format, args.layout) {
         (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
         (Some(FormatArg::Asdf), _) => {
@@ -248,6 +311,7 @@ fn config(args: &RunArgs) -> Result<RunConfig, String> {
         resume: args.resume,
         overwrite: args.overwrite,
         max_samples: args.max_samples,
+        cpu_stages: args.cpu_stages.clone(),
     })
 }
 

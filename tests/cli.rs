@@ -465,6 +465,64 @@ fn device_gpu_writes_what_device_cpu_writes() {
     }
 }
 
+/// `--cpu-stages` (the debug switch that bisects a GPU/CPU difference): the named stages run
+/// through their CPU twins between device segments, and the result is still the CPU path's
+/// within the GPU tolerance; forcing every stage gives the CPU path's bytes.
+#[test]
+fn cpu_stages_run_on_the_cpu_between_device_segments() {
+    let pipeline = root().join("examples/velocity_bandpass.toml");
+    let input = root().join("examples/data");
+    let cpu = tempfile::tempdir().unwrap();
+    expect_exit(
+        &run_pipeline(&pipeline, &input, cpu.path(), &["--device", "cpu"]),
+        0,
+    );
+    let mixed = tempfile::tempdir().unwrap();
+    let o = run_pipeline(
+        &pipeline,
+        &input,
+        mixed.path(),
+        &["--device", "gpu", "--cpu-stages", "taper,filter"],
+    );
+    expect_exit(&o, 0);
+    let r = report(mixed.path());
+    if r["device"] != "gpu" {
+        assert!(!require_gpu(), "CI=true but no adapter");
+        return;
+    }
+    assert_eq!(r["traces_on_device"], 3, "{}", r["warnings"]);
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("taper (--cpu-stages)"), "{warnings}");
+    assert!(warnings.contains("filter (--cpu-stages)"), "{warnings}");
+    for f in sac_files(cpu.path()) {
+        let (c, g) = (
+            read_sac(&cpu.path().join(&f)),
+            read_sac(&mixed.path().join(&f)),
+        );
+        let e = rel_l2(&g, &c);
+        assert!(e <= GPU_REL_L2_TOL, "{}: rel L2 {e:.3e}", f.display());
+    }
+    let all = tempfile::tempdir().unwrap();
+    let every = "detrend,taper,deconvolve,filter,resample,interpolate,decimate";
+    let o = run_pipeline(
+        &pipeline,
+        &input,
+        all.path(),
+        &["--device", "gpu", "--cpu-stages", every],
+    );
+    expect_exit(&o, 0);
+    for f in sac_files(cpu.path()) {
+        assert_eq!(
+            std::fs::read(cpu.path().join(&f)).unwrap(),
+            std::fs::read(all.path().join(&f)).unwrap(),
+            "{}",
+            f.display()
+        );
+    }
+    let o = run_pipeline(&pipeline, &input, all.path(), &["--cpu-stages", "fft"]);
+    expect_exit(&o, 2);
+}
+
 /// A device that fails mid-run (the SEISBATCH_GPU_FAIL test hook loses the first batch) or
 /// a memory budget no batch fits in: every trace still comes out, through the CPU path, and
 /// the report says why.

@@ -10,10 +10,8 @@
 
 mod common;
 
-use common::{fixture, gpu, read_f64};
-use seisbatch::gpu::batch::Driver;
+use common::{backend, fixture, read_f64, Backend};
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::run_steps;
 use seisbatch::pipeline::{Pipeline, Step};
 use seisbatch::read::mseed::{read_with, Gaps};
 use seisbatch::response::cache::ResponseCache;
@@ -135,32 +133,32 @@ fn against_obspy(
     );
 }
 
-#[test]
-fn degenerate_traces_match_obspy_on_the_cpu_path() {
+/// Every case through `backend`'s executor.
+fn degenerate_traces_match_obspy(backend: Backend) {
     let cache = ResponseCache::default();
-    against_obspy(1e-6, |steps, mut tr, layers| {
-        run_steps(steps, &mut tr, layers, &cache)
-            .map(|_| tr)
-            .map_err(|e| e.to_string())
-    });
-}
-
-#[test]
-fn degenerate_traces_match_obspy_on_the_gpu_path() {
-    let Some(gpu) = gpu() else { return };
-    let cache = ResponseCache::default();
-    let mut driver = Driver::new(&gpu, 1 << 30);
-    against_obspy(1e-4, |steps, tr, layers| {
-        match driver.process(steps, vec![tr], &[layers], &cache).pop() {
+    let mut on_device = 0;
+    against_obspy(backend.tolerance(), |steps, tr, layers| {
+        let (mut out, dev) = backend.process(steps, vec![tr], &[layers], &cache);
+        on_device += dev;
+        match out.pop() {
             Some(Ok((t, _))) => Ok(t),
             Some(Err(e)) => Err(e.to_string()),
             None => Err(String::new()),
         }
     });
-    eprintln!(
-        "{} traces on the device, {} on the CPU path",
-        driver.on_device, driver.on_cpu
-    );
+    eprintln!("{}: {on_device} traces on the device", backend.name());
+}
+
+#[test]
+fn degenerate_traces_match_obspy_on_the_cpu_path() {
+    degenerate_traces_match_obspy(Backend::Cpu);
+}
+
+#[test]
+fn degenerate_traces_match_obspy_on_the_gpu_path() {
+    if let Some(b) = backend(true) {
+        degenerate_traces_match_obspy(b);
+    }
 }
 
 /// (id, npts, start, rate, sum of samples) of each trace, sorted by start and rate.

@@ -1,28 +1,28 @@
 //! Golden parity with ObsPy 1.5.1: every operation and its main variants, and the two
-//! chains end to end, on real data shipped with ObsPy (tests/fixtures/README.md).
+//! chains end to end, on real data shipped with ObsPy (tests/fixtures/README.md), through
+//! each executor (one test body, `common::Backend`).
 //! Fixtures come from tests/fixtures/make_fixtures.py.
 
 mod common;
 
-use common::{describe, fixture, golden_cases, read_f64, rel_l2};
+use common::{backend, describe, fixture, golden_cases, read_f64, rel_l2, Backend, CPU_REL_L2_TOL};
+use seisbatch::exec::cpu::run_steps;
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::run_steps;
 use seisbatch::pipeline::Pipeline;
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::ResponseCache;
 
-/// Issue #2's tolerance: relative L2 per trace. Our f64 arithmetic differs from ObsPy's only
-/// in rounding order (FFT library, summation order), far below this.
-const REL_L2_TOL: f64 = 1e-6;
-
-#[test]
-fn every_golden_case_matches_obspy() {
+/// Every golden case through `backend`'s executor, against ObsPy within its tolerance. The
+/// two reference chains must run on the device on the GPU backend (not fall back).
+fn golden_cases_match_obspy(backend: Backend) {
     let cases = golden_cases();
     assert!(cases.len() > 70, "fixture set is complete");
+    let tol = backend.tolerance();
     let xml = XmlCache::default();
     let cache = ResponseCache::default();
     let mut failures = Vec::new();
     let mut worst = (0.0f64, String::new());
+    let mut chains_on_device = 0;
     for c in &cases {
         let bytes = std::fs::read(fixture(&format!("data/{}", c.mseed))).unwrap();
         let decoded = read_bytes(&bytes);
@@ -32,22 +32,30 @@ fn every_golden_case_matches_obspy() {
             c.mseed,
             decoded.problems
         );
-        let mut tr = decoded.traces[c.trace].clone();
+        let tr = decoded.traces[c.trace].clone();
         let inv = xml.inventory(&fixture(&format!("data/{}", c.xml)));
         let layers = Inventories {
             layers: vec![inv.as_ref()],
         };
         let pipeline = Pipeline::parse(&c.toml).unwrap_or_else(|e| panic!("{}: {e}", c.name));
-        if let Err(e) = run_steps(&pipeline.steps, &mut tr, &layers, &cache) {
-            failures.push(format!("{}: error {e}", c.name));
-            continue;
+        let (out, on_device) = backend.process(&pipeline.steps, vec![tr], &[&layers], &cache);
+        if c.name.contains("chain") && matches!(backend, Backend::Gpu(_)) {
+            assert!(on_device == 1, "{} must run on the device", c.name);
+            chains_on_device += 1;
         }
+        let tr = match out.into_iter().next() {
+            Some(Ok((tr, _))) => tr,
+            other => {
+                failures.push(format!("{}: {other:?}", c.name));
+                continue;
+            }
+        };
         let want = read_f64(&format!("golden/{}.f64", c.name));
         let err = rel_l2(&tr.data, &want);
         if err > worst.0 {
             worst = (err, c.name.clone());
         }
-        if tr.data.len() != c.npts || err.is_nan() || err > REL_L2_TOL {
+        if tr.data.len() != c.npts || err.is_nan() || err > tol {
             failures.push(format!("{}: {}", c.name, describe(&tr.data, &want)));
         }
         if tr.start_ns != c.start_ns {
@@ -63,14 +71,40 @@ fn every_golden_case_matches_obspy() {
             ));
         }
     }
-    eprintln!("worst relative L2 error: {:.3e} ({})", worst.0, worst.1);
+    eprintln!(
+        "{}: worst relative L2 error {:.3e} ({})",
+        backend.name(),
+        worst.0,
+        worst.1
+    );
+    if matches!(backend, Backend::Gpu(_)) {
+        // FUR_chain_forum, FUR_chain_second (issue #2's two chains) and I59H1_chain_second.
+        assert!(
+            chains_on_device >= 2,
+            "both reference chains are golden cases"
+        );
+    }
     assert!(
         failures.is_empty(),
-        "{} of {} cases differ:\n{}",
+        "{}: {} of {} cases differ:\n{}",
+        backend.name(),
         failures.len(),
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn golden_cases_match_obspy_on_the_cpu_path() {
+    golden_cases_match_obspy(Backend::Cpu);
+}
+
+/// Runs on lavapipe in CI.
+#[test]
+fn golden_cases_match_obspy_on_the_gpu_path() {
+    if let Some(b) = backend(true) {
+        golden_cases_match_obspy(b);
+    }
 }
 
 /// A literal port of `tr.remove_response(inv, ...)` omits `water_level`: it must get ObsPy's
@@ -100,7 +134,7 @@ fn omitted_water_level_is_obspys_default() {
             run_steps(&p.steps, &mut tr, &layers, &cache).map(|_| rel_l2(&tr.data, &want))
         };
         let omitted = run(&c.toml.replace("water_level = 60\n", "")).unwrap();
-        assert!(omitted <= REL_L2_TOL, "{}: {omitted:e}", c.name);
+        assert!(omitted <= CPU_REL_L2_TOL, "{}: {omitted:e}", c.name);
         if let Ok(e) = run(&c
             .toml
             .replace("water_level = 60\n", "water_level = false\n"))

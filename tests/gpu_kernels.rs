@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use common::{gpu, noise};
 use num_complex::Complex64 as C;
-use seisbatch::gpu::exec::{Runner, IN_FLIGHT};
-use seisbatch::gpu::plan::{self, Stage};
+use seisbatch::gpu::runner::{Runner, IN_FLIGHT};
 use seisbatch::gpu::Gpu;
-use seisbatch::ops::{self, deconvolve, ResponseSource};
+use seisbatch::ops::{deconvolve, ResponseSource};
 use seisbatch::pipeline::Pipeline;
+use seisbatch::plan::{self, Shape, Stage};
 use seisbatch::response::cache::{ResponseCache, Table};
 use seisbatch::response::Response;
 use seisbatch::trace::Trace;
@@ -52,8 +52,15 @@ fn trace(data: Vec<f64>, rate: f64) -> Trace {
 /// `n` samples on the device and on the CPU path; returns the worst relative L2.
 fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budget: u64) -> f64 {
     let p = Pipeline::parse(toml).unwrap();
-    let prog = plan::compile(&p.steps, n, rate, 1_388_534_400_000_000_000, gpu.has_f64())
-        .unwrap_or_else(|e| panic!("{toml} n={n}: {e}"));
+    let prog = plan::plan_for(
+        &p.steps,
+        Shape {
+            npts: n,
+            sampling_rate: rate,
+            start_ns: 1_388_534_400_000_000_000,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{toml} n={n}: {e}"));
     let inputs: Vec<Vec<f64>> = (0..count)
         .map(|t| {
             // An offset and a trend, as raw counts have, on top of the noise.
@@ -77,7 +84,7 @@ fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budge
     let mut worst: f64 = 0.0;
     for (x, g) in inputs.iter().zip(&got) {
         let mut tr = trace(x.clone(), rate);
-        ops::run_steps(&p.steps, &mut tr, &NoResponses, &cache).unwrap();
+        seisbatch::exec::cpu::run_steps(&p.steps, &mut tr, &NoResponses, &cache).unwrap();
         let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
         assert_eq!(g.len(), tr.data.len(), "{toml} n={n}");
         assert!(
@@ -237,15 +244,16 @@ fn batches_straddling_the_layout_limit_match_one_by_one() {
     // A budget for ~3 traces of this chain forces 7 traces into 3 batches (3 + 2 + 2).
     let toml = "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n[[step]]\nop = \"resample\"\nsampling_rate = 40.0\n";
     let n = 1000;
-    let prog = plan::compile(
+    let prog = plan::plan_for(
         &Pipeline::parse(toml).unwrap().steps,
-        n,
-        100.0,
-        0,
-        gpu.has_f64(),
+        Shape {
+            npts: n,
+            sampling_rate: 100.0,
+            start_ns: 0,
+        },
     )
     .unwrap();
-    let fp = Runner::footprint(&prog);
+    let fp = Runner::new(&gpu, 1).plan_footprint(&prog).unwrap();
     // Each of the IN_FLIGHT batches on the device gets its share of the budget.
     let budget = (3 * fp.per_trace + fp.per_trace / 2) * IN_FLIGHT as u64;
     assert_eq!(Runner::new(&gpu, budget).per_batch(&prog).unwrap(), 3);
@@ -260,7 +268,7 @@ fn batches_straddling_the_layout_limit_match_one_by_one() {
 fn fft_matches_the_naive_dft() {
     let Some(gpu) = gpu() else { return };
     assert!(
-        gpu.kernels.fft_tile.is_some(),
+        gpu.kernels.has("fft_tile"),
         "fft_tile needs 32 KiB of workgroup memory (lavapipe has it)"
     );
     // Workgroup-memory steps (fft_tile) and global radix passes (fft_pass), each checked.
@@ -356,7 +364,15 @@ fn deconvolve_matches_cpu() {
             "[[step]]\nop = \"remove_response\"\nzero_mean = {zero_mean}\ntaper = {taper}\n"
         );
         let p = Pipeline::parse(&toml).unwrap();
-        let prog = plan::compile(&p.steps, n, 100.0, 0, gpu.has_f64()).unwrap();
+        let prog = plan::plan_for(
+            &p.steps,
+            Shape {
+                npts: n,
+                sampling_rate: 100.0,
+                start_ns: 0,
+            },
+        )
+        .unwrap();
         let Some(Stage::Deconvolve { nfft, .. }) = prog.stages.last().map(|s| s.stage.clone())
         else {
             panic!("remove_response ends in a deconvolve stage");
@@ -389,7 +405,7 @@ fn deconvolve_matches_cpu() {
             })
             .collect();
         // Budget for 2 traces per batch and a pool of ~2 tables: batches evict.
-        let fp = Runner::footprint(&prog);
+        let fp = Runner::new(&gpu, 1).plan_footprint(&prog).unwrap();
         let slot = bins as u64 * 8;
         let budget = (2 * fp.per_trace + fp.per_trace / 4).max(2 * slot * 8) * 8 / 7;
         let mut runner = Runner::new(&gpu, budget);
@@ -424,7 +440,15 @@ fn two_deconvolutions_in_one_batch_keep_their_tables() {
     let n = 1000;
     let toml = "[[step]]\nop = \"remove_response\"\nzero_mean = false\ntaper = false\n".repeat(2);
     let p = Pipeline::parse(&toml).unwrap();
-    let prog = plan::compile(&p.steps, n, 100.0, 0, gpu.has_f64()).unwrap();
+    let prog = plan::plan_for(
+        &p.steps,
+        Shape {
+            npts: n,
+            sampling_rate: 100.0,
+            start_ns: 0,
+        },
+    )
+    .unwrap();
     let nfft = deconvolve::npts2nfft(n);
     let bins = nfft / 2 + 1;
     let table = |k: u64| -> Table {
@@ -438,7 +462,7 @@ fn two_deconvolutions_in_one_batch_keep_their_tables() {
     let traces: Vec<Vec<f64>> = (0..2).map(|t| noise(700 + t, n)).collect();
     // Step 1 uses tables 0 and 1, step 2 tables 2 and 3: four live tables in one batch.
     let tables: Vec<Vec<Table>> = (0..2u64).map(|t| vec![table(t), table(2 + t)]).collect();
-    let fp = Runner::footprint(&prog);
+    let fp = Runner::new(&gpu, 1).plan_footprint(&prog).unwrap();
     // A pool share (1/8 of the budget) of about two tables.
     let budget = (2 * bins as u64 * 8 * 8).max(2 * fp.per_trace * 8 / 7 + 1);
     let mut runner = Runner::new(&gpu, budget);

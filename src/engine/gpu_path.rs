@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use super::work::{internal_failure, panic_message, Ctx, Decoded, Outcome};
 use super::{FileOutcome, Inputs};
-use crate::gpu::batch::Driver;
+use crate::exec::Executor;
+use crate::gpu::executor::Driver;
 use crate::inventory::{Inventories, Inventory};
 use crate::ops::ResponseSource;
 use crate::read::layout::InputFile;
@@ -147,7 +148,7 @@ impl Ctx<'_> {
                 .collect();
             let n = traces.len();
             let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                driver.process(&self.cfg.pipeline.steps, traces, &sources, self.cache)
+                driver.process(traces, &sources)
             }))
             .unwrap_or_else(|p| {
                 // A bug on the device path: every trace of the batch fails with the reason,

@@ -65,6 +65,8 @@ pub struct RunConfig {
     pub gaps: mseed::Gaps,
     /// `--max-samples`: samples one trace may hold (see `limits`).
     pub max_samples: usize,
+    /// `--cpu-stages`: stages the GPU path runs through their CPU twins (debugging).
+    pub cpu_stages: Vec<String>,
 }
 
 /// `--layout`.
@@ -317,6 +319,7 @@ fn nothing_found(input: &Path, survey: &Survey) -> RunError {
 
 pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let t0 = Instant::now();
+    crate::read::libmseed::install();
     limits::set_max_samples(cfg.max_samples);
     let root = input_root(&cfg.input)?;
     if let Some(inv) = &cfg.inventory {
@@ -405,6 +408,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let xml = XmlCache::default();
     let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
     let cache = ResponseCache::default();
+    let planner = crate::plan::Planner::new(&cfg.pipeline.steps);
     let progress = Progress::new(total_files, cfg.progress);
     let clocks = Clocks::default();
     let totals = Mutex::new(Totals::default());
@@ -462,6 +466,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         xml: &xml,
         global: global.as_deref(),
         cache: &cache,
+        planner: &planner,
         files: &AtomicUsize::new(0),
         totals: &totals,
         committer: &committer,
@@ -480,8 +485,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         None => ctx.run_cpu(walker),
         Some(g) => {
             adapter = Some(g.info.clone());
-            let mut driver = gpu::batch::Driver::new(g, cfg.gpu_memory);
+            let mut driver = gpu::executor::Driver::new(g, cfg.gpu_memory, &planner, &cache);
             driver.set_profile(cfg.stage_times && g.timestamps);
+            driver.set_cpu_stages(&cfg.cpu_stages);
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(cfg.jobs.max(1))
                 .build()

@@ -12,7 +12,6 @@ use super::commit::{Committer, Encoded, Finished};
 use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::limits;
-use crate::ops;
 use crate::read::layout::InputFile;
 use crate::read::walk::WalkError;
 use crate::read::{mseed, sniff};
@@ -29,6 +28,7 @@ pub(crate) struct Ctx<'a> {
     pub xml: &'a XmlCache,
     pub global: Option<&'a Inventory>,
     pub cache: &'a ResponseCache,
+    pub planner: &'a crate::plan::Planner,
     /// Input files taken from the walk so far.
     pub files: &'a AtomicUsize,
     pub totals: &'a Mutex<Totals>,
@@ -42,7 +42,7 @@ pub(crate) struct Decoded {
 }
 
 /// A trace's result from the steps.
-pub(crate) use crate::gpu::batch::Outcome;
+pub(crate) use crate::exec::Outcome;
 
 /// An input's size (for admission), or 0 if it cannot be read (its read fails later, with
 /// the reason).
@@ -103,11 +103,15 @@ impl Ctx<'_> {
         let Decoded { traces, out } = self.decode(f);
         let resp = self.inventories(f);
         let inv = self.layers(&resp);
+        let exec = crate::exec::cpu::Cpu {
+            planner: self.planner,
+            cache: self.cache,
+        };
         let mut results = Vec::with_capacity(traces.len());
         for mut tr in traces {
             let (id, start) = (tr.id(), time::iso(tr.start_ns));
             let t = Instant::now();
-            let r = ops::run_steps(&self.cfg.pipeline.steps, &mut tr, &inv, self.cache);
+            let r = exec.run_trace(&mut tr, &inv);
             add(&self.clocks.process, t);
             results.push((r.map(|w| (tr, w)), id, start));
         }

@@ -1,8 +1,12 @@
-//! The kernel registry: one compute pipeline per shader entry point, built once per device
-//! and reused for every batch, and the `#[repr(C)]` parameter structs the shaders read.
+//! The kernel registry (one compute pipeline per entry point of the stage table's shaders,
+//! built once per device) and the `#[repr(C)]` parameter structs the shaders read.
 //! Every struct here has a twin in a shader with a "keep in sync" comment pointing back.
 
+use std::collections::HashMap;
+
 use bytemuck::{Pod, Zeroable};
+
+use crate::plan::stage::SHADERS;
 
 /// shaders/detrend.wgsl `DetrendParams`.
 #[repr(C)]
@@ -143,86 +147,52 @@ pub struct DecimateParams {
     pub factor: u32,
 }
 
-/// The WGSL sources, by stage name (= file name = CPU twin in src/ops).
-pub const SOURCES: [(&str, &str); 8] = [
-    ("detrend", include_str!("../../shaders/detrend.wgsl")),
-    ("taper", include_str!("../../shaders/taper.wgsl")),
-    ("fft", include_str!("../../shaders/fft.wgsl")),
-    ("deconvolve", include_str!("../../shaders/deconvolve.wgsl")),
-    ("filter", include_str!("../../shaders/filter.wgsl")),
-    ("resample", include_str!("../../shaders/resample.wgsl")),
-    (
-        "interpolate",
-        include_str!("../../shaders/interpolate.wgsl"),
-    ),
-    ("decimate", include_str!("../../shaders/decimate.wgsl")),
-];
-
 /// Workgroup size of filter_sos (one invocation per trace); every other kernel uses 256.
 pub const FILTER_WORKGROUP: u32 = 64;
 
+/// One compute pipeline per entry point of every shader in the stage table
+/// (`plan::stage::SHADERS`), built once per device and reused for every batch.
 pub struct Kernels {
-    pub detrend_fit: wgpu::ComputePipeline,
-    pub detrend_apply: wgpu::ComputePipeline,
-    pub taper: wgpu::ComputePipeline,
-    pub fft_pack: wgpu::ComputePipeline,
-    pub fft_pass: wgpu::ComputePipeline,
-    pub fft_cmul: wgpu::ComputePipeline,
-    pub fft_unpack: wgpu::ComputePipeline,
-    /// None where the device has less workgroup memory than FFT_TILE_BYTES: FFTs then run
-    /// as one global pass per radix.
-    pub fft_tile: Option<wgpu::ComputePipeline>,
-    pub deconvolve: wgpu::ComputePipeline,
-    /// None without SHADER_F64: filter steps then run on the CPU path.
-    pub filter_sos: Option<wgpu::ComputePipeline>,
-    pub resample: wgpu::ComputePipeline,
-    pub interpolate: wgpu::ComputePipeline,
-    pub decimate: wgpu::ComputePipeline,
-}
-
-fn source(stage: &str) -> &'static str {
-    SOURCES
-        .iter()
-        .find(|(s, _)| *s == stage)
-        .map(|(_, src)| *src)
-        .unwrap_or("")
+    pipelines: HashMap<&'static str, wgpu::ComputePipeline>,
 }
 
 impl Kernels {
-    /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size.
+    /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size. Without SHADER_F64
+    /// there is no `filter_sos` (filter stages then run on their CPU twin); with less
+    /// workgroup memory than FFT_TILE_BYTES no `fft_tile` (FFTs run as radix passes).
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
-        let module = |stage: &str| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(stage),
-                source: wgpu::ShaderSource::Wgsl(source(stage).into()),
-            })
-        };
-        let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: m,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let detrend = module("detrend");
-        let fft = module("fft");
-        Kernels {
-            detrend_fit: pipeline(&detrend, "detrend_fit"),
-            detrend_apply: pipeline(&detrend, "detrend_apply"),
-            taper: pipeline(&module("taper"), "taper"),
-            fft_pack: pipeline(&fft, "fft_pack"),
-            fft_pass: pipeline(&fft, "fft_pass"),
-            fft_cmul: pipeline(&fft, "fft_cmul"),
-            fft_unpack: pipeline(&fft, "fft_unpack"),
-            fft_tile: (workgroup_bytes >= FFT_TILE_BYTES).then(|| pipeline(&fft, "fft_tile")),
-            deconvolve: pipeline(&module("deconvolve"), "deconvolve"),
-            filter_sos: f64.then(|| pipeline(&module("filter"), "filter_sos")),
-            resample: pipeline(&module("resample"), "resample"),
-            interpolate: pipeline(&module("interpolate"), "interpolate"),
-            decimate: pipeline(&module("decimate"), "decimate"),
+        let mut pipelines = HashMap::new();
+        for shader in &SHADERS {
+            if shader.name == "filter" && !f64 {
+                continue;
+            }
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader.name),
+                source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+            });
+            for &entry in shader.entries {
+                if entry == "fft_tile" && workgroup_bytes < FFT_TILE_BYTES {
+                    continue;
+                }
+                let p = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+                pipelines.insert(entry, p);
+            }
         }
+        Kernels { pipelines }
+    }
+
+    pub fn get(&self, entry: &str) -> Option<&wgpu::ComputePipeline> {
+        self.pipelines.get(entry)
+    }
+
+    pub fn has(&self, entry: &str) -> bool {
+        self.pipelines.contains_key(entry)
     }
 }

@@ -1,23 +1,26 @@
 //! The GPU path: the same pipeline as `ops`, run over batches of traces on any wgpu adapter
 //! (Vulkan, Metal, DX12; a software Vulkan such as Mesa's lavapipe included).
 //!
-//! Data flow for one batch: `plan` turns the steps into a `Program` of stages for one trace
-//! shape (every trace of a batch has the same npts and rate, so the same buffer sizes and
-//! tables) -> `exec` uploads the samples once, records every stage's dispatches into one
-//! command buffer, submits once and downloads once. `layout` sizes batches from the device's
-//! real limits and a memory budget. Kernels are `shaders/<stage>.wgsl`, each the twin of
-//! `src/ops/<stage>.rs`.
+//! Data flow: `executor` groups traces by plan (`crate::plan`: every trace of a group has the
+//! same stages, lengths and tables) and cuts each plan into device and host segments ->
+//! `record` turns a segment into a `Program` (plain data: dispatches, tables, buffer sizes,
+//! modeled traffic) -> `runner` uploads the samples once, binds and records the program into
+//! one command buffer, submits once and downloads once (`readback`), keeping work buffers and
+//! response tables across batches (`pool`). `sizing` sizes batches from the device's real
+//! limits and a memory budget. Kernels are `shaders/<stage>.wgsl` (`kernels` builds them from
+//! the stage table), each the twin of `src/ops/<stage>.rs`.
 //!
 //! Nothing here panics on a device problem: no adapter, an out-of-memory or validation
 //! error, or a lost device comes back as a `GpuError`, and the engine reruns the affected
 //! traces on the CPU path with a warning in the report.
 
-pub mod batch;
-pub mod exec;
-pub mod fft;
+pub mod executor;
 pub mod kernels;
-pub mod layout;
-pub mod plan;
+mod pool;
+mod readback;
+pub mod record;
+pub mod runner;
+pub mod sizing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use kernels::Kernels;
-use layout::DeviceLimits;
+use sizing::DeviceLimits;
 
 /// The adapter a run used, as report.json records it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -64,7 +67,7 @@ pub enum GpuError {
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),
     #[error("batch layout: {0}")]
-    Layout(#[from] layout::LayoutError),
+    Layout(#[from] sizing::LayoutError),
     #[error("device out of memory: {0}")]
     OutOfMemory(String),
     #[error("device error: {0}")]
@@ -178,11 +181,11 @@ impl Gpu {
     }
 
     pub fn has_f64(&self) -> bool {
-        self.kernels.filter_sos.is_some()
+        self.kernels.has("filter_sos")
     }
 
     /// The device-level problem, if any, since the last check.
-    fn take_fault(&self) -> Option<GpuError> {
+    pub(crate) fn take_fault(&self) -> Option<GpuError> {
         if self.fail_next.swap(false, Ordering::Relaxed) {
             // As a real loss: the device stays lost for the rest of the run.
             let m = "forced by SEISBATCH_GPU_FAIL (test hook)".to_string();

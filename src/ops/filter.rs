@@ -3,6 +3,17 @@
 use super::iir::{butter, sosfilt, Band, Sos};
 use crate::pipeline::FilterType;
 
+/// Applies `sos` in place, forward then (zerophase) backward: the filter stage's CPU twin.
+pub fn apply(sos: &[Sos], zerophase: bool, x: &mut [f64]) {
+    sosfilt(sos, x);
+    if zerophase {
+        // Forward then backward, no padding, zero initial state both ways (NUMERICS §6.3).
+        x.reverse();
+        sosfilt(sos, x);
+        x.reverse();
+    }
+}
+
 /// Applies the filter in place; returns ObsPy's warning, if it gives one.
 #[expect(
     clippy::too_many_arguments,
@@ -19,13 +30,7 @@ pub fn filter(
     zerophase: bool,
 ) -> Result<Option<String>, String> {
     let (sos, warning) = design(sampling_rate, kind, freq, freqmin, freqmax, corners)?;
-    sosfilt(&sos, x);
-    if zerophase {
-        // Forward then backward, no padding, zero initial state both ways (NUMERICS §6.3).
-        x.reverse();
-        sosfilt(&sos, x);
-        x.reverse();
-    }
+    apply(&sos, zerophase, x);
     Ok(warning)
 }
 
@@ -39,6 +44,19 @@ pub fn design(
     freqmax: Option<f64>,
     corners: usize,
 ) -> Result<(Vec<Sos>, Option<String>), String> {
+    let (band, warning) = check(sampling_rate, kind, freq, freqmin, freqmax)?;
+    Ok((butter(corners, band), warning))
+}
+
+/// ObsPy's range rules: the normalised band the filter will have, ObsPy's warning, or its
+/// refusal. No design: the plan calls this for every trace shape, `design` once per shape.
+pub fn check(
+    sampling_rate: f64,
+    kind: FilterType,
+    freq: Option<f64>,
+    freqmin: Option<f64>,
+    freqmax: Option<f64>,
+) -> Result<(Band, Option<String>), String> {
     let fe = 0.5 * sampling_rate;
     let mut warning = None;
     let band = match kind {
@@ -88,5 +106,5 @@ pub fn design(
             Band::High(f)
         }
     };
-    Ok((butter(corners, band), warning))
+    Ok((band, warning))
 }

@@ -103,7 +103,10 @@ pub fn grid(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors Trace.interpolate's keyword arguments"
+)]
 pub fn interpolate(
     x: &[f64],
     start_ns: i64,
@@ -115,9 +118,8 @@ pub fn interpolate(
     time_shift: f64,
     a: Option<usize>,
 ) -> Result<Interpolated, String> {
-    let n = x.len();
     let g = grid(
-        n,
+        x.len(),
         start_ns,
         sampling_rate,
         new_rate,
@@ -125,13 +127,29 @@ pub fn interpolate(
         npts,
         time_shift,
     )?;
-    if n == 0 {
+    if x.is_empty() {
         return Ok(Interpolated {
             start_ns: g.start_ns,
             sampling_rate,
             data: vec![],
         });
     }
+    Ok(Interpolated {
+        start_ns: g.start_ns,
+        sampling_rate: g.sampling_rate,
+        data: apply(x, &g, method, a)?,
+    })
+}
+
+/// The samples on grid `g` (from `grid` for this trace): the interpolate stage's CPU twin.
+/// The trace is not empty.
+pub fn apply(
+    x: &[f64],
+    g: &Grid,
+    method: InterpMethod,
+    a: Option<usize>,
+) -> Result<Vec<f64>, String> {
+    let n = x.len();
     let (old_start, old_end, new_start, new_end, old_dt, npts) = (
         g.old_start,
         g.old_end,
@@ -140,7 +158,7 @@ pub fn interpolate(
         g.old_dt,
         g.npts,
     );
-    let data = match method {
+    Ok(match method {
         InterpMethod::Lanczos => {
             let a = a.ok_or("lanczos needs `a`")?;
             lanczos(x, g.dt_factor, g.offset, npts, a)
@@ -152,11 +170,7 @@ pub fn interpolate(
             if n == 1 {
                 // ObsPy's np.interp: a one-sample trace is a constant (the new grid, which must
                 // lie inside the old one, is that instant).
-                return Ok(Interpolated {
-                    start_ns: g.start_ns,
-                    sampling_rate: g.sampling_rate,
-                    data: vec![x[0]; npts],
-                });
+                return Ok(vec![x[0]; npts]);
             }
             let told = linspace(old_start, old_end, n);
             let tnew = linspace(new_start, new_end, npts);
@@ -175,11 +189,6 @@ pub fn interpolate(
             }
             weighted_average_slopes(x, old_start, old_dt, &linspace(new_start, new_end, npts))
         }
-    };
-    Ok(Interpolated {
-        start_ns: g.start_ns,
-        sampling_rate: g.sampling_rate,
-        data,
     })
 }
 

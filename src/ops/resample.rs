@@ -7,13 +7,19 @@ use super::iir::{lowpass_cheby_2, sosfilt, Sos};
 use super::{fft, taper};
 use crate::pipeline::Window;
 
-/// What resample will do to an n-sample trace: the output length, the anti-alias sections
-/// (None with no_filter) and ObsPy's warning. Shared by the CPU path and the GPU plan, so
-/// both refuse and warn alike.
+/// What resample will do to an n-sample trace: the output length, whether the anti-alias
+/// filter runs (not with no_filter) and ObsPy's warning. The plan asks this for every trace
+/// shape, so both paths refuse and warn alike; the filter is designed once per plan.
 pub struct Shape {
     pub num: usize,
-    pub antialias: Option<Vec<Sos>>,
+    pub antialias: bool,
     pub warning: Option<String>,
+}
+
+/// ObsPy's anti-alias filter before resampling from `sampling_rate` to `new_rate`.
+pub fn antialias(sampling_rate: f64, new_rate: f64) -> Vec<Sos> {
+    let factor = sampling_rate / new_rate;
+    lowpass_cheby_2(sampling_rate * 0.5 / factor, sampling_rate, 12)
 }
 
 pub fn shape(
@@ -27,18 +33,12 @@ pub fn shape(
     if strict_length && (n as f64 % factor) != 0.0 {
         return Err("end time of trace would change (strict_length)".into());
     }
-    let antialias = if no_filter {
-        None
-    } else {
-        if factor > 16.0 {
-            return Err(format!("resampling factor {factor} > 16 with the anti-alias filter: resample in several steps"));
-        }
-        Some(lowpass_cheby_2(
-            sampling_rate * 0.5 / factor,
-            sampling_rate,
-            12,
-        ))
-    };
+    if !no_filter && factor > 16.0 {
+        return Err(format!(
+            "resampling factor {factor} > 16 with the anti-alias filter: resample in several steps"
+        ));
+    }
+    let antialias = !no_filter;
     let mut warning = None;
     let mut num = (n as f64 / factor) as usize;
     if num == 0 {
@@ -76,10 +76,18 @@ pub fn resample(
         warning,
     } = shape(n, sampling_rate, new_rate, no_filter, strict_length)?;
     let mut data = x.to_vec();
-    if let Some(sos) = &antialias {
-        sosfilt(sos, &mut data);
+    if antialias {
+        sosfilt(&self::antialias(sampling_rate, new_rate), &mut data);
     }
-    let spec = fft::rfft(&data, n);
+    let win = spectrum_window(n, window);
+    Ok((spectral(&data, sampling_rate, new_rate, num, &win), warning))
+}
+
+/// The spectral part (after the anti-alias filter): the resample stage's CPU twin. `win` is
+/// `spectrum_window(x.len(), window)`.
+pub fn spectral(x: &[f64], sampling_rate: f64, new_rate: f64, num: usize, win: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let spec = fft::rfft(x, n);
     let half = n / 2 + 1;
     let mut xr: Vec<f64> = spec.iter().map(|c| c.re).collect();
     let mut xi: Vec<f64> = spec.iter().map(|c| c.im).collect();
@@ -87,7 +95,6 @@ pub fn resample(
     if n.is_multiple_of(2) {
         xi[half - 1] = 0.0;
     }
-    let win = spectrum_window(n, window);
     for k in 0..half {
         xr[k] *= win[k];
         xi[k] *= win[k];
@@ -104,7 +111,7 @@ pub fn resample(
     let mut out = fft::irfft(&y, num);
     let s = num as f64 / n as f64;
     out.iter_mut().for_each(|v| *v *= s);
-    Ok((out, warning))
+    out
 }
 
 /// ObsPy multiplies bin k (k <= n/2) by `window(n)` rolled by n/2: sym[(k + n/2) % n] of the

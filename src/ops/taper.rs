@@ -5,20 +5,14 @@ use std::f64::consts::PI;
 
 use crate::pipeline::{Side, Window};
 
-/// Applies `Trace.taper(max_percentage, type, max_length, side)` in place.
-/// Returns a warning when ObsPy would warn that the taper is longer than the trace.
-pub fn taper(
-    x: &mut [f64],
+/// Samples each tapered end covers for an n-sample trace, and whether ObsPy warns that the
+/// taper is longer than the trace (both ends then meet in the middle).
+pub fn taper_len(
+    n: usize,
     sampling_rate: f64,
     max_percentage: Option<f64>,
-    kind: Window,
     max_length: Option<f64>,
-    side: Side,
-) -> Option<String> {
-    let n = x.len();
-    if n == 0 {
-        return None;
-    }
+) -> (usize, bool) {
     let mut cands: Vec<usize> = Vec::new();
     if let Some(p) = max_percentage {
         cands.push((p * n as f64) as usize); // Python int() truncates
@@ -28,7 +22,27 @@ pub fn taper(
     }
     let warn = cands.iter().all(|&c| 2 * c > n);
     cands.push(n / 2);
-    let wlen = *cands.iter().min().unwrap_or(&0); // provably non-empty: n/2 was pushed
+    (*cands.iter().min().unwrap_or(&0), warn) // provably non-empty: n/2 was pushed
+}
+
+/// ObsPy's warning when the taper covers the whole trace.
+pub const WHOLE_TRACE: &str = "taper longer than trace: tapering the whole trace";
+
+/// The whole-trace window `Trace.taper` multiplies by: the tapered ends, ones between (a
+/// multiplication by 1.0 is exact, so applying it is the same as tapering the ends only).
+pub fn taper_window(
+    n: usize,
+    sampling_rate: f64,
+    max_percentage: Option<f64>,
+    kind: Window,
+    max_length: Option<f64>,
+    side: Side,
+) -> Vec<f64> {
+    let mut x = vec![1.0; n];
+    if n == 0 {
+        return x;
+    }
+    let (wlen, _) = taper_len(n, sampling_rate, max_percentage, max_length);
     let m = if 2 * wlen == n {
         2 * wlen
     } else {
@@ -51,7 +65,27 @@ pub fn taper(
         }
         Side::Left => {}
     }
-    warn.then(|| "taper longer than trace: tapering the whole trace".to_string())
+    x
+}
+
+/// Applies `Trace.taper(max_percentage, type, max_length, side)` in place.
+/// Returns a warning when ObsPy would warn that the taper is longer than the trace.
+pub fn taper(
+    x: &mut [f64],
+    sampling_rate: f64,
+    max_percentage: Option<f64>,
+    kind: Window,
+    max_length: Option<f64>,
+    side: Side,
+) -> Option<String> {
+    let n = x.len();
+    if n == 0 {
+        return None;
+    }
+    let w = taper_window(n, sampling_rate, max_percentage, kind, max_length, side);
+    x.iter_mut().zip(&w).for_each(|(v, w)| *v *= w);
+    let (_, warn) = taper_len(n, sampling_rate, max_percentage, max_length);
+    warn.then(|| WHOLE_TRACE.to_string())
 }
 
 /// A symmetric scipy window of length m (`sym=True`), or ObsPy's `cosine_taper(m, p=1)`.
@@ -141,15 +175,9 @@ fn py_slice(lo: i64, hi: i64, n: usize) -> (usize, usize) {
     (a as usize, b.max(a) as usize)
 }
 
-/// ObsPy's `signal/invsim.py:cosine_taper(npts, p, sactaper, halfcosine)`, including its
-/// index arithmetic and numpy slice semantics, so tiny npts behave as in ObsPy (NUMERICS §3.3).
-/// Errors where numpy would raise (a broadcast mismatch for npts of 1 or 2).
-pub fn cosine_taper(
-    npts: usize,
-    p: f64,
-    sactaper: bool,
-    halfcosine: bool,
-) -> Result<Vec<f64>, String> {
+/// `cosine_taper`'s segment bounds (i1, i2, i3, i4), or numpy's refusal to broadcast: every
+/// way the taper can fail, without computing it (the plan checks each trace shape with this).
+pub fn cosine_bounds(npts: usize, p: f64, sactaper: bool) -> Result<(i64, i64, i64, i64), String> {
     if !(0.0..=1.0).contains(&p) {
         return Err("Decimal taper percentage must be between 0 and 1.".into());
     }
@@ -171,12 +199,7 @@ pub fn cosine_taper(
     if i3 == i4 {
         i3 -= 1;
     }
-    let mut w = vec![0.0; npts];
-    let mut assign = |lo: i64,
-                      hi: i64,
-                      vals: &dyn Fn(i64) -> f64,
-                      count: i64|
-     -> Result<(), String> {
+    let fits = |lo: i64, hi: i64, count: i64| -> Result<(), String> {
         let (a, b) = py_slice(lo, hi, npts);
         let count = count.max(0) as usize;
         if b - a != count && count != 1 {
@@ -185,11 +208,34 @@ pub fn cosine_taper(
                 b - a
             ));
         }
+        Ok(())
+    };
+    fits(i1, i2 + 1, i2 + 1 - i1)?;
+    if i3 > i2 + 1 {
+        fits(i2 + 1, i3, i3 - i2 - 1)?;
+    }
+    fits(i3, i4 + 1, i4 + 1 - i3)?;
+    Ok((i1, i2, i3, i4))
+}
+
+/// ObsPy's `signal/invsim.py:cosine_taper(npts, p, sactaper, halfcosine)`, including its
+/// index arithmetic and numpy slice semantics, so tiny npts behave as in ObsPy (NUMERICS §3.3).
+/// Errors where numpy would raise (a broadcast mismatch for npts of 1 or 2).
+pub fn cosine_taper(
+    npts: usize,
+    p: f64,
+    sactaper: bool,
+    halfcosine: bool,
+) -> Result<Vec<f64>, String> {
+    let (i1, i2, i3, i4) = cosine_bounds(npts, p, sactaper)?;
+    let mut w = vec![0.0; npts];
+    // cosine_bounds checked that each segment's values fit its slots (or broadcast one).
+    let mut assign = |lo: i64, hi: i64, vals: &dyn Fn(i64) -> f64, count: i64| {
+        let (a, b) = py_slice(lo, hi, npts);
         for (j, slot) in (a..b).enumerate() {
-            let k = if count == 1 { lo } else { lo + j as i64 };
+            let k = if count.max(0) == 1 { lo } else { lo + j as i64 };
             w[slot] = vals(k);
         }
-        Ok(())
     };
     let (f1, f2, f3, f4) = (i1 as f64, i2 as f64, i3 as f64, i4 as f64);
     // halfcosine: raised-cosine ramps; otherwise quarter-cosine ramps (SAC's taper, §3.3).
@@ -208,11 +254,11 @@ pub fn cosine_taper(
         }
     };
     // The three segments in ObsPy's order: a later one overwrites an earlier one.
-    assign(i1, i2 + 1, &rise, i2 + 1 - i1)?;
+    assign(i1, i2 + 1, &rise, i2 + 1 - i1);
     if i3 > i2 + 1 {
-        assign(i2 + 1, i3, &|_| 1.0, i3 - i2 - 1)?;
+        assign(i2 + 1, i3, &|_| 1.0, i3 - i2 - 1);
     }
-    assign(i3, i4 + 1, &fall, i4 + 1 - i3)?;
+    assign(i3, i4 + 1, &fall, i4 + 1 - i3);
     if i1 == i2 {
         w[0] = 0.0;
     }

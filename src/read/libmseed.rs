@@ -95,6 +95,13 @@ pub fn said() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Puts our allocator hooks in libmseed. `main` calls this first, while the process has one
+/// thread (no libmseed call can be in flight while the three words change); the engine and
+/// the readers call it too, for library users, where it is a no-op after the first time.
+pub fn install() {
+    original();
+}
+
 fn original() -> Memory {
     *ORIGINAL.get_or_init(|| {
         // SAFETY: runs once; reads the hooks libmseed was built with, then swaps in ours.

@@ -422,3 +422,68 @@ pub fn one_trace_input(dir: &Path) -> PathBuf {
     );
     input
 }
+
+/// Tolerances of the two executors against ObsPy, relative L2 per trace.
+/// CPU: f64 arithmetic that differs from ObsPy's only in rounding order (FFT library,
+/// summation order), far below this.
+pub const CPU_REL_L2_TOL: f64 = 1e-6;
+/// GPU: samples and tables in f32 on the device (issue #3's budget).
+pub const GPU_REL_L2_TOL: f64 = 1e-4;
+
+/// An executor to run a suite through: the same test body for both (cubecl's habit).
+pub enum Backend {
+    Cpu,
+    Gpu(Box<seisbatch::gpu::Gpu>),
+}
+
+impl Backend {
+    pub fn tolerance(&self) -> f64 {
+        match self {
+            Backend::Cpu => CPU_REL_L2_TOL,
+            Backend::Gpu(_) => GPU_REL_L2_TOL,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu(_) => "gpu",
+        }
+    }
+
+    /// `steps` over `traces` (trace i's responses from `sources[i]`) through this backend's
+    /// executor; the outcomes and how many traces ran on the device.
+    pub fn process(
+        &self,
+        steps: &[seisbatch::pipeline::Step],
+        traces: Vec<seisbatch::trace::Trace>,
+        sources: &[&dyn seisbatch::ops::ResponseSource],
+        cache: &seisbatch::response::cache::ResponseCache,
+    ) -> (Vec<seisbatch::exec::Outcome>, usize) {
+        use seisbatch::exec::Executor;
+        let planner = seisbatch::plan::Planner::new(steps);
+        match self {
+            Backend::Cpu => {
+                let mut cpu = seisbatch::exec::cpu::Cpu {
+                    planner: &planner,
+                    cache,
+                };
+                (cpu.process(traces, sources), 0)
+            }
+            Backend::Gpu(g) => {
+                let mut d = seisbatch::gpu::executor::Driver::new(g, 1 << 30, &planner, cache);
+                let out = d.process(traces, sources);
+                (out, d.on_device)
+            }
+        }
+    }
+}
+
+/// The CPU backend, or the GPU one (None where `gpu()` skips: no adapter outside CI).
+pub fn backend(gpu_wanted: bool) -> Option<Backend> {
+    if gpu_wanted {
+        gpu().map(|g| Backend::Gpu(Box::new(g)))
+    } else {
+        Some(Backend::Cpu)
+    }
+}

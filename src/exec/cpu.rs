@@ -1,0 +1,191 @@
+//! The CPU executor: each stage of the plan through its f64 twin in `src/ops/<stage>.rs`.
+//! This is ObsPy's arithmetic (docs/NUMERICS.md); the GPU executor is checked against it.
+
+use rayon::prelude::*;
+
+use super::{Executor, Outcome, Sources};
+use crate::error::TraceError;
+use crate::ops::{decimate, deconvolve, detrend, filter, interpolate, resample, ResponseSource};
+use crate::pipeline::{DetrendType, Step};
+use crate::plan::{Plan, Planner, Shape, Shapes, Stage, StageAt, StepShape};
+use crate::response::cache::ResponseCache;
+use crate::trace::Trace;
+
+/// Why a stage failed: ObsPy's message for the step, or a trace-level error (a response).
+pub enum StageError {
+    Op(String),
+    Trace(TraceError),
+}
+
+impl From<String> for StageError {
+    fn from(s: String) -> Self {
+        StageError::Op(s)
+    }
+}
+
+/// Every step on one trace with a plan made for it alone (tests, benchmarks, one-off calls;
+/// the engine shares plans through a `Planner`).
+pub fn run_steps(
+    steps: &[Step],
+    tr: &mut Trace,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Result<Vec<String>, TraceError> {
+    let s = crate::plan::shapes(steps, Shape::of(tr));
+    let plan = crate::plan::compile(steps, &s).map_err(|f| f.error())?;
+    run(steps, &plan, &s, tr, responses, cache)
+}
+
+/// Runs `plan` (made for `shapes`, the walk of this trace) on `tr`. Returns ObsPy's warnings;
+/// the first failing stage ends the trace with its step's reason.
+pub fn run(
+    steps: &[Step],
+    plan: &Plan,
+    shapes: &Shapes,
+    tr: &mut Trace,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Result<Vec<String>, TraceError> {
+    run_stages(
+        steps,
+        plan,
+        0..plan.stages.len(),
+        shapes,
+        tr,
+        responses,
+        cache,
+    )?;
+    if let Some(f) = &shapes.failure {
+        return Err(f.error());
+    }
+    let out = shapes.output();
+    tr.sampling_rate = out.sampling_rate;
+    tr.start_ns = out.start_ns;
+    Ok(shapes.warnings(steps))
+}
+
+/// Stages `range` of `plan` on `tr`. Each stage sees the rate and start its step begins with
+/// (a response is looked up at the start the trace has then); the caller sets the final ones.
+/// The GPU executor uses this for the stages it leaves to the CPU.
+pub fn run_stages(
+    steps: &[Step],
+    plan: &Plan,
+    range: std::ops::Range<usize>,
+    shapes: &Shapes,
+    tr: &mut Trace,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Result<(), TraceError> {
+    for at in &plan.stages[range] {
+        let step = &shapes.steps[at.step];
+        tr.sampling_rate = step.before.sampling_rate;
+        tr.start_ns = step.before.start_ns;
+        stage(plan, at, step, tr, responses, cache).map_err(|e| match e {
+            StageError::Op(message) => TraceError::Op {
+                step: at.step + 1,
+                op: steps[at.step].op().to_string(),
+                message,
+            },
+            StageError::Trace(t) => t,
+        })?;
+    }
+    Ok(())
+}
+
+/// One stage's CPU twin.
+fn stage(
+    plan: &Plan,
+    at: &StageAt,
+    step: &StepShape,
+    tr: &mut Trace,
+    responses: &dyn ResponseSource,
+    cache: &ResponseCache,
+) -> Result<(), StageError> {
+    match &at.stage {
+        Stage::Detrend { kind } => {
+            // ObsPy's linear detrend is scipy's lstsq, which refuses non-finite input; the
+            // other kinds return NaN samples (which the engine then refuses to write).
+            if *kind == DetrendType::Linear {
+                if let Some(i) = tr.data.iter().position(|v| !v.is_finite()) {
+                    return Err(StageError::Op(format!(
+                        "linear detrend needs finite samples; sample {i} is {} (ObsPy: \"array must not contain infs or NaNs\")",
+                        tr.data[i]
+                    )));
+                }
+            }
+            detrend::detrend(&mut tr.data, *kind);
+        }
+        Stage::Taper { window } => tr
+            .data
+            .iter_mut()
+            .zip(window.iter())
+            .for_each(|(v, w)| *v *= w),
+        Stage::Deconvolve { nfft, response, .. } => {
+            let need = &plan.responses[*response];
+            let (rid, resp) = responses.response_for(tr).map_err(StageError::Trace)?;
+            let table = cache.table(
+                rid,
+                &resp,
+                need.delta,
+                *nfft,
+                need.output,
+                need.water_level,
+                need.pre_filt,
+            );
+            let table = table.as_ref().as_ref().map_err(|m| {
+                StageError::Trace(TraceError::BadResponse {
+                    id: tr.id(),
+                    message: m.clone(),
+                })
+            })?;
+            tr.data = deconvolve::deconvolve(&tr.data, table, *nfft);
+        }
+        Stage::Filter { sos, zerophase } => filter::apply(sos, *zerophase, &mut tr.data),
+        Stage::Resample {
+            num,
+            sampling_rate,
+            new_rate,
+            window,
+            ..
+        } => tr.data = resample::spectral(&tr.data, *sampling_rate, *new_rate, *num, window),
+        Stage::Interpolate { method, a, .. } => {
+            let Some(g) = &step.grid else {
+                return Err(StageError::Op("interpolate without a grid (bug)".into()));
+            };
+            tr.data = interpolate::apply(&tr.data, g, *method, *a)?;
+        }
+        Stage::Decimate { factor } => tr.data = decimate::pick(&tr.data, *factor),
+    }
+    Ok(())
+}
+
+/// The CPU executor for the engine: plans shared through the planner, traces in parallel on
+/// the current rayon pool.
+pub struct Cpu<'a> {
+    pub planner: &'a Planner,
+    pub cache: &'a ResponseCache,
+}
+
+impl Cpu<'_> {
+    /// One trace through the steps.
+    pub fn run_trace(
+        &self,
+        tr: &mut Trace,
+        responses: &dyn ResponseSource,
+    ) -> Result<Vec<String>, TraceError> {
+        let s = self.planner.shapes(Shape::of(tr));
+        let plan = self.planner.plan(&s).map_err(|f| f.error())?;
+        run(self.planner.steps(), &plan, &s, tr, responses, self.cache)
+    }
+}
+
+impl Executor for Cpu<'_> {
+    fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome> {
+        let this = &*self;
+        traces
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, mut tr)| this.run_trace(&mut tr, sources[i]).map(|w| (tr, w)))
+            .collect()
+    }
+}

@@ -1,0 +1,22 @@
+//! The two executors of a plan behind one trait. `cpu` runs each stage through its f64 twin
+//! in `src/ops/<stage>.rs`; `gpu::executor` records the same stages for the device (and runs
+//! a stage the device cannot run, or that `--cpu-stages` names, through the same CPU twin).
+//! The engine hands either one the traces of whole files and gets one outcome per trace.
+
+pub mod cpu;
+
+use crate::error::TraceError;
+use crate::ops::ResponseSource;
+use crate::trace::Trace;
+
+/// One trace's result: the processed trace and its warnings, or why it failed.
+pub type Outcome = Result<(Trace, Vec<String>), TraceError>;
+
+/// Where each trace's responses come from (its event's resp/ folder, then --inventory).
+pub type Sources<'s> = [&'s dyn ResponseSource];
+
+pub trait Executor {
+    /// Runs the pipeline over `traces`, trace i's responses from `sources[i]`; outcomes come
+    /// back in input order, one per trace (a failure is an outcome, never a lost trace).
+    fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome>;
+}

@@ -1,0 +1,319 @@
+//! The FFT's dispatches (shaders/fft.wgsl): real -> complex packing, Stockham radix passes
+//! (one device-memory pass each), Bluestein's chirp-z around them, the `fft_tile` steps in
+//! workgroup memory, and complex -> real unpacking.
+
+use super::{Buf, Recorder};
+use crate::gpu::kernels::{FftParams, TileParams, FFT_TILE};
+use crate::gpu::sizing::WORKGROUP;
+use crate::plan::fft::{self, FftPlan};
+
+/// fft_pack: real samples (n_in per trace) in `Real(real)` -> complex (m per trace) in
+/// `Complex(cplx)`, zero-padded.
+pub(super) fn pack(
+    r: &mut Recorder,
+    real: usize,
+    cplx: usize,
+    n_in: u32,
+    m: u32,
+    count: u32,
+) -> Result<(), String> {
+    let p = FftParams {
+        n_in,
+        n_out: m,
+        count,
+        ..Default::default()
+    };
+    let b = u64::from(count);
+    r.dispatch(
+        "fft_pack",
+        &p,
+        &[(2, Buf::Complex(cplx)), (4, Buf::Real(real))],
+        b * u64::from(m),
+        WORKGROUP,
+        b * u64::from(n_in) * 4,
+        b * u64::from(m) * 8,
+    )
+}
+
+/// fft_unpack: the real parts of the first n_out of m complex values per trace, scaled.
+pub(super) fn unpack(
+    r: &mut Recorder,
+    cplx: usize,
+    real: usize,
+    m: u32,
+    n_out: u32,
+    scale: f32,
+    count: u32,
+) -> Result<(), String> {
+    let p = FftParams {
+        n_in: m,
+        n_out,
+        count,
+        scale,
+        ..Default::default()
+    };
+    let b = u64::from(count);
+    r.dispatch(
+        "fft_unpack",
+        &p,
+        &[(1, Buf::Complex(cplx)), (5, Buf::Real(real))],
+        b * u64::from(n_out),
+        WORKGROUP,
+        b * u64::from(n_out) * 8,
+        b * u64::from(n_out) * 4,
+    )
+}
+
+/// A batched FFT of `plan.len()` points from `Complex(src)`; returns the buffer index
+/// holding the result.
+pub(super) fn transform(
+    r: &mut Recorder,
+    src: usize,
+    plan: &FftPlan,
+    inverse: bool,
+    count: u32,
+) -> Result<usize, String> {
+    match plan {
+        FftPlan::Stockham { n, radices } => stockham(r, src, *n, radices, inverse, count),
+        FftPlan::Bluestein { n, m } => {
+            let (n, m) = (*n, *m);
+            let b = u64::from(count);
+            let a = (src + 1) % 3;
+            let p = FftParams {
+                n_in: n as u32,
+                n_out: m as u32,
+                count,
+                lim: n as u32,
+                scale: 1.0,
+                ..Default::default()
+            };
+            let chirp = Buf::Chirp(n, inverse);
+            r.dispatch(
+                "fft_cmul",
+                &p,
+                &[(1, Buf::Complex(src)), (2, Buf::Complex(a)), (3, chirp)],
+                b * m as u64,
+                WORKGROUP,
+                b * n as u64 * 8,
+                b * m as u64 * 8,
+            )?;
+            let radices = fft::smooth_radices(m)
+                .ok_or_else(|| format!("Bluestein length {m} is not smooth"))?;
+            let r1 = stockham(r, a, m, &radices, false, count)?;
+            let c = (r1 + 1) % 3;
+            let p = FftParams {
+                n_in: m as u32,
+                n_out: m as u32,
+                lim: m as u32,
+                ..p
+            };
+            r.dispatch(
+                "fft_cmul",
+                &p,
+                &[
+                    (1, Buf::Complex(r1)),
+                    (2, Buf::Complex(c)),
+                    (3, Buf::ChirpFilter(n, inverse)),
+                ],
+                b * m as u64,
+                WORKGROUP,
+                b * m as u64 * 8,
+                b * m as u64 * 8,
+            )?;
+            let r2 = stockham(r, c, m, &radices, true, count)?;
+            let d = (r2 + 1) % 3;
+            let p = FftParams {
+                n_in: m as u32,
+                n_out: n as u32,
+                lim: n as u32,
+                ..p
+            };
+            r.dispatch(
+                "fft_cmul",
+                &p,
+                &[(1, Buf::Complex(r2)), (2, Buf::Complex(d)), (3, chirp)],
+                b * n as u64,
+                WORKGROUP,
+                b * n as u64 * 8,
+                b * n as u64 * 8,
+            )?;
+            Ok(d)
+        }
+    }
+}
+
+fn stockham(
+    r: &mut Recorder,
+    src: usize,
+    n: usize,
+    radices: &[u32],
+    inverse: bool,
+    count: u32,
+) -> Result<usize, String> {
+    if r.caps.fft_tile {
+        if let Some(split) = fft::tile_split(n, FFT_TILE) {
+            return tiled(r, src, n, &split, inverse, count);
+        }
+    }
+    let b = u64::from(count);
+    let bytes = b * n as u64 * 8;
+    let mut cur = src;
+    let mut ns = 1u32;
+    for &radix in radices {
+        let dst = (cur + 1) % 3;
+        let p = FftParams {
+            n_in: n as u32,
+            n_out: n as u32,
+            count,
+            ns,
+            radix,
+            inverse: u32::from(inverse),
+            lim: 0,
+            scale: 1.0,
+        };
+        r.dispatch(
+            "fft_pass",
+            &p,
+            &[
+                (1, Buf::Complex(cur)),
+                (2, Buf::Complex(dst)),
+                (3, Buf::Twiddles(n)),
+            ],
+            b * (n / radix as usize) as u64,
+            WORKGROUP,
+            bytes,
+            bytes,
+        )?;
+        ns *= radix;
+        cur = dst;
+    }
+    Ok(cur)
+}
+
+/// An FFT as `fft_tile` steps: `split` is `[n]` (one step, one line per trace) or `[n1, n2]`
+/// (four-step: columns, twiddle, rows).
+fn tiled(
+    r: &mut Recorder,
+    src: usize,
+    n: usize,
+    split: &[usize],
+    inverse: bool,
+    count: u32,
+) -> Result<usize, String> {
+    let n32 = n as u32;
+    let steps: Vec<TileParams> = match *split {
+        [n1, n2] => {
+            let (n1, n2) = (n1 as u32, n2 as u32);
+            vec![
+                TileParams {
+                    l: n1,
+                    lines: n2,
+                    in_line: 1,
+                    in_el: n2,
+                    out_line: 1,
+                    out_el: n2,
+                    twiddle: 1,
+                    ..Default::default()
+                },
+                TileParams {
+                    l: n2,
+                    lines: n1,
+                    in_line: n2,
+                    in_el: 1,
+                    out_line: 1,
+                    out_el: n1,
+                    ..Default::default()
+                },
+            ]
+        }
+        _ => vec![TileParams {
+            l: n32,
+            lines: 1,
+            in_line: n32,
+            in_el: 1,
+            out_line: n32,
+            out_el: 1,
+            ..Default::default()
+        }],
+    };
+    let b = u64::from(count);
+    let bytes = b * n as u64 * 8;
+    let mut cur = src;
+    for step in steps {
+        let radices = fft::radices_up_to(step.l as usize, 4)
+            .filter(|r| r.len() <= 8)
+            .ok_or_else(|| format!("no tile plan for {}", step.l))?;
+        let mut r8 = [0u32; 8];
+        r8[..radices.len()].copy_from_slice(&radices);
+        let per_group = (FFT_TILE as u32 / step.l.max(1)).max(1);
+        let p = TileParams {
+            n: n32,
+            count,
+            inverse: u32::from(inverse),
+            per_group,
+            passes: radices.len() as u32,
+            radices: r8,
+            ..step
+        };
+        let groups = (u64::from(p.lines) * b).div_ceil(u64::from(per_group));
+        let dst = (cur + 1) % 3;
+        r.dispatch_at(
+            "fft_tile",
+            6,
+            &p,
+            &[
+                (1, Buf::Complex(cur)),
+                (2, Buf::Complex(dst)),
+                (3, Buf::Twiddles(n)),
+            ],
+            groups * u64::from(WORKGROUP),
+            WORKGROUP,
+            bytes,
+            bytes,
+        )?;
+        cur = dst;
+    }
+    Ok(cur)
+}
+
+/// A bare batched complex FFT program (the fft kernel tests and the fft/gpu benchmark):
+/// input in `Complex(0)`, output where the returned program says.
+pub fn complex_fft(
+    n: usize,
+    count: usize,
+    inverse: bool,
+    caps: &super::Caps,
+) -> Result<super::Program, String> {
+    let plan = FftPlan::new(n);
+    let mut r = Recorder {
+        caps,
+        stage: 0,
+        dispatches: Vec::new(),
+        tables: Vec::new(),
+    };
+    let out = transform(&mut r, 0, &plan, inverse, count as u32)?;
+    let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
+        crate::gpu::kernels::FFT_TILE_BYTES
+    } else {
+        0
+    };
+    Ok(super::Program {
+        count,
+        n_in: n,
+        n_out: n,
+        centre: false,
+        output: Buf::Complex(out),
+        dispatches: r.dispatches,
+        tables: r.tables,
+        per_trace: super::PerTrace {
+            real: 0,
+            complex: plan.scratch_len() as u64 * 8,
+            fit: 0,
+            state: 0,
+            upload: n as u64 * 8,
+            download: n as u64 * 8,
+        },
+        stages: 0..0,
+        workgroup_bytes,
+    })
+}

@@ -1,0 +1,563 @@
+//! The thin layer between a recorded `Program` and wgpu: fill the upload buffer (samples
+//! rounded to f32 here), make response tables resident, create the uniforms and bind groups
+//! the program names, record its dispatches into one compute pass of one command buffer,
+//! submit once, read the result back once. The `Runner` is the one place that talks to the
+//! device; it keeps what outlives a batch (work-buffer sets, FFT tables, response pools).
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use wgpu::util::DeviceExt;
+
+use super::pool::{self, Responses, Sets, WorkSet, TABLE_POOL_SHARE};
+use super::readback::{self, InFlight};
+use super::record::{self, Buf, Caps, PerTrace, Program};
+use super::sizing::{self, Footprint};
+use super::{Gpu, GpuError};
+use crate::plan::fft;
+use crate::plan::Plan;
+use crate::response::cache::Table;
+
+pub use readback::{RunnerTimes, StageTime};
+
+/// Batches on the device at once (`gpu::executor`); each gets 1/IN_FLIGHT of the budget.
+pub const IN_FLIGHT: usize = 2;
+
+/// A submitted batch: what `Runner::finish` needs to collect it.
+pub struct Pending {
+    flight: Option<InFlight>,
+    count: usize,
+    n_out: usize,
+    /// Per stage: name, compulsory bytes, dispatches (for the profile).
+    stages: Vec<(&'static str, u64, usize)>,
+}
+
+pub struct Runner<'g> {
+    gpu: &'g Gpu,
+    /// Bytes a batch may use, response pool included.
+    budget: u64,
+    twiddles: HashMap<usize, wgpu::Buffer>,
+    chirps: HashMap<(usize, bool), (wgpu::Buffer, wgpu::Buffer)>,
+    responses: Responses,
+    sets: Sets,
+    clock: u64,
+    /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
+    /// forgets to write shows up as NaN in the output instead of a plausible zero.
+    pub poison: bool,
+    /// Benchmarks: one timed compute pass per stage (needs TIMESTAMP_QUERY); the times of
+    /// the last batch land in `profile_last`.
+    pub profile: bool,
+    pub profile_last: Vec<StageTime>,
+    pub times: RunnerTimes,
+    /// FFTs through `fft_tile` (in workgroup memory, one or two steps) where the device has
+    /// it and the length splits, instead of one global pass per radix. Off by default: its
+    /// first version ran the forum chain's FFTs 3x slower than the passes on an H100
+    /// (docs/BENCHMARKS.md); tests check both against the oracle.
+    pub tile_fft: bool,
+    /// Stages forced onto their CPU twins (`--cpu-stages`).
+    pub cpu_stages: Vec<String>,
+}
+
+impl<'g> Runner<'g> {
+    pub fn new(gpu: &'g Gpu, budget: u64) -> Runner<'g> {
+        Runner {
+            gpu,
+            budget,
+            twiddles: HashMap::new(),
+            chirps: HashMap::new(),
+            responses: Responses::default(),
+            sets: Sets::default(),
+            clock: 0,
+            poison: false,
+            profile: false,
+            profile_last: Vec::new(),
+            times: RunnerTimes::default(),
+            tile_fft: false,
+            cpu_stages: Vec::new(),
+        }
+    }
+
+    /// What recording may use on this device.
+    pub fn caps(&self) -> Caps {
+        Caps {
+            shader_f64: self.gpu.has_f64(),
+            max_groups_per_dim: self.gpu.limits.max_groups_per_dim,
+            fft_tile: self.tile_fft && self.gpu.kernels.has("fft_tile"),
+            cpu_stages: self.cpu_stages.clone(),
+        }
+    }
+
+    /// Bytes per trace and shared of a program's buffers, for `sizing::traces_per_batch`.
+    pub fn footprint(p: &PerTrace) -> Footprint {
+        Footprint {
+            per_trace: 2 * p.real + 3 * p.complex + p.fit + p.state + p.download,
+            largest: p.real.max(p.complex),
+            largest_elements: (p.real / 4).max(p.complex / 8),
+            fixed: 0,
+        }
+    }
+
+    /// The largest footprint of `plan`'s device segments.
+    pub fn plan_footprint(&self, plan: &Plan) -> Result<Footprint, GpuError> {
+        let caps = self.caps();
+        let mut best: Option<Footprint> = None;
+        for seg in record::segments(plan, &caps) {
+            if seg.host.is_none() {
+                let prog = record::record(plan, seg.stages, 1, &caps).map_err(GpuError::Device)?;
+                let fp = Self::footprint(&prog.per_trace);
+                if best.is_none_or(|b| fp.per_trace > b.per_trace) {
+                    best = Some(fp);
+                }
+            }
+        }
+        best.ok_or_else(|| GpuError::Device("no stage of this plan runs on the device".into()))
+    }
+
+    /// Most traces per batch for the device stages of `plan` within the budget.
+    pub fn per_batch(&self, plan: &Plan) -> Result<usize, GpuError> {
+        let caps = self.caps();
+        let mut per = usize::MAX;
+        for seg in record::segments(plan, &caps) {
+            if seg.host.is_some() {
+                continue;
+            }
+            let prog = record::record(plan, seg.stages, 1, &caps).map_err(GpuError::Device)?;
+            let pool = if plan.responses.is_empty() {
+                0
+            } else {
+                self.budget / TABLE_POOL_SHARE
+            };
+            per = per.min(sizing::traces_per_batch(
+                &Self::footprint(&prog.per_trace),
+                &self.gpu.limits,
+                self.budget.saturating_sub(pool) / IN_FLIGHT as u64,
+            )?);
+        }
+        Ok(per.max(1))
+    }
+
+    /// The whole plan on the device, waiting for it (tests and benchmarks): every stage must
+    /// be a device stage. `tables[t][r]` is trace t's table for `plan.responses[r]`.
+    pub fn run(
+        &mut self,
+        plan: &Plan,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
+        let prog = record::record(plan, 0..plan.stages.len(), traces.len(), &self.caps())
+            .map_err(GpuError::Device)?;
+        let p = self.submit(plan, &prog, traces, tables)?;
+        self.finish(p)
+    }
+
+    /// Uploads, records and submits one batch without waiting for it: the caller can prepare
+    /// and submit the next batch while the device works (`finish` collects, in any order).
+    pub fn submit(
+        &mut self,
+        plan: &Plan,
+        prog: &Program,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Pending, GpuError> {
+        if let Some(f) = self.gpu.take_fault() {
+            return Err(f);
+        }
+        let oom = self
+            .gpu
+            .device
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self
+            .gpu
+            .device
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = self.upload_and_submit(plan, prog, traces, tables);
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = oom {
+            return Err(GpuError::OutOfMemory(e.to_string()));
+        }
+        if let Some(e) = invalid {
+            return Err(GpuError::Device(e.to_string()));
+        }
+        result
+    }
+
+    /// Waits for a submitted batch and reads its results back.
+    pub fn finish(&mut self, p: Pending) -> Result<Vec<Vec<f32>>, GpuError> {
+        let Pending {
+            flight,
+            count,
+            n_out,
+            stages,
+        } = p;
+        let Some(flight) = flight else {
+            return Ok(Vec::new());
+        };
+        let (bytes, ticks) = readback::wait(self.gpu, flight, &mut self.times)?;
+        if let Some(f) = self.gpu.take_fault() {
+            return Err(f);
+        }
+        if let Some(times) = ticks {
+            self.profile_last = stages
+                .into_iter()
+                .zip(times)
+                .map(|((stage, bytes, dispatches), seconds)| StageTime {
+                    stage,
+                    seconds,
+                    bytes,
+                    dispatches,
+                })
+                .collect();
+            self.times.kernels += self.profile_last.iter().map(|s| s.seconds).sum::<f64>();
+        }
+        let t_read = std::time::Instant::now();
+        let flat: &[f32] = bytemuck::cast_slice(&bytes);
+        let res = (0..count)
+            .map(|t| flat[t * n_out..(t + 1) * n_out].to_vec())
+            .collect();
+        self.times.readback += t_read.elapsed().as_secs_f64();
+        Ok(res)
+    }
+
+    fn storage(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        let mut b = bytes.to_vec();
+        b.resize(b.len().max(16).next_multiple_of(4), 0);
+        self.gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &b,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+    }
+
+    fn uniform(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        self.gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// One dispatch's pipeline and bind group (`entries`: binding -> buffer, the uniform
+    /// included).
+    fn encode(
+        &self,
+        d: &record::Dispatch,
+        entries: &[(u32, wgpu::Buffer)],
+        stage: usize,
+    ) -> Result<readback::Encoded, GpuError> {
+        let pipeline = self
+            .gpu
+            .kernels
+            .get(d.kernel)
+            .ok_or_else(|| GpuError::Device(format!("no kernel {}", d.kernel)))?;
+        let layout = pipeline.get_bind_group_layout(0);
+        let bind_entries: Vec<wgpu::BindGroupEntry> = entries
+            .iter()
+            .map(|(binding, buf)| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: buf.as_entire_binding(),
+            })
+            .collect();
+        let bind = self
+            .gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(d.kernel),
+                layout: &layout,
+                entries: &bind_entries,
+            });
+        Ok(readback::Encoded {
+            pipeline: pipeline.clone(),
+            bind,
+            groups: d.groups,
+            stage,
+        })
+    }
+
+    /// The FFT tables kept on the device across batches (computed in f64 by `plan::fft`,
+    /// rounded once to f32).
+    fn fft_table(&mut self, b: Buf) -> wgpu::Buffer {
+        match b {
+            Buf::Chirp(n, inv) => self.chirp(n, inv).0,
+            Buf::ChirpFilter(n, inv) => self.chirp(n, inv).1,
+            Buf::Twiddles(n) => self.twiddle(n),
+            // Only called with the three above.
+            _ => self.twiddle(1),
+        }
+    }
+
+    fn twiddle(&mut self, n: usize) -> wgpu::Buffer {
+        if let Some(b) = self.twiddles.get(&n) {
+            return b.clone();
+        }
+        let b = self.storage("fft twiddles", bytemuck::cast_slice(&fft::twiddles(n)));
+        self.twiddles.insert(n, b.clone());
+        b
+    }
+
+    fn chirp(&mut self, n: usize, inverse: bool) -> (wgpu::Buffer, wgpu::Buffer) {
+        if let Some(b) = self.chirps.get(&(n, inverse)) {
+            return b.clone();
+        }
+        let m = fft::next_smooth(2 * n - 1);
+        let w = self.storage("fft chirp", bytemuck::cast_slice(&fft::chirp(n, inverse)));
+        let f = self.storage(
+            "fft chirp filter",
+            bytemuck::cast_slice(&fft::chirp_filter(n, m, inverse)),
+        );
+        self.chirps.insert((n, inverse), (w.clone(), f.clone()));
+        (w, f)
+    }
+
+    /// Samples of `traces` (f64) rounded to f32 straight into the mapped upload buffer, on
+    /// all cores, each trace centred first when the program says so.
+    fn fill_upload(set: &WorkSet, prog: &Program, traces: &[&[f64]]) -> Result<u64, GpuError> {
+        let n0 = prog.n_in as u64;
+        let up_bytes = traces.len() as u64 * n0 * 4;
+        // Pairs of traces: a mapped range must start 8-byte aligned, and 2 n0 f32s are. Each
+        // range is written once, front to back: mapped memory may be write-combining.
+        let pair = 2 * n0 * 4;
+        let views = (0..traces.len().div_ceil(2))
+            .map(|i| {
+                let a = i as u64 * pair;
+                set.upload
+                    .get_mapped_range_mut(a..(a + pair).min(up_bytes))
+                    .map_err(|e| GpuError::Device(format!("filling the upload buffer: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let centre = prog.centre;
+        views
+            .into_par_iter()
+            .zip(traces.par_chunks(2))
+            .for_each_init(Vec::<f32>::new, |v, (mut view, two)| {
+                v.clear();
+                for t in two {
+                    let m = if centre {
+                        t.iter().sum::<f64>() / t.len() as f64
+                    } else {
+                        0.0
+                    };
+                    v.extend(t.iter().map(|x| (x - m) as f32));
+                }
+                view.copy_from_slice(bytemuck::cast_slice(v));
+            });
+        Ok(up_bytes)
+    }
+
+    fn upload_and_submit(
+        &mut self,
+        plan: &Plan,
+        prog: &Program,
+        traces: &[&[f64]],
+        tables: &[Vec<Table>],
+    ) -> Result<Pending, GpuError> {
+        let count = traces.len();
+        if count == 0 {
+            return Ok(Pending {
+                flight: None,
+                count: 0,
+                n_out: prog.n_out,
+                stages: Vec::new(),
+            });
+        }
+        if count != prog.count || traces.iter().any(|t| t.len() != prog.n_in) {
+            return Err(GpuError::Device(format!(
+                "a batch of {count} traces for a program of {} x {} samples",
+                prog.count, prog.n_in
+            )));
+        }
+        self.clock += 1;
+        self.times.batches += 1;
+        let t_start = std::time::Instant::now();
+        let set = self.sets.acquire(self.gpu, prog.need())?;
+        let up_bytes = Self::fill_upload(&set, prog, traces)?;
+        set.upload.unmap();
+        if let Ok(mut st) = set.mapped.lock() {
+            st.0 = false;
+        }
+        if self.poison {
+            for buf in set.real.iter().chain(set.complex.iter()) {
+                let nan = vec![0xffu8; buf.size() as usize];
+                self.gpu.queue.write_buffer(buf, 0, &nan);
+            }
+        }
+        let consts: Vec<wgpu::Buffer> = prog
+            .tables
+            .iter()
+            .map(|t| self.storage(t.label, &t.bytes))
+            .collect();
+        // Each response step's tables resident, and the slot of each trace.
+        let mut resident: HashMap<usize, (wgpu::Buffer, wgpu::Buffer)> = HashMap::new();
+        for d in &prog.dispatches {
+            let (Some(r), Some(nfft)) = (
+                d.bind.iter().find_map(|(_, b)| match b {
+                    Buf::Slots(r) => Some(*r),
+                    _ => None,
+                }),
+                d.bind.iter().find_map(|(_, b)| match b {
+                    Buf::Responses(n) => Some(*n),
+                    _ => None,
+                }),
+            ) else {
+                continue;
+            };
+            let need: Vec<&Table> = tables
+                .iter()
+                .map(|t| t.get(r))
+                .collect::<Option<_>>()
+                .ok_or_else(|| GpuError::Device(format!("no response table {r} for a trace")))?;
+            let (slots, pool) =
+                self.responses
+                    .resident(self.gpu, self.budget, self.clock, nfft, &need)?;
+            let slots = self.storage("deconvolve slots", bytemuck::cast_slice(&slots));
+            resident.insert(r, (pool, slots));
+        }
+        let mut encoded = Vec::with_capacity(prog.dispatches.len());
+        for d in &prog.dispatches {
+            let resp = d.bind.iter().find_map(|(_, b)| match b {
+                Buf::Slots(r) => resident.get(r),
+                _ => None,
+            });
+            let mut entries: Vec<(u32, wgpu::Buffer)> = Vec::with_capacity(d.bind.len() + 1);
+            entries.push((d.params.0, self.uniform(d.kernel, &d.params.1)));
+            for &(binding, b) in &d.bind {
+                let buf = match b {
+                    Buf::Real(i) => set.real[i].clone(),
+                    Buf::Complex(i) => set.complex[i].clone(),
+                    Buf::Fit => set.fit.clone(),
+                    Buf::FilterState => set.state.clone(),
+                    Buf::Table(i) => consts[i].clone(),
+                    Buf::Twiddles(_) | Buf::Chirp(..) | Buf::ChirpFilter(..) => self.fft_table(b),
+                    Buf::Responses(_) | Buf::Slots(_) => {
+                        let Some((pool, slots)) = resp else {
+                            return Err(GpuError::Device("response slots missing".into()));
+                        };
+                        if matches!(b, Buf::Slots(_)) {
+                            slots.clone()
+                        } else {
+                            pool.clone()
+                        }
+                    }
+                };
+                entries.push((binding, buf));
+            }
+            encoded.push(self.encode(d, &entries, d.stage - prog.stages.start)?);
+        }
+        let result = match prog.output {
+            Buf::Real(i) => set.real[i].clone(),
+            Buf::Complex(i) => set.complex[i].clone(),
+            _ => {
+                return Err(GpuError::Device(
+                    "program output is not a work buffer".into(),
+                ))
+            }
+        };
+        let out_bytes = count as u64 * prog.n_out as u64 * 4;
+        self.times.upload_and_record += t_start.elapsed().as_secs_f64();
+        let mut flight = readback::submit(
+            self.gpu,
+            self.profile,
+            &encoded,
+            Some((&set.upload, &set.real[0], up_bytes)),
+            &result,
+            set.download.clone(),
+            out_bytes,
+        );
+        if let Ok(mut st) = set.mapped.lock() {
+            st.1 = Some(flight.index.clone());
+        }
+        flight.set = Some(set.clone());
+        let stages = plan.stages[prog.stages.clone()]
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                (
+                    st.stage.name(),
+                    count as u64 * (st.n_in + st.n_out) as u64 * 4,
+                    encoded.iter().filter(|d| d.stage == i).count(),
+                )
+            })
+            .collect();
+        Ok(Pending {
+            flight: Some(flight),
+            count,
+            n_out: prog.n_out,
+            stages,
+        })
+    }
+
+    /// The fft alone: batched complex FFTs (unnormalised both ways, as numpy's fft and
+    /// n * ifft) of equal-length inputs. For the kernel tests and the fft/gpu benchmark.
+    pub fn run_fft(
+        &mut self,
+        input: &[Vec<[f32; 2]>],
+        inverse: bool,
+    ) -> Result<Vec<Vec<[f32; 2]>>, GpuError> {
+        let count = input.len();
+        let Some(n) = input.first().map(Vec::len) else {
+            return Ok(Vec::new());
+        };
+        if n == 0 || input.iter().any(|v| v.len() != n) {
+            return Err(GpuError::Device(
+                "run_fft needs non-empty inputs of one length".into(),
+            ));
+        }
+        let prog =
+            record::complex_fft(n, count, inverse, &self.caps()).map_err(GpuError::Device)?;
+        let set = self.sets.acquire(self.gpu, prog.need())?;
+        // This program uploads with write_buffer, not through the mapped buffer.
+        set.upload.unmap();
+        if let Ok(mut st) = set.mapped.lock() {
+            st.0 = false;
+        }
+        if self.poison {
+            for buf in set.complex.iter() {
+                let nan = vec![0xffu8; buf.size() as usize];
+                self.gpu.queue.write_buffer(buf, 0, &nan);
+            }
+        }
+        let flat: Vec<[f32; 2]> = input.iter().flatten().copied().collect();
+        self.gpu
+            .queue
+            .write_buffer(&set.complex[0], 0, bytemuck::cast_slice(&flat));
+        let mut encoded = Vec::new();
+        for d in &prog.dispatches {
+            let mut entries = vec![(d.params.0, self.uniform(d.kernel, &d.params.1))];
+            for &(binding, b) in &d.bind {
+                let buf = match b {
+                    Buf::Complex(i) => set.complex[i].clone(),
+                    Buf::Twiddles(_) | Buf::Chirp(..) | Buf::ChirpFilter(..) => self.fft_table(b),
+                    other => return Err(GpuError::Device(format!("fft program binds {other:?}"))),
+                };
+                entries.push((binding, buf));
+            }
+            encoded.push(self.encode(d, &entries, 0)?);
+        }
+        let Buf::Complex(k) = prog.output else {
+            return Err(GpuError::Device("fft output is not complex".into()));
+        };
+        let bytes = count as u64 * n as u64 * 8;
+        let staging = pool::buffer(
+            self.gpu,
+            "download",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let flight = readback::submit(
+            self.gpu,
+            false,
+            &encoded,
+            None,
+            &set.complex[k],
+            staging,
+            bytes,
+        );
+        let (raw, _) = readback::wait(self.gpu, flight, &mut self.times)?;
+        let flat: &[[f32; 2]] = bytemuck::cast_slice(&raw);
+        Ok(flat.chunks(n).map(<[[f32; 2]]>::to_vec).collect())
+    }
+}

@@ -1,0 +1,255 @@
+//! `seisbatch plan`: the compiled plan for one trace shape, before a million-trace job. The
+//! stages with their parameters, lengths and FFT plans, the output length and rate, ObsPy's
+//! warnings or error for this shape, the response tables a trace needs; for the GPU path the
+//! device/host segments, every dispatch and the modeled device-memory traffic per trace (the
+//! roofline the speed work measures itself against).
+
+use serde_json::{json, Value};
+
+use crate::gpu::record::{self, Caps};
+use crate::pipeline::Step;
+use crate::plan::fft::FftPlan;
+use crate::plan::{self, Plan, Shape, Stage};
+
+/// Traces per modeled batch: large enough that shared tables count for nothing per trace.
+const MODEL_BATCH: usize = 100;
+
+fn fft(p: &FftPlan) -> Value {
+    match p {
+        FftPlan::Stockham { n, radices } => json!({"n": n, "radices": radices}),
+        FftPlan::Bluestein { n, m } => json!({
+            "n": n,
+            "bluestein_m": m,
+            "radices": plan::fft::smooth_radices(*m),
+        }),
+    }
+}
+
+fn stage(s: &Stage) -> Value {
+    match s {
+        Stage::Detrend { kind } => json!({"type": kind}),
+        Stage::Taper { window } => json!({
+            "window_samples": window.len(),
+            "tapered_samples": window.iter().filter(|&&w| w != 1.0).count(),
+        }),
+        Stage::Deconvolve {
+            nfft,
+            fft: f,
+            response,
+        } => json!({"nfft": nfft, "fft": fft(f), "response_table": response}),
+        Stage::Filter { sos, zerophase } => {
+            json!({"sections": sos.len(), "zerophase": zerophase})
+        }
+        Stage::Resample {
+            num,
+            sampling_rate,
+            new_rate,
+            fwd,
+            inv,
+            ..
+        } => json!({
+            "from_hz": sampling_rate,
+            "to_hz": new_rate,
+            "num": num,
+            "fft_forward": fft(fwd),
+            "fft_inverse": fft(inv),
+        }),
+        Stage::Interpolate {
+            method,
+            a,
+            offset,
+            dt_factor,
+        } => json!({"method": method, "a": a, "offset": offset, "dt_factor": dt_factor}),
+        Stage::Decimate { factor } => json!({"factor": factor}),
+    }
+}
+
+/// The plan as JSON; `gpu`: with the device's segments and dispatches as `caps` allows.
+pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
+    let s = plan::shapes(steps, shape);
+    let out = s.output();
+    let mut v = json!({
+        "input": {"npts": shape.npts, "sampling_rate": shape.sampling_rate},
+        "output": {"npts": out.npts, "sampling_rate": out.sampling_rate},
+        "warnings": s.warnings(steps),
+        "error": s.failure.as_ref().map(|f| f.to_string()),
+    });
+    let plan: Plan = match plan::compile(steps, &s) {
+        Ok(p) => p,
+        Err(f) => {
+            v["error"] = json!(f.to_string());
+            return v;
+        }
+    };
+    v["stages"] = plan
+        .stages
+        .iter()
+        .map(|at| {
+            json!({
+                "stage": at.stage.name(),
+                "step": at.step + 1,
+                "op": steps[at.step].op(),
+                "npts_in": at.n_in,
+                "npts_out": at.n_out,
+                "parameters": stage(&at.stage),
+            })
+        })
+        .collect();
+    v["responses"] = plan
+        .responses
+        .iter()
+        .map(|r| {
+            json!({
+                "step": r.step + 1,
+                "delta": r.delta,
+                "nfft": r.nfft,
+                "bins": r.nfft / 2 + 1,
+                "output": r.output,
+                "water_level": r.water_level,
+                "pre_filt": r.pre_filt,
+            })
+        })
+        .collect();
+    if let Some(caps) = gpu {
+        v["gpu"] = device(&plan, caps);
+    }
+    v
+}
+
+fn device(plan: &Plan, caps: &Caps) -> Value {
+    let mut segments = Vec::new();
+    let mut per_trace = 0u64;
+    let mut workgroup = 0u32;
+    for seg in record::segments(plan, caps) {
+        let names: Vec<&str> = plan.stages[seg.stages.clone()]
+            .iter()
+            .map(|s| s.stage.name())
+            .collect();
+        if let Some(why) = seg.host {
+            segments.push(json!({"on": "cpu", "stages": names, "why": why}));
+            continue;
+        }
+        let one = record::record(plan, seg.stages.clone(), 1, caps);
+        let many = record::record(plan, seg.stages.clone(), MODEL_BATCH, caps);
+        match (one, many) {
+            (Ok(one), Ok(many)) => {
+                per_trace += many.device_bytes_per_trace();
+                workgroup = workgroup.max(one.workgroup_bytes);
+                let dispatches: Vec<Value> = one
+                    .dispatches
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "kernel": d.kernel,
+                            "stage": plan.stages[d.stage].stage.name(),
+                            "workgroups": d.groups,
+                            "bytes_read": d.reads,
+                            "bytes_written": d.writes,
+                            "shared_bytes_read": d.shared,
+                        })
+                    })
+                    .collect();
+                segments.push(json!({
+                    "on": "gpu",
+                    "stages": names,
+                    "dispatches_per_batch": one.dispatches.len(),
+                    "buffer_bytes_per_trace": one.per_trace,
+                    "upload_f32_centred": one.centre,
+                    "device_bytes_per_trace": many.device_bytes_per_trace(),
+                    "dispatches_for_one_trace": dispatches,
+                }));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                segments.push(json!({"on": "cpu", "stages": names, "why": e}));
+            }
+        }
+    }
+    json!({
+        "adapter_model": caps,
+        "segments": segments,
+        "workgroup_memory_bytes": workgroup,
+        "device_bytes_per_trace": per_trace,
+    })
+}
+
+/// The plan as text for a terminal.
+pub fn text(v: &Value) -> String {
+    let mut o = String::new();
+    let num = |x: &Value| x.to_string();
+    o.push_str(&format!(
+        "input:  {} samples at {} Hz\noutput: {} samples at {} Hz\n",
+        num(&v["input"]["npts"]),
+        num(&v["input"]["sampling_rate"]),
+        num(&v["output"]["npts"]),
+        num(&v["output"]["sampling_rate"])
+    ));
+    if let Some(e) = v["error"].as_str() {
+        o.push_str(&format!("error (ObsPy would raise): {e}\n"));
+    }
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        o.push_str(&format!("warning: {}\n", w.as_str().unwrap_or("")));
+    }
+    o.push_str("stages:\n");
+    for (i, s) in v["stages"].as_array().into_iter().flatten().enumerate() {
+        o.push_str(&format!(
+            "  {i:>2}. {:<12} step {} ({}), {} -> {} samples  {}\n",
+            s["stage"].as_str().unwrap_or(""),
+            s["step"],
+            s["op"].as_str().unwrap_or(""),
+            s["npts_in"],
+            s["npts_out"],
+            s["parameters"]
+        ));
+    }
+    for r in v["responses"].as_array().into_iter().flatten() {
+        o.push_str(&format!(
+            "response table for step {}: {} bins (nfft {}), delta {} s, output {}\n",
+            r["step"], r["bins"], r["nfft"], r["delta"], r["output"]
+        ));
+    }
+    if let Some(g) = v.get("gpu") {
+        o.push_str("gpu (modeled):\n");
+        for s in g["segments"].as_array().into_iter().flatten() {
+            let stages: Vec<&str> = s["stages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if s["on"] == "cpu" {
+                o.push_str(&format!(
+                    "  on the CPU twins: {} ({})\n",
+                    stages.join(", "),
+                    s["why"].as_str().unwrap_or("")
+                ));
+            } else {
+                o.push_str(&format!(
+                    "  on the device: {}: {} dispatches, {} device bytes per trace\n",
+                    stages.join(", "),
+                    s["dispatches_per_batch"],
+                    s["device_bytes_per_trace"]
+                ));
+                for d in s["dispatches_for_one_trace"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    o.push_str(&format!(
+                        "      {:<14} {:<12} read {:>10} written {:>10}\n",
+                        d["kernel"].as_str().unwrap_or(""),
+                        d["stage"].as_str().unwrap_or(""),
+                        d["bytes_read"],
+                        d["bytes_written"]
+                    ));
+                }
+            }
+        }
+        o.push_str(&format!(
+            "  workgroup memory: {} bytes\n  device_bytes_per_trace: {} ({:.1} MB)\n",
+            g["workgroup_memory_bytes"],
+            g["device_bytes_per_trace"],
+            g["device_bytes_per_trace"].as_f64().unwrap_or(0.0) / 1e6
+        ));
+    }
+    o
+}

@@ -1,0 +1,224 @@
+//! `Shapes` -> `Plan`: the stages a trace of that shape runs, with their tables, computed
+//! once per plan key (cached by `Planner`) and shared by every trace of that key, on either
+//! executor.
+
+use super::fft::FftPlan;
+use super::shapes::{Failure, PlanKey, Shapes};
+use super::stage::{Stage, StageAt};
+use crate::ops::{decimate, deconvolve, filter, resample, taper};
+use crate::pipeline::{DetrendType, Output, Step};
+
+/// What the executor looks up per trace for one remove_response step: the inverse table for
+/// (the response at the trace's start then, delta, nfft, output, water level, pre_filt).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseNeed {
+    /// 0-based index into the steps.
+    pub step: usize,
+    pub delta: f64,
+    pub nfft: usize,
+    pub output: Output,
+    pub water_level: Option<f64>,
+    pub pre_filt: Option<[f64; 4]>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub key: PlanKey,
+    pub stages: Vec<StageAt>,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub rate_in: f64,
+    pub rate_out: f64,
+    pub responses: Vec<ResponseNeed>,
+}
+
+impl Plan {
+    /// Bytes of tables the plan holds.
+    pub fn table_bytes(&self) -> usize {
+        self.stages.iter().map(|s| s.stage.table_bytes()).sum()
+    }
+
+    /// Longest trace (samples) over all stages.
+    pub fn max_real(&self) -> usize {
+        self.stages
+            .iter()
+            .map(|s| s.n_in.max(s.n_out))
+            .fold(self.n_in.max(self.n_out), usize::max)
+    }
+
+    /// Index range of `step`'s stages (0-based step).
+    pub fn stages_of(&self, step: usize) -> std::ops::Range<usize> {
+        let a = self.stages.partition_point(|s| s.step < step);
+        let b = self.stages.partition_point(|s| s.step <= step);
+        a..b
+    }
+}
+
+/// The plan for traces walked as `shapes` through `steps`. Fails only where a table cannot
+/// be built for this shape (the walk has checked every such case already).
+pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
+    let mut plan = Plan {
+        key: shapes.key(),
+        stages: Vec::new(),
+        n_in: shapes.input.npts,
+        n_out: shapes.output().npts,
+        rate_in: shapes.input.sampling_rate,
+        rate_out: shapes.output().sampling_rate,
+        responses: Vec::new(),
+    };
+    for (i, (step, s)) in steps.iter().zip(&shapes.steps).enumerate() {
+        let (n, rate) = (s.before.npts, s.before.sampling_rate);
+        let n_out = s.after.npts;
+        let fail = |message: String| Failure {
+            step: i + 1,
+            op: step.op(),
+            message,
+        };
+        let mut push = |stage: Stage, n_in: usize, n_out: usize| {
+            plan.stages.push(StageAt {
+                stage,
+                step: i,
+                n_in,
+                n_out,
+            })
+        };
+        match step {
+            Step::Detrend { kind } => push(Stage::Detrend { kind: *kind }, n, n),
+            Step::Taper {
+                max_percentage,
+                kind,
+                max_length,
+                side,
+            } => {
+                if n > 0 {
+                    let w =
+                        taper::taper_window(n, rate, *max_percentage, *kind, *max_length, *side);
+                    push(Stage::Taper { window: w.into() }, n, n);
+                }
+            }
+            Step::RemoveResponse {
+                output,
+                water_level,
+                pre_filt,
+                zero_mean,
+                taper,
+                taper_fraction,
+            } => {
+                if *zero_mean {
+                    push(
+                        Stage::Detrend {
+                            kind: DetrendType::Demean,
+                        },
+                        n,
+                        n,
+                    );
+                }
+                if *taper {
+                    let w = taper::cosine_taper(n, *taper_fraction, true, false).map_err(fail)?;
+                    push(Stage::Taper { window: w.into() }, n, n);
+                }
+                let nfft = deconvolve::npts2nfft(n);
+                push(
+                    Stage::Deconvolve {
+                        nfft,
+                        fft: FftPlan::new(nfft),
+                        response: plan.responses.len(),
+                    },
+                    n,
+                    n,
+                );
+                plan.responses.push(ResponseNeed {
+                    step: i,
+                    delta: 1.0 / rate,
+                    nfft,
+                    output: *output,
+                    water_level: *water_level,
+                    pre_filt: *pre_filt,
+                });
+            }
+            Step::Filter {
+                kind,
+                freq,
+                freqmin,
+                freqmax,
+                corners,
+                zerophase,
+            } => {
+                let (sos, _) = filter::design(rate, *kind, *freq, *freqmin, *freqmax, *corners)
+                    .map_err(fail)?;
+                push(
+                    Stage::Filter {
+                        sos: sos.into(),
+                        zerophase: *zerophase,
+                    },
+                    n,
+                    n,
+                );
+            }
+            Step::Resample {
+                sampling_rate: new_rate,
+                window,
+                no_filter,
+                ..
+            } => {
+                if n > 0 {
+                    if !no_filter {
+                        let sos = resample::antialias(rate, *new_rate);
+                        push(
+                            Stage::Filter {
+                                sos: sos.into(),
+                                zerophase: false,
+                            },
+                            n,
+                            n,
+                        );
+                    }
+                    push(
+                        Stage::Resample {
+                            num: n_out,
+                            sampling_rate: rate,
+                            new_rate: *new_rate,
+                            window: resample::spectrum_window(n, *window).into(),
+                            taps: resample::taps(n, rate, *new_rate, n_out, *window).into(),
+                            fwd: FftPlan::new(n),
+                            inv: FftPlan::new(n_out),
+                        },
+                        n,
+                        n_out,
+                    );
+                }
+            }
+            Step::Interpolate { method, a, .. } => {
+                if let Some(g) = &s.grid {
+                    push(
+                        Stage::Interpolate {
+                            method: *method,
+                            a: *a,
+                            offset: g.offset,
+                            dt_factor: g.dt_factor,
+                        },
+                        n,
+                        n_out,
+                    );
+                }
+            }
+            Step::Decimate {
+                factor, no_filter, ..
+            } => {
+                if !no_filter {
+                    let sos = decimate::antialias(rate, *factor);
+                    push(
+                        Stage::Filter {
+                            sos: sos.into(),
+                            zerophase: false,
+                        },
+                        n,
+                        n,
+                    );
+                }
+                push(Stage::Decimate { factor: *factor }, n, n_out);
+            }
+        }
+    }
+    Ok(plan)
+}

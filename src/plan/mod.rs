@@ -1,0 +1,33 @@
+//! One plan for both executors. Pipeline steps + a trace's shape (npts, sampling rate,
+//! start) -> `Shapes` (the one walk over the steps: lengths, rates and starts after each
+//! step, ObsPy's warnings, the error ObsPy would raise) -> `Plan` (the stages with their f64
+//! parameters and tables: windows, filter sections, spectrum taps, grids, FFT lengths and
+//! radices, which response table each deconvolution needs). No device types here: a plan is
+//! plain data, unit-tested without a GPU, and printed by `seisbatch plan`.
+//!
+//! The CPU executor (`exec::cpu`) runs each stage through its twin in `src/ops/<stage>.rs`;
+//! the GPU executor (`gpu`) records the same stages as kernels (`shaders/<stage>.wgsl`) and
+//! rounds the tables to f32 where it uploads them. `stage` is the stage table.
+
+mod cache;
+mod compile;
+pub mod fft;
+mod shapes;
+pub mod stage;
+#[cfg(test)]
+mod tests;
+
+pub use cache::{Compiled, Planner, MAX_PLAN_BYTES};
+pub use compile::{compile, Plan, ResponseNeed};
+pub use shapes::{shapes, Failure, PlanKey, Shape, Shapes, StepShape};
+pub use stage::{Stage, StageAt};
+
+/// The plan for one trace shape on its own (tests, benchmarks, `seisbatch plan`): the walk's
+/// failure, if any, is the error.
+pub fn plan_for(steps: &[crate::pipeline::Step], shape: Shape) -> Result<Plan, Failure> {
+    let s = shapes(steps, shape);
+    if let Some(f) = s.failure {
+        return Err(f);
+    }
+    compile(steps, &s)
+}

@@ -1,0 +1,179 @@
+//! The plan as plain data (RustFFT's habit: plans are tested without running them).
+
+use super::fft::FftPlan;
+use super::*;
+use crate::pipeline::{DetrendType, Pipeline};
+
+const START: i64 = 1_388_534_400_000_000_000;
+
+fn steps(toml: &str) -> Vec<crate::pipeline::Step> {
+    Pipeline::parse(toml).unwrap().steps
+}
+
+fn shape(npts: usize, rate: f64) -> Shape {
+    Shape {
+        npts,
+        sampling_rate: rate,
+        start_ns: START,
+    }
+}
+
+const FORUM: &str = include_str!("../../examples/forum_chain.toml");
+
+#[test]
+fn forum_chain_at_120000_samples() {
+    let st = steps(FORUM);
+    let s = shapes(&st, shape(120_000, 100.0));
+    assert_eq!(s.failure, None);
+    assert_eq!(s.output().npts, 12_000);
+    assert_eq!(s.output().sampling_rate, 10.0);
+    let p = compile(&st, &s).unwrap();
+    let names: Vec<&str> = p.stages.iter().map(|s| s.stage.name()).collect();
+    assert_eq!(names, ["detrend", "taper", "deconvolve", "interpolate"]);
+    match &p.stages[2].stage {
+        Stage::Deconvolve {
+            nfft,
+            fft,
+            response,
+        } => {
+            assert_eq!(*nfft, 240_000);
+            assert_eq!(
+                *fft,
+                FftPlan::Stockham {
+                    n: 240_000,
+                    radices: vec![16, 8, 25, 25, 3]
+                }
+            );
+            assert_eq!(*response, 0);
+        }
+        s => panic!("{s:?}"),
+    }
+    assert_eq!(p.responses.len(), 1);
+    assert_eq!(p.responses[0].delta, 0.01);
+    match &p.stages[1].stage {
+        // 5% at each end of 120,000 samples: 6000 tapered, ones between.
+        Stage::Taper { window } => {
+            assert_eq!(window.len(), 120_000);
+            assert_eq!(window[0], 0.0);
+            assert!(window[6000..114_000].iter().all(|&w| w == 1.0));
+            assert!(window[5999] < 1.0 && window[114_000] < 1.0);
+        }
+        s => panic!("{s:?}"),
+    }
+    match &p.stages[3].stage {
+        Stage::Interpolate {
+            offset, dt_factor, ..
+        } => assert_eq!((*offset, *dt_factor), (0.0, 10.0)),
+        s => panic!("{s:?}"),
+    }
+    assert_eq!((p.n_in, p.n_out, p.rate_out), (120_000, 12_000, 10.0));
+    assert_eq!(p.stages_of(2), 2..3);
+}
+
+#[test]
+fn remove_response_options_become_stages() {
+    let st = steps(
+        "[[step]]\nop = \"remove_response\"\nzero_mean = true\ntaper = true\n\
+         [[step]]\nop = \"decimate\"\nfactor = 4\n",
+    );
+    let s = shapes(&st, shape(1001, 40.0));
+    let p = compile(&st, &s).unwrap();
+    let names: Vec<&str> = p.stages.iter().map(|s| s.stage.name()).collect();
+    assert_eq!(
+        names,
+        ["detrend", "taper", "deconvolve", "filter", "decimate"]
+    );
+    assert_eq!(
+        p.stages[0].stage,
+        Stage::Detrend {
+            kind: DetrendType::Demean
+        }
+    );
+    // odd npts: nfft = 2 (n + 1); decimate keeps ceil(n / factor).
+    assert!(matches!(
+        p.stages[2].stage,
+        Stage::Deconvolve { nfft: 2004, .. }
+    ));
+    assert_eq!((p.stages[4].n_in, p.stages[4].n_out), (1001, 251));
+    assert_eq!(p.rate_out, 10.0);
+    assert_eq!(p.stages_of(1), 3..5);
+}
+
+#[test]
+fn errors_and_warnings_are_obspys_and_keep_their_step() {
+    // strict_length decimate fails at step 2: step 1's stages still run first.
+    let st = steps(
+        "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n\
+         [[step]]\nop = \"decimate\"\nfactor = 3\nstrict_length = true\n",
+    );
+    let s = shapes(&st, shape(100, 100.0));
+    assert_eq!(s.steps.len(), 1);
+    let f = s.failure.clone().unwrap();
+    assert_eq!((f.step, f.op), (2, "decimate"));
+    assert!(f.message.contains("multiple"), "{}", f.message);
+    assert_eq!(compile(&st, &s).unwrap().stages.len(), 1);
+    // A taper longer than the trace warns, as ObsPy does.
+    let st = steps("[[step]]\nop = \"taper\"\nmax_percentage = 0.6\n");
+    let s = shapes(&st, shape(10, 1.0));
+    assert_eq!(
+        s.warnings(&st),
+        ["step 1 (taper): taper longer than trace: tapering the whole trace"]
+    );
+    // A rate that is not a rate fails the first step.
+    let s = shapes(&st, shape(10, f64::NAN));
+    assert!(s.failure.unwrap().message.contains("invalid sampling rate"));
+    // An empty trace: filter fails, resample passes it through at its rate.
+    let st = steps("[[step]]\nop = \"resample\"\nsampling_rate = 5\n[[step]]\nop = \"filter\"\ntype = \"lowpass\"\nfreq = 1\n");
+    let s = shapes(&st, shape(0, 20.0));
+    assert_eq!(s.steps[0].after.sampling_rate, 20.0);
+    assert_eq!(s.failure.unwrap().message, "trace has no samples");
+}
+
+#[test]
+fn traces_share_a_plan_unless_their_grid_differs() {
+    let st = steps(FORUM);
+    let a = shapes(&st, shape(120_000, 100.0));
+    let b = shapes(
+        &st,
+        Shape {
+            start_ns: START + 3_600_000_000_000,
+            ..shape(120_000, 100.0)
+        },
+    );
+    assert_eq!(
+        a.key(),
+        b.key(),
+        "the forum chain's plan is independent of the start"
+    );
+    assert_ne!(a.steps[3].after.start_ns, b.steps[3].after.start_ns);
+    // An absolute starttime puts each trace at its own grid offset.
+    let st = steps(
+        "[[step]]\nop = \"interpolate\"\nsampling_rate = 10\nmethod = \"lanczos\"\na = 5\n\
+         starttime = \"2014-01-01T00:00:10\"\nnpts = 100\n",
+    );
+    let a = shapes(&st, shape(10_000, 100.0));
+    let b = shapes(
+        &st,
+        Shape {
+            start_ns: START + 10_000_000,
+            ..shape(10_000, 100.0)
+        },
+    );
+    assert_ne!(a.key(), b.key());
+    assert_eq!(a.key().grids.len(), 1);
+}
+
+#[test]
+fn planner_compiles_once_per_key() {
+    let planner = Planner::new(&steps(FORUM));
+    for k in 0..5 {
+        let s = planner.shapes(Shape {
+            start_ns: START + k * 1_000_000_000,
+            ..shape(120_000, 100.0)
+        });
+        planner.plan(&s).unwrap();
+    }
+    assert_eq!(planner.len(), 1);
+    planner.plan(&planner.shapes(shape(60_000, 100.0))).unwrap();
+    assert_eq!(planner.len(), 2);
+}

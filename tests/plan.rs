@@ -1,0 +1,133 @@
+//! `seisbatch plan`: what a user sees before a million-trace job, and the modeled traffic the
+//! speed work measures itself against.
+
+mod common;
+
+use common::bin;
+
+fn plan(args: &[&str]) -> std::process::Output {
+    bin().arg("plan").args(args).output().unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let o = plan(&a);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+const FORUM: [&str; 5] = [
+    "examples/forum_chain.toml",
+    "--npts",
+    "120000",
+    "--sampling-rate",
+    "100",
+];
+
+#[test]
+fn forum_chain_plan_for_a_20_minute_trace() {
+    let o = plan(&FORUM);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("output: 12000 samples at 10.0 Hz"), "{text}");
+    for s in ["detrend", "taper", "deconvolve", "interpolate"] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    let v = json(&FORUM);
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["detrend", "taper", "deconvolve", "interpolate"]);
+    let d = &v["stages"][2]["parameters"];
+    assert_eq!(d["nfft"], 240_000);
+    assert_eq!(d["fft"]["radices"], serde_json::json!([16, 8, 25, 25, 3]));
+    assert_eq!(v["responses"][0]["bins"], 120_001);
+    assert!(v.get("gpu").is_none(), "the CPU plan has no device program");
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+}
+
+/// Issue #15's roofline: the forum chain's modeled device traffic per trace. Today ~50 MB
+/// (one device-memory pass per radix step); the shared-memory FFT must bring it to <= 8 MB.
+#[test]
+fn gpu_plan_reports_dispatches_and_device_bytes_per_trace() {
+    let mut a = FORUM.to_vec();
+    a.extend(["--device", "gpu"]);
+    let v = json(&a);
+    let g = &v["gpu"];
+    let bytes = g["device_bytes_per_trace"].as_u64().unwrap();
+    assert!((49_900_000..=50_000_000).contains(&bytes), "{bytes}");
+    let segs = g["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 1);
+    assert_eq!(segs[0]["on"], "gpu");
+    assert_eq!(segs[0]["dispatches_per_batch"], 17);
+    assert_eq!(segs[0]["upload_f32_centred"], true);
+    // Forcing a stage onto its CPU twin splits the program there.
+    a.extend(["--cpu-stages", "deconvolve"]);
+    let v = json(&a);
+    let on: Vec<&str> = v["gpu"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["on"].as_str().unwrap())
+        .collect();
+    assert_eq!(on, ["gpu", "cpu", "gpu"]);
+    let text = String::from_utf8_lossy(&plan(&a).stdout).to_string();
+    assert!(text.contains("device_bytes_per_trace"), "{text}");
+}
+
+#[test]
+fn a_shape_obspy_refuses_says_why_and_bad_arguments_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"decimate\"\nfactor = 3\nstrict_length = true\n",
+    )
+    .unwrap();
+    let v = json(&[
+        p.to_str().unwrap(),
+        "--npts",
+        "100",
+        "--sampling-rate",
+        "10",
+    ]);
+    let e = v["error"].as_str().unwrap();
+    assert!(
+        e.contains("step 1 (decimate)") && e.contains("multiple"),
+        "{e}"
+    );
+    for bad in [
+        vec![
+            "examples/forum_chain.toml",
+            "--npts",
+            "10",
+            "--sampling-rate",
+            "0",
+        ],
+        vec![
+            "examples/forum_chain.toml",
+            "--npts",
+            "10",
+            "--sampling-rate",
+            "1",
+            "--cpu-stages",
+            "fft",
+        ],
+        vec![
+            "examples/forum_chain.toml",
+            "--npts",
+            "99999999999",
+            "--sampling-rate",
+            "1",
+        ],
+        vec!["missing.toml", "--npts", "10", "--sampling-rate", "1"],
+    ] {
+        let o = plan(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(!o.stderr.is_empty());
+    }
+}
