@@ -1,6 +1,6 @@
 // fft: batched complex FFTs of any length, as numpy computes them (forward unnormalised; the
 // inverse's 1/N is a scale on fft_unpack). CPU twin: src/ops/fft.rs (rfft/irfft via realfft);
-// the plan (radix passes, Bluestein tables) is data built in src/gpu/fft.rs.
+// the plan (radix passes, Bluestein tables) is data built in src/plan/fft.rs and recorded by src/gpu/record/fft.rs.
 //
 // 2/3/5-smooth lengths (every nfft remove_response uses) run as Stockham autosort passes of
 // radix 16, 8, 4, 2 and 25, 9, 15, 3, 5 (fft_pass, ping-pong buffers, no bit reversal). Each

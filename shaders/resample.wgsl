@@ -2,7 +2,7 @@
 // and the inverse FFT of the num output samples. Builds the Hermitian spectrum of length num
 // from the input spectrum: each output bin j <= num/2 is np.interp of the (windowed) input
 // bins at frequency j * new_rate / num, i.e. a * X[k] + b * X[k+1] with (k, a, b) computed
-// in f64 on the host, window folded in (src/gpu/plan.rs). The imaginary parts of X[0] and of
+// in f64 on the host, window folded in (src/plan/compile.rs, resample::taps). The imaginary parts of X[0] and of
 // the even-n Nyquist bin are zeroed first, as ObsPy does; bins above num/2 are conjugate mirrors.
 // CPU twin: src/ops/resample.rs.
 //

@@ -1,10 +1,15 @@
-//! Command line: clap parses and validates (no I/O here); `main` turns it into a run.
+//! Command line: clap parses and validates; `RunArgs::config` turns a `run` command line into
+//! the engine's `RunConfig` (reading only the pipeline file); `main` runs it.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::limits as seisbatch_limits;
+use crate::engine::{self, Device, RunConfig};
+use crate::limits::{self, self as seisbatch_limits};
+use crate::pipeline::Pipeline;
+use crate::read::mseed::Gaps;
+use crate::write::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -280,4 +285,119 @@ pub struct RunArgs {
     /// rest on the device, to find which stage a GPU/CPU difference comes from.
     #[arg(long, value_delimiter = ',', value_name = "STAGES")]
     pub cpu_stages: Vec<String>,
+}
+
+impl RunArgs {
+    /// The command line -> a run's configuration (the pipeline file read and validated), or
+    /// a usage error (exit 2; nothing is processed or written).
+    pub fn config(&self) -> Result<RunConfig, String> {
+        run_config(self)
+    }
+}
+
+fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
+    let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        for w in &pipeline.warnings {
+            crate::errln!("seisbatch: warning: {w}");
+        }
+    }
+    let shard = match args.shard.as_deref() {
+        None => None,
+        Some("auto") => {
+            let (s, from) =
+                crate::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?;
+            if !args.quiet {
+                crate::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
+            }
+            Some(s)
+        }
+        Some(k) => Some(crate::shard::Shard::parse(k)?),
+    };
+    let max_gap = args.max_gap.unwrap_or(1.0);
+    if !(max_gap.is_finite() && max_gap >= 0.0) {
+        return Err("--max-gap must be a number of seconds >= 0".into());
+    }
+    let gaps =
+        match args.gaps {
+            GapsArg::Zeros => Gaps::Zeros { max_gap },
+            GapsArg::Interpolate => Gaps::Interpolate { max_gap },
+            GapsArg::Split | GapsArg::Reject if args.max_gap.is_some() => return Err(
+                "--max-gap applies to --gaps zeros or --gaps interpolate (the gaps they fill); \
+                 --gaps split and reject fill nothing"
+                    .into(),
+            ),
+            GapsArg::Split => Gaps::Split,
+            GapsArg::Reject => Gaps::Reject,
+        };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let jobs = args.jobs.unwrap_or(cores);
+    if jobs == 0 || jobs > limits::MAX_JOBS {
+        return Err(format!(
+            "--jobs must be 1 to {} (this machine has {cores} cores)",
+            limits::MAX_JOBS
+        ));
+    }
+    if args.max_samples == 0 || args.max_samples > limits::MAX_MAX_SAMPLES {
+        return Err(format!(
+            "--max-samples must be 1 to {}",
+            limits::MAX_MAX_SAMPLES
+        ));
+    }
+    check_stages(&args.cpu_stages)?;
+    let format = match (args.format, args.layout) {
+        (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
+        (Some(FormatArg::Asdf), _) => {
+            if !cfg!(feature = "asdf") {
+                return Err("--format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
+            }
+            Format::Asdf
+        }
+        (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
+        (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
+    };
+    Ok(RunConfig {
+        pipeline,
+        input: args.input.clone(),
+        output: args.output.clone(),
+        inventory: args.inventory.clone(),
+        format,
+        gaps,
+        layout: match args.layout {
+            LayoutArg::PerTrace => engine::Layout::PerTrace,
+            LayoutArg::PerEvent => engine::Layout::PerEvent,
+        },
+        jobs,
+        device: match args.device {
+            DeviceArg::Auto => Device::Auto,
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Gpu => Device::Gpu,
+        },
+        gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
+        progress: !args.quiet,
+        stage_times: args.stage_times,
+        shard,
+        resume: args.resume,
+        overwrite: args.overwrite,
+        max_samples: args.max_samples,
+        cpu_stages: args.cpu_stages.clone(),
+    })
+}
+
+/// `--cpu-stages` names stages of the stage table.
+pub fn check_stages(stages: &[String]) -> Result<(), String> {
+    match stages
+        .iter()
+        .find(|s| !crate::plan::stage::stage_names().any(|n| n == s.as_str()))
+    {
+        Some(bad) => Err(format!(
+            "--cpu-stages: no stage `{bad}` (stages: {})",
+            crate::plan::stage::stage_names()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => Ok(()),
+    }
 }

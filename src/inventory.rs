@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::error::TraceError;
 use crate::once_map::OnceMap;
-use crate::read::layout::xml_files;
 use crate::read::stationxml::{self, ChannelEpoch};
+use crate::read::tree::xml_files;
 use crate::response::Response;
 use crate::time;
 use crate::trace::Trace;

@@ -1,20 +1,26 @@
 //! seisbatch: ObsPy-style processing of seismic traces in bulk, with ObsPy's numbers.
 //!
-//! Data flow: **read -> process -> commit (write, journal) -> report**.
-//! - `read`: which files (`read::walk`, by content where names say nothing), miniSEED records
-//!   -> [`trace::Trace`] segments (`read::mseed`, `read::join`), StationXML -> channel epochs
-//!   and responses (`read::stationxml`, `inventory`), input layouts (`read::layout`).
+//! Data flow: **read -> plan -> execute -> commit (write, journal) -> report**.
+//! - `read`: which files (`read::walk`, by content where names say nothing), where their
+//!   responses and outputs go (`read::tree`), miniSEED records -> [`trace::Trace`] segments
+//!   (`read::mseed`, `read::join`), StationXML -> channel epochs and responses
+//!   (`read::stationxml`, `inventory`).
 //! - `pipeline`: the TOML steps with ObsPy's names and defaults, validated up front.
-//! - `ops`: one file per stage, f64 CPU implementations following docs/NUMERICS.md;
-//!   `response` evaluates responses (evalresp conventions) and caches inverse tables.
-//! - `gpu`: the same stages as wgpu kernels (`shaders/<stage>.wgsl`, each the twin of
-//!   `ops/<stage>.rs`), batched by trace shape, falling back to the CPU trace by trace.
-//! - `engine`: files in parallel on the CPU or through the device, committed in walk order;
+//! - `plan`: steps + a trace's shape -> `plan::Shapes` (lengths, rates, starts, ObsPy's
+//!   warnings and errors, per trace) -> `plan::Plan` (the stages with their f64 tables,
+//!   compiled once per shape); `plan::stage` is the stage table.
+//! - `exec`: the `Executor` trait; `exec::cpu` runs each stage through its twin in `ops`
+//!   (one file per stage, ObsPy's arithmetic in f64, docs/NUMERICS.md); `gpu` is the other
+//!   executor: it records a plan's stages as data (`gpu::record`), submits them to wgpu
+//!   (`gpu::runner`, kernels `shaders/<stage>.wgsl`) and runs what the device cannot on the
+//!   CPU twins. `response` evaluates responses (evalresp conventions) and caches inverse tables.
+//! - `engine`: the run: readers -> an executor -> writers, files committed in walk order;
 //!   per-trace errors recorded, never fatal.
 //! - `write`: the output folder as a boundary (`write::output`), safe unique names
 //!   (`write::names`), SAC / miniSEED 2 and 3 / ASDF written atomically, the journal,
 //!   `report.json`.
 //! - `limits`: every bound on what an input, a trace or a command line may cost.
+//! - `inspect`: `seisbatch plan`, the plan of one trace shape as text or JSON.
 
 pub mod bench;
 pub mod cli;

@@ -6,14 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use seisbatch::cli::{
-    BenchArgs, Cli, Command, DeviceArg, FormatArg, GapsArg, LayoutArg, PlanArgs, ReportArgs,
-    RunArgs, SynthArgs,
+    BenchArgs, Cli, Command, DeviceArg, PlanArgs, ReportArgs, RunArgs, SynthArgs,
 };
-use seisbatch::engine::{self, Device, RunConfig, RunError};
+use seisbatch::engine::{self, RunConfig, RunError};
 use seisbatch::pipeline::Pipeline;
-use seisbatch::read::mseed::Gaps;
 use seisbatch::write::report::{by_reason, Report};
-use seisbatch::write::Format;
 use seisbatch::{errln, limits, outln};
 
 fn main() -> ExitCode {
@@ -59,7 +56,7 @@ fn plan(a: PlanArgs) -> ExitCode {
         errln!("seisbatch plan: --sampling-rate must be a positive number of Hz");
         return ExitCode::from(2);
     }
-    if let Err(e) = check_stages(&a.cpu_stages) {
+    if let Err(e) = seisbatch::cli::check_stages(&a.cpu_stages) {
         errln!("seisbatch plan: {e}");
         return ExitCode::from(2);
     }
@@ -84,22 +81,6 @@ fn plan(a: PlanArgs) -> ExitCode {
         outln!("{}", seisbatch::inspect::text(&v).trim_end());
     }
     ExitCode::SUCCESS
-}
-
-/// `--cpu-stages` names stages of the stage table.
-fn check_stages(stages: &[String]) -> Result<(), String> {
-    match stages
-        .iter()
-        .find(|s| !seisbatch::plan::stage::stage_names().any(|n| n == s.as_str()))
-    {
-        Some(bad) => Err(format!(
-            "--cpu-stages: no stage `{bad}` (stages: {})",
-            seisbatch::plan::stage::stage_names()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        None => Ok(()),
-    }
 }
 
 fn report(a: ReportArgs) -> ExitCode {
@@ -222,99 +203,6 @@ fn synth(a: SynthArgs) -> ExitCode {
     }
 }
 
-/// The command line -> a run's configuration, or a usage error (exit 2; nothing is read or
-/// written).
-fn config(args: &RunArgs) -> Result<RunConfig, String> {
-    let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
-    if !args.quiet {
-        for w in &pipeline.warnings {
-            errln!("seisbatch: warning: {w}");
-        }
-    }
-    let shard = match args.shard.as_deref() {
-        None => None,
-        Some("auto") => {
-            let (s, from) =
-                seisbatch::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?;
-            if !args.quiet {
-                errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
-            }
-            Some(s)
-        }
-        Some(k) => Some(seisbatch::shard::Shard::parse(k)?),
-    };
-    let max_gap = args.max_gap.unwrap_or(1.0);
-    if !(max_gap.is_finite() && max_gap >= 0.0) {
-        return Err("--max-gap must be a number of seconds >= 0".into());
-    }
-    let gaps =
-        match args.gaps {
-            GapsArg::Zeros => Gaps::Zeros { max_gap },
-            GapsArg::Interpolate => Gaps::Interpolate { max_gap },
-            GapsArg::Split | GapsArg::Reject if args.max_gap.is_some() => return Err(
-                "--max-gap applies to --gaps zeros or --gaps interpolate (the gaps they fill); \
-                 --gaps split and reject fill nothing"
-                    .into(),
-            ),
-            GapsArg::Split => Gaps::Split,
-            GapsArg::Reject => Gaps::Reject,
-        };
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let jobs = args.jobs.unwrap_or(cores);
-    if jobs == 0 || jobs > limits::MAX_JOBS {
-        return Err(format!(
-            "--jobs must be 1 to {} (this machine has {cores} cores)",
-            limits::MAX_JOBS
-        ));
-    }
-    if args.max_samples == 0 || args.max_samples > limits::MAX_MAX_SAMPLES {
-        return Err(format!(
-            "--max-samples must be 1 to {}",
-            limits::MAX_MAX_SAMPLES
-        ));
-    }
-    check_stages(&args.cpu_stages)?;
-    let format = match (args.format, args.layout) {
-        (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
-        (Some(FormatArg::Asdf), _) => {
-            if !cfg!(feature = "asdf") {
-                return Err("--format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
-            }
-            Format::Asdf
-        }
-        (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
-        (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
-    };
-    Ok(RunConfig {
-        pipeline,
-        input: args.input.clone(),
-        output: args.output.clone(),
-        inventory: args.inventory.clone(),
-        format,
-        gaps,
-        layout: match args.layout {
-            LayoutArg::PerTrace => engine::Layout::PerTrace,
-            LayoutArg::PerEvent => engine::Layout::PerEvent,
-        },
-        jobs,
-        device: match args.device {
-            DeviceArg::Auto => Device::Auto,
-            DeviceArg::Cpu => Device::Cpu,
-            DeviceArg::Gpu => Device::Gpu,
-        },
-        gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
-        progress: !args.quiet,
-        stage_times: args.stage_times,
-        shard,
-        resume: args.resume,
-        overwrite: args.overwrite,
-        max_samples: args.max_samples,
-        cpu_stages: args.cpu_stages.clone(),
-    })
-}
-
 /// After a run (unless --quiet): the summary, failures and damaged input by reason, what
 /// was skipped, and how many warnings report.json holds.
 fn tell(report: &Report, cfg: &RunConfig) {
@@ -393,7 +281,7 @@ fn tell(report: &Report, cfg: &RunConfig) {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    let cfg = match config(&args) {
+    let cfg = match args.config() {
         Ok(c) => c,
         Err(m) => {
             errln!("seisbatch: {m}");

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::read::layout::InputFile;
+use crate::read::tree::InputFile;
 use crate::read::walk::{Exclude, Survey, WalkError, Walker};
 
 /// This process's share: shard `index` of `count` (0 <= index < count).

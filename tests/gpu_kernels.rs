@@ -480,3 +480,63 @@ fn two_deconvolutions_in_one_batch_keep_their_tables() {
         assert!(e < TOL, "trace {t}: rel L2 {e:.3e}");
     }
 }
+
+/// Traces of several shapes in one call, interleaved, with batches of a few traces: every
+/// batch of every group shares one in-flight queue (a new shape does not drain the device),
+/// a host stage (linear interpolate) sits between device stages, and every outcome lands at
+/// its own trace, equal to the CPU executor's within the tolerance.
+#[test]
+fn shapes_interleaved_in_one_call_come_back_in_order() {
+    use seisbatch::exec::{cpu, Executor};
+    use seisbatch::gpu::executor::Driver;
+    use seisbatch::plan::Planner;
+    let Some(gpu) = gpu() else { return };
+    let toml = "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n\
+                [[step]]\nop = \"interpolate\"\nsampling_rate = 50.0\nmethod = \"linear\"\n\
+                [[step]]\nop = \"taper\"\nmax_percentage = 0.1\n";
+    let steps = Pipeline::parse(toml).unwrap().steps;
+    let planner = Planner::new(&steps);
+    let cache = ResponseCache::default();
+    let lengths = [
+        1000usize, 3001, 1000, 257, 3001, 257, 1000, 3001, 257, 1000, 3001,
+    ];
+    let traces: Vec<Trace> = lengths
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| trace(noise(900 + k as u64, n), 100.0))
+        .collect();
+    let sources: Vec<&dyn ResponseSource> = traces.iter().map(|_| &NoResponses as _).collect();
+    // A budget for two or three traces of the longest shape per batch.
+    let plan = planner
+        .plan(&planner.shapes(plan::Shape::of(&traces[1])))
+        .unwrap();
+    let fp = Runner::new(&gpu, 1).plan_footprint(&plan).unwrap();
+    let mut driver = Driver::new(&gpu, 5 * fp.per_trace, &planner, &cache);
+    let got = driver.process(traces.clone(), &sources);
+    assert_eq!(driver.on_device, traces.len(), "{:?}", driver.notes);
+    assert!(
+        driver.notes.iter().any(|n| n.contains("Linear")),
+        "{:?}",
+        driver.notes
+    );
+    assert!(
+        driver.runner_times().batches >= 6,
+        "several batches per shape"
+    );
+    for (k, (t, g)) in traces.iter().zip(got).enumerate() {
+        let (g, _) = g.unwrap();
+        let mut want = t.clone();
+        cpu::run_steps(&steps, &mut want, &NoResponses, &cache).unwrap();
+        assert_eq!(g.data.len(), want.data.len(), "trace {k}");
+        assert_eq!(
+            (g.start_ns, g.sampling_rate),
+            (want.start_ns, want.sampling_rate)
+        );
+        let e = rel_err(&g.data, &want.data, &t.data);
+        assert!(
+            e <= TOL,
+            "trace {k} ({} samples): rel L2 {e:.3e}",
+            lengths[k]
+        );
+    }
+}

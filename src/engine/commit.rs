@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use super::{FileOutcome, Layout, Totals};
 use crate::progress::Progress;
-use crate::read::layout::InputFile;
+use crate::read::tree::InputFile;
 use crate::write::append::Appender;
 use crate::write::journal::{self, Entry, Journal};
 use crate::write::names::Names;

@@ -15,7 +15,7 @@ use crate::exec::Executor;
 use crate::gpu::executor::Driver;
 use crate::inventory::{Inventories, Inventory};
 use crate::ops::ResponseSource;
-use crate::read::layout::InputFile;
+use crate::read::tree::InputFile;
 use crate::time;
 
 /// Samples the GPU path gathers before handing them to the device driver (about 560

@@ -10,181 +10,35 @@
 //! queues between them. Both hand finished files to one `commit::Committer`.
 
 mod commit;
-mod convert;
+mod config;
 mod gpu_path;
+mod totals;
 mod work;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::gpu::{self, AdapterSummary, Gpu};
 use crate::inventory::XmlCache;
 use crate::limits;
-use crate::pipeline::Pipeline;
 use crate::progress::Progress;
-use crate::read::layout::InputFile;
-use crate::read::mseed;
+use crate::read::tree::InputFile;
 use crate::read::walk::{self, Exclude, Survey, WalkError, Walker};
 use crate::response::cache::ResponseCache;
 use crate::write::append::Appender;
 use crate::write::journal::{self, Journal};
-use crate::write::output::{OutputDir, OutputError};
+use crate::write::output::OutputDir;
 use crate::write::placement::{self, Placement};
-use crate::write::report::{Failure, FileProblem, Report, Skipped, StageSeconds};
+use crate::write::report::{Report, Skipped, StageSeconds};
 use crate::write::Format;
 
 pub use commit::event_file;
-
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    pub pipeline: Pipeline,
-    pub input: PathBuf,
-    pub output: PathBuf,
-    pub inventory: Option<PathBuf>,
-    pub format: Format,
-    pub jobs: usize,
-    pub device: Device,
-    /// Device memory one batch may use, bytes (`--gpu-memory`).
-    pub gpu_memory: u64,
-    /// Progress on stderr (off with --quiet).
-    pub progress: bool,
-    /// Time every GPU stage with timestamp queries (`seisbatch bench`).
-    pub stage_times: bool,
-    /// This process's share of the inputs (`--shard`); None: all of them.
-    pub shard: Option<crate::shard::Shard>,
-    /// `--resume`: skip the inputs the output folder's journal lists as finished.
-    pub resume: bool,
-    /// `--overwrite`: run again into a folder an earlier run wrote (its journal restarts).
-    pub overwrite: bool,
-    /// `--layout`: one file per trace, or one miniSEED file per event folder.
-    pub layout: Layout,
-    /// `--gaps`: what a gap between records of one channel does.
-    pub gaps: mseed::Gaps,
-    /// `--max-samples`: samples one trace may hold (see `limits`).
-    pub max_samples: usize,
-    /// `--cpu-stages`: stages the GPU path runs through their CPU twins (debugging).
-    pub cpu_stages: Vec<String>,
-}
-
-/// `--layout`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// One file per trace, named as MassDownloader names them.
-    PerTrace,
-    /// One multi-trace miniSEED file per event folder (`EVENT/raw/*` -> `EVENT/EVENT.mseed`),
-    /// or per input file for other inputs (`dir/x.mseed` -> `dir/x.mseed`).
-    PerEvent,
-}
-
-impl Layout {
-    fn name(self) -> &'static str {
-        match self {
-            Layout::PerTrace => "per-trace",
-            Layout::PerEvent => "per-event",
-        }
-    }
-}
-
-/// `--device`: where the steps run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Device {
-    Cpu,
-    /// A hardware GPU if wgpu finds one, else the CPU path (and the report says why).
-    Auto,
-    /// Any wgpu adapter, a software one included; none is a usage error.
-    Gpu,
-}
-
-/// Default for `--gpu-memory`: large enough for hundreds of 20-minute traces per batch,
-/// small enough for a laptop GPU.
-pub const DEFAULT_GPU_MEMORY: u64 = 2 << 30;
-
-/// Errors that stop the whole run (exit 1), or before it starts (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Fatal(String),
-}
-
-impl From<OutputError> for RunError {
-    fn from(e: OutputError) -> Self {
-        match e {
-            OutputError::Usage(m) => RunError::Usage(m),
-            OutputError::Fatal(m) => RunError::Fatal(m),
-        }
-    }
-}
-
-/// What one input file came to, merged into the run's totals when it is committed.
-#[derive(Default)]
-pub(crate) struct FileOutcome {
-    /// Samples decoded from the file (progress and throughput).
-    samples: u64,
-    ok: usize,
-    outputs: usize,
-    failures: Vec<Failure>,
-    problems: Vec<FileProblem>,
-    warnings: Vec<String>,
-    /// I/O errors that a later run may not meet: the input file could not be read (vanished,
-    /// permissions) or an output could not be written (disk full, permissions). The file is
-    /// then not journaled, so a --resume after the cause is fixed does it again.
-    io_errors: usize,
-}
-
-/// The run's counts and entries so far, each file merged in as it is committed: memory grows
-/// with failures and distinct warnings, not with the number of files.
-#[derive(Default)]
-pub(crate) struct Totals {
-    samples: u64,
-    ok: usize,
-    outputs: usize,
-    failures: Vec<Failure>,
-    problems: Vec<FileProblem>,
-    files_with_problems: usize,
-    warnings: BTreeSet<String>,
-}
-
-fn merge(totals: &Mutex<Totals>, o: FileOutcome) {
-    let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-    t.samples += o.samples;
-    t.ok += o.ok;
-    t.outputs += o.outputs;
-    t.failures.extend(o.failures);
-    if !o.problems.is_empty() {
-        t.files_with_problems += 1;
-    }
-    t.problems.extend(o.problems);
-    t.warnings.extend(o.warnings);
-}
-
-/// Thread-seconds per stage, summed over workers (stages overlap in wall time).
-#[derive(Default)]
-pub(crate) struct Clocks {
-    read_decode: AtomicU64,
-    process: AtomicU64,
-    write: AtomicU64,
-}
-
-fn add(c: &AtomicU64, since: Instant) {
-    c.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
-}
-
-fn secs(c: &AtomicU64) -> f64 {
-    c.load(Ordering::Relaxed) as f64 * 1e-9
-}
-
-/// Peak resident set size of this process (Linux VmHWM), if known.
-fn peak_rss_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+use config::{gaps_report, identity, identity_difference};
+pub use config::{Device, Layout, RunConfig, RunError, DEFAULT_GPU_MEMORY};
+use totals::{add, merge, peak_rss_bytes, secs, Clocks, FileOutcome, Totals};
 
 /// The run's input files in walk order (all, or one shard's).
 type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;
@@ -204,73 +58,6 @@ fn select_device(cfg: &RunConfig) -> Result<(Option<Gpu>, Option<String>), RunEr
             Ok(g) => Ok((Some(g), None)),
             Err(e) => Ok((None, Some(format!("--device auto found no hardware GPU: {e}")))),
         },
-    }
-}
-
-/// What makes two runs the same product: a resume must match it field by field.
-fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
-    let real = |p: &Path, what: &str| {
-        std::fs::canonicalize(p)
-            .map(|r| journal::key(&r))
-            .map_err(|e| RunError::Usage(format!("{what} {}: {e}", p.display())))
-    };
-    Ok(serde_json::json!({
-        "seisbatch_version": env!("CARGO_PKG_VERSION"),
-        "pipeline": cfg.pipeline.steps,
-        "format": cfg.format,
-        "layout": cfg.layout.name(),
-        "gaps": gaps_report(cfg.gaps),
-        "max_samples": cfg.max_samples,
-        "input": real(&cfg.input, "--input")?,
-        "inventory": match &cfg.inventory {
-            Some(p) => serde_json::Value::String(real(p, "--inventory")?),
-            None => serde_json::Value::Null,
-        },
-        "shards": cfg.shard.map(|s| s.count),
-    }))
-}
-
-/// Why a resume does not match the run it resumes, naming each difference.
-fn identity_difference(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
-    let what = |k: &str| match k {
-        "seisbatch_version" => "the seisbatch version",
-        "pipeline" => "the pipeline",
-        "format" => "--format",
-        "layout" => "--layout",
-        "gaps" => "--gaps/--max-gap",
-        "max_samples" => "--max-samples",
-        "input" => "--input (resolved)",
-        "inventory" => "--inventory (resolved)",
-        "shards" => "the number of shards",
-        _ => "a setting",
-    };
-    let mut diffs = Vec::new();
-    for (k, v) in new.as_object()?.iter() {
-        let o = &old[k.as_str()];
-        if o == v {
-            continue;
-        }
-        let detail = if k == "pipeline" {
-            let (a, b) = (o.as_array(), v.as_array());
-            let (a, b) = (a.map_or(&[][..], |x| x), b.map_or(&[][..], |x| x));
-            match (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
-                Some(i) if i < a.len() && i < b.len() => {
-                    format!("step {} differs: {} there, {} now", i + 1, a[i], b[i])
-                }
-                _ => format!("{} steps there, {} now", a.len(), b.len()),
-            }
-        } else {
-            format!("{o} there, {v} now")
-        };
-        diffs.push(format!("{} ({detail})", what(k)));
-    }
-    (!diffs.is_empty()).then(|| diffs.join("; "))
-}
-
-fn gaps_report(g: mseed::Gaps) -> crate::write::report::GapsReport {
-    crate::write::report::GapsReport {
-        policy: g.name().into(),
-        max_gap_seconds: g.max_gap(),
     }
 }
 
@@ -507,7 +294,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         ));
     }
     if cfg.format == Format::Asdf {
-        convert::to_asdf(cfg, &out, &root, &appender, &clocks, &totals);
+        let t = Instant::now();
+        let problems =
+            crate::write::asdf::convert_events(&out, &root, cfg.inventory.as_deref(), &appender);
+        add(&clocks.write, t);
+        for p in problems {
+            let mut o = FileOutcome::default();
+            o.problems.push(p);
+            merge(&totals, o);
+        }
     }
     progress.finish();
     let totals = std::mem::take(&mut *totals.lock().unwrap_or_else(|e| e.into_inner()));

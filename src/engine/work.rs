@@ -12,7 +12,7 @@ use super::commit::{Committer, Encoded, Finished};
 use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::limits;
-use crate::read::layout::InputFile;
+use crate::read::tree::InputFile;
 use crate::read::walk::WalkError;
 use crate::read::{mseed, sniff};
 use crate::response::cache::ResponseCache;

@@ -9,6 +9,7 @@
 //! never loses a trace to the device.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -41,6 +42,13 @@ pub struct Driver<'g> {
     /// stages or traces on the CPU.
     pub host_prep: f64,
     pub cpu_fallback: f64,
+}
+
+/// A batch of one plan: its traces, and the plan's device and host segments.
+struct Batch<'s> {
+    plan: Arc<Plan>,
+    segments: Arc<[Segment]>,
+    jobs: Vec<Job<'s>>,
 }
 
 /// A group's traces: index in the `process` call, the trace, its walk.
@@ -107,22 +115,25 @@ impl<'g> Driver<'g> {
         r
     }
 
-    fn group(
+    /// A group's traces cut into batches of its plan, response tables looked up; what cannot
+    /// go to the device at all runs on the CPU executor here, into `results`.
+    fn prepare<'s>(
         &mut self,
-        key_plan: std::sync::Arc<Plan>,
+        plan: Arc<Plan>,
+        caps: &Caps,
         group: Group,
-        sources: &Sources,
-    ) -> Vec<(usize, Outcome)> {
-        let plan = &*key_plan;
+        sources: &Sources<'s>,
+        results: &mut Vec<(usize, Outcome)>,
+    ) -> Vec<Batch<'s>> {
         let t_prep = std::time::Instant::now();
         if self.gpu.is_lost() {
             self.notes
                 .insert("the GPU device was lost; later traces ran on the CPU path".into());
-            return self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources);
+            results.extend(self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources));
+            return Vec::new();
         }
-        let caps = self.runner.caps();
-        let segments = record::segments(plan, &caps);
-        for s in &segments {
+        let segments: Arc<[Segment]> = record::segments(&plan, caps).into();
+        for s in segments.iter() {
             if let Some(why) = &s.host {
                 self.notes.insert(format!(
                     "no GPU kernel for {why}: that stage ran on the CPU path (its f64 twin)"
@@ -130,14 +141,17 @@ impl<'g> Driver<'g> {
             }
         }
         if segments.iter().all(|s| s.host.is_some()) {
-            return self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources);
+            results.extend(self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources));
+            return Vec::new();
         }
-        let per_batch = match self.runner.per_batch(plan) {
+        let per_batch = match self.runner.per_batch(&plan) {
             Ok(p) => p,
             Err(e) => {
                 self.notes
                     .insert(format!("GPU: {e}; those traces ran on the CPU path"));
-                return self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources);
+                results
+                    .extend(self.cpu(group.into_iter().map(|(i, t, _)| (i, t)).collect(), sources));
+                return Vec::new();
             }
         };
         // Host side of remove_response: each trace's tables, looked up at the start it has
@@ -147,7 +161,7 @@ impl<'g> Driver<'g> {
         let looked: Vec<Result<Job, (usize, TraceError)>> = group
             .into_par_iter()
             .map(
-                |(i, trace, shapes)| match tables_for(plan, &trace, &shapes, sources[i], cache) {
+                |(i, trace, shapes)| match tables_for(&plan, &trace, &shapes, sources[i], cache) {
                     Ok(tables) => Ok(Job {
                         i,
                         trace,
@@ -159,7 +173,6 @@ impl<'g> Driver<'g> {
                 },
             )
             .collect();
-        let mut results = Vec::with_capacity(looked.len());
         let mut ready = Vec::with_capacity(looked.len());
         for r in looked {
             match r {
@@ -168,48 +181,85 @@ impl<'g> Driver<'g> {
             }
         }
         self.host_prep += t_prep.elapsed().as_secs_f64();
-        // Up to IN_FLIGHT batches on the device at once: while one runs, the next is
-        // converted, uploaded and recorded, and the one before is read back.
-        let mut in_flight: VecDeque<(Vec<Job>, Pending, usize)> = VecDeque::new();
-        let mut rest = ready;
-        while !rest.is_empty() || !in_flight.is_empty() {
-            if !rest.is_empty() && in_flight.len() < IN_FLIGHT {
-                let take = per_batch.min(rest.len());
-                let tail = rest.split_off(take);
-                let batch = std::mem::replace(&mut rest, tail);
-                match self.start(plan, &caps, &segments, batch, &mut results) {
-                    Ok(Some(x)) => in_flight.push_back(x),
-                    Ok(None) => {}
-                    Err((batch, e, from)) => {
-                        results.extend(self.failed_batch(plan, batch, e, from))
+        let mut batches = Vec::new();
+        while !ready.is_empty() {
+            let tail = ready.split_off(per_batch.min(ready.len()));
+            batches.push(Batch {
+                plan: plan.clone(),
+                segments: segments.clone(),
+                jobs: std::mem::replace(&mut ready, tail),
+            });
+        }
+        batches
+    }
+
+    /// Every batch of every group through the device, up to IN_FLIGHT at once whatever plan
+    /// each has: while one runs, the next is converted, uploaded and recorded, and the one
+    /// before is read back (a new shape does not drain the device).
+    fn run_batches(
+        &mut self,
+        caps: &Caps,
+        batches: Vec<Batch>,
+        results: &mut Vec<(usize, Outcome)>,
+    ) {
+        let mut in_flight: VecDeque<(Batch, Pending, usize)> = VecDeque::new();
+        let mut rest = batches.into_iter();
+        let mut next = rest.next();
+        while next.is_some() || !in_flight.is_empty() {
+            if in_flight.len() < IN_FLIGHT {
+                if let Some(b) = next.take() {
+                    next = rest.next();
+                    let Batch {
+                        plan,
+                        segments,
+                        jobs,
+                    } = b;
+                    match self.start(&plan, caps, &segments, jobs, results) {
+                        Ok(Some((jobs, p, seg))) => in_flight.push_back((
+                            Batch {
+                                plan,
+                                segments,
+                                jobs,
+                            },
+                            p,
+                            seg,
+                        )),
+                        Ok(None) => {}
+                        Err((jobs, e, from)) => {
+                            results.extend(self.failed_batch(&plan, jobs, e, from))
+                        }
                     }
+                    continue;
                 }
-                continue;
             }
-            let Some((batch, p, seg)) = in_flight.pop_front() else {
+            let Some((b, p, seg)) = in_flight.pop_front() else {
                 break;
             };
+            let Batch {
+                plan,
+                segments,
+                jobs,
+            } = b;
             match self.runner.finish(p) {
                 Ok(out) => {
-                    let batch = with_results(batch, out);
-                    match self.rest(plan, &caps, &segments, seg + 1, batch, &mut results) {
+                    let jobs = with_results(jobs, out);
+                    match self.rest(&plan, caps, &segments, seg + 1, jobs, results) {
                         Ok(done) => {
                             self.on_device += done.len();
                             let steps = self.planner.steps();
                             results.extend(done.into_iter().map(|j| finished(j, steps)));
                         }
-                        Err((batch, e, from)) => {
-                            results.extend(self.failed_batch(plan, batch, e, from))
+                        Err((jobs, e, from)) => {
+                            results.extend(self.failed_batch(&plan, jobs, e, from))
                         }
                     }
                 }
                 Err(e) => {
                     let from = segments[seg].stages.start;
-                    results.extend(self.failed_batch(plan, batch, e, from))
+                    results.extend(self.failed_batch(&plan, jobs, e, from))
                 }
             }
         }
-        results
     }
 
     /// Host segments before the first device segment, then that segment submitted. None when
@@ -471,23 +521,24 @@ impl Executor for Driver<'_> {
         for (i, o) in self.cpu(to_cpu, sources) {
             outcomes[i] = Some(o);
         }
+        let caps = self.runner.caps();
+        let mut results = Vec::new();
+        let mut batches = Vec::new();
         for (_, group) in groups {
             let Some((_, _, s)) = group.first() else {
                 continue;
             };
-            let plan = match self.planner.plan(s) {
-                Ok(p) => p,
+            match self.planner.plan(s) {
+                Ok(plan) => batches.extend(self.prepare(plan, &caps, group, sources, &mut results)),
                 Err(_) => {
                     let g = group.into_iter().map(|(i, t, _)| (i, t)).collect();
-                    for (i, o) in self.cpu(g, sources) {
-                        outcomes[i] = Some(o);
-                    }
-                    continue;
+                    results.extend(self.cpu(g, sources));
                 }
-            };
-            for (i, o) in self.group(plan, group, sources) {
-                outcomes[i] = Some(o);
             }
+        }
+        self.run_batches(&caps, batches, &mut results);
+        for (i, o) in results {
+            outcomes[i] = Some(o);
         }
         outcomes
             .into_iter()

@@ -1,14 +1,14 @@
 //! Input side: which files are read (`walk`, by content where names say nothing: `sniff`),
-//! where their responses and outputs go (`layout`), miniSEED decoding (libmseed wrapped so a
+//! where their responses and outputs go in an input tree (`tree`), miniSEED decoding (libmseed wrapped so a
 //! refused record costs nothing: `libmseed`, `mseed`) and joining records into traces under
 //! the gap policy (`join`), StationXML parsing (`xml`, `stationxml`).
 
 pub mod join;
-pub mod layout;
 pub mod libmseed;
 pub mod mseed;
 pub mod record;
 pub mod sniff;
 pub mod stationxml;
+pub mod tree;
 pub mod walk;
 pub mod xml;

@@ -21,8 +21,8 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::layout::{Folders, InputFile};
 use super::sniff::{self, Kind};
+use super::tree::{Folders, InputFile};
 
 /// File name endings taken as miniSEED without looking inside (a file with such a name that
 /// holds something else is reported as unreadable, not skipped).
@@ -163,7 +163,7 @@ impl Walker {
         match sniff::sniff(&path) {
             Ok(Kind::Mseed) => Some(self.folders.input_file(path)),
             // StationXML in an event's resp/ folder is read with its event, not skipped.
-            Ok(Kind::StationXml) if super::layout::in_resp_folder(&path) => None,
+            Ok(Kind::StationXml) if super::tree::in_resp_folder(&path) => None,
             Ok(kind) => {
                 self.skip(path, kind.skip_reason());
                 None

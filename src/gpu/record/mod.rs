@@ -6,10 +6,12 @@
 //! device, and the modeled traffic is what `seisbatch plan --device gpu` reports.
 
 mod fft;
-pub use fft::complex_fft;
+mod segment;
 #[cfg(test)]
 mod tests;
 
+pub use fft::complex_fft;
+pub use segment::{host_reason, segments, Caps, Segment, MAX_LOOP};
 use std::ops::Range;
 
 use bytemuck::Pod;
@@ -20,12 +22,9 @@ use super::kernels::{
     ResampleParams, Tap, TaperParams, FILTER_CHUNK, FILTER_WORKGROUP, MAX_SECTIONS,
 };
 use super::sizing::{self, WORKGROUP};
-use crate::pipeline::{DetrendType, InterpMethod};
+use crate::pipeline::DetrendType;
 use crate::plan::fft::FftPlan;
 use crate::plan::{Plan, Stage};
-
-/// Longest loop a kernel may run in one invocation (llvmpipe stops loops at 65535).
-pub const MAX_LOOP: usize = 65_535;
 
 /// A buffer a dispatch binds. Per-batch work buffers are sized by the program; tables are
 /// the program's own uploads; FFT tables and response tables live on the device across
@@ -142,99 +141,6 @@ impl Program {
             download: c * p.download,
         }
     }
-}
-
-/// What the device offers, as recording needs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Caps {
-    pub shader_f64: bool,
-    pub max_groups_per_dim: u32,
-    /// Workgroup memory for `fft_tile` and whether to use it (`Runner::tile_fft`).
-    pub fft_tile: bool,
-    /// Stages forced onto the CPU twin (`--cpu-stages`), by name.
-    pub cpu_stages: Vec<String>,
-}
-
-impl Caps {
-    /// A nominal adapter (SHADER_F64, 65,535 workgroups per dimension): what `seisbatch
-    /// plan` models without opening a device.
-    pub fn nominal() -> Caps {
-        Caps {
-            shader_f64: true,
-            max_groups_per_dim: 65_535,
-            fft_tile: false,
-            cpu_stages: Vec::new(),
-        }
-    }
-}
-
-/// Where a run of consecutive stages executes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Segment {
-    pub stages: Range<usize>,
-    /// None: on the device; Some(why): through the CPU twins.
-    pub host: Option<String>,
-}
-
-/// Why the device cannot run stage `i` of `plan`, if it cannot.
-pub fn host_reason(plan: &Plan, i: usize, caps: &Caps) -> Option<String> {
-    let at = &plan.stages[i];
-    let name = at.stage.name();
-    if caps.cpu_stages.iter().any(|s| s == name) {
-        return Some(format!("{name} (--cpu-stages)"));
-    }
-    // Degenerate lengths keep ObsPy's special cases on the CPU twins; not worth kernels.
-    if plan.n_in < 2 || at.n_in == 0 || at.n_out == 0 {
-        return Some(format!("{name} of a {}-sample trace", at.n_in));
-    }
-    // detrend_fit loops n/256 times per invocation; llvmpipe caps a loop at 65535.
-    if at.n_in.max(at.n_out) > MAX_LOOP * 256 {
-        return Some(format!(
-            "{name} of traces longer than {} samples",
-            MAX_LOOP * 256
-        ));
-    }
-    match &at.stage {
-        Stage::Filter { sos, .. } => {
-            if !caps.shader_f64 {
-                return Some("filter (the adapter has no SHADER_F64 for the f64 recursion)".into());
-            }
-            if sos.len() > MAX_SECTIONS {
-                return Some(format!(
-                    "a filter of {} sections (the kernel holds at most {MAX_SECTIONS})",
-                    sos.len()
-                ));
-            }
-        }
-        Stage::Interpolate { method, a, .. } => {
-            if *method != InterpMethod::Lanczos {
-                return Some(format!(
-                    "interpolate method {method:?} (the device has lanczos)"
-                ));
-            }
-            if a.is_none_or(|a| 2 * a + 1 > MAX_LOOP) {
-                return Some(format!("lanczos with a = {a:?}"));
-            }
-        }
-        _ => {}
-    }
-    None
-}
-
-/// The plan cut into runs of stages on the device and on the host, in order.
-pub fn segments(plan: &Plan, caps: &Caps) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::new();
-    for i in 0..plan.stages.len() {
-        let host = host_reason(plan, i, caps);
-        match out.last_mut() {
-            Some(s) if s.host.is_some() == host.is_some() => s.stages.end = i + 1,
-            _ => out.push(Segment {
-                stages: i..i + 1,
-                host,
-            }),
-        }
-    }
-    out
 }
 
 fn bytes_of<T: Pod>(v: &T) -> Vec<u8> {

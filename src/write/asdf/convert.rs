@@ -3,10 +3,7 @@
 //! place. A failure leaves the miniSEED (nothing is lost) and is reported.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Instant;
 
-use super::{add, merge, Clocks, FileOutcome, RunConfig, Totals};
 use crate::read::mseed;
 use crate::write;
 use crate::write::append::Appender;
@@ -14,25 +11,26 @@ use crate::write::names::escape;
 use crate::write::output::OutputDir;
 use crate::write::report::FileProblem;
 
-pub(crate) fn to_asdf(
-    cfg: &RunConfig,
+/// Converts every event file `appender` knows; returns what could not be converted (those
+/// events' traces stay in their miniSEED file). `inventory`: `--inventory`.
+pub fn convert_events(
     out: &OutputDir,
     input_root: &Path,
+    inventory: Option<&Path>,
     appender: &Appender,
-    clocks: &Clocks,
-    totals: &Mutex<Totals>,
-) {
+) -> Vec<FileProblem> {
+    let mut problems = Vec::new();
     for rel in appender.files() {
         let mseed = out.root.join(&rel);
         if std::fs::symlink_metadata(&mseed).is_err() {
             continue; // converted by the run this one resumes
         }
-        let t = Instant::now();
         let event_dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
         let r = read_own(out, &rel)
             .and_then(|bytes| {
                 let d = mseed::read_bytes(&bytes);
-                let xml = |net: &str, sta: &str| station_xml(cfg, input_root, &event_dir, net, sta);
+                let xml =
+                    |net: &str, sta: &str| station_xml(inventory, input_root, &event_dir, net, sta);
                 let target =
                     out.dir(&event_dir)
                         .map_err(|e| e.to_string())?
@@ -42,17 +40,15 @@ pub(crate) fn to_asdf(
                 write::asdf::write(&target, &d.traces, &xml)
             })
             .and_then(|()| std::fs::remove_file(&mseed).map_err(|e| e.to_string()));
-        add(&clocks.write, t);
         if let Err(e) = r {
-            let mut o = FileOutcome::default();
-            o.problems.push(FileProblem {
+            problems.push(FileProblem {
                 file: mseed.display().to_string(),
                 bytes: None,
                 reason: format!("ASDF: {e}; the event's traces stay in this miniSEED file"),
             });
-            merge(totals, o);
         }
     }
+    problems
 }
 
 /// An event file this run wrote, read back without following a link.
@@ -74,7 +70,7 @@ fn read_own(out: &OutputDir, rel: &Path) -> Result<Vec<u8>, String> {
 /// come from the data: a file name is built from them only when they are plain codes
 /// (`[A-Za-z0-9-]`), so a hostile station code never names a file to read.
 fn station_xml(
-    cfg: &RunConfig,
+    inventory: Option<&Path>,
     input_root: &Path,
     event_dir: &Path,
     net: &str,
@@ -86,9 +82,9 @@ fn station_xml(
     if plain {
         candidates.push(input_root.join(event_dir).join("resp").join(&name));
     }
-    if let Some(inv) = &cfg.inventory {
+    if let Some(inv) = inventory {
         if inv.is_file() {
-            candidates.push(inv.clone());
+            candidates.push(inv.to_path_buf());
         } else if plain {
             candidates.push(inv.join(&name));
         }

@@ -8,6 +8,9 @@
 //! name, then a rename, then the miniSEED removed. A resumed run converts what is left.
 //! Behind the `asdf` cargo feature (libhdf5).
 
+mod convert;
+pub use convert::convert_events;
+
 use std::path::{Path, PathBuf};
 
 use crate::trace::Trace;
