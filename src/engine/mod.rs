@@ -3,15 +3,15 @@
 //! trace through the steps -> commit in walk order (name, write, journal) -> report. A bad
 //! trace or file is recorded with its reason and the run goes on.
 //!
-//! Two paths side by side: the CPU path processes files on `--jobs` worker threads, each file
-//! read -> processed -> encoded by one worker (`--jobs 1` is the serial debugging path);
-//! `gpu_path` pipelines reader threads -> the device driver (which batches traces by shape and
-//! falls back to the CPU path trace by trace where it must) -> writer threads, with bounded
-//! queues between them. Both hand finished files to one `commit::Committer`.
+//! One streaming engine (`stream`) for both executors: reader threads -> executor loop(s) ->
+//! writer threads, bounded queues between them; the CPU executor with one loop per job, the
+//! GPU executor (which runs what the device cannot on the CPU twins) with one. `--jobs 1` on
+//! the CPU is the serial debugging path (`work`). Both hand finished files to one
+//! `commit::Committer`. `config` is what a run is asked, `totals` its accounting.
 
 mod commit;
 mod config;
-mod gpu_path;
+mod stream;
 mod totals;
 mod work;
 
@@ -281,7 +281,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
                 .map_err(|e| {
                     RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs))
                 })?;
-            pool.install(|| ctx.run_gpu(walker, &mut driver));
+            pool.install(|| {
+                ctx.run_stream(
+                    walker,
+                    &mut driver,
+                    Vec::new(),
+                    &stream::Feed::gpu(cfg.jobs.max(1)),
+                )
+            });
             device_warnings.extend(driver.notes.iter().cloned());
             on_device = driver.on_device;
             gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));

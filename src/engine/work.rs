@@ -68,25 +68,30 @@ impl Ctx<'_> {
         }
     }
 
-    /// The CPU path: `--jobs` workers, each taking a file from the walk, processing it and
-    /// handing it to the committer; `--jobs 1` runs on this thread.
+    /// The CPU path: `--jobs 1` takes each file from the walk on this thread, processes and
+    /// commits it (the serial debugging path); more jobs run the streaming engine with one
+    /// CPU executor per job.
     pub fn run_cpu(&self, walker: Inputs) {
-        let walker = Mutex::new(walker);
-        let work = || {
+        if self.cfg.jobs <= 1 {
+            let walker = Mutex::new(walker);
             while let Some((seq, bytes, f)) = self.take(&walker) {
                 let done = self.guarded(&f, || self.process_file(&f));
                 self.committer.finish(seq, bytes, done);
             }
-        };
-        if self.cfg.jobs <= 1 {
-            work();
-        } else {
-            std::thread::scope(|s| {
-                for _ in 0..self.cfg.jobs {
-                    s.spawn(work);
-                }
-            });
+            return;
         }
+        // One executor loop per worker: a loop waiting for its call to finish never idles a
+        // core, since the others' calls fill the pool.
+        let cpu = || crate::exec::cpu::Cpu {
+            planner: self.planner,
+            cache: self.cache,
+            clock: Some(&self.clocks.process),
+        };
+        let more: Vec<Box<dyn crate::exec::Executor + Send>> = (1..self.cfg.jobs)
+            .map(|_| Box::new(cpu()) as Box<dyn crate::exec::Executor + Send>)
+            .collect();
+        let feed = super::stream::Feed::cpu(self.cfg.jobs);
+        self.run_stream(walker, &mut cpu(), more, &feed);
     }
 
     /// Runs `f`; a panic (a bug) becomes a failure of this file rather than the end of the run
@@ -106,13 +111,12 @@ impl Ctx<'_> {
         let exec = crate::exec::cpu::Cpu {
             planner: self.planner,
             cache: self.cache,
+            clock: Some(&self.clocks.process),
         };
         let mut results = Vec::with_capacity(traces.len());
         for mut tr in traces {
             let (id, start) = (tr.id(), time::iso(tr.start_ns));
-            let t = Instant::now();
             let r = exec.run_trace(&mut tr, &inv);
-            add(&self.clocks.process, t);
             results.push((r.map(|w| (tr, w)), id, start));
         }
         self.finished(f, out, results)

@@ -1,8 +1,6 @@
 //! The CPU executor: each stage of the plan through its f64 twin in `src/ops/<stage>.rs`.
 //! This is ObsPy's arithmetic (docs/NUMERICS.md); the GPU executor is checked against it.
 
-use rayon::prelude::*;
-
 use super::{Executor, Outcome, Sources};
 use crate::error::TraceError;
 use crate::ops::{decimate, deconvolve, detrend, filter, interpolate, resample, ResponseSource};
@@ -159,11 +157,12 @@ fn stage(
     Ok(())
 }
 
-/// The CPU executor for the engine: plans shared through the planner, traces in parallel on
-/// the current rayon pool.
+/// The CPU executor for the engine: plans shared through the planner.
 pub struct Cpu<'a> {
     pub planner: &'a Planner,
     pub cache: &'a ResponseCache,
+    /// Thread-nanoseconds spent in the steps are added here (report.json's process_cpu).
+    pub clock: Option<&'a std::sync::atomic::AtomicU64>,
 }
 
 impl Cpu<'_> {
@@ -173,19 +172,32 @@ impl Cpu<'_> {
         tr: &mut Trace,
         responses: &dyn ResponseSource,
     ) -> Result<Vec<String>, TraceError> {
+        let t = std::time::Instant::now();
         let s = self.planner.shapes(Shape::of(tr));
-        let plan = self.planner.plan(&s).map_err(|f| f.error())?;
-        run(self.planner.steps(), &plan, &s, tr, responses, self.cache)
+        let r = self
+            .planner
+            .plan(&s)
+            .map_err(|f| f.error())
+            .and_then(|plan| run(self.planner.steps(), &plan, &s, tr, responses, self.cache));
+        if let Some(c) = self.clock {
+            c.fetch_add(
+                t.elapsed().as_nanos() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        r
     }
 }
 
 impl Executor for Cpu<'_> {
+    /// One trace after the other on this thread: the engine runs one `Cpu` per worker (each
+    /// with its own FFT scratch), so parallelism comes from the workers, with no barrier at
+    /// the end of a call.
     fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome> {
-        let this = &*self;
         traces
-            .into_par_iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, mut tr)| this.run_trace(&mut tr, sources[i]).map(|w| (tr, w)))
+            .map(|(i, mut tr)| self.run_trace(&mut tr, sources[i]).map(|w| (tr, w)))
             .collect()
     }
 }

@@ -106,6 +106,7 @@ impl<'g> Driver<'g> {
         let exec = cpu::Cpu {
             planner: self.planner,
             cache: self.cache,
+            clock: None,
         };
         let r = traces
             .into_par_iter()

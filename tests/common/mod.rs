@@ -467,6 +467,7 @@ impl Backend {
                 let mut cpu = seisbatch::exec::cpu::Cpu {
                     planner: &planner,
                     cache,
+                    clock: None,
                 };
                 (cpu.process(traces, sources), 0)
             }

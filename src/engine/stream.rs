@@ -1,10 +1,10 @@
-//! The GPU path as a pipeline: reader threads (take a file from the walk in order, read,
-//! decode, find the event's inventory) -> bounded queue -> the device loop, which gathers whole
-//! files until a batch worth of samples is waiting (or the readers have nothing more) and hands
-//! their traces to the device driver -> bounded queue -> writer threads, which encode each
-//! file's results and hand the file to the committer. Reading and writing overlap the device;
-//! the bounded queues and the committer's admission keep memory flat however many files there
-//! are.
+//! The one streaming engine, for either executor: reader threads (take a file from the walk
+//! in order, read, decode, find the event's inventory) -> bounded queue -> the executor loop,
+//! which gathers whole files until a batch worth of samples is waiting (or the readers have
+//! nothing more) and hands their traces to the executor (the CPU's on the rayon pool, or the
+//! GPU's) -> bounded queue -> writer threads, which encode each file's results and hand the
+//! file to the committer. Reading and writing overlap the computing; the bounded queues and the
+//! committer's admission keep memory flat however many files there are.
 
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -12,20 +12,55 @@ use std::sync::{Arc, Mutex};
 use super::work::{internal_failure, panic_message, Ctx, Decoded, Outcome};
 use super::{FileOutcome, Inputs};
 use crate::exec::Executor;
-use crate::gpu::executor::Driver;
 use crate::inventory::{Inventories, Inventory};
 use crate::ops::ResponseSource;
 use crate::read::tree::InputFile;
 use crate::time;
 
-/// Samples the GPU path gathers before handing them to the device driver (about 560
-/// 20-minute 100 Hz traces, 512 MiB as f64): enough to fill large batches, bounded memory.
-const BATCH_SAMPLES: usize = 1 << 26;
+/// How the stream feeds an executor: threads on each side, and how many samples the loop
+/// gathers for one call.
+pub struct Feed {
+    pub readers: usize,
+    pub writers: usize,
+    /// Samples gathered before a call...
+    pub samples: usize,
+    /// ...waiting at most this long for readers that are behind.
+    pub wait: std::time::Duration,
+}
+
+impl Feed {
+    /// The device wants large batches (about 560 20-minute 100 Hz traces, 512 MiB as f64,
+    /// per call) and is worth a short wait for them. Decoding costs ~10x what writing the
+    /// (usually shorter) results does (H100 host, forum chain: 38 vs 3 thread-seconds), so
+    /// most threads read.
+    pub fn gpu(jobs: usize) -> Feed {
+        let writers = (jobs / 8).max(1);
+        Feed {
+            readers: jobs.saturating_sub(writers).max(1),
+            writers,
+            samples: 1 << 26,
+            wait: std::time::Duration::from_millis(20),
+        }
+    }
+
+    /// The CPU executor works as well on a few traces as on many: whatever has been read is
+    /// processed at once (no wait), up to 16 MiB of samples per call. Every side gets `jobs`
+    /// threads (one executor loop per job too): a side that waits on the disk (reading, the
+    /// fsync of each output) leaves its cores to the others.
+    pub fn cpu(jobs: usize) -> Feed {
+        Feed {
+            readers: jobs,
+            writers: jobs,
+            samples: 1 << 21,
+            wait: std::time::Duration::ZERO,
+        }
+    }
+}
 
 /// A file read: its sequence number and size (for the committer), the file, its traces and
 /// failures so far, and its event inventory.
 type Read = (u64, u64, InputFile, Decoded, Option<Arc<Inventory>>);
-/// A file's results from the device loop.
+/// A file's results from an executor loop.
 type Done = (
     u64,
     u64,
@@ -35,16 +70,21 @@ type Done = (
 );
 
 impl Ctx<'_> {
-    pub fn run_gpu(&self, walker: Inputs, driver: &mut Driver) {
-        let jobs = self.cfg.jobs.max(1);
-        // Decoding costs ~10x what writing the (usually shorter) results does (H100 host,
-        // forum chain: 38 vs 3 thread-seconds), so most threads read.
-        let writers = (jobs / 8).max(1);
-        let readers = jobs.saturating_sub(writers).max(1);
+    /// Runs the walk through `exec` (on this thread) and `more` executors (each on its own
+    /// thread, all taking from the same read queue), fed as `feed` says.
+    pub fn run_stream<'e>(
+        &self,
+        walker: Inputs,
+        exec: &mut dyn Executor,
+        more: Vec<Box<dyn Executor + Send + 'e>>,
+        feed: &Feed,
+    ) {
+        let (readers, writers) = (feed.readers.max(1), feed.writers.max(1));
         let walker = Mutex::new(walker);
         let (read_tx, read_rx) = sync_channel::<Read>(2 * readers);
         let (done_tx, done_rx) = sync_channel::<Done>(2 * writers);
         let done_rx = Mutex::new(done_rx);
+        let read_rx = Mutex::new(read_rx);
         std::thread::scope(|s| {
             for _ in 0..readers {
                 let tx = read_tx.clone();
@@ -64,7 +104,7 @@ impl Ctx<'_> {
                             }
                         };
                         if let Err(e) = tx.send((seq, bytes, f, d, inv)) {
-                            // The device loop stopped: commit what was read, unprocessed.
+                            // The executor loops stopped: commit what was read, unprocessed.
                             let (seq, bytes, f, d, _) = e.0;
                             let done = self.finished(&f, d.out, Vec::new());
                             self.committer.finish(seq, bytes, done);
@@ -87,33 +127,38 @@ impl Ctx<'_> {
                     self.committer.finish(seq, bytes, done);
                 });
             }
-            self.device_loop(read_rx, done_tx, driver);
+            for mut e in more {
+                let (rx, tx) = (&read_rx, done_tx.clone());
+                s.spawn(move || self.executor_loop(rx, tx, &mut *e, feed));
+            }
+            self.executor_loop(&read_rx, done_tx, exec, feed);
         });
     }
 
-    /// Whole files until BATCH_SAMPLES are waiting, through the driver, results out. It owns
-    /// the read queue, so if it stops early, blocked readers see a closed queue.
-    fn device_loop(
+    /// Whole files until `feed.samples` are waiting, through the executor, results out.
+    fn executor_loop(
         &self,
-        read_rx: std::sync::mpsc::Receiver<Read>,
+        read_rx: &Mutex<std::sync::mpsc::Receiver<Read>>,
         done_tx: std::sync::mpsc::SyncSender<Done>,
-        driver: &mut Driver,
+        exec: &mut dyn Executor,
+        feed: &Feed,
     ) {
         let samples_of = |r: &Read| r.3.traces.iter().map(|t| t.data.len()).sum::<usize>();
         let mut closed = false;
         while !closed {
-            let mut files: Vec<Read> = match read_rx.recv() {
+            // One loop gathers at a time; the others process meanwhile.
+            let Ok(rx) = read_rx.lock() else { break };
+            let mut files: Vec<Read> = match rx.recv() {
                 Ok(first) => vec![first],
                 Err(_) => break,
             };
             let mut samples: usize = samples_of(&files[0]);
-            while samples < BATCH_SAMPLES {
-                let next = match read_rx.try_recv() {
+            while samples < feed.samples {
+                let next = match rx.try_recv() {
                     Ok(f) => Ok(f),
                     // Readers are behind: wait a little for a fuller batch, not forever.
-                    Err(TryRecvError::Empty) => {
-                        read_rx.recv_timeout(std::time::Duration::from_millis(20))
-                    }
+                    Err(TryRecvError::Empty) if feed.wait.is_zero() => break,
+                    Err(TryRecvError::Empty) => rx.recv_timeout(feed.wait),
                     Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                 };
                 match next {
@@ -128,6 +173,7 @@ impl Ctx<'_> {
                     }
                 }
             }
+            drop(rx);
             let resps: Vec<_> = files.iter().map(|r| r.4.clone()).collect();
             let invs: Vec<Inventories> = resps.iter().map(|r| self.layers(r)).collect();
             let mut owner = Vec::new();
@@ -148,20 +194,18 @@ impl Ctx<'_> {
                 .collect();
             let n = traces.len();
             let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                driver.process(traces, &sources)
+                exec.process(traces, &sources)
             }))
             .unwrap_or_else(|p| {
-                // A bug on the device path: every trace of the batch fails with the reason,
-                // and the run goes on.
+                // A bug in an executor: every trace of the batch fails with the reason, and
+                // the run goes on.
                 let m = panic_message(&*p);
                 (0..n)
                     .map(|_| {
                         Err(crate::error::TraceError::Op {
                             step: 0,
-                            op: "gpu".into(),
-                            message: format!(
-                                "internal error on the device path ({m}); please report it"
-                            ),
+                            op: "process".into(),
+                            message: format!("internal error ({m}); please report it"),
                         })
                     })
                     .collect()
@@ -181,7 +225,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        drop(read_rx);
         drop(done_tx);
     }
 }
