@@ -47,7 +47,11 @@ pub struct FftParams {
 pub const FFT_TILE: usize = 2048;
 
 /// Workgroup memory `fft_tile` declares (two halves of FFT_TILE complex f32).
-pub const FFT_TILE_BYTES: u32 = 2 * FFT_TILE as u32 * 8;
+pub const FFT_TILE_BYTES: u32 = 2 * 2048 * 8;
+const _: () = assert!(
+    FFT_TILE == 2048,
+    "FFT_TILE_BYTES holds two halves of FFT_TILE"
+);
 
 /// shaders/fft.wgsl `TileParams`.
 #[repr(C)]

@@ -14,6 +14,10 @@
 //! error, or a lost device comes back as a `GpuError`, and the engine reruns the affected
 //! traces on the CPU path with a warning in the report.
 
+// Where host lengths meet the shaders' u32 indices and f64 meets f32, every conversion is
+// checked or named (`u32_of`, `to_f32`).
+#![warn(clippy::cast_possible_truncation)]
+
 pub mod executor;
 pub mod kernels;
 mod pool;
@@ -208,4 +212,19 @@ impl Gpu {
     pub fn is_lost(&self) -> bool {
         self.lost.lock().map(|s| s.is_some()).unwrap_or(true)
     }
+}
+
+/// The one rounding of a host f64 to the device's f32 (samples, tables): where the GPU
+/// executor leaves ObsPy's f64 arithmetic.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the f32 rounding of an upload is the point"
+)]
+pub fn to_f32(x: f64) -> f32 {
+    x as f32
+}
+
+/// A length or index for a shader's u32, or why it does not fit.
+pub fn u32_of(what: &str, v: usize) -> Result<u32, String> {
+    u32::try_from(v).map_err(|_| format!("{what} {v} exceeds the shaders' u32 indices"))
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::record::PerTrace;
-use super::{Gpu, GpuError};
+use super::{to_f32, Gpu, GpuError};
 use crate::response::cache::Table;
 
 /// One batch's buffers, reused by later batches. Creating a gigabyte of buffers per batch
@@ -178,8 +178,9 @@ impl Responses {
     ) -> Result<(Vec<u32>, wgpu::Buffer), GpuError> {
         let slot_bytes = (nfft / 2 + 1) as u64 * 8;
         let distinct: HashSet<usize> = tables.iter().map(|t| table_key(t)).collect();
-        let by_budget = (budget / TABLE_POOL_SHARE / slot_bytes) as usize;
-        let by_binding = (gpu.limits.max_binding.min(gpu.limits.max_buffer) / slot_bytes) as usize;
+        let slots = |bytes: u64| usize::try_from(bytes / slot_bytes).unwrap_or(usize::MAX);
+        let by_budget = slots(budget / TABLE_POOL_SHARE);
+        let by_binding = slots(gpu.limits.max_binding.min(gpu.limits.max_buffer));
         let want = distinct.len().max(by_budget.min(by_binding)).max(1);
         if distinct.len() > by_binding {
             return Err(GpuError::Layout(super::sizing::LayoutError::OverBinding {
@@ -251,7 +252,7 @@ impl Responses {
                     }
                     // The f64 table rounded to f32 where it is uploaded.
                     let data: Vec<[f32; 2]> = match t.as_ref() {
-                        Ok(v) => v.iter().map(|c| [c.re as f32, c.im as f32]).collect(),
+                        Ok(v) => v.iter().map(|c| [to_f32(c.re), to_f32(c.im)]).collect(),
                         Err(m) => {
                             return Err(GpuError::Device(format!(
                                 "bad table reached the device: {m}"
@@ -268,7 +269,7 @@ impl Responses {
                 }
             };
             pool.slots[slot] = Some(((*t).clone(), now));
-            slots.push(slot as u32);
+            slots.push(super::u32_of("response slot", slot).map_err(GpuError::Device)?);
         }
         Ok((slots, pool.buffer.clone()))
     }

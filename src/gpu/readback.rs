@@ -74,21 +74,23 @@ pub fn submit(
         enc.copy_buffer_to_buffer(src, 0, dst, 0, n);
     }
     let stages = dispatches.iter().map(|d| d.stage + 1).max().unwrap_or(0);
+    // Query indices are u32: a program has a few dozen stages, so profile only when they fit.
+    let queries = u32::try_from(2 * stages).ok();
     let mut timed = None;
-    if profile && gpu.timestamps && stages > 0 {
+    if let (true, true, Some(queries)) = (profile && stages > 0, gpu.timestamps, queries) {
         // One pass per stage, timestamps at its ends: kernel-only times per stage.
         let qs = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("stage times"),
             ty: wgpu::QueryType::Timestamp,
-            count: 2 * stages as u32,
+            count: queries,
         });
-        for s in 0..stages {
+        for (s, q) in (0..stages).zip((0..queries).step_by(2)) {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("stage"),
                 timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
                     query_set: &qs,
-                    beginning_of_pass_write_index: Some(2 * s as u32),
-                    end_of_pass_write_index: Some(2 * s as u32 + 1),
+                    beginning_of_pass_write_index: Some(q),
+                    end_of_pass_write_index: Some(q + 1),
                 }),
             });
             for d in dispatches.iter().filter(|d| d.stage == s) {
@@ -101,7 +103,7 @@ pub fn submit(
         use wgpu::BufferUsages as U;
         let resolve = super::pool::buffer(gpu, "timestamps", n, U::QUERY_RESOLVE | U::COPY_SRC);
         let read = super::pool::buffer(gpu, "timestamps read", n, U::MAP_READ | U::COPY_DST);
-        enc.resolve_query_set(&qs, 0..2 * stages as u32, &resolve, 0);
+        enc.resolve_query_set(&qs, 0..queries, &resolve, 0);
         enc.copy_buffer_to_buffer(&resolve, 0, &read, 0, n);
         timed = Some((read, stages));
     } else {

@@ -341,7 +341,7 @@ impl<'g> Runner<'g> {
                     } else {
                         0.0
                     };
-                    v.extend(t.iter().map(|x| (x - m) as f32));
+                    v.extend(t.iter().map(|x| super::to_f32(x - m)));
                 }
                 view.copy_from_slice(bytemuck::cast_slice(v));
             });
@@ -381,7 +381,7 @@ impl<'g> Runner<'g> {
         }
         if self.poison {
             for buf in set.real.iter().chain(set.complex.iter()) {
-                let nan = vec![0xffu8; buf.size() as usize];
+                let nan = vec![0xffu8; usize::try_from(buf.size()).unwrap_or(0)];
                 self.gpu.queue.write_buffer(buf, 0, &nan);
             }
         }
@@ -516,7 +516,7 @@ impl<'g> Runner<'g> {
         }
         if self.poison {
             for buf in set.complex.iter() {
-                let nan = vec![0xffu8; buf.size() as usize];
+                let nan = vec![0xffu8; usize::try_from(buf.size()).unwrap_or(0)];
                 self.gpu.queue.write_buffer(buf, 0, &nan);
             }
         }

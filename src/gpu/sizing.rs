@@ -63,7 +63,8 @@ pub fn traces_per_batch(
     let by_budget = have / per_trace;
     let by_binding = max_one / largest;
     let by_index = u64::from(u32::MAX) / fp.largest_elements.max(1);
-    Ok(by_budget.min(by_binding).min(by_index).max(1) as usize)
+    // by_index < 2^32: a usize on every target wgpu runs on.
+    Ok(usize::try_from(by_budget.min(by_binding).min(by_index).max(1)).unwrap_or(1))
 }
 
 /// Splits `n` traces into consecutive batches of at most `per_batch`, as even as possible
@@ -91,16 +92,18 @@ pub fn batches(n: usize, per_batch: usize) -> Vec<Range<usize>> {
 pub fn dispatch(invocations: u64, group_size: u32, max_per_dim: u32) -> Option<[u32; 3]> {
     let groups = invocations.div_ceil(u64::from(group_size.max(1))).max(1);
     let m = u64::from(max_per_dim.max(1));
+    // Every value below is <= m, a u32.
+    let d = |v: u64| u32::try_from(v).ok();
     if groups <= m {
-        return Some([groups as u32, 1, 1]);
+        return Some([d(groups)?, 1, 1]);
     }
     let y = groups.div_ceil(m);
     if y <= m {
-        return Some([m as u32, y as u32, 1]);
+        return Some([d(m)?, d(y)?, 1]);
     }
     let z = y.div_ceil(m);
     if z <= m {
-        return Some([m as u32, m as u32, z as u32]);
+        return Some([d(m)?, d(m)?, d(z)?]);
     }
     None
 }

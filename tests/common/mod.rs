@@ -1,6 +1,6 @@
 //! Shared test helpers: fixture paths, float64 fixture files, and comparisons that report
 //! the first differing index, relative L2 and max error.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

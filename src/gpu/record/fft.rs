@@ -5,6 +5,7 @@
 use super::{Buf, Recorder};
 use crate::gpu::kernels::{FftParams, TileParams, FFT_TILE};
 use crate::gpu::sizing::WORKGROUP;
+use crate::gpu::u32_of;
 use crate::plan::fft::{self, FftPlan};
 
 /// fft_pack: real samples (n_in per trace) in `Real(real)` -> complex (m per trace) in
@@ -79,11 +80,12 @@ pub(super) fn transform(
             let (n, m) = (*n, *m);
             let b = u64::from(count);
             let a = (src + 1) % 3;
+            let (n32, m32) = (u32_of("fft length", n)?, u32_of("fft length", m)?);
             let p = FftParams {
-                n_in: n as u32,
-                n_out: m as u32,
+                n_in: n32,
+                n_out: m32,
                 count,
-                lim: n as u32,
+                lim: n32,
                 scale: 1.0,
                 ..Default::default()
             };
@@ -102,9 +104,9 @@ pub(super) fn transform(
             let r1 = stockham(r, a, m, &radices, false, count)?;
             let c = (r1 + 1) % 3;
             let p = FftParams {
-                n_in: m as u32,
-                n_out: m as u32,
-                lim: m as u32,
+                n_in: m32,
+                n_out: m32,
+                lim: m32,
                 ..p
             };
             r.dispatch(
@@ -123,9 +125,9 @@ pub(super) fn transform(
             let r2 = stockham(r, c, m, &radices, true, count)?;
             let d = (r2 + 1) % 3;
             let p = FftParams {
-                n_in: m as u32,
-                n_out: n as u32,
-                lim: n as u32,
+                n_in: m32,
+                n_out: n32,
+                lim: n32,
                 ..p
             };
             r.dispatch(
@@ -155,6 +157,7 @@ fn stockham(
             return tiled(r, src, n, &split, inverse, count);
         }
     }
+    let n32 = u32_of("fft length", n)?;
     let b = u64::from(count);
     let bytes = b * n as u64 * 8;
     let mut cur = src;
@@ -162,8 +165,8 @@ fn stockham(
     for &radix in radices {
         let dst = (cur + 1) % 3;
         let p = FftParams {
-            n_in: n as u32,
-            n_out: n as u32,
+            n_in: n32,
+            n_out: n32,
             count,
             ns,
             radix,
@@ -200,10 +203,10 @@ fn tiled(
     inverse: bool,
     count: u32,
 ) -> Result<usize, String> {
-    let n32 = n as u32;
+    let n32 = u32_of("fft length", n)?;
     let steps: Vec<TileParams> = match *split {
         [n1, n2] => {
-            let (n1, n2) = (n1 as u32, n2 as u32);
+            let (n1, n2) = (u32_of("fft length", n1)?, u32_of("fft length", n2)?);
             vec![
                 TileParams {
                     l: n1,
@@ -245,13 +248,13 @@ fn tiled(
             .ok_or_else(|| format!("no tile plan for {}", step.l))?;
         let mut r8 = [0u32; 8];
         r8[..radices.len()].copy_from_slice(&radices);
-        let per_group = (FFT_TILE as u32 / step.l.max(1)).max(1);
+        let per_group = (u32_of("tile", FFT_TILE)? / step.l.max(1)).max(1);
         let p = TileParams {
             n: n32,
             count,
             inverse: u32::from(inverse),
             per_group,
-            passes: radices.len() as u32,
+            passes: u32_of("passes", radices.len())?,
             radices: r8,
             ..step
         };
@@ -291,7 +294,7 @@ pub fn complex_fft(
         dispatches: Vec::new(),
         tables: Vec::new(),
     };
-    let out = transform(&mut r, 0, &plan, inverse, count as u32)?;
+    let out = transform(&mut r, 0, &plan, inverse, u32_of("a batch of", count)?)?;
     let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
         crate::gpu::kernels::FFT_TILE_BYTES
     } else {

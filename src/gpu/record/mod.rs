@@ -22,6 +22,7 @@ use super::kernels::{
     ResampleParams, Tap, TaperParams, FILTER_CHUNK, FILTER_WORKGROUP, MAX_SECTIONS,
 };
 use super::sizing::{self, WORKGROUP};
+use super::{to_f32, u32_of};
 use crate::pipeline::DetrendType;
 use crate::plan::fft::FftPlan;
 use crate::plan::{Plan, Stage};
@@ -148,8 +149,23 @@ fn bytes_of<T: Pod>(v: &T) -> Vec<u8> {
 }
 
 fn f32s(v: &[f64]) -> Vec<u8> {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    let f: Vec<f32> = v.iter().map(|&x| to_f32(x)).collect();
     bytemuck::cast_slice(&f).to_vec()
+}
+
+/// Output sample at input position `pos`: its integer index and fraction (f64 here; the
+/// fraction rounded to f32 once). In f32, `j * dt_factor` would lose the fraction on long
+/// traces.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "pos lies within the trace, whose length host_reason bounds by 2^24 samples"
+)]
+fn grid_point(pos: f64) -> GridPoint {
+    let idx = pos.floor();
+    GridPoint {
+        idx: idx as i32,
+        frac: to_f32(pos - idx),
+    }
 }
 
 /// Builds one program's dispatch list.
@@ -254,7 +270,7 @@ pub fn record(
         tables: Vec::new(),
     };
     let b = count as u64;
-    let cnt = count as u32;
+    let cnt = u32_of("a batch of", count)?;
     let mut cur = 0usize;
     let (mut max_real, mut max_complex, mut state) = (n_in.max(n_out), 0usize, 0u64);
     let mut workgroup_bytes = 0u32;
@@ -263,7 +279,10 @@ pub fn record(
         if let Some(why) = host_reason(plan, range.start + k, caps) {
             return Err(why);
         }
-        let (n_in, n_out) = (at.n_in as u32, at.n_out as u32);
+        let (n_in, n_out) = (
+            u32_of("trace length", at.n_in)?,
+            u32_of("trace length", at.n_out)?,
+        );
         max_real = max_real.max(at.n_in).max(at.n_out);
         let real_bytes = b * u64::from(n_in) * 4;
         match &at.stage {
@@ -322,7 +341,7 @@ pub fn record(
                 response,
             } => {
                 max_complex = max_complex.max(plan_fft.scratch_len());
-                let nf = *nfft as u32;
+                let nf = u32_of("nfft", *nfft)?;
                 fft::pack(&mut r, cur, 0, n_in, nf, cnt)?;
                 let s = fft::transform(&mut r, 0, plan_fft, false, cnt)?;
                 let p = DeconvolveParams {
@@ -347,7 +366,7 @@ pub fn record(
                     spec,
                 )?;
                 let s = fft::transform(&mut r, s, plan_fft, true, cnt)?;
-                fft::unpack(&mut r, s, cur, nf, n_out, 1.0 / nf as f32, cnt)?;
+                fft::unpack(&mut r, s, cur, nf, n_out, to_f32(1.0 / f64::from(nf)), cnt)?;
             }
             Stage::Filter { sos, zerophase } => {
                 let flat: Vec<f64> = sos.iter().flatten().copied().collect();
@@ -359,7 +378,7 @@ pub fn record(
                         let p = FilterParams {
                             n: n_in,
                             count: cnt,
-                            sections: sos.len() as u32,
+                            sections: u32_of("sections", sos.len())?,
                             reverse: u32::from(reverse),
                             t0,
                             len: FILTER_CHUNK,
@@ -391,15 +410,17 @@ pub fn record(
                     count: cnt,
                     _pad: 0,
                 };
-                let t: Vec<Tap> = taps
+                let t = taps
                     .iter()
-                    .map(|&(k, a, b)| Tap {
-                        k: k as u32,
-                        a: a as f32,
-                        b: b as f32,
-                        _pad: 0,
+                    .map(|&(k, a, b)| {
+                        Ok(Tap {
+                            k: u32_of("resample bin", k)?,
+                            a: to_f32(a),
+                            b: to_f32(b),
+                            _pad: 0,
+                        })
                     })
-                    .collect();
+                    .collect::<Result<Vec<Tap>, String>>()?;
                 let t = r.table("resample taps", bytemuck::cast_slice(&t).to_vec());
                 let out = b * u64::from(n_out) * 8;
                 r.dispatch(
@@ -413,7 +434,15 @@ pub fn record(
                 )?;
                 let s = fft::transform(&mut r, d, inv, true, cnt)?;
                 // irfft's 1/num times ObsPy's num/n.
-                fft::unpack(&mut r, s, cur, n_out, n_out, 1.0 / n_in as f32, cnt)?;
+                fft::unpack(
+                    &mut r,
+                    s,
+                    cur,
+                    n_out,
+                    n_out,
+                    to_f32(1.0 / f64::from(n_in)),
+                    cnt,
+                )?;
             }
             Stage::Interpolate {
                 a,
@@ -422,21 +451,14 @@ pub fn record(
                 ..
             } => {
                 let grid: Vec<GridPoint> = (0..at.n_out)
-                    .map(|j| {
-                        let pos = offset + j as f64 * dt_factor;
-                        let idx = pos.floor();
-                        GridPoint {
-                            idx: idx as i32,
-                            frac: (pos - idx) as f32,
-                        }
-                    })
+                    .map(|j| grid_point(offset + j as f64 * dt_factor))
                     .collect();
                 let g = r.table("interpolate grid", bytemuck::cast_slice(&grid).to_vec());
                 let p = InterpolateParams {
                     n: n_in,
                     npts: n_out,
                     count: cnt,
-                    a: a.unwrap_or(0) as u32,
+                    a: u32_of("lanczos a", a.unwrap_or(0))?,
                 };
                 let out = b * u64::from(n_out) * 4;
                 r.dispatch(
@@ -455,7 +477,7 @@ pub fn record(
                     n_in,
                     n_out,
                     count: cnt,
-                    factor: *factor as u32,
+                    factor: u32_of("decimation factor", *factor)?,
                 };
                 let out = b * u64::from(n_out) * 4;
                 r.dispatch(
