@@ -1,6 +1,8 @@
-//! One criterion group per stage on a 20-minute 100 Hz trace (the forum-chain size): the CPU
-//! path per trace (`<stage>/cpu`), and the GPU path on a batch of GPU_BATCH such traces
-//! (`<stage>/gpu`, upload + the stage's dispatches + download, throughput in samples).
+//! One criterion group per stage of the stage table on a 20-minute 100 Hz trace (the
+//! forum-chain size): the CPU executor per trace (`<stage>/cpu`: clone, cached plan, the
+//! stage's twin), and the GPU path on a batch of GPU_BATCH such traces (`<stage>/gpu`: the
+//! upload, the stage's dispatches and the download; throughput in samples); plus decode,
+//! response evaluation and the forum chain.
 //! The GPU group runs when wgpu finds an adapter; lavapipe's numbers say nothing about a GPU.
 //! Run: cargo bench --bench stages
 
@@ -8,9 +10,11 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use seisbatch::exec::cpu::Cpu;
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::{deconvolve, detrend, filter, iir, interpolate, resample, taper};
-use seisbatch::pipeline::{DetrendType, FilterType, InterpMethod, Output, Pipeline, Side, Window};
+use seisbatch::ops::deconvolve;
+use seisbatch::pipeline::{Output, Pipeline};
+use seisbatch::plan::Planner;
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::{inverse_table, ResponseCache};
 
@@ -34,20 +38,6 @@ fn stages(c: &mut Criterion) {
     )
     .expect("example data");
     g.bench_function("decode/cpu", |b| b.iter(|| read_bytes(&raw)));
-    g.bench_function("detrend/cpu", |b| {
-        b.iter(|| {
-            let mut x = tr.data.clone();
-            detrend::detrend(&mut x, DetrendType::Linear);
-            black_box(x)
-        })
-    });
-    g.bench_function("taper/cpu", |b| {
-        b.iter(|| {
-            let mut x = tr.data.clone();
-            taper::taper(&mut x, 100.0, Some(0.05), Window::Hann, None, Side::Both);
-            black_box(x)
-        })
-    });
     let xml = XmlCache::default();
     let inv = xml.inventory(&Path::new(EVENT).join("resp"));
     let layers = Inventories {
@@ -55,18 +45,6 @@ fn stages(c: &mut Criterion) {
     };
     let (_, resp) = layers.response_for(&tr).expect("response");
     let nfft = deconvolve::npts2nfft(n);
-    let table = inverse_table(
-        &resp,
-        tr.delta(),
-        nfft,
-        Output::Disp,
-        Some(0.0),
-        Some([0.001, 0.005, 4.9, 5.0]),
-    )
-    .unwrap();
-    g.bench_function("deconvolve/cpu", |b| {
-        b.iter(|| black_box(deconvolve::deconvolve(&tr.data, &table, nfft)))
-    });
     g.bench_function("response_eval/cpu", |b| {
         b.iter(|| {
             black_box(inverse_table(
@@ -79,59 +57,25 @@ fn stages(c: &mut Criterion) {
             ))
         })
     });
-    g.bench_function("filter/cpu", |b| {
-        b.iter(|| {
-            let mut x = tr.data.clone();
-            let _ = filter::filter(
-                &mut x,
-                100.0,
-                FilterType::Bandpass,
-                None,
-                Some(0.02),
-                Some(1.0),
-                4,
-                true,
-            );
-            black_box(x)
-        })
-    });
-    g.bench_function("resample/cpu", |b| {
-        b.iter(|| {
-            black_box(resample::resample(
-                &tr.data,
-                100.0,
-                5.0,
-                Some(Window::Hann),
-                true,
-                false,
-            ))
-        })
-    });
-    g.bench_function("interpolate/cpu", |b| {
-        b.iter(|| {
-            black_box(interpolate::interpolate(
-                &tr.data,
-                tr.start_ns,
-                100.0,
-                10.0,
-                InterpMethod::Lanczos,
-                None,
-                Some(12000),
-                0.0,
-                Some(25),
-            ))
-        })
-    });
-    g.bench_function("decimate/cpu", |b| {
-        b.iter(|| {
-            let mut x = tr.data.clone();
-            let sos = iir::lowpass_cheby_2(10.0, 100.0, 12);
-            iir::sosfilt(&sos, &mut x);
-            black_box(x)
-        })
-    });
-    let forum = Pipeline::from_file(Path::new("examples/forum_chain.toml")).expect("pipeline");
+    // Each stage through the CPU executor (its twin in src/ops/, the plan cached as in a
+    // run), ids from the stage table.
     let cache = ResponseCache::default();
+    for (name, toml) in stage_cases() {
+        let planner = Planner::new(&Pipeline::parse(toml).expect("pipeline").steps);
+        let cpu = Cpu {
+            planner: &planner,
+            cache: &cache,
+            clock: None,
+        };
+        g.bench_function(format!("{name}/cpu"), |b| {
+            b.iter(|| {
+                let mut t = tr.clone();
+                cpu.run_trace(&mut t, &layers).expect("stage");
+                black_box(t)
+            })
+        });
+    }
+    let forum = Pipeline::from_file(Path::new("examples/forum_chain.toml")).expect("pipeline");
     g.bench_function("chain_forum/cpu", |b| {
         b.iter(|| {
             let mut t = tr.clone();
@@ -140,6 +84,28 @@ fn stages(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// One pipeline per stage of the stage table, whose plan ends in that stage, on the 20-minute
+/// trace; the bench ids are `<stage>/cpu` and `<stage>/gpu`. Panics when the table has a stage
+/// this list lacks (or names one it does not have), so a new stage gets its benchmark.
+fn stage_cases() -> Vec<(&'static str, &'static str)> {
+    let cases = vec![
+        ("detrend", "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n"),
+        ("taper", "[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n"),
+        ("deconvolve", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("filter", "[[step]]\nop = \"filter\"\ntype = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true\n"),
+        ("resample", "[[step]]\nop = \"resample\"\nsampling_rate = 5.0\nno_filter = true\n"),
+        ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
+        ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
+    ];
+    let names: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    assert_eq!(
+        names,
+        seisbatch::stages::stage_names().collect::<Vec<_>>(),
+        "benches/stages.rs: one case per stage of the stage table"
+    );
+    cases
 }
 
 /// Traces per GPU batch in the benchmarks: enough to fill a large GPU.
@@ -167,16 +133,14 @@ fn gpu_stages(c: &mut Criterion) {
     let batch: Vec<&[f64]> = (0..GPU_BATCH).map(|_| tr.data.as_slice()).collect();
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements((n * GPU_BATCH) as u64));
-    let cases = [
-        ("detrend/gpu", "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n"),
-        ("taper/gpu", "[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n"),
-        ("deconvolve/gpu", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
-        ("filter/gpu", "[[step]]\nop = \"filter\"\ntype = \"bandpass\"\nfreqmin = 0.02\nfreqmax = 1.0\nzerophase = true\n"),
-        ("resample/gpu", "[[step]]\nop = \"resample\"\nsampling_rate = 5.0\n"),
-        ("interpolate/gpu", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
-        ("decimate/gpu", "[[step]]\nop = \"decimate\"\nfactor = 5\n"),
-        ("chain_forum/gpu", include_str!("../examples/forum_chain.toml")),
-    ];
+    let mut cases: Vec<(String, &str)> = stage_cases()
+        .into_iter()
+        .map(|(name, toml)| (format!("{name}/gpu"), toml))
+        .collect();
+    cases.push((
+        "chain_forum/gpu".into(),
+        include_str!("../examples/forum_chain.toml"),
+    ));
     let mut runner = Runner::new(&gpu, 4 << 30);
     for (id, toml) in cases {
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
@@ -219,7 +183,7 @@ fn gpu_stages(c: &mut Criterion) {
             eprintln!("{id}: a batch of {GPU_BATCH} does not fit the device");
             continue;
         }
-        g.bench_function(id, |b| {
+        g.bench_function(&id, |b| {
             b.iter(|| black_box(runner.run(&prog, &batch, &tables).expect("batch")))
         });
     }

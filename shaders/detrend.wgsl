@@ -1,5 +1,5 @@
 // detrend: ObsPy Trace.detrend("demean" | "linear" | "simple"), one batch of traces.
-// CPU twin: src/ops/detrend.rs. Host side: src/gpu/kernels.rs (DetrendParams).
+// CPU twin: src/ops/detrend.rs. Host side: src/stages/detrend.rs (DetrendParams).
 //
 // bindings: 0 params (uniform DetrendParams), 1 data (storage rw, f32 [count x n]),
 //           2 fit (storage rw, vec2<f32> [count]: the line c + slope * (i - t0) removed)
@@ -7,7 +7,7 @@
 //   detrend_fit:   one workgroup per trace, tree reduction of sum(x) and sum((i - tm) x)
 //   detrend_apply: one invocation per sample, subtracts the fitted line
 
-struct DetrendParams { // keep in sync with gpu::kernels::DetrendParams
+struct DetrendParams { // keep in sync with stages::detrend::DetrendParams
     n: u32,
     count: u32,
     kind: u32, // 0 demean, 1 linear, 2 simple (as pipeline::DetrendType)

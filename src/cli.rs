@@ -390,13 +390,11 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
 pub fn check_stages(stages: &[String]) -> Result<(), String> {
     match stages
         .iter()
-        .find(|s| !crate::plan::stage::stage_names().any(|n| n == s.as_str()))
+        .find(|s| !crate::stages::stage_names().any(|n| n == s.as_str()))
     {
         Some(bad) => Err(format!(
             "--cpu-stages: no stage `{bad}` (stages: {})",
-            crate::plan::stage::stage_names()
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::stages::stage_names().collect::<Vec<_>>().join(", ")
         )),
         None => Ok(()),
     }

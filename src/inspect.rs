@@ -9,12 +9,13 @@ use serde_json::{json, Value};
 use crate::gpu::record::{self, Caps};
 use crate::pipeline::Step;
 use crate::plan::fft::FftPlan;
-use crate::plan::{self, Plan, Shape, Stage};
+use crate::plan::{self, Plan, Shape};
 
 /// Traces per modeled batch: large enough that shared tables count for nothing per trace.
 const MODEL_BATCH: usize = 100;
 
-fn fft(p: &FftPlan) -> Value {
+/// An FFT plan for `seisbatch plan` (each stage describes its own with this).
+pub fn fft(p: &FftPlan) -> Value {
     match p {
         FftPlan::Stockham { n, radices } => json!({"n": n, "radices": radices}),
         FftPlan::Bluestein { n, m } => json!({
@@ -22,45 +23,6 @@ fn fft(p: &FftPlan) -> Value {
             "bluestein_m": m,
             "radices": plan::fft::smooth_radices(*m),
         }),
-    }
-}
-
-fn stage(s: &Stage) -> Value {
-    match s {
-        Stage::Detrend { kind } => json!({"type": kind}),
-        Stage::Taper { window } => json!({
-            "window_samples": window.len(),
-            "tapered_samples": window.iter().filter(|&&w| w != 1.0).count(),
-        }),
-        Stage::Deconvolve {
-            nfft,
-            fft: f,
-            response,
-        } => json!({"nfft": nfft, "fft": fft(f), "response_table": response}),
-        Stage::Filter { sos, zerophase } => {
-            json!({"sections": sos.len(), "zerophase": zerophase})
-        }
-        Stage::Resample {
-            num,
-            sampling_rate,
-            new_rate,
-            fwd,
-            inv,
-            ..
-        } => json!({
-            "from_hz": sampling_rate,
-            "to_hz": new_rate,
-            "num": num,
-            "fft_forward": fft(fwd),
-            "fft_inverse": fft(inv),
-        }),
-        Stage::Interpolate {
-            method,
-            a,
-            offset,
-            dt_factor,
-        } => json!({"method": method, "a": a, "offset": offset, "dt_factor": dt_factor}),
-        Stage::Decimate { factor } => json!({"factor": factor}),
     }
 }
 
@@ -91,7 +53,7 @@ pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
                 "op": steps[at.step].op(),
                 "npts_in": at.n_in,
                 "npts_out": at.n_out,
-                "parameters": stage(&at.stage),
+                "parameters": at.stage.describe(),
             })
         })
         .collect();

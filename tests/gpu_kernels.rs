@@ -16,6 +16,7 @@ use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::{self, Shape, Stage};
 use seisbatch::response::cache::{ResponseCache, Table};
 use seisbatch::response::Response;
+use seisbatch::stages::Deconvolve;
 use seisbatch::trace::Trace;
 
 /// f32 storage with f64 host tables: element-wise stages keep ~1e-7; FFT-based ones grow
@@ -373,7 +374,8 @@ fn deconvolve_matches_cpu() {
             },
         )
         .unwrap();
-        let Some(Stage::Deconvolve { nfft, .. }) = prog.stages.last().map(|s| s.stage.clone())
+        let Some(Stage::Deconvolve(Deconvolve { nfft, .. })) =
+            prog.stages.last().map(|s| s.stage.clone())
         else {
             panic!("remove_response ends in a deconvolve stage");
         };

@@ -5,17 +5,10 @@ use std::path::Path;
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
-/// The stages of the GPU path, one shader each (shader file = CPU twin = stage name).
-const STAGES: [&str; 8] = [
-    "detrend",
-    "taper",
-    "fft",
-    "deconvolve",
-    "filter",
-    "resample",
-    "interpolate",
-    "decimate",
-];
+/// Every shader of the stage table (`seisbatch::stages::SHADERS`: the stages, then the FFT).
+fn shaders() -> impl Iterator<Item = &'static str> {
+    seisbatch::stages::SHADERS.iter().map(|s| s.name)
+}
 
 #[test]
 fn every_shader_validates_with_naga() {
@@ -27,10 +20,13 @@ fn every_shader_validates_with_naga() {
         .filter(|n| n.ends_with(".wgsl"))
         .collect();
     found.sort();
-    let mut want: Vec<String> = STAGES.iter().map(|s| format!("{s}.wgsl")).collect();
+    let mut want: Vec<String> = shaders().map(|s| format!("{s}.wgsl")).collect();
     want.sort();
-    assert_eq!(found, want, "shaders/ must hold exactly one file per stage");
-    for stage in STAGES {
+    assert_eq!(
+        found, want,
+        "shaders/ must hold exactly the stage table's shaders"
+    );
+    for stage in shaders() {
         let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{stage}.wgsl: {}", e.emit_to_string(&src)));

@@ -1,12 +1,14 @@
-//! The CPU executor: each stage of the plan through its f64 twin in `src/ops/<stage>.rs`.
+//! The CPU executor: each stage of the plan through its f64 twin in `src/ops/<stage>.rs`
+//! (`stages::<stage>`'s `cpu`).
 //! This is ObsPy's arithmetic (docs/NUMERICS.md); the GPU executor is checked against it.
 
 use super::{Executor, Outcome, Sources};
 use crate::error::TraceError;
-use crate::ops::{decimate, deconvolve, detrend, filter, interpolate, resample, ResponseSource};
-use crate::pipeline::{DetrendType, Step};
-use crate::plan::{Plan, Planner, Shape, Shapes, Stage, StageAt, StepShape};
+use crate::ops::ResponseSource;
+use crate::pipeline::Step;
+use crate::plan::{Plan, Planner, Shape, Shapes};
 use crate::response::cache::ResponseCache;
+use crate::stages::OnCpu;
 use crate::trace::Trace;
 
 /// Why a stage failed: ObsPy's message for the step, or a trace-level error (a response).
@@ -78,7 +80,14 @@ pub fn run_stages(
         let step = &shapes.steps[at.step];
         tr.sampling_rate = step.before.sampling_rate;
         tr.start_ns = step.before.start_ns;
-        stage(plan, at, step, tr, responses, cache).map_err(|e| match e {
+        let x = OnCpu {
+            plan,
+            step,
+            tr: &mut *tr,
+            responses,
+            cache,
+        };
+        at.stage.cpu(x).map_err(|e| match e {
             StageError::Op(message) => TraceError::Op {
                 step: at.step + 1,
                 op: steps[at.step].op().to_string(),
@@ -86,73 +95,6 @@ pub fn run_stages(
             },
             StageError::Trace(t) => t,
         })?;
-    }
-    Ok(())
-}
-
-/// One stage's CPU twin.
-fn stage(
-    plan: &Plan,
-    at: &StageAt,
-    step: &StepShape,
-    tr: &mut Trace,
-    responses: &dyn ResponseSource,
-    cache: &ResponseCache,
-) -> Result<(), StageError> {
-    match &at.stage {
-        Stage::Detrend { kind } => {
-            // ObsPy's linear detrend is scipy's lstsq, which refuses non-finite input; the
-            // other kinds return NaN samples (which the engine then refuses to write).
-            if *kind == DetrendType::Linear {
-                if let Some(i) = tr.data.iter().position(|v| !v.is_finite()) {
-                    return Err(StageError::Op(format!(
-                        "linear detrend needs finite samples; sample {i} is {} (ObsPy: \"array must not contain infs or NaNs\")",
-                        tr.data[i]
-                    )));
-                }
-            }
-            detrend::detrend(&mut tr.data, *kind);
-        }
-        Stage::Taper { window } => tr
-            .data
-            .iter_mut()
-            .zip(window.iter())
-            .for_each(|(v, w)| *v *= w),
-        Stage::Deconvolve { nfft, response, .. } => {
-            let need = &plan.responses[*response];
-            let (rid, resp) = responses.response_for(tr).map_err(StageError::Trace)?;
-            let table = cache.table(
-                rid,
-                &resp,
-                need.delta,
-                *nfft,
-                need.output,
-                need.water_level,
-                need.pre_filt,
-            );
-            let table = table.as_ref().as_ref().map_err(|m| {
-                StageError::Trace(TraceError::BadResponse {
-                    id: tr.id(),
-                    message: m.clone(),
-                })
-            })?;
-            tr.data = deconvolve::deconvolve(&tr.data, table, *nfft);
-        }
-        Stage::Filter { sos, zerophase } => filter::apply(sos, *zerophase, &mut tr.data),
-        Stage::Resample {
-            num,
-            sampling_rate,
-            new_rate,
-            window,
-            ..
-        } => tr.data = resample::spectral(&tr.data, *sampling_rate, *new_rate, *num, window),
-        Stage::Interpolate { method, a, .. } => {
-            let Some(g) = &step.grid else {
-                return Err(StageError::Op("interpolate without a grid (bug)".into()));
-            };
-            tr.data = interpolate::apply(&tr.data, g, *method, *a)?;
-        }
-        Stage::Decimate { factor } => tr.data = decimate::pick(&tr.data, *factor),
     }
     Ok(())
 }

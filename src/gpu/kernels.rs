@@ -1,33 +1,13 @@
 //! The kernel registry (one compute pipeline per entry point of the stage table's shaders,
-//! built once per device) and the `#[repr(C)]` parameter structs the shaders read.
+//! built once per device) and the FFT's `#[repr(C)]` parameter structs (each stage's own
+//! are in its `src/stages/<stage>.rs`).
 //! Every struct here has a twin in a shader with a "keep in sync" comment pointing back.
 
 use std::collections::HashMap;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::plan::stage::SHADERS;
-
-/// shaders/detrend.wgsl `DetrendParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct DetrendParams {
-    pub n: u32,
-    pub count: u32,
-    /// 0 demean, 1 linear, 2 simple.
-    pub kind: u32,
-    pub _pad: u32,
-}
-
-/// shaders/taper.wgsl `TaperParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct TaperParams {
-    pub n: u32,
-    pub count: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-}
+use crate::stages::SHADERS;
 
 /// shaders/fft.wgsl `FftParams`.
 #[repr(C)]
@@ -72,88 +52,6 @@ pub struct TileParams {
     pub radices: [u32; 8],
 }
 
-/// shaders/deconvolve.wgsl `DeconvolveParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct DeconvolveParams {
-    pub nfft: u32,
-    pub count: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-}
-
-/// shaders/filter.wgsl `FilterParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct FilterParams {
-    pub n: u32,
-    pub count: u32,
-    pub sections: u32,
-    pub reverse: u32,
-    pub t0: u32,
-    pub len: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
-}
-
-/// Samples per filter_sos dispatch: CHUNK x (MAX_SECTIONS + 2) loop iterations stays below
-/// llvmpipe's 65535 per invocation, and keeps every invocation short on real GPUs.
-pub const FILTER_CHUNK: u32 = 2048;
-
-/// shaders/filter.wgsl `MAX_SECTIONS`: the per-invocation state arrays' length.
-pub const MAX_SECTIONS: usize = 16;
-
-/// shaders/resample.wgsl `ResampleParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct ResampleParams {
-    pub n: u32,
-    pub num: u32,
-    pub count: u32,
-    pub _pad: u32,
-}
-
-/// shaders/resample.wgsl `Tap`: output bin = a * X[k] + b * X[k + 1].
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
-pub struct Tap {
-    pub k: u32,
-    pub a: f32,
-    pub b: f32,
-    pub _pad: u32,
-}
-
-/// shaders/interpolate.wgsl `InterpolateParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct InterpolateParams {
-    pub n: u32,
-    pub npts: u32,
-    pub count: u32,
-    pub a: u32,
-}
-
-/// shaders/interpolate.wgsl `GridPoint`: output position = idx + frac input samples.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
-pub struct GridPoint {
-    pub idx: i32,
-    pub frac: f32,
-}
-
-/// shaders/decimate.wgsl `DecimateParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-pub struct DecimateParams {
-    pub n_in: u32,
-    pub n_out: u32,
-    pub count: u32,
-    pub factor: u32,
-}
-
-/// Workgroup size of filter_sos (one invocation per trace); every other kernel uses 256.
-pub const FILTER_WORKGROUP: u32 = 64;
-
 /// One compute pipeline per entry point of every shader in the stage table
 /// (`plan::stage::SHADERS`), built once per device and reused for every batch.
 pub struct Kernels {
@@ -166,7 +64,7 @@ impl Kernels {
     /// workgroup memory than FFT_TILE_BYTES no `fft_tile` (FFTs run as radix passes).
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let mut pipelines = HashMap::new();
-        for shader in &SHADERS {
+        for shader in SHADERS {
             if shader.name == "filter" && !f64 {
                 continue;
             }

@@ -4,9 +4,18 @@
 
 use super::fft::FftPlan;
 use super::shapes::{Failure, PlanKey, Shapes};
-use super::stage::{Stage, StageAt};
 use crate::ops::{decimate, deconvolve, filter, resample, taper};
 use crate::pipeline::{DetrendType, Output, Step};
+use crate::stages::{Decimate, Deconvolve, Detrend, Filter, Interpolate, Resample, Stage, Taper};
+
+/// A stage in a plan: which step it belongs to (0-based) and its lengths per trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageAt {
+    pub stage: Stage,
+    pub step: usize,
+    pub n_in: usize,
+    pub n_out: usize,
+}
 
 /// What the executor looks up per trace for one remove_response step: the inverse table for
 /// (the response at the trace's start then, delta, nfft, output, water level, pre_filt).
@@ -83,7 +92,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
             })
         };
         match step {
-            Step::Detrend { kind } => push(Stage::Detrend { kind: *kind }, n, n),
+            Step::Detrend { kind } => push(Detrend { kind: *kind }.into(), n, n),
             Step::Taper {
                 max_percentage,
                 kind,
@@ -93,7 +102,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 if n > 0 {
                     let w =
                         taper::taper_window(n, rate, *max_percentage, *kind, *max_length, *side);
-                    push(Stage::Taper { window: w.into() }, n, n);
+                    push(Taper { window: w.into() }.into(), n, n);
                 }
             }
             Step::RemoveResponse {
@@ -106,24 +115,26 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
             } => {
                 if *zero_mean {
                     push(
-                        Stage::Detrend {
+                        Detrend {
                             kind: DetrendType::Demean,
-                        },
+                        }
+                        .into(),
                         n,
                         n,
                     );
                 }
                 if *taper {
                     let w = taper::cosine_taper(n, *taper_fraction, true, false).map_err(fail)?;
-                    push(Stage::Taper { window: w.into() }, n, n);
+                    push(Taper { window: w.into() }.into(), n, n);
                 }
                 let nfft = deconvolve::npts2nfft(n);
                 push(
-                    Stage::Deconvolve {
+                    Deconvolve {
                         nfft,
                         fft: FftPlan::new(nfft),
                         response: plan.responses.len(),
-                    },
+                    }
+                    .into(),
                     n,
                     n,
                 );
@@ -147,10 +158,11 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 let (sos, _) = filter::design(rate, *kind, *freq, *freqmin, *freqmax, *corners)
                     .map_err(fail)?;
                 push(
-                    Stage::Filter {
+                    Filter {
                         sos: sos.into(),
                         zerophase: *zerophase,
-                    },
+                    }
+                    .into(),
                     n,
                     n,
                 );
@@ -165,16 +177,17 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                     if !no_filter {
                         let sos = resample::antialias(rate, *new_rate);
                         push(
-                            Stage::Filter {
+                            Filter {
                                 sos: sos.into(),
                                 zerophase: false,
-                            },
+                            }
+                            .into(),
                             n,
                             n,
                         );
                     }
                     push(
-                        Stage::Resample {
+                        Resample {
                             num: n_out,
                             sampling_rate: rate,
                             new_rate: *new_rate,
@@ -182,7 +195,8 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                             taps: resample::taps(n, rate, *new_rate, n_out, *window).into(),
                             fwd: FftPlan::new(n),
                             inv: FftPlan::new(n_out),
-                        },
+                        }
+                        .into(),
                         n,
                         n_out,
                     );
@@ -191,12 +205,13 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
             Step::Interpolate { method, a, .. } => {
                 if let Some(g) = &s.grid {
                     push(
-                        Stage::Interpolate {
+                        Interpolate {
                             method: *method,
                             a: *a,
                             offset: g.offset,
                             dt_factor: g.dt_factor,
-                        },
+                        }
+                        .into(),
                         n,
                         n_out,
                     );
@@ -208,15 +223,16 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 if !no_filter {
                     let sos = decimate::antialias(rate, *factor);
                     push(
-                        Stage::Filter {
+                        Filter {
                             sos: sos.into(),
                             zerophase: false,
-                        },
+                        }
+                        .into(),
                         n,
                         n,
                     );
                 }
-                push(Stage::Decimate { factor: *factor }, n, n_out);
+                push(Decimate { factor: *factor }.into(), n, n_out);
             }
         }
     }

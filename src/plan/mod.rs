@@ -7,20 +7,19 @@
 //!
 //! The CPU executor (`exec::cpu`) runs each stage through its twin in `src/ops/<stage>.rs`;
 //! the GPU executor (`gpu`) records the same stages as kernels (`shaders/<stage>.wgsl`) and
-//! rounds the tables to f32 where it uploads them. `stage` is the stage table.
+//! rounds the tables to f32 where it uploads them. `crate::stages` is the stage table.
 
 mod cache;
 mod compile;
 pub mod fft;
 mod shapes;
-pub mod stage;
 #[cfg(test)]
 mod tests;
 
+pub use crate::stages::Stage;
 pub use cache::{Compiled, Planner, MAX_PLAN_BYTES};
-pub use compile::{compile, Plan, ResponseNeed};
+pub use compile::{compile, Plan, ResponseNeed, StageAt};
 pub use shapes::{shapes, Failure, PlanKey, Shape, Shapes, StepShape};
-pub use stage::{Stage, StageAt};
 
 /// The plan for one trace shape on its own (tests, benchmarks, `seisbatch plan`): the walk's
 /// failure, if any, is the error.

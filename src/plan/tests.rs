@@ -3,6 +3,7 @@
 use super::fft::FftPlan;
 use super::*;
 use crate::pipeline::{DetrendType, Pipeline};
+use crate::stages::{Deconvolve, Detrend, Taper};
 
 const START: i64 = 1_388_534_400_000_000_000;
 
@@ -31,20 +32,16 @@ fn forum_chain_at_120000_samples() {
     let names: Vec<&str> = p.stages.iter().map(|s| s.stage.name()).collect();
     assert_eq!(names, ["detrend", "taper", "deconvolve", "interpolate"]);
     match &p.stages[2].stage {
-        Stage::Deconvolve {
-            nfft,
-            fft,
-            response,
-        } => {
-            assert_eq!(*nfft, 240_000);
+        Stage::Deconvolve(d) => {
+            assert_eq!(d.nfft, 240_000);
             assert_eq!(
-                *fft,
+                d.fft,
                 FftPlan::Stockham {
                     n: 240_000,
                     radices: vec![16, 8, 25, 25, 3]
                 }
             );
-            assert_eq!(*response, 0);
+            assert_eq!(d.response, 0);
         }
         s => panic!("{s:?}"),
     }
@@ -52,7 +49,7 @@ fn forum_chain_at_120000_samples() {
     assert_eq!(p.responses[0].delta, 0.01);
     match &p.stages[1].stage {
         // 5% at each end of 120,000 samples: 6000 tapered, ones between.
-        Stage::Taper { window } => {
+        Stage::Taper(Taper { window }) => {
             assert_eq!(window.len(), 120_000);
             assert_eq!(window[0], 0.0);
             assert!(window[6000..114_000].iter().all(|&w| w == 1.0));
@@ -61,9 +58,7 @@ fn forum_chain_at_120000_samples() {
         s => panic!("{s:?}"),
     }
     match &p.stages[3].stage {
-        Stage::Interpolate {
-            offset, dt_factor, ..
-        } => assert_eq!((*offset, *dt_factor), (0.0, 10.0)),
+        Stage::Interpolate(i) => assert_eq!((i.offset, i.dt_factor), (0.0, 10.0)),
         s => panic!("{s:?}"),
     }
     assert_eq!((p.n_in, p.n_out, p.rate_out), (120_000, 12_000, 10.0));
@@ -85,14 +80,14 @@ fn remove_response_options_become_stages() {
     );
     assert_eq!(
         p.stages[0].stage,
-        Stage::Detrend {
+        Stage::Detrend(Detrend {
             kind: DetrendType::Demean
-        }
+        })
     );
     // odd npts: nfft = 2 (n + 1); decimate keeps ceil(n / factor).
     assert!(matches!(
         p.stages[2].stage,
-        Stage::Deconvolve { nfft: 2004, .. }
+        Stage::Deconvolve(Deconvolve { nfft: 2004, .. })
     ));
     assert_eq!((p.stages[4].n_in, p.stages[4].n_out), (1001, 251));
     assert_eq!(p.rate_out, 10.0);

@@ -10,7 +10,7 @@ use crate::plan::fft::{self, FftPlan};
 
 /// fft_pack: real samples (n_in per trace) in `Real(real)` -> complex (m per trace) in
 /// `Complex(cplx)`, zero-padded.
-pub(super) fn pack(
+pub(crate) fn pack(
     r: &mut Recorder,
     real: usize,
     cplx: usize,
@@ -37,7 +37,7 @@ pub(super) fn pack(
 }
 
 /// fft_unpack: the real parts of the first n_out of m complex values per trace, scaled.
-pub(super) fn unpack(
+pub(crate) fn unpack(
     r: &mut Recorder,
     cplx: usize,
     real: usize,
@@ -67,7 +67,7 @@ pub(super) fn unpack(
 
 /// A batched FFT of `plan.len()` points from `Complex(src)`; returns the buffer index
 /// holding the result.
-pub(super) fn transform(
+pub(crate) fn transform(
     r: &mut Recorder,
     src: usize,
     plan: &FftPlan,

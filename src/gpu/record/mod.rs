@@ -11,21 +11,17 @@ mod segment;
 mod tests;
 
 pub use fft::complex_fft;
+pub(crate) use fft::{pack, transform, unpack};
 pub use segment::{host_reason, segments, Caps, Segment, MAX_LOOP};
 use std::ops::Range;
 
 use bytemuck::Pod;
 use serde::Serialize;
 
-use super::kernels::{
-    DecimateParams, DeconvolveParams, DetrendParams, FilterParams, GridPoint, InterpolateParams,
-    ResampleParams, Tap, TaperParams, FILTER_CHUNK, FILTER_WORKGROUP, MAX_SECTIONS,
-};
-use super::sizing::{self, WORKGROUP};
+use super::sizing;
 use super::{to_f32, u32_of};
-use crate::pipeline::DetrendType;
-use crate::plan::fft::FftPlan;
 use crate::plan::{Plan, Stage};
+use crate::stages::Recording;
 
 /// A buffer a dispatch binds. Per-batch work buffers are sized by the program; tables are
 /// the program's own uploads; FFT tables and response tables live on the device across
@@ -148,28 +144,14 @@ fn bytes_of<T: Pod>(v: &T) -> Vec<u8> {
     bytemuck::bytes_of(v).to_vec()
 }
 
-fn f32s(v: &[f64]) -> Vec<u8> {
+/// A table of f64 values as the f32 bytes a shader reads: the upload's rounding.
+pub fn f32_bytes(v: &[f64]) -> Vec<u8> {
     let f: Vec<f32> = v.iter().map(|&x| to_f32(x)).collect();
     bytemuck::cast_slice(&f).to_vec()
 }
 
-/// Output sample at input position `pos`: its integer index and fraction (f64 here; the
-/// fraction rounded to f32 once). In f32, `j * dt_factor` would lose the fraction on long
-/// traces.
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "pos lies within the trace, whose length host_reason bounds by 2^24 samples"
-)]
-fn grid_point(pos: f64) -> GridPoint {
-    let idx = pos.floor();
-    GridPoint {
-        idx: idx as i32,
-        frac: to_f32(pos - idx),
-    }
-}
-
-/// Builds one program's dispatch list.
-struct Recorder<'c> {
+/// Builds one program's dispatch list (each stage's `record` adds its dispatches).
+pub struct Recorder<'c> {
     caps: &'c Caps,
     stage: usize,
     dispatches: Vec<Dispatch>,
@@ -181,7 +163,7 @@ impl Recorder<'_> {
         clippy::too_many_arguments,
         reason = "one dispatch's whole description"
     )]
-    fn dispatch<P: Pod>(
+    pub(crate) fn dispatch<P: Pod>(
         &mut self,
         kernel: &'static str,
         params: &P,
@@ -207,7 +189,7 @@ impl Recorder<'_> {
         clippy::too_many_arguments,
         reason = "one dispatch's whole description"
     )]
-    fn dispatch_at<P: Pod>(
+    pub(crate) fn dispatch_at<P: Pod>(
         &mut self,
         kernel: &'static str,
         uniform: u32,
@@ -244,7 +226,8 @@ impl Recorder<'_> {
         }
     }
 
-    fn table(&mut self, label: &'static str, bytes: Vec<u8>) -> Buf {
+    /// A table the program uploads with the batch (already rounded to what the shader reads).
+    pub(crate) fn table(&mut self, label: &'static str, bytes: Vec<u8>) -> Buf {
         self.tables.push(Table { label, bytes });
         Buf::Table(self.tables.len() - 1)
     }
@@ -271,237 +254,37 @@ pub fn record(
     };
     let b = count as u64;
     let cnt = u32_of("a batch of", count)?;
-    let mut cur = 0usize;
-    let (mut max_real, mut max_complex, mut state) = (n_in.max(n_out), 0usize, 0u64);
-    let mut workgroup_bytes = 0u32;
+    let (mut cur, mut max_complex, mut state) = (0usize, 0usize, 0u64);
+    let mut max_real = n_in.max(n_out);
     for (k, at) in stages.iter().enumerate() {
         r.stage = range.start + k;
         if let Some(why) = host_reason(plan, range.start + k, caps) {
             return Err(why);
         }
-        let (n_in, n_out) = (
-            u32_of("trace length", at.n_in)?,
-            u32_of("trace length", at.n_out)?,
-        );
         max_real = max_real.max(at.n_in).max(at.n_out);
-        let real_bytes = b * u64::from(n_in) * 4;
-        match &at.stage {
-            Stage::Detrend { kind } => {
-                let p = DetrendParams {
-                    n: n_in,
-                    count: cnt,
-                    kind: match kind {
-                        DetrendType::Demean => 0,
-                        DetrendType::Linear => 1,
-                        DetrendType::Simple => 2,
-                    },
-                    _pad: 0,
-                };
-                let fit = [(1, Buf::Real(cur)), (2, Buf::Fit)];
-                r.dispatch(
-                    "detrend_fit",
-                    &p,
-                    &fit,
-                    b * u64::from(WORKGROUP),
-                    WORKGROUP,
-                    real_bytes,
-                    b * 8,
-                )?;
-                r.dispatch(
-                    "detrend_apply",
-                    &p,
-                    &fit,
-                    real_bytes / 4,
-                    WORKGROUP,
-                    real_bytes + b * 8,
-                    real_bytes,
-                )?;
-            }
-            Stage::Taper { window } => {
-                let p = TaperParams {
-                    n: n_in,
-                    count: cnt,
-                    _pad0: 0,
-                    _pad1: 0,
-                };
-                let w = r.table("taper window", f32s(window));
-                r.dispatch(
-                    "taper",
-                    &p,
-                    &[(1, Buf::Real(cur)), (2, w)],
-                    real_bytes / 4,
-                    WORKGROUP,
-                    real_bytes,
-                    real_bytes,
-                )?;
-            }
-            Stage::Deconvolve {
-                nfft,
-                fft: plan_fft,
-                response,
-            } => {
-                max_complex = max_complex.max(plan_fft.scratch_len());
-                let nf = u32_of("nfft", *nfft)?;
-                fft::pack(&mut r, cur, 0, n_in, nf, cnt)?;
-                let s = fft::transform(&mut r, 0, plan_fft, false, cnt)?;
-                let p = DeconvolveParams {
-                    nfft: nf,
-                    count: cnt,
-                    _pad0: 0,
-                    _pad1: 0,
-                };
-                let spec = b * u64::from(nf) * 8;
-                let table = b * (u64::from(nf) / 2 + 1) * 8 + b * 4;
-                r.dispatch(
-                    "deconvolve",
-                    &p,
-                    &[
-                        (1, Buf::Complex(s)),
-                        (2, Buf::Responses(*nfft)),
-                        (3, Buf::Slots(*response)),
-                    ],
-                    spec / 8,
-                    WORKGROUP,
-                    spec + table,
-                    spec,
-                )?;
-                let s = fft::transform(&mut r, s, plan_fft, true, cnt)?;
-                fft::unpack(&mut r, s, cur, nf, n_out, to_f32(1.0 / f64::from(nf)), cnt)?;
-            }
-            Stage::Filter { sos, zerophase } => {
-                let flat: Vec<f64> = sos.iter().flatten().copied().collect();
-                let s = r.table("filter sections", bytemuck::cast_slice(&flat).to_vec());
-                state = (MAX_SECTIONS * 16) as u64;
-                for reverse in [false, true].into_iter().take(1 + usize::from(*zerophase)) {
-                    for t0 in (0..n_in).step_by(FILTER_CHUNK as usize) {
-                        let len = FILTER_CHUNK.min(n_in - t0);
-                        let p = FilterParams {
-                            n: n_in,
-                            count: cnt,
-                            sections: u32_of("sections", sos.len())?,
-                            reverse: u32::from(reverse),
-                            t0,
-                            len: FILTER_CHUNK,
-                            _pad0: 0,
-                            _pad1: 0,
-                        };
-                        let chunk = b * u64::from(len) * 4;
-                        let st = b * state;
-                        r.dispatch(
-                            "filter_sos",
-                            &p,
-                            &[(1, Buf::Real(cur)), (2, s), (3, Buf::FilterState)],
-                            b,
-                            FILTER_WORKGROUP,
-                            chunk + st,
-                            chunk + st,
-                        )?;
-                    }
-                }
-            }
-            Stage::Resample { taps, fwd, inv, .. } => {
-                max_complex = max_complex.max(fwd.scratch_len()).max(inv.scratch_len());
-                fft::pack(&mut r, cur, 0, n_in, n_in, cnt)?;
-                let s = fft::transform(&mut r, 0, fwd, false, cnt)?;
-                let d = (s + 1) % 3;
-                let p = ResampleParams {
-                    n: n_in,
-                    num: n_out,
-                    count: cnt,
-                    _pad: 0,
-                };
-                let t = taps
-                    .iter()
-                    .map(|&(k, a, b)| {
-                        Ok(Tap {
-                            k: u32_of("resample bin", k)?,
-                            a: to_f32(a),
-                            b: to_f32(b),
-                            _pad: 0,
-                        })
-                    })
-                    .collect::<Result<Vec<Tap>, String>>()?;
-                let t = r.table("resample taps", bytemuck::cast_slice(&t).to_vec());
-                let out = b * u64::from(n_out) * 8;
-                r.dispatch(
-                    "resample",
-                    &p,
-                    &[(1, Buf::Complex(s)), (2, Buf::Complex(d)), (3, t)],
-                    out / 8,
-                    WORKGROUP,
-                    out,
-                    out,
-                )?;
-                let s = fft::transform(&mut r, d, inv, true, cnt)?;
-                // irfft's 1/num times ObsPy's num/n.
-                fft::unpack(
-                    &mut r,
-                    s,
-                    cur,
-                    n_out,
-                    n_out,
-                    to_f32(1.0 / f64::from(n_in)),
-                    cnt,
-                )?;
-            }
-            Stage::Interpolate {
-                a,
-                offset,
-                dt_factor,
-                ..
-            } => {
-                let grid: Vec<GridPoint> = (0..at.n_out)
-                    .map(|j| grid_point(offset + j as f64 * dt_factor))
-                    .collect();
-                let g = r.table("interpolate grid", bytemuck::cast_slice(&grid).to_vec());
-                let p = InterpolateParams {
-                    n: n_in,
-                    npts: n_out,
-                    count: cnt,
-                    a: u32_of("lanczos a", a.unwrap_or(0))?,
-                };
-                let out = b * u64::from(n_out) * 4;
-                r.dispatch(
-                    "interpolate",
-                    &p,
-                    &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur)), (3, g)],
-                    out / 4,
-                    WORKGROUP,
-                    real_bytes,
-                    out,
-                )?;
-                cur = 1 - cur;
-            }
-            Stage::Decimate { factor } => {
-                let p = DecimateParams {
-                    n_in,
-                    n_out,
-                    count: cnt,
-                    factor: u32_of("decimation factor", *factor)?,
-                };
-                let out = b * u64::from(n_out) * 4;
-                r.dispatch(
-                    "decimate",
-                    &p,
-                    &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
-                    out / 4,
-                    WORKGROUP,
-                    // A strided read still moves whole cache lines: at most the input.
-                    real_bytes.min(out * 8),
-                    out,
-                )?;
-                cur = 1 - cur;
-            }
-        }
-        if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
-            workgroup_bytes = super::kernels::FFT_TILE_BYTES;
-        }
+        let mut x = Recording {
+            r: &mut r,
+            b,
+            cnt,
+            n_in: u32_of("trace length", at.n_in)?,
+            n_out: u32_of("trace length", at.n_out)?,
+            cur,
+            max_complex,
+            state,
+        };
+        at.stage.record(&mut x)?;
+        (cur, max_complex, state) = (x.cur, x.max_complex, x.state);
     }
+    let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
+        super::kernels::FFT_TILE_BYTES
+    } else {
+        0
+    };
     Ok(Program {
         count,
         n_in,
         n_out,
-        centre: matches!(first.stage, Stage::Detrend { .. }),
+        centre: matches!(first.stage, Stage::Detrend(_)),
         output: Buf::Real(cur),
         dispatches: r.dispatches,
         tables: r.tables,
@@ -516,20 +299,4 @@ pub fn record(
         stages: range,
         workgroup_bytes,
     })
-}
-
-/// The FFT plan a stage's transform of n points uses (for `seisbatch plan`).
-pub fn fft_plans(plan: &Plan) -> Vec<(&'static str, FftPlan)> {
-    let mut out = Vec::new();
-    for at in &plan.stages {
-        match &at.stage {
-            Stage::Deconvolve { fft, .. } => out.push((at.stage.name(), fft.clone())),
-            Stage::Resample { fwd, inv, .. } => {
-                out.push((at.stage.name(), fwd.clone()));
-                out.push((at.stage.name(), inv.clone()));
-            }
-            _ => {}
-        }
-    }
-    out
 }

@@ -6,9 +6,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use super::super::kernels::MAX_SECTIONS;
-use crate::pipeline::InterpMethod;
-use crate::plan::{Plan, Stage};
+use crate::plan::Plan;
 
 /// Longest loop a kernel may run in one invocation (llvmpipe stops loops at 65535).
 pub const MAX_LOOP: usize = 65_535;
@@ -63,31 +61,7 @@ pub fn host_reason(plan: &Plan, i: usize, caps: &Caps) -> Option<String> {
             MAX_LOOP * 256
         ));
     }
-    match &at.stage {
-        Stage::Filter { sos, .. } => {
-            if !caps.shader_f64 {
-                return Some("filter (the adapter has no SHADER_F64 for the f64 recursion)".into());
-            }
-            if sos.len() > MAX_SECTIONS {
-                return Some(format!(
-                    "a filter of {} sections (the kernel holds at most {MAX_SECTIONS})",
-                    sos.len()
-                ));
-            }
-        }
-        Stage::Interpolate { method, a, .. } => {
-            if *method != InterpMethod::Lanczos {
-                return Some(format!(
-                    "interpolate method {method:?} (the device has lanczos)"
-                ));
-            }
-            if a.is_none_or(|a| 2 * a + 1 > MAX_LOOP) {
-                return Some(format!("lanczos with a = {a:?}"));
-            }
-        }
-        _ => {}
-    }
-    None
+    at.stage.device_limit(caps)
 }
 
 /// The plan cut into runs of stages on the device and on the host, in order.

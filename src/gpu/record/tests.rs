@@ -4,6 +4,7 @@
 use super::*;
 use crate::pipeline::Pipeline;
 use crate::plan::{self, Shape};
+use crate::stages::filter::MAX_SECTIONS;
 
 const FORUM: &str = include_str!("../../../examples/forum_chain.toml");
 const VELOCITY: &str = include_str!("../../../examples/velocity_bandpass.toml");

@@ -1,0 +1,98 @@
+//! remove_response's frequency-domain part: pad to nfft, rfft, times the trace's inverse
+//! table (`Plan::responses[response]`), Nyquist magnitude, irfft, truncate. Twin
+//! `ops::deconvolve`; on the device the FFT kernels around `deconvolve`.
+
+use bytemuck::{Pod, Zeroable};
+use serde_json::{json, Value};
+
+use super::{OnCpu, Recording, StageOps};
+use crate::error::TraceError;
+use crate::exec::cpu::StageError;
+use crate::gpu::record::{pack, transform, unpack, Buf};
+use crate::gpu::sizing::WORKGROUP;
+use crate::gpu::{to_f32, u32_of};
+use crate::ops::deconvolve;
+use crate::plan::fft::FftPlan;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deconvolve {
+    pub nfft: usize,
+    pub fft: FftPlan,
+    /// Index into `Plan::responses`.
+    pub response: usize,
+}
+
+/// shaders/deconvolve.wgsl `DeconvolveParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct DeconvolveParams {
+    pub nfft: u32,
+    pub count: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+impl StageOps for Deconvolve {
+    fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
+        let need = &x.plan.responses[self.response];
+        let tr = x.tr;
+        let (rid, resp) = x.responses.response_for(tr).map_err(StageError::Trace)?;
+        let table = x.cache.table(
+            rid,
+            &resp,
+            need.delta,
+            self.nfft,
+            need.output,
+            need.water_level,
+            need.pre_filt,
+        );
+        let table = table.as_ref().as_ref().map_err(|m| {
+            StageError::Trace(TraceError::BadResponse {
+                id: tr.id(),
+                message: m.clone(),
+            })
+        })?;
+        tr.data = deconvolve::deconvolve(&tr.data, table, self.nfft);
+        Ok(())
+    }
+
+    fn record(&self, x: &mut Recording) -> Result<(), String> {
+        x.max_complex = x.max_complex.max(self.fft.scratch_len());
+        let nf = u32_of("nfft", self.nfft)?;
+        let (b, cnt, cur) = (x.b, x.cnt, x.cur);
+        pack(x.r, cur, 0, x.n_in, nf, cnt)?;
+        let s = transform(x.r, 0, &self.fft, false, cnt)?;
+        let p = DeconvolveParams {
+            nfft: nf,
+            count: cnt,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        let spec = b * u64::from(nf) * 8;
+        // Each trace reads its own table (nfft/2+1 bins) and slot.
+        let table = b * (u64::from(nf) / 2 + 1) * 8 + b * 4;
+        x.r.dispatch(
+            "deconvolve",
+            &p,
+            &[
+                (1, Buf::Complex(s)),
+                (2, Buf::Responses(self.nfft)),
+                (3, Buf::Slots(self.response)),
+            ],
+            spec / 8,
+            WORKGROUP,
+            spec + table,
+            spec,
+        )?;
+        let s = transform(x.r, s, &self.fft, true, cnt)?;
+        unpack(x.r, s, cur, nf, x.n_out, to_f32(1.0 / f64::from(nf)), cnt)
+    }
+
+    fn describe(&self) -> Value {
+        json!({
+            "nfft": self.nfft,
+            "fft": crate::inspect::fft(&self.fft),
+            "response_table": self.response,
+        })
+    }
+}

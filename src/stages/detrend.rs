@@ -1,0 +1,83 @@
+//! `detrend` (also remove_response's zero_mean, as demean): twin `ops::detrend`, kernels
+//! `detrend_fit` (one workgroup per trace reduces the fit) and `detrend_apply`.
+
+use bytemuck::{Pod, Zeroable};
+use serde_json::{json, Value};
+
+use super::{OnCpu, Recording, StageOps};
+use crate::exec::cpu::StageError;
+use crate::gpu::record::Buf;
+use crate::gpu::sizing::WORKGROUP;
+use crate::ops::detrend;
+use crate::pipeline::DetrendType;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detrend {
+    pub kind: DetrendType,
+}
+
+/// shaders/detrend.wgsl `DetrendParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct DetrendParams {
+    pub n: u32,
+    pub count: u32,
+    /// 0 demean, 1 linear, 2 simple.
+    pub kind: u32,
+    pub _pad: u32,
+}
+
+impl StageOps for Detrend {
+    fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
+        let data = &mut x.tr.data;
+        // ObsPy's linear detrend is scipy's lstsq, which refuses non-finite input; the other
+        // kinds return NaN samples (which the engine then refuses to write).
+        if self.kind == DetrendType::Linear {
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(StageError::Op(format!(
+                    "linear detrend needs finite samples; sample {i} is {} (ObsPy: \"array must not contain infs or NaNs\")",
+                    data[i]
+                )));
+            }
+        }
+        detrend::detrend(data, self.kind);
+        Ok(())
+    }
+
+    fn record(&self, x: &mut Recording) -> Result<(), String> {
+        let p = DetrendParams {
+            n: x.n_in,
+            count: x.cnt,
+            kind: match self.kind {
+                DetrendType::Demean => 0,
+                DetrendType::Linear => 1,
+                DetrendType::Simple => 2,
+            },
+            _pad: 0,
+        };
+        let (b, real) = (x.b, x.real_bytes());
+        let fit = [(1, Buf::Real(x.cur)), (2, Buf::Fit)];
+        x.r.dispatch(
+            "detrend_fit",
+            &p,
+            &fit,
+            b * u64::from(WORKGROUP),
+            WORKGROUP,
+            real,
+            b * 8,
+        )?;
+        x.r.dispatch(
+            "detrend_apply",
+            &p,
+            &fit,
+            real / 4,
+            WORKGROUP,
+            real + b * 8,
+            real,
+        )
+    }
+
+    fn describe(&self) -> Value {
+        json!({"type": self.kind})
+    }
+}
