@@ -172,3 +172,44 @@ fn planner_compiles_once_per_key() {
     planner.plan(&planner.shapes(shape(60_000, 100.0))).unwrap();
     assert_eq!(planner.len(), 2);
 }
+
+/// Any rate and length a reader could hand over walks and compiles without a panic: the
+/// walk refuses what ObsPy refuses, with the step, and compiles the rest.
+#[test]
+fn odd_shapes_walk_and_compile_without_panics() {
+    let chains = [
+        FORUM,
+        include_str!("../../examples/velocity_bandpass.toml"),
+        include_str!("../../bench/chains/every_stage.toml"),
+    ];
+    let rates = [
+        0.0,
+        -1.0,
+        f64::NAN,
+        f64::INFINITY,
+        1e-300,
+        1e-9,
+        0.3,
+        1.0,
+        100.0,
+        1e9,
+        1e300,
+    ];
+    for chain in chains {
+        let st = steps(chain);
+        for rate in rates {
+            for npts in [0usize, 1, 2, 3, 7, 64, 1001] {
+                let s = shapes(&st, shape(npts, rate));
+                if let Some(f) = &s.failure {
+                    assert!(f.step >= 1 && f.step <= st.len() && !f.message.is_empty());
+                }
+                let p = compile(&st, &s).unwrap_or_else(|f| panic!("{rate} {npts}: {f}"));
+                assert_eq!(p.n_in, npts);
+                for w in p.stages.windows(2) {
+                    assert_eq!(w[0].n_out, w[1].n_in, "lengths chain");
+                    assert!(w[0].step <= w[1].step);
+                }
+            }
+        }
+    }
+}
