@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{copy_dir, fixture, read_f64, rel_l2, report};
+use common::{copy_dir, fixture, read_f64, rel_l2, report, GPU_REL_L2_TOL};
 use seisbatch::time::parse_iso;
 use seisbatch::trace::Trace;
 
@@ -390,9 +390,6 @@ fn sac_files(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "sac"))
         .collect()
 }
-
-/// Issue #3: `--device gpu` writes the same files as `--device cpu`, within f32 tolerance.
-const GPU_REL_L2_TOL: f64 = 1e-4;
 
 /// True where GPU tests must run (CI installs lavapipe); elsewhere a missing adapter skips.
 fn require_gpu() -> bool {

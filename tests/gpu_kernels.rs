@@ -302,7 +302,7 @@ fn fft_against_oracle(gpu: &Gpu, tile: bool) {
             let got = runner.run_fft(&as_f32, inverse).unwrap();
             for (x, g) in inputs.iter().zip(&got) {
                 let want = if n <= 6058 {
-                    naive(x, inverse)
+                    seisbatch::reference::dft(x, inverse)
                 } else {
                     let mut v = x.clone();
                     let mut p = rustfft::FftPlanner::new();
@@ -328,25 +328,6 @@ fn fft_against_oracle(gpu: &Gpu, tile: bool) {
             }
         }
     }
-}
-
-/// Direct O(n^2) DFT in f64 with exact angle reduction (the RustFFT habit: a slow oracle).
-fn naive(x: &[C], inverse: bool) -> Vec<C> {
-    let n = x.len();
-    let s = if inverse { 1.0 } else { -1.0 };
-    (0..n)
-        .map(|k| {
-            x.iter()
-                .enumerate()
-                .map(|(j, v)| {
-                    v * C::from_polar(
-                        1.0,
-                        s * 2.0 * std::f64::consts::PI * ((j * k) % n) as f64 / n as f64,
-                    )
-                })
-                .sum()
-        })
-        .collect()
 }
 
 /// remove_response's device half (pad, FFT, times each trace's own table, Nyquist bin as

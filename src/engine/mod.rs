@@ -376,12 +376,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             journal_path.display()
         ));
     }
-    // Files finish in any order on the parallel paths; the report lists them in input
-    // order (a file's own entries keep their order: the sort is stable).
-    report.failures.sort_by(|a, b| a.file.cmp(&b.file));
-    report.file_problems.sort_by(|a, b| a.file.cmp(&b.file));
     report.warnings.extend(totals.warnings);
-    report.failed = report.failures.len();
+    report.settle();
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec_pretty(&report).map_err(|e| RunError::Fatal(e.to_string()))?;

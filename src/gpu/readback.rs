@@ -9,8 +9,10 @@ pub struct Encoded {
     pub pipeline: wgpu::ComputePipeline,
     pub bind: wgpu::BindGroup,
     pub groups: [u32; 3],
-    /// Index of its stage within the program (for profiling).
+    /// Index of its stage within the program (for profiling), and the stage's name (the
+    /// pass label in a GPU profiler's capture).
     pub stage: usize,
+    pub label: &'static str,
 }
 
 /// Where a Runner's time went, accumulated over its batches (wall seconds of this thread).
@@ -85,8 +87,9 @@ pub fn submit(
             count: queries,
         });
         for (s, q) in (0..stages).zip((0..queries).step_by(2)) {
+            let label = dispatches.iter().find(|d| d.stage == s).map(|d| d.label);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("stage"),
+                label,
                 timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
                     query_set: &qs,
                     beginning_of_pass_write_index: Some(q),

@@ -248,6 +248,7 @@ impl<'g> Runner<'g> {
         d: &record::Dispatch,
         entries: &[(u32, wgpu::Buffer)],
         stage: usize,
+        label: &'static str,
     ) -> Result<readback::Encoded, GpuError> {
         let pipeline = self
             .gpu
@@ -275,6 +276,7 @@ impl<'g> Runner<'g> {
             bind,
             groups: d.groups,
             stage,
+            label,
         })
     }
 
@@ -445,7 +447,8 @@ impl<'g> Runner<'g> {
                 };
                 entries.push((binding, buf));
             }
-            encoded.push(self.encode(d, &entries, d.stage - prog.stages.start)?);
+            let label = plan.stages[d.stage].stage.name();
+            encoded.push(self.encode(d, &entries, d.stage - prog.stages.start, label)?);
         }
         let result = match prog.output {
             Buf::Real(i) => set.real[i].clone(),
@@ -535,7 +538,7 @@ impl<'g> Runner<'g> {
                 };
                 entries.push((binding, buf));
             }
-            encoded.push(self.encode(d, &entries, 0)?);
+            encoded.push(self.encode(d, &entries, 0, "fft")?);
         }
         let Buf::Complex(k) = prog.output else {
             return Err(GpuError::Device("fft output is not complex".into()));

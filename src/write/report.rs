@@ -109,6 +109,15 @@ pub struct GapsReport {
 }
 
 impl Report {
+    /// The report's own order and counts once every file is in: failures and damaged parts
+    /// in input order (files finish in any order on the parallel paths; a file's own entries
+    /// keep their order, the sort is stable), `failed` counted from the failures.
+    pub fn settle(&mut self) {
+        self.failures.sort_by(|a, b| a.file.cmp(&b.file));
+        self.file_problems.sort_by(|a, b| a.file.cmp(&b.file));
+        self.failed = self.failures.len();
+    }
+
     /// The summary line: traces, damaged input, skipped files, outputs, where it ran.
     pub fn summary(&self) -> String {
         let on = match (&self.adapter, &self.device_reason) {
