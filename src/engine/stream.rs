@@ -193,23 +193,24 @@ impl Ctx<'_> {
                 .map(|&o| &invs[o] as &dyn ResponseSource)
                 .collect();
             let n = traces.len();
-            let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let results = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 exec.process(traces, &sources)
-            }))
-            .unwrap_or_else(|p| {
-                // A bug in an executor: every trace of the batch fails with the reason, and
-                // the run goes on.
-                let m = panic_message(&*p);
-                (0..n)
-                    .map(|_| {
-                        Err(crate::error::TraceError::Op {
-                            step: 0,
-                            op: "process".into(),
-                            message: format!("internal error ({m}); please report it"),
-                        })
-                    })
-                    .collect()
-            });
+            })) {
+                Ok(r) if r.len() == n => r,
+                outcome => {
+                    // A bug in an executor: each file of the set fails as an internal error
+                    // (reported, not journaled: a fixed seisbatch redoes it on --resume), as
+                    // `Ctx::guarded` does for the serial path; the run goes on.
+                    let m = match outcome {
+                        Err(p) => panic_message(&*p),
+                        Ok(r) => format!("{} outcomes for {n} traces", r.len()),
+                    };
+                    for (seq, bytes, f, _) in shells {
+                        self.committer.finish(seq, bytes, internal_failure(&f, &m));
+                    }
+                    continue;
+                }
+            };
             let mut per_file: Vec<Vec<(Outcome, String, String)>> =
                 (0..shells.len()).map(|_| Vec::new()).collect();
             for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
