@@ -61,17 +61,27 @@ pub fn prepare(
 
 /// Steps 4 and 8–10, with `table` = the inverse response (and pre_filt) on nfft/2+1 bins.
 pub fn deconvolve(x: &[f64], table: &[C], nfft: usize) -> Vec<f64> {
-    let mut spec = fft::rfft(x, nfft);
-    for (s, r) in spec.iter_mut().zip(table) {
-        *s *= r;
-    }
-    // Step 9: ObsPy keeps only the magnitude of the Nyquist bin.
-    if let Some(last) = spec.last_mut() {
-        *last = C::new(last.norm(), 0.0);
-    }
-    let mut y = fft::irfft(&spec, nfft);
-    y.truncate(x.len());
+    let mut y = x.to_vec();
+    deconvolve_in_place(&mut y, table, nfft);
     y
+}
+
+/// `deconvolve` with this thread's FFT buffers, the result back in `x` (its length kept): no
+/// allocation per trace once the thread has seen this nfft.
+pub fn deconvolve_in_place(x: &mut Vec<f64>, table: &[C], nfft: usize) {
+    let n = x.len();
+    fft::with_work(|w| {
+        w.rfft(x, nfft);
+        let spec = w.spectrum();
+        for (s, r) in spec.iter_mut().zip(table) {
+            *s *= r;
+        }
+        // Step 9: ObsPy keeps only the magnitude of the Nyquist bin.
+        if let Some(last) = spec.last_mut() {
+            *last = C::new(last.norm(), 0.0);
+        }
+        w.irfft(nfft, n, x);
+    });
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ impl StageOps for Deconvolve {
                 message: m.clone(),
             })
         })?;
-        tr.data = deconvolve::deconvolve(&tr.data, table, self.nfft);
+        deconvolve::deconvolve_in_place(&mut tr.data, table, self.nfft);
         Ok(())
     }
 
