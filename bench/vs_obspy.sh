@@ -2,7 +2,9 @@
 # Side by side on this machine: ObsPy 1.5.1's single-process loop vs seisbatch on the forum
 # chain, over a `seisbatch synth` data set: N events x 4 stations x 3 components of 20-minute
 # traces at 20, 40, 100 and 200 Hz (the stations take the rates in turn), or with
-# SOURCE=example over N copies of the bundled example event (3 x 20-minute 100 Hz traces).
+# SOURCE=example over N copies of the bundled example event (3 x 20-minute 100 Hz traces), or
+# with SOURCE=real over N events of every seismic channel of ObsPy's test StationXML with
+# their real responses (bench/real_tree.py: 71 channels, each response used N times).
 # Checks that the outputs agree, prints seconds per trace for both and the ratio.
 # Needs python3 with obspy==1.5.1 (pip install obspy==1.5.1).
 # usage: bench/vs_obspy.sh [N_EVENTS=20]
@@ -15,6 +17,8 @@ mkdir -p "$work/in"
 cargo build --release --quiet
 if [ "${SOURCE:-synth}" = example ]; then
   for i in $(seq -w 1 "$n"); do cp -r examples/data/event_2014-01-01 "$work/in/event_$i"; done
+elif [ "${SOURCE:-synth}" = real ]; then
+  python3 bench/real_tree.py "$work/in" "$n" >/dev/null 2>&1
 else
   target/release/seisbatch synth --output "$work/in" --events "$n" --stations 4 \
     --duration 1200 --rates 20,40,100,200 --seed 1

@@ -131,13 +131,17 @@ pub fn inverse_table(
 
 /// `invert_spectrum(spec, wlev)` (NUMERICS §3.6).
 pub fn invert_spectrum(h: &[C], wl: f64) -> Vec<C> {
-    let amax = h.iter().map(|v| v.norm()).fold(0.0, f64::max);
+    // One |H| per bin (hypot, as numpy's abs): it was three, a third of a response's time.
+    let mags: Vec<f64> = h.iter().map(|v| v.norm()).collect();
+    let amax = mags.iter().copied().fold(0.0, f64::max);
     let tau = amax * 10f64.powf(-wl / 20.0);
     h.iter()
-        .map(|&v| {
-            let m = v.norm();
+        .zip(&mags)
+        .map(|(&v, &m)| {
+            // A raised bin keeps its phase at |H| = tau > m > 0; any other keeps |H| = m: so
+            // "the result is not zero" is m > 0 (NaN included, as before: it fails both).
             let v = if m > 0.0 && m < tau { v * (tau / m) } else { v };
-            if v.norm() > 0.0 {
+            if m > 0.0 {
                 C::new(1.0, 0.0) / v
             } else {
                 C::new(0.0, 0.0)
