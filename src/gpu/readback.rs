@@ -79,7 +79,8 @@ pub fn submit(
     // Query indices are u32: a program has a few dozen stages, so profile only when they fit.
     let queries = u32::try_from(2 * stages).ok();
     let mut timed = None;
-    if let (true, true, Some(queries)) = (profile && stages > 0, gpu.timestamps, queries) {
+    let timing = profile && gpu.timestamps && stages > 0;
+    if let Some(queries) = queries.filter(|_| timing) {
         // One pass per stage, timestamps at its ends: kernel-only times per stage.
         let qs = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("stage times"),

@@ -46,21 +46,6 @@ impl Plan {
     pub fn table_bytes(&self) -> usize {
         self.stages.iter().map(|s| s.stage.table_bytes()).sum()
     }
-
-    /// Longest trace (samples) over all stages.
-    pub fn max_real(&self) -> usize {
-        self.stages
-            .iter()
-            .map(|s| s.n_in.max(s.n_out))
-            .fold(self.n_in.max(self.n_out), usize::max)
-    }
-
-    /// Index range of `step`'s stages (0-based step).
-    pub fn stages_of(&self, step: usize) -> std::ops::Range<usize> {
-        let a = self.stages.partition_point(|s| s.step < step);
-        let b = self.stages.partition_point(|s| s.step <= step);
-        a..b
-    }
 }
 
 /// The plan for traces walked as `shapes` through `steps`. Fails only where a table cannot
