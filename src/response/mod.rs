@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod eval;
+mod filter;
 pub mod spline;
 
 use num_complex::Complex64;
