@@ -16,6 +16,7 @@ use seisbatch::ops::deconvolve;
 use seisbatch::pipeline::{Output, Pipeline};
 use seisbatch::plan::Planner;
 use seisbatch::read::mseed::read_bytes;
+use seisbatch::read::{libmseed, steim};
 use seisbatch::response::cache::{inverse_table, ResponseCache};
 
 const EVENT: &str = "examples/data/event_2014-01-01";
@@ -25,6 +26,23 @@ fn trace() -> seisbatch::trace::Trace {
     read_bytes(&std::fs::read(f).expect("example data"))
         .traces
         .remove(0)
+}
+
+/// Each record's Steim frames, found as the reader finds them.
+fn steim_payloads(raw: &[u8]) -> Vec<(libmseed::Frames, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut padded = raw.to_vec();
+    padded.resize(raw.len() + seisbatch::read::mseed::PAD, 0);
+    let mut off = 0;
+    while off + 40 <= raw.len() {
+        let h = libmseed::parse_record(&padded[off..raw.len()]).expect("record");
+        let (h, f) = libmseed::steim_frames(h);
+        let f = f.expect("bounds").expect("Steim");
+        let rec = h.raw().expect("record bytes");
+        out.push((f.clone(), rec[f.at].to_vec()));
+        off += rec.len();
+    }
+    out
 }
 
 fn stages(c: &mut Criterion) {
@@ -38,6 +56,31 @@ fn stages(c: &mut Criterion) {
     )
     .expect("example data");
     g.bench_function("decode/cpu", |b| b.iter(|| read_bytes(&raw)));
+    // The Steim2 frames alone (src/read/steim.rs), issue #14's >= 1 Gsample/s per core.
+    let frames = steim_payloads(&raw);
+    let mut out: Vec<f64> = Vec::with_capacity(n);
+    g.bench_function("decode/steim2", |b| {
+        b.iter(|| {
+            out.clear();
+            for (f, payload) in &frames {
+                steim::decode(f.steim, payload, f.claimed, f.big_endian, &mut out).expect("frames");
+            }
+            black_box(out.len())
+        })
+    });
+    // The same frames through libmseed's decoder (`ms_decode_data`; one small output buffer
+    // per record), side by side.
+    g.bench_function("decode/steim2_libmseed", |b| {
+        b.iter(|| {
+            let mut k = 0;
+            for (f, payload) in &frames {
+                let (v, _) =
+                    steim::oracle::libmseed_decode(f.steim, payload, f.claimed, f.big_endian);
+                k += v.map_or(0, |v| v.len());
+            }
+            black_box(k)
+        })
+    });
     let xml = XmlCache::default();
     let inv = xml.inventory(&Path::new(EVENT).join("resp"));
     let layers = Inventories {

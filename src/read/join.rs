@@ -45,13 +45,20 @@ impl Gaps {
     }
 }
 
-/// One decoded record's samples, joined to its neighbours here.
+/// One decoded record, joined to its neighbours here.
 pub struct Segment {
     /// Index into the channel names (channels numbered in order of first appearance).
     pub key: usize,
     pub start_ns: i64,
     pub rate: f64,
-    pub data: Vec<f64>,
+    /// Its samples in the file's pool (see [`join`]).
+    pub samples: std::ops::Range<usize>,
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
 }
 
 /// A piece of a joined trace: a record's samples, or a filled gap of n samples.
@@ -87,7 +94,9 @@ pub struct Joined {
 
 pub type Names = Vec<(String, String, String, String)>;
 
-pub fn join(mut recs: Vec<Segment>, names: Names, gaps: Gaps) -> Joined {
+/// Joins the records of one file; `pool` holds every record's samples, each record's at its
+/// `samples` range.
+pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps) -> Joined {
     let max = limits::max_samples();
     // Channels keep the order of their first record in the file, as ObsPy returns them.
     recs.sort_by(|a, b| {
@@ -128,7 +137,7 @@ pub fn join(mut recs: Vec<Segment>, names: Names, gaps: Gaps) -> Joined {
             if t.key == r.key && t.rate == r.rate {
                 if off.abs() <= 0.5 * dt {
                     run.pieces.push(Piece::Record(i));
-                    run.len += r.data.len();
+                    run.len += r.len();
                     run.too_long |= run.len > max;
                     continue;
                 }
@@ -143,12 +152,12 @@ pub fn join(mut recs: Vec<Segment>, names: Names, gaps: Gaps) -> Joined {
                             )
                         });
                     } else if let Some(m) = gaps.max_gap() {
-                        let fits = missing_f + (run.len + r.data.len()) as f64 <= max as f64;
+                        let fits = missing_f + (run.len + r.len()) as f64 <= max as f64;
                         if seconds <= m && fits && !run.too_long {
                             let missing = missing_f as usize;
                             run.pieces.push(Piece::Fill(missing));
                             run.pieces.push(Piece::Record(i));
-                            run.len += missing + r.data.len();
+                            run.len += missing + r.len();
                             continue;
                         }
                         let u = unfilled.entry(r.key).or_default();
@@ -164,8 +173,8 @@ pub fn join(mut recs: Vec<Segment>, names: Names, gaps: Gaps) -> Joined {
         runs.push(Run {
             first: i,
             pieces: Vec::new(),
-            len: r.data.len(),
-            too_long: r.data.len() > max,
+            len: r.len(),
+            too_long: r.len() > max,
         });
     }
     let mut keys: Vec<&usize> = unfilled.keys().collect();
@@ -217,20 +226,43 @@ pub fn join(mut recs: Vec<Segment>, names: Names, gaps: Gaps) -> Joined {
             rejected.push((id(key), start_ns, p));
             continue;
         }
-        // Grown from the first record's samples by doubling, not allocated at the final
-        // length: measured faster with glibc (an exact ~1 MB allocation is a fresh mapping,
-        // page-faulted anew for every trace).
-        let mut data = std::mem::take(&mut recs[first].data);
         let (mut n_gaps, mut n_fill) = (0, 0);
-        for (k, p) in run.pieces.iter().enumerate() {
+        // The common file (one channel, records in order, nothing refused) is one run whose
+        // records lie one after the other in the pool: the pool is the trace.
+        let whole = recs[first].samples.start == 0
+            && run.len == pool.len()
+            && run
+                .pieces
+                .iter()
+                .try_fold(recs[first].samples.end, |end, p| match p {
+                    Piece::Record(i) if recs[*i].samples.start == end => Some(recs[*i].samples.end),
+                    _ => None,
+                })
+                == Some(pool.len());
+        let mut data = if whole {
+            let mut all = std::mem::take(&mut pool);
+            // The pool was sized from the first record; a trace keeps no more than a quarter
+            // spare for as long as it lives.
+            if all.capacity() > all.len() + all.len() / 4 {
+                all.shrink_to_fit();
+            }
+            all
+        } else {
+            pool[recs[first].samples.clone()].to_vec()
+        };
+        let rest = if whole { &[][..] } else { &run.pieces[..] };
+        for (k, p) in rest.iter().enumerate() {
             match *p {
-                Piece::Record(i) => data.extend_from_slice(&recs[i].data),
+                Piece::Record(i) => data.extend_from_slice(&pool[recs[i].samples.clone()]),
                 Piece::Fill(n) => {
                     n_gaps += 1;
                     n_fill += n;
                     let left = data.last().copied().unwrap_or(0.0);
                     let right = match run.pieces.get(k + 1) {
-                        Some(Piece::Record(j)) => recs[*j].data.first().copied().unwrap_or(0.0),
+                        Some(Piece::Record(j)) => pool[recs[*j].samples.clone()]
+                            .first()
+                            .copied()
+                            .unwrap_or(0.0),
                         _ => left,
                     };
                     if let Gaps::Interpolate { .. } = gaps {

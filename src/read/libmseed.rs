@@ -72,7 +72,7 @@ unsafe extern "C" fn hook_diag(message: *const c_char) {
 unsafe extern "C" fn hook_log(_message: *const c_char) {}
 
 /// Sends libmseed's errors and warnings on this thread to [`said`] rather than stderr.
-fn capture_log() {
+pub(crate) fn capture_log() {
     if CAPTURING.try_with(Cell::get).unwrap_or(true) {
         return;
     }
@@ -248,6 +248,117 @@ pub fn unpack(mut rec: MSRecord) -> Result<MSRecord, String> {
         // `rec` dropped here, inside the scope; worded as parse_record's errors.
         Err(e) => Err(format!("{} (libmseed code {})", e.message(), e.raw_code())),
     })
+}
+
+/// Where a parsed record's Steim frames lie, found as libmseed's `msr3_unpack_data` and
+/// `msr3_data_bounds` find them, for `read::steim` to decode in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frames {
+    pub steim: super::steim::Steim,
+    /// The payload's bytes within the record (`MSRecord::raw`).
+    pub at: std::ops::Range<usize>,
+    pub big_endian: bool,
+    pub claimed: usize,
+}
+
+/// `Ok(None)` for a record that is not Steim-encoded (libmseed unpacks it) or holds no
+/// samples; an error, worded as libmseed's, where libmseed would refuse to unpack.
+pub fn steim_frames(rec: MSRecord) -> (MSRecord, Result<Option<Frames>, String>) {
+    let ptr = rec.into_raw();
+    // SAFETY: `ptr` is the record `rec` owned, and nothing else refers to it; its fields are
+    // plain data. It is owned again by an MSRecord right after.
+    let m = unsafe { &*ptr };
+    let fields = Fields {
+        encoding: m.encoding,
+        reclen: m.reclen,
+        swap: m.swapflag,
+        version: m.formatversion,
+        extra: m.extralength,
+        datalength: m.datalength,
+        sidlen: m.sid.iter().position(|&c| c == 0).unwrap_or(m.sid.len()),
+        claimed: m.samplecnt,
+    };
+    // SAFETY: as above.
+    let rec = unsafe { MSRecord::from_raw(ptr) };
+    let r = bounds(&fields, rec.raw().unwrap_or(&[]));
+    (rec, r)
+}
+
+/// The MS3Record fields that say where the payload is.
+struct Fields {
+    encoding: i16,
+    reclen: i32,
+    swap: u8,
+    version: u8,
+    extra: u16,
+    datalength: u32,
+    sidlen: usize,
+    claimed: i64,
+}
+
+fn bounds(m: &Fields, record: &[u8]) -> Result<Option<Frames>, String> {
+    use super::steim::Steim;
+    const MINRECLEN: i32 = 40;
+    const MAXRECLEN: i32 = 10_485_760;
+    const MSSWAP_HEADER: u8 = 0x01;
+    const MSSWAP_PAYLOAD: u8 = 0x02;
+    let steim = match m.encoding {
+        10 | -1 => Some(Steim::One), // -1: no encoding given, libmseed assumes Steim1
+        11 => Some(Steim::Two),
+        _ => None,
+    };
+    let (reclen, swap, claimed) = (m.reclen, m.swap, m.claimed);
+    let Some(steim) = steim else { return Ok(None) };
+    if claimed <= 0 {
+        return Ok(None);
+    }
+    if !(MINRECLEN..=MAXRECLEN).contains(&reclen) || record.len() != reclen as usize {
+        return Err(format!("unsupported record length: {reclen}"));
+    }
+    let (offset, mut size) = match m.version {
+        3 => (40 + m.sidlen as u32 + u32::from(m.extra), m.datalength),
+        _ => {
+            let Some(&[b0, b1]) = record.get(44..46) else {
+                return Err(format!("unsupported record length: {reclen}"));
+            };
+            let b = [b0, b1];
+            let offset = u32::from(if swap & MSSWAP_HEADER != 0 {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            });
+            (offset, (reclen as u32).wrapping_sub(offset))
+        }
+    };
+    // libmseed drops trailing all-zero frames from the size, testing the 64 bytes that end
+    // `size` bytes into the *record*, not into the payload (msr3_data_bounds): copied as is,
+    // since which samples a record gives must not change.
+    // (A data offset past the record end wraps `size` and sends libmseed's test far outside
+    // the record; the reader refuses such a record before unpacking it: `overruns`.)
+    if size % 64 == 0 && size as usize <= record.len() {
+        while size > 0
+            && record[(size - 64) as usize..size as usize]
+                .iter()
+                .all(|&b| b == 0)
+        {
+            size -= 64;
+        }
+    }
+    if offset < MINRECLEN as u32 || offset >= reclen as u32 {
+        return Err(format!("data offset value is not valid: {offset}"));
+    }
+    let end = (offset as usize).saturating_add(size as usize);
+    if end > record.len() {
+        // libmseed would read past the record here; the reader's `overruns` check refuses
+        // such a record before it comes here, so this is only a second guard.
+        return Err(format!("data length {size} runs past the record"));
+    }
+    Ok(Some(Frames {
+        steim,
+        at: offset as usize..end,
+        big_endian: swap & MSSWAP_PAYLOAD != 0,
+        claimed: claimed as usize,
+    }))
 }
 
 #[cfg(test)]

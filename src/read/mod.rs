@@ -9,6 +9,7 @@ pub mod mseed;
 pub mod record;
 pub mod sniff;
 pub mod stationxml;
+pub mod steim;
 pub mod tree;
 pub mod walk;
 pub mod xml;

@@ -12,6 +12,7 @@ use mseed::{MSRecord, MSSampleType};
 
 use super::libmseed;
 use super::record::{carry_fraction, may_start_record, overruns, record_start, Channels};
+use super::steim;
 
 use crate::limits;
 use crate::trace::Trace;
@@ -89,9 +90,13 @@ pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
     let mut decoded_samples: usize = 0;
     let mut out = Decoded::default();
     let mut segs: Vec<Segment> = Vec::new();
+    // Every record's samples, one after the other: segments are ranges of it (no allocation
+    // per record), and a file of one contiguous trace hands it over whole.
+    let mut pool: Vec<f64> = Vec::new();
     let mut channels = Channels::default();
-    // What libmseed said about records it decoded: message, first record's byte, how many more.
-    let mut remarks: Vec<(String, usize, usize)> = Vec::new();
+    // What was said about records that were decoded, by libmseed (`true`) or the Steim
+    // decoder: message, first record's byte, how many more.
+    let mut remarks: Vec<(bool, String, usize, usize)> = Vec::new();
     let problem = |a: usize, b: usize, reason: String| Problem {
         bytes: Some((a as u64, b as u64)),
         reason,
@@ -178,13 +183,13 @@ pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
                 break;
             }
             Ok(h) => {
-                let r = libmseed::unpack(h);
+                let r = unpack(h, n, &mut pool);
                 said.extend(libmseed::said());
                 r
             }
             Err(e) => Err(e),
         };
-        let rec = match rec {
+        let (rec, samples, ours) = match rec {
             Ok(r) => r,
             Err(e) => {
                 // Resynchronise on the next byte where a record header is recognised.
@@ -203,7 +208,7 @@ pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
         let at = off;
         off += len;
         let shift_ns = carried.map_or(0, |f| i64::from(f) * 100_000);
-        let added = add_record(&rec, shift_ns, &mut channels, &mut segs);
+        let added = add_record(&rec, samples, shift_ns, &mut channels, &mut segs, &mut pool);
         said.extend(libmseed::said());
         if carried.is_some() && added.is_ok() {
             said.push(
@@ -220,26 +225,74 @@ pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
             // blockette count that does not match): kept, and said once per message.
             Ok(k) => {
                 decoded_samples += k;
-                for m in said {
-                    let seen = remarks.iter_mut().find(|(text, _, _)| *text == m);
+                let all = said.into_iter().map(|m| (true, m));
+                for (by_libmseed, m) in all.chain(ours.map(|m| (false, m))) {
+                    let seen = remarks
+                        .iter_mut()
+                        .find(|(lib, text, _, _)| *lib == by_libmseed && *text == m);
                     match seen {
-                        Some((_, _, more)) => *more += 1,
-                        None => remarks.push((m, at, 0)),
+                        Some((_, _, _, more)) => *more += 1,
+                        None => remarks.push((by_libmseed, m, at, 0)),
                     }
                 }
             }
         }
     }
-    let joined = join::join(segs, channels.names, gaps);
+    let joined = join::join(segs, pool, channels.names, gaps);
     out.traces = joined.traces;
     out.rejected = joined.rejected;
     out.warnings = joined.warnings;
     out.warnings
-        .extend(remarks.into_iter().map(|(text, at, more)| match more {
-            0 => format!("libmseed, record at byte {at}: {text}"),
-            _ => format!("libmseed, record at byte {at} and {more} more: {text}"),
+        .extend(remarks.into_iter().map(|(by_libmseed, text, at, more)| {
+            let by = if by_libmseed { "libmseed, r" } else { "R" };
+            match more {
+                0 => format!("{by}ecord at byte {at}: {text}"),
+                _ => format!("{by}ecord at byte {at} and {more} more: {text}"),
+            }
         }));
     out
+}
+
+/// Where a decoded record's samples are.
+enum Samples {
+    /// In the pool already (the Steim decoder put them there).
+    Pooled(std::ops::Range<usize>),
+    /// In the record (libmseed unpacked them).
+    InRecord,
+}
+
+/// A parsed record's samples: Steim frames through `read::steim`, straight into the pool,
+/// anything else through libmseed. Also what the Steim decoder says about a record it keeps.
+fn unpack(
+    h: MSRecord,
+    file_len: usize,
+    pool: &mut Vec<f64>,
+) -> Result<(MSRecord, Samples, Option<String>), String> {
+    let (h, frames) = libmseed::steim_frames(h);
+    let Some(f) = frames? else {
+        return libmseed::unpack(h).map(|h| (h, Samples::InRecord, None));
+    };
+    let base = pool.len();
+    let record = h.raw().unwrap_or(&[]);
+    if pool.capacity() == 0 {
+        // Room for the file's samples if every record holds as many as the first: one
+        // allocation where doubling would copy the samples twice over (bounded by the
+        // samples a file may decode to).
+        let records = file_len / record.len().max(1) + 1;
+        pool.reserve(
+            records
+                .saturating_mul(f.claimed)
+                .min(limits::max_file_samples()),
+        );
+    }
+    let payload = record.get(f.at.clone()).unwrap_or(&[]);
+    match steim::decode(f.steim, payload, f.claimed, f.big_endian, pool) {
+        Ok(d) => {
+            let warning = d.integrity_warning(f.steim);
+            Ok((h, Samples::Pooled(base..pool.len()), warning))
+        }
+        Err(r) => Err(format!("Steim{}: {r}", f.steim.number())),
+    }
 }
 
 /// What libmseed said about a record, for the end of a problem's text.
@@ -252,16 +305,51 @@ fn quoting(said: &[String]) -> String {
 }
 
 /// One decoded record into the segments; `shift_ns` is added to its start (a BTime fraction
-/// carried by [`carry_fraction`]). Returns the samples it added.
+/// carried by [`carry_fraction`]). Returns the samples it added; a record refused here leaves
+/// the pool as it was.
 fn add_record(
     rec: &MSRecord,
+    samples: Samples,
     shift_ns: i64,
     channels: &mut Channels,
     segs: &mut Vec<Segment>,
+    pool: &mut Vec<f64>,
 ) -> Result<usize, String> {
-    let n = rec.num_samples();
+    let base = match &samples {
+        Samples::Pooled(r) => r.start,
+        Samples::InRecord => pool.len(),
+    };
+    let r = add_samples(rec, samples, shift_ns, pool).map(|kept| {
+        if let Some((start_ns, rate)) = kept {
+            segs.push(Segment {
+                key: channels.key(rec),
+                start_ns,
+                rate,
+                samples: base..pool.len(),
+            });
+        }
+        pool.len() - base
+    });
+    if r.is_err() {
+        pool.truncate(base);
+    }
+    r
+}
+
+/// The record's samples into the pool (if libmseed holds them) and its checked start and rate;
+/// `None` for a record without samples.
+fn add_samples(
+    rec: &MSRecord,
+    samples: Samples,
+    shift_ns: i64,
+    pool: &mut Vec<f64>,
+) -> Result<Option<(i64, f64)>, String> {
+    let n = match &samples {
+        Samples::Pooled(r) => r.len() as i64,
+        Samples::InRecord => rec.num_samples(),
+    };
     if n <= 0 {
-        return Ok(0); // no waveform samples (e.g. a log or detection record)
+        return Ok(None); // no waveform samples (e.g. a log or detection record)
     }
     let rate = rec.sample_rate_hz();
     if let Some(p) = limits::rate_problem(rate) {
@@ -271,30 +359,23 @@ fn add_record(
     if let Some(p) = limits::span_problem(start_ns, n as usize, rate) {
         return Err(format!("{p}; {n} samples skipped"));
     }
-    let data: Vec<f64> = match rec.sample_type() {
-        MSSampleType::Integer32 => rec
-            .data_samples::<i32>()
-            .unwrap_or(&[])
-            .iter()
-            .map(|&v| v as f64)
-            .collect(),
-        MSSampleType::Float32 => rec
-            .data_samples::<f32>()
-            .unwrap_or(&[])
-            .iter()
-            .map(|&v| v as f64)
-            .collect(),
-        MSSampleType::Float64 => rec.data_samples::<f64>().unwrap_or(&[]).to_vec(),
-        t => return Err(format!("{t:?} samples are not waveform data; skipped")),
-    };
-    let added = data.len();
-    segs.push(Segment {
-        key: channels.key(rec),
-        start_ns,
-        rate,
-        data,
-    });
-    Ok(added)
+    if let Samples::InRecord = samples {
+        match rec.sample_type() {
+            MSSampleType::Integer32 => {
+                let v = rec.data_samples::<i32>().unwrap_or(&[]);
+                pool.extend(v.iter().map(|&v| f64::from(v)));
+            }
+            MSSampleType::Float32 => {
+                let v = rec.data_samples::<f32>().unwrap_or(&[]);
+                pool.extend(v.iter().map(|&v| f64::from(v)));
+            }
+            MSSampleType::Float64 => {
+                pool.extend_from_slice(rec.data_samples::<f64>().unwrap_or(&[]));
+            }
+            t => return Err(format!("{t:?} samples are not waveform data; skipped")),
+        }
+    }
+    Ok(Some((start_ns, rate)))
 }
 
 #[cfg(test)]
@@ -305,23 +386,24 @@ mod tests {
     use crate::trace::ramp as trace;
 
     #[test]
-    fn what_libmseed_says_goes_with_the_record() {
+    fn what_the_decoders_say_goes_with_the_record() {
         // ObsPy's infinite-loop.mseed: a Steim2 record whose integrity check fails (kept, as
-        // ObsPy keeps it, with a warning) and one libmseed refuses (a problem quoting why).
+        // ObsPy keeps it, with a warning) and one whose frames hold a sample fewer than its
+        // header claims (refused, as libmseed refuses it: a problem saying why).
         let d = read_bytes(include_bytes!(
             "../../tests/fixtures/corpus/mseed/infinite-loop.mseed"
         ));
         assert!(
-            d.warnings
-                .iter()
-                .any(|w| w.starts_with("libmseed, record at byte 0: ")
-                    && w.contains("Data integrity check for Steim2 failed")),
+            d.warnings.iter().any(|w| w
+                == "Record at byte 0: Steim2 integrity check failed: last sample -236912, \
+                    reverse integration constant (Xn) -236956"),
             "{:?}",
             d.warnings
         );
         assert!(
-            d.problems.iter().any(|p| p.to_string().starts_with("bytes 512..1024: unreadable data")
-                && p.reason.contains("(libmseed: Error: FDSN:IU_COLA_00_L_H_Z: only decoded 184 samples of 185 expected)")),
+            d.problems.iter().any(|p| p.to_string()
+                == "bytes 512..1024: unreadable data: Steim2: the Steim frames hold 184 samples, \
+                    the header claims 185"),
             "{:?}",
             d.problems
         );

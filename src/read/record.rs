@@ -112,7 +112,7 @@ pub(super) fn carry_fraction(rec: &mut [u8]) -> Option<u16> {
 /// bytes than its data section holds, for the fixed-size encodings. libmseed 3's decoders for those trust the count and read past the
 /// record (a float32 record claiming 65,535 samples crashed the process: found by
 /// tests/corpus.rs); Steim frames are bounds-checked by libmseed itself.
-pub(super) fn overruns(h: &MSRecord) -> Option<u64> {
+pub(crate) fn overruns(h: &MSRecord) -> Option<u64> {
     use mseed::MSDataEncoding as E;
     // A data offset past the record end makes libmseed's data length wrap (u32) and its Steim
     // bounds check read far past the record (found by fuzzing: fuzz/regressions/).
