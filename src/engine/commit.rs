@@ -64,6 +64,8 @@ struct State {
     named: VecDeque<Named>,
     in_flight_files: usize,
     in_flight_bytes: u64,
+    /// Named inputs a worker took to write and has not released yet.
+    writing: usize,
     names: Names,
 }
 
@@ -86,8 +88,13 @@ pub struct Committer<'a> {
     room: Condvar,
     max_files: usize,
     max_bytes: u64,
+    /// Named inputs written together (see [`Committer::write_named`]).
+    batch: usize,
     sinks: Sinks<'a>,
 }
+
+/// At most this many inputs' outputs are made durable together.
+const MAX_BATCH: usize = 32;
 
 impl<'a> Committer<'a> {
     pub fn new(sinks: Sinks<'a>, max_files: usize, max_bytes: u64) -> Committer<'a> {
@@ -96,6 +103,7 @@ impl<'a> Committer<'a> {
             room: Condvar::new(),
             max_files: max_files.max(1),
             max_bytes,
+            batch: (max_files / 2).clamp(1, MAX_BATCH),
             sinks,
         }
     }
@@ -135,7 +143,7 @@ impl<'a> Committer<'a> {
             s.pending.insert(seq, (bytes, done));
             self.name_ready(&mut s);
         }
-        self.write_named();
+        self.write_named(false);
     }
 
     /// In walk order: names claimed (per trace), or the event file appended to (per event).
@@ -182,59 +190,106 @@ impl<'a> Committer<'a> {
         self.room.notify_all();
     }
 
-    /// Writes named inputs until none is left (any worker, in parallel).
-    fn write_named(&self) {
+    /// Writes named inputs (any worker, in parallel), a batch at a time: every output of the
+    /// batch under its temporary name, their data made durable together, then each renamed
+    /// into place and each input journaled once all its outputs are (an fsync per output was
+    /// most of the write time for small files). A batch is written once `batch` inputs wait,
+    /// or when nothing else is in flight (no input could join it: the walk may be waiting for
+    /// room), or on `close` (`all`).
+    fn write_named(&self, all: bool) {
         loop {
-            let Some(n) = self.lock().named.pop_front() else {
-                return;
+            let taken: Vec<Named> = {
+                let mut s = self.lock();
+                let idle = s.named.len() + s.writing == s.in_flight_files;
+                if s.named.is_empty() || !(all || idle || s.named.len() >= self.batch) {
+                    return;
+                }
+                let k = s.named.len().min(self.batch);
+                s.writing += k;
+                s.named.drain(..k).collect()
             };
-            let bytes_in = n.bytes_in;
-            self.write_one(n);
+            let bytes_in: Vec<u64> = taken.iter().map(|n| n.bytes_in).collect();
+            self.write_batch(taken);
             let mut s = self.lock();
-            self.release(&mut s, bytes_in);
+            s.writing -= bytes_in.len();
+            for b in bytes_in {
+                self.release(&mut s, b);
+            }
         }
     }
 
-    fn write_one(&self, n: Named) {
-        let Named {
-            file,
-            mut out,
-            writes,
-            retry,
-            ..
-        } = n;
-        let mut written = Vec::new();
+    fn write_batch(&self, batch: Vec<Named>) {
         let t = Instant::now();
-        for (name, tr) in writes {
-            match self.sinks.out.write(&file.out_dir, &name, &tr.bytes) {
-                Ok(_) => {
+        // Stage every output; a failure is that output's (and keeps its input unjournaled).
+        let mut inputs = Vec::with_capacity(batch.len());
+        let mut staged = Vec::new();
+        for (i, n) in batch.into_iter().enumerate() {
+            let Named {
+                file,
+                mut out,
+                writes,
+                retry,
+                ..
+            } = n;
+            for (name, tr) in writes {
+                match self.sinks.out.stage(&file.out_dir, &name, &tr.bytes) {
+                    Ok(s) => staged.push((i, name, tr, s)),
+                    Err(e) => self.write_failed(&file, &mut out, &name, &tr, e),
+                }
+            }
+            inputs.push((file, out, retry, Vec::new()));
+        }
+        let synced =
+            crate::write::atomic::durable(&staged.iter().map(|(_, _, _, s)| s).collect::<Vec<_>>());
+        for ((i, name, tr, s), synced) in staged.into_iter().zip(synced) {
+            let (file, out, _, written) = &mut inputs[i];
+            let r = match synced {
+                Ok(()) => s.finish(),
+                Err(e) => {
+                    s.abandon();
+                    Err(e)
+                }
+            };
+            match r {
+                Ok(()) => {
                     out.ok += 1;
                     out.outputs += 1;
                     written.push((journal::key(&file.out_dir), name));
                 }
-                Err(e) => {
-                    out.io_errors += 1;
-                    let path = self.sinks.out.root.join(&file.out_dir).join(&name);
-                    out.failures.push(failure(
-                        &file,
-                        &tr,
-                        format!(
-                            "write {}: {e}; not journaled: --resume writes it again",
-                            path.display()
-                        ),
-                    ));
+                Err(e) => self.write_failed(file, out, &name, &tr, e),
+            }
+        }
+        for (file, out, retry, written) in inputs {
+            if out.io_errors == 0 && !retry {
+                let mut e = entry(&file, &out);
+                e.names = written;
+                if let Err(err) = self.sinks.journal.record(&e) {
+                    self.note_journal_error(&err);
                 }
             }
+            self.done(out);
         }
         super::add(self.sinks.write_clock, t);
-        if out.io_errors == 0 && !retry {
-            let mut e = entry(&file, &out);
-            e.names = written;
-            if let Err(err) = self.sinks.journal.record(&e) {
-                self.note_journal_error(&err);
-            }
-        }
-        self.done(out);
+    }
+
+    fn write_failed(
+        &self,
+        file: &InputFile,
+        out: &mut FileOutcome,
+        name: &str,
+        tr: &Encoded,
+        e: std::io::Error,
+    ) {
+        out.io_errors += 1;
+        let path = self.sinks.out.root.join(&file.out_dir).join(name);
+        out.failures.push(failure(
+            file,
+            tr,
+            format!(
+                "write {}: {e}; not journaled: --resume writes it again",
+                path.display()
+            ),
+        ));
     }
 
     /// Per event: the input's traces are appended to its event file with its journal line, or
@@ -331,9 +386,9 @@ impl<'a> Committer<'a> {
                 s.next = first;
                 self.name_ready(&mut s);
             }
-            self.write_named();
+            self.write_named(true);
         }
-        self.write_named();
+        self.write_named(true);
         missing
     }
 }

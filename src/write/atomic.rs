@@ -48,6 +48,34 @@ pub fn write_atomic_in(
     tag: &str,
     replace: bool,
 ) -> std::io::Result<()> {
+    let staged = stage(dir, path, bytes, tag, replace)?;
+    let synced = durable(&[&staged]).remove(0);
+    match synced {
+        Ok(()) => staged.finish(),
+        Err(e) => {
+            staged.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// A file written under its temporary name: not yet durable, not yet in place.
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: std::fs::File,
+    replace: bool,
+}
+
+/// Writes `bytes` to the temporary for `path` in `dir` (see the module comment); nothing is
+/// left behind on an error.
+pub fn stage(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    tag: &str,
+    replace: bool,
+) -> std::io::Result<Staged> {
     let tmp = temporary(dir, path, tag);
     // A stale temporary of this very process (a retried write) or a planted entry: removed
     // (unlink never follows a link), then created exclusively.
@@ -59,18 +87,64 @@ pub fn write_atomic_in(
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_data()?;
-        super::test_delay();
-        if replace {
-            std::fs::rename(&tmp, path)
-        } else {
-            rename_noreplace(&tmp, path)
-        }
+        Ok(f)
     })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match res {
+        Ok(file) => Ok(Staged {
+            tmp,
+            path: path.to_path_buf(),
+            file,
+            replace,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    res
+}
+
+impl Staged {
+    /// Renames the (durable) temporary onto its name; on an error the temporary is removed.
+    pub fn finish(self) -> std::io::Result<()> {
+        super::test_delay();
+        let res = if self.replace {
+            std::fs::rename(&self.tmp, &self.path)
+        } else {
+            rename_noreplace(&self.tmp, &self.path)
+        };
+        if res.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        res
+    }
+
+    /// Drops a temporary that will not be renamed.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// Makes the data of staged files durable before any of them is renamed, one result per
+/// file. One file: its fdatasync. More: one `syncfs` for the file system they are on (one
+/// journal commit for the batch, where an fdatasync per file made one each: issue #14), and
+/// per-file fdatasync wherever that fails or the files lie on more than one file system, so
+/// an error is still the file's own.
+pub fn durable(staged: &[&Staged]) -> Vec<std::io::Result<()>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    if staged.len() > 1 {
+        let devs: Vec<Option<u64>> = staged
+            .iter()
+            .map(|s| s.file.metadata().ok().map(|m| m.dev()))
+            .collect();
+        if devs[0].is_some() && devs.iter().all(|d| *d == devs[0]) {
+            // SAFETY: a file descriptor this process holds open for the call.
+            if unsafe { libc::syncfs(staged[0].file.as_raw_fd()) } == 0 {
+                return staged.iter().map(|_| Ok(())).collect();
+            }
+        }
+    }
+    staged.iter().map(|s| s.file.sync_data()).collect()
 }
 
 /// `rename` that fails with "exists" instead of replacing (renameat2 RENAME_NOREPLACE; where
@@ -146,6 +220,33 @@ pub fn remove_temporaries(dir: &Path, tag: Option<&str>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_made_durable_together_then_put_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        std::fs::write(dir.join("c.sac"), b"not ours").unwrap();
+        let staged: Vec<Staged> = ["a.sac", "b.sac", "c.sac", "d.sac"]
+            .iter()
+            .map(|n| stage(dir, &dir.join(n), n.as_bytes(), "run", false).unwrap())
+            .collect();
+        // Nothing in place before the batch is durable.
+        assert!(!dir.join("a.sac").exists());
+        let synced = durable(&staged.iter().collect::<Vec<_>>());
+        assert!(synced.iter().all(|r| r.is_ok()));
+        let mut it = staged.into_iter();
+        it.next().unwrap().finish().unwrap();
+        it.next().unwrap().finish().unwrap();
+        // An existing file the run did not write is not replaced; its temporary goes.
+        let e = it.next().unwrap().finish().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        it.next().unwrap().abandon();
+        assert_eq!(std::fs::read(dir.join("a.sac")).unwrap(), b"a.sac");
+        assert_eq!(std::fs::read(dir.join("b.sac")).unwrap(), b"b.sac");
+        assert_eq!(std::fs::read(dir.join("c.sac")).unwrap(), b"not ours");
+        assert!(!dir.join("d.sac").exists());
+        assert_eq!(remove_temporaries(dir, None), 0, "no temporary left behind");
+    }
 
     #[test]
     fn only_this_tools_temporaries_are_removed() {

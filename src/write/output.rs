@@ -22,7 +22,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
-use super::atomic::{exists_not_ours, refuse_link, remove_temporaries, write_atomic_in};
+use super::atomic::{exists_not_ours, refuse_link, remove_temporaries, write_atomic_in, Staged};
 use super::lock::FolderLock;
 
 /// The marker folder inside OUTPUT.
@@ -344,6 +344,21 @@ impl OutputDir {
 
     /// Writes `OUTPUT/rel/name` atomically (temporary, fsync, rename). Returns its path.
     pub fn write(&self, rel: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let staged = self.stage(rel, name, bytes)?;
+        let path = self.root.join(rel).join(name);
+        match super::atomic::durable(&[&staged]).remove(0) {
+            Ok(()) => staged.finish()?,
+            Err(e) => {
+                staged.abandon();
+                return Err(e);
+            }
+        }
+        Ok(path)
+    }
+
+    /// `OUTPUT/rel/name`'s bytes under its temporary name, for a batch to make durable
+    /// together (`atomic::durable`) and then put in place (`Staged::finish`).
+    pub fn stage(&self, rel: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Staged> {
         super::test_fault()?;
         let dir = self.dir(rel)?;
         let path = dir.join(name);
@@ -353,8 +368,7 @@ impl OutputDir {
                 format!("{name:?} is not a file name"),
             ));
         }
-        self.write_file(&dir, &path, bytes, self.replace)?;
-        Ok(path)
+        super::atomic::stage(&dir, &path, bytes, &self.tag, self.replace)
     }
 
     /// A file directly in OUTPUT (report.json), replacing an earlier one.
