@@ -121,6 +121,39 @@ fn stages(c: &mut Criterion) {
         });
     }
     let forum = Pipeline::from_file(Path::new("examples/forum_chain.toml")).expect("pipeline");
+    // The ceiling of the deconvolution: a forward and an inverse real FFT of the forum
+    // chain's 240,000 points, in f64 (what the CPU path does) and, for comparison, f32 (what
+    // an f32 CPU path would do; issue #14 item 6).
+    g.bench_function("fft_pair/f64", |b| {
+        let mut p = realfft::RealFftPlanner::<f64>::new();
+        let (f, i) = (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft));
+        let mut x = vec![0.0f64; nfft];
+        x[..n].copy_from_slice(&tr.data);
+        let mut spec = f.make_output_vec();
+        let mut scratch = f.make_scratch_vec();
+        scratch.resize(scratch.len().max(i.get_scratch_len()), Default::default());
+        b.iter(|| {
+            let _ = f.process_with_scratch(&mut x, &mut spec, &mut scratch);
+            let _ = i.process_with_scratch(&mut spec, &mut x, &mut scratch);
+            black_box(x[0])
+        })
+    });
+    g.bench_function("fft_pair/f32", |b| {
+        let mut p = realfft::RealFftPlanner::<f32>::new();
+        let (f, i) = (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft));
+        let mut x = vec![0.0f32; nfft];
+        for (a, b) in x.iter_mut().zip(&tr.data) {
+            *a = *b as f32;
+        }
+        let mut spec = f.make_output_vec();
+        let mut scratch = f.make_scratch_vec();
+        scratch.resize(scratch.len().max(i.get_scratch_len()), Default::default());
+        b.iter(|| {
+            let _ = f.process_with_scratch(&mut x, &mut spec, &mut scratch);
+            let _ = i.process_with_scratch(&mut spec, &mut x, &mut scratch);
+            black_box(x[0])
+        })
+    });
     g.bench_function("chain_forum/cpu", |b| {
         b.iter(|| {
             let mut t = tr.clone();

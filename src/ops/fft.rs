@@ -42,6 +42,9 @@ pub struct Work {
     real: Vec<f64>,
     spec: Vec<C>,
     scratch: Vec<C>,
+    /// For a caller's own per-bin arrays between the transforms (resample's split spectrum and
+    /// frequencies).
+    aux: [Vec<f64>; 3],
 }
 
 thread_local! {
@@ -75,6 +78,12 @@ impl Work {
     /// The spectrum of the last `rfft`, to change before `irfft`.
     pub fn spectrum(&mut self) -> &mut [C] {
         &mut self.spec
+    }
+
+    /// The spectrum (to be replaced whole before `irfft`, which sizes it) and the spare
+    /// arrays.
+    pub fn spectrum_and_aux(&mut self) -> (&mut Vec<C>, &mut [Vec<f64>; 3]) {
+        (&mut self.spec, &mut self.aux)
     }
 
     /// numpy `irfft(self.spectrum(), n)` (DC's imaginary part, and Nyquist's for even n,

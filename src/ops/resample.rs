@@ -87,31 +87,38 @@ pub fn resample(
 /// `spectrum_window(x.len(), window)`.
 pub fn spectral(x: &[f64], sampling_rate: f64, new_rate: f64, num: usize, win: &[f64]) -> Vec<f64> {
     let n = x.len();
-    let spec = fft::rfft(x, n);
     let half = n / 2 + 1;
-    let mut xr: Vec<f64> = spec.iter().map(|c| c.re).collect();
-    let mut xi: Vec<f64> = spec.iter().map(|c| c.im).collect();
-    xi[0] = 0.0;
-    if n.is_multiple_of(2) {
-        xi[half - 1] = 0.0;
-    }
-    for k in 0..half {
-        xr[k] *= win[k];
-        xi[k] *= win[k];
-    }
-    let f = input_freqs(n, sampling_rate);
-    let d_large_f = 1.0 / num as f64 * new_rate;
-    let n_large = num / 2 + 1;
-    let y: Vec<C> = (0..n_large)
-        .map(|j| {
+    // In this thread's FFT buffers (issue #14: nothing allocated per trace but the output);
+    // the arithmetic is the one of ObsPy's code, step for step.
+    fft::with_work(|w| {
+        w.rfft(x, n);
+        let (spec, [xr, xi, f]) = w.spectrum_and_aux();
+        xr.clear();
+        xr.extend(spec.iter().map(|c| c.re));
+        xi.clear();
+        xi.extend(spec.iter().map(|c| c.im));
+        xi[0] = 0.0;
+        if n.is_multiple_of(2) {
+            xi[half - 1] = 0.0;
+        }
+        for k in 0..half {
+            xr[k] *= win[k];
+            xi[k] *= win[k];
+        }
+        input_freqs_into(n, sampling_rate, f);
+        let d_large_f = 1.0 / num as f64 * new_rate;
+        let n_large = num / 2 + 1;
+        spec.clear();
+        spec.extend((0..n_large).map(|j| {
             let fj = d_large_f * j as f64;
-            C::new(np_interp(fj, &f, &xr), np_interp(fj, &f, &xi))
-        })
-        .collect();
-    let mut out = fft::irfft(&y, num);
-    let s = num as f64 / n as f64;
-    out.iter_mut().for_each(|v| *v *= s);
-    out
+            C::new(np_interp(fj, f, xr), np_interp(fj, f, xi))
+        }));
+        let mut out = Vec::with_capacity(num);
+        w.irfft(num, num, &mut out);
+        let s = num as f64 / n as f64;
+        out.iter_mut().for_each(|v| *v *= s);
+        out
+    })
 }
 
 /// ObsPy multiplies bin k (k <= n/2) by `window(n)` rolled by n/2: sym[(k + n/2) % n] of the
@@ -133,9 +140,16 @@ pub fn spectrum_window(n: usize, window: Option<Window>) -> Vec<f64> {
 
 /// Frequencies of the input bins, df * k.
 fn input_freqs(n: usize, sampling_rate: f64) -> Vec<f64> {
+    let mut f = Vec::new();
+    input_freqs_into(n, sampling_rate, &mut f);
+    f
+}
+
+fn input_freqs_into(n: usize, sampling_rate: f64, f: &mut Vec<f64>) {
     let delta = 1.0 / sampling_rate;
     let df = 1.0 / (n as f64 * delta);
-    (0..n / 2 + 1).map(|k| df * k as f64).collect()
+    f.clear();
+    f.extend((0..n / 2 + 1).map(|k| df * k as f64));
 }
 
 /// The spectrum interpolation as two taps per output bin j <= num/2: Y_j = a X_k + b X_{k+1}
