@@ -55,7 +55,7 @@ impl Channels {
 /// Whether a record header may start at `b[0]` (libmseed's MS2_ISVALIDHEADER and
 /// MS3_ISVALIDHEADER, which `mseed::detect` checks first): a cheap filter so that
 /// resynchronising over megabytes of garbage does not call libmseed at every byte.
-pub(super) fn may_start_record(b: &[u8]) -> bool {
+pub(crate) fn may_start_record(b: &[u8]) -> bool {
     if b.len() < 27 {
         return false;
     }

@@ -8,7 +8,7 @@ use libmseed_sys as raw;
 
 use super::{decode, Steim};
 use crate::read::libmseed;
-use crate::read::record::overruns;
+use crate::read::record::{may_start_record, overruns};
 
 /// libmseed's own Steim decoder on a payload: the samples, or `None` where it refuses, and
 /// whether it warned that the integrity check failed. `swap` is libmseed's payload swap flag
@@ -90,8 +90,10 @@ pub fn same_on_file(bytes: &[u8]) -> Result<usize, String> {
     let (mut off, mut compared) = (0usize, 0usize);
     while off + 40 <= n {
         let rest = &padded[off..n];
+        // The reader's cheap header test first (it resynchronises the same way), so that
+        // garbage costs no libmseed parse per byte.
         let parse = || libmseed::parse_record(rest).ok();
-        let Some(h) = parse() else {
+        let Some(h) = may_start_record(rest).then(parse).flatten() else {
             off += 1;
             continue;
         };
