@@ -210,28 +210,42 @@ impl Ctx<'_> {
             bytes: bytes.map(|(a, b)| [a, b]),
             reason,
         };
-        let bytes = match read_input(&f.path) {
-            Ok(b) => b,
+        // One buffer per thread for the file's bytes (issue #14: the read path allocates
+        // nothing per file but the traces' samples).
+        thread_local! {
+            static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let mut bytes = BYTES.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        let read = read_input(&f.path, &mut bytes);
+        let give_back = |mut b: Vec<u8>| {
+            // A buffer grown by one huge file is not kept for the thread's life.
+            if b.capacity() <= KEPT_READ_BUFFER {
+                b.clear();
+                BYTES.with(|k| *k.borrow_mut() = b);
+            }
+        };
+        let decoded = match read {
+            Ok(()) => Some(mseed::read_in(&mut bytes, self.cfg.gaps)),
             Err(Unread::Io(e)) => {
                 out.io_errors += 1;
                 out.problems.push(problem(
                     None,
                     format!("cannot read file: {e}; not journaled: --resume reads it again"),
                 ));
-                return Decoded {
-                    traces: Vec::new(),
-                    out,
-                };
+                None
             }
             Err(Unread::Refused(reason)) => {
                 out.problems.push(problem(None, reason));
-                return Decoded {
-                    traces: Vec::new(),
-                    out,
-                };
+                None
             }
         };
-        let decoded = mseed::read_owned(bytes, self.cfg.gaps);
+        give_back(bytes);
+        let Some(decoded) = decoded else {
+            return Decoded {
+                traces: Vec::new(),
+                out,
+            };
+        };
         for (id, start, reason) in decoded.rejected {
             out.failures.push(failure(f, id, time::iso(start), reason));
         }
@@ -332,7 +346,7 @@ enum Unread {
 /// The whole file, if it is a regular file within the size limit. Opened without blocking (a
 /// FIFO or device slipped in since the walk never blocks the run) and read no further than the
 /// limit (a file that grows while read is cut there and refused).
-fn read_input(path: &Path) -> Result<Vec<u8>, Unread> {
+fn read_input(path: &Path, buf: &mut Vec<u8>) -> Result<(), Unread> {
     let f = sniff::open(path, false).map_err(Unread::Io)?;
     let meta = f.metadata().map_err(Unread::Io)?;
     if !meta.is_file() {
@@ -353,10 +367,15 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Unread> {
     if meta.len() > max {
         return Err(too_big(meta.len()));
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize + mseed::PAD);
-    f.take(max + 1).read_to_end(&mut buf).map_err(Unread::Io)?;
+    buf.clear();
+    buf.reserve(meta.len() as usize + mseed::PAD);
+    f.take(max + 1).read_to_end(buf).map_err(Unread::Io)?;
     if buf.len() as u64 > max {
         return Err(too_big(buf.len() as u64));
     }
-    Ok(buf)
+    Ok(())
 }
+
+/// A thread keeps its read buffer up to this size (the largest of the common files; a
+/// larger one is read into a buffer that is then dropped).
+const KEPT_READ_BUFFER: usize = 16 << 20;

@@ -66,7 +66,7 @@ pub fn read_bytes(buf: &[u8]) -> Decoded {
 pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
     let mut owned = Vec::with_capacity(input.len() + PAD);
     owned.extend_from_slice(input);
-    read_owned(owned, gaps)
+    read_in(&mut owned, gaps)
 }
 
 /// The next byte after `from` where libmseed recognises a record header, or `n`.
@@ -78,14 +78,20 @@ fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
 }
 
 /// Decodes a whole file read into `buf` (its capacity should allow `PAD` more bytes, so that
-/// no copy is made).
-pub fn read_owned(mut buf: Vec<u8>, gaps: Gaps) -> Decoded {
+/// nothing is reallocated: the engine reuses one buffer per thread). `buf` may change (a
+/// carried BTime fraction is zeroed in it) and comes back at its length.
+pub fn read_in(buf: &mut Vec<u8>, gaps: Gaps) -> Decoded {
     // libmseed's header checks read a few bytes past the length they are given (a 48-byte
     // fixed header from a 40-byte minimum, 4 bytes past a blockette offset equal to the
     // length: found by fuzzing). Every slice handed to it ends inside this padding.
     let n = buf.len();
     buf.resize(n + PAD, 0);
-    let padded = &mut buf[..];
+    let out = read_padded(&mut buf[..], n, gaps);
+    buf.truncate(n);
+    out
+}
+
+fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
     let max_file_samples = limits::max_file_samples();
     let mut decoded_samples: usize = 0;
     let mut out = Decoded::default();

@@ -16,8 +16,10 @@ use crate::limits;
 pub(super) struct Channels {
     pub(super) names: join::Names,
     by_codes: std::collections::HashMap<(String, String, String, String), usize>,
-    /// The last record's source identifier and key: the next record is nearly always it.
-    last: Option<(String, usize)>,
+    /// The last record's identifying bytes (miniSEED 2's station..network codes, miniSEED
+    /// 3's identifier) and key: the next record is nearly always it, and is then told apart
+    /// without allocating.
+    last: Option<(Vec<u8>, usize)>,
 }
 
 impl Channels {
@@ -27,17 +29,23 @@ impl Channels {
         // would come back as station "A", location "B"). miniSEED 3: the identifier.
         let raw = rec.raw().unwrap_or(&[]);
         let v2 = rec.format_version() == 2 && raw.len() >= 20;
-        let sid = if v2 {
-            String::from_utf8_lossy(&raw[8..20]).into_owned()
+        let sid_v3;
+        let id: &[u8] = if v2 {
+            &raw[8..20]
         } else {
-            rec.sid_lossy()
+            sid_v3 = rec.sid_lossy();
+            sid_v3.as_bytes()
         };
         if let Some((s, k)) = &self.last {
-            if *s == sid {
+            if s == id {
                 return *k;
             }
         }
-        let codes = if v2 { mseed2_codes(raw) } else { nslc(&sid) };
+        let codes = if v2 {
+            mseed2_codes(raw)
+        } else {
+            nslc(&String::from_utf8_lossy(id))
+        };
         let k = match self.by_codes.get(&codes) {
             Some(&k) => k,
             None => {
@@ -47,7 +55,14 @@ impl Channels {
                 k
             }
         };
-        self.last = Some((sid, k));
+        match &mut self.last {
+            Some((s, key)) => {
+                s.clear();
+                s.extend_from_slice(id);
+                *key = k;
+            }
+            None => self.last = Some((id.to_vec(), k)),
+        }
         k
     }
 }
