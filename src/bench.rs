@@ -13,6 +13,8 @@ pub struct BenchRow {
     pub asked: String,
     pub ran: String,
     pub adapter: Option<String>,
+    /// The adapter is a software one (the CPU emulating a GPU): its numbers are no GPU's.
+    pub software_adapter: bool,
     pub ok: u64,
     pub failed: u64,
     pub traces_on_device: u64,
@@ -72,6 +74,7 @@ fn run_one(cfg: &BenchConfig, device: &str, out: &Path) -> Result<BenchRow, Stri
         asked: device.to_string(),
         ran: r["device"].as_str().unwrap_or("?").to_string(),
         adapter: r["adapter"]["name"].as_str().map(str::to_string),
+        software_adapter: r["adapter"]["device_type"] == "Cpu",
         ok: ok as u64,
         failed: failed as u64,
         traces_on_device: num("traces_on_device") as u64,
@@ -106,6 +109,7 @@ pub fn table(rows: &[BenchRow]) -> String {
     for r in rows {
         let st = |k: &str| r.stage_seconds[k].as_f64().unwrap_or(0.0);
         let ran = match &r.adapter {
+            Some(a) if r.software_adapter => format!("{} ({a}, SOFTWARE)", r.ran),
             Some(a) => format!("{} ({a})", r.ran),
             None => r.ran.clone(),
         };

@@ -126,9 +126,10 @@ pub struct BenchArgs {
     /// As `run --inventory`.
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
-    /// Paths to measure, in order.
-    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
-    pub devices: Vec<DeviceArg>,
+    /// Paths to measure, in order [default: cpu,gpu, the gpu path only on a hardware
+    /// adapter: a software one (lavapipe, llvmpipe) is measured only when named here].
+    #[arg(long, value_delimiter = ',')]
+    pub devices: Option<Vec<DeviceArg>>,
     /// Worker threads for each run (default: all cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -179,6 +179,34 @@ fn bench_measures_each_path() {
     );
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("| cpu | cpu | 12/0 |"), "{table}");
+    let software = matches!(
+        seisbatch::gpu::best_adapter(),
+        Some((_, wgpu::DeviceType::Cpu))
+    );
+    if software {
+        // Named: measured, and said loudly to be no GPU's numbers.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("WARNING") && err.contains("SOFTWARE adapter"),
+            "{err}"
+        );
+        assert!(table.contains("SOFTWARE)"), "{table}");
+        // Not named: skipped, with the reason.
+        let o = seisbatch(&[
+            "bench",
+            pipeline.to_str().unwrap(),
+            "--input",
+            data.path().to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("gpu path skipped"), "{err}");
+        let t = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            t.contains("| cpu | cpu | 12/0 |") && !t.contains("| gpu |"),
+            "{t}"
+        );
+    }
     let rows: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = rows.as_array().unwrap();

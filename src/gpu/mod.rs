@@ -105,6 +105,21 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// The adapter `Gpu::new(Want::Any)` would open (name, type), without opening a device: for
+/// `seisbatch bench`, which must not present a software adapter as "the GPU".
+pub fn best_adapter() -> Option<(String, wgpu::DeviceType)> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .map(|a| a.get_info())
+        .min_by_key(|i| rank(i.device_type))
+        .map(|i| (i.name, i.device_type))
+}
+
 impl Gpu {
     /// Opens the best adapter wgpu finds (discrete > integrated > virtual > other > CPU),
     /// with its real limits and SHADER_F64 when it has it.
