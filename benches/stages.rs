@@ -35,7 +35,9 @@ fn steim_payloads(raw: &[u8]) -> Vec<(libmseed::Frames, Vec<u8>)> {
     padded.resize(raw.len() + seisbatch::read::mseed::PAD, 0);
     let mut off = 0;
     while off + 40 <= raw.len() {
-        let h = libmseed::parse_record(&padded[off..raw.len()]).expect("record");
+        let h = libmseed::parse_record(&padded[off..raw.len()])
+            .expect("record")
+            .expect("a whole record");
         let (h, f) = libmseed::steim_frames(h);
         let f = f.expect("bounds").expect("Steim");
         let rec = h.raw().expect("record bytes");

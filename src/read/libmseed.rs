@@ -207,8 +207,9 @@ pub fn detect_version(buf: &[u8]) -> Option<u8> {
     v
 }
 
-/// `MSRecord::parse` without its leaks (see the module comment).
-pub fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
+/// `MSRecord::parse` without its leaks (see the module comment): the record, `None` where
+/// libmseed needs more bytes than `buf` holds, or why it refuses.
+pub fn parse_record(buf: &[u8]) -> Result<Option<MSRecord>, String> {
     tracked(|| {
         // SAFETY: msr3_init(NULL) allocates a fresh record or returns NULL.
         let mut msr = unsafe { raw::msr3_init(std::ptr::null_mut()) };
@@ -235,8 +236,19 @@ pub fn parse_record(buf: &[u8]) -> Result<MSRecord, String> {
             };
             return Err(format!("{msg} (libmseed code {rc})"));
         }
+        // "Need more bytes" (rc > 0: the record runs past the buffer) leaves the header
+        // unparsed, its length and sample count -1. Such a record is never handed out: the
+        // mseed crate's `raw()` would make a slice of length (usize)-1 (found by the
+        // steim_vs_libmseed fuzz target).
+        // SAFETY: `msr` is the record above, owned by nobody else.
+        let unparsed = rc > 0 || unsafe { (*msr).reclen <= 0 || (*msr).samplecnt < 0 };
+        if unparsed {
+            // SAFETY: as above; msr3_free nulls the pointer.
+            unsafe { raw::msr3_free(&mut msr) };
+            return Ok(None);
+        }
         // SAFETY: `msr` is a record owned by nobody else; MSRecord frees it on drop.
-        Ok(unsafe { MSRecord::from_raw(msr) })
+        Ok(Some(unsafe { MSRecord::from_raw(msr) }))
     })
 }
 

@@ -123,13 +123,17 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
         }
         // Parse the header first and check the sample count before libmseed unpacks (and
         // allocates) anything; then unpack that same record.
-        let header = libmseed::parse_record(rest);
+        let header = match libmseed::parse_record(rest) {
+            Ok(Some(h)) if h.raw().is_some_and(|r| r.len() <= rest.len()) => Ok(Some(h)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        };
         let mut said = libmseed::said();
         let rec = match header {
             // libmseed answers "need more bytes" for a record that runs past the end of the
-            // file (the header is then unparsed: sample count -1). A bogus record length does
-            // the same: resynchronise on the next header rather than drop the rest of the file.
-            Ok(h) if h.sample_cnt() < 0 || h.raw().is_none_or(|r| r.len() > rest.len()) => {
+            // file. A bogus record length does the same: resynchronise on the next header
+            // rather than drop the rest of the file.
+            Ok(None) => {
                 let next = next_header(padded, off + 1, n);
                 libmseed::said();
                 out.problems.push(problem(
@@ -144,7 +148,7 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
                 off = next;
                 continue;
             }
-            Ok(h) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD => {
+            Ok(Some(h)) if h.sample_cnt() > MAX_SAMPLES_PER_RECORD => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0).max(1);
                 out.problems.push(problem(
                     off,
@@ -158,7 +162,7 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
                 off += len;
                 continue;
             }
-            Ok(h) if overruns(&h).is_some() => {
+            Ok(Some(h)) if overruns(&h).is_some() => {
                 let len = h.raw().map(|r| r.len()).unwrap_or(0).max(1);
                 out.problems.push(problem(
                     off,
@@ -174,7 +178,7 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
                 off += len;
                 continue;
             }
-            Ok(h)
+            Ok(Some(h))
                 if decoded_samples.saturating_add(h.sample_cnt().max(0) as usize)
                     > max_file_samples =>
             {
@@ -188,7 +192,7 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
                 ));
                 break;
             }
-            Ok(h) => {
+            Ok(Some(h)) => {
                 let r = unpack(h, n, &mut pool);
                 said.extend(libmseed::said());
                 r

@@ -92,7 +92,7 @@ pub fn same_on_file(bytes: &[u8]) -> Result<usize, String> {
         let rest = &padded[off..n];
         // The reader's cheap header test first (it resynchronises the same way), so that
         // garbage costs no libmseed parse per byte.
-        let parse = || libmseed::parse_record(rest).ok();
+        let parse = || libmseed::parse_record(rest).ok().flatten();
         let Some(h) = may_start_record(rest).then(parse).flatten() else {
             off += 1;
             continue;
