@@ -28,6 +28,22 @@ fn trace() -> seisbatch::trace::Trace {
         .remove(0)
 }
 
+/// A forward and an inverse real FFT of `nfft` points (x zero-padded), planned once.
+fn fft_pair<T: realfft::FftNum + Default>(b: &mut criterion::Bencher, nfft: usize, x: &[T]) {
+    let mut p = realfft::RealFftPlanner::<T>::new();
+    let (f, i) = (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft));
+    let mut buf = f.make_input_vec();
+    buf[..x.len()].copy_from_slice(x);
+    let mut spec = f.make_output_vec();
+    let mut scratch = f.make_scratch_vec();
+    scratch.resize(scratch.len().max(i.get_scratch_len()), Default::default());
+    b.iter(|| {
+        let _ = f.process_with_scratch(&mut buf, &mut spec, &mut scratch);
+        let _ = i.process_with_scratch(&mut spec, &mut buf, &mut scratch);
+        black_box(buf[0])
+    })
+}
+
 /// Each record's Steim frames, found as the reader finds them.
 fn steim_payloads(raw: &[u8]) -> Vec<(libmseed::Frames, Vec<u8>)> {
     let mut out = Vec::new();
@@ -126,36 +142,9 @@ fn stages(c: &mut Criterion) {
     // The ceiling of the deconvolution: a forward and an inverse real FFT of the forum
     // chain's 240,000 points, in f64 (what the CPU path does) and, for comparison, f32 (what
     // an f32 CPU path would do; issue #14 item 6).
-    g.bench_function("fft_pair/f64", |b| {
-        let mut p = realfft::RealFftPlanner::<f64>::new();
-        let (f, i) = (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft));
-        let mut x = vec![0.0f64; nfft];
-        x[..n].copy_from_slice(&tr.data);
-        let mut spec = f.make_output_vec();
-        let mut scratch = f.make_scratch_vec();
-        scratch.resize(scratch.len().max(i.get_scratch_len()), Default::default());
-        b.iter(|| {
-            let _ = f.process_with_scratch(&mut x, &mut spec, &mut scratch);
-            let _ = i.process_with_scratch(&mut spec, &mut x, &mut scratch);
-            black_box(x[0])
-        })
-    });
-    g.bench_function("fft_pair/f32", |b| {
-        let mut p = realfft::RealFftPlanner::<f32>::new();
-        let (f, i) = (p.plan_fft_forward(nfft), p.plan_fft_inverse(nfft));
-        let mut x = vec![0.0f32; nfft];
-        for (a, b) in x.iter_mut().zip(&tr.data) {
-            *a = *b as f32;
-        }
-        let mut spec = f.make_output_vec();
-        let mut scratch = f.make_scratch_vec();
-        scratch.resize(scratch.len().max(i.get_scratch_len()), Default::default());
-        b.iter(|| {
-            let _ = f.process_with_scratch(&mut x, &mut spec, &mut scratch);
-            let _ = i.process_with_scratch(&mut spec, &mut x, &mut scratch);
-            black_box(x[0])
-        })
-    });
+    let as_f32: Vec<f32> = tr.data.iter().map(|&v| v as f32).collect();
+    g.bench_function("fft_pair/f64", |b| fft_pair(b, nfft, &tr.data));
+    g.bench_function("fft_pair/f32", |b| fft_pair(b, nfft, &as_f32));
     g.bench_function("chain_forum/cpu", |b| {
         b.iter(|| {
             let mut t = tr.clone();
