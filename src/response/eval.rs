@@ -6,7 +6,7 @@
 
 use num_complex::Complex64 as C;
 
-use super::filter::{check_sym, Filter, TWO_PI};
+use super::filter::{check_sym, Filter, Grid, TWO_PI};
 use super::spline::Spline;
 use super::{PzType, Response, Stage, StageKind, Symmetry};
 use crate::pipeline::Output;
@@ -158,6 +158,8 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
 
     let n = freqs.len();
     let mut total = vec![C::new(1.0, 0.0); n];
+    // One stage's values and the grid's intermediates, reused stage after stage.
+    let (mut vals, mut grid) = (Vec::with_capacity(n), Grid::default());
     let mut calc_sensit = 1.0;
     let single = stages.len() == 1;
     for (si, st) in stages.iter().enumerate() {
@@ -320,10 +322,13 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
                     | Filter::Iir { .. }
             )
         );
-        let mut vals: Vec<C> = match &filter {
-            Some(fl) => fl.on_grid(freqs),
-            None => vec![C::new(1.0, 0.0); n],
-        };
+        match &filter {
+            Some(fl) => fl.on_grid_into(freqs, &mut grid, &mut vals),
+            None => {
+                vals.clear();
+                vals.resize(n, C::new(1.0, 0.0));
+            }
+        }
         let mut scale = native;
         if let Some((g, fg)) = gain {
             let need = fg != f_s || pz_a0_freq.is_some_and(|a| a != f_s);
