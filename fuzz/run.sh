@@ -21,9 +21,13 @@ done
 cp -n $(find tests/fixtures/corpus/mseed -type f ! -name '*.md') fuzz/corpus/mseed_to_traces/ 2>/dev/null || true
 cp -n examples/data/*/resp/*.xml fuzz/corpus/stationxml_response/ 2>/dev/null || true
 cp -n examples/*.toml bench/*.toml fuzz/corpus/pipeline_file/ 2>/dev/null || true
+# The whole output of each target is kept in fuzz/artifacts/<target>.log (a finding is then
+# diagnosable after the fact); the last lines are printed.
 run() {
+  mkdir -p fuzz/artifacts
   cargo +nightly fuzz run "$1" "fuzz/corpus/$1" -- -max_total_time="$secs" -rss_limit_mb=2048 \
-    -timeout=10 2>&1 | tail -n 4 | sed "s/^/$1: /"
+    -timeout=10 >"fuzz/artifacts/$1.log" 2>&1 || true
+  tail -n 4 "fuzz/artifacts/$1.log" | sed "s/^/$1: /"
 }
 for t in "${targets[@]}"; do run "$t" & done
 wait
