@@ -346,8 +346,11 @@ fn bounds(m: &Fields, record: &[u8]) -> Result<Option<Frames>, String> {
     // `size` bytes into the *record*, not into the payload (msr3_data_bounds): copied as is,
     // since which samples a record gives must not change.
     // (A data offset past the record end wraps `size` and sends libmseed's test far outside
-    // the record; the reader refuses such a record before unpacking it: `overruns`.)
-    if size % 64 == 0 && size as usize <= record.len() {
+    // the record; the reader refuses such a record before unpacking it: `overruns`.) A record
+    // without an encoding (-1) is not trimmed: libmseed finds the bounds before it falls back
+    // to Steim1 (found by the steim_vs_libmseed fuzz target).
+    let declared_steim = matches!(m.encoding, 10 | 11);
+    if declared_steim && size % 64 == 0 && size as usize <= record.len() {
         while size > 0
             && record[(size - 64) as usize..size as usize]
                 .iter()
