@@ -43,6 +43,12 @@ for mib in ${GPU_MIB:-2048 8192}; do
   timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" --devices gpu \
     --gpu-memory "$mib" --json "$OUT/bench_gpu_$mib.json" 2>&1 | grep -v XDG_RUNTIME | tee -a "$OUT/bench.txt"
 done
+# The same with remove_response's transform pair as radix passes (before rfft.wgsl): the
+# side-by-side that decides the default.
+echo "== gpu, radix passes (SEISBATCH_GPU_FFT=passes), --gpu-memory 8192" | tee -a "$OUT/bench.txt"
+SEISBATCH_GPU_FFT=passes timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" \
+  --devices gpu --gpu-memory 8192 --json "$OUT/bench_gpu_passes.json" 2>&1 | grep -v XDG_RUNTIME \
+  | tee -a "$OUT/bench.txt"
 echo "== cpu ($(nproc) cores)" | tee -a "$OUT/bench.txt"
 timeout 150 dist/seisbatch bench examples/forum_chain.toml --input "$data" --devices cpu \
   --json "$OUT/bench_cpu.json" 2>&1 | tee -a "$OUT/bench.txt"

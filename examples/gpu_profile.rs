@@ -75,8 +75,11 @@ fn main() {
         ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
         ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
         ("chain_forum", include_str!("forum_chain.toml")),
-        // The FFT through fft_tile's workgroup-memory steps instead of global radix passes,
-        // and as radix 2-5 passes (9 for 240,000 instead of 5): what each kernel buys.
+        // remove_response's transform pair as global radix passes instead of rfft.wgsl's
+        // three fused passes (the default), through fft_tile's workgroup-memory steps, and
+        // as radix 2-5 passes (9 for 240,000 instead of 5): what each kernel buys.
+        ("deconvolve_passes", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("chain_forum_passes", include_str!("forum_chain.toml")),
         ("deconvolve_tile", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
         ("chain_forum_tile", include_str!("forum_chain.toml")),
         ("chain_forum_radix4", include_str!("forum_chain.toml")),
@@ -88,6 +91,9 @@ fn main() {
     for (name, toml) in cases {
         seisbatch::plan::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
         runner.tile_fft = name.ends_with("tile");
+        runner.rfft = !["passes", "tile", "radix4"]
+            .iter()
+            .any(|k| name.ends_with(k));
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
         let prog = match plan::plan_for(
             &steps,
@@ -140,7 +146,7 @@ fn main() {
             bytes as f64 / best / 1e9,
             count as f64 / best
         );
-        if name == "chain_forum" {
+        if name.starts_with("chain_forum") {
             for s in &stages {
                 println!(
                     "|   {} (in chain) | | {:.3} | {} | {:.1} | |",

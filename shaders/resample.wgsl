@@ -6,7 +6,9 @@
 // the even-n Nyquist bin are zeroed first, as ObsPy does; bins above num/2 are conjugate mirrors.
 // CPU twin: src/ops/resample.rs.
 //
-// bindings: 0 params (uniform ResampleParams), 1 src (storage read, vec2 [count x n]),
+// The input spectrum is the full one (count x n, after fft_pass) or the half one up to the
+// last bin the taps read (count x stride, after rfft.wgsl's rfft_spectrum).
+// bindings: 0 params (uniform ResampleParams), 1 src (storage read, vec2 [count x n|stride]),
 //           2 dst (storage rw, vec2 [count x num]), 3 taps (storage read, Tap [num/2+1])
 // workgroup size 256, one invocation per output bin.
 
@@ -14,7 +16,7 @@ struct ResampleParams { // keep in sync with stages::resample::ResampleParams
     n: u32,
     num: u32,
     count: u32,
-    _pad: u32,
+    stride: u32, // complex values per trace in src; 0: n (the full spectrum)
 }
 
 struct Tap { // keep in sync with stages::resample::Tap
@@ -52,7 +54,7 @@ fn resample(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         jj = p.num - j;
     }
     let tap = taps[jj];
-    let base = b * p.n;
+    let base = b * select(p.n, p.stride, p.stride != 0u);
     var y = tap.a * input_bin(base, tap.k);
     if tap.b != 0.0 {
         y += tap.b * input_bin(base, tap.k + 1u);

@@ -108,6 +108,9 @@ fn device(plan: &Plan, caps: &Caps) -> Value {
                             "bytes_read": d.reads,
                             "bytes_written": d.writes,
                             "shared_bytes_read": d.shared,
+                            // Stages whose work this dispatch does in its load.
+                            "fused": d.fused.iter().map(|&i| plan.stages[i].stage.name())
+                                .collect::<Vec<_>>(),
                         })
                     })
                     .collect();
@@ -196,8 +199,19 @@ pub fn text(v: &Value) -> String {
                     .into_iter()
                     .flatten()
                 {
+                    let fused: Vec<&str> = d["fused"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.as_str())
+                        .collect();
+                    let fused = if fused.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  (with {})", fused.join(", "))
+                    };
                     o.push_str(&format!(
-                        "      {:<14} {:<12} read {:>10} written {:>10}\n",
+                        "      {:<15} {:<12} read {:>10} written {:>10}{fused}\n",
                         d["kernel"].as_str().unwrap_or(""),
                         d["stage"].as_str().unwrap_or(""),
                         d["bytes_read"],

@@ -52,6 +52,19 @@ fn trace(data: Vec<f64>, rate: f64) -> Trace {
 /// Runs `toml` (one or more steps without remove_response) over `count` random traces of
 /// `n` samples on the device and on the CPU path; returns the worst relative L2.
 fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budget: u64) -> f64 {
+    device_vs_cpu_with(gpu, toml, n, rate, count, budget, true)
+}
+
+/// `device_vs_cpu` with the real FFTs through rfft.wgsl (`fused`) or the radix passes.
+fn device_vs_cpu_with(
+    gpu: &Gpu,
+    toml: &str,
+    n: usize,
+    rate: f64,
+    count: usize,
+    budget: u64,
+    fused: bool,
+) -> f64 {
     let p = Pipeline::parse(toml).unwrap();
     let prog = plan::plan_for(
         &p.steps,
@@ -74,6 +87,7 @@ fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budge
         .collect();
     let mut runner = Runner::new(gpu, budget);
     runner.poison = true;
+    runner.rfft = fused;
     let per = runner.per_batch(&prog).unwrap();
     let mut got = Vec::new();
     for chunk in inputs.chunks(per) {
@@ -116,12 +130,16 @@ fn rel_err(got: &[f64], want: &[f64], input: &[f64]) -> f64 {
 const LENGTHS: [usize; 12] = [2, 3, 5, 7, 16, 97, 100, 257, 1000, 1024, 4801, 12_000];
 
 fn sweep(gpu: &Gpu, toml: &str, lengths: &[usize], rate: f64, tol: f64) {
+    sweep_with(gpu, toml, lengths, rate, tol, true);
+}
+
+fn sweep_with(gpu: &Gpu, toml: &str, lengths: &[usize], rate: f64, tol: f64, fused: bool) {
     for &n in lengths {
         for count in [1usize, 3] {
-            let e = device_vs_cpu(gpu, toml, n, rate, count, 1 << 28);
+            let e = device_vs_cpu_with(gpu, toml, n, rate, count, 1 << 28, fused);
             assert!(
                 e <= tol,
-                "{toml}\nn={n} count={count}: rel L2 {e:.3e} > {tol:.0e}"
+                "{toml}\nn={n} count={count} fused={fused}: rel L2 {e:.3e} > {tol:.0e}"
             );
         }
     }
@@ -190,20 +208,25 @@ fn filter_matches_cpu() {
 #[test]
 fn resample_matches_cpu() {
     let Some(gpu) = gpu() else { return };
-    // Lengths from smooth (Stockham) to prime (Bluestein both ways), up- and downsampling.
+    // Lengths from smooth (Stockham) to prime (Bluestein both ways), up- and downsampling;
+    // even ones through rfft.wgsl's forward transform (with the detrend line in its load,
+    // and 2 x 3 x 7 x 19 = 798 with direct-sum primes) and through the radix passes.
     for (rate, to, window) in [
         (100.0, 40.0, "\"hann\""),
         (100.0, 30.0, "\"none\""),
         (20.0, 50.0, "\"hamming\""),
     ] {
         let toml = format!("[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"resample\"\nsampling_rate = {to}\nwindow = {window}\n");
-        sweep(
-            &gpu,
-            &toml,
-            &[3, 5, 7, 16, 97, 100, 257, 1000, 4801],
-            rate,
-            TOL,
-        );
+        for fused in [true, false] {
+            sweep_with(
+                &gpu,
+                &toml,
+                &[2, 3, 5, 7, 16, 97, 100, 257, 798, 1000, 4801, 6000],
+                rate,
+                TOL,
+                fused,
+            );
+        }
     }
     if gpu.has_f64() {
         let toml = "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"resample\"\nsampling_rate = 25.0\nno_filter = false\n";
@@ -387,13 +410,35 @@ fn deconvolve_matches_cpu() {
                 deconvolve::deconvolve(&x, table, nfft)
             })
             .collect();
+        // Through rfft.wgsl (19 and 79 as direct sums for 3001) and the radix passes
+        // (Bluestein for 3001).
+        for fused in [true, false] {
+            deconvolve_batches(&gpu, &prog, &traces, &tables, &want, fused);
+        }
+    }
+}
+
+fn deconvolve_batches(
+    gpu: &Gpu,
+    prog: &seisbatch::plan::Plan,
+    traces: &[Vec<f64>],
+    tables: &[Table],
+    want: &[Vec<f64>],
+    fused: bool,
+) {
+    let n = traces[0].len();
+    let bins = tables[0].as_ref().as_ref().map_or(0, |t| t.len());
+    {
         // Budget for 2 traces per batch and a pool of ~2 tables: batches evict.
-        let fp = Runner::new(&gpu, 1).plan_footprint(&prog).unwrap();
+        let mut probe = Runner::new(gpu, 1);
+        probe.rfft = fused;
+        let fp = probe.plan_footprint(prog).unwrap();
         let slot = bins as u64 * 8;
         let budget = (2 * fp.per_trace + fp.per_trace / 4).max(2 * slot * 8) * 8 / 7;
-        let mut runner = Runner::new(&gpu, budget);
+        let mut runner = Runner::new(gpu, budget);
         runner.poison = true;
-        let per = runner.per_batch(&prog).unwrap();
+        runner.rfft = fused;
+        let per = runner.per_batch(prog).unwrap();
         assert!(
             per < traces.len(),
             "the test needs several batches, got {per} per batch"
@@ -404,12 +449,156 @@ fn deconvolve_matches_cpu() {
             let tb: Vec<Vec<Table>> = (0..chunk.len())
                 .map(|i| vec![tables[(b * per + i) % 4].clone()])
                 .collect();
-            got.extend(runner.run(&prog, &refs, &tb).unwrap());
+            got.extend(runner.run(prog, &refs, &tb).unwrap());
         }
-        for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(got.len(), want.len());
+        for (t, (g, w)) in got.iter().zip(want).enumerate() {
             let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
             let e = rel_err(&g, w, &traces[t]);
-            assert!(e < TOL, "n={n} trace {t}: rel L2 {e:.3e}");
+            assert!(e < TOL, "n={n} fused={fused} trace {t}: rel L2 {e:.3e}");
+        }
+    }
+}
+
+/// remove_response through shaders/rfft.wgsl (three passes, the response multiply inside, a
+/// preceding detrend line and taper window taken into the first pass's load) and through the
+/// radix passes, both against the plan's stages run in f64 (ops::detrend, the window,
+/// ops::deconvolve) with random tables: lengths whose nfft halves are powers of two, smooth,
+/// odd or even line counts, with primes up to 181 as direct sums (120,001 samples, a common
+/// 20-minute length), the tiny ones and the longest nfft the split takes (2^22).
+#[test]
+fn rfft_deconvolution_matches_the_stages_in_f64() {
+    let Some(gpu) = gpu() else { return };
+    let chains = [
+        "[[step]]\nop = \"remove_response\"\n",
+        "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"taper\"\n\
+         max_percentage = 0.05\n[[step]]\nop = \"remove_response\"\nzero_mean = false\n\
+         taper = false\n",
+        "[[step]]\nop = \"detrend\"\ntype = \"simple\"\n[[step]]\nop = \"remove_response\"\n\
+         zero_mean = false\ntaper = false\n",
+        "[[step]]\nop = \"taper\"\nmax_percentage = 0.2\n[[step]]\nop = \"detrend\"\n\
+         type = \"demean\"\n[[step]]\nop = \"remove_response\"\nzero_mean = false\n\
+         taper = false\n",
+    ];
+    // 2^21 samples: nfft 2^22, the longest split (2048 x 1024 lines, 32 KiB).
+    let lengths = [
+        2usize,
+        3,
+        5,
+        16,
+        97,
+        500,
+        1000,
+        1201,
+        4801,
+        12_000,
+        120_001,
+        1 << 21,
+    ];
+    for (c, toml) in chains.iter().enumerate() {
+        for &n in &lengths {
+            if c > 0 && n > 12_000 {
+                continue; // the long one once is enough on lavapipe
+            }
+            rfft_case(&gpu, toml, n);
+        }
+    }
+}
+
+fn rfft_case(gpu: &Gpu, toml: &str, n: usize) {
+    let p = Pipeline::parse(toml).unwrap();
+    let prog = plan::plan_for(
+        &p.steps,
+        Shape {
+            npts: n,
+            sampling_rate: 100.0,
+            start_ns: 0,
+        },
+    )
+    .unwrap();
+    let Some(Stage::Deconvolve(Deconvolve { nfft, rfft, .. })) =
+        prog.stages.last().map(|s| s.stage.clone())
+    else {
+        panic!("remove_response ends in a deconvolve stage");
+    };
+    let bins = nfft / 2 + 1;
+    let count = if n > 12_000 { 1 } else { 3 };
+    let tables: Vec<Table> = (0..count as u64)
+        .map(|k| {
+            let (re, im) = (noise(900 + k, bins), noise(950 + k, bins));
+            Arc::new(Ok(re
+                .into_iter()
+                .zip(im)
+                .map(|(a, b)| C::new(a, b))
+                .collect()))
+        })
+        .collect();
+    // Offsets and trends as raw counts have them: the fused line must remove them.
+    let traces: Vec<Vec<f64>> = (0..count)
+        .map(|t| {
+            noise(1300 + t as u64, n)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| 50.0 * v + 300.0 - 0.02 * i as f64)
+                .collect()
+        })
+        .collect();
+    let want: Vec<Vec<f64>> = traces
+        .iter()
+        .zip(&tables)
+        .map(|(x, table)| {
+            let mut x = x.clone();
+            for at in &prog.stages {
+                match &at.stage {
+                    Stage::Detrend(d) => seisbatch::ops::detrend::detrend(&mut x, d.kind),
+                    Stage::Taper(t) => x.iter_mut().zip(t.window.iter()).for_each(|(v, w)| *v *= w),
+                    Stage::Deconvolve(_) => {
+                        let Ok(tb) = table.as_ref() else {
+                            unreachable!()
+                        };
+                        x = deconvolve::deconvolve(&x, tb, nfft);
+                    }
+                    s => panic!("unexpected stage {}", s.name()),
+                }
+            }
+            x
+        })
+        .collect();
+    for fused in [true, false] {
+        let mut runner = Runner::new(gpu, 1 << 28);
+        runner.poison = true;
+        runner.rfft = fused;
+        let caps = runner.caps();
+        let recorded =
+            seisbatch::gpu::record::record(&prog, 0..prog.stages.len(), count, &caps).unwrap();
+        let kernels: Vec<&str> = recorded.dispatches.iter().map(|d| d.kernel).collect();
+        let rfft_ran = kernels.contains(&"rfft_in");
+        assert_eq!(
+            rfft_ran,
+            fused && rfft.is_some(),
+            "n={n} nfft={nfft}: {kernels:?}"
+        );
+        if rfft_ran {
+            // What sits right before the FFT is in its load: no taper dispatch follows a
+            // detrend, no detrend_apply right before the FFT.
+            assert_eq!(kernels.last(), Some(&"rfft_out"));
+            let before = kernels[kernels.len() - 4];
+            assert!(
+                before != "taper" && before != "detrend_apply",
+                "{kernels:?}"
+            );
+        }
+        let refs: Vec<&[f64]> = traces.iter().map(Vec::as_slice).collect();
+        let tb: Vec<Vec<Table>> = tables.iter().map(|t| vec![t.clone()]).collect();
+        let got = runner.run(&prog, &refs, &tb).unwrap();
+        for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+            let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+            assert!(g.iter().all(|v| v.is_finite()), "n={n} fused={fused}: NaN");
+            let e = rel_err(&g, w, &traces[t]);
+            assert!(
+                e < TOL,
+                "{toml}n={n} nfft={nfft} fused={fused} trace {t}: rel L2 {e:.3e}"
+            );
         }
     }
 }

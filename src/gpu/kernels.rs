@@ -52,6 +52,36 @@ pub struct TileParams {
     pub radices: [u32; 8],
 }
 
+/// shaders/rfft.wgsl `RfftParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
+pub struct RfftParams {
+    pub n: u32,
+    pub n1: u32,
+    pub n2: u32,
+    pub count: u32,
+    pub n_real: u32,
+    pub per_group: u32,
+    pub passes1: u32,
+    pub passes2: u32,
+    pub radices1: [u32; 8],
+    pub radices2: [u32; 8],
+    pub prologue: u32,
+    pub fit_kind: u32,
+    pub scale: f32,
+    pub limit: u32,
+}
+
+/// shaders/rfft.wgsl `RTILE`: complex values per half of its workgroup memory (the same
+/// 2 x 16 KiB as `fft_tile`).
+pub const RFFT_TILE: usize = FFT_TILE;
+
+/// Whether a device with `workgroup_bytes` of workgroup memory can run the workgroup-memory
+/// FFT kernels (`fft_tile`, `rfft_*`).
+pub fn has_tile_memory(workgroup_bytes: u32) -> bool {
+    workgroup_bytes >= FFT_TILE_BYTES
+}
+
 /// One compute pipeline per entry point of every shader in the stage table
 /// (`plan::stage::SHADERS`), built once per device and reused for every batch.
 pub struct Kernels {
@@ -61,7 +91,8 @@ pub struct Kernels {
 impl Kernels {
     /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size. Without SHADER_F64
     /// there is no `filter_sos` (filter stages then run on their CPU twin); with less
-    /// workgroup memory than FFT_TILE_BYTES no `fft_tile` (FFTs run as radix passes).
+    /// workgroup memory than FFT_TILE_BYTES no `fft_tile` and no `rfft_*` (FFTs run as radix
+    /// passes).
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let mut pipelines = HashMap::new();
         for shader in SHADERS {
@@ -73,7 +104,8 @@ impl Kernels {
                 source: wgpu::ShaderSource::Wgsl(shader.source.into()),
             });
             for &entry in shader.entries {
-                if entry == "fft_tile" && workgroup_bytes < FFT_TILE_BYTES {
+                let tiled = entry == "fft_tile" || entry.starts_with("rfft_");
+                if tiled && !has_tile_memory(workgroup_bytes) {
                     continue;
                 }
                 let p = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

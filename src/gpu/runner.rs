@@ -54,6 +54,12 @@ pub struct Runner<'g> {
     /// first version ran the forum chain's FFTs 3x slower than the passes on an H100
     /// (docs/BENCHMARKS.md); tests check both against the oracle.
     pub tile_fft: bool,
+    /// remove_response's transform pair through shaders/rfft.wgsl (three passes, the
+    /// response multiply and a preceding detrend/taper fused) where the device has the
+    /// workgroup memory and nfft splits. On by default: it cuts the forum chain's modeled
+    /// traffic from 50 MB to ~7 MB per trace (docs/BENCHMARKS.md); off compares with the
+    /// radix passes (`SEISBATCH_GPU_FFT=passes`, bench/gpu_device.sh).
+    pub rfft: bool,
     /// Stages forced onto their CPU twins (`--cpu-stages`).
     pub cpu_stages: Vec<String>,
 }
@@ -73,6 +79,7 @@ impl<'g> Runner<'g> {
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
             tile_fft: false,
+            rfft: std::env::var("SEISBATCH_GPU_FFT").map_or(true, |v| v != "passes"),
             cpu_stages: Vec::new(),
         }
     }
@@ -83,6 +90,7 @@ impl<'g> Runner<'g> {
             shader_f64: self.gpu.has_f64(),
             max_groups_per_dim: self.gpu.limits.max_groups_per_dim,
             fft_tile: self.tile_fft && self.gpu.kernels.has("fft_tile"),
+            rfft: self.rfft && self.gpu.kernels.has("rfft_in"),
             cpu_stages: self.cpu_stages.clone(),
         }
     }

@@ -2,7 +2,7 @@
 //! once per plan key (cached by `Planner`) and shared by every trace of that key, on either
 //! executor.
 
-use super::fft::FftPlan;
+use super::fft::{self, FftPlan};
 use super::shapes::{Failure, PlanKey, Shapes};
 use crate::ops::{decimate, deconvolve, filter, resample, taper};
 use crate::pipeline::{DetrendType, Output, Step};
@@ -117,6 +117,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                     Deconvolve {
                         nfft,
                         fft: FftPlan::new(nfft),
+                        rfft: fft::rfft_split(nfft, crate::gpu::kernels::RFFT_TILE),
                         response: plan.responses.len(),
                     }
                     .into(),
@@ -179,6 +180,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                             window: resample::spectrum_window(n, *window).into(),
                             taps: resample::taps(n, rate, *new_rate, n_out, *window).into(),
                             fwd: FftPlan::new(n),
+                            rfft: fft::rfft_split(n, crate::gpu::kernels::RFFT_TILE),
                             inv: FftPlan::new(n_out),
                         }
                         .into(),

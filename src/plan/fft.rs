@@ -131,6 +131,75 @@ pub fn tile_split(n: usize, tile: usize) -> Option<Vec<usize>> {
         .map(|d| vec![d, n / d])
 }
 
+/// How shaders/rfft.wgsl runs a real FFT pair of `nfft` points: the half-length complex
+/// transform of n1 n2 = nfft / 2 points in three passes, with the radices of each line's FFT
+/// (at most 8 passes: `RfftParams`; 2-5 as butterflies, larger primes as direct sums).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RfftSplit {
+    pub n1: usize,
+    pub n2: usize,
+    pub radices1: Vec<u32>,
+    pub radices2: Vec<u32>,
+}
+
+/// Largest prime a line's FFT takes as one direct-sum pass (r^2 work per r points). ObsPy's
+/// nfft rule (`ops::deconvolve::npts2nfft`) keeps every prime factor of nfft below 500 (or
+/// falls back to a power of two), so every remove_response nfft within the tile has a split.
+pub const MAX_LINE_PRIME: usize = 499;
+
+/// The passes of an l-point line FFT in workgroup memory: 4s and a 2, then 3s, 5s and any
+/// other prime up to MAX_LINE_PRIME in increasing order; None past that.
+pub fn line_radices(l: usize) -> Option<Vec<u32>> {
+    if l == 0 {
+        return None;
+    }
+    let mut rest = l;
+    let mut primes = Vec::new();
+    let mut p = 2;
+    while rest > 1 {
+        if p > MAX_LINE_PRIME {
+            return None;
+        }
+        while rest.is_multiple_of(p) {
+            primes.push(p);
+            rest /= p;
+        }
+        p += 1;
+    }
+    let twos = primes.iter().filter(|&&p| p == 2).count();
+    let mut out: Vec<u32> = std::iter::repeat_n(4, twos / 2).collect();
+    if twos % 2 == 1 {
+        out.push(2);
+    }
+    for &p in primes.iter().filter(|&&p| p > 2) {
+        out.push(u32::try_from(p).ok()?);
+    }
+    Some(out)
+}
+
+/// The split for an even `nfft` whose lines fit `tile` complex values (passes 1 and 3
+/// hold one line of n1 or more, pass 2 two lines of n2), as balanced as the divisors allow
+/// (longer lines keep more invocations busy; ties go to the larger n2). None for an odd or
+/// too long (or with a prime factor past MAX_LINE_PRIME): the deconvolution then runs through
+/// `fft_pass` (and Bluestein).
+pub fn rfft_split(nfft: usize, tile: usize) -> Option<RfftSplit> {
+    if nfft < 2 || !nfft.is_multiple_of(2) {
+        return None;
+    }
+    let half = nfft / 2;
+    let lines = |l: usize| line_radices(l).filter(|r| r.len() <= 8);
+    (1..=half.min(tile / 2))
+        .filter(|n2| half.is_multiple_of(*n2) && half / n2 <= tile)
+        .filter_map(|n2| Some((half / n2, n2, lines(half / n2)?, lines(n2)?)))
+        .max_by_key(|(n1, n2, ..)| ((*n1).min(*n2), *n2))
+        .map(|(n1, n2, radices1, radices2)| RfftSplit {
+            n1,
+            n2,
+            radices1,
+            radices2,
+        })
+}
+
 /// Smallest 2/3/5-smooth number >= n.
 pub fn next_smooth(n: usize) -> usize {
     let mut m = n.max(1);
@@ -233,6 +302,37 @@ mod tests {
             // fft_tile runs radix 2-5 passes, at most 8 (TileParams::radices).
             let fits = |l: usize| l <= 2048 && radices_up_to(l, 4).unwrap().len() <= 8;
             assert!(s.iter().all(|&l| fits(l)));
+        }
+    }
+
+    #[test]
+    fn rfft_splits_fit_the_tile_up_to_2_pow_22() {
+        let s = rfft_split(240_000, 2048).unwrap();
+        assert_eq!((s.n1, s.n2), (320, 375));
+        assert_eq!(s.radices1.iter().product::<u32>(), 320);
+        assert_eq!(s.radices2.iter().product::<u32>(), 375);
+        let s = rfft_split(1 << 22, 2048).unwrap();
+        assert_eq!((s.n1, s.n2), (2048, 1024));
+        assert_eq!(rfft_split(1 << 23, 2048), None); // 2^22 complex: more than 2048 x 1024
+        assert_eq!(rfft_split(15, 2048), None); // odd
+        assert_eq!(rfft_split(2 * 5usize.pow(9), 2048), None); // 5^9: no divisor pair fits
+        assert_eq!(rfft_split(2 * 503 * 4, 2048), None); // a prime past MAX_LINE_PRIME
+                                                         // 20-minute traces of 120,001 samples: nfft 240,006 (npts2nfft), half 3 13 17 181.
+        let s = rfft_split(240_006, 2048).unwrap();
+        assert_eq!(s.n1 * s.n2, 120_003);
+        assert_eq!(line_radices(1024), Some(vec![4, 4, 4, 4, 4]));
+        assert_eq!(line_radices(1), Some(vec![]));
+        assert_eq!(line_radices(2 * 3 * 7 * 181), Some(vec![2, 3, 7, 181]));
+        assert_eq!(line_radices(503), None);
+        for nfft in [
+            2usize, 4, 6, 10, 16, 196, 2000, 6000, 14_336, 96_000, 480_000, 2_000_000, 4_194_304,
+        ] {
+            let s = rfft_split(nfft, 2048).unwrap();
+            assert_eq!(s.n1 * s.n2, nfft / 2, "{nfft}");
+            assert!(s.n1 <= 2048 && 2 * s.n2 <= 2048, "{nfft}");
+            assert!(s.radices1.len() <= 8 && s.radices2.len() <= 8, "{nfft}");
+            let all: Vec<u32> = s.radices1.iter().chain(&s.radices2).copied().collect();
+            assert_eq!(all.iter().product::<u32>() as usize, nfft / 2, "{nfft}");
         }
     }
 

@@ -8,16 +8,18 @@ use serde_json::{json, Value};
 use super::{OnCpu, Recording, StageOps};
 use crate::error::TraceError;
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{pack, transform, unpack, Buf};
+use crate::gpu::record::{deconvolve_fused, pack, transform, unpack, Buf};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::deconvolve;
-use crate::plan::fft::FftPlan;
+use crate::plan::fft::{FftPlan, RfftSplit};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deconvolve {
     pub nfft: usize,
     pub fft: FftPlan,
+    /// The three-pass path's split (shaders/rfft.wgsl), when nfft has one.
+    pub rfft: Option<RfftSplit>,
     /// Index into `Plan::responses`.
     pub response: usize,
 }
@@ -57,6 +59,9 @@ impl StageOps for Deconvolve {
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
+        if let Some(split) = self.rfft.as_ref().filter(|_| x.r.caps().rfft) {
+            return deconvolve_fused(x, split, self.nfft, self.response);
+        }
         x.max_complex = x.max_complex.max(self.fft.scratch_len());
         let nf = u32_of("nfft", self.nfft)?;
         let (b, cnt, cur) = (x.b, x.cnt, x.cur);
@@ -92,6 +97,9 @@ impl StageOps for Deconvolve {
         json!({
             "nfft": self.nfft,
             "fft": crate::inspect::fft(&self.fft),
+            "rfft": self.rfft.as_ref().map(|s| json!({
+                "n1": s.n1, "n2": s.n2, "radices1": s.radices1, "radices2": s.radices2,
+            })),
             "response_table": self.response,
         })
     }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::Buf;
+use crate::gpu::record::{Buf, Fusable};
 use crate::gpu::sizing::WORKGROUP;
 use crate::ops::detrend;
 use crate::pipeline::DetrendType;
@@ -74,7 +74,12 @@ impl StageOps for Detrend {
             WORKGROUP,
             real + b * 8,
             real,
-        )
+        )?;
+        x.r.mark_fusable(Fusable::Line {
+            buffer: x.cur,
+            kind: p.kind,
+        });
+        Ok(())
     }
 
     fn describe(&self) -> Value {

@@ -48,6 +48,19 @@ pub const FFT: Shader = Shader {
     entries: &["fft_pack", "fft_pass", "fft_cmul", "fft_unpack", "fft_tile"],
 };
 
+/// Real FFTs in workgroup memory (four-step on half the length): remove_response's transform
+/// pair in three passes (the response multiply and a preceding detrend/taper fused), and
+/// resample's forward transform in two (only the bins its gather reads written). Shared by
+/// the deconvolve and resample stages like the FFT.
+pub const RFFT: Shader = Shader {
+    name: "rfft",
+    source: include_str!("../../shaders/rfft.wgsl"),
+    entries: &["rfft_in", "rfft_deconvolve", "rfft_spectrum", "rfft_out"],
+};
+
+/// Shaders after the stage table's in `SHADERS` (the FFT and RFFT), no stage of their own.
+const SHARED_SHADERS: usize = 2;
+
 /// What running a stage through its CPU twin needs: the plan (its response needs), the
 /// trace's step (its grid), the trace, and where responses come from.
 pub struct OnCpu<'a> {
@@ -108,7 +121,7 @@ macro_rules! stages {
             $($variant($variant),)*
         }
 
-        /// The stages' shaders in table order, then the FFT they share.
+        /// The stages' shaders in table order, then the FFTs they share.
         pub const SHADERS: &[Shader] = &[
             $(Shader {
                 name: $name,
@@ -116,6 +129,7 @@ macro_rules! stages {
                 entries: &[$($entry),*],
             },)*
             FFT,
+            RFFT,
         ];
 
         impl Stage {
@@ -187,7 +201,9 @@ impl Stage {
 
 /// The stage names, in table order (`--cpu-stages` accepts these).
 pub fn stage_names() -> impl Iterator<Item = &'static str> {
-    SHADERS[..SHADERS.len() - 1].iter().map(|s| s.name)
+    SHADERS[..SHADERS.len() - SHARED_SHADERS]
+        .iter()
+        .map(|s| s.name)
 }
 
 /// The shader an entry point lives in.
@@ -203,7 +219,7 @@ mod tests {
     fn every_stage_has_its_shader_twin_and_file() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let names: Vec<&str> = stage_names().collect();
-        assert_eq!(names.len(), SHADERS.len() - 1);
+        assert_eq!(names.len(), SHADERS.len() - SHARED_SHADERS);
         for name in names {
             assert!(
                 root.join(format!("shaders/{name}.wgsl")).is_file(),

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{pack, transform, unpack, Buf};
+use crate::gpu::record::{half_spectrum, pack, transform, unpack, Buf};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::resample;
-use crate::plan::fft::FftPlan;
+use crate::plan::fft::{FftPlan, RfftSplit};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resample {
@@ -25,6 +25,9 @@ pub struct Resample {
     pub window: Arc<[f64]>,
     pub taps: Arc<[(usize, f64, f64)]>,
     pub fwd: FftPlan,
+    /// The forward transform through shaders/rfft.wgsl (two passes, half spectrum out), when
+    /// n has a split.
+    pub rfft: Option<RfftSplit>,
     pub inv: FftPlan,
 }
 
@@ -35,7 +38,8 @@ pub struct ResampleParams {
     pub n: u32,
     pub num: u32,
     pub count: u32,
-    pub _pad: u32,
+    /// Complex values per trace in the input spectrum buffer (0: n, the full spectrum).
+    pub stride: u32,
 }
 
 /// shaders/resample.wgsl `Tap`: output bin = a * X[k] + b * X[k + 1].
@@ -66,14 +70,26 @@ impl StageOps for Resample {
             .max(self.fwd.scratch_len())
             .max(self.inv.scratch_len());
         let (b, cnt, cur, n_in, n_out) = (x.b, x.cnt, x.cur, x.n_in, x.n_out);
-        pack(x.r, cur, 0, n_in, n_in, cnt)?;
-        let s = transform(x.r, 0, &self.fwd, false, cnt)?;
+        // The bins the taps read: the half spectrum up to there is all the gather needs.
+        let top = self
+            .taps
+            .iter()
+            .map(|&(k, _, b)| if b != 0.0 { k + 1 } else { k })
+            .max()
+            .unwrap_or(0);
+        let (s, stride) = match self.rfft.as_ref().filter(|_| x.r.caps().rfft) {
+            Some(split) => (half_spectrum(x, split, n_in as usize, top)?, top + 1),
+            None => {
+                pack(x.r, cur, 0, n_in, n_in, cnt)?;
+                (transform(x.r, 0, &self.fwd, false, cnt)?, 0)
+            }
+        };
         let d = (s + 1) % 3;
         let p = ResampleParams {
             n: n_in,
             num: n_out,
             count: cnt,
-            _pad: 0,
+            stride: u32_of("resample bins", stride)?,
         };
         let taps = self
             .taps
@@ -118,6 +134,9 @@ impl StageOps for Resample {
             "to_hz": self.new_rate,
             "num": self.num,
             "fft_forward": crate::inspect::fft(&self.fwd),
+            "rfft_forward": self.rfft.as_ref().map(|s| json!({
+                "n1": s.n1, "n2": s.n2, "radices1": s.radices1, "radices2": s.radices2,
+            })),
             "fft_inverse": crate::inspect::fft(&self.inv),
         })
     }

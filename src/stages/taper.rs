@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{f32_bytes, Buf};
+use crate::gpu::record::{f32_bytes, Buf, Fusable};
 use crate::gpu::sizing::WORKGROUP;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,12 @@ impl StageOps for Taper {
             WORKGROUP,
             real,
             real,
-        )
+        )?;
+        x.r.mark_fusable(Fusable::Window {
+            buffer: x.cur,
+            window: w,
+        });
+        Ok(())
     }
 
     fn describe(&self) -> Value {

@@ -6,12 +6,14 @@
 //! device, and the modeled traffic is what `seisbatch plan --device gpu` reports.
 
 mod fft;
+mod rfft;
 mod segment;
 #[cfg(test)]
 mod tests;
 
 pub use fft::complex_fft;
 pub(crate) use fft::{pack, transform, unpack};
+pub(crate) use rfft::{deconvolve_fused, half_spectrum};
 pub use segment::{host_reason, segments, Caps, Segment, MAX_LOOP};
 use std::ops::Range;
 
@@ -66,6 +68,30 @@ pub struct Dispatch {
     pub reads: u64,
     pub writes: u64,
     pub shared: u64,
+    /// Elementwise work on the samples the next kernel may take into its load instead.
+    #[serde(skip)]
+    pub fusable: Option<Fusable>,
+    /// Stages (plan indices) whose work this dispatch also does (fused into its load).
+    pub fused: Vec<usize>,
+}
+
+/// What a fusable dispatch does to `Real(buffer)`, as data for the kernel that absorbs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusable {
+    /// detrend_apply: subtract the line in `Buf::Fit` (`DetrendParams::kind`).
+    Line { buffer: usize, kind: u32 },
+    /// taper: times the window table.
+    Window { buffer: usize, window: Buf },
+}
+
+/// Fusable dispatches taken off the end of a program: a kernel applies them, in this order
+/// (the line, then the window), as it loads `Real(buffer)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prologue {
+    pub line: Option<u32>,
+    pub window: Option<Buf>,
+    /// The stages they came from.
+    pub stages: Vec<usize>,
 }
 
 /// A table the program uploads with the batch.
@@ -212,8 +238,52 @@ impl Recorder<'_> {
             reads,
             writes,
             shared,
+            fusable: None,
+            fused: Vec::new(),
         });
         Ok(())
+    }
+
+    /// What the device offers.
+    pub(crate) fn caps(&self) -> &Caps {
+        self.caps
+    }
+
+    /// Marks the last dispatch as work a later load may absorb (`take_prologue`).
+    pub(crate) fn mark_fusable(&mut self, f: Fusable) {
+        if let Some(d) = self.dispatches.last_mut() {
+            d.fusable = Some(f);
+        }
+    }
+
+    /// Takes the fusable dispatches at the end of the program that apply to `Real(buffer)`:
+    /// a window (last), then a line before it. What a kernel loading `Real(buffer)` then
+    /// applies gives the same samples the removed dispatches would have left there; a window
+    /// followed by a line (x w - line) is not this order, so the line then stays.
+    pub(crate) fn take_prologue(&mut self, buffer: usize) -> Prologue {
+        let mut p = Prologue::default();
+        if let Some(Fusable::Window { buffer: b, window }) = self.last_fusable() {
+            if b == buffer {
+                p.window = Some(window);
+                p.stages.push(self.pop_stage());
+            }
+        }
+        if let Some(Fusable::Line { buffer: b, kind }) = self.last_fusable() {
+            if b == buffer {
+                p.line = Some(kind);
+                p.stages.push(self.pop_stage());
+            }
+        }
+        p.stages.reverse();
+        p
+    }
+
+    fn last_fusable(&self) -> Option<Fusable> {
+        self.dispatches.last().and_then(|d| d.fusable)
+    }
+
+    fn pop_stage(&mut self) -> usize {
+        self.dispatches.pop().map_or(self.stage, |d| d.stage)
     }
 
     /// Bytes of a table the whole batch shares (0 for per-trace buffers).
@@ -275,7 +345,11 @@ pub fn record(
         at.stage.record(&mut x)?;
         (cur, max_complex, state) = (x.cur, x.max_complex, x.state);
     }
-    let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
+    let workgroup_bytes = if r
+        .dispatches
+        .iter()
+        .any(|d| d.kernel == "fft_tile" || d.kernel.starts_with("rfft_"))
+    {
         super::kernels::FFT_TILE_BYTES
     } else {
         0

@@ -5,6 +5,7 @@ use super::*;
 use crate::pipeline::Pipeline;
 use crate::plan::{self, Shape};
 use crate::stages::filter::MAX_SECTIONS;
+use crate::stages::Stage;
 
 const FORUM: &str = include_str!("../../../examples/forum_chain.toml");
 const VELOCITY: &str = include_str!("../../../examples/velocity_bandpass.toml");
@@ -27,10 +28,126 @@ fn kernels(p: &Program) -> Vec<&'static str> {
     p.dispatches.iter().map(|d| d.kernel).collect()
 }
 
+/// Caps with remove_response's transform pair as radix passes (the path before rfft.wgsl,
+/// kept for devices without 32 KiB of workgroup memory and for comparison).
+fn passes() -> Caps {
+    Caps {
+        rfft: false,
+        ..Caps::nominal()
+    }
+}
+
+#[test]
+fn forum_chain_records_three_fused_passes() {
+    let plan = plan_of(FORUM, 120_000, 100.0);
+    let p = record(&plan, 0..plan.stages.len(), 4, &Caps::nominal()).unwrap();
+    // detrend's fit; detrend's line and the taper inside rfft_in's load; the response
+    // multiply inside rfft_deconvolve; interpolate.
+    assert_eq!(
+        kernels(&p),
+        [
+            "detrend_fit",
+            "rfft_in",
+            "rfft_deconvolve",
+            "rfft_out",
+            "interpolate"
+        ]
+    );
+    assert_eq!(
+        p.dispatches[1].fused,
+        [0, 1],
+        "detrend and taper in the load"
+    );
+    let binds = |i: usize| -> Vec<Buf> { p.dispatches[i].bind.iter().map(|b| b.1).collect() };
+    assert!(binds(1).contains(&Buf::Real(0)) && binds(1).contains(&Buf::Complex(0)));
+    assert!(binds(1).contains(&Buf::Table(0)), "the taper window");
+    assert_eq!(binds(2)[..2], [Buf::Complex(0), Buf::Complex(1)]);
+    assert_eq!(binds(3)[0], Buf::Complex(1));
+    assert!(
+        binds(3).contains(&Buf::Real(0)),
+        "back in the samples' buffer"
+    );
+    assert_eq!(
+        p.per_trace.complex,
+        120_000 * 8,
+        "the half-length transform"
+    );
+    assert_eq!(p.workgroup_bytes, crate::gpu::kernels::FFT_TILE_BYTES);
+    let Stage::Deconvolve(d) = &plan.stages[2].stage else {
+        panic!("stage 2 is the deconvolution")
+    };
+    let split = d.rfft.as_ref().unwrap();
+    assert_eq!(split.n1 * split.n2, 120_000);
+    // A taper before a detrend is not the load's order (line, then window): only the line
+    // is fused, the taper stays a dispatch.
+    let toml = "[[step]]\nop = \"taper\"\nmax_percentage = 0.1\n[[step]]\nop = \"detrend\"\n\
+                [[step]]\nop = \"remove_response\"\nzero_mean = false\ntaper = false\n";
+    let plan = plan_of(toml, 1000, 20.0);
+    let p = record(&plan, 0..plan.stages.len(), 2, &Caps::nominal()).unwrap();
+    assert_eq!(
+        kernels(&p),
+        [
+            "taper",
+            "detrend_fit",
+            "rfft_in",
+            "rfft_deconvolve",
+            "rfft_out"
+        ]
+    );
+    assert_eq!(p.dispatches[2].fused, [1]);
+    // Without the kernels (or the split) the deconvolution is the radix-pass program.
+    let p = record(&plan, 0..plan.stages.len(), 2, &passes()).unwrap();
+    assert!(kernels(&p).contains(&"detrend_apply") && kernels(&p).contains(&"fft_pass"));
+}
+
+#[test]
+fn resample_forward_transform_writes_only_the_bins_its_gather_reads() {
+    // 120,000 samples at 100 Hz to 5 Hz: num 6,000, the gather reads bins 0..=3,000.
+    let toml = "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n[[step]]\nop = \"resample\"\n\
+                sampling_rate = 5.0\n";
+    let plan = plan_of(toml, 120_000, 100.0);
+    let p = record(&plan, 0..plan.stages.len(), 2, &Caps::nominal()).unwrap();
+    let k = kernels(&p);
+    assert_eq!(
+        k[..4],
+        ["detrend_fit", "rfft_in", "rfft_spectrum", "resample"]
+    );
+    assert!(
+        k[4..]
+            .iter()
+            .all(|k| *k == "fft_pass" || *k == "fft_unpack"),
+        "{k:?}"
+    );
+    assert_eq!(p.dispatches[1].fused, [0], "the detrend line in the load");
+    let Stage::Resample(r) = &plan.stages[1].stage else {
+        panic!("stage 1 is the resample")
+    };
+    let top = r
+        .taps
+        .iter()
+        .map(|t| t.0 + usize::from(t.2 != 0.0))
+        .max()
+        .unwrap();
+    assert!((3_000..=3_001).contains(&top), "{top}");
+    assert_eq!(p.dispatches[2].writes, 2 * (top as u64 + 1) * 8);
+    // The gather reads the compact half spectrum: its stride is the bins written.
+    let stride = u32::from_ne_bytes(p.dispatches[3].params.1[12..16].try_into().unwrap());
+    assert_eq!(stride as usize, top + 1);
+    // The radix-pass program reads the full spectrum (stride 0: n).
+    let p = record(&plan, 0..plan.stages.len(), 2, &passes()).unwrap();
+    assert!(kernels(&p).contains(&"fft_pack"));
+    let d = p
+        .dispatches
+        .iter()
+        .find(|d| d.kernel == "resample")
+        .unwrap();
+    assert_eq!(d.params.1[12..16], [0, 0, 0, 0]);
+}
+
 #[test]
 fn forum_chain_records_one_pass_per_radix() {
     let plan = plan_of(FORUM, 120_000, 100.0);
-    let p = record(&plan, 0..plan.stages.len(), 4, &Caps::nominal()).unwrap();
+    let p = record(&plan, 0..plan.stages.len(), 4, &passes()).unwrap();
     // detrend (2), taper, pack + 5 radix passes (240,000 = 16 8 25 25 3) + deconvolve + 5
     // inverse passes + unpack, interpolate.
     let mut want = vec!["detrend_fit", "detrend_apply", "taper", "fft_pack"];
@@ -75,31 +192,46 @@ fn forum_chain_records_one_pass_per_radix() {
     }
 }
 
-/// The modeled device-memory traffic per trace. The figures are today's (one device-memory
-/// pass per radix step); the speed work (shared-memory FFT, fusion) must lower them, and this
-/// test fails when a change raises them.
+/// The modeled device-memory traffic per trace (issue #15's target: forum chain <= 8 MB);
+/// this test fails when a change raises it.
 #[test]
 fn modeled_traffic_per_trace() {
     let plan = plan_of(FORUM, 120_000, 100.0);
     let one = record(&plan, 0..plan.stages.len(), 1, &Caps::nominal()).unwrap();
     let many = record(&plan, 0..plan.stages.len(), 100, &Caps::nominal()).unwrap();
     let forum = many.device_bytes_per_trace();
-    // 50.0 MB (issue #15 estimated ~46): 10 radix passes of 3.84 MB (read + write of 240,000
-    // complex f32) are 38.4 of it; pack, deconvolve (with its table) and unpack 8.6 more.
-    assert!((49_900_000..=50_000_000).contains(&forum), "{forum}");
+    // 6.77 MB: detrend's fit reads the samples (0.48); rfft_in reads them and writes the
+    // half-length spectrum (0.48 + 0.96); rfft_deconvolve reads it and the trace's table and
+    // writes it (3 x 0.96); rfft_out reads it and writes the samples (0.96 + 0.48);
+    // interpolate 0.53.
+    assert!(forum <= 8_000_000, "{forum}");
+    assert!((6_700_000..=6_800_000).contains(&forum), "{forum}");
     assert_eq!(one.device_bytes_per_trace(), forum);
     // Shared tables (twiddles, window, grid) come on top once per dispatch.
     assert!(one.device_bytes() > forum && many.device_bytes() / 100 < one.device_bytes());
+    // The radix-pass program, for comparison: 50.0 MB (10 passes of 3.84 MB are 38.4).
+    let radix = record(&plan, 0..plan.stages.len(), 100, &passes())
+        .unwrap()
+        .device_bytes_per_trace();
+    assert!((49_900_000..=50_000_000).contains(&radix), "{radix}");
     let plan = plan_of(VELOCITY, 120_000, 100.0);
     let vel = record(&plan, 0..plan.stages.len(), 1, &Caps::nominal())
         .unwrap()
         .device_bytes_per_trace();
-    // 65.3 MB: the response transforms as in the forum chain, then the band-pass's two
-    // passes and resample's anti-alias filter, forward FFT of 120,000 (Bluestein-free:
-    // 2^6 3 5^4) and inverse of 6,000. Issue #15's target for this chain: <= 14 MB (the
-    // deconvolution as the forum chain's <= 8 MB, the band-pass's forward and reverse passes
-    // over 120,000 f32 ~2 MB, resample's real FFT in two passes with its gather ~3 MB).
-    assert!((65_200_000..=65_400_000).contains(&vel), "{vel}");
+    // 12.6 MB (65.3 as radix passes; target <= 14): the linear detrend and taper (2.4),
+    // remove_response's own demean and taper fused into rfft_in with its transform pair
+    // (6.3), the band-pass's f64 sections (~1.1 here: chunked state, f32 samples in place),
+    // resample's forward transform in rfft.wgsl's two passes writing only the 3,001 bins
+    // its gather reads (1.9), the gather and the inverse of 6,000 as radix passes (0.3).
+    assert!(vel <= 14_000_000, "{vel}");
+    assert!((12_500_000..=12_600_000).contains(&vel), "{vel}");
+    let vel_passes = record(&plan, 0..plan.stages.len(), 1, &passes())
+        .unwrap()
+        .device_bytes_per_trace();
+    assert!(
+        (65_200_000..=65_400_000).contains(&vel_passes),
+        "{vel_passes}"
+    );
 }
 
 #[test]
@@ -159,13 +291,14 @@ fn filters_dispatch_per_chunk_and_direction() {
 
 #[test]
 fn bluestein_lengths_record_chirps_around_a_smooth_transform() {
-    // 3001 samples -> nfft 6004 = 2^2 19 79: Bluestein around M = next smooth >= 12007.
+    // 3001 samples -> nfft 6004 = 2^2 19 79: as radix passes, Bluestein around M = next
+    // smooth >= 12007 (rfft.wgsl takes 19 and 79 as direct sums instead).
     let plan = plan_of(
         "[[step]]\nop = \"remove_response\"\ntaper = false\n",
         3001,
         100.0,
     );
-    let p = record(&plan, 0..plan.stages.len(), 1, &Caps::nominal()).unwrap();
+    let p = record(&plan, 0..plan.stages.len(), 1, &passes()).unwrap();
     let cmul = p
         .dispatches
         .iter()
@@ -184,6 +317,7 @@ fn tile_fft_uses_workgroup_memory() {
     let plan = plan_of(FORUM, 120_000, 100.0);
     let caps = Caps {
         fft_tile: true,
+        rfft: false,
         ..Caps::nominal()
     };
     let p = record(&plan, 0..plan.stages.len(), 1, &caps).unwrap();
