@@ -248,7 +248,8 @@ pub struct RunArgs {
     /// report.json.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
-    /// Device memory one GPU batch may use, in MiB (response tables included).
+    /// Device memory the GPU path may use, in MiB: the batches in flight and the response
+    /// tables (from 512 up, shared by two executor loops so the device never waits for one).
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub gpu_memory: u64,
     /// Worker threads (default: all cores; at most 1024). --jobs 1 is the serial debugging

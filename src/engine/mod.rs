@@ -40,6 +40,20 @@ use config::{gaps_report, identity, identity_difference};
 pub use config::{Device, Layout, RunConfig, RunError, DEFAULT_GPU_MEMORY};
 use totals::{add, merge, peak_rss_bytes, secs, Clocks, FileOutcome, Totals};
 
+/// GPU executor loops (each a `Driver` with its share of `--gpu-memory`): two, so that one
+/// loop's host work between calls overlaps the other's batches on the device; one when the
+/// budget is too small to split (a share must still hold batches of long traces: a
+/// 20-minute 100 Hz forum-chain trace needs ~4 MB, and each loop keeps two batches and a
+/// response pool in its share).
+pub fn gpu_loops(budget: u64) -> usize {
+    const MIN_SHARE: u64 = 256 << 20;
+    if budget >= 2 * MIN_SHARE {
+        2
+    } else {
+        1
+    }
+}
+
 /// The run's input files in walk order (all, or one shard's).
 type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;
 
@@ -272,26 +286,58 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         None => ctx.run_cpu(walker),
         Some(g) => {
             adapter = Some(g.info.clone());
-            let mut driver = gpu::executor::Driver::new(g, cfg.gpu_memory, &planner, &cache);
-            driver.set_profile(cfg.stage_times && g.timestamps);
-            driver.set_cpu_stages(&cfg.cpu_stages);
+            // GPU_LOOPS drivers, each with its share of the memory budget, each on its own
+            // executor loop: while one gathers files, prepares and uploads its batches or
+            // waits for its last batch, the other's batches keep the device busy (one driver
+            // drains the device at the end of every call).
+            let loops = gpu_loops(cfg.gpu_memory);
+            let mut drivers: Vec<gpu::executor::Driver> = (0..loops)
+                .map(|_| {
+                    let share = cfg.gpu_memory / loops as u64;
+                    let mut d = gpu::executor::Driver::new(g, share, &planner, &cache);
+                    d.set_profile(cfg.stage_times && g.timestamps);
+                    d.set_cpu_stages(&cfg.cpu_stages);
+                    d
+                })
+                .collect();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(cfg.jobs.max(1))
                 .build()
                 .map_err(|e| {
                     RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs))
                 })?;
+            let (first, rest) = drivers.split_at_mut(1);
+            let more: Vec<Box<dyn crate::exec::Executor + Send>> = rest
+                .iter_mut()
+                .map(|d| {
+                    Box::new(crate::exec::InPool {
+                        pool: &pool,
+                        exec: d,
+                    }) as Box<dyn crate::exec::Executor + Send>
+                })
+                .collect();
             pool.install(|| {
                 ctx.run_stream(
                     walker,
-                    &mut driver,
-                    Vec::new(),
+                    &mut first[0],
+                    more,
                     &stream::Feed::gpu(cfg.jobs.max(1)),
                 )
             });
-            device_warnings.extend(driver.notes.iter().cloned());
-            on_device = driver.on_device;
-            gpu_times = Some((driver.host_prep, driver.cpu_fallback, driver.runner_times()));
+            let mut times = (0.0, 0.0, gpu::runner::RunnerTimes::default());
+            for d in &drivers {
+                device_warnings.extend(d.notes.iter().cloned());
+                on_device += d.on_device;
+                let t = d.runner_times();
+                times.0 += d.host_prep;
+                times.1 += d.cpu_fallback;
+                times.2.upload_and_record += t.upload_and_record;
+                times.2.device += t.device;
+                times.2.kernels += t.kernels;
+                times.2.readback += t.readback;
+                times.2.batches += t.batches;
+            }
+            gpu_times = Some(times);
         }
     }
     let missing = committer.close();

@@ -20,3 +20,17 @@ pub trait Executor {
     /// back in input order, one per trace (a failure is an outcome, never a lost trace).
     fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome>;
 }
+
+/// An executor whose calls run inside `pool` (rayon's pool is per thread: an executor loop
+/// on a thread of its own would otherwise use the global pool, not `--jobs` threads).
+pub struct InPool<'p, E: ?Sized> {
+    pub pool: &'p rayon::ThreadPool,
+    pub exec: &'p mut E,
+}
+
+impl<E: Executor + Send + ?Sized> Executor for InPool<'_, E> {
+    fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome> {
+        let exec = &mut *self.exec;
+        self.pool.install(|| exec.process(traces, sources))
+    }
+}
