@@ -71,6 +71,7 @@ fn plan(a: PlanArgs) -> ExitCode {
     };
     let caps = seisbatch::gpu::record::Caps {
         cpu_stages: a.cpu_stages.clone(),
+        rfft: seisbatch::gpu::rfft_from_env(),
         ..seisbatch::gpu::record::Caps::nominal()
     };
     let gpu = matches!(a.device, DeviceArg::Gpu).then_some(&caps);

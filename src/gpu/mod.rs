@@ -229,6 +229,12 @@ impl Gpu {
     }
 }
 
+/// Whether real FFTs go through shaders/rfft.wgsl (the default) or, with
+/// `SEISBATCH_GPU_FFT=passes`, through the radix passes (to compare the two on a device).
+pub fn rfft_from_env() -> bool {
+    std::env::var("SEISBATCH_GPU_FFT").map_or(true, |v| v != "passes")
+}
+
 /// The one rounding of a host f64 to the device's f32 (samples, tables): where the GPU
 /// executor leaves ObsPy's f64 arithmetic.
 #[expect(

@@ -79,7 +79,7 @@ impl<'g> Runner<'g> {
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
             tile_fft: false,
-            rfft: std::env::var("SEISBATCH_GPU_FFT").map_or(true, |v| v != "passes"),
+            rfft: super::rfft_from_env(),
             cpu_stages: Vec::new(),
         }
     }
