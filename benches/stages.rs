@@ -167,6 +167,9 @@ fn stage_cases() -> Vec<(&'static str, &'static str)> {
         ("resample", "[[step]]\nop = \"resample\"\nsampling_rate = 5.0\nno_filter = true\n"),
         ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
         ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
+        ("integrate", "[[step]]\nop = \"integrate\"\n"),
+        ("differentiate", "[[step]]\nop = \"differentiate\"\n"),
+        ("normalize", "[[step]]\nop = \"normalize\"\n"),
     ];
     let names: Vec<&str> = cases.iter().map(|c| c.0).collect();
     assert_eq!(

@@ -262,6 +262,29 @@ fn decimate_matches_cpu() {
     }
 }
 
+/// integrate (a scan per trace), differentiate (a stencil), normalize (a peak reduction, or a
+/// given norm, negative and zero included) against their twins, alone and chained.
+#[test]
+fn integrate_differentiate_normalize_match_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let lengths = [
+        2, 3, 5, 7, 16, 97, 100, 257, 1000, 1024, 4801, 12_000, 120_001,
+    ];
+    for toml in [
+        "[[step]]\nop = \"integrate\"\n",
+        "[[step]]\nop = \"differentiate\"\n",
+        "[[step]]\nop = \"normalize\"\n",
+        "[[step]]\nop = \"normalize\"\nnorm = -250.0\n",
+        "[[step]]\nop = \"normalize\"\nnorm = 0\n",
+        // Chained, each from the buffer the last one wrote. (Not integrate -> differentiate:
+        // differencing a running sum loses f32 digits by the sum's growth, on any device.)
+        "[[step]]\nop = \"integrate\"\n[[step]]\nop = \"normalize\"\n",
+        "[[step]]\nop = \"differentiate\"\n[[step]]\nop = \"normalize\"\nnorm = 3\n",
+    ] {
+        sweep(&gpu, toml, &lengths, 40.0, TOL);
+    }
+}
+
 #[test]
 fn batches_straddling_the_layout_limit_match_one_by_one() {
     let Some(gpu) = gpu() else { return };

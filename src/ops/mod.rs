@@ -6,10 +6,13 @@
 pub mod decimate;
 pub mod deconvolve;
 pub mod detrend;
+pub mod differentiate;
 pub mod fft;
 pub mod filter;
 pub mod iir;
+pub mod integrate;
 pub mod interpolate;
+pub mod normalize;
 pub mod resample;
 pub mod taper;
 

@@ -154,6 +154,12 @@ pub enum Step {
         no_filter: bool,
         strict_length: bool,
     },
+    /// `Trace.integrate(method="cumtrapz")`: scipy's cumulative_trapezoid, initial 0.
+    Integrate { method: String },
+    /// `Trace.differentiate(method="gradient")`: numpy's gradient (edge_order 1).
+    Differentiate { method: String },
+    /// `Trace.normalize(norm=None)`: divide by |norm|, or by the largest |sample|.
+    Normalize { norm: Option<f64> },
 }
 
 impl Step {
@@ -166,6 +172,9 @@ impl Step {
             Step::Resample { .. } => "resample",
             Step::Interpolate { .. } => "interpolate",
             Step::Decimate { .. } => "decimate",
+            Step::Integrate { .. } => "integrate",
+            Step::Differentiate { .. } => "differentiate",
+            Step::Normalize { .. } => "normalize",
         }
     }
 }
@@ -316,6 +325,34 @@ npts = 12000
         assert!(e.contains("`a`"), "{e}");
         let e = err("[[step]]\nop = \"decimate\"\nfactor = 20\n");
         assert!(e.contains("factor"), "{e}");
+        let e = err("[[step]]\nop = \"integrate\"\nmethod = \"spline\"\n");
+        assert!(e.contains("method") && e.contains("cumtrapz"), "{e}");
+        let e = err("[[step]]\nop = \"differentiate\"\nmethod = \"fd\"\n");
+        assert!(e.contains("gradient"), "{e}");
+        let e = err("[[step]]\nop = \"normalize\"\nnorm = \"max\"\n");
+        assert!(e.contains("norm"), "{e}");
+        // ObsPy's names, its defaults, its case rules and its warnings.
+        let p = Pipeline::parse(
+            "[[step]]\nop = \"integrate\"\nmethod = \"CUMTRAPZ\"\n[[step]]\nop = \"differentiate\"\n\
+             [[step]]\nop = \"normalize\"\nnorm = -3\n[[step]]\nop = \"normalize\"\nnorm = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.steps[0],
+            Step::Integrate {
+                method: "cumtrapz".into()
+            }
+        );
+        assert_eq!(
+            p.steps[1],
+            Step::Differentiate {
+                method: "gradient".into()
+            }
+        );
+        assert_eq!(p.steps[2], Step::Normalize { norm: Some(-3.0) });
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains("step 3") && p.warnings[0].contains("negative"));
+        assert!(p.warnings[1].contains("step 4") && p.warnings[1].contains("zero"));
         assert!(err("").contains("no [[step]]"));
     }
 

@@ -86,7 +86,8 @@ impl<'a> Keys<'a> {
     }
 }
 
-const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate";
+const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
+                   integrate, differentiate, normalize";
 
 pub(super) fn parse_step(
     n: usize,
@@ -471,6 +472,46 @@ pub(super) fn parse_step(
                 no_filter,
                 strict_length: k.bool("strict_length", false)?,
             }
+        }
+        "integrate" => {
+            // ObsPy lower-cases the method; "spline" (InterpolatedUnivariateSpline) is not here.
+            let method = k.str("method")?.unwrap_or("cumtrapz").to_ascii_lowercase();
+            if method != "cumtrapz" {
+                return Err(k.err(
+                    "method",
+                    format!("\"{method}\" is not supported (only ObsPy's default, \"cumtrapz\")"),
+                ));
+            }
+            Step::Integrate { method }
+        }
+        "differentiate" => {
+            let method = k.str("method")?.unwrap_or("gradient").to_ascii_lowercase();
+            if method != "gradient" {
+                return Err(k.err(
+                    "method",
+                    format!("\"{method}\" is not supported (ObsPy has only \"gradient\")"),
+                ));
+            }
+            Step::Differentiate { method }
+        }
+        "normalize" => {
+            let norm = k.f64("norm")?;
+            if let Some(v) = norm {
+                if v == 0.0 {
+                    warnings.push(format!(
+                        "step {n} (normalize): norm = 0: Attempting to normalize by dividing \
+                         through zero. This is not allowed and the data will thus not be \
+                         changed. (ObsPy's warning)"
+                    ));
+                }
+                if v < 0.0 {
+                    warnings.push(format!(
+                        "step {n} (normalize): norm = {v}: Normalizing with negative values is \
+                         forbidden. Using absolute value. (ObsPy's warning)"
+                    ));
+                }
+            }
+            Step::Normalize { norm }
         }
         other => {
             return Err(ConfigError::key(

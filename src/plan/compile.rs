@@ -6,7 +6,10 @@ use super::fft::{self, FftPlan};
 use super::shapes::{Failure, PlanKey, Shapes};
 use crate::ops::{decimate, deconvolve, filter, resample, taper};
 use crate::pipeline::{DetrendType, Output, Step};
-use crate::stages::{Decimate, Deconvolve, Detrend, Filter, Interpolate, Resample, Stage, Taper};
+use crate::stages::{
+    Decimate, Deconvolve, Detrend, Differentiate, Filter, Integrate, Interpolate, Normalize,
+    Resample, Stage, Taper,
+};
 
 /// A stage in a plan: which step it belongs to (0-based) and its lengths per trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +224,18 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 }
                 push(Decimate { factor: *factor }.into(), n, n_out);
             }
+            // An empty trace is left alone (ObsPy's skip_if_no_data; normalize of nothing
+            // with a norm divides nothing).
+            Step::Integrate { .. } if n > 0 => {
+                push(Integrate { dx: 1.0 / rate }.into(), n, n);
+            }
+            Step::Differentiate { .. } if n > 0 => {
+                push(Differentiate { dx: 1.0 / rate }.into(), n, n);
+            }
+            Step::Normalize { norm } if n > 0 => {
+                push(Normalize { norm: *norm }.into(), n, n);
+            }
+            Step::Integrate { .. } | Step::Differentiate { .. } | Step::Normalize { .. } => {}
         }
     }
     Ok(plan)

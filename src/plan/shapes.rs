@@ -269,6 +269,28 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
             s.after.npts = n.div_ceil(*factor);
             s.after.sampling_rate = rate / *factor as f64;
         }
+        // ObsPy skips an empty trace (`skip_if_no_data`).
+        Step::Integrate { .. } => {}
+        Step::Differentiate { .. } => {
+            if n == 1 {
+                // numpy.gradient's error for one sample.
+                return Err(
+                    "Shape of array too small to calculate a numerical gradient, at \
+                            least (edge_order + 1) elements are required."
+                        .into(),
+                );
+            }
+        }
+        Step::Normalize { norm } => {
+            if n == 0 && norm.is_none() {
+                // Trace.max() of no samples: numpy's error.
+                return Err(
+                    "zero-size array to reduction operation maximum which has no \
+                            identity"
+                        .into(),
+                );
+            }
+        }
     }
     Ok(s)
 }

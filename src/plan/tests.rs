@@ -120,6 +120,31 @@ fn errors_and_warnings_are_obspys_and_keep_their_step() {
     let s = shapes(&st, shape(0, 20.0));
     assert_eq!(s.steps[0].after.sampling_rate, 20.0);
     assert_eq!(s.failure.unwrap().message, "trace has no samples");
+    // numpy's errors: a gradient of one sample, the largest of no samples. An empty trace
+    // is otherwise left alone (ObsPy's skip_if_no_data), with no stage.
+    let st = steps("[[step]]\nop = \"differentiate\"\n");
+    let f = shapes(&st, shape(1, 20.0)).failure.unwrap();
+    assert!(f
+        .message
+        .contains("too small to calculate a numerical gradient"));
+    let st = steps("[[step]]\nop = \"normalize\"\n");
+    let f = shapes(&st, shape(0, 20.0)).failure.unwrap();
+    assert!(f.message.contains("zero-size array"), "{}", f.message);
+    let st = steps(
+        "[[step]]\nop = \"integrate\"\n[[step]]\nop = \"differentiate\"\n\
+                    [[step]]\nop = \"normalize\"\nnorm = 2\n",
+    );
+    let s = shapes(&st, shape(0, 20.0));
+    assert_eq!(s.failure, None);
+    assert!(compile(&st, &s).unwrap().stages.is_empty());
+    let s = shapes(&st, shape(10, 20.0));
+    let names: Vec<&str> = compile(&st, &s)
+        .unwrap()
+        .stages
+        .iter()
+        .map(|a| a.stage.name())
+        .collect();
+    assert_eq!(names, ["integrate", "differentiate", "normalize"]);
 }
 
 #[test]

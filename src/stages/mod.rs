@@ -12,16 +12,22 @@
 pub mod decimate;
 pub mod deconvolve;
 pub mod detrend;
+pub mod differentiate;
 pub mod filter;
+pub mod integrate;
 pub mod interpolate;
+pub mod normalize;
 pub mod resample;
 pub mod taper;
 
 pub use decimate::Decimate;
 pub use deconvolve::Deconvolve;
 pub use detrend::Detrend;
+pub use differentiate::Differentiate;
 pub use filter::Filter;
+pub use integrate::Integrate;
 pub use interpolate::{GridPoint, Interpolate};
+pub use normalize::Normalize;
 pub use resample::{Resample, Tap};
 pub use taper::Taper;
 
@@ -170,6 +176,9 @@ stages! {
     Resample = "resample" ["resample"];
     Interpolate = "interpolate" ["interpolate"];
     Decimate = "decimate" ["decimate"];
+    Integrate = "integrate" ["integrate"];
+    Differentiate = "differentiate" ["differentiate"];
+    Normalize = "normalize" ["normalize_peak", "normalize_apply"];
 }
 
 impl Stage {

@@ -1,0 +1,61 @@
+//! `integrate` (cumtrapz): twin `ops::integrate::cumtrapz`, kernel `integrate` (a scan per
+//! trace, into the other real buffer).
+
+use bytemuck::{Pod, Zeroable};
+use serde_json::{json, Value};
+
+use super::{OnCpu, Recording, StageOps};
+use crate::exec::cpu::StageError;
+use crate::gpu::record::Buf;
+use crate::gpu::sizing::WORKGROUP;
+use crate::gpu::to_f32;
+use crate::ops::integrate;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integrate {
+    /// The trace's sample spacing (s).
+    pub dx: f64,
+}
+
+/// shaders/integrate.wgsl `IntegrateParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct IntegrateParams {
+    pub n: u32,
+    pub count: u32,
+    pub dx: f32,
+    pub _pad: u32,
+}
+
+impl StageOps for Integrate {
+    fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
+        integrate::cumtrapz(&mut x.tr.data, self.dx);
+        Ok(())
+    }
+
+    fn record(&self, x: &mut Recording) -> Result<(), String> {
+        let p = IntegrateParams {
+            n: x.n_in,
+            count: x.cnt,
+            dx: to_f32(self.dx),
+            _pad: 0,
+        };
+        let (cur, real) = (x.cur, x.real_bytes());
+        x.r.dispatch(
+            "integrate",
+            &p,
+            &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
+            x.b * u64::from(WORKGROUP),
+            WORKGROUP,
+            // Each chunk is read twice (its sum, then its running sum), from cache the second time.
+            real,
+            real,
+        )?;
+        x.cur = 1 - cur;
+        Ok(())
+    }
+
+    fn describe(&self) -> Value {
+        json!({"method": "cumtrapz", "dx": self.dx})
+    }
+}
