@@ -170,6 +170,7 @@ fn stage_cases() -> Vec<(&'static str, &'static str)> {
         ("integrate", "[[step]]\nop = \"integrate\"\n"),
         ("differentiate", "[[step]]\nop = \"differentiate\"\n"),
         ("normalize", "[[step]]\nop = \"normalize\"\n"),
+        ("remove_sensitivity", "[[step]]\nop = \"remove_sensitivity\"\n"),
     ];
     let names: Vec<&str> = cases.iter().map(|c| c.0).collect();
     assert_eq!(

@@ -167,6 +167,13 @@ pub fn text(v: &Value) -> String {
         ));
     }
     for r in v["responses"].as_array().into_iter().flatten() {
+        if r["nfft"] == crate::plan::SENSITIVITY {
+            o.push_str(&format!(
+                "response lookup for step {}: the InstrumentSensitivity value\n",
+                r["step"]
+            ));
+            continue;
+        }
         o.push_str(&format!(
             "response table for step {}: {} bins (nfft {}), delta {} s, output {}\n",
             r["step"], r["bins"], r["nfft"], r["delta"], r["output"]

@@ -285,6 +285,48 @@ fn integrate_differentiate_normalize_match_cpu() {
     }
 }
 
+/// remove_sensitivity: each trace times its own one-bin table (1 / value) from the response
+/// pool, traces of a batch with different values, after a stage that moves the samples to
+/// the other buffer.
+#[test]
+fn remove_sensitivity_uses_each_traces_value() {
+    let Some(gpu) = gpu() else { return };
+    let toml = "[[step]]\nop = \"differentiate\"\n[[step]]\nop = \"remove_sensitivity\"\n";
+    let p = Pipeline::parse(toml).unwrap();
+    for n in [2usize, 97, 4801] {
+        let prog = plan::plan_for(
+            &p.steps,
+            Shape {
+                npts: n,
+                sampling_rate: 50.0,
+                start_ns: 0,
+            },
+        )
+        .unwrap();
+        assert_eq!(prog.responses[0].nfft, plan::SENSITIVITY);
+        let values = [6.3e8, -2.0e3, 1.0];
+        let traces: Vec<Vec<f64>> = (0..3).map(|t| noise(2000 + t, n)).collect();
+        let tables: Vec<Vec<Table>> = values
+            .iter()
+            .map(|v| vec![Arc::new(Ok(vec![C::new(1.0 / v, 0.0)]))])
+            .collect();
+        let mut runner = Runner::new(&gpu, 1 << 26);
+        runner.poison = true;
+        let refs: Vec<&[f64]> = traces.iter().map(Vec::as_slice).collect();
+        let got = runner.run(&prog, &refs, &tables).unwrap();
+        for ((x, g), v) in traces.iter().zip(&got).zip(values) {
+            let want: Vec<f64> = seisbatch::ops::differentiate::gradient(x, 0.02)
+                .iter()
+                .map(|d| d / v)
+                .collect();
+            let g: Vec<f64> = g.iter().map(|&s| f64::from(s)).collect();
+            let x_scaled: Vec<f64> = x.iter().map(|s| s / v).collect();
+            let e = rel_err(&g, &want, &x_scaled);
+            assert!(e < TOL, "n={n} value={v}: rel L2 {e:.3e}");
+        }
+    }
+}
+
 #[test]
 fn batches_straddling_the_layout_limit_match_one_by_one() {
     let Some(gpu) = gpu() else { return };

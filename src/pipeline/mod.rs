@@ -160,6 +160,8 @@ pub enum Step {
     Differentiate { method: String },
     /// `Trace.normalize(norm=None)`: divide by |norm|, or by the largest |sample|.
     Normalize { norm: Option<f64> },
+    /// `Trace.remove_sensitivity(inventory)`: divide by the epoch's InstrumentSensitivity.
+    RemoveSensitivity,
 }
 
 impl Step {
@@ -175,6 +177,7 @@ impl Step {
             Step::Integrate { .. } => "integrate",
             Step::Differentiate { .. } => "differentiate",
             Step::Normalize { .. } => "normalize",
+            Step::RemoveSensitivity => "remove_sensitivity",
         }
     }
 }

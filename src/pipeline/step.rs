@@ -87,7 +87,7 @@ impl<'a> Keys<'a> {
 }
 
 const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
-                   integrate, differentiate, normalize";
+                   integrate, differentiate, normalize, remove_sensitivity";
 
 pub(super) fn parse_step(
     n: usize,
@@ -494,6 +494,8 @@ pub(super) fn parse_step(
             }
             Step::Differentiate { method }
         }
+        // No keys: ObsPy's `inventory` is the event's resp/ folder and --inventory.
+        "remove_sensitivity" => Step::RemoveSensitivity,
         "normalize" => {
             let norm = k.f64("norm")?;
             if let Some(v) = norm {

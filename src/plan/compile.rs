@@ -8,7 +8,7 @@ use crate::ops::{decimate, deconvolve, filter, resample, taper};
 use crate::pipeline::{DetrendType, Output, Step};
 use crate::stages::{
     Decimate, Deconvolve, Detrend, Differentiate, Filter, Integrate, Interpolate, Normalize,
-    Resample, Stage, Taper,
+    RemoveSensitivity, Resample, Stage, Taper,
 };
 
 /// A stage in a plan: which step it belongs to (0-based) and its lengths per trace.
@@ -20,8 +20,14 @@ pub struct StageAt {
     pub n_out: usize,
 }
 
-/// What the executor looks up per trace for one remove_response step: the inverse table for
-/// (the response at the trace's start then, delta, nfft, output, water level, pre_filt).
+/// `ResponseNeed::nfft` of a remove_sensitivity step: its "table" is one bin, 1 / the
+/// InstrumentSensitivity value (`response::cache::sensitivity_table`), so it rides the same
+/// lookup, cache and device pool as remove_response's tables.
+pub const SENSITIVITY: usize = 0;
+
+/// What the executor looks up per trace for one remove_response (or remove_sensitivity)
+/// step: the inverse table for (the response at the trace's start then, delta, nfft, output,
+/// water level, pre_filt).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseNeed {
     /// 0-based index into the steps.
@@ -236,6 +242,25 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 push(Normalize { norm: *norm }.into(), n, n);
             }
             Step::Integrate { .. } | Step::Differentiate { .. } | Step::Normalize { .. } => {}
+            // Even for no samples: ObsPy looks the response up (and fails without one).
+            Step::RemoveSensitivity => {
+                push(
+                    RemoveSensitivity {
+                        response: plan.responses.len(),
+                    }
+                    .into(),
+                    n,
+                    n,
+                );
+                plan.responses.push(ResponseNeed {
+                    step: i,
+                    delta: 1.0 / rate,
+                    nfft: SENSITIVITY,
+                    output: Output::Def,
+                    water_level: None,
+                    pre_filt: None,
+                });
+            }
         }
     }
     Ok(plan)

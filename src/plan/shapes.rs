@@ -269,8 +269,8 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
             s.after.npts = n.div_ceil(*factor);
             s.after.sampling_rate = rate / *factor as f64;
         }
-        // ObsPy skips an empty trace (`skip_if_no_data`).
-        Step::Integrate { .. } => {}
+        // ObsPy skips an empty trace (`skip_if_no_data`); remove_sensitivity divides it.
+        Step::Integrate { .. } | Step::RemoveSensitivity => {}
         Step::Differentiate { .. } => {
             if n == 1 {
                 // numpy.gradient's error for one sample.

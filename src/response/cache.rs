@@ -89,6 +89,9 @@ impl ResponseCache {
             self.evaluated.fetch_add(1, Ordering::Relaxed);
             self.bytes
                 .fetch_add((nfft / 2 + 1) as u64 * 16, Ordering::Relaxed);
+            if nfft == crate::plan::SENSITIVITY {
+                return Arc::new(sensitivity_table(resp));
+            }
             Arc::new(inverse_table(
                 resp,
                 delta,
@@ -98,6 +101,19 @@ impl ResponseCache {
                 pre_filt,
             ))
         })
+    }
+}
+
+/// remove_sensitivity's one-bin "table": 1 / the InstrumentSensitivity value (what the
+/// device multiplies by; the CPU twin divides by the value itself, as ObsPy).
+pub fn sensitivity_table(resp: &Response) -> Result<Vec<C>, String> {
+    match &resp.sensitivity {
+        Some(s) if s.value != 0.0 && s.value.is_finite() => Ok(vec![C::new(1.0 / s.value, 0.0)]),
+        Some(s) => Err(format!(
+            "InstrumentSensitivity value {} cannot divide",
+            s.value
+        )),
+        None => Err("the response has no InstrumentSensitivity".into()),
     }
 }
 
@@ -161,5 +177,47 @@ pub fn sac_taper(f: f64, [f1, f2, f3, f4]: [f64; 4]) -> f64 {
         0.5 * (1.0 + (PI * (f - f3) / (f4 - f3)).cos())
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::Sensitivity;
+
+    #[test]
+    fn sensitivity_tables_hold_the_inverse_or_say_why_not() {
+        let with = |value: f64| Response {
+            sensitivity: Some(Sensitivity {
+                value,
+                frequency: Some(1.0),
+                input_units: Some("M/S".into()),
+                output_units: Some("COUNTS".into()),
+            }),
+            stages: Vec::new(),
+        };
+        assert_eq!(sensitivity_table(&with(4.0)), Ok(vec![C::new(0.25, 0.0)]));
+        assert!(sensitivity_table(&with(0.0))
+            .unwrap_err()
+            .contains("cannot divide"));
+        let none = Response {
+            sensitivity: None,
+            stages: Vec::new(),
+        };
+        assert!(sensitivity_table(&none)
+            .unwrap_err()
+            .contains("no InstrumentSensitivity"));
+        // Through the cache, as the executors ask for it (nfft = plan::SENSITIVITY).
+        let cache = ResponseCache::default();
+        let t = cache.table(
+            7,
+            &with(2.0),
+            0.01,
+            crate::plan::SENSITIVITY,
+            Output::Def,
+            None,
+            None,
+        );
+        assert_eq!(t.as_ref().as_ref().unwrap(), &vec![C::new(0.5, 0.0)]);
     }
 }

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod integrate;
 pub mod interpolate;
 pub mod normalize;
+pub mod remove_sensitivity;
 pub mod resample;
 pub mod taper;
 
@@ -28,6 +29,7 @@ pub use filter::Filter;
 pub use integrate::Integrate;
 pub use interpolate::{GridPoint, Interpolate};
 pub use normalize::Normalize;
+pub use remove_sensitivity::RemoveSensitivity;
 pub use resample::{Resample, Tap};
 pub use taper::Taper;
 
@@ -179,6 +181,7 @@ stages! {
     Integrate = "integrate" ["integrate"];
     Differentiate = "differentiate" ["differentiate"];
     Normalize = "normalize" ["normalize_peak", "normalize_apply"];
+    RemoveSensitivity = "remove_sensitivity" ["remove_sensitivity"];
 }
 
 impl Stage {

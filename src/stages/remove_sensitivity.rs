@@ -1,0 +1,73 @@
+//! `remove_sensitivity`: the samples over the epoch's InstrumentSensitivity value. Twin: the
+//! division itself (ObsPy's `data / value`); on the device `remove_sensitivity` multiplies
+//! by each trace's 1 / value, a one-bin table in the response pool (`plan::SENSITIVITY`).
+
+use bytemuck::{Pod, Zeroable};
+use serde_json::{json, Value};
+
+use super::{OnCpu, Recording, StageOps};
+use crate::error::TraceError;
+use crate::exec::cpu::StageError;
+use crate::gpu::record::Buf;
+use crate::gpu::sizing::WORKGROUP;
+use crate::plan::SENSITIVITY;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveSensitivity {
+    /// Index into `Plan::responses`.
+    pub response: usize,
+}
+
+/// shaders/remove_sensitivity.wgsl `SensitivityParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct SensitivityParams {
+    pub n: u32,
+    pub count: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+impl StageOps for RemoveSensitivity {
+    fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
+        let tr = x.tr;
+        let (_, resp) = x.responses.response_for(tr).map_err(StageError::Trace)?;
+        // The same checks the device's table gets.
+        crate::response::cache::sensitivity_table(&resp).map_err(|m| {
+            StageError::Trace(TraceError::BadResponse {
+                id: tr.id(),
+                message: m,
+            })
+        })?;
+        let value = resp.sensitivity.as_ref().map_or(1.0, |s| s.value);
+        tr.data.iter_mut().for_each(|v| *v /= value);
+        Ok(())
+    }
+
+    fn record(&self, x: &mut Recording) -> Result<(), String> {
+        let p = SensitivityParams {
+            n: x.n_in,
+            count: x.cnt,
+            _pad0: 0,
+            _pad1: 0,
+        };
+        let real = x.real_bytes();
+        x.r.dispatch(
+            "remove_sensitivity",
+            &p,
+            &[
+                (1, Buf::Real(x.cur)),
+                (2, Buf::Responses(SENSITIVITY)),
+                (3, Buf::Slots(self.response)),
+            ],
+            real / 4,
+            WORKGROUP,
+            real + x.b * 12,
+            real,
+        )
+    }
+
+    fn describe(&self) -> Value {
+        json!({"response_table": self.response})
+    }
+}
