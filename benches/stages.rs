@@ -171,6 +171,7 @@ fn stage_cases() -> Vec<(&'static str, &'static str)> {
         ("differentiate", "[[step]]\nop = \"differentiate\"\n"),
         ("normalize", "[[step]]\nop = \"normalize\"\n"),
         ("remove_sensitivity", "[[step]]\nop = \"remove_sensitivity\"\n"),
+        ("trim", "[[step]]\nop = \"trim\"\nstarttime = \"start+60\"\nendtime = \"end-60\"\n"),
     ];
     let names: Vec<&str> = cases.iter().map(|c| c.0).collect();
     assert_eq!(

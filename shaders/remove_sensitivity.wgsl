@@ -1,7 +1,7 @@
 // remove_sensitivity: ObsPy Trace.remove_sensitivity on a batch: each trace times its own
 // 1 / InstrumentSensitivity value (computed in f64 on the host, src/response/cache.rs
-// sensitivity_table, and kept as a one-bin table in the response pool). CPU twin: the
-// division in src/stages/remove_sensitivity.rs.
+// sensitivity_table, and kept as a one-bin table in the response pool). CPU twin:
+// src/ops/remove_sensitivity.rs.
 //
 // bindings: 0 params (uniform SensitivityParams), 1 data (storage rw, f32 [count x n]),
 //           2 tables (storage read, vec2 [slots]: .x = 1 / value), 3 slot (storage read, u32 [count])

@@ -263,9 +263,10 @@ fn decimate_matches_cpu() {
 }
 
 /// integrate (a scan per trace), differentiate (a stencil), normalize (a peak reduction, or a
-/// given norm, negative and zero included) against their twins, alone and chained.
+/// given norm, negative and zero included) and trim (a gather with fills) against their
+/// twins, alone and chained.
 #[test]
-fn integrate_differentiate_normalize_match_cpu() {
+fn integrate_differentiate_normalize_trim_match_cpu() {
     let Some(gpu) = gpu() else { return };
     let lengths = [
         2, 3, 5, 7, 16, 97, 100, 257, 1000, 1024, 4801, 12_000, 120_001,
@@ -282,6 +283,14 @@ fn integrate_differentiate_normalize_match_cpu() {
         "[[step]]\nop = \"differentiate\"\n[[step]]\nop = \"normalize\"\nnorm = 3\n",
     ] {
         sweep(&gpu, toml, &lengths, 40.0, TOL);
+    }
+    // trim: a cut inside, and fills on both sides (the gather's three cases).
+    for toml in [
+        "[[step]]\nop = \"trim\"\nstarttime = \"start+0.07\"\nendtime = \"end-0.03\"\n",
+        "[[step]]\nop = \"trim\"\nstarttime = \"start-1\"\nendtime = \"end+0.5\"\npad = true\n\
+         fill_value = 7.5\n",
+    ] {
+        sweep(&gpu, toml, &lengths[4..], 40.0, TOL);
     }
 }
 

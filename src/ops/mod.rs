@@ -13,8 +13,10 @@ pub mod iir;
 pub mod integrate;
 pub mod interpolate;
 pub mod normalize;
+pub mod remove_sensitivity;
 pub mod resample;
 pub mod taper;
+pub mod trim;
 
 use std::sync::Arc;
 

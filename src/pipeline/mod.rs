@@ -162,6 +162,8 @@ pub enum Step {
     Normalize { norm: Option<f64> },
     /// `Trace.remove_sensitivity(inventory)`: divide by the epoch's InstrumentSensitivity.
     RemoveSensitivity,
+    /// `Trace.trim(starttime, endtime, pad=False, nearest_sample=True, fill_value=None)`.
+    Trim(crate::ops::trim::TrimArgs),
 }
 
 impl Step {
@@ -178,6 +180,7 @@ impl Step {
             Step::Differentiate { .. } => "differentiate",
             Step::Normalize { .. } => "normalize",
             Step::RemoveSensitivity => "remove_sensitivity",
+            Step::Trim(_) => "trim",
         }
     }
 }
@@ -334,6 +337,43 @@ npts = 12000
         assert!(e.contains("gradient"), "{e}");
         let e = err("[[step]]\nop = \"normalize\"\nnorm = \"max\"\n");
         assert!(e.contains("norm"), "{e}");
+        for (bad, why) in [
+            ("starttime = \"origin+60\"", "event metadata"),
+            ("starttime = \"start*3\"", "start+S"),
+            ("endtime = \"end-1e400\"", "start+S"),
+            ("endtime = \"2014-13-01T00:00:00\"", "ISO 8601"),
+            ("pad = true", "fill_value"),
+        ] {
+            let e = err(&format!("[[step]]\nop = \"trim\"\n{bad}\n"));
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let p = Pipeline::parse(
+            "[[step]]\nop = \"trim\"\nstarttime = \"start-2.5\"\nendtime = \"end-1\"\n\
+             [[step]]\nop = \"trim\"\nstarttime = \"2014-01-01T00:00:10Z\"\nendtime = \"end+3\"\n\
+             pad = true\nfill_value = 0\nnearest_sample = false\n",
+        )
+        .unwrap();
+        use crate::ops::trim::{Bound, TrimArgs};
+        assert_eq!(
+            p.steps[0],
+            Step::Trim(TrimArgs {
+                starttime: Some(Bound::AfterStart(-2.5)),
+                endtime: Some(Bound::BeforeEnd(1.0)),
+                pad: false,
+                nearest_sample: true,
+                fill_value: None,
+            })
+        );
+        assert_eq!(
+            p.steps[1],
+            Step::Trim(TrimArgs {
+                starttime: Some(Bound::At(1_388_534_410_000_000_000)),
+                endtime: Some(Bound::BeforeEnd(-3.0)),
+                pad: true,
+                nearest_sample: false,
+                fill_value: Some(0.0),
+            })
+        );
         // ObsPy's names, its defaults, its case rules and its warnings.
         let p = Pipeline::parse(
             "[[step]]\nop = \"integrate\"\nmethod = \"CUMTRAPZ\"\n[[step]]\nop = \"differentiate\"\n\

@@ -86,8 +86,58 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// A trim bound: an ISO 8601 time, or `start+S` / `start-S` (seconds from the trace's start at
+/// the step) / `end-S` / `end+S` (from its end).
+fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bound>, ConfigError> {
+    use crate::ops::trim::Bound;
+    let Some(s) = k.str(key)? else {
+        return Ok(None);
+    };
+    let t = s.trim();
+    let relative = |rest: &str| -> Option<f64> {
+        let (sign, num) = match rest.as_bytes().first()? {
+            b'+' => (1.0, &rest[1..]),
+            b'-' => (-1.0, &rest[1..]),
+            _ => return None,
+        };
+        let v: f64 = num.trim().parse().ok()?;
+        // Within the span times can hold (a larger shift can never name a sample).
+        let span_s = (crate::limits::last_ns() as f64 - crate::limits::first_ns() as f64) * 1e-9;
+        (v.is_finite() && v.abs() <= span_s).then_some(sign * v)
+    };
+    let parsed = if let Some(rest) = t.strip_prefix("start") {
+        relative(rest).map(Bound::AfterStart)
+    } else if let Some(rest) = t.strip_prefix("end") {
+        relative(rest).map(|v| Bound::BeforeEnd(-v))
+    } else if t.starts_with("origin") {
+        return Err(k.err(
+            key,
+            format!(
+                "`{s}`: times relative to the event's origin need event metadata, which \
+                     seisbatch does not read yet (issue #16); give an ISO 8601 time or \
+                     start+S / end-S"
+            ),
+        ));
+    } else {
+        crate::time::parse_iso(t)
+            .filter(|t| crate::limits::time_ok(*t))
+            .map(Bound::At)
+    };
+    parsed.map(Some).ok_or_else(|| {
+        k.err(
+            key,
+            format!(
+                "expected an ISO 8601 time in the years {}-{} or start+S, start-S, end-S, \
+                 end+S (seconds), got `{s}`",
+                crate::limits::FIRST_YEAR,
+                crate::limits::LAST_YEAR
+            ),
+        )
+    })
+}
+
 const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
-                   integrate, differentiate, normalize, remove_sensitivity";
+                   integrate, differentiate, normalize, remove_sensitivity, trim";
 
 pub(super) fn parse_step(
     n: usize,
@@ -493,6 +543,26 @@ pub(super) fn parse_step(
                 ));
             }
             Step::Differentiate { method }
+        }
+        "trim" => {
+            let starttime = bound(&mut k, "starttime")?;
+            let endtime = bound(&mut k, "endtime")?;
+            let pad = k.bool("pad", false)?;
+            let fill_value = k.f64("fill_value")?;
+            if pad && fill_value.is_none() {
+                return Err(k.err(
+                    "fill_value",
+                    "required with pad = true (ObsPy would leave the padded samples masked, \
+                     which no output format here can hold)",
+                ));
+            }
+            Step::Trim(crate::ops::trim::TrimArgs {
+                starttime,
+                endtime,
+                pad,
+                nearest_sample: k.bool("nearest_sample", true)?,
+                fill_value,
+            })
         }
         // No keys: ObsPy's `inventory` is the event's resp/ folder and --inventory.
         "remove_sensitivity" => Step::RemoveSensitivity,

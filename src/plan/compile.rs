@@ -8,7 +8,7 @@ use crate::ops::{decimate, deconvolve, filter, resample, taper};
 use crate::pipeline::{DetrendType, Output, Step};
 use crate::stages::{
     Decimate, Deconvolve, Detrend, Differentiate, Filter, Integrate, Interpolate, Normalize,
-    RemoveSensitivity, Resample, Stage, Taper,
+    RemoveSensitivity, Resample, Stage, Taper, Trim,
 };
 
 /// A stage in a plan: which step it belongs to (0-based) and its lengths per trace.
@@ -242,6 +242,22 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 push(Normalize { norm: *norm }.into(), n, n);
             }
             Step::Integrate { .. } | Step::Differentiate { .. } | Step::Normalize { .. } => {}
+            Step::Trim(args) => {
+                if let Some(c) = &s.cut {
+                    push(
+                        Trim {
+                            pad_before: c.pad_before,
+                            skip: c.skip,
+                            keep: c.keep,
+                            pad_after: c.pad_after,
+                            fill: args.fill_value.unwrap_or(0.0),
+                        }
+                        .into(),
+                        n,
+                        c.npts(),
+                    );
+                }
+            }
             // Even for no samples: ObsPy looks the response up (and fails without one).
             Step::RemoveSensitivity => {
                 push(

@@ -8,6 +8,7 @@
 use crate::error::TraceError;
 use crate::limits;
 use crate::ops::interpolate::{self, Grid};
+use crate::ops::trim::{self, Cut};
 use crate::ops::{decimate, filter, resample, taper};
 use crate::pipeline::{InterpMethod, Step};
 
@@ -37,6 +38,8 @@ pub struct StepShape {
     pub warning: Option<String>,
     /// interpolate: this trace's new grid.
     pub grid: Option<Grid>,
+    /// trim: which samples this trace keeps.
+    pub cut: Option<Cut>,
 }
 
 /// Why a trace fails at a step: ObsPy's error for this shape.
@@ -73,6 +76,8 @@ pub struct PlanKey {
     pub steps_run: usize,
     /// Per interpolate step: output samples, offset and dt_factor bits.
     pub grids: Vec<(usize, u64, u64)>,
+    /// Per trim step: fills before, first kept sample, kept samples, fills after.
+    pub cuts: Vec<(usize, usize, usize, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +118,12 @@ impl Shapes {
                 .iter()
                 .filter_map(|s| s.grid.as_ref())
                 .map(|g| (g.npts, g.offset.to_bits(), g.dt_factor.to_bits()))
+                .collect(),
+            cuts: self
+                .steps
+                .iter()
+                .filter_map(|s| s.cut.as_ref())
+                .map(|c| (c.pad_before, c.skip, c.keep, c.pad_after))
                 .collect(),
         }
     }
@@ -169,6 +180,7 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
         after: before,
         warning: None,
         grid: None,
+        cut: None,
     };
     let empty = || Err("trace has no samples".to_string());
     match step {
@@ -280,6 +292,20 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
                         .into(),
                 );
             }
+        }
+        Step::Trim(args) => {
+            let c = trim::cut(n, start, rate, args)?;
+            if c.npts() == 0 {
+                return Err(
+                    "the trim window holds none of this trace's samples (ObsPy would \
+                            return an empty trace; seisbatch fails it instead of writing an \
+                            empty file)"
+                        .into(),
+                );
+            }
+            s.after.npts = c.npts();
+            s.after.start_ns = c.start_ns;
+            s.cut = Some(c);
         }
         Step::Normalize { norm } => {
             if n == 0 && norm.is_none() {

@@ -145,6 +145,27 @@ fn errors_and_warnings_are_obspys_and_keep_their_step() {
         .map(|a| a.stage.name())
         .collect();
     assert_eq!(names, ["integrate", "differentiate", "normalize"]);
+    // A trim window outside the data fails the trace with a reason (no empty file); the
+    // cut is part of the plan's key (it depends on the trace's start).
+    let st = steps("[[step]]\nop = \"trim\"\nstarttime = \"start+200\"\n");
+    let f = shapes(&st, shape(100, 1.0)).failure.unwrap();
+    assert!(f.message.contains("trim window"), "{}", f.message);
+    let st = steps("[[step]]\nop = \"trim\"\nstarttime = \"2014-01-01T00:00:10Z\"\n");
+    let at = |start_ns: i64| {
+        shapes(
+            &st,
+            Shape {
+                npts: 100,
+                sampling_rate: 1.0,
+                start_ns,
+            },
+        )
+    };
+    let (a, b) = (at(1_388_534_400_000_000_000), at(1_388_534_401_000_000_000));
+    assert_eq!(a.output().npts, 90);
+    assert_eq!(b.output().npts, 91);
+    assert_eq!(a.output().start_ns, 1_388_534_410_000_000_000);
+    assert_ne!(a.key(), b.key());
 }
 
 #[test]

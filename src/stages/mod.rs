@@ -20,6 +20,7 @@ pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;
 pub mod taper;
+pub mod trim;
 
 pub use decimate::Decimate;
 pub use deconvolve::Deconvolve;
@@ -32,6 +33,7 @@ pub use normalize::Normalize;
 pub use remove_sensitivity::RemoveSensitivity;
 pub use resample::{Resample, Tap};
 pub use taper::Taper;
+pub use trim::Trim;
 
 use serde_json::Value;
 
@@ -182,6 +184,7 @@ stages! {
     Differentiate = "differentiate" ["differentiate"];
     Normalize = "normalize" ["normalize_peak", "normalize_apply"];
     RemoveSensitivity = "remove_sensitivity" ["remove_sensitivity"];
+    Trim = "trim" ["trim"];
 }
 
 impl Stage {

@@ -1,5 +1,5 @@
-//! `remove_sensitivity`: the samples over the epoch's InstrumentSensitivity value. Twin: the
-//! division itself (ObsPy's `data / value`); on the device `remove_sensitivity` multiplies
+//! `remove_sensitivity`: the samples over the epoch's InstrumentSensitivity value. Twin
+//! `ops::remove_sensitivity` (ObsPy's `data / value`); on the device `remove_sensitivity` multiplies
 //! by each trace's 1 / value, a one-bin table in the response pool (`plan::SENSITIVITY`).
 
 use bytemuck::{Pod, Zeroable};
@@ -40,7 +40,7 @@ impl StageOps for RemoveSensitivity {
             })
         })?;
         let value = resp.sensitivity.as_ref().map_or(1.0, |s| s.value);
-        tr.data.iter_mut().for_each(|v| *v /= value);
+        crate::ops::remove_sensitivity::remove_sensitivity(&mut tr.data, value);
         Ok(())
     }
 
