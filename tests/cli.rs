@@ -722,3 +722,50 @@ fn non_finite_results_are_failures_not_files() {
     assert!(reason.contains("non-finite sample at index"), "{reason}");
     assert_eq!(sac_files(&out).len(), 0);
 }
+
+/// `select` (ObsPy's Stream.select wildcards, case-insensitive): traces it does not take are
+/// counted as not selected, neither written nor failed, on both paths; the run exits 0 and a
+/// resumed run reports the same count from the journal.
+#[test]
+fn select_skips_traces_without_failing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("select.toml");
+    std::fs::write(
+        &pipeline,
+        "[[step]]\nop = \"detrend\"\n[[step]]\nop = \"select\"\nchannel = \"h?[ne]\"\n",
+    )
+    .unwrap();
+    let input = root().join("examples/data");
+    for device in ["cpu", "gpu"] {
+        let out = dir.path().join(device);
+        let o = run_pipeline(&pipeline, &input, &out, &["--device", device]);
+        if device == "gpu" && o.status.code() != Some(0) && !require_gpu() {
+            eprintln!("skipping the gpu run: no adapter");
+            continue;
+        }
+        expect_exit(&o, 0);
+        let r = report(&out);
+        assert_eq!(
+            (
+                r["ok"].as_u64(),
+                r["failed"].as_u64(),
+                r["traces_not_selected"].as_u64()
+            ),
+            (Some(2), Some(0), Some(1)),
+            "{device}: {r}"
+        );
+        let names: Vec<String> = sac_files(&out)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.iter().all(|n| !n.contains("HHZ")), "{names:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("1 trace(s) not selected"), "{stderr}");
+    }
+    // Resumed: nothing to redo, the count comes back from the journal.
+    let out = dir.path().join("cpu");
+    let o = run_pipeline(&pipeline, &input, &out, &["--device", "cpu", "--resume"]);
+    expect_exit(&o, 0);
+    assert_eq!(report(&out)["traces_not_selected"], 1);
+}

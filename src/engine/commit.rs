@@ -416,6 +416,7 @@ fn entry(file: &InputFile, out: &FileOutcome) -> Entry {
         key: journal::key(&file.rel),
         samples: out.samples,
         ok: out.ok,
+        not_selected: out.not_selected,
         outputs: out.outputs,
         failures: out.failures.clone(),
         problems: out.problems.clone(),

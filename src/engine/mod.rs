@@ -244,6 +244,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         let mut o = FileOutcome {
             samples: e.samples,
             ok: e.ok,
+            not_selected: e.not_selected,
             outputs: e.outputs,
             failures: e.failures,
             problems: e.problems,
@@ -362,6 +363,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let mut report = Report {
         seisbatch_version: env!("CARGO_PKG_VERSION").to_string(),
         ok: totals.ok,
+        traces_not_selected: totals.not_selected,
         failed: 0,
         failures: totals.failures,
         file_problems: totals.problems,

@@ -15,6 +15,8 @@ pub(crate) struct FileOutcome {
     /// Samples decoded from the file (progress and throughput).
     pub(crate) samples: u64,
     pub(crate) ok: usize,
+    /// Traces a `select` step did not take: neither written nor failed.
+    pub(crate) not_selected: usize,
     pub(crate) outputs: usize,
     pub(crate) failures: Vec<Failure>,
     pub(crate) problems: Vec<FileProblem>,
@@ -31,6 +33,7 @@ pub(crate) struct FileOutcome {
 pub(crate) struct Totals {
     pub(crate) samples: u64,
     pub(crate) ok: usize,
+    pub(crate) not_selected: usize,
     pub(crate) outputs: usize,
     pub(crate) failures: Vec<Failure>,
     pub(crate) problems: Vec<FileProblem>,
@@ -42,6 +45,7 @@ pub(crate) fn merge(totals: &Mutex<Totals>, o: FileOutcome) {
     let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
     t.samples += o.samples;
     t.ok += o.ok;
+    t.not_selected += o.not_selected;
     t.outputs += o.outputs;
     t.failures.extend(o.failures);
     if !o.problems.is_empty() {

@@ -198,7 +198,11 @@ impl Ctx<'_> {
 
     pub fn decode(&self, f: &InputFile) -> Decoded {
         let t = Instant::now();
-        let d = self.decode_untimed(f);
+        let mut d = self.decode_untimed(f);
+        // `select` steps decide on codes, which no step changes: before any processing.
+        let read = d.traces.len();
+        d.traces.retain(|tr| self.cfg.pipeline.selects(tr));
+        d.out.not_selected += read - d.traces.len();
         add(&self.clocks.read_decode, t);
         d
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::ConfigError;
 
+pub mod select;
 mod step;
 use step::parse_step;
 
@@ -164,6 +165,9 @@ pub enum Step {
     RemoveSensitivity,
     /// `Trace.trim(starttime, endtime, pad=False, nearest_sample=True, fill_value=None)`.
     Trim(crate::ops::trim::TrimArgs),
+    /// `Stream.select(network, station, location, channel, component, id)`: decided on the
+    /// trace's codes before it is processed (`select`).
+    Select(select::Select),
 }
 
 impl Step {
@@ -181,6 +185,7 @@ impl Step {
             Step::Normalize { .. } => "normalize",
             Step::RemoveSensitivity => "remove_sensitivity",
             Step::Trim(_) => "trim",
+            Step::Select(_) => "select",
         }
     }
 }
@@ -196,7 +201,15 @@ impl Pipeline {
     pub fn needs_response(&self) -> bool {
         self.steps
             .iter()
-            .any(|s| matches!(s, Step::RemoveResponse { .. }))
+            .any(|s| matches!(s, Step::RemoveResponse { .. } | Step::RemoveSensitivity))
+    }
+
+    /// Whether every select step takes `tr` (codes only: no step changes them).
+    pub fn selects(&self, tr: &crate::trace::Trace) -> bool {
+        self.steps.iter().all(|s| match s {
+            Step::Select(sel) => sel.matches(tr),
+            _ => true,
+        })
     }
 
     pub fn from_file(path: &Path) -> Result<Pipeline, ConfigError> {
@@ -337,6 +350,15 @@ npts = 12000
         assert!(e.contains("gradient"), "{e}");
         let e = err("[[step]]\nop = \"normalize\"\nnorm = \"max\"\n");
         assert!(e.contains("norm"), "{e}");
+        let e = err("[[step]]\nop = \"select\"\nchannel = \"HHZ\"\ncomponent = \"n\"\n");
+        assert!(e.contains("mutually exclusive"), "{e}");
+        let e = err("[[step]]\nop = \"select\"\nnpts = 100\n");
+        assert!(e.contains("unknown key"), "{e}");
+        let p = Pipeline::parse("[[step]]\nop = \"select\"\nstation = \"fu?\"\n").unwrap();
+        let Step::Select(s) = &p.steps[0] else {
+            panic!("a select step")
+        };
+        assert_eq!(s.station.as_deref(), Some("FU?"), "upper-cased, as ObsPy");
         for (bad, why) in [
             ("starttime = \"origin+60\"", "event metadata"),
             ("starttime = \"start*3\"", "start+S"),

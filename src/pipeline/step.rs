@@ -137,7 +137,7 @@ fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bou
 }
 
 const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
-                   integrate, differentiate, normalize, remove_sensitivity, trim";
+                   integrate, differentiate, normalize, remove_sensitivity, trim, select";
 
 pub(super) fn parse_step(
     n: usize,
@@ -543,6 +543,22 @@ pub(super) fn parse_step(
                 ));
             }
             Step::Differentiate { method }
+        }
+        "select" => {
+            // ObsPy upper-cases both sides; its sampling_rate/npts/inventory keys are not here.
+            let mut pat = |key: &'static str| -> Result<Option<String>, ConfigError> {
+                Ok(k.str(key)?.map(str::to_uppercase))
+            };
+            let sel = super::select::Select {
+                network: pat("network")?,
+                station: pat("station")?,
+                location: pat("location")?,
+                channel: pat("channel")?,
+                component: pat("component")?,
+                id: pat("id")?,
+            };
+            sel.check().map_err(|m| k.err("component", m))?;
+            Step::Select(sel)
         }
         "trim" => {
             let starttime = bound(&mut k, "starttime")?;

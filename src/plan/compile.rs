@@ -242,6 +242,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
                 push(Normalize { norm: *norm }.into(), n, n);
             }
             Step::Integrate { .. } | Step::Differentiate { .. } | Step::Normalize { .. } => {}
+            Step::Select(_) => {}
             Step::Trim(args) => {
                 if let Some(c) = &s.cut {
                     push(

@@ -293,6 +293,8 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
                 );
             }
         }
+        // Decided on the trace's codes before the walk (`pipeline::select`).
+        Step::Select(_) => {}
         Step::Trim(args) => {
             let c = trim::cut(n, start, rate, args)?;
             if c.npts() == 0 {

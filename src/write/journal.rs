@@ -69,6 +69,9 @@ pub struct Entry {
     pub key: String,
     pub samples: u64,
     pub ok: usize,
+    /// Traces a `select` step did not take (0 in journals from before it existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_selected: usize,
     pub outputs: usize,
     pub failures: Vec<Failure>,
     #[serde(default)]
@@ -83,6 +86,10 @@ pub struct Entry {
     /// back to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appended: Option<(String, u64)>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The journal being appended to.

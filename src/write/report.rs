@@ -57,6 +57,9 @@ pub struct Report {
     pub seisbatch_version: String,
     /// Traces written.
     pub ok: usize,
+    /// Traces a `select` step did not take: read, neither written nor failed.
+    #[serde(default)]
+    pub traces_not_selected: usize,
     /// Traces read but not written (each in `failures`).
     pub failed: usize,
     pub failures: Vec<Failure>,
@@ -135,6 +138,12 @@ impl Report {
         }
         if self.skipped_count > 0 {
             extra.push_str(&format!("; {} path(s) skipped", self.skipped_count));
+        }
+        if self.traces_not_selected > 0 {
+            extra.push_str(&format!(
+                "; {} trace(s) not selected",
+                self.traces_not_selected
+            ));
         }
         format!(
             "seisbatch: {} traces ok, {} failed{extra}; {} outputs written from {} input files in {:.2} s{on}",
@@ -260,6 +269,7 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
     let report = json!({
         "seisbatch_version": first["seisbatch_version"],
         "ok": sum("ok"),
+        "traces_not_selected": sum("traces_not_selected"),
         "failed": failures.len(),
         "failures": failures,
         "file_problems": problems,
