@@ -211,6 +211,12 @@ pub struct RunArgs {
     /// StationXML file or folder of *.xml applied to every trace (after an event's own resp/).
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
+    /// Event origins for event folders (EVENT/raw/*), for `origin+S` trim bounds: a CSV with
+    /// the header folder,time,latitude,longitude,depth_km (extra columns ignored), or a
+    /// QuakeML catalog whose events name their folder by the last segment of their publicID.
+    /// An EVENT/event.xml (QuakeML, one event) wins for its folder.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Output format: SAC (little-endian, as ObsPy writes it; the default) or miniSEED
     /// (float32, 4096-byte records, miniSEED 3 for codes miniSEED 2 cannot hold; what --layout
     /// per-event writes).
@@ -365,6 +371,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         input: args.input.clone(),
         output: args.output.clone(),
         inventory: args.inventory.clone(),
+        events: args.events.clone(),
         format,
         gaps,
         layout: match args.layout {

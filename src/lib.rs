@@ -28,6 +28,7 @@ pub mod cli;
 pub mod console;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod gpu;
 pub mod inspect;

@@ -769,3 +769,110 @@ fn select_skips_traces_without_failing_them() {
     expect_exit(&o, 0);
     assert_eq!(report(&out)["traces_not_selected"], 1);
 }
+
+/// `origin+S` trim bounds: the event folder's origin from `--events` (CSV or QuakeML) or from
+/// its own event.xml (which wins); without one, each trace fails naming its folder; a bad
+/// events file stops the run before any input (exit 2). Both paths.
+#[test]
+fn origin_relative_trims_use_the_events_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("trim.toml");
+    std::fs::write(
+        &pipeline,
+        "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"trim\"\n\
+         starttime = \"origin-60\"\nendtime = \"origin+600\"\n",
+    )
+    .unwrap();
+    let input = root().join("examples/data");
+    let csv = dir.path().join("events.csv");
+    std::fs::write(
+        &csv,
+        "folder,time,latitude,longitude,depth_km,magnitude\n\
+         event_2014-01-01,2014-01-01T00:05:00Z,35.5,139.25,40,6.1\n",
+    )
+    .unwrap();
+    let trimmed = |out: &Path| {
+        let files = sac_files(out);
+        assert_eq!(files.len(), 3, "{files:?}");
+        for f in &files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                name.contains("20140101T000400Z__20140101T001500Z"),
+                "{name}"
+            );
+            assert_eq!(read_sac(&out.join(f)).len(), 66_001, "{name}");
+        }
+    };
+    for device in ["cpu", "gpu"] {
+        let out = dir.path().join(format!("csv_{device}"));
+        let o = run_pipeline(
+            &pipeline,
+            &input,
+            &out,
+            &["--device", device, "--events", csv.to_str().unwrap()],
+        );
+        if device == "gpu" && o.status.code() != Some(0) && !require_gpu() {
+            continue;
+        }
+        expect_exit(&o, 0);
+        trimmed(&out);
+    }
+    // No metadata: each trace fails with the folder's name.
+    let out = dir.path().join("none");
+    let o = run_pipeline(&pipeline, &input, &out, &["--device", "cpu"]);
+    expect_exit(&o, 3);
+    let r = report(&out);
+    assert_eq!(r["failed"], 3, "{r}");
+    let why = r["failures"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        why.contains("event_2014-01-01") && why.contains("no --events"),
+        "{why}"
+    );
+    // event.xml in the event folder, which wins over --events (here naming another time).
+    let tree = dir.path().join("tree");
+    common::copy_dir(&input, &tree);
+    std::fs::copy(
+        root().join("tests/fixtures/events/one_event.xml"),
+        tree.join("event_2014-01-01/event.xml"),
+    )
+    .unwrap();
+    let out = dir.path().join("xml");
+    let o = run_pipeline(
+        &pipeline,
+        &tree,
+        &out,
+        &["--device", "cpu", "--events", csv.to_str().unwrap()],
+    );
+    expect_exit(&o, 0);
+    // one_event.xml: origin 2014-01-01T00:01:00.5 -> 00:00:00.5 .. 00:11:00.5.
+    let files = sac_files(&out);
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.contains("20140101T000000Z__20140101T001100Z"),
+            "{name}"
+        );
+    }
+    // A bad events file: exit 2 naming the line.
+    std::fs::write(
+        &csv,
+        "folder,time,latitude,longitude,depth_km\nx,2014-01-01,95,0,0\n",
+    )
+    .unwrap();
+    let o = run_pipeline(
+        &pipeline,
+        &input,
+        &dir.path().join("bad"),
+        &["--events", csv.to_str().unwrap()],
+    );
+    expect_exit(&o, 2);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("latitude 95"),
+        "{stderr}"
+    );
+}

@@ -16,6 +16,8 @@ pub struct RunConfig {
     pub input: PathBuf,
     pub output: PathBuf,
     pub inventory: Option<PathBuf>,
+    /// `--events`: origins of event folders (CSV or QuakeML).
+    pub events: Option<PathBuf>,
     pub format: Format,
     pub jobs: usize,
     pub device: Device,
@@ -111,6 +113,10 @@ pub(crate) fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
             Some(p) => serde_json::Value::String(real(p, "--inventory")?),
             None => serde_json::Value::Null,
         },
+        "events": match &cfg.events {
+            Some(p) => serde_json::Value::String(real(p, "--events")?),
+            None => serde_json::Value::Null,
+        },
         "shards": cfg.shard.map(|s| s.count),
     }))
 }
@@ -129,6 +135,7 @@ pub(crate) fn identity_difference(
         "max_samples" => "--max-samples",
         "input" => "--input (resolved)",
         "inventory" => "--inventory (resolved)",
+        "events" => "--events (resolved)",
         "shards" => "the number of shards",
         _ => "a setting",
     };

@@ -208,6 +208,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let total_files = mine.saturating_sub(done_files);
     let xml = XmlCache::default();
     let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
+    // --events is read whole before any input: a bad file stops the run (exit 2).
+    let events = match &cfg.events {
+        Some(p) => Some(
+            crate::events::Events::read(p).map_err(|e| RunError::Usage(format!("--events {e}")))?,
+        ),
+        None => None,
+    };
     let cache = ResponseCache::default();
     let planner = crate::plan::Planner::new(&cfg.pipeline.steps);
     let progress = Progress::new(total_files, cfg.progress);
@@ -262,11 +269,14 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         }
         merge(&totals, o);
     }
+    let event_xml = Mutex::new(std::collections::HashMap::new());
     let ctx = work::Ctx {
         cfg,
         clocks: &clocks,
         xml: &xml,
         global: global.as_deref(),
+        events: events.as_ref(),
+        event_xml: &event_xml,
         cache: &cache,
         planner: &planner,
         files: &AtomicUsize::new(0),

@@ -9,10 +9,11 @@
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
 
+use super::work::FileSources;
 use super::work::{internal_failure, panic_message, Ctx, Decoded, Outcome};
 use super::{FileOutcome, Inputs};
 use crate::exec::Executor;
-use crate::inventory::{Inventories, Inventory};
+use crate::inventory::Inventory;
 use crate::ops::ResponseSource;
 use crate::read::tree::InputFile;
 use crate::time;
@@ -175,7 +176,14 @@ impl Ctx<'_> {
             }
             drop(rx);
             let resps: Vec<_> = files.iter().map(|r| r.4.clone()).collect();
-            let invs: Vec<Inventories> = resps.iter().map(|r| self.layers(r)).collect();
+            let invs: Vec<FileSources> = resps
+                .iter()
+                .zip(&files)
+                .map(|(r, f)| FileSources {
+                    inv: self.layers(r),
+                    origin: self.origin(&f.2),
+                })
+                .collect();
             let mut owner = Vec::new();
             let mut traces = Vec::new();
             let mut shells = Vec::with_capacity(files.len());

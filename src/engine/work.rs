@@ -2,20 +2,25 @@
 //! it, look up its event's inventory, and turn each trace's result into encoded bytes or a
 //! failure. The CPU path (`Ctx::run_cpu`) also runs the steps here, a file per worker.
 
+use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::commit::{Committer, Encoded, Finished};
 use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
+use crate::error::TraceError;
+use crate::events::Events;
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::limits;
+use crate::ops::ResponseSource;
 use crate::read::tree::InputFile;
 use crate::read::walk::WalkError;
 use crate::read::{mseed, sniff};
 use crate::response::cache::ResponseCache;
+use crate::response::Response;
 use crate::time;
 use crate::trace::Trace;
 use crate::write::report::{Failure, FileProblem};
@@ -27,12 +32,32 @@ pub(crate) struct Ctx<'a> {
     pub clocks: &'a Clocks,
     pub xml: &'a XmlCache,
     pub global: Option<&'a Inventory>,
+    /// `--events`, and each event folder's event.xml as read (its origin or why not).
+    pub events: Option<&'a Events>,
+    pub event_xml: &'a Mutex<HashMap<PathBuf, Result<i64, String>>>,
     pub cache: &'a ResponseCache,
     pub planner: &'a crate::plan::Planner,
     /// Input files taken from the walk so far.
     pub files: &'a AtomicUsize,
     pub totals: &'a Mutex<Totals>,
     pub committer: &'a Committer<'a>,
+}
+
+/// What a trace of one input file looks up: its inventories (the event's resp/ folder, then
+/// --inventory) and its event's origin time (or why it has none).
+pub(crate) struct FileSources<'b> {
+    pub inv: Inventories<'b>,
+    pub origin: Result<i64, String>,
+}
+
+impl ResponseSource for FileSources<'_> {
+    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
+        self.inv.response_for(tr)
+    }
+
+    fn origin(&self) -> Result<i64, &str> {
+        self.origin.as_ref().copied().map_err(String::as_str)
+    }
 }
 
 /// One input file read: its traces, and the failures and problems reading it produced.
@@ -107,7 +132,10 @@ impl Ctx<'_> {
     fn process_file(&self, f: &InputFile) -> Finished {
         let Decoded { traces, out } = self.decode(f);
         let resp = self.inventories(f);
-        let inv = self.layers(&resp);
+        let inv = FileSources {
+            inv: self.layers(&resp),
+            origin: self.origin(f),
+        };
         let exec = crate::exec::cpu::Cpu {
             planner: self.planner,
             cache: self.cache,
@@ -283,6 +311,43 @@ impl Ctx<'_> {
             layers.push(g);
         }
         Inventories { layers }
+    }
+
+    /// The origin time of `f`'s event: its folder's event.xml (read once per folder), else
+    /// `--events` by folder name; or why there is none. The event folder is the one above a
+    /// `raw` folder (MassDownloader's EVENT/raw/*).
+    pub fn origin(&self, f: &InputFile) -> Result<i64, String> {
+        let raw = f
+            .path
+            .parent()
+            .filter(|d| d.file_name().is_some_and(|n| n == "raw"));
+        let Some(folder) = raw.and_then(Path::parent) else {
+            return Err(format!(
+                "{} is not in an event folder (EVENT/raw/)",
+                f.path.display()
+            ));
+        };
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let xml = folder.join("event.xml");
+        if xml.is_file() {
+            let mut cache = self.event_xml.lock().unwrap_or_else(|e| e.into_inner());
+            return cache
+                .entry(folder.to_path_buf())
+                .or_insert_with(|| crate::events::event_xml(&xml).map(|e| e.time_ns))
+                .clone();
+        }
+        match self.events.map(|e| e.get(&name)) {
+            Some(Some(e)) => Ok(e.time_ns),
+            Some(None) => Err(format!(
+                "event folder `{name}` has no event.xml and --events does not name it"
+            )),
+            None => Err(format!(
+                "event folder `{name}` has no event.xml and no --events was given"
+            )),
+        }
     }
 
     /// Whether the event's inventory or `--inventory` met a file it could not read.

@@ -31,7 +31,7 @@ pub fn run_steps(
     responses: &dyn ResponseSource,
     cache: &ResponseCache,
 ) -> Result<Vec<String>, TraceError> {
-    let s = crate::plan::shapes(steps, Shape::of(tr));
+    let s = crate::plan::shapes_at(steps, Shape::of(tr), responses.origin());
     let plan = crate::plan::compile(steps, &s).map_err(|f| f.error())?;
     run(steps, &plan, &s, tr, responses, cache)
 }
@@ -115,7 +115,7 @@ impl Cpu<'_> {
         responses: &dyn ResponseSource,
     ) -> Result<Vec<String>, TraceError> {
         let t = std::time::Instant::now();
-        let s = self.planner.shapes(Shape::of(tr));
+        let s = self.planner.shapes_at(Shape::of(tr), responses.origin());
         let r = self
             .planner
             .plan(&s)

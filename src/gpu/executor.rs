@@ -489,7 +489,7 @@ impl Executor for Driver<'_> {
             .enumerate()
             .map(|(i, t)| {
                 let huge = t.data.iter().any(|v| !v.is_finite() || v.abs() > F32_SAFE);
-                let s = planner.shapes(Shape::of(&t));
+                let s = planner.shapes_at(Shape::of(&t), sources[i].origin());
                 (i, t, s, huge)
             })
             .collect();

@@ -28,4 +28,9 @@ use crate::trace::Trace;
 /// (looked up at the trace's current start time, as ObsPy does) and the shared cache.
 pub trait ResponseSource: Sync {
     fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError>;
+
+    /// The origin time of the trace's event (`origin+S` trim bounds), or why it has none.
+    fn origin(&self) -> Result<i64, &str> {
+        Err("the trace has no event")
+    }
 }

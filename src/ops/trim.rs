@@ -12,6 +12,8 @@ pub enum Bound {
     At(i64),
     AfterStart(f64),
     BeforeEnd(f64),
+    /// Seconds after the event's origin time (negative: before).
+    AfterOrigin(f64),
 }
 
 /// The trim step's keys.
@@ -210,8 +212,15 @@ fn rtrim(s: &mut State, t: i64, pad: bool, nearest: bool) -> Result<(), String> 
     Ok(())
 }
 
-/// The trim of a trace of `npts` samples at `rate` starting at `start_ns`.
-pub fn cut(npts: usize, start_ns: i64, rate: f64, a: &TrimArgs) -> Result<Cut, String> {
+/// The trim of a trace of `npts` samples at `rate` starting at `start_ns`; `origin` is its
+/// event's origin time, or why it has none (for `origin+S` bounds).
+pub fn cut(
+    npts: usize,
+    start_ns: i64,
+    rate: f64,
+    a: &TrimArgs,
+    origin: Result<i64, &str>,
+) -> Result<Cut, String> {
     let mut s = State {
         start_ns,
         pad_before: 0,
@@ -222,14 +231,29 @@ pub fn cut(npts: usize, start_ns: i64, rate: f64, a: &TrimArgs) -> Result<Cut, S
     };
     // "start+S" is from the trace's start at the step (for either bound); "end-S" from its
     // end when that bound is applied (after the left trim, as ObsPy's float endtime).
+    for b in [a.starttime, a.endtime].into_iter().flatten() {
+        if let (Bound::AfterOrigin(_), Err(why)) = (b, origin) {
+            return Err(format!(
+                "an origin-relative bound needs the event's origin: {why}"
+            ));
+        }
+    }
     let start_of = |b: Bound, s: &State| -> Option<i64> {
         match b {
             Bound::At(t) => Some(t),
             Bound::AfterStart(x) => plus(start_ns, x),
             Bound::BeforeEnd(x) => plus(s.end_ns(), -x),
+            Bound::AfterOrigin(x) => plus(origin.ok()?, x),
         }
     };
-    if let (Some(Bound::At(t0)), Some(Bound::At(t1))) = (a.starttime, a.endtime) {
+    // ObsPy refuses two absolute times in the wrong order (an origin-relative bound is an
+    // absolute time too).
+    let absolute = |b: Option<Bound>| match b {
+        Some(Bound::At(t)) => Some(t),
+        Some(Bound::AfterOrigin(x)) => plus(origin.ok()?, x),
+        _ => None,
+    };
+    if let (Some(t0), Some(t1)) = (absolute(a.starttime), absolute(a.endtime)) {
         if to_us(t0) > to_us(t1) {
             return Err("startime is larger than endtime".into());
         }

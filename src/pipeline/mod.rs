@@ -360,7 +360,7 @@ npts = 12000
         };
         assert_eq!(s.station.as_deref(), Some("FU?"), "upper-cased, as ObsPy");
         for (bad, why) in [
-            ("starttime = \"origin+60\"", "event metadata"),
+            ("starttime = \"origin*60\"", "origin+S"),
             ("starttime = \"start*3\"", "start+S"),
             ("endtime = \"end-1e400\"", "start+S"),
             ("endtime = \"2014-13-01T00:00:00\"", "ISO 8601"),
@@ -372,7 +372,8 @@ npts = 12000
         let p = Pipeline::parse(
             "[[step]]\nop = \"trim\"\nstarttime = \"start-2.5\"\nendtime = \"end-1\"\n\
              [[step]]\nop = \"trim\"\nstarttime = \"2014-01-01T00:00:10Z\"\nendtime = \"end+3\"\n\
-             pad = true\nfill_value = 0\nnearest_sample = false\n",
+             pad = true\nfill_value = 0\nnearest_sample = false\n\
+             [[step]]\nop = \"trim\"\nstarttime = \"origin-30\"\nendtime = \"origin+ 900.5\"\n",
         )
         .unwrap();
         use crate::ops::trim::{Bound, TrimArgs};
@@ -395,6 +396,16 @@ npts = 12000
                 nearest_sample: false,
                 fill_value: Some(0.0),
             })
+        );
+        let Step::Trim(t) = &p.steps[2] else {
+            panic!("a trim step")
+        };
+        assert_eq!(
+            (t.starttime, t.endtime),
+            (
+                Some(Bound::AfterOrigin(-30.0)),
+                Some(Bound::AfterOrigin(900.5))
+            )
         );
         // ObsPy's names, its defaults, its case rules and its warnings.
         let p = Pipeline::parse(

@@ -87,7 +87,8 @@ impl<'a> Keys<'a> {
 }
 
 /// A trim bound: an ISO 8601 time, or `start+S` / `start-S` (seconds from the trace's start at
-/// the step) / `end-S` / `end+S` (from its end).
+/// the step) / `end-S` / `end+S` (from its end) / `origin+S` / `origin-S` (from its event's
+/// origin time, `events`).
 fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bound>, ConfigError> {
     use crate::ops::trim::Bound;
     let Some(s) = k.str(key)? else {
@@ -109,15 +110,8 @@ fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bou
         relative(rest).map(Bound::AfterStart)
     } else if let Some(rest) = t.strip_prefix("end") {
         relative(rest).map(|v| Bound::BeforeEnd(-v))
-    } else if t.starts_with("origin") {
-        return Err(k.err(
-            key,
-            format!(
-                "`{s}`: times relative to the event's origin need event metadata, which \
-                     seisbatch does not read yet (issue #16); give an ISO 8601 time or \
-                     start+S / end-S"
-            ),
-        ));
+    } else if let Some(rest) = t.strip_prefix("origin") {
+        relative(rest).map(Bound::AfterOrigin)
     } else {
         crate::time::parse_iso(t)
             .filter(|t| crate::limits::time_ok(*t))
@@ -128,7 +122,7 @@ fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bou
             key,
             format!(
                 "expected an ISO 8601 time in the years {}-{} or start+S, start-S, end-S, \
-                 end+S (seconds), got `{s}`",
+                 end+S, origin+S, origin-S (seconds), got `{s}`",
                 crate::limits::FIRST_YEAR,
                 crate::limits::LAST_YEAR
             ),

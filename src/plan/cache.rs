@@ -41,6 +41,11 @@ impl Planner {
         shapes(&self.steps, input)
     }
 
+    /// `shapes` with the trace's event origin (`plan::shapes_at`).
+    pub fn shapes_at(&self, input: Shape, origin: Result<i64, &str>) -> Shapes {
+        super::shapes::shapes_at(&self.steps, input, origin)
+    }
+
     /// The plan for traces walked as `s`, compiled on first use.
     pub fn plan(&self, s: &Shapes) -> Compiled {
         if self.bytes.load(Ordering::Relaxed) > MAX_PLAN_BYTES {

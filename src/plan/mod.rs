@@ -19,7 +19,7 @@ mod tests;
 pub use crate::stages::Stage;
 pub use cache::{Compiled, Planner, MAX_PLAN_BYTES};
 pub use compile::{compile, Plan, ResponseNeed, StageAt, SENSITIVITY};
-pub use shapes::{shapes, Failure, PlanKey, Shape, Shapes, StepShape};
+pub use shapes::{shapes, shapes_at, Failure, PlanKey, Shape, Shapes, StepShape};
 
 /// The plan for one trace shape on its own (tests, benchmarks, `seisbatch plan`): the walk's
 /// failure, if any, is the error.

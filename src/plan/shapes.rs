@@ -131,6 +131,12 @@ impl Shapes {
 
 /// Walks `steps` for a trace of shape `input`.
 pub fn shapes(steps: &[Step], input: Shape) -> Shapes {
+    shapes_at(steps, input, Err("the trace has no event"))
+}
+
+/// `shapes` for a trace whose event's origin time is `origin` (or why it has none): what
+/// `origin+S` trim bounds are relative to.
+pub fn shapes_at(steps: &[Step], input: Shape, origin: Result<i64, &str>) -> Shapes {
     let mut out = Shapes {
         input,
         steps: Vec::with_capacity(steps.len()),
@@ -143,7 +149,7 @@ pub fn shapes(steps: &[Step], input: Shape) -> Shapes {
             op: step.op(),
             message,
         };
-        match step_shape(step, cur) {
+        match step_shape(step, cur, origin) {
             Err(m) => {
                 out.failure = Some(fail(m));
                 break;
@@ -166,7 +172,7 @@ pub fn shapes(steps: &[Step], input: Shape) -> Shapes {
 }
 
 /// One step: ObsPy's checks in ObsPy's order, the new shape and the warning.
-fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
+fn step_shape(step: &Step, before: Shape, origin: Result<i64, &str>) -> Result<StepShape, String> {
     let Shape {
         npts: n,
         sampling_rate: rate,
@@ -296,7 +302,7 @@ fn step_shape(step: &Step, before: Shape) -> Result<StepShape, String> {
         // Decided on the trace's codes before the walk (`pipeline::select`).
         Step::Select(_) => {}
         Step::Trim(args) => {
-            let c = trim::cut(n, start, rate, args)?;
+            let c = trim::cut(n, start, rate, args, origin)?;
             if c.npts() == 0 {
                 return Err(
                     "the trim window holds none of this trace's samples (ObsPy would \

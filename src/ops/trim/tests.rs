@@ -42,6 +42,7 @@ fn cuts_equal_obspys_trim() {
             c["start_ns"].as_i64().unwrap(),
             c["rate"].as_f64().unwrap(),
             &args,
+            Err("no event"),
         );
         let ok = match (&got, c.get("error")) {
             (Err(e), Some(want)) => e == want.as_str().unwrap(),
@@ -87,4 +88,56 @@ fn a_cut_fills_and_keeps_in_order() {
         c.apply(&[0.0, 1.0, 2.0, 3.0, 4.0], 9.0),
         [9.0, 9.0, 1.0, 2.0, 3.0, 9.0]
     );
+}
+
+#[test]
+fn origin_bounds_are_absolute_times_from_the_event() {
+    let origin = 1_388_534_460_500_000_000; // 2014-01-01T00:01:00.5
+    let args = |s: Bound, e: Bound| TrimArgs {
+        starttime: Some(s),
+        endtime: Some(e),
+        pad: false,
+        nearest_sample: true,
+        fill_value: None,
+    };
+    let start = 1_388_534_400_005_000_000;
+    let by_origin = cut(
+        120_000,
+        start,
+        100.0,
+        &args(Bound::AfterOrigin(-30.0), Bound::AfterOrigin(600.25)),
+        Ok(origin),
+    )
+    .unwrap();
+    let absolute = cut(
+        120_000,
+        start,
+        100.0,
+        &args(
+            Bound::At(origin - 30_000_000_000),
+            Bound::At(origin + 600_250_000_000),
+        ),
+        Err("unused"),
+    )
+    .unwrap();
+    assert_eq!(by_origin, absolute);
+    assert_eq!(by_origin.start_ns, 1_388_534_430_505_000_000);
+    let e = cut(
+        100,
+        start,
+        1.0,
+        &args(Bound::AfterOrigin(1.0), Bound::BeforeEnd(1.0)),
+        Err("folder `x` has no event.xml"),
+    )
+    .unwrap_err();
+    assert!(e.contains("folder `x` has no event.xml"), "{e}");
+    let e = cut(
+        100,
+        start,
+        1.0,
+        &args(Bound::AfterOrigin(50.0), Bound::AfterOrigin(10.0)),
+        Ok(origin),
+    )
+    .unwrap_err();
+    assert_eq!(e, "startime is larger than endtime");
 }

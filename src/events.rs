@@ -1,0 +1,227 @@
+//! Event metadata for event folders (`EVENT/raw/*` as MassDownloader lays them out): origin
+//! time, latitude, longitude, depth. From `--events FILE` (a CSV with the header
+//! `folder,time,latitude,longitude,depth_km`, extra columns ignored; or a QuakeML catalog in
+//! which each event names its folder by the last segment of its `publicID`), and from
+//! `EVENT/event.xml` (QuakeML with one event), which wins for its folder. Every value is
+//! checked: a time in the years times can hold, latitudes within +-90, longitudes within
+//! +-360, depths within the Earth.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::read::xml;
+
+/// One event's origin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    pub time_ns: i64,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub depth_km: f64,
+}
+
+/// Largest events file read (a catalog of a million events is ~100 MB of QuakeML).
+pub const MAX_EVENTS_BYTES: u64 = 256 << 20;
+
+/// Events by folder name.
+#[derive(Debug, Default, Clone)]
+pub struct Events {
+    by_folder: HashMap<String, Event>,
+}
+
+impl Events {
+    pub fn get(&self, folder: &str) -> Option<&Event> {
+        self.by_folder.get(folder)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_folder.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_folder.is_empty()
+    }
+
+    /// `--events FILE`: QuakeML when it starts with `<`, else CSV.
+    pub fn read(path: &Path) -> Result<Events, String> {
+        let text = read_text(path)?;
+        let at = |e: String| format!("{}: {e}", path.display());
+        if text.trim_start().starts_with('<') {
+            let mut out = Events::default();
+            for (name, ev) in quakeml(&text).map_err(at)? {
+                let name = name
+                    .ok_or_else(|| at("an event without a publicID names no folder".to_string()))?;
+                out.insert(name, ev).map_err(at)?;
+            }
+            Ok(out)
+        } else {
+            csv(&text).map_err(at)
+        }
+    }
+
+    fn insert(&mut self, folder: String, ev: Event) -> Result<(), String> {
+        if folder.is_empty() {
+            return Err("an event names an empty folder".into());
+        }
+        match self.by_folder.insert(folder.clone(), ev) {
+            Some(_) => Err(format!("folder `{folder}` is named by two events")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if len > MAX_EVENTS_BYTES {
+        return Err(format!(
+            "{}: {len} bytes, more than the {MAX_EVENTS_BYTES} an events file may hold",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+}
+
+/// The event of `EVENT/event.xml` (QuakeML with exactly one event).
+pub fn event_xml(path: &Path) -> Result<Event, String> {
+    let text = read_text(path)?;
+    let mut all = quakeml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    match (all.pop(), all.is_empty()) {
+        (Some((_, ev)), true) => Ok(ev),
+        (None, _) => Err(format!("{}: no event", path.display())),
+        (Some(_), false) => Err(format!(
+            "{}: {} events; an event folder's event.xml holds one",
+            path.display(),
+            all.len() + 1
+        )),
+    }
+}
+
+fn checked(time: &str, lat: f64, lon: f64, depth_km: f64) -> Result<Event, String> {
+    let time_ns = crate::time::parse_iso(time)
+        .filter(|t| crate::limits::time_ok(*t))
+        .ok_or_else(|| {
+            format!(
+                "origin time `{time}` is not an ISO 8601 time in the years {}-{}",
+                crate::limits::FIRST_YEAR,
+                crate::limits::LAST_YEAR
+            )
+        })?;
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(format!("latitude {lat} is outside -90..90"));
+    }
+    if !(-360.0..=360.0).contains(&lon) {
+        return Err(format!("longitude {lon} is outside -360..360"));
+    }
+    if !(-10.0..=6400.0).contains(&depth_km) {
+        return Err(format!("depth {depth_km} km is outside -10..6400"));
+    }
+    Ok(Event {
+        time_ns,
+        latitude: lat,
+        longitude: lon,
+        depth_km,
+    })
+}
+
+fn number(s: &str, what: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("{what} `{s}` is not a number"))
+}
+
+/// `folder,time,latitude,longitude,depth_km[,...]` with that header (columns in any order,
+/// extra ones ignored); no quoting (folder names hold no commas).
+pub fn csv(text: &str) -> Result<Events, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or("empty events file")?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let col = |name: &str| {
+        cols.iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!("the header has no `{name}` column (want folder,time,latitude,longitude,depth_km)")
+            })
+    };
+    let (f, t, la, lo, d) = (
+        col("folder")?,
+        col("time")?,
+        col("latitude")?,
+        col("longitude")?,
+        col("depth_km")?,
+    );
+    let mut out = Events::default();
+    for (i, line) in lines {
+        let at = |e: String| format!("line {}: {e}", i + 1);
+        let v: Vec<&str> = line.split(',').map(str::trim).collect();
+        let get = |k: usize| {
+            v.get(k).copied().ok_or_else(|| {
+                at(format!(
+                    "{} columns, the header has {}",
+                    v.len(),
+                    cols.len()
+                ))
+            })
+        };
+        let ev = checked(
+            get(t)?,
+            number(get(la)?, "latitude").map_err(at)?,
+            number(get(lo)?, "longitude").map_err(at)?,
+            number(get(d)?, "depth_km").map_err(at)?,
+        )
+        .map_err(at)?;
+        out.insert(get(f)?.to_string(), ev).map_err(at)?;
+    }
+    Ok(out)
+}
+
+/// Each event of a QuakeML document: its folder name (the last segment of its publicID) and
+/// its preferred origin (else its first one). QuakeML depths are in metres.
+pub fn quakeml(text: &str) -> Result<Vec<(Option<String>, Event)>, String> {
+    let root = xml::parse(text)?;
+    let mut events = Vec::new();
+    let mut stack = vec![&root];
+    // Events sit in eventParameters; walk the tree (no recursion: a document nests freely).
+    while let Some(e) = stack.pop() {
+        if e.name == "event" {
+            events.push(e);
+        } else {
+            stack.extend(e.children.iter().rev());
+        }
+    }
+    events
+        .into_iter()
+        .map(|e| {
+            let id = e.attr("publicID");
+            let name = id
+                .and_then(|id| id.trim_end_matches('/').rsplit(['/', '=', ':']).next())
+                .map(str::to_string);
+            let origins: Vec<&xml::Element> = e.children("origin").collect();
+            let preferred = e.child_text("preferredOriginID");
+            let origin = preferred
+                .and_then(|p| origins.iter().find(|o| o.attr("publicID") == Some(p)))
+                .or(origins.first())
+                .ok_or_else(|| format!("event {} has no origin", id.unwrap_or("?")))?;
+            let value = |k: &str| origin.child(k).and_then(|c| c.child_text("value"));
+            let need = |k: &str| value(k).ok_or_else(|| format!("an origin without {k}"));
+            let depth_m = value("depth").map(|d| number(d, "depth")).transpose()?;
+            let ev = checked(
+                need("time")?,
+                number(need("latitude")?, "latitude")?,
+                number(need("longitude")?, "longitude")?,
+                depth_m.unwrap_or(0.0) / 1000.0,
+            )?;
+            Ok((name, ev))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
