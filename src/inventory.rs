@@ -135,6 +135,22 @@ pub struct Inventories<'a> {
 }
 
 impl Inventories<'_> {
+    /// The coordinates of the channel epoch that contains the trace's start (the event's own
+    /// resp/ folder first), if it gives them.
+    pub fn coordinates_for(&self, tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
+        self.layers
+            .iter()
+            .flat_map(|inv| inv.epochs.iter().flat_map(|v| v.iter()))
+            .find(|e| {
+                e.network == tr.network
+                    && e.station == tr.station
+                    && e.location == tr.location
+                    && e.channel == tr.channel
+                    && e.covers(tr.start_ns)
+            })
+            .and_then(|e| e.coords)
+    }
+
     pub fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
         let mut station_seen = false;
         for inv in &self.layers {

@@ -801,6 +801,23 @@ fn origin_relative_trims_use_the_events_metadata() {
                 "{name}"
             );
             assert_eq!(read_sac(&out.join(f)).len(), 66_001, "{name}");
+            // The header knows the station (its StationXML) and the event (the CSV): o is
+            // the origin after the new start, lcalda set with the distances.
+            let b = std::fs::read(out.join(f)).unwrap();
+            let word = |k: usize| f32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap());
+            let int =
+                |k: usize| i32::from_le_bytes(b[280 + 4 * k..284 + 4 * k].try_into().unwrap());
+            assert_eq!(
+                (word(7), word(31), word(35)),
+                (60.0, 48.1629, 35.5),
+                "{name}"
+            );
+            assert_eq!(int(38), 1, "{name}: lcalda");
+            assert!(
+                (word(53) - 84.55).abs() < 0.01,
+                "{name}: gcarc {}",
+                word(53)
+            );
         }
     };
     for device in ["cpu", "gpu"] {

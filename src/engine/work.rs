@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::commit::{Committer, Encoded, Finished};
 use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
 use crate::error::TraceError;
-use crate::events::Events;
+use crate::events::{Event, Events};
 use crate::inventory::{Inventories, Inventory, XmlCache};
 use crate::limits;
 use crate::ops::ResponseSource;
@@ -32,9 +32,10 @@ pub(crate) struct Ctx<'a> {
     pub clocks: &'a Clocks,
     pub xml: &'a XmlCache,
     pub global: Option<&'a Inventory>,
-    /// `--events`, and each event folder's event.xml as read (its origin or why not).
+    /// `--events`, and each event folder's event as found (event.xml, else --events; or why
+    /// there is none).
     pub events: Option<&'a Events>,
-    pub event_xml: &'a Mutex<HashMap<PathBuf, Result<i64, String>>>,
+    pub event_xml: &'a Mutex<HashMap<PathBuf, Result<Event, String>>>,
     pub cache: &'a ResponseCache,
     pub planner: &'a crate::plan::Planner,
     /// Input files taken from the walk so far.
@@ -188,7 +189,7 @@ impl Ctx<'_> {
     /// sample is not finite, its times cannot be represented, or its format cannot hold it.
     fn encode(
         &self,
-        _f: &InputFile,
+        f: &InputFile,
         r: Outcome,
         id: &str,
         start: &str,
@@ -212,7 +213,17 @@ impl Ctx<'_> {
         } else {
             self.cfg.format
         };
-        let enc = write::encode(&tr, format)?;
+        // SAC's station and event words, where the inventory and the event say them.
+        let meta = if format == write::Format::Sac {
+            let resp = self.inventories(f);
+            write::sac::Meta {
+                station: self.layers(&resp).coordinates_for(&tr),
+                event: self.event(f).ok(),
+            }
+        } else {
+            write::sac::Meta::default()
+        };
+        let enc = write::encode(&tr, format, &meta)?;
         if let Some(w) = enc.warning {
             out.warnings.push(format!("{id}: {w}"));
         }
@@ -313,10 +324,15 @@ impl Ctx<'_> {
         Inventories { layers }
     }
 
-    /// The origin time of `f`'s event: its folder's event.xml (read once per folder), else
-    /// `--events` by folder name; or why there is none. The event folder is the one above a
-    /// `raw` folder (MassDownloader's EVENT/raw/*).
+    /// The origin time of `f`'s event, or why there is none (`event`).
     pub fn origin(&self, f: &InputFile) -> Result<i64, String> {
+        self.event(f).map(|e| e.time_ns)
+    }
+
+    /// `f`'s event: its folder's event.xml (read once per folder), else `--events` by folder
+    /// name; or why there is none. The event folder is the one above a `raw` folder
+    /// (MassDownloader's EVENT/raw/*).
+    pub fn event(&self, f: &InputFile) -> Result<Event, String> {
         let raw = f
             .path
             .parent()
@@ -327,27 +343,30 @@ impl Ctx<'_> {
                 f.path.display()
             ));
         };
-        let name = folder
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let xml = folder.join("event.xml");
-        if xml.is_file() {
-            let mut cache = self.event_xml.lock().unwrap_or_else(|e| e.into_inner());
-            return cache
-                .entry(folder.to_path_buf())
-                .or_insert_with(|| crate::events::event_xml(&xml).map(|e| e.time_ns))
-                .clone();
-        }
-        match self.events.map(|e| e.get(&name)) {
-            Some(Some(e)) => Ok(e.time_ns),
-            Some(None) => Err(format!(
-                "event folder `{name}` has no event.xml and --events does not name it"
-            )),
-            None => Err(format!(
-                "event folder `{name}` has no event.xml and no --events was given"
-            )),
-        }
+        // Once per folder (a stat and maybe a parse), whatever the number of its traces.
+        let mut cache = self.event_xml.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| {
+                let name = folder
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let xml = folder.join("event.xml");
+                if xml.is_file() {
+                    return crate::events::event_xml(&xml);
+                }
+                match self.events.map(|e| e.get(&name)) {
+                    Some(Some(e)) => Ok(*e),
+                    Some(None) => Err(format!(
+                        "event folder `{name}` has no event.xml and --events does not name it"
+                    )),
+                    None => Err(format!(
+                        "event folder `{name}` has no event.xml and no --events was given"
+                    )),
+                }
+            })
+            .clone()
     }
 
     /// Whether the event's inventory or `--inventory` met a file it could not read.

@@ -27,6 +27,39 @@ pub struct ChannelEpoch {
     pub station_end_ns: Option<i64>,
     /// Err: the response is present but unreadable (the reason), reported per trace.
     pub response: Option<Result<(usize, Arc<Response>), String>>,
+    /// The channel's position and orientation, when its four coordinates are numbers.
+    pub coords: Option<Coordinates>,
+}
+
+/// A channel epoch's Latitude, Longitude, Elevation (m), Depth (m below the surface), and
+/// Azimuth and Dip (degrees) when given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub elevation: f64,
+    pub depth: f64,
+    pub azimuth: Option<f64>,
+    pub dip: Option<f64>,
+}
+
+/// A channel's coordinates; none when one of the four is missing or not a finite number
+/// within its range (a header is then left unset, never filled with a wrong value).
+fn coordinates(cha: &Element) -> Option<Coordinates> {
+    let get = |k: &str, lo: f64, hi: f64| {
+        num(cha, k)
+            .ok()
+            .flatten()
+            .filter(|v| v.is_finite() && (lo..=hi).contains(v))
+    };
+    Some(Coordinates {
+        latitude: get("Latitude", -90.0, 90.0)?,
+        longitude: get("Longitude", -180.0, 180.0)?,
+        elevation: get("Elevation", -12_000.0, 9_000.0)?,
+        depth: get("Depth", -9_000.0, 12_000.0)?,
+        azimuth: get("Azimuth", 0.0, 360.0),
+        dip: get("Dip", -90.0, 90.0),
+    })
 }
 
 impl ChannelEpoch {
@@ -78,6 +111,7 @@ pub fn parse(text: &str) -> Result<Vec<ChannelEpoch>, String> {
                     station_start_ns: ss,
                     station_end_ns: se,
                     response,
+                    coords: coordinates(cha),
                 });
             }
         }

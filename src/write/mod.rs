@@ -63,7 +63,7 @@ fn fits_mseed2(tr: &Trace) -> bool {
 /// The bytes of a trace in `format`, or why it cannot be written. miniSEED is miniSEED 2
 /// where the codes fit it and miniSEED 3 otherwise (never two ids cut to one); SAC keeps 8
 /// characters per code in its header (the file name keeps the whole id), said in a warning.
-pub fn encode(tr: &Trace, format: Format) -> Result<Encoded, String> {
+pub fn encode(tr: &Trace, format: Format, meta: &sac::Meta) -> Result<Encoded, String> {
     match format {
         Format::Sac => {
             let long: Vec<&str> = [&tr.network, &tr.station, &tr.location, &tr.channel]
@@ -72,7 +72,7 @@ pub fn encode(tr: &Trace, format: Format) -> Result<Encoded, String> {
                 .map(String::as_str)
                 .collect();
             Ok(Encoded {
-                bytes: sac::encode(tr),
+                bytes: sac::encode_with(tr, meta),
                 warning: (!long.is_empty()).then(|| {
                     format!(
                         "codes longer than SAC's 8 characters ({}) are cut in the SAC header; the file name holds the whole id",
