@@ -38,7 +38,6 @@ pub fn kilometers2degrees(km: f64) -> f64 {
     km / (2.0 * 6371.0 * std::f64::consts::PI / 360.0)
 }
 
-#[expect(clippy::many_single_char_names, reason = "the formula's own names")]
 fn vincenty_inverse(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<(f64, f64, f64)> {
     let (a, f) = (WGS84_A, WGS84_F);
     let lon1 = normalize_longitude(lon1);

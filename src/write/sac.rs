@@ -68,13 +68,13 @@ fn put_meta(f: &mut [f32; 70], i: &mut [i32; 40], m: &Meta, reference_ns: i64) {
         i[LCALDA] = 1;
         // ObsPy computes them from the header's float32 coordinates.
         let c = |k: usize| f64::from(f[k]);
-        if let Some((d, az, baz)) =
+        if let Some((d, az, back_az)) =
             crate::geodesy::gps2dist_azimuth(c(EVLA), c(EVLA + 1), c(STLA), c(STLA + 1))
         {
             let km = d / 1000.0;
             f[DIST] = f32_of(km);
             f[DIST + 1] = f32_of(az);
-            f[DIST + 2] = f32_of(baz);
+            f[DIST + 2] = f32_of(back_az);
             f[DIST + 3] = f32_of(crate::geodesy::kilometers2degrees(km));
         }
     }
