@@ -16,6 +16,46 @@ pub enum Bound {
     AfterOrigin(f64),
 }
 
+impl Bound {
+    /// A bound as a pipeline writes it: an ISO 8601 time, or `start+S` / `start-S` (seconds
+    /// from the trace's start at the step), `end-S` / `end+S` (from its end), `origin+S` /
+    /// `origin-S` (from its event's origin time, `events`).
+    pub fn parse(s: &str) -> Result<Bound, String> {
+        let t = s.trim();
+        let relative = |rest: &str| -> Option<f64> {
+            let (sign, num) = match rest.as_bytes().first()? {
+                b'+' => (1.0, &rest[1..]),
+                b'-' => (-1.0, &rest[1..]),
+                _ => return None,
+            };
+            let v: f64 = num.trim().parse().ok()?;
+            // Within the span times can hold (a larger shift can never name a sample).
+            let span_s =
+                (crate::limits::last_ns() as f64 - crate::limits::first_ns() as f64) * 1e-9;
+            (v.is_finite() && v.abs() <= span_s).then_some(sign * v)
+        };
+        let parsed = if let Some(rest) = t.strip_prefix("start") {
+            relative(rest).map(Bound::AfterStart)
+        } else if let Some(rest) = t.strip_prefix("end") {
+            relative(rest).map(|v| Bound::BeforeEnd(-v))
+        } else if let Some(rest) = t.strip_prefix("origin") {
+            relative(rest).map(Bound::AfterOrigin)
+        } else {
+            crate::time::parse_iso(t)
+                .filter(|t| crate::limits::time_ok(*t))
+                .map(Bound::At)
+        };
+        parsed.ok_or_else(|| {
+            format!(
+                "expected an ISO 8601 time in the years {}-{} or start+S, start-S, end-S, \
+                 end+S, origin+S, origin-S (seconds), got `{s}`",
+                crate::limits::FIRST_YEAR,
+                crate::limits::LAST_YEAR
+            )
+        })
+    }
+}
+
 /// The trim step's keys.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct TrimArgs {

@@ -86,48 +86,14 @@ impl<'a> Keys<'a> {
     }
 }
 
-/// A trim bound: an ISO 8601 time, or `start+S` / `start-S` (seconds from the trace's start at
-/// the step) / `end-S` / `end+S` (from its end) / `origin+S` / `origin-S` (from its event's
-/// origin time, `events`).
+/// A trim bound key (`ops::trim::Bound::parse`).
 fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bound>, ConfigError> {
-    use crate::ops::trim::Bound;
-    let Some(s) = k.str(key)? else {
-        return Ok(None);
-    };
-    let t = s.trim();
-    let relative = |rest: &str| -> Option<f64> {
-        let (sign, num) = match rest.as_bytes().first()? {
-            b'+' => (1.0, &rest[1..]),
-            b'-' => (-1.0, &rest[1..]),
-            _ => return None,
-        };
-        let v: f64 = num.trim().parse().ok()?;
-        // Within the span times can hold (a larger shift can never name a sample).
-        let span_s = (crate::limits::last_ns() as f64 - crate::limits::first_ns() as f64) * 1e-9;
-        (v.is_finite() && v.abs() <= span_s).then_some(sign * v)
-    };
-    let parsed = if let Some(rest) = t.strip_prefix("start") {
-        relative(rest).map(Bound::AfterStart)
-    } else if let Some(rest) = t.strip_prefix("end") {
-        relative(rest).map(|v| Bound::BeforeEnd(-v))
-    } else if let Some(rest) = t.strip_prefix("origin") {
-        relative(rest).map(Bound::AfterOrigin)
-    } else {
-        crate::time::parse_iso(t)
-            .filter(|t| crate::limits::time_ok(*t))
-            .map(Bound::At)
-    };
-    parsed.map(Some).ok_or_else(|| {
-        k.err(
-            key,
-            format!(
-                "expected an ISO 8601 time in the years {}-{} or start+S, start-S, end-S, \
-                 end+S, origin+S, origin-S (seconds), got `{s}`",
-                crate::limits::FIRST_YEAR,
-                crate::limits::LAST_YEAR
-            ),
-        )
-    })
+    match k.str(key)? {
+        None => Ok(None),
+        Some(s) => crate::ops::trim::Bound::parse(s)
+            .map(Some)
+            .map_err(|m| k.err(key, m)),
+    }
 }
 
 const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
