@@ -893,3 +893,41 @@ fn origin_relative_trims_use_the_events_metadata() {
         "{stderr}"
     );
 }
+
+/// examples/event_window.toml with examples/events.csv (select, detrend, taper,
+/// remove_response, band-pass, trim around the origin) on the bundled data: ObsPy's result
+/// (tests/fixtures/make_fixtures.py) within float32, on both paths.
+#[test]
+fn event_window_example_matches_obspy() {
+    let want = common::read_f64("golden/FUR_HHZ_event_window.f64");
+    for device in ["cpu", "gpu"] {
+        let out = tempfile::tempdir().unwrap();
+        let o = run_pipeline(
+            &root().join("examples/event_window.toml"),
+            &root().join("examples/data"),
+            out.path(),
+            &[
+                "--events",
+                root().join("examples/events.csv").to_str().unwrap(),
+                "--device",
+                device,
+            ],
+        );
+        if device == "gpu" && o.status.code() != Some(0) && !require_gpu() {
+            continue;
+        }
+        expect_exit(&o, 0);
+        let z = sac_files(out.path())
+            .into_iter()
+            .find(|p| {
+                p.to_string_lossy()
+                    .contains("HHZ__20140101T000100Z__20140101T001700Z")
+            })
+            .expect("the HHZ window");
+        let got = read_sac(&out.path().join(z));
+        assert_eq!(got.len(), want.len(), "{device}");
+        let tol = if device == "cpu" { 1e-6 } else { 1e-4 };
+        let e = rel_l2(&got, &want);
+        assert!(e < tol, "{device}: rel L2 {e:.3e}");
+    }
+}
