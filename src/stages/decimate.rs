@@ -6,8 +6,6 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::Buf;
-use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::u32_of;
 use crate::ops::decimate;
 
@@ -40,19 +38,9 @@ impl StageOps for Decimate {
             factor: u32_of("decimation factor", self.factor)?,
         };
         let out = x.b * u64::from(x.n_out) * 4;
-        let cur = x.cur;
-        x.r.dispatch(
-            "decimate",
-            &p,
-            &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
-            out / 4,
-            WORKGROUP,
-            // A strided read still moves whole cache lines: at most the input.
-            x.real_bytes().min(out * 8),
-            out,
-        )?;
-        x.cur = 1 - cur;
-        Ok(())
+        // A strided read still moves whole cache lines: at most the input.
+        let reads = x.real_bytes().min(out * 8);
+        x.to_other_buffer("decimate", &p, out / 4, reads, out)
     }
 
     fn describe(&self) -> Value {

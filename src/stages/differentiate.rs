@@ -6,8 +6,6 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::Buf;
-use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::to_f32;
 use crate::ops::differentiate;
 
@@ -40,18 +38,8 @@ impl StageOps for Differentiate {
             dx: to_f32(self.dx),
             _pad: 0,
         };
-        let (cur, real) = (x.cur, x.real_bytes());
-        x.r.dispatch(
-            "differentiate",
-            &p,
-            &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
-            real / 4,
-            WORKGROUP,
-            real,
-            real,
-        )?;
-        x.cur = 1 - cur;
-        Ok(())
+        let real = x.real_bytes();
+        x.to_other_buffer("differentiate", &p, real / 4, real, real)
     }
 
     fn describe(&self) -> Value {

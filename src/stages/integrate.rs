@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::Buf;
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::to_f32;
 use crate::ops::integrate;
@@ -40,19 +39,9 @@ impl StageOps for Integrate {
             dx: to_f32(self.dx),
             _pad: 0,
         };
-        let (cur, real) = (x.cur, x.real_bytes());
-        x.r.dispatch(
-            "integrate",
-            &p,
-            &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
-            x.b * u64::from(WORKGROUP),
-            WORKGROUP,
-            // Each chunk is read twice (its sum, then its running sum), from cache the second time.
-            real,
-            real,
-        )?;
-        x.cur = 1 - cur;
-        Ok(())
+        let real = x.real_bytes();
+        // Each chunk is read twice (its sum, then its running sum), from cache the second time.
+        x.to_other_buffer("integrate", &p, x.b * u64::from(WORKGROUP), real, real)
     }
 
     fn describe(&self) -> Value {

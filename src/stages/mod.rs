@@ -102,6 +102,34 @@ impl Recording<'_, '_> {
     pub fn real_bytes(&self) -> u64 {
         self.b * u64::from(self.n_in) * 4
     }
+
+    /// One dispatch of `kernel` reading the samples (`Real(cur)`, binding 1) and writing the
+    /// other real buffer (binding 2), which then holds the trace: the shape of every stage
+    /// that cannot work in place (decimate, integrate, differentiate, trim).
+    pub fn to_other_buffer<P: bytemuck::Pod>(
+        &mut self,
+        kernel: &'static str,
+        params: &P,
+        invocations: u64,
+        reads: u64,
+        writes: u64,
+    ) -> Result<(), String> {
+        let cur = self.cur;
+        self.r.dispatch(
+            kernel,
+            params,
+            &[
+                (1, crate::gpu::record::Buf::Real(cur)),
+                (2, crate::gpu::record::Buf::Real(1 - cur)),
+            ],
+            invocations,
+            crate::gpu::sizing::WORKGROUP,
+            reads,
+            writes,
+        )?;
+        self.cur = 1 - cur;
+        Ok(())
+    }
 }
 
 /// What every stage does; the `Stage` enum dispatches to it.

@@ -7,8 +7,6 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::Buf;
-use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::trim::Cut;
 
@@ -74,18 +72,7 @@ impl StageOps for Trim {
             _pad: 0,
         };
         let out = x.b * u64::from(x.n_out) * 4;
-        let cur = x.cur;
-        x.r.dispatch(
-            "trim",
-            &p,
-            &[(1, Buf::Real(cur)), (2, Buf::Real(1 - cur))],
-            out / 4,
-            WORKGROUP,
-            x.b * self.keep as u64 * 4,
-            out,
-        )?;
-        x.cur = 1 - cur;
-        Ok(())
+        x.to_other_buffer("trim", &p, out / 4, x.b * self.keep as u64 * 4, out)
     }
 
     fn describe(&self) -> Value {
