@@ -29,6 +29,7 @@ pub struct BenchConfig<'a> {
     pub pipeline: &'a Path,
     pub input: &'a Path,
     pub inventory: Option<&'a Path>,
+    pub events: Option<&'a Path>,
     pub devices: Vec<&'static str>,
     pub jobs: Option<usize>,
     pub gpu_memory_mib: u64,
@@ -47,6 +48,9 @@ fn run_one(cfg: &BenchConfig, device: &str, out: &Path) -> Result<BenchRow, Stri
         .args(["--gpu-memory", &cfg.gpu_memory_mib.to_string()]);
     if let Some(inv) = cfg.inventory {
         cmd.arg("--inventory").arg(inv);
+    }
+    if let Some(ev) = cfg.events {
+        cmd.arg("--events").arg(ev);
     }
     if let Some(j) = cfg.jobs {
         cmd.args(["--jobs", &j.to_string()]);

@@ -126,6 +126,9 @@ pub struct BenchArgs {
     /// As `run --inventory`.
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
+    /// As `run --events`.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Paths to measure, in order [default: cpu,gpu, the gpu path only on a hardware
     /// adapter: a software one (lavapipe, llvmpipe) is measured only when named here].
     #[arg(long, value_delimiter = ',')]

@@ -172,6 +172,7 @@ fn bench(a: BenchArgs) -> ExitCode {
         pipeline: &a.pipeline,
         input: &a.input,
         inventory: a.inventory.as_deref(),
+        events: a.events.as_deref(),
         devices,
         jobs: a.jobs,
         gpu_memory_mib: a.gpu_memory,
