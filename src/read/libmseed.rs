@@ -235,8 +235,9 @@ pub fn detect_version(buf: &[u8]) -> Option<u8> {
     v
 }
 
-/// `MSRecord::parse` without its leaks (see the module comment): the record, `None` where
-/// libmseed needs more bytes than `buf` holds, or why it refuses.
+/// `MSRecord::parse` without its leaks (see the module comment): the record (its whole length
+/// inside `buf`, so `raw()` is a slice of `buf`), `None` where it needs more bytes than `buf`
+/// holds, or why libmseed refuses it.
 pub fn parse_record(buf: &[u8]) -> Result<Option<MSRecord>, String> {
     let r = tracked(|| {
         // SAFETY: msr3_init(NULL) allocates a fresh record or returns NULL.
@@ -268,8 +269,17 @@ pub fn parse_record(buf: &[u8]) -> Result<Option<MSRecord>, String> {
         // unparsed, its length and sample count -1. Such a record is never handed out: the
         // mseed crate's `raw()` would make a slice of length (usize)-1 (found by the
         // steim_vs_libmseed fuzz target).
+        // A record longer than `buf` is one libmseed accepted from a header it could read
+        // (steim_vs_libmseed found miniSEED 2 headers where it does) but whose bytes are not
+        // all there: `MSRecord::raw()` would be a slice past the end of `buf`. Handed out as
+        // "need more bytes", like the records libmseed itself says run past the buffer.
         // SAFETY: `msr` is the record above, owned by nobody else.
-        let unparsed = rc > 0 || unsafe { (*msr).reclen <= 0 || (*msr).samplecnt < 0 };
+        let unparsed = rc > 0
+            || unsafe {
+                (*msr).reclen <= 0
+                    || (*msr).samplecnt < 0
+                    || usize::try_from((*msr).reclen).map_or(true, |l| l > buf.len())
+            };
         if unparsed {
             // SAFETY: as above; msr3_free nulls the pointer.
             unsafe { raw::msr3_free(&mut msr) };
@@ -454,6 +464,40 @@ mod tests {
         });
         assert!(r.is_err());
         assert!(LIVE.with(|l| l.borrow().is_empty()));
+    }
+
+    /// A record parse_record hands out lies wholly inside the buffer it was given, even where
+    /// libmseed accepts a header whose record runs past the buffer (steim_vs_libmseed: the
+    /// oracle then read past its buffer under AddressSanitizer).
+    #[test]
+    fn a_record_handed_out_lies_inside_its_buffer() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/corpus/mseed/fuzz/header_accepted_record_longer_than_the_file.mseed"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let mut padded = bytes.clone();
+        padded.resize(bytes.len() + crate::read::mseed::PAD, 0);
+        let mut seen = 0;
+        for off in 0..bytes.len() {
+            let rest = &padded[off..bytes.len()];
+            if let Ok(Some(h)) = parse_record(rest) {
+                seen += 1;
+                // SAFETY-free check of the length libmseed set, before any slice is made.
+                let p = h.into_raw();
+                // SAFETY: `p` is the live record just handed out; owned again right after.
+                let reclen = unsafe { (*p).reclen };
+                // SAFETY: as above.
+                drop(unsafe { MSRecord::from_raw(p) });
+                assert!(
+                    reclen as usize <= rest.len(),
+                    "offset {off}: {reclen} > {}",
+                    rest.len()
+                );
+            }
+        }
+        // The headers at 67, 280 and 398 each claim more than the file holds.
+        assert_eq!(seen, 0, "no record of this file fits");
     }
 
     /// libmseed overwrites a record's extra headers without freeing them when blockette 1001

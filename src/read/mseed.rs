@@ -121,11 +121,8 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
         }
         // Parse the header first and check the sample count before libmseed unpacks (and
         // allocates) anything; then unpack that same record.
-        let header = match libmseed::parse_record(rest) {
-            Ok(Some(h)) if h.raw().is_some_and(|r| r.len() <= rest.len()) => Ok(Some(h)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(e),
-        };
+        // (A record parse_record hands out lies wholly inside `rest`.)
+        let header = libmseed::parse_record(rest);
         let mut said = libmseed::said();
         let rec = match header {
             // libmseed answers "need more bytes" for a record that runs past the end of the
