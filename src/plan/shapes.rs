@@ -303,6 +303,10 @@ fn step_shape(step: &Step, before: Shape, origin: Result<i64, &str>) -> Result<S
         Step::Select(_) => {}
         Step::Trim(args) => {
             let c = trim::cut(n, start, rate, args, origin)?;
+            // Fills on both sides may each be within the limits and their sum not.
+            if let Some(p) = limits::samples_problem("trimming with pad", c.npts()) {
+                return Err(p);
+            }
             if c.npts() == 0 {
                 return Err(
                     "the trim window holds none of this trace's samples (ObsPy would \
