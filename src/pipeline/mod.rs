@@ -171,6 +171,17 @@ pub enum Step {
 }
 
 impl Step {
+    /// Whether the step changes a trace's sampling rate or length.
+    pub fn changes_shape(&self) -> bool {
+        matches!(
+            self,
+            Step::Resample { .. }
+                | Step::Interpolate { .. }
+                | Step::Decimate { .. }
+                | Step::Trim(_)
+        )
+    }
+
     pub fn op(&self) -> &'static str {
         match self {
             Step::Detrend { .. } => "detrend",
@@ -260,6 +271,28 @@ impl Pipeline {
                 message: "each [[step]] must be a table".into(),
             })?;
             let step = parse_step(n, t, &mut out.warnings)?;
+            // select decides on the input trace (`select`): its rate and length keys mean what
+            // ObsPy's do only before any step that changes them.
+            if let Step::Select(s) = &step {
+                let changer = out.steps.iter().position(Step::changes_shape);
+                if let (Some(at), true) = (changer, s.sampling_rate.is_some() || s.npts.is_some()) {
+                    return Err(ConfigError::key(
+                        n,
+                        "select",
+                        if s.sampling_rate.is_some() {
+                            "sampling_rate"
+                        } else {
+                            "npts"
+                        },
+                        format!(
+                            "after step {} ({}), which changes the rate or length: put this \
+                             select before it",
+                            at + 1,
+                            out.steps[at].op()
+                        ),
+                    ));
+                }
+            }
             out.steps.push(step);
         }
         Ok(out)
@@ -352,8 +385,22 @@ npts = 12000
         assert!(e.contains("norm"), "{e}");
         let e = err("[[step]]\nop = \"select\"\nchannel = \"HHZ\"\ncomponent = \"n\"\n");
         assert!(e.contains("mutually exclusive"), "{e}");
-        let e = err("[[step]]\nop = \"select\"\nnpts = 100\n");
+        let e = err("[[step]]\nop = \"select\"\ninventory = \"x.xml\"\n");
         assert!(e.contains("unknown key"), "{e}");
+        let e =
+            err("[[step]]\nop = \"decimate\"\nfactor = 2\n[[step]]\nop = \"select\"\nnpts = 100\n");
+        assert!(
+            e.contains("step 2") && e.contains("step 1 (decimate)"),
+            "{e}"
+        );
+        let p = Pipeline::parse(
+            "[[step]]\nop = \"select\"\nsampling_rate = 100\nnpts = 12\n[[step]]\nop = \"detrend\"\n",
+        )
+        .unwrap();
+        let Step::Select(s) = &p.steps[0] else {
+            panic!("a select step")
+        };
+        assert_eq!((s.sampling_rate, s.npts), (Some(100.0), Some(12)));
         let p = Pipeline::parse("[[step]]\nop = \"select\"\nstation = \"fu?\"\n").unwrap();
         let Step::Select(s) = &p.steps[0] else {
             panic!("a select step")

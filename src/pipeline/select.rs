@@ -1,15 +1,17 @@
-//! `select`: ObsPy's `Stream.select(network, station, location, channel, component, id)` for
-//! one trace: every given pattern must match (`fnmatch`, upper-cased on both sides as ObsPy
-//! does). Codes are what no operation here changes, so a select step decides a trace before
-//! it is processed, wherever it stands in the pipeline; a trace not selected is counted in
-//! the report (`traces_not_selected`), neither written nor failed.
+//! `select`: ObsPy's `Stream.select(network, station, location, channel, component, id,
+//! sampling_rate, npts)` for one trace: every given pattern must match (`fnmatch`, upper-cased
+//! on both sides as ObsPy does), the rate and length exactly. Codes are what no operation here
+//! changes, so a select step decides a trace before it is processed, wherever it stands; rate
+//! and length are the input's, so those two keys are refused after a step that changes them.
+//! A trace not selected is counted in the report (`traces_not_selected`), neither written
+//! nor failed.
 
 use serde::Serialize;
 
 use crate::trace::Trace;
 
 /// The patterns of one select step, upper-cased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Select {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
@@ -23,6 +25,12 @@ pub struct Select {
     pub component: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// ObsPy's exact comparisons with the trace's rate and length (before any step that
+    /// changes them: `Pipeline::parse` refuses these keys after one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub npts: Option<usize>,
 }
 
 impl Select {
@@ -57,6 +65,8 @@ impl Select {
             && ok(&self.location, &tr.location)
             && ok(&self.channel, &tr.channel)
             && ok(&self.component, &component)
+            && self.sampling_rate.is_none_or(|r| r == tr.sampling_rate)
+            && self.npts.is_none_or(|n| n == tr.data.len())
     }
 }
 

@@ -505,7 +505,7 @@ pub(super) fn parse_step(
             Step::Differentiate { method }
         }
         "select" => {
-            // ObsPy upper-cases both sides; its sampling_rate/npts/inventory keys are not here.
+            // ObsPy upper-cases both sides; its `inventory` key is not here.
             let mut pat = |key: &'static str| -> Result<Option<String>, ConfigError> {
                 Ok(k.str(key)?.map(str::to_uppercase))
             };
@@ -516,6 +516,8 @@ pub(super) fn parse_step(
                 channel: pat("channel")?,
                 component: pat("component")?,
                 id: pat("id")?,
+                sampling_rate: k.positive("sampling_rate")?,
+                npts: k.usize("npts")?,
             };
             sel.check().map_err(|m| k.err("component", m))?;
             Step::Select(sel)

@@ -41,6 +41,10 @@ fn a_trace_is_selected_when_every_pattern_matches() {
         s
     };
     assert!(Select::default().matches(&tr));
+    assert!(s(|s| s.sampling_rate = Some(100.0)).matches(&tr));
+    assert!(!s(|s| s.sampling_rate = Some(20.0)).matches(&tr));
+    assert!(s(|s| s.npts = Some(0)).matches(&tr));
+    assert!(!s(|s| s.npts = Some(1)).matches(&tr));
     assert!(s(|s| s.component = Some("Z".into())).matches(&tr));
     assert!(!s(|s| s.component = Some("N".into())).matches(&tr));
     assert!(s(|s| s.id = Some("GR.FUR..HH?".into())).matches(&tr));
