@@ -7,9 +7,9 @@ use seisbatch::time::parse_iso;
 use seisbatch::trace::Trace;
 use seisbatch::write::sac::encode;
 
-#[test]
-fn sac_bytes_equal_obspy() {
-    let tr = Trace {
+/// The trace tests/fixtures/make_fixtures.py writes with ObsPy.
+fn fixture_trace() -> Trace {
+    Trace {
         network: "XX".into(),
         station: "STA01".into(),
         location: String::new(),
@@ -17,7 +17,12 @@ fn sac_bytes_equal_obspy() {
         start_ns: parse_iso("2020-02-29T23:59:58.123456Z").unwrap(),
         sampling_rate: 40.0,
         data: vec![1.5, -2.25, 3.0, 0.125],
-    };
+    }
+}
+
+#[test]
+fn sac_bytes_equal_obspy() {
+    let tr = fixture_trace();
     let want = std::fs::read(common::fixture("sac/XX.STA01..BHZ.sac")).unwrap();
     let got = encode(&tr);
     assert_eq!(got.len(), want.len());
@@ -38,15 +43,7 @@ fn sac_bytes_with_station_and_event_equal_obspy() {
     use seisbatch::events::Event;
     use seisbatch::read::stationxml::Coordinates;
     use seisbatch::write::sac::{encode_with, Meta};
-    let tr = Trace {
-        network: "XX".into(),
-        station: "STA01".into(),
-        location: String::new(),
-        channel: "BHZ".into(),
-        start_ns: parse_iso("2020-02-29T23:59:58.123456Z").unwrap(),
-        sampling_rate: 40.0,
-        data: vec![1.5, -2.25, 3.0, 0.125],
-    };
+    let tr = fixture_trace();
     let meta = Meta {
         station: Some(Coordinates {
             latitude: 48.162899,
