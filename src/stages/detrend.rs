@@ -45,6 +45,12 @@ impl StageOps for Detrend {
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
+        // Opening the program, a demean has nothing left to do: the upload subtracted each
+        // trace's f64 mean before rounding to f32 (`Program::centre`), which is the whole of
+        // ObsPy's demean, and more exactly than an f32 mean on the device would.
+        if x.first && self.kind == DetrendType::Demean {
+            return Ok(());
+        }
         let p = DetrendParams {
             n: x.n_in,
             count: x.cnt,

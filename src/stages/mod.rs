@@ -95,6 +95,9 @@ pub struct Recording<'a, 'c> {
     pub max_complex: usize,
     /// Filter state bytes per trace the program needs so far.
     pub state: u64,
+    /// The program's first stage: its samples are as uploaded (centred when it is a detrend,
+    /// `Program::centre`).
+    pub first: bool,
 }
 
 impl Recording<'_, '_> {

@@ -341,6 +341,7 @@ pub fn record(
             cur,
             max_complex,
             state,
+            first: k == 0,
         };
         at.stage.record(&mut x)?;
         (cur, max_complex, state) = (x.cur, x.max_complex, x.state);
