@@ -49,6 +49,23 @@ fn trace(data: Vec<f64>, rate: f64) -> Trace {
     }
 }
 
+/// The plan of `p` for a trace of `npts` samples at `rate` starting at `start_ns`.
+fn shaped(
+    p: &Pipeline,
+    npts: usize,
+    rate: f64,
+    start_ns: i64,
+) -> Result<seisbatch::plan::Plan, seisbatch::plan::Failure> {
+    plan::plan_for(
+        &p.steps,
+        Shape {
+            npts,
+            sampling_rate: rate,
+            start_ns,
+        },
+    )
+}
+
 /// Runs `toml` (one or more steps without remove_response) over `count` random traces of
 /// `n` samples on the device and on the CPU path; returns the worst relative L2.
 fn device_vs_cpu(gpu: &Gpu, toml: &str, n: usize, rate: f64, count: usize, budget: u64) -> f64 {
@@ -66,15 +83,8 @@ fn device_vs_cpu_with(
     fused: bool,
 ) -> f64 {
     let p = Pipeline::parse(toml).unwrap();
-    let prog = plan::plan_for(
-        &p.steps,
-        Shape {
-            npts: n,
-            sampling_rate: rate,
-            start_ns: 1_388_534_400_000_000_000,
-        },
-    )
-    .unwrap_or_else(|e| panic!("{toml} n={n}: {e}"));
+    let prog = shaped(&p, n, rate, 1_388_534_400_000_000_000)
+        .unwrap_or_else(|e| panic!("{toml} n={n}: {e}"));
     let inputs: Vec<Vec<f64>> = (0..count)
         .map(|t| {
             // An offset and a trend, as raw counts have, on top of the noise.
@@ -303,15 +313,7 @@ fn remove_sensitivity_uses_each_traces_value() {
     let toml = "[[step]]\nop = \"differentiate\"\n[[step]]\nop = \"remove_sensitivity\"\n";
     let p = Pipeline::parse(toml).unwrap();
     for n in [2usize, 97, 4801] {
-        let prog = plan::plan_for(
-            &p.steps,
-            Shape {
-                npts: n,
-                sampling_rate: 50.0,
-                start_ns: 0,
-            },
-        )
-        .unwrap();
+        let prog = shaped(&p, n, 50.0, 0).unwrap();
         assert_eq!(prog.responses[0].nfft, plan::SENSITIVITY);
         let values = [6.3e8, -2.0e3, 1.0];
         let traces: Vec<Vec<f64>> = (0..3).map(|t| noise(2000 + t, n)).collect();
@@ -443,15 +445,7 @@ fn deconvolve_matches_cpu() {
             "[[step]]\nop = \"remove_response\"\nzero_mean = {zero_mean}\ntaper = {taper}\n"
         );
         let p = Pipeline::parse(&toml).unwrap();
-        let prog = plan::plan_for(
-            &p.steps,
-            Shape {
-                npts: n,
-                sampling_rate: 100.0,
-                start_ns: 0,
-            },
-        )
-        .unwrap();
+        let prog = shaped(&p, n, 100.0, 0).unwrap();
         let Some(Stage::Deconvolve(Deconvolve { nfft, .. })) =
             prog.stages.last().map(|s| s.stage.clone())
         else {
@@ -581,15 +575,7 @@ fn rfft_deconvolution_matches_the_stages_in_f64() {
 
 fn rfft_case(gpu: &Gpu, toml: &str, n: usize) {
     let p = Pipeline::parse(toml).unwrap();
-    let prog = plan::plan_for(
-        &p.steps,
-        Shape {
-            npts: n,
-            sampling_rate: 100.0,
-            start_ns: 0,
-        },
-    )
-    .unwrap();
+    let prog = shaped(&p, n, 100.0, 0).unwrap();
     let Some(Stage::Deconvolve(Deconvolve { nfft, rfft, .. })) =
         prog.stages.last().map(|s| s.stage.clone())
     else {
@@ -687,15 +673,7 @@ fn two_deconvolutions_in_one_batch_keep_their_tables() {
     let n = 1000;
     let toml = "[[step]]\nop = \"remove_response\"\nzero_mean = false\ntaper = false\n".repeat(2);
     let p = Pipeline::parse(&toml).unwrap();
-    let prog = plan::plan_for(
-        &p.steps,
-        Shape {
-            npts: n,
-            sampling_rate: 100.0,
-            start_ns: 0,
-        },
-    )
-    .unwrap();
+    let prog = shaped(&p, n, 100.0, 0).unwrap();
     let nfft = deconvolve::npts2nfft(n);
     let bins = nfft / 2 + 1;
     let table = |k: u64| -> Table {
