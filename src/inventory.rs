@@ -151,6 +151,51 @@ impl Inventories<'_> {
             .and_then(|e| e.coords)
     }
 
+    /// SAC's station words for a trace of a rotate run: a channel the rotation wrote (its
+    /// output letters) has its band's position and the rotation's orientation (R and T from the
+    /// back-azimuth used: the step's, else event to station); any other keeps its epoch's.
+    pub fn rotated_coordinates_for(
+        &self,
+        args: &crate::ops::rotate::RotateArgs,
+        tr: &Trace,
+        event: Option<&crate::events::Event>,
+    ) -> Option<crate::read::stationxml::Coordinates> {
+        let letter = tr.channel.chars().last()?;
+        if !args.method.letters().1.contains(letter) {
+            return self.coordinates_for(tr);
+        }
+        let mut c = self.band_coordinates_for(tr)?;
+        let back_az = args.back_azimuth.or_else(|| {
+            let e = event?;
+            crate::geodesy::gps2dist_azimuth(e.latitude, e.longitude, c.latitude, c.longitude)
+                .map(|(_, _, back_az)| back_az)
+        });
+        let o = crate::ops::rotate::orientation_of(args.method, letter, back_az);
+        c.azimuth = o.map(|o| o.0);
+        c.dip = o.map(|o| o.1);
+        Some(c)
+    }
+
+    /// A rotated trace's station position: the first channel epoch of its band (the channel
+    /// code without its component letter) that contains its start; its orientation is the
+    /// rotation's, not that channel's (`ops::rotate::orientation_of`).
+    pub fn band_coordinates_for(&self, tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
+        let band = tr.channel.get(..tr.channel.len().checked_sub(1)?)?;
+        self.layers
+            .iter()
+            .flat_map(|inv| inv.epochs.iter().flat_map(|v| v.iter()))
+            .find(|e| {
+                e.network == tr.network
+                    && e.station == tr.station
+                    && e.location == tr.location
+                    && e.channel.len() == tr.channel.len()
+                    && e.channel.starts_with(band)
+                    && e.covers(tr.start_ns)
+                    && e.coords.is_some()
+            })
+            .and_then(|e| e.coords)
+    }
+
     pub fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
         let mut station_seen = false;
         for inv in &self.layers {

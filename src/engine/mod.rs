@@ -11,6 +11,7 @@
 
 mod commit;
 mod config;
+mod group;
 mod stream;
 mod totals;
 mod work;
@@ -189,11 +190,20 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
                 .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
         ),
     };
-    let keys = done_keys;
-    let walker: Inputs = Box::new(walker.filter(move |r| match r {
-        Ok(f) => !keys.contains(&journal::key(&f.rel)),
-        Err(_) => true,
-    }));
+    // A rotate run: the per-trace segments between rotates, each planned on its own.
+    let (ranges, rotates) = crate::exec::grouped::split(&cfg.pipeline.steps);
+    let segments: Vec<(std::ops::Range<usize>, crate::plan::Planner)> = if rotates.is_empty() {
+        Vec::new()
+    } else {
+        ranges
+            .into_iter()
+            .map(|r| {
+                let p = crate::plan::Planner::new(&cfg.pipeline.steps[r.clone()]);
+                (r, p)
+            })
+            .collect()
+    };
+    let (walker, journaled) = group::skip_journaled(walker, done_keys, !rotates.is_empty());
     // This shard's share, for the progress bar: one more counting walk (as cheap as the
     // first: names and first bytes only).
     let mine = match (cfg.shard, shard_totals) {
@@ -279,6 +289,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         event_xml: &event_xml,
         cache: &cache,
         planner: &planner,
+        segments: &segments,
+        rotates: &rotates,
+        journaled: &journaled,
         files: &AtomicUsize::new(0),
         totals: &totals,
         committer: &committer,
@@ -302,10 +315,22 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             // waits for its last batch, the other's batches keep the device busy (one driver
             // drains the device at the end of every call).
             let loops = gpu_loops(cfg.gpu_memory);
+            // A rotate run: a driver per segment in each loop (the segment's share of it).
+            let planners: Vec<&crate::plan::Planner> = if segments.is_empty() {
+                vec![&planner]
+            } else {
+                segments
+                    .iter()
+                    .filter(|(r, _)| !r.is_empty())
+                    .map(|(_, p)| p)
+                    .collect()
+            };
+            let per_loop = planners.len().max(1);
             let mut drivers: Vec<gpu::executor::Driver> = (0..loops)
-                .map(|_| {
-                    let share = cfg.gpu_memory / loops as u64;
-                    let mut d = gpu::executor::Driver::new(g, share, &planner, &cache);
+                .flat_map(|_| planners.iter().copied())
+                .map(|p| {
+                    let share = cfg.gpu_memory / (loops * per_loop) as u64;
+                    let mut d = gpu::executor::Driver::new(g, share, p, &cache);
                     d.set_profile(cfg.stage_times && g.timestamps);
                     d.set_cpu_stages(&cfg.cpu_stages);
                     d
@@ -317,28 +342,48 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
                 .map_err(|e| {
                     RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs))
                 })?;
-            let (first, rest) = drivers.split_at_mut(1);
-            let more: Vec<Box<dyn crate::exec::Executor + Send>> = rest
+            // One executor per loop: its driver, or a rotate run's segments' drivers.
+            let mut execs: Vec<Box<dyn crate::exec::Executor + Send + '_>> = drivers
+                .chunks_mut(per_loop)
+                .map(|chunk| -> Box<dyn crate::exec::Executor + Send + '_> {
+                    if segments.is_empty() {
+                        Box::new(&mut chunk[0])
+                    } else {
+                        let mut mine = chunk.iter_mut();
+                        Box::new(ctx.grouped(|_| match mine.next() {
+                            Some(d) => Box::new(d),
+                            None => unreachable!("one driver per segment"),
+                        }))
+                    }
+                })
+                .collect();
+            let mut first = execs.remove(0);
+            let more: Vec<Box<dyn crate::exec::Executor + Send>> = execs
                 .iter_mut()
-                .map(|d| {
+                .map(|e| {
                     Box::new(crate::exec::InPool {
                         pool: &pool,
-                        exec: d,
+                        exec: &mut **e,
                     }) as Box<dyn crate::exec::Executor + Send>
                 })
                 .collect();
             pool.install(|| {
                 ctx.run_stream(
                     walker,
-                    &mut first[0],
+                    &mut *first,
                     more,
                     &stream::Feed::gpu(cfg.jobs.max(1)),
                 )
             });
+            drop(first);
+            drop(execs);
             let mut times = (0.0, 0.0, gpu::runner::RunnerTimes::default());
-            for d in &drivers {
+            for (i, d) in drivers.iter().enumerate() {
                 device_warnings.extend(d.notes.iter().cloned());
-                on_device += d.on_device;
+                // A rotate run's trace passes each segment's driver: counted once, at the first.
+                if i % per_loop == 0 {
+                    on_device += d.on_device;
+                }
                 let t = d.runner_times();
                 times.0 += d.host_prep;
                 times.1 += d.cpu_fallback;

@@ -9,6 +9,7 @@
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
 
+use super::group::PARTNER;
 use super::work::FileSources;
 use super::work::{internal_failure, panic_message, Ctx, Decoded, Outcome};
 use super::{FileOutcome, Inputs};
@@ -81,8 +82,9 @@ impl Ctx<'_> {
         feed: &Feed,
     ) {
         let (readers, writers) = (feed.readers.max(1), feed.writers.max(1));
-        let walker = Mutex::new(walker);
-        let (read_tx, read_rx) = sync_channel::<Read>(2 * readers);
+        let walker = Mutex::new(walker.peekable());
+        // A message is a group: one file, or a rotate run's station (`group`).
+        let (read_tx, read_rx) = sync_channel::<Vec<Read>>(2 * readers);
         let (done_tx, done_rx) = sync_channel::<Done>(2 * writers);
         let done_rx = Mutex::new(done_rx);
         let read_rx = Mutex::new(read_rx);
@@ -91,24 +93,36 @@ impl Ctx<'_> {
                 let tx = read_tx.clone();
                 let walker = &walker;
                 s.spawn(move || {
-                    while let Some((seq, bytes, f)) = self.take(walker) {
-                        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            (self.decode(&f), self.inventories(&f))
-                        }));
-                        let (d, inv) = match read {
-                            Ok(x) => x,
-                            Err(p) => {
-                                // A bug: the file still reaches the committer, as a failure.
-                                let done = internal_failure(&f, &panic_message(&*p));
-                                self.committer.finish(seq, bytes, done);
-                                continue;
+                    loop {
+                        let group = self.take_group(walker);
+                        if group.is_empty() {
+                            break;
+                        }
+                        let mut reads = Vec::with_capacity(group.len());
+                        for (seq, bytes, f) in group {
+                            let read =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    (self.decode(&f), self.inventories(&f))
+                                }));
+                            match read {
+                                Ok((d, inv)) => reads.push((seq, bytes, f, d, inv)),
+                                Err(p) => {
+                                    // A bug: the file still reaches the committer, as a failure.
+                                    if seq != PARTNER {
+                                        let done = internal_failure(&f, &panic_message(&*p));
+                                        self.committer.finish(seq, bytes, done);
+                                    }
+                                }
                             }
-                        };
-                        if let Err(e) = tx.send((seq, bytes, f, d, inv)) {
+                        }
+                        if let Err(e) = tx.send(reads) {
                             // The executor loops stopped: commit what was read, unprocessed.
-                            let (seq, bytes, f, d, _) = e.0;
-                            let done = self.finished(&f, d.out, Vec::new());
-                            self.committer.finish(seq, bytes, done);
+                            for (seq, bytes, f, d, _) in e.0 {
+                                if seq != PARTNER {
+                                    let done = self.finished(&f, d.out, Vec::new());
+                                    self.committer.finish(seq, bytes, done);
+                                }
+                            }
                         }
                     }
                 });
@@ -139,21 +153,26 @@ impl Ctx<'_> {
     /// Whole files until `feed.samples` are waiting, through the executor, results out.
     fn executor_loop(
         &self,
-        read_rx: &Mutex<std::sync::mpsc::Receiver<Read>>,
+        read_rx: &Mutex<std::sync::mpsc::Receiver<Vec<Read>>>,
         done_tx: std::sync::mpsc::SyncSender<Done>,
         exec: &mut dyn Executor,
         feed: &Feed,
     ) {
-        let samples_of = |r: &Read| r.3.traces.iter().map(|t| t.data.len()).sum::<usize>();
+        let samples_of = |g: &[Read]| {
+            g.iter()
+                .flat_map(|r| r.3.traces.iter())
+                .map(|t| t.data.len())
+                .sum::<usize>()
+        };
         let mut closed = false;
         while !closed {
             // One loop gathers at a time; the others process meanwhile.
             let Ok(rx) = read_rx.lock() else { break };
             let mut files: Vec<Read> = match rx.recv() {
-                Ok(first) => vec![first],
+                Ok(first) => first,
                 Err(_) => break,
             };
-            let mut samples: usize = samples_of(&files[0]);
+            let mut samples: usize = samples_of(&files);
             while samples < feed.samples {
                 let next = match rx.try_recv() {
                     Ok(f) => Ok(f),
@@ -163,9 +182,9 @@ impl Ctx<'_> {
                     Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                 };
                 match next {
-                    Ok(f) => {
-                        samples += samples_of(&f);
-                        files.push(f);
+                    Ok(mut g) => {
+                        samples += samples_of(&g);
+                        files.append(&mut g);
                     }
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => {
@@ -179,10 +198,7 @@ impl Ctx<'_> {
             let invs: Vec<FileSources> = resps
                 .iter()
                 .zip(&files)
-                .map(|(r, f)| FileSources {
-                    inv: self.layers(r),
-                    origin: self.origin(&f.2),
-                })
+                .map(|(r, f)| self.sources(&f.2, r))
                 .collect();
             let mut owner = Vec::new();
             let mut traces = Vec::new();
@@ -214,7 +230,9 @@ impl Ctx<'_> {
                         Ok(r) => format!("{} outcomes for {n} traces", r.len()),
                     };
                     for (seq, bytes, f, _) in shells {
-                        self.committer.finish(seq, bytes, internal_failure(&f, &m));
+                        if seq != PARTNER {
+                            self.committer.finish(seq, bytes, internal_failure(&f, &m));
+                        }
                     }
                     continue;
                 }
@@ -225,6 +243,9 @@ impl Ctx<'_> {
                 per_file[o].push((r, id, st));
             }
             for ((seq, bytes, f, out), results) in shells.into_iter().zip(per_file) {
+                if seq == PARTNER {
+                    continue; // journaled by an earlier run: read only for its group
+                }
                 if let Err(e) = done_tx.send((seq, bytes, f, out, results)) {
                     // No writer left (cannot happen while this scope lives): commit here.
                     let (seq, bytes, f, out, results) = e.0;

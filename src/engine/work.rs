@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::commit::{Committer, Encoded, Finished};
-use super::{add, merge, Clocks, FileOutcome, Inputs, RunConfig, Totals};
+use super::{add, Clocks, FileOutcome, Inputs, RunConfig, Totals};
 use crate::error::TraceError;
 use crate::events::{Event, Events};
 use crate::inventory::{Inventories, Inventory, XmlCache};
@@ -38,6 +38,12 @@ pub(crate) struct Ctx<'a> {
     pub event_xml: &'a Mutex<HashMap<PathBuf, Result<Event, String>>>,
     pub cache: &'a ResponseCache,
     pub planner: &'a crate::plan::Planner,
+    /// A rotate run's per-trace segments (the step range each plans) and its rotates
+    /// (`exec::grouped`); empty otherwise.
+    pub segments: &'a [(std::ops::Range<usize>, crate::plan::Planner)],
+    pub rotates: &'a [(usize, crate::ops::rotate::RotateArgs)],
+    /// A resumed rotate run's journaled inputs (partners only, `group`); empty otherwise.
+    pub journaled: &'a std::collections::HashSet<String>,
     /// Input files taken from the walk so far.
     pub files: &'a AtomicUsize,
     pub totals: &'a Mutex<Totals>,
@@ -48,7 +54,9 @@ pub(crate) struct Ctx<'a> {
 /// --inventory) and its event's origin time (or why it has none).
 pub(crate) struct FileSources<'b> {
     pub inv: Inventories<'b>,
-    pub origin: Result<i64, String>,
+    pub event: Result<Event, String>,
+    /// The input's folder (its shared output folder's address: one per folder of the walk).
+    pub folder: usize,
 }
 
 impl ResponseSource for FileSources<'_> {
@@ -56,8 +64,16 @@ impl ResponseSource for FileSources<'_> {
         self.inv.response_for(tr)
     }
 
-    fn origin(&self) -> Result<i64, &str> {
-        self.origin.as_ref().copied().map_err(String::as_str)
+    fn event(&self) -> Result<Event, &str> {
+        self.event.as_ref().copied().map_err(String::as_str)
+    }
+
+    fn coordinates(&self, tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
+        self.inv.coordinates_for(tr)
+    }
+
+    fn folder(&self) -> usize {
+        self.folder
     }
 }
 
@@ -72,52 +88,133 @@ pub(crate) use crate::exec::Outcome;
 
 /// An input's size (for admission), or 0 if it cannot be read (its read fails later, with
 /// the reason).
-fn size(f: &InputFile) -> u64 {
+pub(super) fn size(f: &InputFile) -> u64 {
     std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
 }
 
 impl Ctx<'_> {
-    /// The next input from the walk, admitted (with its sequence number and size), or a folder
-    /// the walk could not read (reported at once: it has no outputs and is never journaled).
-    pub fn take(&self, walker: &Mutex<Inputs>) -> Option<(u64, u64, InputFile)> {
-        let mut w = walker.lock().ok()?;
-        loop {
-            match w.next()? {
-                Ok(f) => {
-                    let bytes = size(&f);
-                    let seq = self.committer.admit(bytes);
-                    self.files.fetch_add(1, Ordering::Relaxed);
-                    return Some((seq, bytes, f));
-                }
-                Err(e) => merge(self.totals, walk_failure(e)),
-            }
-        }
-    }
-
-    /// The CPU path: `--jobs 1` takes each file from the walk on this thread, processes and
-    /// commits it (the serial debugging path); more jobs run the streaming engine with one
-    /// CPU executor per job.
+    /// The CPU path: `--jobs 1` takes each file (a station's files in a rotate run) from the
+    /// walk on this thread, processes and commits it (the serial debugging path); more jobs
+    /// run the streaming engine with one CPU executor per job.
     pub fn run_cpu(&self, walker: Inputs) {
-        if self.cfg.jobs <= 1 {
-            let walker = Mutex::new(walker);
-            while let Some((seq, bytes, f)) = self.take(&walker) {
-                let done = self.guarded(&f, || self.process_file(&f));
-                self.committer.finish(seq, bytes, done);
-            }
-            return;
-        }
-        // One executor loop per worker: a loop waiting for its call to finish never idles a
-        // core, since the others' calls fill the pool.
-        let cpu = || crate::exec::cpu::Cpu {
-            planner: self.planner,
+        let cpu = |planner| crate::exec::cpu::Cpu {
+            planner,
             cache: self.cache,
             clock: Some(&self.clocks.process),
         };
-        let more: Vec<Box<dyn crate::exec::Executor + Send>> = (1..self.cfg.jobs)
-            .map(|_| Box::new(cpu()) as Box<dyn crate::exec::Executor + Send>)
-            .collect();
+        let one = || -> Box<dyn crate::exec::Executor + Send + '_> {
+            if self.rotates.is_empty() {
+                Box::new(cpu(self.planner))
+            } else {
+                Box::new(self.grouped(|p| Box::new(cpu(p))))
+            }
+        };
+        if self.cfg.jobs <= 1 {
+            let walker = Mutex::new(walker.peekable());
+            let mut exec = one();
+            loop {
+                let group = self.take_group(&walker);
+                if group.is_empty() {
+                    return;
+                }
+                if let [(seq, bytes, f)] = &group[..] {
+                    if self.rotates.is_empty() {
+                        let done = self.guarded(f, || self.process_file(f));
+                        self.committer.finish(*seq, *bytes, done);
+                        continue;
+                    }
+                }
+                self.process_group(group, &mut *exec);
+            }
+        }
+        // One executor loop per worker: a loop waiting for its call to finish never idles a
+        // core, since the others' calls fill the pool.
+        let more: Vec<Box<dyn crate::exec::Executor + Send>> =
+            (1..self.cfg.jobs).map(|_| one()).collect();
         let feed = super::stream::Feed::cpu(self.cfg.jobs);
-        self.run_stream(walker, &mut cpu(), more, &feed);
+        self.run_stream(walker, &mut *one(), more, &feed);
+    }
+
+    /// A rotate run's executor: each segment through an executor `exec` makes for its
+    /// planner.
+    pub fn grouped<'e>(
+        &'e self,
+        mut exec: impl FnMut(&'e crate::plan::Planner) -> Box<dyn crate::exec::Executor + Send + 'e>,
+    ) -> crate::exec::grouped::Grouped<'e> {
+        crate::exec::grouped::Grouped {
+            segments: self
+                .segments
+                .iter()
+                .map(|(r, p)| {
+                    (!r.is_empty()).then(|| crate::exec::grouped::Segment {
+                        exec: exec(p),
+                        first_step: r.start,
+                    })
+                })
+                .collect(),
+            rotates: self.rotates.to_vec(),
+        }
+    }
+
+    /// The serial path for a station's files (a rotate run): read them all, one executor
+    /// call, each file's results committed (a partner's dropped).
+    fn process_group(
+        &self,
+        group: Vec<(u64, u64, InputFile)>,
+        exec: &mut dyn crate::exec::Executor,
+    ) {
+        let decoded: Vec<Decoded> = group.iter().map(|(_, _, f)| self.decode(f)).collect();
+        let resps: Vec<Option<Arc<Inventory>>> =
+            group.iter().map(|(_, _, f)| self.inventories(f)).collect();
+        let sources: Vec<FileSources> = resps
+            .iter()
+            .zip(&group)
+            .map(|(r, (_, _, f))| self.sources(f, r))
+            .collect();
+        let (mut traces, mut owner, mut outs) = (Vec::new(), Vec::new(), Vec::new());
+        for (slot, mut d) in decoded.into_iter().enumerate() {
+            owner.extend(std::iter::repeat_n(slot, d.traces.len()));
+            traces.append(&mut d.traces);
+            outs.push(d.out);
+        }
+        let ids: Vec<(String, String)> = traces
+            .iter()
+            .map(|t| (t.id(), time::iso(t.start_ns)))
+            .collect();
+        let srcs: Vec<&dyn ResponseSource> = owner
+            .iter()
+            .map(|&o| &sources[o] as &dyn ResponseSource)
+            .collect();
+        let n = traces.len();
+        let results =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.process(traces, &srcs)));
+        let mut per_file: Vec<Vec<(Outcome, String, String)>> =
+            group.iter().map(|_| Vec::new()).collect();
+        match results {
+            Ok(r) if r.len() == n => {
+                for ((r, (id, st)), o) in r.into_iter().zip(ids).zip(owner) {
+                    per_file[o].push((r, id, st));
+                }
+            }
+            outcome => {
+                let m = match outcome {
+                    Err(p) => panic_message(&*p),
+                    Ok(r) => format!("{} outcomes for {n} traces", r.len()),
+                };
+                for (seq, bytes, f) in group {
+                    if seq != super::group::PARTNER {
+                        self.committer.finish(seq, bytes, internal_failure(&f, &m));
+                    }
+                }
+                return;
+            }
+        }
+        for (((seq, bytes, f), out), results) in group.into_iter().zip(outs).zip(per_file) {
+            if seq != super::group::PARTNER {
+                let done = self.guarded(&f, || self.finished(&f, out, results));
+                self.committer.finish(seq, bytes, done);
+            }
+        }
     }
 
     /// Runs `f`; a panic (a bug) becomes a failure of this file rather than the end of the run
@@ -133,10 +230,7 @@ impl Ctx<'_> {
     fn process_file(&self, f: &InputFile) -> Finished {
         let Decoded { traces, out } = self.decode(f);
         let resp = self.inventories(f);
-        let inv = FileSources {
-            inv: self.layers(&resp),
-            origin: self.origin(f),
-        };
+        let inv = self.sources(f, &resp);
         let exec = crate::exec::cpu::Cpu {
             planner: self.planner,
             cache: self.cache,
@@ -216,9 +310,14 @@ impl Ctx<'_> {
         // SAC's station and event words, where the inventory and the event say them.
         let meta = if format == write::Format::Sac {
             let resp = self.inventories(f);
+            let inv = self.layers(&resp);
+            let event = self.event(f).ok();
             write::sac::Meta {
-                station: self.layers(&resp).coordinates_for(&tr),
-                event: self.event(f).ok(),
+                station: match self.rotates.last() {
+                    Some((_, args)) => inv.rotated_coordinates_for(args, &tr, event.as_ref()),
+                    None => inv.coordinates_for(&tr),
+                },
+                event,
             }
         } else {
             write::sac::Meta::default()
@@ -324,9 +423,17 @@ impl Ctx<'_> {
         Inventories { layers }
     }
 
-    /// The origin time of `f`'s event, or why there is none (`event`).
-    pub fn origin(&self, f: &InputFile) -> Result<i64, String> {
-        self.event(f).map(|e| e.time_ns)
+    /// What `f`'s traces look up: its inventories, its event, its folder.
+    pub fn sources<'b>(
+        &'b self,
+        f: &InputFile,
+        resp: &'b Option<Arc<Inventory>>,
+    ) -> FileSources<'b> {
+        FileSources {
+            inv: self.layers(resp),
+            event: self.event(f),
+            folder: Arc::as_ptr(&f.out_dir) as *const u8 as usize,
+        }
     }
 
     /// `f`'s event: its folder's event.xml (read once per folder), else `--events` by folder

@@ -4,6 +4,7 @@
 //! The engine hands either one the traces of whole files and gets one outcome per trace.
 
 pub mod cpu;
+pub mod grouped;
 
 use crate::error::TraceError;
 use crate::ops::ResponseSource;
@@ -32,5 +33,13 @@ impl<E: Executor + Send + ?Sized> Executor for InPool<'_, E> {
     fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome> {
         let exec = &mut *self.exec;
         self.pool.install(|| exec.process(traces, sources))
+    }
+}
+
+/// A borrowed executor (a GPU driver the engine reads its counters from afterwards, run
+/// inside a rotate run's `grouped::Grouped`).
+impl<E: Executor + ?Sized> Executor for &mut E {
+    fn process(&mut self, traces: Vec<Trace>, sources: &Sources) -> Vec<Outcome> {
+        (**self).process(traces, sources)
     }
 }

@@ -15,6 +15,7 @@ pub mod interpolate;
 pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;
+pub mod rotate;
 pub mod taper;
 pub mod trim;
 
@@ -29,8 +30,24 @@ use crate::trace::Trace;
 pub trait ResponseSource: Sync {
     fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError>;
 
+    /// The trace's event, or why it has none.
+    fn event(&self) -> Result<crate::events::Event, &str> {
+        Err("the trace has no event")
+    }
+
     /// The origin time of the trace's event (`origin+S` trim bounds), or why it has none.
     fn origin(&self) -> Result<i64, &str> {
-        Err("the trace has no event")
+        self.event().map(|e| e.time_ns)
+    }
+
+    /// The trace's channel epoch coordinates and orientation, where the inventory has them.
+    fn coordinates(&self, _tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
+        None
+    }
+
+    /// Which input folder the trace comes from (rotate never groups across folders: two
+    /// events' traces of a station are not one rotation).
+    fn folder(&self) -> usize {
+        0
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::ConfigError;
 
+mod rotate;
 pub mod select;
 mod step;
 use step::parse_step;
@@ -168,6 +169,9 @@ pub enum Step {
     /// `Stream.select(network, station, location, channel, component, id)`: decided on the
     /// trace's codes before it is processed (`select`).
     Select(select::Select),
+    /// `Stream.rotate(method, back_azimuth=None, inclination=None)`: on a station's
+    /// components together (`exec::grouped`); the steps on either side run per trace.
+    Rotate(crate::ops::rotate::RotateArgs),
 }
 
 impl Step {
@@ -197,6 +201,7 @@ impl Step {
             Step::RemoveSensitivity => "remove_sensitivity",
             Step::Trim(_) => "trim",
             Step::Select(_) => "select",
+            Step::Rotate(_) => "rotate",
         }
     }
 }
@@ -273,6 +278,20 @@ impl Pipeline {
             let step = parse_step(n, t, &mut out.warnings)?;
             // select decides on the input trace (`select`): its rate and length keys mean what
             // ObsPy's do only before any step that changes them.
+            // select decides on the codes as read; rotate renames channels.
+            if let (Step::Select(_), Some(at)) = (
+                &step,
+                out.steps.iter().position(|s| matches!(s, Step::Rotate(_))),
+            ) {
+                return Err(ConfigError::Step {
+                    step: n,
+                    message: format!(
+                        "select after step {} (rotate): select decides on the channel codes as \
+                         read; put it before the rotate",
+                        at + 1
+                    ),
+                });
+            }
             if let Step::Select(s) = &step {
                 let changer = out.steps.iter().position(Step::changes_shape);
                 if let (Some(at), true) = (changer, s.sampling_rate.is_some() || s.npts.is_some()) {

@@ -12,22 +12,22 @@ use crate::error::ConfigError;
 /// Typed access to one step's table that remembers which keys were used, so unknown keys
 /// are reported instead of silently ignored (a misspelled `water_lvl` would otherwise
 /// quietly fall back to a default).
-struct Keys<'a> {
+pub(super) struct Keys<'a> {
     step: usize,
     op: &'a str,
-    t: &'a toml::Table,
+    pub(super) t: &'a toml::Table,
     used: BTreeMap<&'static str, ()>,
 }
 
 impl<'a> Keys<'a> {
-    fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
         ConfigError::key(self.step, self.op, key, msg)
     }
-    fn get(&mut self, key: &'static str) -> Option<&'a toml::Value> {
+    pub(super) fn get(&mut self, key: &'static str) -> Option<&'a toml::Value> {
         self.used.insert(key, ());
         self.t.get(key)
     }
-    fn f64(&mut self, key: &'static str) -> Result<Option<f64>, ConfigError> {
+    pub(super) fn f64(&mut self, key: &'static str) -> Result<Option<f64>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::Float(x)) if x.is_finite() => Ok(Some(*x)),
@@ -42,7 +42,7 @@ impl<'a> Keys<'a> {
             Some(v) => Err(self.err(key, format!("expected true or false, got {v}"))),
         }
     }
-    fn str(&mut self, key: &'static str) -> Result<Option<&'a str>, ConfigError> {
+    pub(super) fn str(&mut self, key: &'static str) -> Result<Option<&'a str>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
@@ -96,7 +96,8 @@ fn bound(k: &mut Keys, key: &'static str) -> Result<Option<crate::ops::trim::Bou
     }
 }
 
-const OPS: &str = "detrend, taper, remove_response, filter, resample, interpolate, decimate, \
+const OPS: &str =
+    "detrend, taper, remove_response, filter, resample, interpolate, decimate, rotate, \
                    integrate, differentiate, normalize, remove_sensitivity, trim, select";
 
 pub(super) fn parse_step(
@@ -542,6 +543,7 @@ pub(super) fn parse_step(
                 fill_value,
             })
         }
+        "rotate" => super::rotate::parse(&mut k)?,
         // No keys: ObsPy's `inventory` is the event's resp/ folder and --inventory.
         "remove_sensitivity" => Step::RemoveSensitivity,
         "normalize" => {

@@ -243,6 +243,8 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
             }
             Step::Integrate { .. } | Step::Differentiate { .. } | Step::Normalize { .. } => {}
             Step::Select(_) => {}
+            // Between the plans of its segments (`exec::grouped`), never in one.
+            Step::Rotate(_) => {}
             Step::Trim(args) => {
                 if let Some(c) = &s.cut {
                     push(

@@ -301,6 +301,8 @@ fn step_shape(step: &Step, before: Shape, origin: Result<i64, &str>) -> Result<S
         }
         // Decided on the trace's codes before the walk (`pipeline::select`).
         Step::Select(_) => {}
+        // Between the plans of its segments (`exec::grouped`), never in one.
+        Step::Rotate(_) => {}
         Step::Trim(args) => {
             let c = trim::cut(n, start, rate, args, origin)?;
             // Fills on both sides may each be within the limits and their sum not.

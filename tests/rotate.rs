@@ -1,0 +1,262 @@
+//! `rotate` through the command line: the receiver-function example against ObsPy on both
+//! paths and with one and several jobs, a station's files read together, and the ways a
+//! group cannot be rotated.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{bin, copy_dir, files_under, read_f64, rel_l2, report};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rf(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("run")
+        .arg(root().join("examples/receiver_function.toml"))
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .args(["--format", "sac"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn events() -> String {
+    root().join("examples/events.csv").display().to_string()
+}
+
+/// The SAC file of `channel` under `dir`.
+fn sac_of(dir: &Path, channel: &str) -> Option<PathBuf> {
+    files_under(dir).into_iter().map(|p| dir.join(p)).find(|p| {
+        p.extension().is_some_and(|x| x == "sac")
+            && p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains(&format!("..{channel}__"))
+    })
+}
+
+fn header_f32(b: &[u8], word: usize) -> f64 {
+    f32::from_le_bytes(b[word * 4..word * 4 + 4].try_into().unwrap()) as f64
+}
+
+fn gpu_must_run() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+#[test]
+fn receiver_function_example_matches_obspy_with_its_headers() {
+    let headers: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/rotate/receiver_function.json")).unwrap(),
+    )
+    .unwrap();
+    for (device, jobs) in [("cpu", "1"), ("cpu", "3"), ("gpu", "2")] {
+        let out = tempfile::tempdir().unwrap();
+        let o = rf(
+            &root().join("examples/data"),
+            out.path(),
+            &["--events", &events(), "--device", device, "--jobs", jobs],
+        );
+        if device == "gpu" && o.status.code() != Some(0) && !gpu_must_run() {
+            continue;
+        }
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if device == "gpu" {
+            // Both segments on the device, each trace counted once.
+            assert_eq!(report(out.path())["traces_on_device"], 3);
+        }
+        for channel in ["HHZ", "HHR", "HHT"] {
+            let p = sac_of(out.path(), channel).unwrap_or_else(|| panic!("{device}: no {channel}"));
+            let b = std::fs::read(&p).unwrap();
+            let npts = i32::from_le_bytes(b[316..320].try_into().unwrap()) as usize;
+            let got: Vec<f64> = b[632..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+                .collect();
+            let want = read_f64(&format!("golden/FUR_{channel}_receiver_function.f64"));
+            assert_eq!(
+                (npts, got.len()),
+                (want.len(), want.len()),
+                "{device} {channel}"
+            );
+            let tol = if device == "cpu" { 1e-6 } else { 1e-4 };
+            let e = rel_l2(&got, &want);
+            assert!(e < tol, "{device} jobs {jobs} {channel}: rel L2 {e:.3e}");
+            // Station and event words as the script sets them; cmpaz of R and T from the
+            // back-azimuth (SAC's convention: R points away from the source).
+            let h = &headers["traces"][channel];
+            for (word, key) in [
+                (31, "stla"),
+                (32, "stlo"),
+                (33, "stel"),
+                (34, "stdp"),
+                (35, "evla"),
+                (36, "evlo"),
+                (38, "evdp"),
+                (57, "cmpaz"),
+                (58, "cmpinc"),
+            ] {
+                let want = h[key].as_f64().unwrap();
+                assert_eq!(
+                    header_f32(&b, word),
+                    want as f32 as f64,
+                    "{device} {channel} {key}"
+                );
+            }
+            let baz = headers["back_azimuth"].as_f64().unwrap();
+            assert!((header_f32(&b, 52) - baz).abs() < 1e-3, "{channel} baz");
+        }
+    }
+}
+
+#[test]
+fn a_missing_component_fails_its_station_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/data"), d.path());
+    let raw = d.path().join("event_2014-01-01/raw");
+    for f in std::fs::read_dir(&raw).unwrap() {
+        let p = f.unwrap().path();
+        if p.to_string_lossy().contains("HHE__") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let out = d.path().join("out");
+    let o = rf(d.path(), &out, &["--events", &events(), "--device", "cpu"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    let failures = r["failures"].as_array().unwrap();
+    let reasons: Vec<String> = failures
+        .iter()
+        .map(|f| format!("{} {}", f["id"], f["reason"]))
+        .collect();
+    // Every trace of the group fails (the vertical too), each with the rotate's reason.
+    assert_eq!(failures.len(), 2, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("step 6 (rotate): missing component E")),
+        "{reasons:?}"
+    );
+    assert!(sac_of(&out, "HHR").is_none() && sac_of(&out, "HHN").is_none());
+}
+
+#[test]
+fn without_event_metadata_the_back_azimuth_is_a_reason_not_a_guess() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rf(
+        &root().join("examples/data"),
+        out.path(),
+        &["--device", "cpu"],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let r = report(out.path());
+    let reasons: Vec<String> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["id"], f["reason"]))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    for c in ["HHN", "HHE"] {
+        assert!(
+            reasons.iter().any(|r| r.contains(&format!("GR.FUR..{c}"))
+                && r.contains("step 6 (rotate): no back_azimuth given and no event")),
+            "{reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn a_resumed_run_rotates_a_half_journaled_station_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let o = rf(
+        &root().join("examples/data"),
+        &out,
+        &["--events", &events(), "--device", "cpu"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let first: Vec<Vec<u8>> = ["HHZ", "HHR", "HHT"]
+        .iter()
+        .map(|c| std::fs::read(sac_of(&out, c).unwrap()).unwrap())
+        .collect();
+    // As if the run stopped after committing the HHE file (-> HHT) only.
+    let journal = out.join(".seisbatch/journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| l.contains("HHE__")).collect();
+    assert_eq!(kept.len(), 1);
+    std::fs::write(&journal, format!("{}\n", kept[0])).unwrap();
+    for c in ["HHZ", "HHR"] {
+        std::fs::remove_file(sac_of(&out, c).unwrap()).unwrap();
+    }
+    let o = rf(
+        &root().join("examples/data"),
+        &out,
+        &["--events", &events(), "--device", "cpu", "--resume"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let again: Vec<Vec<u8>> = ["HHZ", "HHR", "HHT"]
+        .iter()
+        .map(|c| std::fs::read(sac_of(&out, c).unwrap()).unwrap())
+        .collect();
+    assert_eq!(first, again);
+    let sacs = files_under(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "sac"))
+        .count();
+    assert_eq!(sacs, 3, "nothing written twice");
+    let r = report(&out);
+    assert_eq!(r["ok"], 3);
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap().lines().count(),
+        3
+    );
+}
+
+#[test]
+fn select_after_rotate_is_a_configuration_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("p.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 10\n\
+         [[step]]\nop = \"select\"\nchannel = \"HHR\"\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg("run")
+        .arg(&p)
+        .arg("--input")
+        .arg(root().join("examples/data"))
+        .arg("--output")
+        .arg(d.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("step 2") && e.contains("put it before the rotate"),
+        "{e}"
+    );
+}
