@@ -138,17 +138,26 @@ impl Inventories<'_> {
     /// The coordinates of the channel epoch that contains the trace's start (the event's own
     /// resp/ folder first), if it gives them.
     pub fn coordinates_for(&self, tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
+        self.station_epochs(tr)
+            .find(|e| e.channel == tr.channel)
+            .and_then(|e| e.coords)
+    }
+
+    /// The channel epochs (layers in order) of the trace's station and location that
+    /// contain its start.
+    fn station_epochs<'t>(
+        &'t self,
+        tr: &'t Trace,
+    ) -> impl Iterator<Item = &'t crate::read::stationxml::ChannelEpoch> + 't {
         self.layers
             .iter()
             .flat_map(|inv| inv.epochs.iter().flat_map(|v| v.iter()))
-            .find(|e| {
+            .filter(|e| {
                 e.network == tr.network
                     && e.station == tr.station
                     && e.location == tr.location
-                    && e.channel == tr.channel
                     && e.covers(tr.start_ns)
             })
-            .and_then(|e| e.coords)
     }
 
     /// SAC's station words for a trace of a rotate run: a channel the rotation wrote (its
@@ -181,19 +190,10 @@ impl Inventories<'_> {
     /// rotation's, not that channel's (`ops::rotate::orientation_of`).
     pub fn band_coordinates_for(&self, tr: &Trace) -> Option<crate::read::stationxml::Coordinates> {
         let band = tr.channel.get(..tr.channel.len().checked_sub(1)?)?;
-        self.layers
-            .iter()
-            .flat_map(|inv| inv.epochs.iter().flat_map(|v| v.iter()))
-            .find(|e| {
-                e.network == tr.network
-                    && e.station == tr.station
-                    && e.location == tr.location
-                    && e.channel.len() == tr.channel.len()
-                    && e.channel.starts_with(band)
-                    && e.covers(tr.start_ns)
-                    && e.coords.is_some()
-            })
-            .and_then(|e| e.coords)
+        // The first sibling with coordinates (a channel without them says nothing).
+        self.station_epochs(tr)
+            .filter(|e| e.channel.len() == tr.channel.len() && e.channel.starts_with(band))
+            .find_map(|e| e.coords)
     }
 
     pub fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
