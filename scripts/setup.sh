@@ -5,12 +5,15 @@
 #   libvulkan1
 #   openmpi-bin             mpirun for the launcher test (tests/cluster.rs, issue #5)
 #   libhdf5-dev             the `asdf` feature (--format asdf) that the tests build
+#   python3-venv            the Python package's tests, in a fresh venv (when python3 lacks venv)
 # Run as root, or as a user with sudo.
 set -euo pipefail
 need=()
 for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config openmpi-bin libhdf5-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
+# python3 with venv and pip for the Python package's tests (scripts/python_tests.sh).
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3 python3-venv python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -395,6 +395,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         overwrite: args.overwrite,
         max_samples: args.max_samples,
         cpu_stages: args.cpu_stages.clone(),
+        watch: None,
     })
 }
 

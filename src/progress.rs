@@ -18,7 +18,18 @@ enum Mode {
     Plain(Mutex<Instant>),
 }
 
+/// Counters a library caller reads while a run goes (the Python package's progress bar):
+/// input files to do and done, traces ok and failed.
+#[derive(Debug, Default)]
+pub struct Watch {
+    pub files_total: AtomicUsize,
+    pub files_done: AtomicUsize,
+    pub ok: AtomicUsize,
+    pub failed: AtomicUsize,
+}
+
 pub struct Progress {
+    watch: Option<std::sync::Arc<Watch>>,
     mode: Mode,
     files_total: usize,
     files: AtomicUsize,
@@ -47,6 +58,7 @@ impl Progress {
             Mode::Plain(Mutex::new(Instant::now()))
         };
         Progress {
+            watch: None,
             mode,
             files_total,
             files: AtomicUsize::new(0),
@@ -69,8 +81,22 @@ impl Progress {
         )
     }
 
+    /// Also counts into `watch` (its total set now).
+    pub fn watched(mut self, watch: Option<std::sync::Arc<Watch>>) -> Progress {
+        if let Some(w) = &watch {
+            w.files_total.store(self.files_total, Ordering::Relaxed);
+        }
+        self.watch = watch;
+        self
+    }
+
     /// One input file is finished: its traces ok and failed, and its samples.
     pub fn file_done(&self, ok: usize, failed: usize, samples: u64) {
+        if let Some(w) = &self.watch {
+            w.ok.fetch_add(ok, Ordering::Relaxed);
+            w.failed.fetch_add(failed, Ordering::Relaxed);
+            w.files_done.fetch_add(1, Ordering::Relaxed);
+        }
         let files = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         self.ok.fetch_add(ok, Ordering::Relaxed);
         self.failed.fetch_add(failed, Ordering::Relaxed);

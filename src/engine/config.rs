@@ -41,6 +41,8 @@ pub struct RunConfig {
     pub max_samples: usize,
     /// `--cpu-stages`: stages the GPU path runs through their CPU twins (debugging).
     pub cpu_stages: Vec<String>,
+    /// Counters a library caller watches while the run goes (None from the command line).
+    pub watch: Option<std::sync::Arc<crate::progress::Watch>>,
 }
 
 /// `--layout`.

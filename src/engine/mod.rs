@@ -227,7 +227,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     };
     let cache = ResponseCache::default();
     let planner = crate::plan::Planner::new(&cfg.pipeline.steps);
-    let progress = Progress::new(total_files, cfg.progress);
+    let progress = Progress::new(total_files, cfg.progress).watched(cfg.watch.clone());
     let clocks = Clocks::default();
     let totals = Mutex::new(Totals::default());
     let journal_error = Mutex::new(None);

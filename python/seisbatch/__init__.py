@@ -1,0 +1,220 @@
+"""seisbatch: ObsPy-style processing chains over many traces, computed in Rust (CPU or GPU).
+
+    import seisbatch
+    p = seisbatch.Pipeline([
+        {"op": "detrend", "type": "demean"},
+        {"op": "taper", "max_percentage": 0.05},
+        {"op": "remove_response", "output": "VEL"},
+    ])
+    out = p.process(stream, inventory=inv)      # a new obspy.Stream; out.failures
+    report = seisbatch.run(p, "waveforms/", "processed/", format="sac")
+
+Steps, keys and defaults are ObsPy 1.5.1's (the README's pipeline table); a configuration
+error is a ValueError naming the step and key. ObsPy is optional: `process` also takes a list
+of ``(numpy array, stats dict)`` and returns the same shape.
+"""
+
+import json
+import os
+import sys
+import time
+
+# Mesa's device_select Vulkan layer wants a display and prints an error on every headless
+# machine; seisbatch ranks adapters itself (as the CLI does, src/main.rs). Before the first
+# Vulkan call; a value the user set wins.
+os.environ.setdefault("NODEVICE_SELECT", "1")
+
+from . import _seisbatch as _ext  # noqa: E402
+from ._steps import to_toml  # noqa: E402
+from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa: E402
+
+__version__ = _ext.__version__
+__all__ = ["Pipeline", "Failure", "ProcessingError", "run", "adapter", "synth"]
+
+
+class Failure(tuple):
+    """A trace that was not processed: ``(id, start, reason)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, id, start, reason):
+        return tuple.__new__(cls, (id, start, reason))
+
+    id = property(lambda self: self[0])
+    start = property(lambda self: self[1])
+    reason = property(lambda self: self[2])
+
+    def __repr__(self):
+        return "Failure(id=%r, start=%r, reason=%r)" % tuple(self)
+
+
+class ProcessingError(ValueError):
+    """Raised by ``process(..., strict=True)`` when a trace fails; ``.failures`` lists them."""
+
+    def __init__(self, failures):
+        self.failures = list(failures)
+        lines = ["%s at %s: %s" % tuple(f) for f in self.failures[:10]]
+        more = len(self.failures) - len(lines)
+        super().__init__(
+            "%d trace(s) failed:\n  %s%s"
+            % (len(self.failures), "\n  ".join(lines), "\n  ..." if more > 0 else "")
+        )
+
+
+class Processed(list):
+    """``process``'s result for a list input: ``[(array, stats), ...]`` plus ``failures`` and
+    ``warnings``."""
+
+    failures = ()
+    warnings = ()
+
+
+class Pipeline:
+    """An ObsPy-style chain: a list of steps, each a dict with ``"op"`` and ObsPy's keywords
+    (or an op name alone for a step without keys)."""
+
+    def __init__(self, steps):
+        if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
+            raise TypeError("steps: a list of dicts such as {'op': 'detrend', 'type': 'linear'}")
+        self.steps = [dict(s) if not isinstance(s, str) else {"op": s} for s in steps]
+        self._toml = to_toml(self.steps)
+        self.warnings = _ext.check(self._toml)
+
+    @classmethod
+    def from_toml(cls, path_or_text):
+        """A pipeline file (the CLI's) or its text."""
+        text = path_or_text
+        if isinstance(path_or_text, os.PathLike) or (
+            isinstance(path_or_text, str) and "\n" not in path_or_text
+            and os.path.isfile(path_or_text)
+        ):
+            with open(path_or_text, encoding="utf-8") as fh:
+                text = fh.read()
+        self = cls.__new__(cls)
+        self.steps = None
+        self._toml = text
+        self.warnings = _ext.check(text)
+        return self
+
+    def toml(self):
+        """The pipeline as the CLI reads it."""
+        return self._toml
+
+    def __repr__(self):
+        return "Pipeline(%r)" % (self.steps if self.steps is not None else self._toml)
+
+    def process(self, data, inventory=None, device="auto", strict=False, event=None):
+        """Runs the steps over ``data``: an ``obspy.Stream`` (or ``Trace``), or a list of
+        ``(array, stats)`` with ``network``, ``station``, ``location``, ``channel``,
+        ``starttime`` and ``sampling_rate`` (or ``delta``) in each stats dict.
+
+        Returns a new Stream (or list) of the processed traces, with ``.failures`` (a
+        ``Failure`` per trace that was not processed: no response epoch, a step's error) and
+        ``.warnings``; ``strict=True`` raises ``ProcessingError`` instead. ``inventory``: an
+        ``obspy.Inventory`` (serialised to StationXML once and cached), a StationXML path, or
+        its text. ``event``: an ``obspy.core.event.Event`` (its preferred origin) or a dict
+        with ``time``, ``latitude``, ``longitude``, ``depth_km``: the origin for ``origin+S``
+        trims and the source for ``rotate``'s back-azimuth. The work runs with the GIL
+        released: call it from several threads at once.
+        """
+        kind, traces, originals = from_input(data)
+        results, failures, warnings = _ext.process(
+            self._toml, traces, inventory_text(inventory), device, event_tuple(event)
+        )
+        failures = [Failure(*f) for f in failures]
+        if strict and failures:
+            raise ProcessingError(failures)
+        out = to_output(kind, results, originals)
+        out.failures = failures
+        out.warnings = list(warnings)
+        return out
+
+    def plan(self, npts, sampling_rate, starttime="2000-01-01T00:00:00Z", device="cpu"):
+        """The stages, buffers and device traffic for one trace shape (``seisbatch plan``)."""
+        return json.loads(_ext.plan(self._toml, int(npts), float(sampling_rate),
+                                    str(starttime), device))
+
+
+def synth(output, events=10, stations=10, duration=1200.0, rates=(20.0, 40.0, 100.0, 200.0),
+          bad_fraction=0.0, seed=1):
+    """``seisbatch synth``: a MassDownloader tree of synthetic traces under ``output``
+    (events x stations x 3 components, with StationXML). Returns the number of traces."""
+    return _ext.synth(os.fspath(output), int(events), int(stations), float(duration),
+                      [float(r) for r in rates], float(bad_fraction), int(seed))
+
+
+def adapter(device="auto"):
+    """The GPU that ``device`` selects (a dict), or None where it runs on the CPU."""
+    info = _ext.adapter(device)
+    return None if info is None else json.loads(info)
+
+
+def _option(name, value):
+    flag = "--" + name.replace("_", "-")
+    if value is True:
+        return [flag]
+    if value is False or value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [flag, ",".join(str(v) for v in value)]
+    return [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
+
+
+def _show_progress():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return None
+    if "ipykernel" in sys.modules:
+        from tqdm.auto import tqdm as bar
+        return bar
+    if sys.stderr is not None and sys.stderr.isatty():
+        from tqdm import tqdm as bar
+        return bar
+    return None
+
+
+def run(pipeline, input, output, progress=None, **options):
+    """The CLI's batch run: ``seisbatch run PIPELINE --input INPUT --output OUTPUT`` with
+    ``options`` as its flags (``format="sac"``, ``jobs=4``, ``resume=True``,
+    ``events="events.csv"``, ``device="gpu"``, ...). Returns report.json as a dict (with
+    ``exit_code``: 0, or 3 when something was not processed). ``pipeline``: a ``Pipeline`` or
+    a pipeline file. Progress shows through tqdm when it is installed and the caller is in a
+    notebook or a terminal (``progress=False``: never).
+    """
+    import tempfile
+
+    tmp = None
+    if isinstance(pipeline, Pipeline):
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False, encoding="utf-8")
+        tmp.write(pipeline.toml())
+        tmp.close()
+        path = tmp.name
+    else:
+        path = os.fspath(pipeline)
+    try:
+        argv = [path, "--input", os.fspath(input), "--output", os.fspath(output)]
+        for k, v in options.items():
+            argv += _option(k, v)
+        handle = _ext.start(argv)
+        bar_type = _show_progress() if progress is not False else None
+        if bar_type is not None:
+            bar = bar_type(total=0, unit="file", desc="seisbatch")
+            while not handle.finished():
+                done, total, ok, failed = handle.progress()
+                bar.total = total
+                bar.n = done
+                bar.set_postfix(ok=ok, failed=failed, refresh=False)
+                bar.refresh()
+                time.sleep(0.2)
+            done, total, ok, failed = handle.progress()
+            bar.total, bar.n = total, done
+            bar.close()
+        code, report = handle.wait()
+    finally:
+        if tmp is not None:
+            os.unlink(tmp.name)
+    report = json.loads(report)
+    report["exit_code"] = code
+    return report
+

@@ -1,0 +1,451 @@
+//! `seisbatch._seisbatch`: the Rust side of the Python package (python/seisbatch/ wraps it).
+//! Arrays come in as float64 numpy arrays with plain stats; the work runs with the GIL
+//! released; results go back as new arrays (ObsPy keeps its input Stream unchanged too).
+
+use std::sync::Arc;
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+use seisbatch::exec::Executor;
+use seisbatch::inventory::{Inventories, Inventory};
+use seisbatch::ops::ResponseSource;
+use seisbatch::pipeline::Pipeline;
+use seisbatch::plan::Planner;
+use seisbatch::response::cache::ResponseCache;
+use seisbatch::trace::Trace;
+
+/// A trace as Python hands it over: samples, network, station, location, channel, start (ns
+/// since the epoch), sampling rate.
+type PyTrace<'py> = (
+    PyReadonlyArray1<'py, f64>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    f64,
+);
+type OutTrace<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    f64,
+);
+
+fn pipeline(toml: &str) -> PyResult<Pipeline> {
+    Pipeline::parse(toml).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Checks a pipeline; returns its warnings, or raises ValueError naming the step and key.
+#[pyfunction]
+fn check(toml: &str) -> PyResult<Vec<String>> {
+    Ok(pipeline(toml)?.warnings)
+}
+
+/// The inventory a process call looks responses and coordinates up in.
+struct Source<'a> {
+    inv: Inventories<'a>,
+    event: Option<seisbatch::events::Event>,
+}
+
+impl ResponseSource for Source<'_> {
+    fn response_for(
+        &self,
+        tr: &Trace,
+    ) -> Result<(usize, Arc<seisbatch::response::Response>), seisbatch::error::TraceError> {
+        self.inv.response_for(tr)
+    }
+
+    fn coordinates(&self, tr: &Trace) -> Option<seisbatch::read::stationxml::Coordinates> {
+        self.inv.coordinates_for(tr)
+    }
+
+    fn event(&self) -> Result<seisbatch::events::Event, &str> {
+        self.event.ok_or("no event given (process(..., event=...))")
+    }
+}
+
+/// The device a call runs on: "cpu", "gpu" (any adapter, a software one included) or "auto"
+/// (a hardware GPU, else the CPU).
+fn device(name: &str) -> PyResult<Option<seisbatch::gpu::Gpu>> {
+    use seisbatch::gpu::{Gpu, Want};
+    match name {
+        "cpu" => Ok(None),
+        "gpu" => Gpu::new(Want::Any)
+            .map(Some)
+            .map_err(|e| PyRuntimeError::new_err(format!("device=\"gpu\": {e}"))),
+        "auto" => Ok(Gpu::new(Want::Hardware).ok()),
+        other => Err(PyValueError::new_err(format!(
+            "device={other:?}: expected \"auto\", \"cpu\" or \"gpu\""
+        ))),
+    }
+}
+
+/// One planner's executor on the device or the CPU.
+fn executor<'a>(
+    p: &'a Planner,
+    gpu: Option<&'a seisbatch::gpu::Gpu>,
+    cache: &'a ResponseCache,
+) -> Box<dyn Executor + Send + 'a> {
+    match gpu {
+        Some(g) => Box::new(seisbatch::gpu::executor::Driver::new(
+            g,
+            seisbatch::engine::DEFAULT_GPU_MEMORY,
+            p,
+            cache,
+        )),
+        None => Box::new(seisbatch::exec::cpu::Cpu {
+            planner: p,
+            cache,
+            clock: None,
+        }),
+    }
+}
+
+/// Runs `steps` over `traces`: per trace, the processed trace or (id, start, reason).
+fn run_steps(
+    steps: &[seisbatch::pipeline::Step],
+    traces: Vec<Trace>,
+    source: &Source,
+    gpu: Option<&seisbatch::gpu::Gpu>,
+) -> Vec<seisbatch::exec::Outcome> {
+    let cache = ResponseCache::default();
+    let (ranges, rotates) = seisbatch::exec::grouped::split(steps);
+    let planners: Vec<(std::ops::Range<usize>, Planner)> = ranges
+        .into_iter()
+        .map(|r| {
+            let p = Planner::new(&steps[r.clone()]);
+            (r, p)
+        })
+        .collect();
+    let make = |p| executor(p, gpu, &cache);
+    let sources: Vec<&dyn ResponseSource> = (0..traces.len())
+        .map(|_| source as &dyn ResponseSource)
+        .collect();
+    if rotates.is_empty() {
+        return make(&planners[0].1).process(traces, &sources);
+    }
+    let mut grouped = seisbatch::exec::grouped::Grouped {
+        segments: planners
+            .iter()
+            .map(|(r, p)| {
+                (!r.is_empty()).then(|| seisbatch::exec::grouped::Segment {
+                    exec: make(p),
+                    first_step: r.start,
+                })
+            })
+            .collect(),
+        rotates,
+    };
+    grouped.process(traces, &sources)
+}
+
+/// process(toml, traces, stationxml, device, event) -> (results, failures, warnings):
+/// results[i] is trace i processed or None (then failures holds its (id, start, reason)).
+/// `event`: (origin ns, latitude, longitude, depth km) for origin-relative trims and
+/// rotate's back-azimuth.
+#[pyfunction]
+#[pyo3(signature = (toml, traces, stationxml=None, device="auto", event=None))]
+#[allow(clippy::type_complexity)]
+fn process<'py>(
+    py: Python<'py>,
+    toml: &str,
+    traces: Vec<PyTrace<'py>>,
+    stationxml: Option<&str>,
+    device: &str,
+    event: Option<(i64, f64, f64, f64)>,
+) -> PyResult<(
+    Vec<Option<OutTrace<'py>>>,
+    Vec<(String, String, String)>,
+    Vec<String>,
+)> {
+    let p = pipeline(toml)?;
+    let inv = match stationxml {
+        Some(text) => Inventory {
+            epochs: vec![Arc::new(
+                seisbatch::read::stationxml::parse(text)
+                    .map_err(|e| PyValueError::new_err(format!("inventory: {e}")))?,
+            )],
+            looked_in: "the inventory given".into(),
+            ..Default::default()
+        },
+        None => Inventory {
+            looked_in: "no inventory given".into(),
+            ..Default::default()
+        },
+    };
+    let event = match event {
+        Some((time_ns, latitude, longitude, depth_km)) => {
+            if !(latitude.abs() <= 90.0 && longitude.abs() <= 180.0 && depth_km.is_finite()) {
+                return Err(PyValueError::new_err(format!(
+                    "event: latitude {latitude}, longitude {longitude}, depth {depth_km} km out of range"
+                )));
+            }
+            Some(seisbatch::events::Event {
+                time_ns,
+                latitude,
+                longitude,
+                depth_km,
+            })
+        }
+        None => None,
+    };
+    let gpu = self::device(device)?;
+    let input: Vec<Trace> = traces
+        .iter()
+        .map(|(a, net, sta, loc, cha, start_ns, rate)| Trace {
+            network: net.clone(),
+            station: sta.clone(),
+            location: loc.clone(),
+            channel: cha.clone(),
+            start_ns: *start_ns,
+            sampling_rate: *rate,
+            // One copy in: the steps work in place on their own f64 buffer.
+            data: a.as_array().to_vec(),
+        })
+        .collect();
+    let ids: Vec<(String, String)> = input
+        .iter()
+        .map(|t| (t.id(), seisbatch::time::iso(t.start_ns)))
+        .collect();
+    for (t, (id, _)) in input.iter().zip(&ids) {
+        if !(t.sampling_rate.is_finite() && t.sampling_rate > 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "{id}: sampling_rate must be a positive number"
+            )));
+        }
+    }
+    drop(traces);
+    let selected: Vec<bool> = input.iter().map(|t| p.selects(t)).collect();
+    let kept: Vec<Trace> = input
+        .into_iter()
+        .zip(&selected)
+        .filter_map(|(t, s)| s.then_some(t))
+        .collect();
+    let outcomes = py.detach(|| {
+        let source = Source {
+            inv: Inventories { layers: vec![&inv] },
+            event,
+        };
+        run_steps(&p.steps, kept, &source, gpu.as_ref())
+    });
+    let (mut results, mut failures, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let mut outcomes = outcomes.into_iter();
+    for ((id, start), sel) in ids.into_iter().zip(selected) {
+        if !sel {
+            continue; // not selected: not in the output, as Stream.select leaves it out
+        }
+        match outcomes.next() {
+            Some(Ok((t, w))) => {
+                warnings.extend(w.into_iter().map(|w| format!("{id}: {w}")));
+                results.push(Some((
+                    t.data.into_pyarray(py),
+                    t.network,
+                    t.station,
+                    t.location,
+                    t.channel,
+                    t.start_ns,
+                    t.sampling_rate,
+                )));
+            }
+            Some(Err(e)) => {
+                results.push(None);
+                failures.push((id, start, e.to_string()));
+            }
+            None => {
+                results.push(None);
+                failures.push((id, start, "internal: no outcome".into()));
+            }
+        }
+    }
+    Ok((results, failures, warnings))
+}
+
+/// The plan for a trace shape, as `seisbatch plan --json` prints it.
+#[pyfunction]
+#[pyo3(signature = (toml, npts, sampling_rate, start="2000-01-01T00:00:00Z", device="cpu"))]
+fn plan(
+    toml: &str,
+    npts: usize,
+    sampling_rate: f64,
+    start: &str,
+    device: &str,
+) -> PyResult<String> {
+    let p = pipeline(toml)?;
+    let start_ns = seisbatch::time::parse_iso(start)
+        .ok_or_else(|| PyValueError::new_err(format!("start={start:?}: not an ISO 8601 time")))?;
+    if !(sampling_rate.is_finite() && sampling_rate > 0.0) {
+        return Err(PyValueError::new_err(
+            "sampling_rate must be a positive number",
+        ));
+    }
+    if let Some(e) = seisbatch::limits::samples_problem("npts", npts) {
+        return Err(PyValueError::new_err(e));
+    }
+    let caps = seisbatch::gpu::record::Caps {
+        rfft: seisbatch::gpu::rfft_from_env(),
+        ..seisbatch::gpu::record::Caps::nominal()
+    };
+    let gpu = (device == "gpu").then_some(&caps);
+    let shape = seisbatch::plan::Shape {
+        npts,
+        sampling_rate,
+        start_ns,
+    };
+    let v = seisbatch::inspect::describe(&p.steps, shape, gpu);
+    serde_json::to_string(&v).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// The adapter `device` selects, as JSON, or None on the CPU path.
+#[pyfunction]
+#[pyo3(signature = (device="auto"))]
+fn adapter(py: Python<'_>, device: &str) -> PyResult<Option<String>> {
+    let name = device.to_string();
+    let g = py.detach(move || self::device(&name))?;
+    Ok(g.map(|g| serde_json::to_string(&g.info).unwrap_or_default()))
+}
+
+/// A batch run going on a thread of its own (`start`): its counters while it goes, its
+/// report when it ends.
+#[pyclass]
+struct Run {
+    watch: Arc<seisbatch::progress::Watch>,
+    thread: Option<
+        std::thread::JoinHandle<
+            Result<seisbatch::write::report::Report, seisbatch::engine::RunError>,
+        >,
+    >,
+}
+
+#[pymethods]
+impl Run {
+    /// (files done, files to do, traces ok, traces failed) so far.
+    fn progress(&self) -> (usize, usize, usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let w = &self.watch;
+        (
+            w.files_done.load(Relaxed),
+            w.files_total.load(Relaxed),
+            w.ok.load(Relaxed),
+            w.failed.load(Relaxed),
+        )
+    }
+
+    fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Waits (the GIL released) -> (exit code as the CLI's: 0, or 3 when something was not
+    /// processed; report JSON). A usage error raises ValueError, a fatal one RuntimeError.
+    fn wait(&mut self, py: Python<'_>) -> PyResult<(i32, String)> {
+        let t = self
+            .thread
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this run was waited for already"))?;
+        let r = py
+            .detach(move || t.join())
+            .map_err(|_| PyRuntimeError::new_err("internal error: the run panicked"))?;
+        match r {
+            Ok(report) => {
+                let code = if report.failed > 0 || report.files_with_problems > 0 {
+                    3
+                } else {
+                    0
+                };
+                Ok((code, serde_json::to_string(&report).unwrap_or_default()))
+            }
+            Err(seisbatch::engine::RunError::Usage(m)) => Err(PyValueError::new_err(m)),
+            Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
+        }
+    }
+}
+
+/// start(argv) -> Run: the CLI's `seisbatch run` with these arguments (those after "run"), in
+/// this process; its stderr progress off (the Python side shows its own).
+#[pyfunction]
+fn start(argv: Vec<String>) -> PyResult<Run> {
+    use clap::Parser;
+    let cli = seisbatch::cli::Cli::try_parse_from(
+        ["seisbatch".to_string(), "run".to_string()]
+            .into_iter()
+            .chain(argv),
+    )
+    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let seisbatch::cli::Command::Run(args) = cli.command else {
+        return Err(PyValueError::new_err("not a run"));
+    };
+    let mut cfg = args.config().map_err(PyValueError::new_err)?;
+    let watch = Arc::new(seisbatch::progress::Watch::default());
+    cfg.progress = false;
+    cfg.watch = Some(watch.clone());
+    let thread = std::thread::Builder::new()
+        .name("seisbatch-run".into())
+        .spawn(move || seisbatch::engine::run(&cfg))
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the run: {e}")))?;
+    Ok(Run {
+        watch,
+        thread: Some(thread),
+    })
+}
+
+/// synth(output, events, stations, duration, rates, bad_fraction, seed) -> traces written:
+/// `seisbatch synth`'s MassDownloader tree of synthetic data (for examples and tests).
+#[pyfunction]
+#[pyo3(signature = (output, events=10, stations=10, duration=1200.0, rates=vec![20.0, 40.0, 100.0, 200.0], bad_fraction=0.0, seed=1))]
+#[allow(clippy::too_many_arguments)]
+fn synth(
+    py: Python<'_>,
+    output: std::path::PathBuf,
+    events: usize,
+    stations: usize,
+    duration: f64,
+    rates: Vec<f64>,
+    bad_fraction: f64,
+    seed: u64,
+) -> PyResult<usize> {
+    let cfg = seisbatch::synth::SynthConfig {
+        output,
+        events,
+        stations,
+        duration,
+        rates,
+        bad_fraction,
+        seed,
+    };
+    py.detach(move || seisbatch::synth::synth(&cfg))
+        .map(|s| s.traces)
+        .map_err(|e| PyValueError::new_err(format!("synth: {e}")))
+}
+
+/// ISO 8601 text -> ns since 1970, as the pipeline's times are read (None if not a time).
+#[pyfunction]
+fn parse_time(text: &str) -> Option<i64> {
+    seisbatch::time::parse_iso(text)
+}
+
+/// ns since 1970 -> ISO 8601 text with microseconds (ObsPy's form).
+#[pyfunction]
+fn iso(ns: i64) -> String {
+    seisbatch::time::iso(ns)
+}
+
+#[pymodule]
+fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    seisbatch::read::libmseed::install();
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_time, m)?)?;
+    m.add_function(wrap_pyfunction!(iso, m)?)?;
+    m.add_function(wrap_pyfunction!(synth, m)?)?;
+    m.add_function(wrap_pyfunction!(process, m)?)?;
+    m.add_function(wrap_pyfunction!(plan, m)?)?;
+    m.add_function(wrap_pyfunction!(adapter, m)?)?;
+    m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_class::<Run>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
