@@ -295,8 +295,14 @@ fn to_zne(args: &RotateArgs, traces: &mut [&mut Trace], geo: &dyn Geometry) -> R
         .collect();
     let letters: Vec<char> = set.chars().collect();
     missing(traces, &letters, &idx)?;
+    if idx.iter().all(|s| s.len() == 1) {
+        trim_common(traces)?;
+    }
     for k in 0..idx[0].len() {
         for s in &idx[1..] {
+            if traces[idx[0][k]].data.len() != traces[s[k]].data.len() {
+                return Err("All three data arrays must be of same length.".into());
+            }
             same_span(traces[idx[0][k]], traces[s[k]])?;
         }
         let mut m = [[0.0; 3]; 3];
@@ -328,6 +334,51 @@ fn to_zne(args: &RotateArgs, traces: &mut [&mut Trace], geo: &dyn Geometry) -> R
             t.channel.pop();
             t.channel.push(['Z', 'N', 'E'][r]);
         }
+    }
+    Ok(())
+}
+
+/// `Stream._trim_common_channels` for one trace per channel: every trace of the band
+/// trimmed (`Trace.trim`, nearest sample) to the latest start and the earliest end, the times
+/// going through float timestamps as ObsPy's do.
+fn trim_common(traces: &mut [&mut Trace]) -> Result<(), String> {
+    use crate::ops::trim::{cut, Bound, TrimArgs};
+    // UTCDateTime(timestamp): int(round(value * 10**9)), Python's round (ties to even).
+    let via_float = |ns: i64| ((ns as f64 / 1e9) * 1e9).round_ties_even() as i64;
+    // Stats.endtime: starttime + delta * (npts - 1), the offset rounded to ns.
+    let end_of = |t: &Trace| {
+        t.start_ns
+            + ((1.0 / t.sampling_rate) * t.data.len().saturating_sub(1) as f64 * 1e9)
+                .round_ties_even() as i64
+    };
+    let start = traces.iter().map(|t| via_float(t.start_ns)).max();
+    let end = traces.iter().map(|t| via_float(end_of(t))).min();
+    let (Some(start), Some(end)) = (start, end) else {
+        return Ok(());
+    };
+    if end < start {
+        return Err(format!(
+            "the components of {} have no time span in common",
+            traces[0].id()
+        ));
+    }
+    let args = TrimArgs {
+        starttime: Some(Bound::At(start)),
+        endtime: Some(Bound::At(end)),
+        pad: false,
+        nearest_sample: true,
+        fill_value: None,
+    };
+    for t in traces.iter_mut() {
+        let c = cut(
+            t.data.len(),
+            t.start_ns,
+            t.sampling_rate,
+            &args,
+            Err("no origin"),
+        )?;
+        t.data = c.apply(&t.data, 0.0);
+        t.start_ns = c.start_ns;
     }
     Ok(())
 }
