@@ -260,3 +260,114 @@ fn select_after_rotate_is_a_configuration_error() {
         "{e}"
     );
 }
+
+/// A station's three component files in MassDownloader's layout, `n[i]` samples each, plus a
+/// second station whose files need no partner (a vertical alone).
+fn tree_with_lengths(dir: &Path, n: [usize; 3]) -> PathBuf {
+    let raw = dir.join("in/event_x/raw");
+    for (c, len) in ["HHE", "HHN", "HHZ"].iter().zip(n) {
+        let t = common::trace(["XX", "AB", "", c], "2020-01-01T00:00:00Z", 20.0, len);
+        common::write_mseed(
+            &raw.join(format!(
+                "XX.AB..{c}__20200101T000000Z__20200101T000100Z.mseed"
+            )),
+            &[t],
+        );
+    }
+    let z = common::trace(["XX", "CD", "", "HHZ"], "2020-01-01T00:00:00Z", 20.0, 1000);
+    common::write_mseed(
+        &raw.join("XX.CD..HHZ__20200101T000000Z__20200101T000100Z.mseed"),
+        &[z],
+    );
+    let p = dir.join("rotate.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n\
+         [[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 30.0\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn components_of_different_lengths_fail_their_group_with_obspys_reason() {
+    for jobs in ["1", "2"] {
+        let d = tempfile::tempdir().unwrap();
+        let p = tree_with_lengths(d.path(), [1000, 999, 1000]);
+        let out = d.path().join("out");
+        let o = bin()
+            .arg("run")
+            .arg(&p)
+            .arg("--input")
+            .arg(d.path().join("in"))
+            .arg("--output")
+            .arg(&out)
+            .args(["--device", "cpu", "--jobs", jobs, "--format", "mseed"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r = report(&out);
+        let mut failed: Vec<String> = r["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let reason = f["reason"].as_str().unwrap();
+                assert!(
+                    reason.starts_with(
+                        "step 2 (rotate): All components need to have the same time span."
+                    ),
+                    "{reason}"
+                );
+                f["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        failed.sort();
+        assert_eq!(failed, ["XX.AB..HHE", "XX.AB..HHN", "XX.AB..HHZ"]);
+        // The other station is written; nothing of the failed group is.
+        assert_eq!(r["ok"], 1);
+        let names: Vec<String> = files_under(&out)
+            .iter()
+            .map(|p| p.display().to_string())
+            .filter(|p| p.ends_with(".mseed"))
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].contains("XX.CD..HHZ"));
+    }
+    // Equal lengths rotate: HHR and HHT come out, renamed, from the N and E files.
+    let d = tempfile::tempdir().unwrap();
+    let p = tree_with_lengths(d.path(), [1000, 1000, 1000]);
+    let out = d.path().join("out");
+    let o = bin()
+        .arg("run")
+        .arg(&p)
+        .arg("--input")
+        .arg(d.path().join("in"))
+        .arg("--output")
+        .arg(&out)
+        .args(["--device", "cpu", "--format", "mseed"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = files_under(&out)
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".mseed"))
+        .map(|n| n[..10].to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["XX.AB..HHR", "XX.AB..HHT", "XX.AB..HHZ", "XX.CD..HHZ"]
+    );
+}
