@@ -99,11 +99,31 @@ fn executor<'a>(
             p,
             cache,
         )),
-        None => Box::new(seisbatch::exec::cpu::Cpu {
+        None => Box::new(Parallel(seisbatch::exec::cpu::Cpu {
             planner: p,
             cache,
             clock: None,
-        }),
+        })),
+    }
+}
+
+/// The CPU executor over a call's traces on rayon's pool (the engine runs one `Cpu` per
+/// worker thread instead; a Python call is one caller with many traces).
+struct Parallel<'a>(seisbatch::exec::cpu::Cpu<'a>);
+
+impl Executor for Parallel<'_> {
+    fn process(
+        &mut self,
+        traces: Vec<Trace>,
+        sources: &seisbatch::exec::Sources,
+    ) -> Vec<seisbatch::exec::Outcome> {
+        use rayon::prelude::*;
+        let cpu = &self.0;
+        traces
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, mut tr)| cpu.run_trace(&mut tr, sources[i]).map(|w| (tr, w)))
+            .collect()
     }
 }
 
