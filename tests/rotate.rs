@@ -371,3 +371,52 @@ fn components_of_different_lengths_fail_their_group_with_obspys_reason() {
         ["XX.AB..HHR", "XX.AB..HHT", "XX.AB..HHZ", "XX.CD..HHZ"]
     );
 }
+
+#[test]
+fn a_station_larger_than_the_admission_window_goes_through_with_one_job() {
+    // Ten time chunks of three components: 30 files of one name prefix, more than one group
+    // (at most 24 files) and than --jobs 1's window of 12 files in flight. Admitted one by
+    // one, the group waited forever on room its own files held.
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("in/event_x/raw");
+    for chunk in 0..10 {
+        let start = format!("2020-01-01T00:{:02}:00Z", chunk);
+        for c in ["HHE", "HHN", "HHZ"] {
+            let t = common::trace(["XX", "AB", "", c], &start, 20.0, 200);
+            let name =
+                format!("XX.AB..{c}__20200101T00{chunk:02}00Z__20200101T00{chunk:02}10Z.mseed");
+            common::write_mseed(&raw.join(name), &[t]);
+        }
+    }
+    let p = d.path().join("rotate.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 120\n",
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.arg("run")
+        .arg(&p)
+        .arg("--input")
+        .arg(d.path().join("in"))
+        .arg("--output")
+        .arg(d.path().join("out"))
+        .args(["--device", "cpu", "--jobs", "1", "--format", "mseed"]);
+    let o = common::output_within(cmd, 60);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&d.path().join("out"));
+    assert_eq!(r["ok"], 30);
+    let rotated = files_under(&d.path().join("out"))
+        .iter()
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.contains("..HHR__") || n.contains("..HHT__")
+        })
+        .count();
+    assert_eq!(rotated, 20);
+}

@@ -8,7 +8,7 @@
 //! writing a per-trace file, is done by whichever worker comes by, in parallel; an input is
 //! journaled once all its outputs are in place.
 //!
-//! Inputs are admitted before they are read ([`Committer::admit`]): at most `max_files` (and
+//! Inputs are admitted before they are read ([`Committer::admit_group`]): at most `max_files` (and
 //! `max_bytes` of input) are between being taken from the walk and being committed, so a slow
 //! input cannot make the results of those after it pile up without bound.
 
@@ -117,21 +117,29 @@ impl<'a> Committer<'a> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until an input of `bytes` may be taken, and gives its sequence number. Call it in
-    /// walk order (under the walk's lock); every number given must come back through
-    /// [`finish`](Self::finish) exactly once.
-    pub fn admit(&self, bytes: u64) -> u64 {
+    /// Waits until inputs of `sizes` bytes may be taken, and gives the first one's sequence
+    /// number (the others follow it). Call it in walk order (under the walk's lock); every
+    /// number given must come back through [`finish`](Self::finish) exactly once. Inputs
+    /// processed together (a rotate run's station, `engine::group`) are admitted at once: when
+    /// all fit, or when nothing else is in flight (a group larger than the window, like a file
+    /// larger than it, goes alone); one by one, they could wait forever on room that only the
+    /// group's own unfinished files hold.
+    pub fn admit_group(&self, sizes: &[u64]) -> u64 {
+        let (n, bytes) = (
+            sizes.len(),
+            sizes.iter().fold(0u64, |a, b| a.saturating_add(*b)),
+        );
         let mut s = self.lock();
         while s.in_flight_files > 0
-            && (s.in_flight_files >= self.max_files
+            && (s.in_flight_files.saturating_add(n) > self.max_files
                 || s.in_flight_bytes.saturating_add(bytes) > self.max_bytes)
         {
             s = self.room.wait(s).unwrap_or_else(|p| p.into_inner());
         }
-        s.in_flight_files += 1;
+        s.in_flight_files += n;
         s.in_flight_bytes += bytes;
         let seq = s.admitted;
-        s.admitted += 1;
+        s.admitted += n as u64;
         seq
     }
 

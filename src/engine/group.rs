@@ -20,8 +20,8 @@ use crate::read::tree::InputFile;
 use crate::write::journal;
 
 /// Files taken together at most (a station with three components in eight time chunks); a
-/// longer run of one name prefix continues in the next group. Below the committer's smallest
-/// admission window (`4 * jobs + 8`), so a group never waits on itself.
+/// longer run of one name prefix continues in the next group. Admitted together
+/// (`Committer::admit_group`), so a group never waits for room its own files hold.
 pub const GROUP_MAX: usize = 24;
 
 /// The sequence number of a partner: a journaled file read again for its group.
@@ -63,16 +63,24 @@ impl Ctx<'_> {
                 break group;
             }
         };
+        // The group's own files, admitted together (`Committer::admit_group`).
+        let sizes: Vec<u64> = group
+            .iter()
+            .filter(|f| !journaled(f))
+            .map(super::work::size)
+            .collect();
+        let mut seq = self.committer.admit_group(&sizes);
+        self.files.fetch_add(sizes.len(), Ordering::Relaxed);
+        let mut sizes = sizes.into_iter();
         group
             .into_iter()
             .map(|f| {
                 if journaled(&f) {
                     return (PARTNER, 0, f);
                 }
-                let bytes = super::work::size(&f);
-                let seq = self.committer.admit(bytes);
-                self.files.fetch_add(1, Ordering::Relaxed);
-                (seq, bytes, f)
+                let bytes = sizes.next().unwrap_or(0);
+                seq += 1;
+                (seq - 1, bytes, f)
             })
             .collect()
     }
