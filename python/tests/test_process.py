@@ -228,3 +228,23 @@ def test_receiver_function_chain_with_an_event_equals_obspy(device, request):
     out = p.process(st, inventory=str(xml), device="cpu")
     assert len(out) == 0 and len(out.failures) == 3
     assert any("no back_azimuth given" in f.reason for f in out.failures)
+
+
+def test_an_obspy_inventory_is_written_once_and_cached(monkeypatch):
+    st, inv, _ = expected(lambda tr, inv: None, *DATA[0])
+    writes = []
+    real = type(inv).write
+
+    def counting(self, *a, **kw):
+        writes.append(1)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(type(inv), "write", counting)
+    p = seisbatch.Pipeline(["remove_sensitivity"])
+    first = p.process(st, inventory=inv, device="cpu")
+    second = p.process(st, inventory=inv, device="cpu")
+    assert len(writes) == 1
+    assert [a.data.tolist() for a in first] == [b.data.tolist() for b in second]
+    # Another Inventory object (even an equal one) is written on its own.
+    p.process(st, inventory=inv.copy(), device="cpu")
+    assert len(writes) == 2
