@@ -244,13 +244,7 @@ fn select_after_rotate_is_a_configuration_error() {
          [[step]]\nop = \"select\"\nchannel = \"HHR\"\n",
     )
     .unwrap();
-    let o = bin()
-        .arg("run")
-        .arg(&p)
-        .arg("--input")
-        .arg(root().join("examples/data"))
-        .arg("--output")
-        .arg(d.path().join("out"))
+    let o = common::run_cmd(&p, &root().join("examples/data"), &d.path().join("out"))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -295,13 +289,7 @@ fn components_of_different_lengths_fail_their_group_with_obspys_reason() {
         let d = tempfile::tempdir().unwrap();
         let p = tree_with_lengths(d.path(), [1000, 999, 1000]);
         let out = d.path().join("out");
-        let o = bin()
-            .arg("run")
-            .arg(&p)
-            .arg("--input")
-            .arg(d.path().join("in"))
-            .arg("--output")
-            .arg(&out)
+        let o = common::run_cmd(&p, &d.path().join("in"), &out)
             .args(["--device", "cpu", "--jobs", jobs, "--format", "mseed"])
             .output()
             .unwrap();
@@ -343,13 +331,7 @@ fn components_of_different_lengths_fail_their_group_with_obspys_reason() {
     let d = tempfile::tempdir().unwrap();
     let p = tree_with_lengths(d.path(), [1000, 1000, 1000]);
     let out = d.path().join("out");
-    let o = bin()
-        .arg("run")
-        .arg(&p)
-        .arg("--input")
-        .arg(d.path().join("in"))
-        .arg("--output")
-        .arg(&out)
+    let o = common::run_cmd(&p, &d.path().join("in"), &out)
         .args(["--device", "cpu", "--format", "mseed"])
         .output()
         .unwrap();
@@ -394,14 +376,8 @@ fn a_station_larger_than_the_admission_window_goes_through_with_one_job() {
         "[[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 120\n",
     )
     .unwrap();
-    let mut cmd = bin();
-    cmd.arg("run")
-        .arg(&p)
-        .arg("--input")
-        .arg(d.path().join("in"))
-        .arg("--output")
-        .arg(d.path().join("out"))
-        .args(["--device", "cpu", "--jobs", "1", "--format", "mseed"]);
+    let mut cmd = common::run_cmd(&p, &d.path().join("in"), &d.path().join("out"));
+    cmd.args(["--device", "cpu", "--jobs", "1", "--format", "mseed"]);
     let o = common::output_within(cmd, 60);
     assert_eq!(
         o.status.code(),
