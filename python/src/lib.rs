@@ -70,6 +70,53 @@ impl ResponseSource for Source<'_> {
     }
 }
 
+/// Parsed inventories by their StationXML text, the most recent first: a notebook calls
+/// `process` again and again with one Inventory, and each parse would give its responses new
+/// ids (so new response tables). At most `KEPT_INVENTORIES`, `KEPT_XML_BYTES` of text.
+static INVENTORIES: std::sync::Mutex<Vec<(String, Arc<Inventory>)>> =
+    std::sync::Mutex::new(Vec::new());
+const KEPT_INVENTORIES: usize = 16;
+const KEPT_XML_BYTES: usize = 64 << 20;
+
+fn inventory(text: &str) -> PyResult<Arc<Inventory>> {
+    let mut kept = INVENTORIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = kept.iter().position(|(t, _)| t == text) {
+        let hit = kept.remove(at);
+        let inv = hit.1.clone();
+        kept.insert(0, hit);
+        return Ok(inv);
+    }
+    drop(kept);
+    let epochs = seisbatch::read::stationxml::parse(text)
+        .map_err(|e| PyValueError::new_err(format!("inventory: {e}")))?;
+    let inv = Arc::new(Inventory {
+        epochs: vec![Arc::new(epochs)],
+        looked_in: "the inventory given".into(),
+        ..Default::default()
+    });
+    let mut kept = INVENTORIES.lock().unwrap_or_else(|e| e.into_inner());
+    kept.insert(0, (text.to_string(), inv.clone()));
+    let mut bytes = 0;
+    let keep = kept
+        .iter()
+        .take(KEPT_INVENTORIES)
+        .take_while(|(t, _)| {
+            bytes += t.len();
+            bytes <= KEPT_XML_BYTES
+        })
+        .count()
+        .max(1);
+    kept.truncate(keep);
+    Ok(inv)
+}
+
+/// Response tables shared by every call (response ids are unique in the process; the cache
+/// bounds its own size, `response::cache::MAX_CACHE_BYTES`).
+fn responses() -> &'static ResponseCache {
+    static CACHE: std::sync::OnceLock<ResponseCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(ResponseCache::default)
+}
+
 /// The device a call runs on: "cpu", "gpu" (any adapter, a software one included) or "auto"
 /// (a hardware GPU, else the CPU).
 fn device(name: &str) -> PyResult<Option<seisbatch::gpu::Gpu>> {
@@ -134,7 +181,7 @@ fn run_steps(
     source: &Source,
     gpu: Option<&seisbatch::gpu::Gpu>,
 ) -> Vec<seisbatch::exec::Outcome> {
-    let cache = ResponseCache::default();
+    let cache = responses();
     let (ranges, rotates) = seisbatch::exec::grouped::split(steps);
     let planners: Vec<(std::ops::Range<usize>, Planner)> = ranges
         .into_iter()
@@ -143,7 +190,7 @@ fn run_steps(
             (r, p)
         })
         .collect();
-    let make = |p| executor(p, gpu, &cache);
+    let make = |p| executor(p, gpu, cache);
     let sources: Vec<&dyn ResponseSource> = (0..traces.len())
         .map(|_| source as &dyn ResponseSource)
         .collect();
@@ -186,18 +233,11 @@ fn process<'py>(
 )> {
     let p = pipeline(toml)?;
     let inv = match stationxml {
-        Some(text) => Inventory {
-            epochs: vec![Arc::new(
-                seisbatch::read::stationxml::parse(text)
-                    .map_err(|e| PyValueError::new_err(format!("inventory: {e}")))?,
-            )],
-            looked_in: "the inventory given".into(),
-            ..Default::default()
-        },
-        None => Inventory {
+        Some(text) => inventory(text)?,
+        None => Arc::new(Inventory {
             looked_in: "no inventory given".into(),
             ..Default::default()
-        },
+        }),
     };
     let event = match event {
         Some((time_ns, latitude, longitude, depth_km)) => {
@@ -249,7 +289,9 @@ fn process<'py>(
         .collect();
     let outcomes = py.detach(|| {
         let source = Source {
-            inv: Inventories { layers: vec![&inv] },
+            inv: Inventories {
+                layers: vec![&*inv],
+            },
             event,
         };
         run_steps(&p.steps, kept, &source, gpu.as_ref())

@@ -248,3 +248,19 @@ def test_an_obspy_inventory_is_written_once_and_cached(monkeypatch):
     # Another Inventory object (even an equal one) is written on its own.
     p.process(st, inventory=inv.copy(), device="cpu")
     assert len(writes) == 2
+
+
+def test_parsed_inventories_and_response_tables_are_reused_only_for_the_same_text():
+    st, inv, _ = expected(lambda tr, inv: None, *DATA[0])
+    doubled = inv.copy()
+    for net in doubled:
+        for sta in net:
+            for cha in sta:
+                if cha.response is not None and cha.response.instrument_sensitivity:
+                    cha.response.instrument_sensitivity.value *= 2.0
+    p = seisbatch.Pipeline(["remove_sensitivity"])
+    for _ in range(2):  # kept between calls: each call must still see its own inventory
+        a = p.process(st, inventory=inv, device="cpu")
+        b = p.process(st, inventory=doubled, device="cpu")
+        for x, y in zip(a, b):
+            assert np.allclose(y.data * 2.0, x.data, rtol=1e-12, atol=0)
