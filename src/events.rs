@@ -20,6 +20,16 @@ pub struct Event {
     pub depth_km: f64,
 }
 
+impl Event {
+    /// Degrees from a station at (latitude, longitude) towards this event, on WGS84: ObsPy's
+    /// `gps2dist_azimuth(evla, evlo, stla, stlo)[2]` (rotate's back-azimuth, SAC's cmpaz of
+    /// R and T). None for coordinates out of range.
+    pub fn back_azimuth_at(&self, latitude: f64, longitude: f64) -> Option<f64> {
+        crate::geodesy::gps2dist_azimuth(self.latitude, self.longitude, latitude, longitude)
+            .map(|(_, _, back_az)| back_az)
+    }
+}
+
 /// Largest events file read (a catalog of a million events is ~100 MB of QuakeML).
 pub const MAX_EVENTS_BYTES: u64 = 256 << 20;
 

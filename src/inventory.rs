@@ -174,11 +174,9 @@ impl Inventories<'_> {
             return self.coordinates_for(tr);
         }
         let mut c = self.band_coordinates_for(tr)?;
-        let back_az = args.back_azimuth.or_else(|| {
-            let e = event?;
-            crate::geodesy::gps2dist_azimuth(e.latitude, e.longitude, c.latitude, c.longitude)
-                .map(|(_, _, back_az)| back_az)
-        });
+        let back_az = args
+            .back_azimuth
+            .or_else(|| event?.back_azimuth_at(c.latitude, c.longitude));
         let o = crate::ops::rotate::orientation_of(args.method, letter, back_az);
         c.azimuth = o.map(|o| o.0);
         c.dip = o.map(|o| o.1);

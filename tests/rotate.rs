@@ -42,6 +42,16 @@ fn sac_of(dir: &Path, channel: &str) -> Option<PathBuf> {
     })
 }
 
+/// report.json's failures as "ID REASON" lines.
+fn reasons(report: &serde_json::Value) -> Vec<String> {
+    report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["id"], f["reason"]))
+        .collect()
+}
+
 fn header_f32(b: &[u8], word: usize) -> f64 {
     f32::from_le_bytes(b[word * 4..word * 4 + 4].try_into().unwrap()) as f64
 }
@@ -140,13 +150,9 @@ fn a_missing_component_fails_its_station_with_the_reason() {
         String::from_utf8_lossy(&o.stderr)
     );
     let r = report(&out);
-    let failures = r["failures"].as_array().unwrap();
-    let reasons: Vec<String> = failures
-        .iter()
-        .map(|f| format!("{} {}", f["id"], f["reason"]))
-        .collect();
+    let reasons = reasons(&r);
     // Every trace of the group fails (the vertical too), each with the rotate's reason.
-    assert_eq!(failures.len(), 2, "{reasons:?}");
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(
         reasons
             .iter()
@@ -166,12 +172,7 @@ fn without_event_metadata_the_back_azimuth_is_a_reason_not_a_guess() {
     );
     assert_eq!(o.status.code(), Some(3));
     let r = report(out.path());
-    let reasons: Vec<String> = r["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}", f["id"], f["reason"]))
-        .collect();
+    let reasons = reasons(&r);
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     for c in ["HHN", "HHE"] {
         assert!(

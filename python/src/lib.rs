@@ -182,33 +182,15 @@ fn run_steps(
     gpu: Option<&seisbatch::gpu::Gpu>,
 ) -> Vec<seisbatch::exec::Outcome> {
     let cache = responses();
-    let (ranges, rotates) = seisbatch::exec::grouped::split(steps);
-    let planners: Vec<(std::ops::Range<usize>, Planner)> = ranges
-        .into_iter()
-        .map(|r| {
-            let p = Planner::new(&steps[r.clone()]);
-            (r, p)
-        })
-        .collect();
+    let segments = seisbatch::exec::grouped::Segments::of(steps);
     let make = |p| executor(p, gpu, cache);
     let sources: Vec<&dyn ResponseSource> = (0..traces.len())
         .map(|_| source as &dyn ResponseSource)
         .collect();
-    if rotates.is_empty() {
-        return make(&planners[0].1).process(traces, &sources);
+    if segments.rotates.is_empty() {
+        return make(&segments.planned[0].1).process(traces, &sources);
     }
-    let mut grouped = seisbatch::exec::grouped::Grouped {
-        segments: planners
-            .iter()
-            .map(|(r, p)| {
-                (!r.is_empty()).then(|| seisbatch::exec::grouped::Segment {
-                    exec: make(p),
-                    first_step: r.start,
-                })
-            })
-            .collect(),
-        rotates,
-    };
+    let mut grouped = segments.grouped(make);
     grouped.process(traces, &sources)
 }
 

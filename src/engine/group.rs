@@ -54,7 +54,7 @@ impl Ctx<'_> {
         let Ok(mut w) = walker.lock() else {
             return Vec::new();
         };
-        let rotate = !self.rotates.is_empty();
+        let rotate = !self.segments.rotates.is_empty();
         let journaled = |f: &InputFile| self.journaled.contains(&journal::key(&f.rel));
         let group = loop {
             let group = next_group(&mut w, rotate, self);

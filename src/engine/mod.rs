@@ -191,19 +191,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         ),
     };
     // A rotate run: the per-trace segments between rotates, each planned on its own.
-    let (ranges, rotates) = crate::exec::grouped::split(&cfg.pipeline.steps);
-    let segments: Vec<(std::ops::Range<usize>, crate::plan::Planner)> = if rotates.is_empty() {
-        Vec::new()
-    } else {
-        ranges
-            .into_iter()
-            .map(|r| {
-                let p = crate::plan::Planner::new(&cfg.pipeline.steps[r.clone()]);
-                (r, p)
-            })
-            .collect()
-    };
-    let (walker, journaled) = group::skip_journaled(walker, done_keys, !rotates.is_empty());
+    let segments = crate::exec::grouped::Segments::of(&cfg.pipeline.steps);
+    let rotate = !segments.rotates.is_empty();
+    let (walker, journaled) = group::skip_journaled(walker, done_keys, rotate);
     // This shard's share, for the progress bar: one more counting walk (as cheap as the
     // first: names and first bytes only).
     let mine = match (cfg.shard, shard_totals) {
@@ -290,7 +280,6 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         cache: &cache,
         planner: &planner,
         segments: &segments,
-        rotates: &rotates,
         journaled: &journaled,
         files: &AtomicUsize::new(0),
         totals: &totals,
@@ -316,14 +305,10 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             // drains the device at the end of every call).
             let loops = gpu_loops(cfg.gpu_memory);
             // A rotate run: a driver per segment in each loop (the segment's share of it).
-            let planners: Vec<&crate::plan::Planner> = if segments.is_empty() {
-                vec![&planner]
+            let planners: Vec<&crate::plan::Planner> = if rotate {
+                segments.planners().collect()
             } else {
-                segments
-                    .iter()
-                    .filter(|(r, _)| !r.is_empty())
-                    .map(|(_, p)| p)
-                    .collect()
+                vec![&planner]
             };
             let per_loop = planners.len().max(1);
             let mut drivers: Vec<gpu::executor::Driver> = (0..loops)
@@ -346,11 +331,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
             let mut execs: Vec<Box<dyn crate::exec::Executor + Send + '_>> = drivers
                 .chunks_mut(per_loop)
                 .map(|chunk| -> Box<dyn crate::exec::Executor + Send + '_> {
-                    if segments.is_empty() {
+                    if !rotate {
                         Box::new(&mut chunk[0])
                     } else {
                         let mut mine = chunk.iter_mut();
-                        Box::new(ctx.grouped(|_| match mine.next() {
+                        Box::new(segments.grouped(|_| match mine.next() {
                             Some(d) => Box::new(d),
                             None => unreachable!("one driver per segment"),
                         }))

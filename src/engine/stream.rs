@@ -61,9 +61,9 @@ impl Feed {
 
 /// A file read: its sequence number and size (for the committer), the file, its traces and
 /// failures so far, and its event inventory.
-type Read = (u64, u64, InputFile, Decoded, Option<Arc<Inventory>>);
+pub(super) type Read = (u64, u64, InputFile, Decoded, Option<Arc<Inventory>>);
 /// A file's results from an executor loop.
-type Done = (
+pub(super) type Done = (
     u64,
     u64,
     InputFile,
@@ -194,59 +194,11 @@ impl Ctx<'_> {
                 }
             }
             drop(rx);
-            let resps: Vec<_> = files.iter().map(|r| r.4.clone()).collect();
-            let invs: Vec<FileSources> = resps
-                .iter()
-                .zip(&files)
-                .map(|(r, f)| self.sources(&f.2, r))
-                .collect();
-            let mut owner = Vec::new();
-            let mut traces = Vec::new();
-            let mut shells = Vec::with_capacity(files.len());
-            for (slot, (seq, bytes, f, mut d, _)) in files.into_iter().enumerate() {
-                owner.extend(std::iter::repeat_n(slot, d.traces.len()));
-                traces.append(&mut d.traces);
-                shells.push((seq, bytes, f, d.out));
-            }
-            let ids: Vec<(String, String)> = traces
-                .iter()
-                .map(|t| (t.id(), time::iso(t.start_ns)))
-                .collect();
-            let sources: Vec<&dyn ResponseSource> = owner
-                .iter()
-                .map(|&o| &invs[o] as &dyn ResponseSource)
-                .collect();
-            let n = traces.len();
-            let results = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                exec.process(traces, &sources)
-            })) {
-                Ok(r) if r.len() == n => r,
-                outcome => {
-                    // A bug in an executor: each file of the set fails as an internal error
-                    // (reported, not journaled: a fixed seisbatch redoes it on --resume), as
-                    // `Ctx::guarded` does for the serial path; the run goes on.
-                    let m = match outcome {
-                        Err(p) => panic_message(&*p),
-                        Ok(r) => format!("{} outcomes for {n} traces", r.len()),
-                    };
-                    for (seq, bytes, f, _) in shells {
-                        if seq != PARTNER {
-                            self.committer.finish(seq, bytes, internal_failure(&f, &m));
-                        }
-                    }
-                    continue;
-                }
+            let Some(done) = self.run_set(exec, files) else {
+                continue;
             };
-            let mut per_file: Vec<Vec<(Outcome, String, String)>> =
-                (0..shells.len()).map(|_| Vec::new()).collect();
-            for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
-                per_file[o].push((r, id, st));
-            }
-            for ((seq, bytes, f, out), results) in shells.into_iter().zip(per_file) {
-                if seq == PARTNER {
-                    continue; // journaled by an earlier run: read only for its group
-                }
-                if let Err(e) = done_tx.send((seq, bytes, f, out, results)) {
+            for d in done {
+                if let Err(e) = done_tx.send(d) {
                     // No writer left (cannot happen while this scope lives): commit here.
                     let (seq, bytes, f, out, results) = e.0;
                     let done = self.finished(&f, out, results);
@@ -256,5 +208,68 @@ impl Ctx<'_> {
             }
         }
         drop(done_tx);
+    }
+
+    /// One executor call over the traces of `files` (each file's sources its own); their
+    /// results split back per file, a partner's dropped (journaled by an earlier run: read
+    /// only for its group). A bug in the executor fails every file of the set (committed here)
+    /// and gives None.
+    pub(super) fn run_set(&self, exec: &mut dyn Executor, files: Vec<Read>) -> Option<Vec<Done>> {
+        let resps: Vec<_> = files.iter().map(|r| r.4.clone()).collect();
+        let invs: Vec<FileSources> = resps
+            .iter()
+            .zip(&files)
+            .map(|(r, f)| self.sources(&f.2, r))
+            .collect();
+        let mut owner = Vec::new();
+        let mut traces = Vec::new();
+        let mut shells = Vec::with_capacity(files.len());
+        for (slot, (seq, bytes, f, mut d, _)) in files.into_iter().enumerate() {
+            owner.extend(std::iter::repeat_n(slot, d.traces.len()));
+            traces.append(&mut d.traces);
+            shells.push((seq, bytes, f, d.out));
+        }
+        let ids: Vec<(String, String)> = traces
+            .iter()
+            .map(|t| (t.id(), time::iso(t.start_ns)))
+            .collect();
+        let sources: Vec<&dyn ResponseSource> = owner
+            .iter()
+            .map(|&o| &invs[o] as &dyn ResponseSource)
+            .collect();
+        let n = traces.len();
+        let results = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.process(traces, &sources)
+        })) {
+            Ok(r) if r.len() == n => r,
+            outcome => {
+                // A bug in an executor: each file of the set fails as an internal error
+                // (reported, not journaled: a fixed seisbatch redoes it on --resume), as
+                // `Ctx::guarded` does for the serial path; the run goes on.
+                let m = match outcome {
+                    Err(p) => panic_message(&*p),
+                    Ok(r) => format!("{} outcomes for {n} traces", r.len()),
+                };
+                for (seq, bytes, f, _) in shells {
+                    if seq != PARTNER {
+                        self.committer.finish(seq, bytes, internal_failure(&f, &m));
+                    }
+                }
+                return None;
+            }
+        };
+        let mut per_file: Vec<Vec<(Outcome, String, String)>> =
+            (0..shells.len()).map(|_| Vec::new()).collect();
+        for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
+            per_file[o].push((r, id, st));
+        }
+        Some(
+            shells
+                .into_iter()
+                .zip(per_file)
+                .filter(|((seq, ..), _)| *seq != PARTNER)
+                .map(|((seq, bytes, f, out), results)| (seq, bytes, f, out, results))
+                .collect(),
+        )
     }
 }

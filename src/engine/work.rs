@@ -38,10 +38,9 @@ pub(crate) struct Ctx<'a> {
     pub event_xml: &'a Mutex<HashMap<PathBuf, Result<Event, String>>>,
     pub cache: &'a ResponseCache,
     pub planner: &'a crate::plan::Planner,
-    /// A rotate run's per-trace segments (the step range each plans) and its rotates
-    /// (`exec::grouped`); empty otherwise.
-    pub segments: &'a [(std::ops::Range<usize>, crate::plan::Planner)],
-    pub rotates: &'a [(usize, crate::ops::rotate::RotateArgs)],
+    /// The pipeline's per-trace segments and its rotates (`exec::grouped`): a rotate run
+    /// when there are rotates.
+    pub segments: &'a crate::exec::grouped::Segments,
     /// A resumed rotate run's journaled inputs (partners only, `group`); empty otherwise.
     pub journaled: &'a std::collections::HashSet<String>,
     /// Input files taken from the walk so far.
@@ -103,10 +102,10 @@ impl Ctx<'_> {
             clock: Some(&self.clocks.process),
         };
         let one = || -> Box<dyn crate::exec::Executor + Send + '_> {
-            if self.rotates.is_empty() {
+            if self.segments.rotates.is_empty() {
                 Box::new(cpu(self.planner))
             } else {
-                Box::new(self.grouped(|p| Box::new(cpu(p))))
+                Box::new(self.segments.grouped(|p| Box::new(cpu(p))))
             }
         };
         if self.cfg.jobs <= 1 {
@@ -118,7 +117,7 @@ impl Ctx<'_> {
                     return;
                 }
                 if let [(seq, bytes, f)] = &group[..] {
-                    if self.rotates.is_empty() {
+                    if self.segments.rotates.is_empty() {
                         let done = self.guarded(f, || self.process_file(f));
                         self.committer.finish(*seq, *bytes, done);
                         continue;
@@ -135,27 +134,6 @@ impl Ctx<'_> {
         self.run_stream(walker, &mut *one(), more, &feed);
     }
 
-    /// A rotate run's executor: each segment through an executor `exec` makes for its
-    /// planner.
-    pub fn grouped<'e>(
-        &'e self,
-        mut exec: impl FnMut(&'e crate::plan::Planner) -> Box<dyn crate::exec::Executor + Send + 'e>,
-    ) -> crate::exec::grouped::Grouped<'e> {
-        crate::exec::grouped::Grouped {
-            segments: self
-                .segments
-                .iter()
-                .map(|(r, p)| {
-                    (!r.is_empty()).then(|| crate::exec::grouped::Segment {
-                        exec: exec(p),
-                        first_step: r.start,
-                    })
-                })
-                .collect(),
-            rotates: self.rotates.to_vec(),
-        }
-    }
-
     /// The serial path for a station's files (a rotate run): read them all, one executor
     /// call, each file's results committed (a partner's dropped).
     fn process_group(
@@ -163,57 +141,16 @@ impl Ctx<'_> {
         group: Vec<(u64, u64, InputFile)>,
         exec: &mut dyn crate::exec::Executor,
     ) {
-        let decoded: Vec<Decoded> = group.iter().map(|(_, _, f)| self.decode(f)).collect();
-        let resps: Vec<Option<Arc<Inventory>>> =
-            group.iter().map(|(_, _, f)| self.inventories(f)).collect();
-        let sources: Vec<FileSources> = resps
-            .iter()
-            .zip(&group)
-            .map(|(r, (_, _, f))| self.sources(f, r))
+        let read = group
+            .into_iter()
+            .map(|(seq, bytes, f)| {
+                let (d, inv) = (self.decode(&f), self.inventories(&f));
+                (seq, bytes, f, d, inv)
+            })
             .collect();
-        let (mut traces, mut owner, mut outs) = (Vec::new(), Vec::new(), Vec::new());
-        for (slot, mut d) in decoded.into_iter().enumerate() {
-            owner.extend(std::iter::repeat_n(slot, d.traces.len()));
-            traces.append(&mut d.traces);
-            outs.push(d.out);
-        }
-        let ids: Vec<(String, String)> = traces
-            .iter()
-            .map(|t| (t.id(), time::iso(t.start_ns)))
-            .collect();
-        let srcs: Vec<&dyn ResponseSource> = owner
-            .iter()
-            .map(|&o| &sources[o] as &dyn ResponseSource)
-            .collect();
-        let n = traces.len();
-        let results =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.process(traces, &srcs)));
-        let mut per_file: Vec<Vec<(Outcome, String, String)>> =
-            group.iter().map(|_| Vec::new()).collect();
-        match results {
-            Ok(r) if r.len() == n => {
-                for ((r, (id, st)), o) in r.into_iter().zip(ids).zip(owner) {
-                    per_file[o].push((r, id, st));
-                }
-            }
-            outcome => {
-                let m = match outcome {
-                    Err(p) => panic_message(&*p),
-                    Ok(r) => format!("{} outcomes for {n} traces", r.len()),
-                };
-                for (seq, bytes, f) in group {
-                    if seq != super::group::PARTNER {
-                        self.committer.finish(seq, bytes, internal_failure(&f, &m));
-                    }
-                }
-                return;
-            }
-        }
-        for (((seq, bytes, f), out), results) in group.into_iter().zip(outs).zip(per_file) {
-            if seq != super::group::PARTNER {
-                let done = self.guarded(&f, || self.finished(&f, out, results));
-                self.committer.finish(seq, bytes, done);
-            }
+        for (seq, bytes, f, out, results) in self.run_set(exec, read).unwrap_or_default() {
+            let done = self.guarded(&f, || self.finished(&f, out, results));
+            self.committer.finish(seq, bytes, done);
         }
     }
 
@@ -313,7 +250,7 @@ impl Ctx<'_> {
             let inv = self.layers(&resp);
             let event = self.event(f).ok();
             write::sac::Meta {
-                station: match self.rotates.last() {
+                station: match self.segments.rotates.last() {
                     Some((_, args)) => inv.rotated_coordinates_for(args, &tr, event.as_ref()),
                     None => inv.coordinates_for(&tr),
                 },

@@ -38,6 +38,56 @@ pub fn split(steps: &[Step]) -> (Vec<std::ops::Range<usize>>, Vec<(usize, Rotate
 /// The input folder and ObsPy's grouping key (`rotate::group_key`).
 type GroupKey = (usize, (String, String, String, String));
 
+/// A pipeline's per-trace segments, each planned on its own, and its rotates (no rotates:
+/// one segment, the whole pipeline).
+pub struct Segments {
+    pub planned: Vec<(std::ops::Range<usize>, crate::plan::Planner)>,
+    pub rotates: Vec<(usize, RotateArgs)>,
+}
+
+impl Segments {
+    pub fn of(steps: &[Step]) -> Segments {
+        let (ranges, rotates) = split(steps);
+        let planned = ranges
+            .into_iter()
+            .map(|r| {
+                let p = crate::plan::Planner::new(&steps[r.clone()]);
+                (r, p)
+            })
+            .collect();
+        Segments { planned, rotates }
+    }
+
+    /// The planners of the segments that have steps, in order.
+    pub fn planners(&self) -> impl Iterator<Item = &crate::plan::Planner> {
+        self.planned
+            .iter()
+            .filter(|(r, _)| !r.is_empty())
+            .map(|(_, p)| p)
+    }
+
+    /// The executor of a rotate pipeline: each segment through the executor `exec` makes for
+    /// its planner.
+    pub fn grouped<'e>(
+        &'e self,
+        mut exec: impl FnMut(&'e crate::plan::Planner) -> Box<dyn Executor + Send + 'e>,
+    ) -> Grouped<'e> {
+        Grouped {
+            segments: self
+                .planned
+                .iter()
+                .map(|(r, p)| {
+                    (!r.is_empty()).then(|| Segment {
+                        exec: exec(p),
+                        first_step: r.start,
+                    })
+                })
+                .collect(),
+            rotates: self.rotates.clone(),
+        }
+    }
+}
+
 pub struct Grouped<'a> {
     /// One per range of `split` (an empty range runs nothing).
     pub segments: Vec<Option<Segment<'a>>>,
@@ -87,18 +137,16 @@ pub fn back_azimuth(source: &dyn ResponseSource, tr: &Trace) -> Result<f64, Stri
             crate::time::iso(tr.start_ns)
         )
     })?;
-    crate::geodesy::gps2dist_azimuth(ev.latitude, ev.longitude, c.latitude, c.longitude)
-        .map(|(_, _, back_az)| back_az)
-        .ok_or_else(|| {
-            format!(
-                "no back-azimuth from the event ({}, {}) to {} ({}, {}): a coordinate out of range",
-                ev.latitude,
-                ev.longitude,
-                tr.id(),
-                c.latitude,
-                c.longitude
-            )
-        })
+    ev.back_azimuth_at(c.latitude, c.longitude).ok_or_else(|| {
+        format!(
+            "no back-azimuth from the event ({}, {}) to {} ({}, {}): a coordinate out of range",
+            ev.latitude,
+            ev.longitude,
+            tr.id(),
+            c.latitude,
+            c.longitude
+        )
+    })
 }
 
 fn renumber(e: TraceError, first_step: usize) -> TraceError {
