@@ -1,36 +1,61 @@
 //! Real FFTs with numpy's conventions (NUMERICS §0): `rfft` unnormalised, `irfft` with 1/N.
-//! Plans are cached per thread; rustfft handles every length (mixed radix and Bluestein).
+//! rustfft handles every length (mixed radix and Bluestein).
+//!
+//! **A length's plan is a function of the length alone** (issue #23): rustfft's planner
+//! builds a new length on whatever lengths it planned before (its AVX planner takes the
+//! largest cached step of the new plan as its base, `replan_with_cache`), so one planner per
+//! thread gave a length different arithmetic, and different last bits, depending on which
+//! traces that thread had run before: outputs changed with `--jobs` and with scheduling.
+//! Every length is now planned by a planner of its own and shared by all threads.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use num_complex::Complex64 as C;
-use realfft::RealFftPlanner;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-thread_local! {
-    static PLANNER: RefCell<Planner> = RefCell::new(Planner::default());
-}
+use crate::once_map::OnceMap;
 
-/// Most FFT lengths a thread keeps plans for. Plans hold twiddles (and Bluestein's inner
+/// Most FFT lengths the process keeps plans for. Plans hold twiddles (and Bluestein's inner
 /// plans, several times the length): a run over real downloads, where gaps give a new
 /// length every few traces, grew by ~0.5 MB per length without a bound. Past the bound the
-/// cache restarts; the common lengths are planned again at once.
-const MAX_PLANNED_LENGTHS: usize = 64;
+/// cache restarts; the common lengths are planned again at once (to the same plans: a plan
+/// depends on its length only).
+const MAX_PLANNED_LENGTHS: usize = 128;
 
-#[derive(Default)]
-struct Planner {
-    planner: RealFftPlanner<f64>,
-    lengths: std::collections::HashSet<usize>,
+type Forward = Arc<dyn RealToComplex<f64>>;
+type Inverse = Arc<dyn ComplexToReal<f64>>;
+
+/// The process's plans, by length.
+struct Plans {
+    forward: OnceMap<usize, Forward>,
+    inverse: OnceMap<usize, Inverse>,
 }
 
-impl Planner {
-    fn get(&mut self, n: usize) -> &mut RealFftPlanner<f64> {
-        if self.lengths.insert(n) && self.lengths.len() > MAX_PLANNED_LENGTHS {
-            self.planner = RealFftPlanner::new();
-            self.lengths.clear();
-            self.lengths.insert(n);
-        }
-        &mut self.planner
+fn plans() -> &'static Plans {
+    static PLANS: std::sync::OnceLock<Plans> = std::sync::OnceLock::new();
+    PLANS.get_or_init(|| Plans {
+        forward: OnceMap::default(),
+        inverse: OnceMap::default(),
+    })
+}
+
+/// The forward plan for `n` points, made by a planner of its own (see the module comment).
+fn forward(n: usize) -> Forward {
+    let m = &plans().forward;
+    if m.len() > MAX_PLANNED_LENGTHS {
+        m.clear();
     }
+    m.get_or_init(n, || RealFftPlanner::<f64>::new().plan_fft_forward(n))
+}
+
+/// The inverse plan for `n` points, made by a planner of its own.
+fn inverse(n: usize) -> Inverse {
+    let m = &plans().inverse;
+    if m.len() > MAX_PLANNED_LENGTHS {
+        m.clear();
+    }
+    m.get_or_init(n, || RealFftPlanner::<f64>::new().plan_fft_inverse(n))
 }
 
 /// Buffers one thread reuses from transform to transform (issue #14: no per-trace
@@ -66,13 +91,11 @@ impl Work {
         self.real.extend_from_slice(&x[..k]);
         self.real.resize(n, 0.0);
         self.spec.resize(n / 2 + 1, C::new(0.0, 0.0));
-        PLANNER.with(|p| {
-            let plan = p.borrow_mut().get(n).plan_fft_forward(n);
-            self.scratch
-                .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
-            // Lengths match the plan by construction, so process cannot fail.
-            let _ = plan.process_with_scratch(&mut self.real, &mut self.spec, &mut self.scratch);
-        });
+        let plan = forward(n);
+        self.scratch
+            .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
+        // Lengths match the plan by construction, so process cannot fail.
+        let _ = plan.process_with_scratch(&mut self.real, &mut self.spec, &mut self.scratch);
     }
 
     /// The spectrum of the last `rfft`, to change before `irfft`.
@@ -96,12 +119,10 @@ impl Work {
             self.spec[bins - 1].im = 0.0;
         }
         self.real.resize(n, 0.0); // overwritten whole by the transform
-        PLANNER.with(|p| {
-            let plan = p.borrow_mut().get(n).plan_fft_inverse(n);
-            self.scratch
-                .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
-            let _ = plan.process_with_scratch(&mut self.spec, &mut self.real, &mut self.scratch);
-        });
+        let plan = inverse(n);
+        self.scratch
+            .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
+        let _ = plan.process_with_scratch(&mut self.spec, &mut self.real, &mut self.scratch);
         let s = 1.0 / n as f64;
         out.clear();
         out.extend(self.real[..keep.min(n)].iter().map(|v| v * s));
@@ -151,6 +172,48 @@ mod tests {
             for (b, xi) in back.iter().zip(&x) {
                 assert!((b - xi).abs() < 1e-12, "n={n}");
             }
+        }
+    }
+
+    /// A length's transform gives the bits a planner of its own gives, whatever lengths
+    /// were transformed before (issue #23: rustfft's planner reuses cached lengths as the
+    /// base of a new plan, so 144,012 points planned after 72,000-odd others, as a worker
+    /// meets them in MassDownloader traces, came out different in the last bits, and outputs
+    /// depended on which worker took which trace).
+    #[test]
+    fn a_lengths_bits_do_not_depend_on_the_lengths_before_it() {
+        let bits = |v: &[C]| -> Vec<u64> {
+            v.iter()
+                .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
+                .collect()
+        };
+        // Remove_response's nfft for 72,000 + 2k samples and 6,000 + 2k samples: the second
+        // one seen after the others took a cached base on the code before this test.
+        let mut lens: Vec<usize> = (0..8).map(|k| 2 * (72_000 + 2 * k)).collect();
+        lens.extend((0..20).map(|k| 2 * (6_000 + 2 * k)));
+        for &n in &lens {
+            let x: Vec<f64> = (0..n)
+                .map(|i| ((i * 7919) % 101) as f64 / 7.0 - 3.1)
+                .collect();
+            let alone = RealFftPlanner::<f64>::new().plan_fft_forward(n);
+            let mut want = alone.make_output_vec();
+            alone.process(&mut x.clone(), &mut want).unwrap();
+            let got = rfft(&x, n);
+            assert!(bits(&got) == bits(&want), "rfft of {n} points");
+            let mut spec = want.clone();
+            spec[0].im = 0.0;
+            spec[n / 2].im = 0.0;
+            let inv = RealFftPlanner::<f64>::new().plan_fft_inverse(n);
+            let mut back = inv.make_output_vec();
+            inv.process(&mut spec, &mut back).unwrap();
+            let s = 1.0 / n as f64;
+            let got = irfft(&want, n);
+            assert!(
+                got.iter()
+                    .zip(&back)
+                    .all(|(a, b)| a.to_bits() == (b * s).to_bits()),
+                "irfft of {n} points"
+            );
         }
     }
 
