@@ -71,6 +71,9 @@ pub enum TraceError {
     StationXml { path: String, message: String },
     #[error("write failed: {0}")]
     Write(String),
+    /// The samples cannot be held by the output's sample type (`exec::Holds`).
+    #[error("{0}")]
+    Samples(String),
 }
 
 pub type TraceResult<T> = Result<T, TraceError>;

@@ -39,6 +39,35 @@ impl Trace {
     }
 }
 
+/// The sample type a pipeline's outputs are written in (issue #23): the CLI's files hold
+/// float32 (SAC, miniSEED, ASDF), Python's arrays float64. Every output sample is checked in
+/// that type, after the conversion: a finite f64 such as 1e300 is an infinite f32, and SAC
+/// and miniSEED files full of `inf` were written as ok.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Holds {
+    #[default]
+    F32,
+    F64,
+}
+
+impl Holds {
+    pub fn name(self) -> &'static str {
+        match self {
+            Holds::F32 => "float32",
+            Holds::F64 => "float64",
+        }
+    }
+
+    /// The index of the first sample this type cannot hold (NaN and Inf never).
+    pub fn first_unheld(self, data: &[f64]) -> Option<usize> {
+        match self {
+            // The cast itself decides: an f64 just above f32::MAX still rounds to it.
+            Holds::F32 => data.iter().position(|&v| !(v as f32).is_finite()),
+            Holds::F64 => data.iter().position(|v| !v.is_finite()),
+        }
+    }
+}
+
 /// A test trace: XX.S..HHZ at 100 Hz from `start_ns`, samples 0, 1, 2, ... (the reader's,
 /// record's and walk's unit tests share it).
 #[cfg(test)]

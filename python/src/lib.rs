@@ -182,7 +182,7 @@ fn run_steps(
     gpu: Option<&seisbatch::gpu::Gpu>,
 ) -> Vec<seisbatch::exec::Outcome> {
     let cache = responses();
-    let segments = seisbatch::exec::grouped::Segments::of(steps);
+    let segments = seisbatch::exec::grouped::Segments::of(steps, seisbatch::trace::Holds::F64);
     let make = |p| executor(p, gpu, cache);
     let sources: Vec<&dyn ResponseSource> = (0..traces.len())
         .map(|_| source as &dyn ResponseSource)

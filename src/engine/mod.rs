@@ -191,7 +191,8 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         ),
     };
     // A rotate run: the per-trace segments between rotates, each planned on its own.
-    let segments = crate::exec::grouped::Segments::of(&cfg.pipeline.steps);
+    let segments =
+        crate::exec::grouped::Segments::of(&cfg.pipeline.steps, crate::trace::Holds::F32);
     let rotate = !segments.rotates.is_empty();
     let (walker, journaled) = group::skip_journaled(walker, done_keys, rotate);
     // This shard's share, for the progress bar: one more counting walk (as cheap as the

@@ -229,9 +229,12 @@ impl Ctx<'_> {
         let (tr, w) = r.map_err(|e| e.to_string())?;
         out.warnings
             .extend(w.into_iter().map(|w| format!("{id}: {w}")));
-        if let Some(bad) = tr.data.iter().position(|v| !v.is_finite()) {
+        // The executors check the samples in the output's type and name the step; this is
+        // the last look before the bytes, in the type they are written in (float32).
+        if let Some(bad) = crate::trace::Holds::F32.first_unheld(&tr.data) {
             return Err(format!(
-                "result has a non-finite sample at index {bad} (NaN or Inf); not written"
+                "result has a sample float32 cannot hold at index {bad} ({}); not written",
+                tr.data[bad]
             ));
         }
         if let Some(p) = limits::span_problem(tr.start_ns, tr.data.len(), tr.sampling_rate) {

@@ -2,7 +2,7 @@
 //! (`stages::<stage>`'s `cpu`).
 //! This is ObsPy's arithmetic (docs/NUMERICS.md); the GPU executor is checked against it.
 
-use super::{Executor, Outcome, Sources};
+use super::{Beyond, Executor, Outcome, Sources};
 use crate::error::TraceError;
 use crate::ops::ResponseSource;
 use crate::pipeline::Step;
@@ -46,6 +46,7 @@ pub fn run(
     responses: &dyn ResponseSource,
     cache: &ResponseCache,
 ) -> Result<Vec<String>, TraceError> {
+    let mut beyond = Beyond::start(plan.holds, &tr.data);
     run_stages(
         steps,
         plan,
@@ -54,10 +55,12 @@ pub fn run(
         tr,
         responses,
         cache,
+        &mut beyond,
     )?;
     if let Some(f) = &shapes.failure {
         return Err(f.error());
     }
+    beyond.check(plan.holds, &tr.data, steps)?;
     let out = shapes.output();
     tr.sampling_rate = out.sampling_rate;
     tr.start_ns = out.start_ns;
@@ -66,7 +69,12 @@ pub fn run(
 
 /// Stages `range` of `plan` on `tr`. Each stage sees the rate and start its step begins with
 /// (a response is looked up at the start the trace has then); the caller sets the final ones.
-/// The GPU executor uses this for the stages it leaves to the CPU.
+/// `beyond` follows which step left samples out of the output type's range. The GPU executor
+/// uses this for the stages it leaves to the CPU.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a stage's inputs, and the trace's range tracker across calls"
+)]
 pub fn run_stages(
     steps: &[Step],
     plan: &Plan,
@@ -75,6 +83,7 @@ pub fn run_stages(
     tr: &mut Trace,
     responses: &dyn ResponseSource,
     cache: &ResponseCache,
+    beyond: &mut Beyond,
 ) -> Result<(), TraceError> {
     for at in &plan.stages[range] {
         let step = &shapes.steps[at.step];
@@ -95,6 +104,7 @@ pub fn run_stages(
             },
             StageError::Trace(t) => t,
         })?;
+        beyond.after(plan.holds, at.step, &tr.data);
     }
     Ok(())
 }

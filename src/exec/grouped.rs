@@ -46,12 +46,21 @@ pub struct Segments {
 }
 
 impl Segments {
-    pub fn of(steps: &[Step]) -> Segments {
+    /// `holds`: the type the outputs are written in; the segments before the last hand their
+    /// samples on in f64 (only NaN and Inf stop a trace there).
+    pub fn of(steps: &[Step], holds: crate::trace::Holds) -> Segments {
         let (ranges, rotates) = split(steps);
+        let last = ranges.len() - 1;
         let planned = ranges
             .into_iter()
-            .map(|r| {
-                let p = crate::plan::Planner::new(&steps[r.clone()]);
+            .enumerate()
+            .map(|(k, r)| {
+                let h = if k == last {
+                    holds
+                } else {
+                    crate::trace::Holds::F64
+                };
+                let p = crate::plan::Planner::new(&steps[r.clone()]).holding(h);
                 (r, p)
             })
             .collect();

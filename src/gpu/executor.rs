@@ -17,7 +17,7 @@ use super::record::{self, Caps, Segment};
 use super::runner::{Pending, Runner, RunnerTimes, IN_FLIGHT};
 use super::{Gpu, GpuError};
 use crate::error::TraceError;
-use crate::exec::{cpu, Executor, Outcome, Sources};
+use crate::exec::{cpu, Beyond, Executor, Outcome, Sources};
 use crate::ops::ResponseSource;
 use crate::plan::{Plan, PlanKey, Planner, Shape, Shapes};
 use crate::response::cache::{ResponseCache, Table};
@@ -63,6 +63,8 @@ struct Job<'s> {
     /// Inverse table per `Plan::responses` entry.
     tables: Vec<Table>,
     source: &'s dyn ResponseSource,
+    /// Which step left the samples out of the output type's range (`exec::Beyond`).
+    beyond: Beyond,
 }
 
 impl<'g> Driver<'g> {
@@ -165,6 +167,7 @@ impl<'g> Driver<'g> {
                 |(i, trace, shapes)| match tables_for(&plan, &trace, &shapes, sources[i], cache) {
                     Ok(tables) => Ok(Job {
                         i,
+                        beyond: Beyond::start(plan.holds, &trace.data),
                         trace,
                         shapes,
                         tables,
@@ -243,12 +246,12 @@ impl<'g> Driver<'g> {
             } = b;
             match self.runner.finish(p) {
                 Ok(out) => {
-                    let jobs = with_results(jobs, out);
+                    let jobs = self.device_results(&plan, &segments[seg], jobs, out, results);
                     match self.rest(&plan, caps, &segments, seg + 1, jobs, results) {
                         Ok(done) => {
                             self.on_device += done.len();
                             let steps = self.planner.steps();
-                            results.extend(done.into_iter().map(|j| finished(j, steps)));
+                            results.extend(done.into_iter().map(|j| finished(j, &plan, steps)));
                         }
                         Err((jobs, e, from)) => {
                             results.extend(self.failed_batch(&plan, jobs, e, from))
@@ -311,7 +314,7 @@ impl<'g> Driver<'g> {
                 .submit(plan, caps, seg, &batch)
                 .and_then(|p| self.runner.finish(p));
             match out {
-                Ok(out) => batch = with_results(batch, out),
+                Ok(out) => batch = self.device_results(plan, seg, batch, out, results),
                 Err(e) => return Err((batch, e, seg.stages.start)),
             }
         }
@@ -331,6 +334,50 @@ impl<'g> Driver<'g> {
         let samples: Vec<&[f64]> = batch.iter().map(|j| j.trace.data.as_slice()).collect();
         let tables: Vec<Vec<Table>> = batch.iter().map(|j| j.tables.clone()).collect();
         self.runner.submit(plan, &prog, &samples, &tables)
+    }
+
+    /// A device segment's f32 results into the batch's traces (as f64). A trace whose results
+    /// are not all finite keeps the samples it went in with and runs the segment again on the
+    /// CPU twins (f64): the device's float32 overflows where f64 does not (a norm of 1e-300,
+    /// an FFT of samples near 1e38), and where the values are truly out of range the CPU
+    /// path's check names the step that made them (issue #23).
+    fn device_results<'s>(
+        &mut self,
+        plan: &Plan,
+        seg: &Segment,
+        mut batch: Vec<Job<'s>>,
+        out: Vec<Vec<f32>>,
+        results: &mut Vec<(usize, Outcome)>,
+    ) -> Vec<Job<'s>> {
+        let redo: Vec<bool> = batch
+            .par_iter_mut()
+            .zip(out.into_par_iter())
+            .map(|(j, d)| {
+                if !d.iter().all(|v| v.is_finite()) {
+                    return true;
+                }
+                j.trace.data = d.into_iter().map(f64::from).collect();
+                j.beyond.in_range();
+                false
+            })
+            .collect();
+        if !redo.contains(&true) {
+            return batch;
+        }
+        let (mut kept, mut again) = (Vec::new(), Vec::new());
+        for (j, r) in batch.into_iter().zip(redo) {
+            if r {
+                again.push(j);
+            } else {
+                kept.push(j);
+            }
+        }
+        self.notes.insert(
+            "the device (float32) gave non-finite samples for some traces; those stages ran again on the CPU path (f64)"
+                .into(),
+        );
+        kept.extend(self.host(plan, seg, again, results));
+        kept
     }
 
     /// A host segment: its stages through their CPU twins, trace by trace in parallel; a
@@ -356,6 +403,7 @@ impl<'g> Driver<'g> {
                     &mut j.trace,
                     j.source,
                     cache,
+                    &mut j.beyond,
                 ) {
                     Ok(()) => Ok(j),
                     Err(e) => Err((j.i, e)),
@@ -400,9 +448,10 @@ impl<'g> Driver<'g> {
                     &mut j.trace,
                     j.source,
                     cache,
+                    &mut j.beyond,
                 );
                 match r {
-                    Ok(()) => finished(j, steps),
+                    Ok(()) => finished(j, plan, steps),
                     Err(e) => (j.i, Err(e)),
                 }
             })
@@ -415,22 +464,17 @@ impl<'g> Driver<'g> {
 /// A batch stopped by the device: the batch, why, and the first stage it did not finish.
 type Stopped<'s> = (Vec<Job<'s>>, GpuError, usize);
 
-/// A job whose every stage has run: the trace at its final rate and start, its warnings.
-fn finished(j: Job, steps: &[crate::pipeline::Step]) -> (usize, Outcome) {
+/// A job whose every stage has run: the trace at its final rate and start, its warnings, or
+/// why its samples cannot be written (checked in the output type, as on the CPU path).
+fn finished(j: Job, plan: &Plan, steps: &[crate::pipeline::Step]) -> (usize, Outcome) {
+    if let Err(e) = j.beyond.check(plan.holds, &j.trace.data, steps) {
+        return (j.i, Err(e));
+    }
     let mut t = j.trace;
     let out = j.shapes.output();
     t.start_ns = out.start_ns;
     t.sampling_rate = out.sampling_rate;
     (j.i, Ok((t, j.shapes.warnings(steps))))
-}
-
-/// The device's f32 results into the batch's traces (as f64).
-fn with_results(mut batch: Vec<Job>, out: Vec<Vec<f32>>) -> Vec<Job> {
-    batch
-        .par_iter_mut()
-        .zip(out.into_par_iter())
-        .for_each(|(j, d)| j.trace.data = d.into_iter().map(f64::from).collect());
-    batch
 }
 
 /// The inverse tables trace `t` needs for `plan`, each looked up at the start the trace has

@@ -8,6 +8,7 @@ use super::compile::{compile, Plan};
 use super::shapes::{shapes, Failure, PlanKey, Shape, Shapes};
 use crate::once_map::OnceMap;
 use crate::pipeline::Step;
+use crate::trace::Holds;
 
 /// Most bytes of tables the cache holds before it restarts (a run over traces of many odd
 /// lengths, from gaps, would otherwise grow without bound; a restart costs one compile per
@@ -19,6 +20,7 @@ pub type Compiled = Result<Arc<Plan>, Failure>;
 /// The steps of one pipeline and their plans.
 pub struct Planner {
     steps: Vec<Step>,
+    holds: Holds,
     plans: OnceMap<PlanKey, Compiled>,
     bytes: AtomicUsize,
 }
@@ -27,9 +29,21 @@ impl Planner {
     pub fn new(steps: &[Step]) -> Planner {
         Planner {
             steps: steps.to_vec(),
+            holds: Holds::default(),
             plans: OnceMap::default(),
             bytes: AtomicUsize::new(0),
         }
+    }
+
+    /// This planner's plans end with samples checked in `holds` (float32 by default: the
+    /// CLI's files; Python's arrays are float64).
+    pub fn holding(mut self, holds: Holds) -> Planner {
+        self.holds = holds;
+        self
+    }
+
+    pub fn holds(&self) -> Holds {
+        self.holds
     }
 
     pub fn steps(&self) -> &[Step] {
@@ -53,7 +67,10 @@ impl Planner {
             self.bytes.store(0, Ordering::Relaxed);
         }
         self.plans.get_or_init(s.key(), || {
-            let p = compile(&self.steps, s).map(Arc::new);
+            let p = compile(&self.steps, s).map(|mut p| {
+                p.holds = self.holds;
+                Arc::new(p)
+            });
             if let Ok(p) = &p {
                 self.bytes.fetch_add(p.table_bytes(), Ordering::Relaxed);
             }

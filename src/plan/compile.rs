@@ -48,6 +48,9 @@ pub struct Plan {
     pub rate_in: f64,
     pub rate_out: f64,
     pub responses: Vec<ResponseNeed>,
+    /// The sample type the outputs are written in: every final sample must fit it
+    /// (`Planner::holding`; float32, the CLI's files, unless told otherwise).
+    pub holds: crate::trace::Holds,
 }
 
 impl Plan {
@@ -68,6 +71,7 @@ pub fn compile(steps: &[Step], shapes: &Shapes) -> Result<Plan, Failure> {
         rate_in: shapes.input.sampling_rate,
         rate_out: shapes.output().sampling_rate,
         responses: Vec::new(),
+        holds: crate::trace::Holds::default(),
     };
     for (i, (step, s)) in steps.iter().zip(&shapes.steps).enumerate() {
         let (n, rate) = (s.before.npts, s.before.sampling_rate);

@@ -67,4 +67,13 @@ impl StageOps for Normalize {
     fn describe(&self) -> Value {
         json!({"norm": self.norm})
     }
+
+    /// A given norm the device's float32 cannot hold (1e-300 is 0 there, which the kernel
+    /// reads as "leave the trace alone"; 1e300 is inf): the division runs on the CPU twin.
+    fn device_limit(&self, _caps: &crate::gpu::record::Caps) -> Option<String> {
+        // 0 is ObsPy's "leave the trace unchanged", which the kernel does too.
+        let norm = self.norm?.abs();
+        (norm != 0.0 && !to_f32(norm).is_normal())
+            .then(|| format!("normalize with norm = {norm:e} (float32 cannot hold it)"))
+    }
 }
