@@ -80,18 +80,41 @@ impl Events {
     }
 }
 
+/// An events file's text: a regular file (a FIFO would block, a device never end), at most
+/// MAX_EVENTS_BYTES, UTF-8, without the byte-order mark a spreadsheet puts first.
 fn read_text(path: &Path) -> Result<String, String> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    if len > MAX_EVENTS_BYTES {
-        return Err(format!(
-            "{}: {len} bytes, more than the {MAX_EVENTS_BYTES} an events file may hold",
-            path.display()
-        ));
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let at = |e: String| format!("{}: {e}", path.display());
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| at(e.to_string()))?;
+    let meta = f.metadata().map_err(|e| at(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(at("not a regular file".into()));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+    let too_big = || {
+        at(format!(
+            "more than the {MAX_EVENTS_BYTES} bytes an events file may hold"
+        ))
+    };
+    if meta.len() > MAX_EVENTS_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_EVENTS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| at(e.to_string()))?;
+    if bytes.len() as u64 > MAX_EVENTS_BYTES {
+        return Err(too_big());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| at("not UTF-8 text".into()))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_string(),
+        None => text,
+    })
 }
 
 /// The event of `EVENT/event.xml` (QuakeML with exactly one event).
@@ -110,15 +133,7 @@ pub fn event_xml(path: &Path) -> Result<Event, String> {
 }
 
 fn checked(time: &str, lat: f64, lon: f64, depth_km: f64) -> Result<Event, String> {
-    let time_ns = crate::time::parse_iso(time)
-        .filter(|t| crate::limits::time_ok(*t))
-        .ok_or_else(|| {
-            format!(
-                "origin time `{time}` is not an ISO 8601 time in the years {}-{}",
-                crate::limits::FIRST_YEAR,
-                crate::limits::LAST_YEAR
-            )
-        })?;
+    let time_ns = crate::limits::parse_time(time).map_err(|e| format!("origin time {e}"))?;
     if !(-90.0..=90.0).contains(&lat) {
         return Err(format!("latitude {lat} is outside -90..90"));
     }
@@ -144,15 +159,60 @@ fn number(s: &str, what: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{what} `{s}` is not a number"))
 }
 
+/// One CSV line's fields, trimmed: a field in double quotes may hold commas, and `""` inside
+/// it is one quote (RFC 4180, as spreadsheets save). A line break inside quotes is not read.
+fn fields(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut f = String::new();
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        f.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => f.push(c),
+                    None => return Err("a quoted field is not closed".into()),
+                }
+            }
+            while chars.peek().is_some_and(|c| *c != ',') {
+                match chars.next() {
+                    Some(' ' | '\t') => {}
+                    _ => return Err("text after a quoted field".into()),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                f.push(c);
+                chars.next();
+            }
+        }
+        out.push(f.trim().to_string());
+        if chars.next().is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// `folder,time,latitude,longitude,depth_km[,...]` with that header (columns in any order,
-/// extra ones ignored); no quoting (folder names hold no commas).
+/// extra ones ignored), as a spreadsheet saves it too: CRLF line ends, quoted fields.
 pub fn csv(text: &str) -> Result<Events, String> {
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or("empty events file")?;
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let cols = fields(header).map_err(|e| format!("line 1: {e}"))?;
     let col = |name: &str| {
         cols.iter()
             .position(|c| c.eq_ignore_ascii_case(name))
@@ -170,9 +230,9 @@ pub fn csv(text: &str) -> Result<Events, String> {
     let mut out = Events::default();
     for (i, line) in lines {
         let at = |e: String| format!("line {}: {e}", i + 1);
-        let v: Vec<&str> = line.split(',').map(str::trim).collect();
+        let v = fields(line).map_err(at)?;
         let get = |k: usize| {
-            v.get(k).copied().ok_or_else(|| {
+            v.get(k).map(String::as_str).ok_or_else(|| {
                 at(format!(
                     "{} columns, the header has {}",
                     v.len(),

@@ -66,6 +66,18 @@ pub fn time_ok(ns: i64) -> bool {
     (first_ns()..=last_ns()).contains(&ns)
 }
 
+/// An ISO 8601 time (`time::parse`, calendar fields checked) in the years times can hold;
+/// the error says what is wrong with it.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let t = time::parse(text)?;
+    if !time_ok(t) {
+        return Err(format!(
+            "`{text}` is outside the years {FIRST_YEAR}-{LAST_YEAR} that times can hold"
+        ));
+    }
+    Ok(t)
+}
+
 /// Why a rate cannot be carried, if it cannot.
 pub fn rate_problem(rate: f64) -> Option<String> {
     if rate.is_finite() && (MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {

@@ -48,9 +48,12 @@ fn plan(a: PlanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(start_ns) = seisbatch::time::parse_iso(&a.start) else {
-        errln!("seisbatch plan: --start {}: not an ISO 8601 time", a.start);
-        return ExitCode::from(2);
+    let start_ns = match seisbatch::limits::parse_time(&a.start) {
+        Ok(t) => t,
+        Err(e) => {
+            errln!("seisbatch plan: --start {e}");
+            return ExitCode::from(2);
+        }
     };
     if !(a.sampling_rate.is_finite() && a.sampling_rate > 0.0) {
         errln!("seisbatch plan: --sampling-rate must be a positive number of Hz");

@@ -83,28 +83,62 @@ pub fn iso(ns: i64) -> String {
     )
 }
 
-/// Parses the StationXML/ISO 8601 forms seen in practice: `2010-02-13T00:00:00`,
-/// with optional fraction (any digits), optional `Z` or `+hh:mm` offset, or a bare date.
+/// Days in month `m` of year `y` (proleptic Gregorian).
+pub fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// [`parse`] without the reason.
 pub fn parse_iso(s: &str) -> Option<i64> {
+    parse(s).ok()
+}
+
+/// Parses the StationXML/ISO 8601 forms seen in practice: `2010-02-13T00:00:00`, with
+/// optional fraction (any digits), optional `Z` or `+hh:mm` offset, or a bare date. Every
+/// calendar field is checked as ObsPy's `UTCDateTime` checks it (issue #23): `24:02`, `:60`,
+/// 31 November and 29 February of a common year are refused, not rolled over into the next
+/// day, minute or month. The error says which field is wrong.
+pub fn parse(s: &str) -> Result<i64, String> {
+    let text = s;
     let s = s.trim();
+    let bad = |why: String| format!("`{text}` is not an ISO 8601 time: {why}");
+    let num = |v: &str, what: &str| -> Result<i64, String> {
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.len() > 9 {
+            return Err(bad(format!("{what} `{v}` is not a number")));
+        }
+        v.parse::<i64>()
+            .map_err(|_| bad(format!("{what} `{v}` is not a number")))
+    };
     let (date, rest) = match s.find(['T', ' ']) {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, ""),
     };
     let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let m: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
+    let (Some(ys), Some(ms), Some(ds), None) = (dp.next(), dp.next(), dp.next(), dp.next()) else {
+        return Err(bad("the date is not YYYY-MM-DD".into()));
+    };
+    let y = num(ys, "year")?;
     // Four-digit years only (ISO 8601 without expansion): the day arithmetic below must not
     // overflow on a hostile `99999999999999-01-01`.
-    if dp.next().is_some()
-        || !(0..=9999).contains(&y)
-        || !(1..=12).contains(&m)
-        || !(1..=31).contains(&d)
-    {
-        return None;
+    if !(0..=9999).contains(&y) {
+        return Err(bad(format!("year {y} is outside 0-9999")));
     }
-    let mut secs = days_from_civil(y, m, d) * 86_400;
+    let m = num(ms, "month")?;
+    if !(1..=12).contains(&m) {
+        return Err(bad(format!("month {m} is outside 1-12")));
+    }
+    let m = m as u32;
+    let d = num(ds, "day")?;
+    let last = days_in_month(y, m);
+    if !(1..=i64::from(last)).contains(&d) {
+        return Err(bad(format!("day {d}: {y:04}-{m:02} has {last} days")));
+    }
+    let mut secs = days_from_civil(y, m, d as u32) * 86_400;
     let mut frac_ns: i64 = 0;
     if !rest.is_empty() {
         // Split off the zone designator.
@@ -114,30 +148,39 @@ pub fn parse_iso(s: &str) -> Option<i64> {
             let (c, z) = rest.split_at(i);
             let sign = if z.starts_with('-') { -1 } else { 1 };
             let mut zp = z[1..].split(':');
-            let hh: i64 = zp.next()?.parse().ok()?;
-            let mm: i64 = zp.next().unwrap_or("0").parse().ok()?;
-            if !(0..=24).contains(&hh) || !(0..=59).contains(&mm) {
-                return None;
+            let hh = num(zp.next().unwrap_or(""), "offset hour")?;
+            let mm = num(zp.next().unwrap_or("0"), "offset minute")?;
+            if !(0..=23).contains(&hh) || !(0..=59).contains(&mm) || zp.next().is_some() {
+                return Err(bad(format!("offset `{z}` is not +hh:mm")));
             }
             (c, sign * (hh * 3600 + mm * 60))
         } else {
             (rest, 0)
         };
         let mut cp = clock.split(':');
-        let hh: i64 = cp.next()?.parse().ok()?;
-        let mm: i64 = cp.next().unwrap_or("0").parse().ok()?;
+        let hh = num(cp.next().unwrap_or(""), "hour")?;
+        let mm = num(cp.next().unwrap_or("0"), "minute")?;
         let ss_str = cp.next().unwrap_or("0");
+        if cp.next().is_some() {
+            return Err(bad("the time is not hh:mm:ss".into()));
+        }
         let (whole, frac) = match ss_str.find('.') {
             Some(i) => (&ss_str[..i], &ss_str[i + 1..]),
             None => (ss_str, ""),
         };
-        let ss: i64 = whole.parse().ok()?;
-        if !(0..=24).contains(&hh) || !(0..=59).contains(&mm) || !(0..=60).contains(&ss) {
-            return None;
+        let ss = num(whole, "second")?;
+        if !(0..=23).contains(&hh) {
+            return Err(bad(format!("hour {hh} is outside 0-23")));
+        }
+        if !(0..=59).contains(&mm) {
+            return Err(bad(format!("minute {mm} is outside 0-59")));
+        }
+        if !(0..=59).contains(&ss) {
+            return Err(bad(format!("second {ss} is outside 0-59")));
         }
         if !frac.is_empty() {
             if !frac.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+                return Err(bad(format!("fraction `{frac}` is not digits")));
             }
             // Round to nanoseconds like UTCDateTime does.
             let digits: String = frac
@@ -145,18 +188,19 @@ pub fn parse_iso(s: &str) -> Option<i64> {
                 .chain(std::iter::repeat('0'))
                 .take(10)
                 .collect();
-            let v: i64 = digits.parse().ok()?;
+            let v: i64 = digits
+                .parse()
+                .map_err(|_| bad(format!("fraction `{frac}` is not digits")))?;
             frac_ns = (v + 5) / 10;
         }
         secs += hh * 3600 + mm * 60 + ss - offset_s;
     }
     // i64 nanoseconds end in 2262: StationXML's "open" end dates (2599-12-31, 2999-...)
     // saturate to the far future, which is what they mean.
-    Some(
-        secs.checked_mul(1_000_000_000)
-            .and_then(|v| v.checked_add(frac_ns))
-            .unwrap_or(if secs > 0 { i64::MAX } else { i64::MIN }),
-    )
+    Ok(secs
+        .checked_mul(1_000_000_000)
+        .and_then(|v| v.checked_add(frac_ns))
+        .unwrap_or(if secs > 0 { i64::MAX } else { i64::MIN }))
 }
 
 /// `UTCDateTime + x` for x in seconds: adds round(x·1e9) ns (NUMERICS §0).
@@ -206,5 +250,36 @@ mod tests {
         assert_eq!(parse_iso("2010-02-13T99999999999999:00:00"), None);
         assert_eq!(parse_iso("2599-12-31T23:59:59"), Some(i64::MAX));
         assert_eq!(compact(base + 1_999_999_999), "20100213T000001Z");
+    }
+
+    /// ObsPy's UTCDateTime refuses each of these; they were rolled over into the next day,
+    /// minute or month (issue #23).
+    #[test]
+    fn calendar_fields_are_checked_not_rolled_over() {
+        for (text, why) in [
+            ("2013-12-31T24:02:00Z", "hour 24 is outside 0-23"),
+            ("2014-01-01T00:01:60Z", "second 60 is outside 0-59"),
+            ("2014-01-01T00:60:00Z", "minute 60 is outside 0-59"),
+            ("2014-11-31", "day 31: 2014-11 has 30 days"),
+            ("2014-02-29", "day 29: 2014-02 has 28 days"),
+            ("2014-02-31T00:00:00", "day 31: 2014-02 has 28 days"),
+            ("2014-13-01", "month 13 is outside 1-12"),
+            ("2014-00-10", "month 0 is outside 1-12"),
+            ("2014-01-00", "day 0: 2014-01 has 31 days"),
+            ("2014-01-01T00:00:00+25:00", "offset `+25:00` is not +hh:mm"),
+            ("2014-01-01T-1:00:00", "offset"),
+            ("2014-01-01T00:00:00:00", "the time is not hh:mm:ss"),
+            ("2014-1e1-01", "month `1e1` is not a number"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+            assert!(e.contains(text), "{text}: {e}");
+        }
+        assert_eq!(
+            parse("2016-02-29T23:59:59.999999999Z"),
+            Ok(1_456_790_399_999_999_999)
+        );
+        assert_eq!(parse("2000-02-29"), Ok(951_782_400_000_000_000));
+        assert!(parse("1900-02-29").is_err(), "1900 is a common year");
     }
 }

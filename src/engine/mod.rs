@@ -130,6 +130,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     }
     let placement = placement::placement(&root, &cfg.output).map_err(RunError::Usage)?;
     let identity = identity(cfg)?;
+    // --events is read whole before anything else: a bad file stops the run (exit 2) and
+    // leaves the output folder as it was (it had created `.seisbatch/`, and with --overwrite
+    // emptied a finished run's journal, before the file was read).
+    let events = match &cfg.events {
+        Some(p) => Some(
+            crate::events::Events::read(p).map_err(|e| RunError::Usage(format!("--events {e}")))?,
+        ),
+        None => None,
+    };
     let (gpu, device_reason) = select_device(cfg)?;
     // The folder is created and locked here; until `start` it is removed again if the run
     // stops (a run that fails before reading anything leaves no trace).
@@ -171,15 +180,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         (Vec::new(), HashSet::new())
     };
     let done_files = done.len();
-    out.start(&identity, cfg.overwrite, cfg.resume)?;
-    let journal_path = out.journal_path();
-    let journal = Journal::new(out.open_state_append(&journal_path).map_err(|e| {
-        RunError::Fatal(format!(
-            "cannot write to the output folder: cannot open the journal {}: {e}; nothing was processed",
-            journal_path.display()
-        ))
-    })?);
-
+    // The last usage error comes before `start`, which clears an overwritten run's state.
     let walker: Inputs = match (cfg.shard, shard_totals) {
         (Some(shard), Some(t)) => Box::new(
             crate::shard::Sharded::new(&cfg.input, shard, t, &exclude)
@@ -190,6 +191,15 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
                 .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
         ),
     };
+    out.start(&identity, cfg.overwrite, cfg.resume)?;
+    let journal_path = out.journal_path();
+    let journal = Journal::new(out.open_state_append(&journal_path).map_err(|e| {
+        RunError::Fatal(format!(
+            "cannot write to the output folder: cannot open the journal {}: {e}; nothing was processed",
+            journal_path.display()
+        ))
+    })?);
+
     // A rotate run: the per-trace segments between rotates, each planned on its own.
     let segments =
         crate::exec::grouped::Segments::of(&cfg.pipeline.steps, crate::trace::Holds::F32);
@@ -209,13 +219,6 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let total_files = mine.saturating_sub(done_files);
     let xml = XmlCache::default();
     let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
-    // --events is read whole before any input: a bad file stops the run (exit 2).
-    let events = match &cfg.events {
-        Some(p) => Some(
-            crate::events::Events::read(p).map_err(|e| RunError::Usage(format!("--events {e}")))?,
-        ),
-        None => None,
-    };
     let cache = ResponseCache::default();
     let planner = crate::plan::Planner::new(&cfg.pipeline.steps);
     let progress = Progress::new(total_files, cfg.progress).watched(cfg.watch.clone());

@@ -401,7 +401,22 @@ impl Ctx<'_> {
                     .unwrap_or_default();
                 let xml = folder.join("event.xml");
                 if xml.is_file() {
-                    return crate::events::event_xml(&xml);
+                    match crate::events::event_xml(&xml) {
+                        Ok(e) => return Ok(e),
+                        // Said, never ignored: the folder's SAC files would lack the event's
+                        // words without a word of why. --events may still name the folder.
+                        Err(e) => {
+                            let used = match self.events.and_then(|ev| ev.get(&name)) {
+                                Some(_) => "the folder's event comes from --events",
+                                None => "the folder's traces have no event",
+                            };
+                            self.totals
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .warnings
+                                .insert(format!("event.xml not used: {e}; {used}"));
+                        }
+                    }
                 }
                 match self.events.map(|e| e.get(&name)) {
                     Some(Some(e)) => Ok(*e),

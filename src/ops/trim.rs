@@ -41,9 +41,8 @@ impl Bound {
         } else if let Some(rest) = t.strip_prefix("origin") {
             relative(rest).map(Bound::AfterOrigin)
         } else {
-            crate::time::parse_iso(t)
-                .filter(|t| crate::limits::time_ok(*t))
-                .map(Bound::At)
+            // An absolute time: its own reason (a calendar field, the years).
+            return crate::limits::parse_time(t).map(Bound::At);
         };
         parsed.ok_or_else(|| {
             format!(

@@ -393,20 +393,12 @@ pub(super) fn parse_step(
             };
             let starttime = match k.str("starttime")? {
                 None => None,
-                Some(s) => Some(
-                    crate::time::parse_iso(s)
-                        .filter(|t| crate::limits::time_ok(*t))
-                        .ok_or_else(|| {
-                            k.err(
-                                "starttime",
-                                format!(
-                                    "expected an ISO 8601 time like 2020-01-01T00:00:00Z in the years {}-{}, got `{s}`",
-                                    crate::limits::FIRST_YEAR,
-                                    crate::limits::LAST_YEAR
-                                ),
-                            )
-                        })?,
-                ),
+                Some(s) => Some(crate::limits::parse_time(s).map_err(|e| {
+                    k.err(
+                        "starttime",
+                        format!("expected an ISO 8601 time like 2020-01-01T00:00:00Z: {e}"),
+                    )
+                })?),
             };
             let npts = k.usize("npts")?;
             if npts == Some(0) {
