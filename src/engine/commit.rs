@@ -262,7 +262,8 @@ impl<'a> Committer<'a> {
                 Ok(()) => {
                     out.ok += 1;
                     out.outputs += 1;
-                    written.push((journal::key(&file.out_dir), name));
+                    let bytes = tr.bytes.len() as u64;
+                    written.push((journal::key(&file.out_dir), name, bytes));
                 }
                 Err(e) => self.write_failed(file, out, &name, &tr, e),
             }
@@ -339,8 +340,8 @@ impl<'a> Committer<'a> {
         let r = self
             .sinks
             .appender
-            .append(self.sinks.out, &rel, &bytes, |key, end| {
-                e.appended = Some((key, end));
+            .append(self.sinks.out, &rel, &bytes, |key, end, crc| {
+                e.appended = Some((key, end, crc));
                 if let Err(err) = self.sinks.journal.record(&e) {
                     self.note_journal_error(&err);
                 }

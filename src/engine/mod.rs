@@ -169,16 +169,28 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     if survey.files == 0 {
         return Err(nothing_found(&cfg.input, &survey));
     }
-    let (done, done_keys) = if cfg.resume {
-        journal::load(&out.journal_path()).map_err(|e| {
-            RunError::Fatal(format!(
-                "cannot read the journal {}: {e}",
+    // What the journal claims is checked against the folder before it is trusted
+    // (`write::resume`): an entry whose outputs are not as it says is redone.
+    let (done, redone) = if cfg.resume {
+        let entries = journal::load(&out.journal_path()).map_err(|e| {
+            RunError::Usage(format!(
+                "--resume: {e}; resume cannot trust it (--overwrite runs everything again)"
+            ))
+        })?;
+        let asdf = |p: &Path| crate::write::asdf::target(p);
+        let converted: Option<&dyn Fn(&Path) -> PathBuf> =
+            (cfg.format == Format::Asdf).then_some(&asdf);
+        let r = crate::write::resume::verify(&cfg.output, entries, converted).map_err(|e| {
+            RunError::Usage(format!(
+                "--resume: {}: {e} (--overwrite runs everything again)",
                 out.journal_path().display()
             ))
-        })?
+        })?;
+        (r.entries, r.redone)
     } else {
-        (Vec::new(), HashSet::new())
+        (Vec::new(), Vec::new())
     };
+    let done_keys: HashSet<String> = done.iter().map(|e| e.key.clone()).collect();
     let done_files = done.len();
     // The last usage error comes before `start`, which clears an overwritten run's state.
     let walker: Inputs = match (cfg.shard, shard_totals) {
@@ -268,7 +280,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         for p in &mut o.problems {
             p.file = file.clone();
         }
-        for (dir, name) in e.names {
+        for (dir, name, _) in e.names {
             committer.preload_name(&journal::path_of(&dir), name);
         }
         merge(&totals, o);
@@ -290,6 +302,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         committer: &committer,
     };
     let mut device_warnings: Vec<String> = out.unlocked().into_iter().cloned().collect();
+    device_warnings.extend(redone);
     if placement == Placement::InsideInput {
         device_warnings.push(format!(
             "--output {} lies inside --input: it is left out of the input walk",
@@ -386,6 +399,12 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         }
     }
     let missing = committer.close();
+    for (path, e) in appender.settle(&out) {
+        device_warnings.push(format!(
+            "--resume: cannot cut {} back to what the journal recorded: {e}",
+            path.display()
+        ));
+    }
     if missing > 0 {
         device_warnings.push(format!(
             "internal error: {missing} input file(s) never finished processing; they are not journaled, --resume processes them"

@@ -190,6 +190,52 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Makes `path` (in `dir`) a file of its own before it is changed in place (appended to, cut
+/// back, locked): a file with more than one hard link shares its bytes with another name,
+/// often outside OUTPUT (`cp -al out snapshot`, a common backup habit), and a resumed run
+/// wrote into the snapshot too (issue #23). Its first `keep` bytes (all when None) are copied
+/// to a temporary, made durable and renamed over `path`; the other names keep the old bytes.
+/// Nothing happens to a file with one link or no file. Returns whether it copied.
+pub fn unshare(dir: &Path, path: &Path, keep: Option<u64>, tag: &str) -> std::io::Result<bool> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() || meta.nlink() <= 1 {
+        return Ok(false);
+    }
+    let tmp = temporary(dir, path, tag);
+    let _ = std::fs::remove_file(&tmp);
+    let res = (|| {
+        let mut from = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        let want = keep.unwrap_or(u64::MAX).min(meta.len());
+        let copied = std::io::copy(&mut (&mut from).take(want), &mut to)?;
+        if copied != want {
+            return Err(std::io::Error::other(format!(
+                "{} shrank while it was copied ({copied} of {want} bytes)",
+                path.display()
+            )));
+        }
+        to.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map(|()| true)
+}
+
 /// Removes this tool's temporaries under `dir` (never following a link): all of them, or only
 /// those of one shard tag. Returns how many.
 pub fn remove_temporaries(dir: &Path, tag: Option<&str>) -> usize {
@@ -246,6 +292,29 @@ mod tests {
         assert_eq!(std::fs::read(dir.join("c.sac")).unwrap(), b"not ours");
         assert!(!dir.join("d.sac").exists());
         assert_eq!(remove_temporaries(dir, None), 0, "no temporary left behind");
+    }
+
+    #[test]
+    fn a_file_with_other_names_is_copied_before_it_changes() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("snapshot_a"));
+        std::fs::write(&a, b"0123456789").unwrap();
+        assert!(
+            !unshare(d.path(), &a, Some(4), "run").unwrap(),
+            "one link: left"
+        );
+        std::fs::hard_link(&a, &b).unwrap();
+        assert!(unshare(d.path(), &a, Some(4), "run").unwrap());
+        assert_eq!(std::fs::read(&a).unwrap(), b"0123");
+        assert_eq!(std::fs::read(&b).unwrap(), b"0123456789");
+        assert_eq!(std::fs::metadata(&a).unwrap().nlink(), 1);
+        assert_eq!(std::fs::metadata(&b).unwrap().nlink(), 1);
+        std::fs::hard_link(&b, d.path().join("c")).unwrap();
+        assert!(unshare(d.path(), &b, None, "run").unwrap());
+        assert_eq!(std::fs::read(&b).unwrap(), b"0123456789");
+        assert!(!unshare(d.path(), &d.path().join("none"), None, "run").unwrap());
+        assert_eq!(remove_temporaries(d.path(), None), 0);
     }
 
     #[test]

@@ -77,15 +77,16 @@ pub struct Entry {
     #[serde(default)]
     pub problems: Vec<FileProblem>,
     pub warnings: Vec<String>,
-    /// Per-trace layout: the files it wrote, as (output folder key, file name): a resumed run
-    /// never gives these names to another input.
+    /// Per-trace layout: the files it wrote, as (output folder key, file name, bytes): a
+    /// resumed run never gives these names to another input, and checks each is there with
+    /// its size (`write::resume`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub names: Vec<(String, String)>,
+    pub names: Vec<(String, String, u64)>,
     /// `--layout per-event`: the event file this input's traces were appended to (its path
-    /// relative to OUTPUT, a key), and its length after the append (a resumed run cuts the file
-    /// back to it).
+    /// relative to OUTPUT, a key), its length after the append and the CRC-32C of its bytes up
+    /// to there: a resumed run checks both against the file and cuts it back to the length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub appended: Option<(String, u64)>,
+    pub appended: Option<(String, u64, u32)>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -115,13 +116,11 @@ impl Journal {
 }
 
 /// The entries of an earlier run's journal (a torn last line dropped, a repeated input
-/// counted once), and the set of their keys for skipping.
-pub fn load(path: &Path) -> std::io::Result<(Vec<Entry>, HashSet<String>)> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
+/// counted once), read as a state file (`write::state`: regular, bounded). What they claim
+/// about the output folder is checked by `write::resume` before a run trusts it.
+pub fn load(path: &Path) -> Result<Vec<Entry>, String> {
+    let text = super::state::read(path, "the journal", super::state::MAX_JOURNAL_BYTES)?
+        .unwrap_or_default();
     let mut entries = Vec::new();
     let mut keys = HashSet::new();
     for line in text.split(|&b| b == b'\n') {
@@ -131,7 +130,19 @@ pub fn load(path: &Path) -> std::io::Result<(Vec<Entry>, HashSet<String>)> {
             }
         }
     }
-    Ok((entries, keys))
+    Ok(entries)
+}
+
+/// A key as a path inside a folder: relative, every component a plain name (no `..`, no
+/// root, no NUL); None otherwise. Keys come from the journal, a file on disk: they never
+/// become a path without this check.
+pub fn inside_path_of(key: &str) -> Option<PathBuf> {
+    use std::path::Component;
+    let p = path_of(key);
+    let plain = !p.as_os_str().is_empty()
+        && !key.contains("%00")
+        && p.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then_some(p)
 }
 
 #[cfg(test)]
@@ -161,9 +172,8 @@ mod tests {
         drop(j);
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"file\": \"b.ms").unwrap();
-        let (entries, keys) = load(&p).unwrap();
+        let entries = load(&p).unwrap();
         assert_eq!(entries, vec![a]);
-        assert!(keys.contains("a.mseed") && !keys.contains("b.mseed"));
     }
 
     /// `a\xfe.mseed` and `a\xff.mseed` were one journal entry (both `a\u{fffd}.mseed`).

@@ -113,6 +113,17 @@ impl FolderLock {
                     if now.is_none_or(|m| (m.dev(), m.ino()) != (held.dev(), held.ino())) {
                         continue;
                     }
+                    // A lock file with other hard links (`cp -al out snapshot`) is shared with
+                    // another folder: writing our name into it would change the snapshot, and
+                    // a run there would lock us out. Held alone (exclusively; a shard's shared
+                    // hold is upgraded if nobody else holds it), it is replaced by a file of
+                    // its own and locked again; whoever opened the old one finds the path
+                    // names another inode and does the same.
+                    if held.nlink() > 1 && (!shared || f.try_lock().is_ok()) {
+                        let dir = p.parent().unwrap_or(Path::new("."));
+                        super::atomic::write_atomic_in(dir, p, b"", "lock", true).map_err(fatal)?;
+                        continue;
+                    }
                     if !shared {
                         let _ = f.set_len(0);
                         let _ = f.write_all(holder().as_bytes());

@@ -7,6 +7,7 @@
 pub mod append;
 pub mod asdf;
 pub mod atomic;
+pub mod crc32c;
 pub mod journal;
 pub mod lock;
 pub mod mseed;
@@ -15,7 +16,9 @@ pub mod names;
 pub mod output;
 pub mod placement;
 pub mod report;
+pub mod resume;
 pub mod sac;
+pub mod state;
 
 use std::path::Path;
 

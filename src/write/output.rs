@@ -136,11 +136,19 @@ impl OutputDir {
             }
         }
         let identity = if resume {
-            match std::fs::read(dir.identity_path()) {
-                Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| {
-                    OutputError::Fatal(format!("{}: {e}", dir.identity_path().display()))
+            let read = super::state::read(
+                &dir.identity_path(),
+                "the run's identity",
+                super::state::MAX_IDENTITY_BYTES,
+            );
+            match read {
+                Ok(Some(b)) => Some(serde_json::from_slice(&b).map_err(|e| {
+                    OutputError::Usage(format!(
+                        "--resume: {}: {e}; resume cannot trust it (--overwrite runs everything again)",
+                        dir.identity_path().display()
+                    ))
                 })?),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None) => {
                     if used.is_some() {
                         return Err(OutputError::Usage(format!(
                             "--resume: {} holds the output of a run that recorded no identity (an older seisbatch, or another tool); it cannot be resumed safely: use --overwrite",
@@ -150,9 +158,8 @@ impl OutputDir {
                     None
                 }
                 Err(e) => {
-                    return Err(OutputError::Fatal(format!(
-                        "{}: {e}",
-                        dir.identity_path().display()
+                    return Err(OutputError::Usage(format!(
+                        "--resume: {e} (--overwrite runs everything again)"
                     )))
                 }
             }
@@ -421,8 +428,19 @@ impl OutputDir {
         Ok((path, f))
     }
 
-    /// Opens a file in the state folder to append to (the journal).
+    /// `OUTPUT/rel/name` made a file of its own (its first `keep` bytes, all when None) if it
+    /// has other hard links (`atomic::unshare`), before this run changes it in place.
+    pub fn unshare(&self, rel: &Path, name: &str, keep: Option<u64>) -> std::io::Result<bool> {
+        let dir = self.dir(rel)?;
+        super::atomic::unshare(&dir, &dir.join(name), keep, &self.tag)
+    }
+
+    /// Opens a file in the state folder to append to (the journal), made a file of its own
+    /// first if it has other hard links.
     pub fn open_state_append(&self, path: &Path) -> std::io::Result<std::fs::File> {
+        if let Some(dir) = path.parent() {
+            super::atomic::unshare(dir, path, None, &self.tag)?;
+        }
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -223,8 +223,10 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
             ));
         }
         count = Some(n);
-        let text = std::fs::read_to_string(e.path()).map_err(|err| format!("{name}: {err}"))?;
-        let v: Value = serde_json::from_str(&text).map_err(|err| format!("{name}: {err}"))?;
+        // A state file we wrote is input too: regular, bounded, never through a link.
+        let bytes = super::state::read(&e.path(), "shard report", super::state::MAX_REPORT_BYTES)?
+            .ok_or_else(|| format!("{name}: vanished while being read"))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|err| format!("{name}: {err}"))?;
         shards.insert(k, v);
     }
     let Some(count) = count else {
@@ -234,7 +236,21 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         ));
     };
     let missing: Vec<usize> = (0..count).filter(|k| !shards.contains_key(k)).collect();
-    let sum = |key: &str| -> u64 { shards.values().filter_map(|v| v[key].as_u64()).sum() };
+    // Counts from files: summed with checks (2^64-1 + 1 was merged as ok = 0), each a
+    // non-negative integer where present.
+    let sum = |key: &str| -> Result<u64, String> {
+        shards.iter().try_fold(0u64, |acc, (k, v)| {
+            let n = match &v[key] {
+                Value::Null => 0,
+                x => x.as_u64().ok_or_else(|| {
+                    format!("report.{k}-of-{count}.json: `{key}` is {x}, not a count")
+                })?,
+            };
+            acc.checked_add(n).ok_or_else(|| {
+                format!("the shard reports' `{key}` add up to more than a count can hold; they cannot be merged")
+            })
+        })
+    };
     let gather = |key: &str| -> Vec<Value> {
         let mut v: Vec<Value> = shards
             .values()
@@ -252,12 +268,13 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
     let problems = gather("file_problems");
     let skipped = gather("skipped");
     let mut warnings: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for w in shards
         .values()
         .flat_map(|v| v["warnings"].as_array().cloned().unwrap_or_default())
         .filter_map(|w| w.as_str().map(str::to_string))
     {
-        if !warnings.contains(&w) {
+        if seen.insert(w.clone()) {
             warnings.push(w);
         }
     }
@@ -268,18 +285,18 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         .fold(0.0, f64::max);
     let report = json!({
         "seisbatch_version": first["seisbatch_version"],
-        "ok": sum("ok"),
-        "traces_not_selected": sum("traces_not_selected"),
+        "ok": sum("ok")?,
+        "traces_not_selected": sum("traces_not_selected")?,
         "failed": failures.len(),
         "failures": failures,
         "file_problems": problems,
-        "files_with_problems": sum("files_with_problems"),
+        "files_with_problems": sum("files_with_problems")?,
         "skipped": skipped,
-        "skipped_count": sum("skipped_count"),
-        "outputs": sum("outputs"),
-        "input_files": sum("input_files"),
-        "input_samples": sum("input_samples"),
-        "traces_on_device": sum("traces_on_device"),
+        "skipped_count": sum("skipped_count")?,
+        "outputs": sum("outputs")?,
+        "input_files": sum("input_files")?,
+        "input_samples": sum("input_samples")?,
+        "traces_on_device": sum("traces_on_device")?,
         "warnings": warnings,
         "format": first["format"],
         "gaps": first["gaps"],
