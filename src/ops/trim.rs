@@ -162,11 +162,19 @@ impl State {
 
 const TOO_FAR: &str = "Time offset between starttime and trace.starttime too large";
 
+/// Fill samples for a pad of `d` samples: within `--max-samples`, or why not, naming the
+/// bound and the flag that raises it (ObsPy's own "too large" says neither).
 fn samples(d: i64) -> Result<usize, String> {
-    usize::try_from(d.unsigned_abs())
-        .ok()
-        .filter(|&n| crate::limits::samples_problem("trim", n).is_none())
-        .ok_or_else(|| TOO_FAR.to_string())
+    let n = d.unsigned_abs();
+    let Ok(n) = usize::try_from(n) else {
+        return Err(format!("{TOO_FAR}: the padding would be {n} samples"));
+    };
+    match crate::limits::samples_problem("padding", n) {
+        Some(p) => Err(format!(
+            "{p}: pad less, or raise --max-samples if the trace is meant to be that long"
+        )),
+        None => Ok(n),
+    }
 }
 
 fn ltrim(s: &mut State, t: i64, pad: bool, nearest: bool) -> Result<(), String> {

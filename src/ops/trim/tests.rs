@@ -141,3 +141,27 @@ fn origin_bounds_are_absolute_times_from_the_event() {
     .unwrap_err();
     assert_eq!(e, "startime is larger than endtime");
 }
+
+/// A pad past `--max-samples` names the bound and the flag (it said ObsPy's "Time offset
+/// between starttime and trace.starttime too large", which says neither; issue #23).
+#[test]
+fn a_pad_past_the_limit_names_it_and_the_flag() {
+    let args = |start: f64, end: f64| TrimArgs {
+        starttime: Some(Bound::AfterStart(start)),
+        endtime: Some(Bound::BeforeEnd(end)),
+        pad: true,
+        nearest_sample: true,
+        fill_value: Some(0.0),
+    };
+    crate::limits::with_max_samples(100_000, || {
+        for a in [args(-1e6, 0.0), args(0.0, -1e6)] {
+            let e = cut(400, 0, 20.0, &a, Err("no event")).unwrap_err();
+            assert!(
+                e.starts_with("padding would hold 20000000 samples, more than the limit of 100000 (--max-samples)"),
+                "{e}"
+            );
+            assert!(e.contains("raise --max-samples"), "{e}");
+        }
+        assert!(cut(400, 0, 20.0, &args(-10.0, 10.0), Err("no event")).is_ok());
+    });
+}
