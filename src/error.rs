@@ -71,6 +71,9 @@ pub enum TraceError {
     StationXml { path: String, message: String },
     #[error("write failed: {0}")]
     Write(String),
+    /// The call was interrupted before this trace was done (Python's Ctrl-C).
+    #[error("interrupted before it was processed")]
+    Interrupted,
     /// The samples cannot be held by the output's sample type (`exec::Holds`).
     #[error("{0}")]
     Samples(String),

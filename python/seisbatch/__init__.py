@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+import warnings as _warnings
 
 # Mesa's device_select Vulkan layer wants a display and prints an error on every headless
 # machine; seisbatch ranks adapters itself (as the CLI does, src/main.rs). Before the first
@@ -29,7 +30,8 @@ from ._steps import to_toml  # noqa: E402
 from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa: E402
 
 __version__ = _ext.__version__
-__all__ = ["Pipeline", "Failure", "ProcessingError", "run", "adapter", "synth"]
+__all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "adapter",
+           "synth"]
 
 
 class Failure(tuple):
@@ -61,6 +63,30 @@ class ProcessingError(ValueError):
         )
 
 
+class ProcessingWarning(UserWarning):
+    """Some traces of a ``process`` call were not processed (they are in ``.failures``)."""
+
+
+def _argument(k, v):
+    # ObsPy's _add_processing_info: strings as 'v', everything else as repr(v).
+    return "%s='%s'" % (k, v) if isinstance(v, str) else "%s=%r" % (k, v)
+
+
+def _provenance(steps_json):
+    """One ``stats.processing`` entry per step, as ObsPy writes its own (``ObsPy 1.5.1:
+    detrend(type='linear')``: the keyword arguments sorted, joined by ``::``), naming
+    seisbatch: the steps as they ran, ObsPy's defaults filled in. ``select`` chooses traces
+    and leaves none, as ObsPy's Stream.select."""
+    entries = []
+    for step in json.loads(steps_json):
+        op = step.get("op")
+        if op == "select":
+            continue
+        args = sorted(_argument(k, v) for k, v in step.items() if k != "op")
+        entries.append("seisbatch %s: %s(%s)" % (__version__, op, "::".join(args)))
+    return entries
+
+
 class Processed(list):
     """``process``'s result for a list input: ``[(array, stats), ...]`` plus ``failures`` and
     ``warnings``."""
@@ -79,6 +105,7 @@ class Pipeline:
         self.steps = [dict(s) if not isinstance(s, str) else {"op": s} for s in steps]
         self._toml = to_toml(self.steps)
         self.warnings = _ext.check(self._toml)
+        self._provenance = None
 
     @classmethod
     def from_toml(cls, path_or_text):
@@ -94,6 +121,7 @@ class Pipeline:
         self.steps = None
         self._toml = text
         self.warnings = _ext.check(text)
+        self._provenance = None
         return self
 
     def toml(self):
@@ -103,28 +131,46 @@ class Pipeline:
     def __repr__(self):
         return "Pipeline(%r)" % (self.steps if self.steps is not None else self._toml)
 
-    def process(self, data, inventory=None, device="auto", strict=False, event=None):
+    def process(self, data, inventory=None, device="auto", strict=False, event=None,
+                jobs=None):
         """Runs the steps over ``data``: an ``obspy.Stream`` (or ``Trace``), or a list of
         ``(array, stats)`` with ``network``, ``station``, ``location``, ``channel``,
         ``starttime`` and ``sampling_rate`` (or ``delta``) in each stats dict.
 
         Returns a new Stream (or list) of the processed traces, with ``.failures`` (a
         ``Failure`` per trace that was not processed: no response epoch, a step's error) and
-        ``.warnings``; ``strict=True`` raises ``ProcessingError`` instead. ``inventory``: an
-        ``obspy.Inventory`` (serialised to StationXML once and cached), a StationXML path, or
-        its text. ``event``: an ``obspy.core.event.Event`` (its preferred origin) or a dict
-        with ``time``, ``latitude``, ``longitude``, ``depth_km``: the origin for ``origin+S``
-        trims and the source for ``rotate``'s back-azimuth. The work runs with the GIL
-        released: call it from several threads at once.
+        ``.warnings``. Where ObsPy would have raised, a trace is left out: one
+        ``ProcessingWarning`` per call says how many and why (``strict=True`` raises
+        ``ProcessingError`` instead). Each output trace's ``stats.processing`` gets one entry
+        per step, as ObsPy's provenance. ``inventory``: an ``obspy.Inventory`` (serialised to
+        StationXML once and cached), a StationXML path, or its text. ``event``: an
+        ``obspy.core.event.Event`` (its preferred origin) or a dict with ``time``,
+        ``latitude``, ``longitude``, ``depth_km``: the origin for ``origin+S`` trims and the
+        source for ``rotate``'s back-azimuth. ``jobs``: threads for this call (default: one
+        per core; with a Pool or Dask worker per core, pass ``jobs=1``). The work runs with
+        the GIL released (call it from several threads at once); Ctrl-C stops it between
+        traces and raises KeyboardInterrupt.
         """
         kind, traces, originals = from_input(data)
+        if jobs is not None and (isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1):
+            raise ValueError("jobs=%r: a whole number of threads, at least 1" % (jobs,))
         results, failures, warnings = _ext.process(
-            self._toml, traces, inventory_text(inventory), device, event_tuple(event)
+            self._toml, traces, inventory_text(inventory), device, event_tuple(event),
+            None if jobs is None else int(jobs)
         )
         failures = [Failure(*f) for f in failures]
         if strict and failures:
             raise ProcessingError(failures)
-        out = to_output(kind, results, originals)
+        if failures:
+            shown = "; ".join("%s at %s: %s" % tuple(f) for f in failures[:3])
+            _warnings.warn(
+                "seisbatch: %d of %d trace(s) not processed (see .failures; strict=True "
+                "raises): %s%s" % (len(failures), len(traces), shown,
+                                   " ..." if len(failures) > 3 else ""),
+                ProcessingWarning, stacklevel=2)
+        if self._provenance is None:
+            self._provenance = _provenance(_ext.steps(self._toml))
+        out = to_output(kind, results, originals, self._provenance)
         out.failures = failures
         out.warnings = list(warnings)
         return out

@@ -8,32 +8,59 @@ import weakref
 
 import numpy as np
 
-def _start_ns(t):
+def _in_range(ns, what, shown):
+    from . import _seisbatch
+    first, last = _seisbatch.time_range()
+    if not first <= ns <= last:
+        raise ValueError("%s %s: outside the years 1678-2261 that times can hold" % (what, shown))
+    return ns
+
+
+def _start_ns(t, what="starttime"):
+    """ns since 1970 from an obspy.UTCDateTime, an int of ns or ISO 8601 text; ValueError
+    naming `what` for anything else, an impossible date (2014-02-31) or a year beyond 2261."""
     if hasattr(t, "ns"):  # obspy.UTCDateTime
-        return int(t.ns)
+        return _in_range(int(t.ns), what, t)
+    if isinstance(t, (bool, np.bool_)):
+        raise ValueError("%s %r: not a time" % (what, t))
     if isinstance(t, (int, np.integer)):
-        return int(t)
+        return _in_range(int(t), what, t)
     if isinstance(t, str):
         from . import _seisbatch
-        ns = _seisbatch.parse_time(t)
-        if ns is None:
-            raise ValueError("starttime %r: not an ISO 8601 time" % (t,))
-        return ns
-    raise ValueError("starttime %r: an obspy.UTCDateTime, ns since 1970 (int) or ISO 8601 text"
-                     % (t,))
+        try:
+            return _seisbatch.parse_time(t)
+        except ValueError as e:
+            raise ValueError("%s: %s" % (what, e)) from None
+    raise ValueError("%s %r: an obspy.UTCDateTime, ns since 1970 (int) or ISO 8601 text"
+                     % (what, t))
+
+
+def _positive(v, what):
+    """A finite positive number, or ValueError naming `what` (0 divided, inf overflowed)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError("%s=%r: not a number" % (what, v)) from None
+    if not (x > 0 and x < float("inf")):
+        raise ValueError("%s=%r: must be a positive finite number" % (what, v))
+    return x
 
 
 def _stats_of(s):
     """(net, sta, loc, cha, start ns, rate) from a stats mapping."""
     get = s.get if hasattr(s, "get") else (lambda k, d=None: getattr(s, k, d))
     rate = get("sampling_rate")
-    if rate is None and get("delta") is not None:
-        rate = 1.0 / float(get("delta"))
-    if rate is None:
+    if rate is not None:
+        rate = _positive(rate, "sampling_rate")
+    elif get("delta") is not None:
+        rate = 1.0 / _positive(get("delta"), "delta")
+        if not rate < float("inf"):
+            raise ValueError("delta=%r: too small a sampling interval" % (get("delta"),))
+    else:
         raise ValueError("stats needs sampling_rate (or delta)")
     return (str(get("network", "") or ""), str(get("station", "") or ""),
             str(get("location", "") or ""), str(get("channel", "") or ""),
-            _start_ns(get("starttime", 0)), float(rate))
+            _start_ns(get("starttime", 0)), rate)
 
 
 def from_input(data):
@@ -60,12 +87,17 @@ def from_input(data):
         a = np.ascontiguousarray(np.asarray(arr), dtype=np.float64)
         if a.ndim != 1:
             raise ValueError("item %d: samples must be one-dimensional" % i)
-        traces.append((a,) + _stats_of(stats))
+        try:
+            traces.append((a,) + _stats_of(stats))
+        except ValueError as e:
+            raise ValueError("item %d: %s" % (i, e)) from None
         originals.append(stats)
     return kind, traces, originals
 
 
-def to_output(kind, results, originals):
+def to_output(kind, results, originals, processing=()):
+    """The processed traces as the input came (a Stream, or (array, stats) pairs), each with
+    ``processing`` added to its ``stats.processing`` (ObsPy's provenance list)."""
     from . import Processed
     if kind == "stream":
         from obspy import Stream, Trace, UTCDateTime
@@ -78,6 +110,7 @@ def to_output(kind, results, originals):
                       if k not in ("npts", "endtime", "delta", "sampling_rate", "starttime")}
             header.update(network=net, station=sta, location=loc, channel=cha,
                           sampling_rate=rate, starttime=UTCDateTime(ns=start_ns))
+            header["processing"] = list(stats.get("processing", [])) + list(processing)
             out.append(Trace(data=data, header=header))
         return out
     out = Processed()
@@ -97,6 +130,7 @@ def to_output(kind, results, originals):
             start = start_ns
         s.update(network=net, station=sta, location=loc, channel=cha, sampling_rate=rate,
                  starttime=start, npts=len(data))
+        s["processing"] = list(s.get("processing", [])) + list(processing)
         out.append((data, s))
     return out
 
@@ -142,10 +176,10 @@ def event_tuple(event):
         if origin is None:
             raise ValueError("event: it has no origin")
         depth_km = (origin.depth or 0.0) / 1000.0
-        return (_start_ns(origin.time), float(origin.latitude), float(origin.longitude),
+        return (_start_ns(origin.time, "event time"), float(origin.latitude), float(origin.longitude),
                 float(depth_km))
     try:
-        return (_start_ns(event["time"]), float(event["latitude"]), float(event["longitude"]),
+        return (_start_ns(event["time"], "event time"), float(event["latitude"]), float(event["longitude"]),
                 float(event.get("depth_km", 0.0)))
     except (KeyError, TypeError):
         raise ValueError("event: an obspy Event, or a dict with time, latitude, longitude, "

@@ -2,6 +2,9 @@
 //! Arrays come in as float64 numpy arrays with plain stats; the work runs with the GIL
 //! released; results go back as new arrays (ObsPy keeps its input Stream unchanged too).
 
+mod call;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -51,6 +54,8 @@ fn check(toml: &str) -> PyResult<Vec<String>> {
 struct Source<'a> {
     inv: Inventories<'a>,
     event: Option<seisbatch::events::Event>,
+    /// The call's Ctrl-C (`call::run`).
+    cancel: &'a AtomicBool,
 }
 
 impl ResponseSource for Source<'_> {
@@ -67,6 +72,10 @@ impl ResponseSource for Source<'_> {
 
     fn event(&self) -> Result<seisbatch::events::Event, &str> {
         self.event.ok_or("no event given (process(..., event=...))")
+    }
+
+    fn interrupted(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 }
 
@@ -133,30 +142,46 @@ fn device(name: &str) -> PyResult<Option<seisbatch::gpu::Gpu>> {
     }
 }
 
-/// One planner's executor on the device or the CPU.
+/// Samples per chunk the GPU path is handed between two looks at the cancel flag: enough to
+/// fill its batches (2^24 samples is ~64 MB of f32).
+const GPU_CHUNK_SAMPLES: usize = 1 << 24;
+
+/// One planner's executor on the device or the CPU, stopping between traces (or chunks of
+/// them) once `cancel` is set.
 fn executor<'a>(
     p: &'a Planner,
     gpu: Option<&'a seisbatch::gpu::Gpu>,
     cache: &'a ResponseCache,
+    cancel: &'a AtomicBool,
 ) -> Box<dyn Executor + Send + 'a> {
     match gpu {
-        Some(g) => Box::new(seisbatch::gpu::executor::Driver::new(
-            g,
-            seisbatch::engine::DEFAULT_GPU_MEMORY,
-            p,
-            cache,
-        )),
-        None => Box::new(Parallel(seisbatch::exec::cpu::Cpu {
-            planner: p,
-            cache,
-            clock: None,
-        })),
+        Some(g) => Box::new(call::Chunked {
+            inner: Box::new(seisbatch::gpu::executor::Driver::new(
+                g,
+                seisbatch::engine::DEFAULT_GPU_MEMORY,
+                p,
+                cache,
+            )),
+            cancel,
+            samples: GPU_CHUNK_SAMPLES,
+        }),
+        None => Box::new(Parallel {
+            cpu: seisbatch::exec::cpu::Cpu {
+                planner: p,
+                cache,
+                clock: None,
+            },
+            cancel,
+        }),
     }
 }
 
-/// The CPU executor over a call's traces on rayon's pool (the engine runs one `Cpu` per
+/// The CPU executor over a call's traces on the call's pool (the engine runs one `Cpu` per
 /// worker thread instead; a Python call is one caller with many traces).
-struct Parallel<'a>(seisbatch::exec::cpu::Cpu<'a>);
+struct Parallel<'a> {
+    cpu: seisbatch::exec::cpu::Cpu<'a>,
+    cancel: &'a AtomicBool,
+}
 
 impl Executor for Parallel<'_> {
     fn process(
@@ -165,11 +190,16 @@ impl Executor for Parallel<'_> {
         sources: &seisbatch::exec::Sources,
     ) -> Vec<seisbatch::exec::Outcome> {
         use rayon::prelude::*;
-        let cpu = &self.0;
+        let (cpu, cancel) = (&self.cpu, self.cancel);
         traces
             .into_par_iter()
             .enumerate()
-            .map(|(i, mut tr)| cpu.run_trace(&mut tr, sources[i]).map(|w| (tr, w)))
+            .map(|(i, mut tr)| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(call::cancelled());
+                }
+                cpu.run_trace(&mut tr, sources[i]).map(|w| (tr, w))
+            })
             .collect()
     }
 }
@@ -180,10 +210,11 @@ fn run_steps(
     traces: Vec<Trace>,
     source: &Source,
     gpu: Option<&seisbatch::gpu::Gpu>,
+    cancel: &AtomicBool,
 ) -> Vec<seisbatch::exec::Outcome> {
     let cache = responses();
     let segments = seisbatch::exec::grouped::Segments::of(steps, seisbatch::trace::Holds::F64);
-    let make = |p| executor(p, gpu, cache);
+    let make = |p| executor(p, gpu, cache, cancel);
     let sources: Vec<&dyn ResponseSource> = (0..traces.len())
         .map(|_| source as &dyn ResponseSource)
         .collect();
@@ -199,8 +230,8 @@ fn run_steps(
 /// `event`: (origin ns, latitude, longitude, depth km) for origin-relative trims and
 /// rotate's back-azimuth.
 #[pyfunction]
-#[pyo3(signature = (toml, traces, stationxml=None, device="auto", event=None))]
-#[allow(clippy::type_complexity)]
+#[pyo3(signature = (toml, traces, stationxml=None, device="auto", event=None, jobs=None))]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn process<'py>(
     py: Python<'py>,
     toml: &str,
@@ -208,6 +239,7 @@ fn process<'py>(
     stationxml: Option<&str>,
     device: &str,
     event: Option<(i64, f64, f64, f64)>,
+    jobs: Option<usize>,
 ) -> PyResult<(
     Vec<Option<OutTrace<'py>>>,
     Vec<(String, String, String)>,
@@ -238,6 +270,7 @@ fn process<'py>(
         None => None,
     };
     let gpu = self::device(device)?;
+    let pool = call::pool(jobs)?;
     let input: Vec<Trace> = traces
         .iter()
         .map(|(a, net, sta, loc, cha, start_ns, rate)| Trace {
@@ -269,15 +302,17 @@ fn process<'py>(
         .zip(&selected)
         .filter_map(|(t, s)| s.then_some(t))
         .collect();
-    let outcomes = py.detach(|| {
+    let cancel = AtomicBool::new(false);
+    let outcomes = call::run(py, &pool, &cancel, || {
         let source = Source {
             inv: Inventories {
                 layers: vec![&*inv],
             },
             event,
+            cancel: &cancel,
         };
-        run_steps(&p.steps, kept, &source, gpu.as_ref())
-    });
+        run_steps(&p.steps, kept, &source, gpu.as_ref(), &cancel)
+    })?;
     let (mut results, mut failures, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     let mut outcomes = outcomes.into_iter();
     for ((id, start), sel) in ids.into_iter().zip(selected) {
@@ -321,8 +356,8 @@ fn plan(
     device: &str,
 ) -> PyResult<String> {
     let p = pipeline(toml)?;
-    let start_ns = seisbatch::time::parse_iso(start)
-        .ok_or_else(|| PyValueError::new_err(format!("start={start:?}: not an ISO 8601 time")))?;
+    let start_ns = seisbatch::limits::parse_time(start)
+        .map_err(|e| PyValueError::new_err(format!("start: {e}")))?;
     if !(sampling_rate.is_finite() && sampling_rate > 0.0) {
         return Err(PyValueError::new_err(
             "sampling_rate must be a positive number",
@@ -466,10 +501,25 @@ fn synth(
         .map_err(|e| PyValueError::new_err(format!("synth: {e}")))
 }
 
-/// ISO 8601 text -> ns since 1970, as the pipeline's times are read (None if not a time).
+/// ISO 8601 text -> ns since 1970, as the pipeline's times are read: calendar fields
+/// checked, in the years times can hold; ValueError saying what is wrong otherwise.
 #[pyfunction]
-fn parse_time(text: &str) -> Option<i64> {
-    seisbatch::time::parse_iso(text)
+fn parse_time(text: &str) -> PyResult<i64> {
+    seisbatch::limits::parse_time(text).map_err(PyValueError::new_err)
+}
+
+/// The first and last ns a time may be (the years 1678-2261 that i64 ns hold whole).
+#[pyfunction]
+fn time_range() -> (i64, i64) {
+    (seisbatch::limits::first_ns(), seisbatch::limits::last_ns())
+}
+
+/// The pipeline's steps as they run, every key with its value (ObsPy's defaults filled in),
+/// as JSON: for each output trace's `stats.processing`.
+#[pyfunction]
+fn steps(toml: &str) -> PyResult<String> {
+    let p = pipeline(toml)?;
+    serde_json::to_string(&p.steps).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
 /// ns since 1970 -> ISO 8601 text with microseconds (ObsPy's form).
@@ -483,6 +533,8 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     seisbatch::read::libmseed::install();
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(parse_time, m)?)?;
+    m.add_function(wrap_pyfunction!(time_range, m)?)?;
+    m.add_function(wrap_pyfunction!(steps, m)?)?;
     m.add_function(wrap_pyfunction!(iso, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(process, m)?)?;

@@ -135,7 +135,8 @@ def test_a_trace_without_a_response_is_a_failure_and_strict_raises():
     st, inv, _ = expected(lambda tr, inv: None, *DATA[0])
     st[1].stats.station = "NOPE"
     p = seisbatch.Pipeline(["remove_sensitivity"])
-    out = p.process(st, inventory=inv, device="cpu")
+    with pytest.warns(seisbatch.ProcessingWarning, match="1 of 3 trace"):
+        out = p.process(st, inventory=inv, device="cpu")
     assert [tr.id for tr in out] == ["BW.RJOB..EHZ", "BW.RJOB..EHE"]
     (f,) = out.failures
     assert f.id == "BW.NOPE..EHN"
@@ -225,7 +226,8 @@ def test_receiver_function_chain_with_an_event_equals_obspy(device, request):
         assert str(tr.stats.starttime) == "2014-01-01T00:03:00.000000Z"
         assert rel_l2(tr.data, golden("FUR_%s_receiver_function" % tr.stats.channel)) < tol
     # Without the event the rotate (and the trim) say why.
-    out = p.process(st, inventory=str(xml), device="cpu")
+    with pytest.warns(seisbatch.ProcessingWarning, match="3 of 3 trace"):
+        out = p.process(st, inventory=str(xml), device="cpu")
     assert len(out) == 0 and len(out.failures) == 3
     assert any("no back_azimuth given" in f.reason for f in out.failures)
 

@@ -86,6 +86,9 @@ pub fn run_stages(
     beyond: &mut Beyond,
 ) -> Result<(), TraceError> {
     for at in &plan.stages[range] {
+        if responses.interrupted() {
+            return Err(TraceError::Interrupted);
+        }
         let step = &shapes.steps[at.step];
         tr.sampling_rate = step.before.sampling_rate;
         tr.start_ns = step.before.start_ns;

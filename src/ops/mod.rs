@@ -50,4 +50,10 @@ pub trait ResponseSource: Sync {
     fn folder(&self) -> usize {
         0
     }
+
+    /// Whether the call this trace belongs to was interrupted (Python's Ctrl-C): the
+    /// executors stop between stages, so a long trace does not hold the caller up.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
