@@ -397,3 +397,132 @@ fn a_station_larger_than_the_admission_window_goes_through_with_one_job() {
         .count();
     assert_eq!(rotated, 20);
 }
+
+/// A station of 30 time chunks of E, N and Z (90 files, a month of day files) rotates
+/// whole: it was cut after 24 files, and every trace failed with "missing component E ...
+/// 0 of 2 found". Components are paired by time span (files are named and walked E chunks,
+/// then N, then Z); a chunk missing its N fails that chunk only. Both executors, one job and
+/// several: the same bytes.
+#[test]
+fn a_station_of_ninety_files_rotates_whole_paired_by_time() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("in/event_x/raw");
+    let t0 = seisbatch::time::parse_iso("2020-01-01T00:00:00Z").unwrap();
+    let mut inputs = std::collections::HashMap::new();
+    for chunk in 0..30i64 {
+        let start = t0 + chunk * 3_600_000_000_000;
+        for (k, c) in ["HHE", "HHN", "HHZ"].iter().enumerate() {
+            let mut t = common::trace(["XX", "AB", "", c], "2020-01-01T00:00:00Z", 20.0, 1200);
+            t.start_ns = start;
+            let seed = (chunk * 3 + k as i64) as u64;
+            t.data = common::noise(seed, 1200)
+                .iter()
+                .map(|v| v * 1000.0)
+                .collect();
+            let name = format!(
+                "XX.AB..{c}__{}__{}.mseed",
+                seisbatch::time::compact(start),
+                seisbatch::time::compact(t.end_ns())
+            );
+            common::write_mseed(&raw.join(name), &[t.clone()]);
+            inputs.insert((chunk, c.to_string()), t);
+        }
+    }
+    let p = d.path().join("rotate.toml");
+    std::fs::write(
+        &p,
+        "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n\
+         [[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 30\n",
+    )
+    .unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut cmd = common::run_cmd(&p, &d.path().join("in"), &d.path().join(out));
+        cmd.args(["--format", "mseed", "--quiet"]).args(extra);
+        common::output_within(cmd, 300)
+    };
+    let mut devices = vec![
+        vec!["--device", "cpu", "--jobs", "1"],
+        vec!["--device", "cpu", "--jobs", "3"],
+    ];
+    if common::gpu_available() {
+        devices.push(vec!["--device", "gpu", "--jobs", "2"]);
+    }
+    let mut first = None;
+    for (i, extra) in devices.iter().enumerate() {
+        let o = run(&format!("out{i}"), extra);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = d.path().join(format!("out{i}"));
+        assert_eq!(report(&out)["ok"], 90, "{extra:?}");
+        // R = -E sin(baz) - N cos(baz) (ObsPy's rotate_ne_rt) on the demeaned chunk: within
+        // float32 (the files' samples) on the CPU path, within the device's f32 arithmetic on
+        // the GPU path.
+        let got = common::outputs(&out).0;
+        let tol = if extra[1] == "cpu" { 1e-7 } else { 1e-5 };
+        {
+            let ba = 30f64.to_radians();
+            let demeaned = |t: &seisbatch::trace::Trace| -> Vec<f64> {
+                let m = t.data.iter().sum::<f64>() / t.data.len() as f64;
+                t.data.iter().map(|v| v - m).collect()
+            };
+            for ((chunk, c), t) in &inputs {
+                if c != "HHE" {
+                    continue;
+                }
+                let e = demeaned(t);
+                let n = demeaned(&inputs[&(*chunk, "HHN".to_string())]);
+                let r: Vec<f64> = e
+                    .iter()
+                    .zip(&n)
+                    .map(|(e, n)| -e * ba.sin() - n * ba.cos())
+                    .collect();
+                let name = format!(
+                    "XX.AB..HHR__{}__{}.mseed",
+                    seisbatch::time::compact(t.start_ns),
+                    seisbatch::time::compact(t.end_ns())
+                );
+                let bytes = got
+                    .iter()
+                    .find(|(k, _)| k.file_name().unwrap().to_string_lossy() == name)
+                    .unwrap_or_else(|| panic!("{name} not written"))
+                    .1;
+                let tr = seisbatch::read::mseed::read_bytes(bytes).traces.remove(0);
+                assert!(
+                    rel_l2(&tr.data, &r) < 1e-7,
+                    "chunk {chunk}: {}",
+                    rel_l2(&tr.data, &r)
+                );
+            }
+        }
+        match &first {
+            None => first = Some(got),
+            Some(want) if extra[1] == "cpu" => {
+                assert!(*want == got, "{extra:?}: other bytes than one job")
+            }
+            Some(_) => {}
+        }
+    }
+    // Chunk 7 without its N: that chunk's E and Z fail with the reason, the rest rotate.
+    let n7 = files_under(&raw)
+        .into_iter()
+        .find(|f| {
+            f.to_string_lossy()
+                .starts_with("XX.AB..HHN__20200101T070000Z")
+        })
+        .unwrap();
+    std::fs::remove_file(raw.join(n7)).unwrap();
+    let o = run("missing", &["--device", "cpu", "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(3));
+    let r = report(&d.path().join("missing"));
+    assert_eq!(r["ok"], 87, "{:?}", reasons(&r));
+    let why = reasons(&r);
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(
+        why.iter().all(|w| w.contains("missing component N")),
+        "{why:?}"
+    );
+}

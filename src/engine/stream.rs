@@ -82,7 +82,7 @@ impl Ctx<'_> {
         feed: &Feed,
     ) {
         let (readers, writers) = (feed.readers.max(1), feed.writers.max(1));
-        let walker = Mutex::new(walker.peekable());
+        let walker = super::group::Walk::new(walker);
         // A message is a group: one file, or a rotate run's station (`group`).
         let (read_tx, read_rx) = sync_channel::<Vec<Read>>(2 * readers);
         let (done_tx, done_rx) = sync_channel::<Done>(2 * writers);

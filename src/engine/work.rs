@@ -109,7 +109,7 @@ impl Ctx<'_> {
             }
         };
         if self.cfg.jobs <= 1 {
-            let walker = Mutex::new(walker.peekable());
+            let walker = super::group::Walk::new(walker);
             let mut exec = one();
             loop {
                 let group = self.take_group(&walker);

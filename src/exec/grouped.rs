@@ -231,15 +231,20 @@ impl Executor for Grouped<'_> {
                         None => Err(String::new()),
                     },
                 };
-                let mut refs: Vec<&mut Trace> = live
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(j, _)| members.contains(j))
-                    .map(|(_, (_, t, _))| t)
-                    .collect();
-                if let Err(message) = rotate::rotate_group(args, &mut refs, &geo) {
-                    for &j in members {
-                        failed[j] = Some(message.clone());
+                // Members are in increasing order: one pass picks them out (a `contains` per
+                // trace made this quadratic in a call's traces).
+                let mut wanted = members.iter().peekable();
+                let mut refs: Vec<&mut Trace> = Vec::with_capacity(members.len());
+                for (j, (_, t, _)) in live.iter_mut().enumerate() {
+                    if wanted.peek() == Some(&&j) {
+                        wanted.next();
+                        refs.push(t);
+                    }
+                }
+                let why = rotate::rotate_station(args, &mut refs, &geo);
+                for (&j, w) in members.iter().zip(why) {
+                    if w.is_some() {
+                        failed[j] = w;
                     }
                 }
             }

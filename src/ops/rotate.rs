@@ -95,8 +95,66 @@ fn component(tr: &Trace) -> Option<char> {
     tr.channel.chars().last()
 }
 
-/// Rotates one group (traces sharing `group_key`) in place, renaming the rotated channels.
-/// An error is the group's: every trace of it fails with that reason.
+/// The traces of component `c`, in time order: the k-th of each component are paired, so
+/// pairs are the traces that share a time span however the files came in (ObsPy pairs them
+/// in stream order, which is time order for a stream read in order). A tie keeps the input
+/// order.
+fn of_component(traces: &[&mut Trace], c: char) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..traces.len())
+        .filter(|&i| component(traces[i]) == Some(c))
+        .collect();
+    v.sort_by_key(|&i| traces[i].start_ns);
+    v
+}
+
+/// Rotates a station's traces (sharing `group_key`) in place, a time span at a time: the
+/// traces are cut into clusters of overlapping spans (a chunk of E with the N and Z of the
+/// same time), each rotated by `rotate_group`. One reason per trace: a cluster that cannot
+/// be rotated fails its own traces only, the station's other chunks go on.
+pub fn rotate_station(
+    args: &RotateArgs,
+    traces: &mut [&mut Trace],
+    geo: &dyn Geometry,
+) -> Vec<Option<String>> {
+    let mut order: Vec<usize> = (0..traces.len()).collect();
+    order.sort_by_key(|&i| (traces[i].start_ns, traces[i].end_ns()));
+    let mut clusters: Vec<Vec<usize>> = Vec::new();
+    let mut end = i64::MIN;
+    for i in order {
+        let (a, b) = (traces[i].start_ns, traces[i].end_ns());
+        match clusters.last_mut() {
+            Some(c) if a <= end => {
+                c.push(i);
+                end = end.max(b);
+            }
+            _ => {
+                clusters.push(vec![i]);
+                end = b;
+            }
+        }
+    }
+    let mut why = vec![None; traces.len()];
+    for mut c in clusters {
+        c.sort_unstable(); // input order within a span (ObsPy's stream order)
+        let mut refs: Vec<&mut Trace> = Vec::with_capacity(c.len());
+        let mut it = c.iter().peekable();
+        for (i, t) in traces.iter_mut().enumerate() {
+            if it.peek() == Some(&&i) {
+                it.next();
+                refs.push(&mut **t);
+            }
+        }
+        if let Err(message) = rotate_group(args, &mut refs, geo) {
+            for &i in &c {
+                why[i] = Some(message.clone());
+            }
+        }
+    }
+    why
+}
+
+/// Rotates one group (traces sharing `group_key` and a time span) in place, renaming the
+/// rotated channels. An error is the group's: every trace of it fails with that reason.
 pub fn rotate_group(
     args: &RotateArgs,
     traces: &mut [&mut Trace],
@@ -110,12 +168,7 @@ pub fn rotate_group(
         return to_zne(args, traces, geo);
     }
     let letters: Vec<char> = input.chars().collect();
-    let of = |c: char| -> Vec<usize> {
-        (0..traces.len())
-            .filter(|&i| component(traces[i]) == Some(c))
-            .collect()
-    };
-    let sets: Vec<Vec<usize>> = letters.iter().map(|&c| of(c)).collect();
+    let sets: Vec<Vec<usize>> = letters.iter().map(|&c| of_component(traces, c)).collect();
     if sets.iter().all(Vec::is_empty) {
         return Ok(()); // nothing of this method's input here (a Z trace alone for NE->RT)
     }
@@ -285,14 +338,7 @@ fn to_zne(args: &RotateArgs, traces: &mut [&mut Trace], geo: &dyn Geometry) -> R
         }
         return Ok(());
     };
-    let idx: Vec<Vec<usize>> = set
-        .chars()
-        .map(|c| {
-            (0..traces.len())
-                .filter(|&i| component(traces[i]) == Some(c))
-                .collect()
-        })
-        .collect();
+    let idx: Vec<Vec<usize>> = set.chars().map(|c| of_component(traces, c)).collect();
     let letters: Vec<char> = set.chars().collect();
     missing(traces, &letters, &idx)?;
     if idx.iter().all(|s| s.len() == 1) {
