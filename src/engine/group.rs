@@ -137,10 +137,7 @@ impl Ctx<'_> {
                 Some(g) => g,
                 None if rotate => {
                     *queued = clusters(next_station(inputs, self));
-                    match queued.pop_front() {
-                        Some(g) => g,
-                        None => Vec::new(),
-                    }
+                    queued.pop_front().unwrap_or_default()
                 }
                 None => next_file(inputs, self),
             };
