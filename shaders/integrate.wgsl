@@ -6,7 +6,12 @@
 //           2 dst (storage rw, f32 [count x n])
 // workgroup size 256, one workgroup per trace: each invocation sums the trapezoids of its
 // contiguous chunk, a workgroup scan of the 256 chunk sums gives each chunk its offset, then
-// each invocation writes its chunk's running sum. Sums are f32, scaled by dx once at the end.
+// each invocation writes its chunk's running sum, scaled by dx once at the end.
+//
+// The sums are f64 (SHADER_F64; adapters without it run integrate on the CPU path): a
+// running f32 sum of 2^21 samples lost 2e-4 of the result (issue #23), and f32 compensated
+// sums (two-sum) are simplified away by shader compilers that may reassociate, which WGSL
+// cannot forbid. Samples stay f32 in memory; each is widened once.
 
 struct IntegrateParams { // keep in sync with stages::integrate::IntegrateParams
     n: u32,
@@ -19,14 +24,14 @@ struct IntegrateParams { // keep in sync with stages::integrate::IntegrateParams
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-var<workgroup> sums: array<f32, 256>;
+var<workgroup> sums: array<f64, 256>;
 
-// The trapezoid ending at sample j of the trace at `base` (0 for j = 0).
-fn trap(base: u32, j: u32) -> f32 {
+// The trapezoid ending at sample j of the trace at `base` (0 for j = 0), times 2.
+fn trap2(base: u32, j: u32) -> f64 {
     if j == 0u {
-        return 0.0;
+        return f64(0.0);
     }
-    return 0.5 * (src[base + j - 1u] + src[base + j]);
+    return f64(src[base + j - 1u]) + f64(src[base + j]);
 }
 
 @compute @workgroup_size(256)
@@ -39,17 +44,17 @@ fn integrate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     let chunk = (p.n + 255u) / 256u;
     let lo = min(lid * chunk, p.n);
     let hi = min(lo + chunk, p.n);
-    var s = 0.0;
+    var s = f64(0.0);
     if live {
         for (var j = lo; j < hi; j++) {
-            s += trap(base, j);
+            s += trap2(base, j);
         }
     }
     sums[lid] = s;
     workgroupBarrier();
     // Inclusive Hillis-Steele scan of the chunk sums.
     for (var w = 1u; w < 256u; w <<= 1u) {
-        var add = 0.0;
+        var add = f64(0.0);
         if lid >= w {
             add = sums[lid - w];
         }
@@ -58,10 +63,11 @@ fn integrate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
         workgroupBarrier();
     }
     if live {
+        let half_dx = f64(p.dx) * f64(0.5);
         var acc = sums[lid] - s; // what the chunks before this one sum to
         for (var j = lo; j < hi; j++) {
-            acc += trap(base, j);
-            dst[base + j] = acc * p.dx;
+            acc += trap2(base, j);
+            dst[base + j] = f32(acc * half_dx);
         }
     }
 }

@@ -180,11 +180,33 @@ fn line_ffts(h: u32, l: u32, nl: u32, which: u32, stride: u32, inv: bool, lid: u
                 let step = jm * (l / (ns * r)) * stride;
                 let root = m * stride; // W_r = W_nfft^{nfft / r}
                 let s = half + c * l + j;
+                // Pairwise: each invocation's r terms summed as a tree of 2, 4, 8, ... (no
+                // private arrays: partial sums kept per level in a small stack).
                 var acc = vec2<f32>(0.0, 0.0);
+                var l1 = vec2<f32>(0.0, 0.0);
+                var l2 = vec2<f32>(0.0, 0.0);
+                var l3 = vec2<f32>(0.0, 0.0);
+                var l4 = vec2<f32>(0.0, 0.0);
                 for (var t = 0u; t < r; t++) {
                     let k = (t * step + ((t * q) % r) * root) % nfft;
-                    acc += cmul(tile[s + t * m], twid(k, inv));
+                    let v = cmul(tile[s + t * m], twid(k, inv));
+                    if (t & 1u) == 0u { l1 = v; } else {
+                        let p1 = l1 + v;
+                        if (t & 2u) == 0u { l2 = p1; } else {
+                            let p2 = l2 + p1;
+                            if (t & 4u) == 0u { l3 = p2; } else {
+                                let p3 = l3 + p2;
+                                if (t & 8u) == 0u { l4 = p3; } else { acc += l4 + p3; }
+                            }
+                        }
+                    }
                 }
+                // What is left below a full block of 16.
+                let rest = r & 15u;
+                if (rest & 1u) != 0u { acc += l1; }
+                if (rest & 2u) != 0u { acc += l2; }
+                if (rest & 4u) != 0u { acc += l3; }
+                if (rest & 8u) != 0u { acc += l4; }
                 tile[next + c * l + (j / ns) * ns * r + jm + q * ns] = acc;
             }
         }

@@ -119,7 +119,7 @@ fn device(plan: &Plan, caps: &Caps) -> Value {
                     "stages": names,
                     "dispatches_per_batch": one.dispatches.len(),
                     "buffer_bytes_per_trace": one.per_trace,
-                    "upload_f32_centred": one.centre,
+                    "upload_f32_centred": one.centre.is_some(),
                     "device_bytes_per_trace": many.device_bytes_per_trace(),
                     "dispatches_for_one_trace": dispatches,
                 }));

@@ -30,8 +30,18 @@ fn every_shader_validates_with_naga() {
         let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{stage}.wgsl: {}", e.emit_to_string(&src)));
-        // FLOAT64 only where the kernel declares f64 (filter); the rest must run without it.
-        let caps = if src.contains("f64") {
+        // FLOAT64 only where the kernel declares f64 (the table's NEEDS_F64, which the device
+        // compiles only with SHADER_F64); the rest must run without it.
+        let code: String = src
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            code.contains("f64"),
+            seisbatch::stages::NEEDS_F64.contains(&stage),
+            "{stage}.wgsl: uses f64 exactly when the stage table says it needs SHADER_F64"
+        );
+        let caps = if code.contains("f64") {
             Capabilities::FLOAT64
         } else {
             Capabilities::empty()

@@ -90,13 +90,14 @@ pub struct Kernels {
 
 impl Kernels {
     /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size. Without SHADER_F64
-    /// there is no `filter_sos` (filter stages then run on their CPU twin); with less
+    /// there are no kernels of `stages::NEEDS_F64` (those stages then run on their CPU
+    /// twins); with less
     /// workgroup memory than FFT_TILE_BYTES no `fft_tile` and no `rfft_*` (FFTs run as radix
     /// passes).
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let mut pipelines = HashMap::new();
         for shader in SHADERS {
-            if shader.name == "filter" && !f64 {
+            if crate::stages::NEEDS_F64.contains(&shader.name) && !f64 {
                 continue;
             }
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

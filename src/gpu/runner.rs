@@ -346,12 +346,17 @@ impl<'g> Runner<'g> {
             .for_each_init(Vec::<f32>::new, |v, (mut view, two)| {
                 v.clear();
                 for t in two {
-                    let m = if centre {
-                        t.iter().sum::<f64>() / t.len() as f64
-                    } else {
-                        0.0
-                    };
-                    v.extend(t.iter().map(|x| super::to_f32(x - m)));
+                    match centre.filter(|_| !t.is_empty()) {
+                        Some(kind) => {
+                            let line = crate::ops::detrend::line(t, kind);
+                            v.extend(
+                                t.iter()
+                                    .enumerate()
+                                    .map(|(i, x)| super::to_f32(x - line.at(i))),
+                            );
+                        }
+                        None => v.extend(t.iter().map(|&x| super::to_f32(x))),
+                    }
                 }
                 view.copy_from_slice(bytemuck::cast_slice(v));
             });

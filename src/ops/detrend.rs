@@ -3,21 +3,48 @@
 use crate::pipeline::DetrendType;
 
 pub fn detrend(x: &mut [f64], kind: DetrendType) {
-    let n = x.len();
-    if n == 0 {
+    if x.is_empty() {
         return; // ObsPy's skip_if_no_data
     }
+    let line = line(x, kind);
+    for (i, v) in x.iter_mut().enumerate() {
+        *v -= line.at(i);
+    }
+}
+
+/// The line a detrend removes: `c + slope (i - t0)` at sample i.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Line {
+    pub c: f64,
+    pub slope: f64,
+    pub t0: f64,
+}
+
+impl Line {
+    /// The line's value at sample `i` (for demean, `c + 0` = c; for simple, `x0 + slope i`:
+    /// the arithmetic of ObsPy's own formulas, so the same bits).
+    pub fn at(&self, i: usize) -> f64 {
+        self.c + self.slope * (i as f64 - self.t0)
+    }
+}
+
+/// The line `kind` removes from `x` (not empty), in f64: the CPU twin, and the GPU path's
+/// upload when a device run opens with a detrend (`gpu::runner`).
+pub fn line(x: &[f64], kind: DetrendType) -> Line {
+    let n = x.len();
     match kind {
-        DetrendType::Demean => {
-            let mean = x.iter().sum::<f64>() / n as f64;
-            x.iter_mut().for_each(|v| *v -= mean);
-        }
+        DetrendType::Demean => Line {
+            c: x.iter().sum::<f64>() / n as f64,
+            slope: 0.0,
+            t0: 0.0,
+        },
         DetrendType::Simple => {
             // N = 1 gives 0/0 = NaN, as in ObsPy.
             let x0 = x[0];
-            let slope = (x[n - 1] - x0) / (n - 1) as f64;
-            for (i, v) in x.iter_mut().enumerate() {
-                *v -= x0 + i as f64 * slope;
+            Line {
+                c: x0,
+                slope: (x[n - 1] - x0) / (n - 1) as f64,
+                t0: 0.0,
             }
         }
         DetrendType::Linear => {
@@ -33,8 +60,10 @@ pub fn detrend(x: &mut [f64], kind: DetrendType) {
                 sxx += t * t;
             }
             let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-            for (i, v) in x.iter_mut().enumerate() {
-                *v -= xm + slope * (i as f64 - tm);
+            Line {
+                c: xm,
+                slope,
+                t0: tm,
             }
         }
     }

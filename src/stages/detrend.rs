@@ -45,10 +45,10 @@ impl StageOps for Detrend {
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
-        // Opening the program, a demean has nothing left to do: the upload subtracted each
-        // trace's f64 mean before rounding to f32 (`Program::centre`), which is the whole of
-        // ObsPy's demean, and more exactly than an f32 mean on the device would.
-        if x.first && self.kind == DetrendType::Demean {
+        // Opening the program, a detrend has nothing left to do: the upload removed each
+        // trace's f64 line before rounding to f32 (`Program::centre`), which is the whole of
+        // ObsPy's detrend, and more exactly than an f32 fit on the device (issue #23).
+        if x.first {
             return Ok(());
         }
         let p = DetrendParams {

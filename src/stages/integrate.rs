@@ -47,4 +47,9 @@ impl StageOps for Integrate {
     fn describe(&self) -> Value {
         json!({"method": "cumtrapz", "dx": self.dx})
     }
+
+    fn device_limit(&self, caps: &crate::gpu::record::Caps) -> Option<String> {
+        (!caps.shader_f64)
+            .then(|| "integrate (the adapter has no SHADER_F64 for the f64 running sum)".into())
+    }
 }

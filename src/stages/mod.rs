@@ -68,6 +68,11 @@ pub const RFFT: Shader = Shader {
     entries: &["rfft_in", "rfft_deconvolve", "rfft_spectrum", "rfft_out"],
 };
 
+/// Shaders whose kernels compute in f64 and so need the adapter's SHADER_F64: the filter's
+/// recursion and integrate's running sum (f32 lost up to 7e-4 and 2e-4 of their results).
+/// Without it the device has no such kernel and these stages run on their CPU twins.
+pub const NEEDS_F64: &[&str] = &["filter", "integrate"];
+
 /// Shaders after the stage table's in `SHADERS` (the FFT and RFFT), no stage of their own.
 const SHARED_SHADERS: usize = 2;
 

@@ -427,8 +427,10 @@ pub fn one_trace_input(dir: &Path) -> PathBuf {
 /// CPU: f64 arithmetic that differs from ObsPy's only in rounding order (FFT library,
 /// summation order), far below this.
 pub const CPU_REL_L2_TOL: f64 = 1e-6;
-/// GPU: samples and tables in f32 on the device (issue #3's budget).
-pub const GPU_REL_L2_TOL: f64 = 1e-4;
+/// GPU: samples and tables in f32 on the device, sums and scans in f64 (issue #23: 1e-5, every
+/// operation up to 2^21 samples; tests/golden.rs names the two remove_response cases its f32
+/// transforms hold to 1.1e-5).
+pub const GPU_REL_L2_TOL: f64 = 1e-5;
 
 /// An executor to run a suite through: the same test body for both (cubecl's habit).
 pub enum Backend {

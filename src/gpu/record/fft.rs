@@ -304,7 +304,7 @@ pub fn complex_fft(
         count,
         n_in: n,
         n_out: n,
-        centre: false,
+        centre: None,
         output: Buf::Complex(out),
         dispatches: r.dispatches,
         tables: r.tables,

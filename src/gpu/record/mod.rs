@@ -118,10 +118,11 @@ pub struct Program {
     pub count: usize,
     pub n_in: usize,
     pub n_out: usize,
-    /// Subtract each trace's f64 mean before rounding to f32 on upload: the run opens with a
-    /// detrend, which removes a constant exactly, so the result is the same function of the
-    /// data and a trace at 1e6 counts +- 10 keeps its 10 counts' digits.
-    pub centre: bool,
+    /// The detrend the run opens with, done on upload in f64 (the CPU twin's line,
+    /// `ops::detrend::line`) before rounding to f32; the device records nothing for it. A
+    /// trace at 1e6 counts +- 10 keeps its 10 counts' digits, and a linear fit over 2^21
+    /// samples is exact where an f32 reduction was off by 1.5e-5 (issue #23).
+    pub centre: Option<crate::pipeline::DetrendType>,
     /// Samples are uploaded to `Real(0)`; the result is read from `output`.
     pub output: Buf,
     pub dispatches: Vec<Dispatch>,
@@ -359,7 +360,10 @@ pub fn record(
         count,
         n_in,
         n_out,
-        centre: matches!(first.stage, Stage::Detrend(_)),
+        centre: match &first.stage {
+            Stage::Detrend(d) => Some(d.kind),
+            _ => None,
+        },
         output: Buf::Real(cur),
         dispatches: r.dispatches,
         tables: r.tables,
