@@ -117,6 +117,9 @@ fn every_operation_within_1e5_up_to_2_21_samples() {
         "worst: {:.3e} at n={} for {}",
         worst[0].0, worst[0].1, worst[0].2
     );
-    let over: Vec<_> = worst.iter().filter(|w| !(w.0 <= GPU_TOL)).collect();
+    let over: Vec<_> = worst
+        .iter()
+        .filter(|w| w.0.is_nan() || w.0 > GPU_TOL)
+        .collect();
     assert!(over.is_empty(), "above {GPU_TOL:e}: {over:#?}");
 }
