@@ -143,6 +143,24 @@ fn an_unreadable_event_xml_is_said() {
         r["warnings"]
     );
     assert_eq!(r["ok"], 3);
+    // An event.xml that is not a regular file (a folder here; a FIFO would block a read) is
+    // said too, not skipped as if absent.
+    std::fs::remove_file(&xml).unwrap();
+    std::fs::create_dir(&xml).unwrap();
+    let out = tmp.path().join("folder_xml");
+    exit_in(
+        &window(&input, &out, &example().join("events.csv"), &[]),
+        &[0],
+    );
+    let r = report(&out);
+    assert!(
+        r["warnings"].as_array().unwrap().iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.starts_with("event.xml not used: ") && w.contains("not a regular file")
+        }),
+        "{:?}",
+        r["warnings"]
+    );
 }
 
 /// A trim bound or an interpolate start that is not a time is a configuration error naming

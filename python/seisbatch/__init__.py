@@ -152,8 +152,9 @@ class Pipeline:
         traces and raises KeyboardInterrupt.
         """
         kind, traces, originals = from_input(data)
-        if jobs is not None and (isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1):
-            raise ValueError("jobs=%r: a whole number of threads, at least 1" % (jobs,))
+        if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, float))
+                                 or int(jobs) != jobs or not 1 <= jobs <= 1024):
+            raise ValueError("jobs=%r: a whole number of threads from 1 to 1024" % (jobs,))
         results, failures, warnings = _ext.process(
             self._toml, traces, inventory_text(inventory), device, event_tuple(event),
             None if jobs is None else int(jobs)

@@ -58,6 +58,9 @@ def _stats_of(s):
             raise ValueError("delta=%r: too small a sampling interval" % (get("delta"),))
     else:
         raise ValueError("stats needs sampling_rate (or delta)")
+    if not 1e-9 <= rate <= 1e9:
+        raise ValueError("sampling_rate=%r: outside the 1e-9 to 1e9 Hz that time in "
+                         "nanoseconds can carry" % (rate,))
     return (str(get("network", "") or ""), str(get("station", "") or ""),
             str(get("location", "") or ""), str(get("channel", "") or ""),
             _start_ns(get("starttime", 0)), rate)

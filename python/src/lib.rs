@@ -289,10 +289,8 @@ fn process<'py>(
         .map(|t| (t.id(), seisbatch::time::iso(t.start_ns)))
         .collect();
     for (t, (id, _)) in input.iter().zip(&ids) {
-        if !(t.sampling_rate.is_finite() && t.sampling_rate > 0.0) {
-            return Err(PyValueError::new_err(format!(
-                "{id}: sampling_rate must be a positive number"
-            )));
+        if let Some(p) = seisbatch::limits::rate_problem(t.sampling_rate) {
+            return Err(PyValueError::new_err(format!("{id}: sampling_rate: {p}")));
         }
     }
     drop(traces);

@@ -73,7 +73,7 @@ def test_jobs_bounds_the_threads_of_a_call():
     """)
     # A pool per size, made once: 2, the same 2, 1 more, 3 more.
     assert got == [2, 2, 3, 6]
-    for bad in (0, -1, 1.5, True):
+    for bad in (0, -1, 1.5, True, 1025, 10**30, "2"):
         with pytest.raises(ValueError, match="jobs"):
             seisbatch.Pipeline(forkwork.STEPS).process(forkwork.traces(1), jobs=bad)
 
@@ -134,6 +134,7 @@ def _one(**stats):
     ({"sampling_rate": float("nan")}, "sampling_rate", "positive"),
     ({"sampling_rate": float("inf")}, "sampling_rate", "positive"),
     ({"sampling_rate": "fast"}, "sampling_rate", "not a number"),
+    ({"sampling_rate": 1e300}, "sampling_rate", "1e9"),
     ({"starttime": "2014-02-31"}, "starttime", "2014-02 has 28 days"),
     ({"starttime": "2013-12-31T24:02:00Z"}, "starttime", "hour 24"),
     ({"starttime": "2300-01-01T00:00:00"}, "starttime", "1678-2261"),

@@ -400,7 +400,9 @@ impl Ctx<'_> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let xml = folder.join("event.xml");
-                if xml.is_file() {
+                // Any entry of that name is meant as one: one that is not a regular file (a
+                // FIFO, a folder) is refused by `event_xml` with the reason, and said.
+                if std::fs::symlink_metadata(&xml).is_ok() {
                     match crate::events::event_xml(&xml) {
                         Ok(e) => return Ok(e),
                         // Said, never ignored: the folder's SAC files would lack the event's
