@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{gpu, noise, rel_l2};
+use common::{gpu, noise, rel_l2, NoResponses};
 use seisbatch::gpu::runner::Runner;
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::Shape;
@@ -15,20 +15,6 @@ use seisbatch::response::cache::ResponseCache;
 
 /// The bound of the issue: relative L2 against the f64 result.
 const GPU_TOL: f64 = 1e-5;
-
-struct NoResponses;
-impl seisbatch::ops::ResponseSource for NoResponses {
-    fn response_for(
-        &self,
-        tr: &seisbatch::trace::Trace,
-    ) -> Result<(usize, std::sync::Arc<seisbatch::response::Response>), seisbatch::error::TraceError>
-    {
-        Err(seisbatch::error::TraceError::NoResponse {
-            id: tr.id(),
-            time: String::new(),
-        })
-    }
-}
 
 /// Raw counts as a long trace has them: noise, an offset, a drift and a slow swell (the drift
 /// reaches 2e4 counts at 2^21 samples, where f32 keeps 1e-3 of a count).

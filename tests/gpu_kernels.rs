@@ -15,7 +15,6 @@ use seisbatch::ops::{deconvolve, ResponseSource};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::{self, Shape, Stage};
 use seisbatch::response::cache::{ResponseCache, Table};
-use seisbatch::response::Response;
 use seisbatch::stages::Deconvolve;
 use seisbatch::trace::Trace;
 
@@ -23,19 +22,9 @@ use seisbatch::trace::Trace;
 /// with log N; the filter's f64 recursion keeps f32 input/output rounding only.
 const TOL: f64 = 2e-5;
 
-/// No response lookups in these tests: remove_response is checked with explicit tables.
-struct NoResponses;
-impl ResponseSource for NoResponses {
-    fn response_for(
-        &self,
-        tr: &Trace,
-    ) -> Result<(usize, Arc<Response>), seisbatch::error::TraceError> {
-        Err(seisbatch::error::TraceError::NoResponse {
-            id: tr.id(),
-            time: String::new(),
-        })
-    }
-}
+/// No response lookups in these tests (`common::NoResponses`): remove_response is checked with
+/// explicit tables.
+use common::NoResponses;
 
 fn trace(data: Vec<f64>, rate: f64) -> Trace {
     Trace {

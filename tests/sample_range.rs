@@ -149,18 +149,3 @@ fn float64_outputs_hold_what_float64_holds() {
         }
     }
 }
-
-struct NoResponses;
-
-impl seisbatch::ops::ResponseSource for NoResponses {
-    fn response_for(
-        &self,
-        tr: &seisbatch::trace::Trace,
-    ) -> Result<(usize, std::sync::Arc<seisbatch::response::Response>), seisbatch::error::TraceError>
-    {
-        Err(seisbatch::error::TraceError::NoResponse {
-            id: tr.id(),
-            time: String::new(),
-        })
-    }
-}

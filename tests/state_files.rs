@@ -256,16 +256,14 @@ fn shard_reports_are_merged_with_checked_counts() {
     };
     std::fs::write(dir.join("report.0-of-2.json"), report(u64::MAX)).unwrap();
     std::fs::write(dir.join("report.1-of-2.json"), report(1)).unwrap();
-    let o = output_within(
-        {
-            let mut c = bin();
-            c.arg("report").arg(dir);
-            c
-        },
-        60,
-    );
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let merge = || {
+        let mut c = bin();
+        c.arg("report").arg(dir);
+        let o = output_within(c, 60);
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = merge();
     assert!(
         err.contains("`ok` add up to more than a count can hold"),
         "{err}"
@@ -275,15 +273,6 @@ fn shard_reports_are_merged_with_checked_counts() {
     let c = std::ffi::CString::new(dir.join("report.1-of-2.json").to_str().unwrap()).unwrap();
     // SAFETY: a NUL-terminated path, valid for the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let o = output_within(
-        {
-            let mut c = bin();
-            c.arg("report").arg(dir);
-            c
-        },
-        60,
-    );
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = merge();
     assert!(err.contains("not a regular file"), "{err}");
 }

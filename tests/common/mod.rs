@@ -490,3 +490,20 @@ pub fn backend(gpu_wanted: bool) -> Option<Backend> {
         Some(Backend::Cpu)
     }
 }
+
+/// A response source without responses: for pipelines that look none up (a lookup fails
+/// with "no StationXML response", as it would in a run).
+pub struct NoResponses;
+
+impl seisbatch::ops::ResponseSource for NoResponses {
+    fn response_for(
+        &self,
+        tr: &seisbatch::trace::Trace,
+    ) -> Result<(usize, std::sync::Arc<seisbatch::response::Response>), seisbatch::error::TraceError>
+    {
+        Err(seisbatch::error::TraceError::NoResponse {
+            id: tr.id(),
+            time: String::new(),
+        })
+    }
+}
