@@ -60,11 +60,58 @@ impl Holds {
 
     /// The index of the first sample this type cannot hold (NaN and Inf never).
     pub fn first_unheld(self, data: &[f64]) -> Option<usize> {
-        match self {
-            // The cast itself decides: an f64 just above f32::MAX still rounds to it.
-            Holds::F32 => data.iter().position(|&v| !(v as f32).is_finite()),
-            Holds::F64 => data.iter().position(|v| !v.is_finite()),
+        // One branch-free pass (it vectorises; this runs after every stage of every trace),
+        // then the search only when something is out.
+        let bound = self.bound();
+        let all_in = data
+            .chunks(64)
+            .all(|c| c.iter().fold(true, |ok, v| ok & (v.abs() < bound)));
+        if all_in {
+            return None;
         }
+        data.iter().position(|v| !(v.abs() < bound))
+    }
+
+    /// Magnitudes below this are held (NaN is not below anything). For float32: f32::MAX plus
+    /// half its last place, the first f64 that rounds to infinity (ties go to the even
+    /// 2^128); the cast itself decides, and this is the cast's boundary.
+    fn bound(self) -> f64 {
+        match self {
+            Holds::F32 => f64::from(f32::MAX) + 2f64.powi(103),
+            Holds::F64 => f64::INFINITY,
+        }
+    }
+}
+
+#[cfg(test)]
+mod holds_tests {
+    use super::Holds;
+
+    /// The bound is the cast's: the largest f64 below it rounds to f32::MAX, it rounds to inf.
+    #[test]
+    fn the_float32_bound_is_where_the_cast_overflows() {
+        let b = Holds::F32.bound();
+        let below = f64::from_bits(b.to_bits() - 1);
+        assert_eq!(below as f32, f32::MAX);
+        assert!((b as f32).is_infinite());
+        for (v, want) in [
+            (below, None),
+            (b, Some(1)),
+            (-b, Some(1)),
+            (f64::NAN, Some(1)),
+            (f64::INFINITY, Some(1)),
+            (1e300, Some(1)),
+        ] {
+            let mut data = vec![0.0; 200];
+            data[1] = v;
+            assert_eq!(Holds::F32.first_unheld(&data), want, "{v:e}");
+        }
+        let mut data = vec![1e300; 130];
+        assert_eq!(Holds::F64.first_unheld(&data), None);
+        data[129] = f64::NEG_INFINITY;
+        assert_eq!(Holds::F64.first_unheld(&data), Some(129));
+        data[7] = f64::NAN;
+        assert_eq!(Holds::F64.first_unheld(&data), Some(7));
     }
 }
 

@@ -85,7 +85,9 @@ pub fn run_stages(
     cache: &ResponseCache,
     beyond: &mut Beyond,
 ) -> Result<(), TraceError> {
-    for at in &plan.stages[range] {
+    let end = range.end;
+    for i in range {
+        let at = &plan.stages[i];
         if responses.interrupted() {
             return Err(TraceError::Interrupted);
         }
@@ -107,7 +109,11 @@ pub fn run_stages(
             },
             StageError::Trace(t) => t,
         })?;
-        beyond.after(plan.holds, at.step, &tr.data);
+        // Once per step (remove_response's demean, taper and deconvolution are one step for
+        // the reason): after its last stage, or the last stage of this call.
+        if i + 1 == end || plan.stages[i + 1].step != at.step {
+            beyond.after(plan.holds, at.step, &tr.data);
+        }
     }
     Ok(())
 }

@@ -7,6 +7,11 @@ pub fn detrend(x: &mut [f64], kind: DetrendType) {
         return; // ObsPy's skip_if_no_data
     }
     let line = line(x, kind);
+    if kind == DetrendType::Demean {
+        // `line.at` is the mean itself for a demean: the plain subtraction (it vectorises).
+        x.iter_mut().for_each(|v| *v -= line.c);
+        return;
+    }
     for (i, v) in x.iter_mut().enumerate() {
         *v -= line.at(i);
     }
