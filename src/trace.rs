@@ -69,7 +69,7 @@ impl Holds {
         if all_in {
             return None;
         }
-        data.iter().position(|v| !(v.abs() < bound))
+        data.iter().position(|v| v.is_nan() || v.abs() >= bound)
     }
 
     /// Magnitudes below this are held (NaN is not below anything). For float32: f32::MAX plus
