@@ -83,6 +83,21 @@ impl Holds {
     }
 }
 
+/// A test trace: XX.S..HHZ at 100 Hz from `start_ns`, samples 0, 1, 2, ... (the reader's,
+/// record's and walk's unit tests share it).
+#[cfg(test)]
+pub(crate) fn ramp(start_ns: i64, n: usize) -> Trace {
+    Trace {
+        network: "XX".into(),
+        station: "S".into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns,
+        sampling_rate: 100.0,
+        data: (0..n).map(|i| i as f64).collect(),
+    }
+}
+
 #[cfg(test)]
 mod holds_tests {
     use super::Holds;
@@ -112,20 +127,5 @@ mod holds_tests {
         assert_eq!(Holds::F64.first_unheld(&data), Some(129));
         data[7] = f64::NAN;
         assert_eq!(Holds::F64.first_unheld(&data), Some(7));
-    }
-}
-
-/// A test trace: XX.S..HHZ at 100 Hz from `start_ns`, samples 0, 1, 2, ... (the reader's,
-/// record's and walk's unit tests share it).
-#[cfg(test)]
-pub(crate) fn ramp(start_ns: i64, n: usize) -> Trace {
-    Trace {
-        network: "XX".into(),
-        station: "S".into(),
-        location: String::new(),
-        channel: "HHZ".into(),
-        start_ns,
-        sampling_rate: 100.0,
-        data: (0..n).map(|i| i as f64).collect(),
     }
 }
