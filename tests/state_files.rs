@@ -227,12 +227,14 @@ fn state_files_are_read_only_as_bounded_regular_files() {
         f.set_len(5 << 30).unwrap();
     };
     type Make<'a> = &'a dyn Fn(&Path);
-    let cases: [(&str, Make, &str); 5] = [
+    let cases: [(&str, Make, &str); 7] = [
         ("journal.jsonl", &mkfifo, "not a regular file"),
         ("journal.jsonl", &link_zero, "symbolic link"),
         ("journal.jsonl", &sparse, "more than the"),
         ("run.json", &mkfifo, "not a regular file"),
         ("run.json", &link_zero, "symbolic link"),
+        ("lock", &mkfifo, "not a regular file"),
+        ("lock", &link_zero, "symbolic link"),
     ];
     for (file, make, why) in cases {
         let out = tmp.path().join("out");
@@ -240,7 +242,7 @@ fn state_files_are_read_only_as_bounded_regular_files() {
         copy_dir(&reference, &out);
         make(&out.join(".seisbatch").join(file));
         let o = output_within(run(&out, &["--resume"]), 60);
-        exit_in(&o, &[2]);
+        exit_in(&o, &[1, 2]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(file) && err.contains(why), "{file}: {err}");
     }

@@ -53,11 +53,20 @@ fn lock_file(p: &Path) -> std::io::Result<(std::fs::File, bool)> {
         }
         o.open(p)
     };
-    match open(true) {
-        Ok(f) => Ok((f, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((open(false)?, false)),
-        Err(e) => Err(e),
+    let (f, created) = match open(true) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (open(false)?, false),
+        Err(e) => return Err(e),
+    };
+    // A state file like any other (issue #23): a FIFO or a device there is not a lock, and
+    // reading its holder for a refusal would block.
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (remove it; seisbatch makes its lock files itself)",
+        ));
     }
+    Ok((f, created))
 }
 
 impl FolderLock {
@@ -132,7 +141,11 @@ impl FolderLock {
                     return Ok(());
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let who = std::fs::read_to_string(p).unwrap_or_default();
+                    let who = super::state::read(p, "the lock", 4096)
+                        .ok()
+                        .flatten()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
                     let who = if who.trim().is_empty() {
                         "another seisbatch run".to_string()
                     } else {
