@@ -5,6 +5,7 @@
 
 pub mod cpu;
 pub mod grouped;
+pub mod tables;
 
 use crate::error::TraceError;
 use crate::ops::ResponseSource;

@@ -163,8 +163,8 @@ impl<'g> Driver<'g> {
         let cache = self.cache;
         let looked: Vec<Result<Job, (usize, TraceError)>> = group
             .into_par_iter()
-            .map(
-                |(i, trace, shapes)| match tables_for(&plan, &trace, &shapes, sources[i], cache) {
+            .map(|(i, trace, shapes)| {
+                match crate::exec::tables::tables_for(&plan, &trace, &shapes, sources[i], cache) {
                     Ok(tables) => Ok(Job {
                         i,
                         beyond: Beyond::start(plan.holds, &trace.data),
@@ -174,8 +174,8 @@ impl<'g> Driver<'g> {
                         source: sources[i],
                     }),
                     Err(e) => Err((i, e)),
-                },
-            )
+                }
+            })
             .collect();
         let mut ready = Vec::with_capacity(looked.len());
         for r in looked {
@@ -475,48 +475,6 @@ fn finished(j: Job, plan: &Plan, steps: &[crate::pipeline::Step]) -> (usize, Out
     t.start_ns = out.start_ns;
     t.sampling_rate = out.sampling_rate;
     (j.i, Ok((t, j.shapes.warnings(steps))))
-}
-
-/// The inverse tables trace `t` needs for `plan`, each looked up at the start the trace has
-/// when its remove_response step runs.
-fn tables_for(
-    plan: &Plan,
-    t: &Trace,
-    shapes: &Shapes,
-    responses: &dyn ResponseSource,
-    cache: &ResponseCache,
-) -> Result<Vec<Table>, TraceError> {
-    let mut tables = Vec::with_capacity(plan.responses.len());
-    for need in &plan.responses {
-        let before = shapes.steps[need.step].before;
-        let at = Trace {
-            network: t.network.clone(),
-            station: t.station.clone(),
-            location: t.location.clone(),
-            channel: t.channel.clone(),
-            start_ns: before.start_ns,
-            sampling_rate: before.sampling_rate,
-            data: Vec::new(),
-        };
-        let (rid, resp) = responses.response_for(&at)?;
-        let table = cache.table(
-            rid,
-            &resp,
-            need.delta,
-            need.nfft,
-            need.output,
-            need.water_level,
-            need.pre_filt,
-        );
-        if let Err(m) = table.as_ref() {
-            return Err(TraceError::BadResponse {
-                id: t.id(),
-                message: m.clone(),
-            });
-        }
-        tables.push(table);
-    }
-    Ok(tables)
 }
 
 impl Executor for Driver<'_> {
