@@ -83,33 +83,9 @@ impl Events {
 /// An events file's text: a regular file (a FIFO would block, a device never end), at most
 /// MAX_EVENTS_BYTES, UTF-8, without the byte-order mark a spreadsheet puts first.
 fn read_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let at = |e: String| format!("{}: {e}", path.display());
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
+    let bytes = crate::read::sniff::read_regular(path, false, MAX_EVENTS_BYTES)
         .map_err(|e| at(e.to_string()))?;
-    let meta = f.metadata().map_err(|e| at(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(at("not a regular file".into()));
-    }
-    let too_big = || {
-        at(format!(
-            "more than the {MAX_EVENTS_BYTES} bytes an events file may hold"
-        ))
-    };
-    if meta.len() > MAX_EVENTS_BYTES {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    f.take(MAX_EVENTS_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| at(e.to_string()))?;
-    if bytes.len() as u64 > MAX_EVENTS_BYTES {
-        return Err(too_big());
-    }
     let text = String::from_utf8(bytes).map_err(|_| at("not UTF-8 text".into()))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(t) => t.to_string(),

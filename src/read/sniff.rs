@@ -62,6 +62,36 @@ pub fn open(path: &Path, nofollow: bool) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// The bytes of the regular file at `path`, read through `open` (never blocking; with
+/// `nofollow`, never through a link at its last component), at most `max` of them. A file
+/// that is not regular or holds more is an `InvalidInput` error saying so; NotFound and
+/// ELOOP (a link, with `nofollow`) come back as the open gave them.
+pub fn read_regular(path: &Path, nofollow: bool, max: u64) -> std::io::Result<Vec<u8>> {
+    let f = open(path, nofollow)?;
+    let meta = f.metadata()?;
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "is {}, not a regular file",
+            crate::read::walk::kind_of(&meta)
+        )));
+    }
+    let too_big = || {
+        refuse(format!(
+            "holds more than the {max} bytes such a file may have; not read"
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// The kind of the file at `path` (a regular file the caller has checked).
 pub fn sniff(path: &Path) -> std::io::Result<Kind> {
     let f = open(path, false)?;

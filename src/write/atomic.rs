@@ -210,10 +210,7 @@ pub fn unshare(dir: &Path, path: &Path, keep: Option<u64>, tag: &str) -> std::io
     let tmp = temporary(dir, path, tag);
     let _ = std::fs::remove_file(&tmp);
     let res = (|| {
-        let mut from = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(path)?;
+        let mut from = crate::read::sniff::open(path, true)?;
         let mut to = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::journal::{inside_path_of, Entry};
@@ -204,11 +203,7 @@ struct Missing;
 /// How many of `claims` (lengths with the CRC of the bytes up to each) the file at `path`
 /// holds, in order: one read of the file, as far as the last claim (never more).
 fn holds(path: &Path, claims: &[(u64, u32)]) -> Result<usize, Missing> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path);
-    let mut f = match f {
+    let mut f = match crate::read::sniff::open(path, true) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Missing),
         Err(_) => return Ok(0),

@@ -4,8 +4,6 @@
 //! without following a link, must be a regular file, and is read up to a size bound; a file
 //! that breaks a rule is a clear error naming it.
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Largest journal read back: a line per input file (~300 bytes, more with failures and
@@ -19,45 +17,15 @@ pub const MAX_REPORT_BYTES: u64 = 2 << 30;
 /// The bytes of the state file `path`, or None when it does not exist. `what` names it in
 /// errors ("the journal").
 pub fn read(path: &Path, what: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
-    let at = |e: String| format!("{what} {}: {e}", path.display());
-    let f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(at(
-                "is a symbolic link; seisbatch reads its own state files only as regular files"
-                    .into(),
-            ))
-        }
-        Err(e) => return Err(at(e.to_string())),
-    };
-    let meta = f.metadata().map_err(|e| at(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(at(format!(
-            "is {}, not a regular file",
-            crate::read::walk::kind_of(&meta)
-        )));
+    match crate::read::sniff::read_regular(path, true, max) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(format!(
+            "{what} {}: is a symbolic link; seisbatch reads its own state files only as regular files",
+            path.display()
+        )),
+        Err(e) => Err(format!("{what} {}: {e}", path.display())),
     }
-    let too_big = || {
-        at(format!(
-            "holds more than the {max} bytes such a file may have; not read"
-        ))
-    };
-    if meta.len() > max {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| at(e.to_string()))?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    Ok(Some(bytes))
 }
 
 #[cfg(test)]
