@@ -43,8 +43,13 @@ for mib in ${GPU_MIB:-2048 8192}; do
   timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" --devices gpu \
     --gpu-memory "$mib" --json "$OUT/bench_gpu_$mib.json" 2>&1 | grep -v XDG_RUNTIME | tee -a "$OUT/bench.txt"
 done
-# The same with remove_response's transform pair as radix passes (before rfft.wgsl): the
-# side-by-side that decides the default.
+# The same with remove_response's transform pair in f32 through rfft.wgsl (the default
+# before issue #23 moved it to f64 where the adapter has SHADER_F64), then as f32 radix passes:
+# the side-by-side that prices the f64 default.
+echo "== gpu, f32 rfft (SEISBATCH_GPU_FFT=rfft), --gpu-memory 8192" | tee -a "$OUT/bench.txt"
+SEISBATCH_GPU_FFT=rfft timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" \
+  --devices gpu --gpu-memory 8192 --json "$OUT/bench_gpu_rfft.json" 2>&1 | grep -v XDG_RUNTIME \
+  | tee -a "$OUT/bench.txt"
 echo "== gpu, radix passes (SEISBATCH_GPU_FFT=passes), --gpu-memory 8192" | tee -a "$OUT/bench.txt"
 SEISBATCH_GPU_FFT=passes timeout 120 dist/seisbatch bench examples/forum_chain.toml --input "$data" \
   --devices gpu --gpu-memory 8192 --json "$OUT/bench_gpu_passes.json" 2>&1 | grep -v XDG_RUNTIME \

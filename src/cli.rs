@@ -358,6 +358,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         ));
     }
     check_stages(&args.cpu_stages)?;
+    crate::gpu::fft_from_env()?;
     let format = match (args.format, args.layout) {
         (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
         (Some(FormatArg::Asdf), _) => {

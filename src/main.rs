@@ -72,9 +72,17 @@ fn plan(a: PlanArgs) -> ExitCode {
         sampling_rate: a.sampling_rate,
         start_ns,
     };
+    let fft = match seisbatch::gpu::fft_from_env() {
+        Ok(f) => f,
+        Err(e) => {
+            errln!("seisbatch plan: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let caps = seisbatch::gpu::record::Caps {
         cpu_stages: a.cpu_stages.clone(),
-        rfft: seisbatch::gpu::rfft_from_env(),
+        rfft: fft.rfft,
+        f64_transforms: fft.f64_transforms,
         ..seisbatch::gpu::record::Caps::nominal()
     };
     let gpu = matches!(a.device, DeviceArg::Gpu).then_some(&caps);
@@ -142,6 +150,10 @@ fn report(a: ReportArgs) -> ExitCode {
 }
 
 fn bench(a: BenchArgs) -> ExitCode {
+    if let Err(e) = seisbatch::gpu::fft_from_env() {
+        errln!("seisbatch bench: {e}");
+        return ExitCode::from(2);
+    }
     let named = a.devices.is_some();
     let mut devices: Vec<&'static str> = a
         .devices

@@ -306,6 +306,63 @@ fn configuration_errors_exit_2_naming_step_and_key() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("possible values: auto, cpu, gpu"));
+    // SEISBATCH_GPU_FFT is configuration too: a misspelt value is refused by run, plan and
+    // bench before anything is written, not taken silently as the default.
+    let out = d.path().join("fft");
+    let o = bin()
+        .env("SEISBATCH_GPU_FFT", "fp32")
+        .arg("run")
+        .arg(root().join("examples/forum_chain.toml"))
+        .arg("--input")
+        .arg(fixture("data/GR.FUR..HHZ.mseed"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("SEISBATCH_GPU_FFT") && err.contains("rfft"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    for cmd in [
+        &[
+            "plan",
+            "examples/forum_chain.toml",
+            "--npts",
+            "1000",
+            "--sampling-rate",
+            "100",
+        ][..],
+        &[
+            "bench",
+            "examples/forum_chain.toml",
+            "--input",
+            "examples/data",
+        ][..],
+    ] {
+        let o = bin()
+            .current_dir(root())
+            .env("SEISBATCH_GPU_FFT", "F64 ")
+            .args(cmd)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("SEISBATCH_GPU_FFT"), "{err}");
+    }
+    // Each valid value runs.
+    for v in ["f64", "rfft", "passes"] {
+        let o = bin()
+            .current_dir(root())
+            .env("SEISBATCH_GPU_FFT", v)
+            .args(["plan", "examples/forum_chain.toml", "--npts", "1000"])
+            .args(["--sampling-rate", "100", "--device", "gpu"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{v}");
+    }
 }
 
 #[test]
@@ -422,13 +479,14 @@ fn device_gpu_writes_what_device_cpu_writes() {
         assert!(r["adapter"]["name"].as_str().is_some_and(|n| !n.is_empty()));
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(stderr.contains("3 on the GPU"), "{stderr}");
-        // The same with batches of one trace: three batches, two on the device at once.
+        // The same with batches of one trace: three batches, two on the device at once (32 MiB:
+        // remove_response's f64 transforms take 12.5 MB per 120,000-sample trace).
         let small = tempfile::tempdir().unwrap();
         let o = run_pipeline(
             &pipeline,
             &input,
             small.path(),
-            &["--device", "gpu", "--gpu-memory", "16"],
+            &["--device", "gpu", "--gpu-memory", "32"],
         );
         expect_exit(&o, 0);
         let rs = report(small.path());

@@ -12,18 +12,6 @@ use seisbatch::pipeline::Pipeline;
 use seisbatch::read::mseed::read_bytes;
 use seisbatch::response::cache::ResponseCache;
 
-/// The golden cases the GPU path's f32 transforms hold to slightly more than 1e-5 (issue #23,
-/// item 10; every other case, and every operation up to 2^21 samples in tests/gpu_accuracy.rs,
-/// is within it): remove_response of an infrasound channel with ObsPy's 60 dB water level,
-/// whose inverse response lifts the low-energy bins 1000 times, then a differentiation that
-/// lifts the transforms' white rounding further. Measured 1.04e-5 and 1.10e-5 on lavapipe;
-/// rustfft in f32 gives the same order. Within 1e-5 needs f64 transforms where the adapter
-/// has SHADER_F64 (not done).
-const F32_TRANSFORM_EDGE: &[(&str, f64)] = &[
-    ("I59H1_rr_vel_default", 1.2e-5),
-    ("I59H1_rr_disp_differentiate", 1.2e-5),
-];
-
 /// Every golden case through `backend`'s executor, against ObsPy within its tolerance. The
 /// two reference chains must run on the device on the GPU backend (not fall back).
 fn golden_cases_match_obspy(backend: Backend) {
@@ -67,13 +55,6 @@ fn golden_cases_match_obspy(backend: Backend) {
         if err > worst.0 {
             worst = (err, c.name.clone());
         }
-        let tol = match backend {
-            Backend::Gpu(_) => F32_TRANSFORM_EDGE
-                .iter()
-                .find(|(name, _)| *name == c.name)
-                .map_or(tol, |(_, t)| *t),
-            Backend::Cpu => tol,
-        };
         if tr.data.len() != c.npts || err.is_nan() || err > tol {
             failures.push(format!("{}: {}", c.name, describe(&tr.data, &want)));
         }

@@ -114,6 +114,36 @@ fn device_vs_cpu_with(
 /// norm: samples live in f32 on the device, so absolute errors scale with the input, and an
 /// output that cancels to almost nothing (a 2-sample linear detrend is exactly zero) is
 /// judged against that scale rather than against its own vanishing norm.
+/// How remove_response's transform pair runs on the device (`SEISBATCH_GPU_FFT`): the
+/// deconvolution tests run each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fft {
+    /// shaders/fft64.wgsl (the default where the adapter has SHADER_F64).
+    F64,
+    /// f32, shaders/rfft.wgsl's three fused passes.
+    Rfft,
+    /// f32 radix passes (shaders/fft.wgsl).
+    Passes,
+}
+
+const FFTS: [Fft; 3] = [Fft::F64, Fft::Rfft, Fft::Passes];
+
+impl Fft {
+    fn set(self, r: &mut Runner) {
+        r.f64_transforms = self == Fft::F64;
+        r.rfft = self != Fft::Passes;
+    }
+
+    /// In f64 only the samples' f32 rounding in and out remains (~1e-7).
+    fn tol(self, gpu: &Gpu) -> f64 {
+        if self == Fft::F64 && gpu.has_f64() {
+            1e-6
+        } else {
+            TOL
+        }
+    }
+}
+
 fn rel_err(got: &[f64], want: &[f64], input: &[f64]) -> f64 {
     const OUTPUT_FLOOR: f64 = 1e-2;
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -469,8 +499,8 @@ fn deconvolve_matches_cpu() {
             .collect();
         // Through rfft.wgsl (19 and 79 as direct sums for 3001) and the radix passes
         // (Bluestein for 3001).
-        for fused in [true, false] {
-            deconvolve_batches(&gpu, &prog, &traces, &tables, &want, fused);
+        for mode in FFTS {
+            deconvolve_batches(&gpu, &prog, &traces, &tables, &want, mode);
         }
     }
 }
@@ -481,20 +511,20 @@ fn deconvolve_batches(
     traces: &[Vec<f64>],
     tables: &[Table],
     want: &[Vec<f64>],
-    fused: bool,
+    mode: Fft,
 ) {
     let n = traces[0].len();
     let bins = tables[0].as_ref().as_ref().map_or(0, |t| t.len());
     {
         // Budget for 2 traces per batch and a pool of ~2 tables: batches evict.
         let mut probe = Runner::new(gpu, 1);
-        probe.rfft = fused;
+        mode.set(&mut probe);
         let fp = probe.plan_footprint(prog).unwrap();
         let slot = bins as u64 * 8;
         let budget = (2 * fp.per_trace + fp.per_trace / 4).max(2 * slot * 8) * 8 / 7;
         let mut runner = Runner::new(gpu, budget);
         runner.poison = true;
-        runner.rfft = fused;
+        mode.set(&mut runner);
         let per = runner.per_batch(prog).unwrap();
         assert!(
             per < traces.len(),
@@ -512,14 +542,18 @@ fn deconvolve_batches(
         for (t, (g, w)) in got.iter().zip(want).enumerate() {
             let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
             let e = rel_err(&g, w, &traces[t]);
-            assert!(e < TOL, "n={n} fused={fused} trace {t}: rel L2 {e:.3e}");
+            assert!(
+                e < mode.tol(gpu),
+                "n={n} {mode:?} trace {t}: rel L2 {e:.3e}"
+            );
         }
     }
 }
 
-/// remove_response through shaders/rfft.wgsl (three passes, the response multiply inside, a
-/// preceding detrend line and taper window taken into the first pass's load) and through the
-/// radix passes, both against the plan's stages run in f64 (ops::detrend, the window,
+/// remove_response in f64 (shaders/fft64.wgsl, the default: within 1e-6), through
+/// shaders/rfft.wgsl (three passes, the response multiply inside, a preceding detrend line and
+/// taper window taken into the first pass's load) and through the f32 radix passes, each
+/// against the plan's stages run in f64 (ops::detrend, the window,
 /// ops::deconvolve) with random tables: lengths whose nfft halves are powers of two, smooth,
 /// odd or even line counts, with primes up to 181 as direct sums (120,001 samples, a common
 /// 20-minute length), the tiny ones and the longest nfft the split takes (2^22).
@@ -613,18 +647,22 @@ fn rfft_case(gpu: &Gpu, toml: &str, n: usize) {
             x
         })
         .collect();
-    for fused in [true, false] {
+    for mode in FFTS {
         let mut runner = Runner::new(gpu, 1 << 28);
         runner.poison = true;
-        runner.rfft = fused;
+        mode.set(&mut runner);
         let caps = runner.caps();
         let recorded =
             seisbatch::gpu::record::record(&prog, 0..prog.stages.len(), count, &caps).unwrap();
         let kernels: Vec<&str> = recorded.dispatches.iter().map(|d| d.kernel).collect();
         let rfft_ran = kernels.contains(&"rfft_in");
+        let f64_ran = kernels.contains(&"fft64_pass");
         assert_eq!(
-            rfft_ran,
-            fused && rfft.is_some(),
+            (rfft_ran, f64_ran),
+            (
+                (mode == Fft::Rfft || (mode == Fft::F64 && !gpu.has_f64())) && rfft.is_some(),
+                mode == Fft::F64 && gpu.has_f64()
+            ),
             "n={n} nfft={nfft}: {kernels:?}"
         );
         if rfft_ran {
@@ -643,11 +681,11 @@ fn rfft_case(gpu: &Gpu, toml: &str, n: usize) {
         let got = runner.run(&prog, &refs, &tb).unwrap();
         for (t, (g, w)) in got.iter().zip(&want).enumerate() {
             let g: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
-            assert!(g.iter().all(|v| v.is_finite()), "n={n} fused={fused}: NaN");
+            assert!(g.iter().all(|v| v.is_finite()), "n={n} {mode:?}: NaN");
             let e = rel_err(&g, w, &traces[t]);
             assert!(
-                e < TOL,
-                "{toml}n={n} nfft={nfft} fused={fused} trace {t}: rel L2 {e:.3e}"
+                e < mode.tol(gpu),
+                "{toml}n={n} nfft={nfft} {mode:?} trace {t}: rel L2 {e:.3e}"
             );
         }
     }

@@ -6,13 +6,27 @@ mod common;
 use common::bin;
 
 fn plan(args: &[&str]) -> std::process::Output {
-    bin().arg("plan").args(args).output().unwrap()
+    plan_with(args, "")
+}
+
+/// `seisbatch plan` with SEISBATCH_GPU_FFT set to `fft` ("" leaves it unset: the f64 default).
+fn plan_with(args: &[&str], fft: &str) -> std::process::Output {
+    let mut c = bin();
+    c.arg("plan").args(args).env_remove("SEISBATCH_GPU_FFT");
+    if !fft.is_empty() {
+        c.env("SEISBATCH_GPU_FFT", fft);
+    }
+    c.output().unwrap()
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
+    json_with(args, "")
+}
+
+fn json_with(args: &[&str], fft: &str) -> serde_json::Value {
     let mut a = args.to_vec();
     a.push("--json");
-    let o = plan(&a);
+    let o = plan_with(&a, fft);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -50,15 +64,26 @@ fn forum_chain_plan_for_a_20_minute_trace() {
     assert!(v["warnings"].as_array().unwrap().is_empty());
 }
 
-/// Issue #15's roofline: the forum chain's modeled device traffic per trace, <= 8 MB (6.3:
-/// remove_response's transform pair in rfft.wgsl's three passes, the taper fused into the
-/// first one's load, the demean done on upload; ~50 MB as one device-memory pass per radix
-/// step).
+/// Issue #15's roofline: the forum chain's modeled device traffic per trace in f32, <= 8 MB
+/// (6.3: remove_response's transform pair in rfft.wgsl's three passes, the taper fused into
+/// the first one's load, the demean done on upload; ~50 MB as one device-memory pass per
+/// radix step). The default on an adapter with SHADER_F64 is the f64 pair (issue #23): the
+/// plan says so, and what it costs.
 #[test]
 fn gpu_plan_reports_dispatches_and_device_bytes_per_trace() {
     let mut a = FORUM.to_vec();
     a.extend(["--device", "gpu"]);
     let v = json(&a);
+    let kernels: Vec<&str> = v["gpu"]["segments"][0]["dispatches_for_one_trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kernel"].as_str().unwrap())
+        .collect();
+    assert_eq!(kernels[..3], ["taper", "fft64_pack", "fft64_pass"]);
+    let bytes = v["gpu"]["device_bytes_per_trace"].as_u64().unwrap();
+    assert!((93_000_000..=94_000_000).contains(&bytes), "{bytes}");
+    let v = json_with(&a, "rfft");
     let g = &v["gpu"];
     let bytes = g["device_bytes_per_trace"].as_u64().unwrap();
     assert!(bytes <= 8_000_000, "{bytes}");
@@ -73,7 +98,7 @@ fn gpu_plan_reports_dispatches_and_device_bytes_per_trace() {
     assert_eq!(segs[0]["upload_f32_centred"], true);
     // Forcing a stage onto its CPU twin splits the program there.
     a.extend(["--cpu-stages", "deconvolve"]);
-    let v = json(&a);
+    let v = json_with(&a, "rfft");
     let on: Vec<&str> = v["gpu"]["segments"]
         .as_array()
         .unwrap()
@@ -84,7 +109,7 @@ fn gpu_plan_reports_dispatches_and_device_bytes_per_trace() {
     let text = String::from_utf8_lossy(&plan(&a).stdout).to_string();
     assert!(text.contains("device_bytes_per_trace"), "{text}");
     a.truncate(a.len() - 2);
-    let text = String::from_utf8_lossy(&plan(&a).stdout).to_string();
+    let text = String::from_utf8_lossy(&plan_with(&a, "rfft").stdout).to_string();
     assert!(text.contains("(with taper)"), "{text}");
 }
 

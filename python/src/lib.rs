@@ -364,8 +364,10 @@ fn plan(
     if let Some(e) = seisbatch::limits::samples_problem("npts", npts) {
         return Err(PyValueError::new_err(e));
     }
+    let fft = seisbatch::gpu::fft_from_env().map_err(PyValueError::new_err)?;
     let caps = seisbatch::gpu::record::Caps {
-        rfft: seisbatch::gpu::rfft_from_env(),
+        rfft: fft.rfft,
+        f64_transforms: fft.f64_transforms,
         ..seisbatch::gpu::record::Caps::nominal()
     };
     let gpu = (device == "gpu").then_some(&caps);

@@ -229,10 +229,46 @@ impl Gpu {
     }
 }
 
-/// Whether real FFTs go through shaders/rfft.wgsl (the default) or, with
-/// `SEISBATCH_GPU_FFT=passes`, through the radix passes (to compare the two on a device).
-pub fn rfft_from_env() -> bool {
-    std::env::var("SEISBATCH_GPU_FFT").map_or(true, |v| v != "passes")
+/// How remove_response's transform pair runs on the device, from `SEISBATCH_GPU_FFT`:
+/// unset or `f64`: in f64 (shaders/fft64.wgsl) where the adapter has SHADER_F64, else as
+/// `rfft`; `rfft`: f32 through shaders/rfft.wgsl (three fused passes; ~1e-5 of ObsPy where
+/// the water level lifts weak bins); `passes`: f32 radix passes (to compare on a device).
+/// resample's forward transform follows `rfft` / `passes` (it has no f64 path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FftChoice {
+    pub f64_transforms: bool,
+    pub rfft: bool,
+}
+
+/// `SEISBATCH_GPU_FFT`, or why its value is not one of the three.
+pub fn fft_from_env() -> Result<FftChoice, String> {
+    let v = std::env::var("SEISBATCH_GPU_FFT").unwrap_or_default();
+    match v.as_str() {
+        "" | "f64" => Ok(FftChoice {
+            f64_transforms: true,
+            rfft: true,
+        }),
+        "rfft" => Ok(FftChoice {
+            f64_transforms: false,
+            rfft: true,
+        }),
+        "passes" => Ok(FftChoice {
+            f64_transforms: false,
+            rfft: false,
+        }),
+        other => Err(format!(
+            "SEISBATCH_GPU_FFT={other:?}: expected f64 (the default), rfft or passes"
+        )),
+    }
+}
+
+/// `fft_from_env`, the default where the value is bad (the CLI refuses it before a run;
+/// the Python API takes the default).
+pub fn fft_choice() -> FftChoice {
+    fft_from_env().unwrap_or(FftChoice {
+        f64_transforms: true,
+        rfft: true,
+    })
 }
 
 /// The one rounding of a host f64 to the device's f32 (samples, tables): where the GPU

@@ -38,6 +38,8 @@ pub struct Runner<'g> {
     budget: u64,
     twiddles: HashMap<usize, wgpu::Buffer>,
     chirps: HashMap<(usize, bool), (wgpu::Buffer, wgpu::Buffer)>,
+    twiddles64: HashMap<usize, wgpu::Buffer>,
+    chirps64: HashMap<(usize, bool), (wgpu::Buffer, wgpu::Buffer)>,
     responses: Responses,
     sets: Sets,
     clock: u64,
@@ -60,6 +62,10 @@ pub struct Runner<'g> {
     /// traffic from 50 MB to ~7 MB per trace (docs/BENCHMARKS.md); off compares with the
     /// radix passes (`SEISBATCH_GPU_FFT=passes`, bench/gpu_device.sh).
     pub rfft: bool,
+    /// remove_response's transform pair in f64 (shaders/fft64.wgsl) where the adapter has
+    /// SHADER_F64. On by default (`SEISBATCH_GPU_FFT`, `gpu::fft_from_env`): an f32 transform
+    /// reached 1.04e-5 of ObsPy on a channel the water level lifts 1000x.
+    pub f64_transforms: bool,
     /// Stages forced onto their CPU twins (`--cpu-stages`).
     pub cpu_stages: Vec<String>,
 }
@@ -71,6 +77,8 @@ impl<'g> Runner<'g> {
             budget,
             twiddles: HashMap::new(),
             chirps: HashMap::new(),
+            twiddles64: HashMap::new(),
+            chirps64: HashMap::new(),
             responses: Responses::default(),
             sets: Sets::default(),
             clock: 0,
@@ -79,7 +87,8 @@ impl<'g> Runner<'g> {
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
             tile_fft: false,
-            rfft: super::rfft_from_env(),
+            rfft: super::fft_choice().rfft,
+            f64_transforms: super::fft_choice().f64_transforms,
             cpu_stages: Vec::new(),
         }
     }
@@ -91,6 +100,7 @@ impl<'g> Runner<'g> {
             max_groups_per_dim: self.gpu.limits.max_groups_per_dim,
             fft_tile: self.tile_fft && self.gpu.kernels.has("fft_tile"),
             rfft: self.rfft && self.gpu.kernels.has("rfft_in"),
+            f64_transforms: self.f64_transforms && self.gpu.kernels.has("fft64_pass"),
             cpu_stages: self.cpu_stages.clone(),
         }
     }
@@ -295,7 +305,10 @@ impl<'g> Runner<'g> {
             Buf::Chirp(n, inv) => self.chirp(n, inv).0,
             Buf::ChirpFilter(n, inv) => self.chirp(n, inv).1,
             Buf::Twiddles(n) => self.twiddle(n),
-            // Only called with the three above.
+            Buf::Chirp64(n, inv) => self.chirp64(n, inv).0,
+            Buf::ChirpFilter64(n, inv) => self.chirp64(n, inv).1,
+            Buf::Twiddles64(n) => self.twiddle64(n),
+            // Only called with the six above.
             _ => self.twiddle(1),
         }
     }
@@ -320,6 +333,32 @@ impl<'g> Runner<'g> {
             bytemuck::cast_slice(&fft::chirp_filter(n, m, inverse)),
         );
         self.chirps.insert((n, inverse), (w.clone(), f.clone()));
+        (w, f)
+    }
+
+    fn twiddle64(&mut self, n: usize) -> wgpu::Buffer {
+        if let Some(b) = self.twiddles64.get(&n) {
+            return b.clone();
+        }
+        let b = self.storage("fft64 twiddles", bytemuck::cast_slice(&fft::twiddles64(n)));
+        self.twiddles64.insert(n, b.clone());
+        b
+    }
+
+    fn chirp64(&mut self, n: usize, inverse: bool) -> (wgpu::Buffer, wgpu::Buffer) {
+        if let Some(b) = self.chirps64.get(&(n, inverse)) {
+            return b.clone();
+        }
+        let m = fft::next_smooth(2 * n - 1);
+        let w = self.storage(
+            "fft64 chirp",
+            bytemuck::cast_slice(&fft::chirp64(n, inverse)),
+        );
+        let f = self.storage(
+            "fft64 chirp filter",
+            bytemuck::cast_slice(&fft::chirp_filter64(n, m, inverse)),
+        );
+        self.chirps64.insert((n, inverse), (w.clone(), f.clone()));
         (w, f)
     }
 
@@ -446,7 +485,12 @@ impl<'g> Runner<'g> {
                     Buf::Fit => set.fit.clone(),
                     Buf::FilterState => set.state.clone(),
                     Buf::Table(i) => consts[i].clone(),
-                    Buf::Twiddles(_) | Buf::Chirp(..) | Buf::ChirpFilter(..) => self.fft_table(b),
+                    Buf::Twiddles(_)
+                    | Buf::Chirp(..)
+                    | Buf::ChirpFilter(..)
+                    | Buf::Twiddles64(_)
+                    | Buf::Chirp64(..)
+                    | Buf::ChirpFilter64(..) => self.fft_table(b),
                     Buf::Responses(_) | Buf::Slots(_) => {
                         let Some((pool, slots)) = resp else {
                             return Err(GpuError::Device("response slots missing".into()));
@@ -546,7 +590,12 @@ impl<'g> Runner<'g> {
             for &(binding, b) in &d.bind {
                 let buf = match b {
                     Buf::Complex(i) => set.complex[i].clone(),
-                    Buf::Twiddles(_) | Buf::Chirp(..) | Buf::ChirpFilter(..) => self.fft_table(b),
+                    Buf::Twiddles(_)
+                    | Buf::Chirp(..)
+                    | Buf::ChirpFilter(..)
+                    | Buf::Twiddles64(_)
+                    | Buf::Chirp64(..)
+                    | Buf::ChirpFilter64(..) => self.fft_table(b),
                     other => return Err(GpuError::Device(format!("fft program binds {other:?}"))),
                 };
                 entries.push((binding, buf));

@@ -213,16 +213,24 @@ fn to_f32(c: C) -> [f32; 2] {
     [c.re as f32, c.im as f32]
 }
 
+fn to_f64(c: C) -> [f64; 2] {
+    [c.re, c.im]
+}
+
 /// W_N^k = exp(-2 pi i k / N), k < N: the twiddle table of fft_pass (conjugated there for
-/// the inverse).
+/// the inverse), rounded to f32.
 pub fn twiddles(n: usize) -> Vec<[f32; 2]> {
+    twiddles_c(n).into_iter().map(to_f32).collect()
+}
+
+/// The same table in f64, for fft64_pass.
+pub fn twiddles64(n: usize) -> Vec<[f64; 2]> {
+    twiddles_c(n).into_iter().map(to_f64).collect()
+}
+
+fn twiddles_c(n: usize) -> Vec<C> {
     (0..n)
-        .map(|k| {
-            to_f32(C::from_polar(
-                1.0,
-                -2.0 * std::f64::consts::PI * k as f64 / n as f64,
-            ))
-        })
+        .map(|k| C::from_polar(1.0, -2.0 * std::f64::consts::PI * k as f64 / n as f64))
         .collect()
 }
 
@@ -230,10 +238,15 @@ pub fn twiddles(n: usize) -> Vec<[f32; 2]> {
 /// k^2 is reduced mod 2N in integers first: pi k^2 / N in f64 would lose the phase for
 /// k beyond ~10^4.
 pub fn chirp(n: usize, inverse: bool) -> Vec<[f32; 2]> {
-    chirp_f64(n, inverse).into_iter().map(to_f32).collect()
+    chirp_c(n, inverse).into_iter().map(to_f32).collect()
 }
 
-fn chirp_f64(n: usize, inverse: bool) -> Vec<C> {
+/// The chirp in f64, for fft64_cmul.
+pub fn chirp64(n: usize, inverse: bool) -> Vec<[f64; 2]> {
+    chirp_c(n, inverse).into_iter().map(to_f64).collect()
+}
+
+fn chirp_c(n: usize, inverse: bool) -> Vec<C> {
     let sign = if inverse { 1.0 } else { -1.0 };
     let two_n = 2 * n as u128;
     (0..n)
@@ -247,7 +260,22 @@ fn chirp_f64(n: usize, inverse: bool) -> Vec<C> {
 /// FFT_M of the chirp filter b (b_j = conj(w_j) at j and M - j), scaled by 1/M so that the
 /// shader's unnormalised inverse FFT completes the circular convolution.
 pub fn chirp_filter(n: usize, m: usize, inverse: bool) -> Vec<[f32; 2]> {
-    let w = chirp_f64(n, inverse);
+    chirp_filter_c(n, m, inverse)
+        .into_iter()
+        .map(to_f32)
+        .collect()
+}
+
+/// The chirp filter in f64, for fft64_cmul.
+pub fn chirp_filter64(n: usize, m: usize, inverse: bool) -> Vec<[f64; 2]> {
+    chirp_filter_c(n, m, inverse)
+        .into_iter()
+        .map(to_f64)
+        .collect()
+}
+
+fn chirp_filter_c(n: usize, m: usize, inverse: bool) -> Vec<C> {
+    let w = chirp_c(n, inverse);
     let mut b = vec![C::new(0.0, 0.0); m];
     for (j, wj) in w.iter().enumerate() {
         b[j] = wj.conj();
@@ -257,7 +285,7 @@ pub fn chirp_filter(n: usize, m: usize, inverse: bool) -> Vec<[f32; 2]> {
     }
     FftPlanner::new().plan_fft_forward(m).process(&mut b);
     let s = 1.0 / m as f64;
-    b.into_iter().map(|c| to_f32(c * s)).collect()
+    b.into_iter().map(|c| c * s).collect()
 }
 
 #[cfg(test)]

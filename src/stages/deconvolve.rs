@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use super::{OnCpu, Recording, StageOps};
 use crate::error::TraceError;
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{deconvolve_fused, pack, transform, unpack, Buf};
+use crate::gpu::kernels::FftParams;
+use crate::gpu::record::{deconvolve_fused, pack, transform, unpack, Buf, Precision};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::deconvolve;
@@ -59,38 +60,71 @@ impl StageOps for Deconvolve {
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
-        if let Some(split) = self.rfft.as_ref().filter(|_| x.r.caps().rfft) {
+        let caps = x.r.caps();
+        // f64 first (shaders/fft64.wgsl: the water level lifts an f32 transform's noise in
+        // the instrument's weak bins to ~1e-5 of the result), then the fused f32 passes.
+        let prec = if caps.shader_f64 && caps.f64_transforms {
+            Precision::F64
+        } else if let Some(split) = self.rfft.as_ref().filter(|_| caps.rfft) {
             return deconvolve_fused(x, split, self.nfft, self.response);
-        }
-        x.max_complex = x.max_complex.max(self.fft.scratch_len());
+        } else {
+            Precision::F32
+        };
+        x.max_complex = x.max_complex.max(self.fft.scratch_len() * prec.slots());
         let nf = u32_of("nfft", self.nfft)?;
         let (b, cnt, cur) = (x.b, x.cnt, x.cur);
-        pack(x.r, cur, 0, x.n_in, nf, cnt)?;
-        let s = transform(x.r, 0, &self.fft, false, cnt)?;
-        let p = DeconvolveParams {
-            nfft: nf,
-            count: cnt,
-            _pad0: 0,
-            _pad1: 0,
-        };
-        let spec = b * u64::from(nf) * 8;
+        pack(x.r, prec, cur, 0, x.n_in, nf, cnt)?;
+        let s = transform(x.r, prec, 0, &self.fft, false, cnt)?;
+        let spec = b * u64::from(nf) * prec.complex_bytes();
         // Each trace reads its own table (nfft/2+1 bins) and slot.
         let table = b * (u64::from(nf) / 2 + 1) * 8 + b * 4;
-        x.r.dispatch(
-            "deconvolve",
-            &p,
-            &[
-                (1, Buf::Complex(s)),
-                (2, Buf::Responses(self.nfft)),
-                (3, Buf::Slots(self.response)),
-            ],
-            spec / 8,
-            WORKGROUP,
-            spec + table,
-            spec,
-        )?;
-        let s = transform(x.r, s, &self.fft, true, cnt)?;
-        unpack(x.r, s, cur, nf, x.n_out, to_f32(1.0 / f64::from(nf)), cnt)
+        match prec {
+            Precision::F32 => x.r.dispatch(
+                "deconvolve",
+                &DeconvolveParams {
+                    nfft: nf,
+                    count: cnt,
+                    _pad0: 0,
+                    _pad1: 0,
+                },
+                &[
+                    (1, Buf::Complex(s)),
+                    (2, Buf::Responses(self.nfft)),
+                    (3, Buf::Slots(self.response)),
+                ],
+                b * u64::from(nf),
+                WORKGROUP,
+                spec + table,
+                spec,
+            )?,
+            Precision::F64 => x.r.dispatch(
+                "fft64_deconvolve",
+                &FftParams {
+                    n_in: nf,
+                    count: cnt,
+                    ..FftParams::default()
+                },
+                &[
+                    (2, Buf::Complex(s)),
+                    (6, Buf::Responses(self.nfft)),
+                    (7, Buf::Slots(self.response)),
+                ],
+                b * u64::from(nf),
+                WORKGROUP,
+                spec + table,
+                spec,
+            )?,
+        }
+        let s = transform(x.r, prec, s, &self.fft, true, cnt)?;
+        unpack(
+            x.r,
+            prec,
+            (s, cur),
+            nf,
+            x.n_out,
+            to_f32(1.0 / f64::from(nf)),
+            cnt,
+        )
     }
 
     fn describe(&self) -> Value {

@@ -68,13 +68,28 @@ pub const RFFT: Shader = Shader {
     entries: &["rfft_in", "rfft_deconvolve", "rfft_spectrum", "rfft_out"],
 };
 
-/// Shaders whose kernels compute in f64 and so need the adapter's SHADER_F64: the filter's
-/// recursion and integrate's running sum (f32 lost up to 7e-4 and 2e-4 of their results).
-/// Without it the device has no such kernel and these stages run on their CPU twins.
-pub const NEEDS_F64: &[&str] = &["filter", "integrate"];
+/// remove_response's transform pair in f64 (the default where the adapter has SHADER_F64:
+/// the response division lifts f32 transform noise by up to the water level).
+pub const FFT64: Shader = Shader {
+    name: "fft64",
+    source: include_str!("../../shaders/fft64.wgsl"),
+    entries: &[
+        "fft64_pack",
+        "fft64_pass",
+        "fft64_cmul",
+        "fft64_deconvolve",
+        "fft64_unpack",
+    ],
+};
 
-/// Shaders after the stage table's in `SHADERS` (the FFT and RFFT), no stage of their own.
-const SHARED_SHADERS: usize = 2;
+/// Shaders whose kernels compute in f64 and so need the adapter's SHADER_F64: the filter's
+/// recursion and integrate's running sum (f32 lost up to 7e-4 and 2e-4 of their results),
+/// and remove_response's f64 transforms.
+/// Without it the device has no such kernel and these stages run on their CPU twins.
+pub const NEEDS_F64: &[&str] = &["filter", "integrate", "fft64"];
+
+/// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64), no stage of their own.
+const SHARED_SHADERS: usize = 3;
 
 /// What running a stage through its CPU twin needs: the plan (its response needs), the
 /// trace's step (its grid), the trace, and where responses come from.
@@ -176,6 +191,7 @@ macro_rules! stages {
             },)*
             FFT,
             RFFT,
+            FFT64,
         ];
 
         impl Stage {

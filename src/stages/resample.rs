@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{half_spectrum, pack, transform, unpack, Buf};
+use crate::gpu::record::{half_spectrum, pack, transform, unpack, Buf, Precision};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::resample;
@@ -80,8 +80,8 @@ impl StageOps for Resample {
         let (s, stride) = match self.rfft.as_ref().filter(|_| x.r.caps().rfft) {
             Some(split) => (half_spectrum(x, split, n_in as usize, top)?, top + 1),
             None => {
-                pack(x.r, cur, 0, n_in, n_in, cnt)?;
-                (transform(x.r, 0, &self.fwd, false, cnt)?, 0)
+                pack(x.r, Precision::F32, cur, 0, n_in, n_in, cnt)?;
+                (transform(x.r, Precision::F32, 0, &self.fwd, false, cnt)?, 0)
             }
         };
         let d = (s + 1) % 3;
@@ -115,12 +115,12 @@ impl StageOps for Resample {
             out,
             out,
         )?;
-        let s = transform(x.r, d, &self.inv, true, cnt)?;
+        let s = transform(x.r, Precision::F32, d, &self.inv, true, cnt)?;
         // irfft's 1/num times ObsPy's num/n.
         unpack(
             x.r,
-            s,
-            cur,
+            Precision::F32,
+            (s, cur),
             n_out,
             n_out,
             to_f32(1.0 / f64::from(n_in)),

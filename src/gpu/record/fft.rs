@@ -1,6 +1,6 @@
-//! The FFT's dispatches (shaders/fft.wgsl): real -> complex packing, Stockham radix passes
-//! (one device-memory pass each), Bluestein's chirp-z around them, the `fft_tile` steps in
-//! workgroup memory, and complex -> real unpacking.
+//! The FFT's dispatches (shaders/fft.wgsl, or shaders/fft64.wgsl in f64): real -> complex
+//! packing, Stockham radix passes (one device-memory pass each), Bluestein's chirp-z around
+//! them, the `fft_tile` steps in workgroup memory (f32 only), and complex -> real unpacking.
 
 use super::{Buf, Recorder};
 use crate::gpu::kernels::{FftParams, TileParams, FFT_TILE};
@@ -8,10 +8,72 @@ use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::u32_of;
 use crate::plan::fft::{self, FftPlan};
 
+/// The arithmetic of a transform's kernels and spectra.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Precision {
+    /// shaders/fft.wgsl: vec2<f32> spectra, f32 twiddles.
+    F32,
+    /// shaders/fft64.wgsl: vec2<f64> spectra (two complex slots each), f64 twiddles.
+    F64,
+}
+
+impl Precision {
+    /// The entry point doing `f32_kernel`'s work at this precision.
+    pub(crate) fn kernel(self, f32_kernel: &'static str) -> Result<&'static str, String> {
+        Ok(match (self, f32_kernel) {
+            (Precision::F32, k) => k,
+            (Precision::F64, "fft_pack") => "fft64_pack",
+            (Precision::F64, "fft_pass") => "fft64_pass",
+            (Precision::F64, "fft_cmul") => "fft64_cmul",
+            (Precision::F64, "fft_unpack") => "fft64_unpack",
+            (Precision::F64, "deconvolve") => "fft64_deconvolve",
+            (Precision::F64, k) => return Err(format!("{k} has no f64 kernel")),
+        })
+    }
+
+    /// Bytes of one complex value.
+    pub(crate) fn complex_bytes(self) -> u64 {
+        match self {
+            Precision::F32 => 8,
+            Precision::F64 => 16,
+        }
+    }
+
+    /// Complex work-buffer slots (8 bytes each) per value.
+    pub(crate) fn slots(self) -> usize {
+        match self {
+            Precision::F32 => 1,
+            Precision::F64 => 2,
+        }
+    }
+
+    fn twiddles(self, n: usize) -> Buf {
+        match self {
+            Precision::F32 => Buf::Twiddles(n),
+            Precision::F64 => Buf::Twiddles64(n),
+        }
+    }
+
+    fn chirp(self, n: usize, inverse: bool) -> Buf {
+        match self {
+            Precision::F32 => Buf::Chirp(n, inverse),
+            Precision::F64 => Buf::Chirp64(n, inverse),
+        }
+    }
+
+    fn chirp_filter(self, n: usize, inverse: bool) -> Buf {
+        match self {
+            Precision::F32 => Buf::ChirpFilter(n, inverse),
+            Precision::F64 => Buf::ChirpFilter64(n, inverse),
+        }
+    }
+}
+
 /// fft_pack: real samples (n_in per trace) in `Real(real)` -> complex (m per trace) in
 /// `Complex(cplx)`, zero-padded.
 pub(crate) fn pack(
     r: &mut Recorder,
+    prec: Precision,
     real: usize,
     cplx: usize,
     n_in: u32,
@@ -26,21 +88,23 @@ pub(crate) fn pack(
     };
     let b = u64::from(count);
     r.dispatch(
-        "fft_pack",
+        prec.kernel("fft_pack")?,
         &p,
         &[(2, Buf::Complex(cplx)), (4, Buf::Real(real))],
         b * u64::from(m),
         WORKGROUP,
         b * u64::from(n_in) * 4,
-        b * u64::from(m) * 8,
+        b * u64::from(m) * prec.complex_bytes(),
     )
 }
 
-/// fft_unpack: the real parts of the first n_out of m complex values per trace, scaled.
+/// fft_unpack: the real parts of the first n_out of m complex values per trace in
+/// `Complex(from)`, scaled, to `Real(to)` (fft64_unpack divides by m in f64 instead of taking
+/// `scale`).
 pub(crate) fn unpack(
     r: &mut Recorder,
-    cplx: usize,
-    real: usize,
+    prec: Precision,
+    (from, to): (usize, usize),
     m: u32,
     n_out: u32,
     scale: f32,
@@ -55,12 +119,12 @@ pub(crate) fn unpack(
     };
     let b = u64::from(count);
     r.dispatch(
-        "fft_unpack",
+        prec.kernel("fft_unpack")?,
         &p,
-        &[(1, Buf::Complex(cplx)), (5, Buf::Real(real))],
+        &[(1, Buf::Complex(from)), (5, Buf::Real(to))],
         b * u64::from(n_out),
         WORKGROUP,
-        b * u64::from(n_out) * 8,
+        b * u64::from(n_out) * prec.complex_bytes(),
         b * u64::from(n_out) * 4,
     )
 }
@@ -69,13 +133,15 @@ pub(crate) fn unpack(
 /// holding the result.
 pub(crate) fn transform(
     r: &mut Recorder,
+    prec: Precision,
     src: usize,
     plan: &FftPlan,
     inverse: bool,
     count: u32,
 ) -> Result<usize, String> {
+    let cb = prec.complex_bytes();
     match plan {
-        FftPlan::Stockham { n, radices } => stockham(r, src, *n, radices, inverse, count),
+        FftPlan::Stockham { n, radices } => stockham(r, prec, src, *n, radices, inverse, count),
         FftPlan::Bluestein { n, m } => {
             let (n, m) = (*n, *m);
             let b = u64::from(count);
@@ -89,19 +155,20 @@ pub(crate) fn transform(
                 scale: 1.0,
                 ..Default::default()
             };
-            let chirp = Buf::Chirp(n, inverse);
+            let chirp = prec.chirp(n, inverse);
+            let cmul = prec.kernel("fft_cmul")?;
             r.dispatch(
-                "fft_cmul",
+                cmul,
                 &p,
                 &[(1, Buf::Complex(src)), (2, Buf::Complex(a)), (3, chirp)],
                 b * m as u64,
                 WORKGROUP,
-                b * n as u64 * 8,
-                b * m as u64 * 8,
+                b * n as u64 * cb,
+                b * m as u64 * cb,
             )?;
             let radices = fft::smooth_radices(m)
                 .ok_or_else(|| format!("Bluestein length {m} is not smooth"))?;
-            let r1 = stockham(r, a, m, &radices, false, count)?;
+            let r1 = stockham(r, prec, a, m, &radices, false, count)?;
             let c = (r1 + 1) % 3;
             let p = FftParams {
                 n_in: m32,
@@ -110,19 +177,19 @@ pub(crate) fn transform(
                 ..p
             };
             r.dispatch(
-                "fft_cmul",
+                cmul,
                 &p,
                 &[
                     (1, Buf::Complex(r1)),
                     (2, Buf::Complex(c)),
-                    (3, Buf::ChirpFilter(n, inverse)),
+                    (3, prec.chirp_filter(n, inverse)),
                 ],
                 b * m as u64,
                 WORKGROUP,
-                b * m as u64 * 8,
-                b * m as u64 * 8,
+                b * m as u64 * cb,
+                b * m as u64 * cb,
             )?;
-            let r2 = stockham(r, c, m, &radices, true, count)?;
+            let r2 = stockham(r, prec, c, m, &radices, true, count)?;
             let d = (r2 + 1) % 3;
             let p = FftParams {
                 n_in: m32,
@@ -131,13 +198,13 @@ pub(crate) fn transform(
                 ..p
             };
             r.dispatch(
-                "fft_cmul",
+                cmul,
                 &p,
                 &[(1, Buf::Complex(r2)), (2, Buf::Complex(d)), (3, chirp)],
                 b * n as u64,
                 WORKGROUP,
-                b * n as u64 * 8,
-                b * n as u64 * 8,
+                b * n as u64 * cb,
+                b * n as u64 * cb,
             )?;
             Ok(d)
         }
@@ -146,20 +213,22 @@ pub(crate) fn transform(
 
 fn stockham(
     r: &mut Recorder,
+    prec: Precision,
     src: usize,
     n: usize,
     radices: &[u32],
     inverse: bool,
     count: u32,
 ) -> Result<usize, String> {
-    if r.caps.fft_tile {
+    // fft_tile is f32 only (its workgroup memory would double in f64).
+    if r.caps.fft_tile && prec == Precision::F32 {
         if let Some(split) = fft::tile_split(n, FFT_TILE) {
             return tiled(r, src, n, &split, inverse, count);
         }
     }
     let n32 = u32_of("fft length", n)?;
     let b = u64::from(count);
-    let bytes = b * n as u64 * 8;
+    let bytes = b * n as u64 * prec.complex_bytes();
     let mut cur = src;
     let mut ns = 1u32;
     for &radix in radices {
@@ -175,12 +244,12 @@ fn stockham(
             scale: 1.0,
         };
         r.dispatch(
-            "fft_pass",
+            prec.kernel("fft_pass")?,
             &p,
             &[
                 (1, Buf::Complex(cur)),
                 (2, Buf::Complex(dst)),
-                (3, Buf::Twiddles(n)),
+                (3, prec.twiddles(n)),
             ],
             b * (n / radix as usize) as u64,
             WORKGROUP,
@@ -294,7 +363,14 @@ pub fn complex_fft(
         dispatches: Vec::new(),
         tables: Vec::new(),
     };
-    let out = transform(&mut r, 0, &plan, inverse, u32_of("a batch of", count)?)?;
+    let out = transform(
+        &mut r,
+        Precision::F32,
+        0,
+        &plan,
+        inverse,
+        u32_of("a batch of", count)?,
+    )?;
     let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
         crate::gpu::kernels::FFT_TILE_BYTES
     } else {

@@ -12,7 +12,7 @@ mod segment;
 mod tests;
 
 pub use fft::complex_fft;
-pub(crate) use fft::{pack, transform, unpack};
+pub(crate) use fft::{pack, transform, unpack, Precision};
 pub(crate) use rfft::{deconvolve_fused, half_spectrum};
 pub use segment::{host_reason, segments, Caps, Segment, MAX_LOOP};
 use std::ops::Range;
@@ -45,6 +45,10 @@ pub enum Buf {
     /// Bluestein chirp (n, inverse) and its filter.
     Chirp(usize, bool),
     ChirpFilter(usize, bool),
+    /// The same three in f64 (shaders/fft64.wgsl).
+    Twiddles64(usize),
+    Chirp64(usize, bool),
+    ChirpFilter64(usize, bool),
     /// Response tables of one nfft (the runner's pool).
     Responses(usize),
     /// Each trace's slot in the pool for `Plan::responses[r]`.
@@ -293,6 +297,8 @@ impl Recorder<'_> {
             Buf::Table(i) => self.tables.get(i).map_or(0, |t| t.bytes.len() as u64),
             Buf::Twiddles(n) | Buf::Chirp(n, _) => n as u64 * 8,
             Buf::ChirpFilter(n, _) => crate::plan::fft::next_smooth(2 * n - 1) as u64 * 8,
+            Buf::Twiddles64(n) | Buf::Chirp64(n, _) => n as u64 * 16,
+            Buf::ChirpFilter64(n, _) => crate::plan::fft::next_smooth(2 * n - 1) as u64 * 16,
             _ => 0,
         }
     }

@@ -22,6 +22,10 @@ pub struct Caps {
     /// the plan has a split for its nfft (`Runner::rfft`: the device has the 32 KiB of
     /// workgroup memory; off only to compare with the radix passes).
     pub rfft: bool,
+    /// remove_response's transform pair in f64 (shaders/fft64.wgsl): on by default where
+    /// the adapter has SHADER_F64 (`Runner::f64_transforms`); off keeps it in f32 (rfft or
+    /// the radix passes).
+    pub f64_transforms: bool,
     /// Stages forced onto the CPU twin (`--cpu-stages`), by name.
     pub cpu_stages: Vec<String>,
 }
@@ -36,6 +40,7 @@ impl Caps {
             fft_tile: false,
             // 32 KiB of workgroup memory: every desktop Vulkan adapter (NVIDIA offers 48).
             rfft: true,
+            f64_transforms: true,
             cpu_stages: Vec::new(),
         }
     }
