@@ -16,7 +16,7 @@ use seisbatch::gpu::executor::Driver;
 use seisbatch::gpu::runner::Runner;
 use seisbatch::gpu::{Gpu, Want};
 use seisbatch::inventory::{Inventories, XmlCache};
-use seisbatch::ops::ResponseSource;
+use seisbatch::inventory::ResponseSource;
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::{self, Shape};
 use seisbatch::read::mseed::read_bytes;

@@ -13,6 +13,39 @@ use crate::response::Response;
 use crate::time;
 use crate::trace::Trace;
 
+/// What `remove_response` needs from the outside: the channel epoch's response for a trace
+/// (looked up at the trace's current start time, as ObsPy does) and the shared cache.
+pub trait ResponseSource: Sync {
+    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError>;
+
+    /// The trace's event, or why it has none.
+    fn event(&self) -> Result<crate::events::Event, &str> {
+        Err("the trace has no event")
+    }
+
+    /// The origin time of the trace's event (`origin+S` trim bounds), or why it has none.
+    fn origin(&self) -> Result<i64, &str> {
+        self.event().map(|e| e.time_ns)
+    }
+
+    /// The trace's channel epoch coordinates and orientation, where the inventory has them.
+    fn coordinates(&self, _tr: &Trace) -> Option<stationxml::Coordinates> {
+        None
+    }
+
+    /// Which input folder the trace comes from (rotate never groups across folders: two
+    /// events' traces of a station are not one rotation).
+    fn folder(&self) -> usize {
+        0
+    }
+
+    /// Whether the call this trace belongs to was interrupted (Python's Ctrl-C): the
+    /// executors stop between stages, so a long trace does not hold the caller up.
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub epochs: Vec<Arc<Vec<ChannelEpoch>>>,
@@ -241,7 +274,7 @@ impl Inventories<'_> {
     }
 }
 
-impl crate::ops::ResponseSource for Inventories<'_> {
+impl ResponseSource for Inventories<'_> {
     fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
         Inventories::response_for(self, tr)
     }

@@ -118,7 +118,7 @@ fn float64_outputs_hold_what_float64_holds() {
             let planner = seisbatch::plan::Planner::new(&p.steps).holding(Holds::F64);
             let tr = trace(["XX", "S", "", "BHZ"], "2020-01-01T00:00:00", 20.0, 400);
             let src = NoResponses;
-            let sources: Vec<&dyn seisbatch::ops::ResponseSource> = vec![&src];
+            let sources: Vec<&dyn seisbatch::inventory::ResponseSource> = vec![&src];
             let out = match &b {
                 Backend::Cpu => seisbatch::exec::cpu::Cpu {
                     planner: &planner,

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 
 use seisbatch::exec::Executor;
 use seisbatch::inventory::{Inventories, Inventory};
-use seisbatch::ops::ResponseSource;
+use seisbatch::inventory::ResponseSource;
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::Planner;
 use seisbatch::response::cache::ResponseCache;

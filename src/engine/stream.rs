@@ -15,7 +15,7 @@ use super::work::{internal_failure, panic_message, Ctx, Decoded, Outcome};
 use super::{FileOutcome, Inputs};
 use crate::exec::Executor;
 use crate::inventory::Inventory;
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::read::tree::InputFile;
 use crate::time;
 

@@ -4,7 +4,7 @@
 
 use super::{Beyond, Executor, Outcome, Sources};
 use crate::error::TraceError;
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::pipeline::Step;
 use crate::plan::{Plan, Planner, Shape, Shapes};
 use crate::response::cache::ResponseCache;

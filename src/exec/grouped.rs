@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::{Executor, Outcome, Sources};
 use crate::error::TraceError;
+use crate::inventory::ResponseSource;
 use crate::ops::rotate::{self, Geometry, RotateArgs};
-use crate::ops::ResponseSource;
 use crate::pipeline::Step;
 use crate::trace::Trace;
 

@@ -8,7 +8,7 @@ pub mod grouped;
 pub mod tables;
 
 use crate::error::TraceError;
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::trace::{Holds, Trace};
 
 /// Which step left a trace's samples beyond what the output type holds, for the reason of a

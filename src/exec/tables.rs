@@ -4,7 +4,7 @@
 //! trace without a usable response fails here with the reason the CPU path gives.
 
 use crate::error::TraceError;
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::plan::{Plan, Shapes};
 use crate::response::cache::{ResponseCache, Table};
 use crate::trace::Trace;

@@ -18,7 +18,7 @@ use super::runner::{Pending, Runner, RunnerTimes, IN_FLIGHT};
 use super::{Gpu, GpuError};
 use crate::error::TraceError;
 use crate::exec::{cpu, Beyond, Executor, Outcome, Sources};
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::plan::{Plan, PlanKey, Planner, Shape, Shapes};
 use crate::response::cache::{ResponseCache, Table};
 use crate::trace::Trace;

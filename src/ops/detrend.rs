@@ -1,6 +1,14 @@
 //! `Trace.detrend` (NUMERICS §1): simple, demean/constant, linear. f64 in place.
 
-use crate::pipeline::DetrendType;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetrendType {
+    Simple,
+    Demean,
+    Linear,
+}
 
 pub fn detrend(x: &mut [f64], kind: DetrendType) {
     if x.is_empty() {

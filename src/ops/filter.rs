@@ -1,7 +1,17 @@
 //! `Trace.filter` for the Butterworth types (NUMERICS §6.3), with ObsPy's range rules.
 
 use super::iir::{butter, sosfilt, Band, Sos};
-use crate::pipeline::FilterType;
+use serde::Serialize;
+
+/// ObsPy's `Trace.filter` types this runs (Butterworth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterType {
+    Bandpass,
+    Bandstop,
+    Lowpass,
+    Highpass,
+}
 
 /// Applies `sos` in place, forward then (zerophase) backward: the filter stage's CPU twin.
 pub fn apply(sos: &[Sos], zerophase: bool, x: &mut [f64]) {

@@ -1,10 +1,18 @@
 //! `Trace.interpolate` (NUMERICS §4): lanczos, linear and weighted_average_slopes, on the
 //! float64 POSIX-timestamp grids ObsPy builds (so offsets round the way ObsPy's do).
 
+use serde::Serialize;
 use std::f64::consts::PI;
 
-use crate::pipeline::InterpMethod;
 use crate::time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpMethod {
+    Lanczos,
+    Linear,
+    WeightedAverageSlopes,
+}
 
 /// The new grid and samples.
 #[derive(Debug)]

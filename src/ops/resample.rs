@@ -5,7 +5,7 @@ use num_complex::Complex64 as C;
 
 use super::iir::{lowpass_cheby_2, sosfilt, Sos};
 use super::{fft, taper};
-use crate::pipeline::Window;
+use crate::ops::taper::Window;
 
 /// What resample will do to an n-sample trace: the output length, whether the anti-alias
 /// filter runs (not with no_filter) and ObsPy's warning. The plan asks this for every trace

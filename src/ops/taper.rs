@@ -1,9 +1,55 @@
 //! `Trace.taper` (NUMERICS §2) and the two ObsPy `cosine_taper` variants it and
 //! `remove_response` use (NUMERICS §2 `cosine`, NUMERICS §3.3).
 
+use serde::Serialize;
 use std::f64::consts::PI;
 
-use crate::pipeline::{Side, Window};
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Both,
+    Left,
+    Right,
+}
+
+/// scipy windows reachable through `Trace.taper(type=...)` (NUMERICS §2), plus ObsPy's `cosine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Window {
+    Hann,
+    Hamming,
+    Cosine,
+    Blackman,
+    Bartlett,
+    Triang,
+    Boxcar,
+    Barthann,
+    Blackmanharris,
+    Nuttall,
+    Flattop,
+}
+
+impl Window {
+    /// ObsPy's (and scipy's) name of a window, any case; None for one not here.
+    pub fn parse(s: &str) -> Option<Window> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "hann" | "hanning" => Window::Hann,
+            "hamming" => Window::Hamming,
+            "cosine" => Window::Cosine,
+            "blackman" => Window::Blackman,
+            "bartlett" => Window::Bartlett,
+            "triang" => Window::Triang,
+            "boxcar" => Window::Boxcar,
+            "barthann" => Window::Barthann,
+            "blackmanharris" => Window::Blackmanharris,
+            "nuttall" => Window::Nuttall,
+            "flattop" => Window::Flattop,
+            _ => return None,
+        })
+    }
+    pub const NAMES: &'static str =
+        "hann, hamming, cosine, blackman, bartlett, triang, boxcar, barthann, blackmanharris, nuttall, flattop";
+}
 
 /// Samples each tapered end covers for an n-sample trace, and whether ObsPy warns that the
 /// taper is longer than the trace (both ends then meet in the middle).

@@ -8,203 +8,22 @@ use serde::Serialize;
 
 use crate::error::ConfigError;
 
-mod rotate;
-pub mod select;
-mod step;
-use step::parse_step;
+pub mod build;
+mod keys;
+pub mod ops;
+pub mod shape;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DetrendType {
-    Simple,
-    Demean,
-    Linear,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Both,
-    Left,
-    Right,
-}
-
-/// scipy windows reachable through `Trace.taper(type=...)` (NUMERICS §2), plus ObsPy's `cosine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Window {
-    Hann,
-    Hamming,
-    Cosine,
-    Blackman,
-    Bartlett,
-    Triang,
-    Boxcar,
-    Barthann,
-    Blackmanharris,
-    Nuttall,
-    Flattop,
-}
-
-impl Window {
-    fn parse(s: &str) -> Option<Window> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "hann" | "hanning" => Window::Hann,
-            "hamming" => Window::Hamming,
-            "cosine" => Window::Cosine,
-            "blackman" => Window::Blackman,
-            "bartlett" => Window::Bartlett,
-            "triang" => Window::Triang,
-            "boxcar" => Window::Boxcar,
-            "barthann" => Window::Barthann,
-            "blackmanharris" => Window::Blackmanharris,
-            "nuttall" => Window::Nuttall,
-            "flattop" => Window::Flattop,
-            _ => return None,
-        })
-    }
-    const NAMES: &'static str =
-        "hann, hamming, cosine, blackman, bartlett, triang, boxcar, barthann, blackmanharris, nuttall, flattop";
-}
+pub use crate::ops::detrend::DetrendType;
+pub use crate::ops::filter::FilterType;
+pub use crate::ops::interpolate::InterpMethod;
+pub use crate::ops::taper::{Side, Window};
+pub use crate::response::Output;
+pub use build::{Build, ResponseNeed, StageAt, SENSITIVITY};
+pub use ops::Step;
+pub use shape::{Failure, Shape, StepShape};
 
 /// `remove_response`'s `water_level` when the key is omitted: ObsPy's default (dB).
 pub const DEFAULT_WATER_LEVEL: f64 = 60.0;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Output {
-    #[serde(rename = "DISP")]
-    Disp,
-    #[serde(rename = "VEL")]
-    Vel,
-    #[serde(rename = "ACC")]
-    Acc,
-    #[serde(rename = "DEF")]
-    Def,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FilterType {
-    Bandpass,
-    Bandstop,
-    Lowpass,
-    Highpass,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InterpMethod {
-    Lanczos,
-    Linear,
-    WeightedAverageSlopes,
-}
-
-/// One pipeline step with every parameter resolved to ObsPy's value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Step {
-    Detrend {
-        #[serde(rename = "type")]
-        kind: DetrendType,
-    },
-    Taper {
-        max_percentage: Option<f64>,
-        #[serde(rename = "type")]
-        kind: Window,
-        max_length: Option<f64>,
-        side: Side,
-    },
-    RemoveResponse {
-        output: Output,
-        /// None = no water level (`water_level = false`; ObsPy's `None`), see NUMERICS §3.6.
-        /// An omitted key is ObsPy's default, [`DEFAULT_WATER_LEVEL`].
-        water_level: Option<f64>,
-        pre_filt: Option<[f64; 4]>,
-        zero_mean: bool,
-        taper: bool,
-        taper_fraction: f64,
-    },
-    Filter {
-        #[serde(rename = "type")]
-        kind: FilterType,
-        freq: Option<f64>,
-        freqmin: Option<f64>,
-        freqmax: Option<f64>,
-        corners: usize,
-        zerophase: bool,
-    },
-    Resample {
-        sampling_rate: f64,
-        /// None = `window=None` in ObsPy (written `window = "none"`).
-        window: Option<Window>,
-        no_filter: bool,
-        strict_length: bool,
-    },
-    Interpolate {
-        sampling_rate: f64,
-        method: InterpMethod,
-        /// Absolute start time of the new grid, ns; None = the trace's own start.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        starttime: Option<i64>,
-        npts: Option<usize>,
-        time_shift: f64,
-        a: Option<usize>,
-        window: String,
-    },
-    Decimate {
-        factor: usize,
-        no_filter: bool,
-        strict_length: bool,
-    },
-    /// `Trace.integrate(method="cumtrapz")`: scipy's cumulative_trapezoid, initial 0.
-    Integrate { method: String },
-    /// `Trace.differentiate(method="gradient")`: numpy's gradient (edge_order 1).
-    Differentiate { method: String },
-    /// `Trace.normalize(norm=None)`: divide by |norm|, or by the largest |sample|.
-    Normalize { norm: Option<f64> },
-    /// `Trace.remove_sensitivity(inventory)`: divide by the epoch's InstrumentSensitivity.
-    RemoveSensitivity,
-    /// `Trace.trim(starttime, endtime, pad=False, nearest_sample=True, fill_value=None)`.
-    Trim(crate::ops::trim::TrimArgs),
-    /// `Stream.select(network, station, location, channel, component, id)`: decided on the
-    /// trace's codes before it is processed (`select`).
-    Select(select::Select),
-    /// `Stream.rotate(method, back_azimuth=None, inclination=None)`: on a station's
-    /// components together (`exec::grouped`); the steps on either side run per trace.
-    Rotate(crate::ops::rotate::RotateArgs),
-}
-
-impl Step {
-    /// Whether the step changes a trace's sampling rate or length.
-    pub fn changes_shape(&self) -> bool {
-        matches!(
-            self,
-            Step::Resample { .. }
-                | Step::Interpolate { .. }
-                | Step::Decimate { .. }
-                | Step::Trim(_)
-        )
-    }
-
-    pub fn op(&self) -> &'static str {
-        match self {
-            Step::Detrend { .. } => "detrend",
-            Step::Taper { .. } => "taper",
-            Step::RemoveResponse { .. } => "remove_response",
-            Step::Filter { .. } => "filter",
-            Step::Resample { .. } => "resample",
-            Step::Interpolate { .. } => "interpolate",
-            Step::Decimate { .. } => "decimate",
-            Step::Integrate { .. } => "integrate",
-            Step::Differentiate { .. } => "differentiate",
-            Step::Normalize { .. } => "normalize",
-            Step::RemoveSensitivity => "remove_sensitivity",
-            Step::Trim(_) => "trim",
-            Step::Select(_) => "select",
-            Step::Rotate(_) => "rotate",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pipeline {
@@ -215,9 +34,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn needs_response(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s, Step::RemoveResponse { .. } | Step::RemoveSensitivity))
+        self.steps.iter().any(Step::needs_response)
     }
 
     /// Whether every select step takes `tr` (codes only: no step changes them).
@@ -318,6 +135,41 @@ impl Pipeline {
     }
 }
 
+/// One `[[step]]` table -> its operation's [`Step`], or a configuration error naming the
+/// step and key. The operation parses its own keys (`pipeline::ops`); a key it did not read
+/// is an error listing the ones it knows.
+fn parse_step(n: usize, t: &toml::Table, warnings: &mut Vec<String>) -> Result<Step, ConfigError> {
+    let list = ops::OPS.join(", ");
+    let op = match t.get("op") {
+        Some(toml::Value::String(s)) => s.as_str(),
+        Some(v) => {
+            return Err(ConfigError::key(
+                n,
+                "?",
+                "op",
+                format!("expected a string, got {v}"),
+            ))
+        }
+        None => {
+            return Err(ConfigError::Step {
+                step: n,
+                message: format!("missing key `op` (one of: {list})"),
+            })
+        }
+    };
+    let mut k = keys::Keys::new(n, op, t);
+    let step = ops::parse_op(op, &mut k, warnings).unwrap_or_else(|| {
+        Err(ConfigError::key(
+            n,
+            op,
+            "op",
+            format!("unknown op `{op}` (expected one of: {list})"),
+        ))
+    })?;
+    k.finish()?;
+    Ok(step)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,19 +203,19 @@ npts = 12000
         assert_eq!(p.steps.len(), 4);
         assert_eq!(
             p.steps[1],
-            Step::Taper {
+            Step::Taper(ops::Taper {
                 max_percentage: Some(0.05),
                 kind: Window::Hann,
                 max_length: None,
                 side: Side::Both
-            }
+            })
         );
         match &p.steps[2] {
-            Step::RemoveResponse {
+            Step::RemoveResponse(ops::RemoveResponse {
                 water_level,
                 taper_fraction,
                 ..
-            } => {
+            }) => {
                 assert_eq!(*water_level, Some(0.0));
                 assert_eq!(*taper_fraction, 0.05);
             }
@@ -481,17 +333,20 @@ npts = 12000
         .unwrap();
         assert_eq!(
             p.steps[0],
-            Step::Integrate {
+            Step::Integrate(ops::Integrate {
                 method: "cumtrapz".into()
-            }
+            })
         );
         assert_eq!(
             p.steps[1],
-            Step::Differentiate {
+            Step::Differentiate(ops::Differentiate {
                 method: "gradient".into()
-            }
+            })
         );
-        assert_eq!(p.steps[2], Step::Normalize { norm: Some(-3.0) });
+        assert_eq!(
+            p.steps[2],
+            Step::Normalize(ops::Normalize { norm: Some(-3.0) })
+        );
         assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
         assert!(p.warnings[0].contains("step 3") && p.warnings[0].contains("negative"));
         assert!(p.warnings[1].contains("step 4") && p.warnings[1].contains("zero"));
@@ -500,7 +355,7 @@ npts = 12000
 
     fn water_level(text: &str) -> Option<f64> {
         match &Pipeline::parse(text).unwrap().steps[0] {
-            Step::RemoveResponse { water_level, .. } => *water_level,
+            Step::RemoveResponse(ops::RemoveResponse { water_level, .. }) => *water_level,
             s => panic!("{s:?}"),
         }
     }
@@ -532,37 +387,37 @@ npts = 12000
         .unwrap();
         assert!(matches!(
             p.steps[0],
-            Step::Filter {
+            Step::Filter(ops::Filter {
                 kind: FilterType::Bandpass,
                 ..
-            }
+            })
         ));
         assert!(matches!(
             p.steps[1],
-            Step::Taper {
+            Step::Taper(ops::Taper {
                 side: Side::Left,
                 ..
-            }
+            })
         ));
         assert!(matches!(
             p.steps[2],
-            Step::Interpolate {
+            Step::Interpolate(ops::Interpolate {
                 method: InterpMethod::Lanczos,
                 ..
-            }
+            })
         ));
         assert!(matches!(
             p.steps[3],
-            Step::Detrend {
+            Step::Detrend(ops::Detrend {
                 kind: DetrendType::Linear
-            }
+            })
         ));
         assert!(matches!(
             p.steps[4],
-            Step::RemoveResponse {
+            Step::RemoveResponse(ops::RemoveResponse {
                 output: Output::Disp,
                 ..
-            }
+            })
         ));
         let e = err("[[step]]\nop = \"resample\"\nsampling_rate = 5\nwindow = \"Hann\"\n");
         assert!(e.contains("window"), "{e}");

@@ -5,67 +5,9 @@
 //! interpolate's grid rounds on absolute times). The tables come from `compile`, cached by
 //! `Shapes::key`.
 
-use crate::error::TraceError;
 use crate::limits;
-use crate::ops::interpolate::{self, Grid};
-use crate::ops::trim::{self, Cut};
-use crate::ops::{decimate, filter, resample, taper};
-use crate::pipeline::{InterpMethod, Step};
-
-/// A trace's length, rate and start.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shape {
-    pub npts: usize,
-    pub sampling_rate: f64,
-    pub start_ns: i64,
-}
-
-impl Shape {
-    pub fn of(tr: &crate::trace::Trace) -> Shape {
-        Shape {
-            npts: tr.data.len(),
-            sampling_rate: tr.sampling_rate,
-            start_ns: tr.start_ns,
-        }
-    }
-}
-
-/// One step's effect on a trace.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepShape {
-    pub before: Shape,
-    pub after: Shape,
-    pub warning: Option<String>,
-    /// interpolate: this trace's new grid.
-    pub grid: Option<Grid>,
-    /// trim: which samples this trace keeps.
-    pub cut: Option<Cut>,
-}
-
-/// Why a trace fails at a step: ObsPy's error for this shape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    /// 1-based, as the report counts steps.
-    pub step: usize,
-    pub op: &'static str,
-    pub message: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "step {} ({}): {}", self.step, self.op, self.message)
-    }
-}
-
-impl Failure {
-    pub fn error(&self) -> TraceError {
-        TraceError::Op {
-            step: self.step,
-            op: self.op.to_string(),
-            message: self.message.clone(),
-        }
-    }
-}
+pub use crate::pipeline::shape::{Failure, Shape, StepShape};
+use crate::pipeline::Step;
 
 /// What the plan needs to know to be the same for two traces: the input length and rate, how
 /// many steps run, and each interpolate step's grid (which rounds on absolute times).
@@ -171,13 +113,10 @@ pub fn shapes_at(steps: &[Step], input: Shape, origin: Result<i64, &str>) -> Sha
     out
 }
 
-/// One step: ObsPy's checks in ObsPy's order, the new shape and the warning.
+/// One step: a rate a trace can have, then the operation's own checks in ObsPy's order
+/// (`Operation::shape`), the new shape and the warning.
 fn step_shape(step: &Step, before: Shape, origin: Result<i64, &str>) -> Result<StepShape, String> {
-    let Shape {
-        npts: n,
-        sampling_rate: rate,
-        start_ns: start,
-    } = before;
+    let rate = before.sampling_rate;
     if !rate.is_finite() || rate <= 0.0 {
         return Err(format!("invalid sampling rate {rate}"));
     }
@@ -188,149 +127,6 @@ fn step_shape(step: &Step, before: Shape, origin: Result<i64, &str>) -> Result<S
         grid: None,
         cut: None,
     };
-    let empty = || Err("trace has no samples".to_string());
-    match step {
-        Step::Detrend { .. } => {}
-        Step::Taper {
-            max_percentage,
-            max_length,
-            ..
-        } => {
-            if n > 0 {
-                let (_, warn) = taper::taper_len(n, rate, *max_percentage, *max_length);
-                s.warning = warn.then(|| taper::WHOLE_TRACE.to_string());
-            }
-        }
-        Step::RemoveResponse {
-            pre_filt,
-            taper,
-            taper_fraction,
-            ..
-        } => {
-            if n == 0 {
-                return empty();
-            }
-            if *taper {
-                taper::cosine_bounds(n, *taper_fraction, true)?;
-            }
-            if let Some(pf) = pre_filt {
-                let nyq = 0.5 * rate;
-                if pf[3] > nyq {
-                    s.warning = Some(format!(
-                        "pre_filt corner f4 = {} Hz is above Nyquist ({nyq} Hz) of this trace",
-                        pf[3]
-                    ));
-                }
-            }
-        }
-        Step::Filter {
-            kind,
-            freq,
-            freqmin,
-            freqmax,
-            ..
-        } => {
-            if n == 0 {
-                // As ObsPy (its filter raises on an empty trace).
-                return empty();
-            }
-            s.warning = filter::check(rate, *kind, *freq, *freqmin, *freqmax)?.1;
-        }
-        Step::Resample {
-            sampling_rate: new_rate,
-            no_filter,
-            strict_length,
-            ..
-        } => {
-            // ObsPy returns an empty trace unchanged, its rate included.
-            if n > 0 {
-                let shape = resample::shape(n, rate, *new_rate, *no_filter, *strict_length)?;
-                s.warning = shape.warning;
-                s.after.npts = shape.num;
-                s.after.sampling_rate = *new_rate;
-            }
-        }
-        Step::Interpolate {
-            sampling_rate: new_rate,
-            method,
-            starttime,
-            npts,
-            time_shift,
-            a,
-            ..
-        } => {
-            let g = interpolate::grid(n, start, rate, *new_rate, *starttime, *npts, *time_shift)?;
-            s.after.start_ns = g.start_ns;
-            if n > 0 {
-                match method {
-                    InterpMethod::Lanczos if a.is_none() => return Err("lanczos needs `a`".into()),
-                    InterpMethod::WeightedAverageSlopes if n < 2 => {
-                        return Err("weighted_average_slopes needs at least 2 samples".into())
-                    }
-                    _ => {}
-                }
-                s.after.npts = g.npts;
-                s.after.sampling_rate = g.sampling_rate;
-                s.grid = Some(g);
-            }
-        }
-        Step::Decimate {
-            factor,
-            strict_length,
-            ..
-        } => {
-            if n == 0 {
-                // As ObsPy (its decimation raises on an empty trace).
-                return empty();
-            }
-            decimate::check(n, *factor, *strict_length)?;
-            s.after.npts = n.div_ceil(*factor);
-            s.after.sampling_rate = rate / *factor as f64;
-        }
-        // ObsPy skips an empty trace (`skip_if_no_data`); remove_sensitivity divides it.
-        Step::Integrate { .. } | Step::RemoveSensitivity => {}
-        Step::Differentiate { .. } => {
-            if n == 1 {
-                // numpy.gradient's error for one sample.
-                return Err(
-                    "Shape of array too small to calculate a numerical gradient, at \
-                            least (edge_order + 1) elements are required."
-                        .into(),
-                );
-            }
-        }
-        // Decided on the trace's codes before the walk (`pipeline::select`).
-        Step::Select(_) => {}
-        // Between the plans of its segments (`exec::grouped`), never in one.
-        Step::Rotate(_) => {}
-        Step::Trim(args) => {
-            let c = trim::cut(n, start, rate, args, origin)?;
-            // Fills on both sides may each be within the limits and their sum not.
-            if let Some(p) = limits::samples_problem("trimming with pad", c.npts()) {
-                return Err(p);
-            }
-            if c.npts() == 0 {
-                return Err(
-                    "the trim window holds none of this trace's samples (ObsPy would \
-                            return an empty trace; seisbatch fails it instead of writing an \
-                            empty file)"
-                        .into(),
-                );
-            }
-            s.after.npts = c.npts();
-            s.after.start_ns = c.start_ns;
-            s.cut = Some(c);
-        }
-        Step::Normalize { norm } => {
-            if n == 0 && norm.is_none() {
-                // Trace.max() of no samples: numpy's error.
-                return Err(
-                    "zero-size array to reduction operation maximum which has no \
-                            identity"
-                        .into(),
-                );
-            }
-        }
-    }
+    step.shape(&mut s, origin)?;
     Ok(s)
 }

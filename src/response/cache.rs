@@ -10,7 +10,7 @@ use num_complex::Complex64 as C;
 
 use super::{eval, Response};
 use crate::once_map::OnceMap;
-use crate::pipeline::Output;
+use crate::response::Output;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -31,6 +31,11 @@ pub struct ResponseCache {
     bytes: AtomicU64,
     evaluated: AtomicUsize,
 }
+
+/// `ResponseNeed::nfft` of a remove_sensitivity step: its "table" is one bin, 1 / the
+/// InstrumentSensitivity value (`sensitivity_table`), so it rides the same
+/// lookup, cache and device pool as remove_response's tables.
+pub const SENSITIVITY: usize = 0;
 
 /// Most bytes of tables the cache holds before it restarts: about 270 tables of 20-minute
 /// 100 Hz traces. Without a bound a run over many stations and odd trace lengths (gaps)
@@ -89,7 +94,7 @@ impl ResponseCache {
             self.evaluated.fetch_add(1, Ordering::Relaxed);
             self.bytes
                 .fetch_add((nfft / 2 + 1) as u64 * 16, Ordering::Relaxed);
-            if nfft == crate::plan::SENSITIVITY {
+            if nfft == SENSITIVITY {
                 return Arc::new(sensitivity_table(resp));
             }
             Arc::new(inverse_table(
@@ -209,15 +214,7 @@ mod tests {
             .contains("no InstrumentSensitivity"));
         // Through the cache, as the executors ask for it (nfft = plan::SENSITIVITY).
         let cache = ResponseCache::default();
-        let t = cache.table(
-            7,
-            &with(2.0),
-            0.01,
-            crate::plan::SENSITIVITY,
-            Output::Def,
-            None,
-            None,
-        );
+        let t = cache.table(7, &with(2.0), 0.01, SENSITIVITY, Output::Def, None, None);
         assert_eq!(t.as_ref().as_ref().unwrap(), &vec![C::new(0.5, 0.0)]);
     }
 }

@@ -9,7 +9,7 @@ use num_complex::Complex64 as C;
 use super::filter::{check_sym, Filter, Grid, TWO_PI};
 use super::spline::Spline;
 use super::{PzType, Response, Stage, StageKind, Symmetry};
-use crate::pipeline::Output;
+use crate::response::Output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unit {

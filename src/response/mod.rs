@@ -8,6 +8,19 @@ mod filter;
 pub mod spline;
 
 use num_complex::Complex64;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Output {
+    #[serde(rename = "DISP")]
+    Disp,
+    #[serde(rename = "VEL")]
+    Vel,
+    #[serde(rename = "ACC")]
+    Acc,
+    #[serde(rename = "DEF")]
+    Def,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sensitivity {

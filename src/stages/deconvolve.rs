@@ -25,6 +25,19 @@ pub struct Deconvolve {
     pub response: usize,
 }
 
+impl Deconvolve {
+    /// The deconvolution of an `nfft`-point transform by the table of
+    /// `Plan::responses[response]`, with its FFT plans.
+    pub fn new(nfft: usize, response: usize) -> Deconvolve {
+        Deconvolve {
+            nfft,
+            fft: FftPlan::new(nfft),
+            rfft: crate::plan::fft::rfft_split(nfft, crate::gpu::kernels::RFFT_TILE),
+            response,
+        }
+    }
+}
+
 /// shaders/deconvolve.wgsl `DeconvolveParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]

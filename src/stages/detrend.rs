@@ -9,7 +9,7 @@ use crate::exec::cpu::StageError;
 use crate::gpu::record::{Buf, Fusable};
 use crate::gpu::sizing::WORKGROUP;
 use crate::ops::detrend;
-use crate::pipeline::DetrendType;
+use crate::ops::detrend::DetrendType;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detrend {

@@ -11,7 +11,7 @@ use crate::gpu::record::{Buf, Caps, MAX_LOOP};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::ops::interpolate;
-use crate::pipeline::InterpMethod;
+use crate::ops::interpolate::InterpMethod;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interpolate {

@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use crate::exec::cpu::StageError;
 use crate::gpu::record::{Caps, Recorder};
-use crate::ops::ResponseSource;
+use crate::inventory::ResponseSource;
 use crate::plan::{Plan, StepShape};
 use crate::response::cache::ResponseCache;
 use crate::trace::Trace;

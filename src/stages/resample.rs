@@ -31,6 +31,29 @@ pub struct Resample {
     pub inv: FftPlan,
 }
 
+impl Resample {
+    /// scipy's resample of `n` samples at `rate` to `num` at `new_rate` with `window` (None:
+    /// no window), its spectrum taps and FFT plans.
+    pub fn new(
+        n: usize,
+        rate: f64,
+        new_rate: f64,
+        num: usize,
+        window: Option<crate::ops::taper::Window>,
+    ) -> Resample {
+        Resample {
+            num,
+            sampling_rate: rate,
+            new_rate,
+            window: resample::spectrum_window(n, window).into(),
+            taps: resample::taps(n, rate, new_rate, num, window).into(),
+            fwd: FftPlan::new(n),
+            rfft: crate::plan::fft::rfft_split(n, crate::gpu::kernels::RFFT_TILE),
+            inv: FftPlan::new(num),
+        }
+    }
+}
+
 /// shaders/resample.wgsl `ResampleParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]

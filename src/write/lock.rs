@@ -8,8 +8,15 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::output::OutputError;
 use crate::shard::Shard;
+
+/// Why an output folder cannot be used: a usage error (exit 2, nothing was written) or a fatal
+/// one (exit 1).
+#[derive(Debug)]
+pub enum OutputError {
+    Usage(String),
+    Fatal(String),
+}
 
 /// The lock files a run holds (open), and whether it created each.
 #[derive(Default)]

@@ -24,17 +24,10 @@ use std::sync::Mutex;
 
 use super::atomic::{exists_not_ours, refuse_link, remove_temporaries, write_atomic_in, Staged};
 use super::lock::FolderLock;
+pub use super::lock::OutputError;
 
 /// The marker folder inside OUTPUT.
 pub const STATE_DIR: &str = ".seisbatch";
-
-/// Why an output folder cannot be used: a usage error (exit 2, nothing was written) or a fatal
-/// one (exit 1).
-#[derive(Debug)]
-pub enum OutputError {
-    Usage(String),
-    Fatal(String),
-}
 
 /// The files and folders a run holds in OUTPUT.
 pub struct OutputDir {

@@ -459,7 +459,7 @@ impl Backend {
         &self,
         steps: &[seisbatch::pipeline::Step],
         traces: Vec<seisbatch::trace::Trace>,
-        sources: &[&dyn seisbatch::ops::ResponseSource],
+        sources: &[&dyn seisbatch::inventory::ResponseSource],
         cache: &seisbatch::response::cache::ResponseCache,
     ) -> (Vec<seisbatch::exec::Outcome>, usize) {
         use seisbatch::exec::Executor;
@@ -495,7 +495,7 @@ pub fn backend(gpu_wanted: bool) -> Option<Backend> {
 /// with "no StationXML response", as it would in a run).
 pub struct NoResponses;
 
-impl seisbatch::ops::ResponseSource for NoResponses {
+impl seisbatch::inventory::ResponseSource for NoResponses {
     fn response_for(
         &self,
         tr: &seisbatch::trace::Trace,

@@ -8,6 +8,11 @@
 
 use serde::Serialize;
 
+use super::Operation;
+use crate::error::ConfigError;
+use crate::pipeline::build::Build;
+use crate::pipeline::keys::Keys;
+use crate::pipeline::shape::StepShape;
 use crate::trace::Trace;
 
 /// The patterns of one select step, upper-cased.
@@ -31,6 +36,32 @@ pub struct Select {
     pub sampling_rate: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub npts: Option<usize>,
+}
+
+impl Operation for Select {
+    fn parse(k: &mut Keys, _warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
+        // ObsPy upper-cases both sides; its `inventory` key is not here.
+        let mut pat = |key: &'static str| -> Result<Option<String>, ConfigError> {
+            Ok(k.str(key)?.map(str::to_uppercase))
+        };
+        let sel = Select {
+            network: pat("network")?,
+            station: pat("station")?,
+            location: pat("location")?,
+            channel: pat("channel")?,
+            component: pat("component")?,
+            id: pat("id")?,
+            sampling_rate: k.positive("sampling_rate")?,
+            npts: k.usize("npts")?,
+        };
+        sel.check().map_err(|m| k.err("component", m))?;
+        Ok(sel)
+    }
+
+    /// Decided on the trace's codes before the walk (`Pipeline::selects`): no stages.
+    fn compile(&self, _b: &mut Build, _s: &StepShape) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl Select {

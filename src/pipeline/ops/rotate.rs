@@ -1,12 +1,31 @@
-//! The `rotate` step's keys, checked as ObsPy checks them where it can be before any data.
+//! `Stream.rotate(method, back_azimuth=None, inclination=None)`: on a station's components
+//! together (`exec::grouped`), between the plans of the steps on either side, never inside
+//! one. Its keys are checked as ObsPy checks them where that can be before any data; the
+//! keyword struct is `ops::rotate::RotateArgs` (the rotation reads it).
 
-use super::step::Keys;
-use super::{ConfigError, Step};
+use super::Operation;
+use crate::error::ConfigError;
+use crate::ops::rotate::Method;
+use crate::pipeline::build::Build;
+use crate::pipeline::keys::Keys;
+use crate::pipeline::shape::StepShape;
+
+pub use crate::ops::rotate::RotateArgs as Rotate;
+
+impl Operation for Rotate {
+    fn parse(k: &mut Keys, _warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
+        parse(k)
+    }
+
+    /// Between the plans of its segments (`exec::grouped`), never in one: no stages.
+    fn compile(&self, _b: &mut Build, _s: &StepShape) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 /// `rotate`'s keys: ObsPy's `method`, `back_azimuth`, `inclination`, and `->ZNE`'s
 /// `components` (a string or a list of strings of three letters).
-pub(super) fn parse(k: &mut Keys) -> Result<Step, ConfigError> {
-    use crate::ops::rotate::{Method, RotateArgs};
+fn parse(k: &mut Keys) -> Result<Rotate, ConfigError> {
     let m = k.str("method")?.ok_or_else(|| {
         k.err(
             "method",
@@ -67,12 +86,12 @@ pub(super) fn parse(k: &mut Keys) -> Result<Step, ConfigError> {
             "each set is three component letters, e.g. \"Z12\"",
         ));
     }
-    Ok(Step::Rotate(RotateArgs {
+    Ok(Rotate {
         method,
         back_azimuth,
         inclination,
         components,
-    }))
+    })
 }
 
 #[cfg(test)]
