@@ -634,7 +634,7 @@ fn rfft_case(gpu: &Gpu, toml: &str, n: usize) {
             let mut x = x.clone();
             for at in &prog.stages {
                 match &at.stage {
-                    Stage::Detrend(d) => seisbatch::ops::detrend::detrend(&mut x, d.kind),
+                    Stage::Detrend(d) => seisbatch::ops::detrend::detrend(&mut x, d.kind).unwrap(),
                     Stage::Taper(t) => x.iter_mut().zip(t.window.iter()).for_each(|(v, w)| *v *= w),
                     Stage::Deconvolve(_) => {
                         let Ok(tb) = table.as_ref() else {

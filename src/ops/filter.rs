@@ -1,9 +1,10 @@
 //! `Trace.filter` for the Butterworth types (NUMERICS §6.3), with ObsPy's range rules.
 
-use super::iir::{butter, sosfilt, Band, Sos};
+use super::iir::{butter, cheby2_check, lowpass_cheby_2, sosfilt, Band, Sos};
 use serde::Serialize;
 
-/// ObsPy's `Trace.filter` types this runs (Butterworth).
+/// ObsPy's `Trace.filter` types this runs: Butterworth, and the Chebyshev type II low-pass
+/// ObsPy's decimate uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FilterType {
@@ -11,6 +12,8 @@ pub enum FilterType {
     Bandstop,
     Lowpass,
     Highpass,
+    #[serde(rename = "lowpass_cheby_2")]
+    LowpassCheby2,
 }
 
 /// Applies `sos` in place, forward then (zerophase) backward: the filter stage's CPU twin.
@@ -44,8 +47,9 @@ pub fn filter(
     Ok(warning)
 }
 
-/// The Butterworth sections `filter` applies and ObsPy's warning, if any; shared with the
-/// GPU plan so both paths filter with the same f64 coefficients.
+/// The sections `filter` applies and ObsPy's warning, if any; shared with the GPU plan so
+/// both paths filter with the same f64 coefficients. `corners` is the Butterworth order, or
+/// lowpass_cheby_2's `maxorder`.
 pub fn design(
     sampling_rate: f64,
     kind: FilterType,
@@ -55,6 +59,10 @@ pub fn design(
     corners: usize,
 ) -> Result<(Vec<Sos>, Option<String>), String> {
     let (band, warning) = check(sampling_rate, kind, freq, freqmin, freqmax)?;
+    if kind == FilterType::LowpassCheby2 {
+        let f = freq.unwrap_or(0.0);
+        return Ok((lowpass_cheby_2(f, sampling_rate, corners), warning));
+    }
     Ok((butter(corners, band), warning))
 }
 
@@ -114,6 +122,12 @@ pub fn check(
                 ));
             }
             Band::High(f)
+        }
+        // ObsPy clamps the stop band to Nyquist and warns (its design, `design`).
+        FilterType::LowpassCheby2 => {
+            let f = freq.unwrap_or(0.0);
+            warning = cheby2_check(f, sampling_rate)?;
+            Band::Low((f / fe).min(1.0))
         }
     };
     Ok((band, warning))

@@ -301,32 +301,71 @@ pub fn cheby2_low(order: usize, rs: f64, wn: f64) -> Vec<Sos> {
     zpk2sos(bilinear(transform(cheb2ap(order, rs), Band::Low(wn))))
 }
 
-/// `scipy.signal.cheb2ord(wp, ws, gpass, gstop)` for a digital lowpass: (order, wn).
-pub fn cheb2ord_low(wp: f64, ws: f64, gpass: f64, gstop: f64) -> (usize, f64) {
+/// `scipy.signal.cheb2ord(wp, ws, gpass, gstop)` for a digital lowpass: (order, wn). The
+/// order is scipy's float (NaN where wp is past Nyquist, as ObsPy's loop meets it).
+pub fn cheb2ord_low(wp: f64, ws: f64, gpass: f64, gstop: f64) -> (f64, f64) {
     let passb = (PI * wp / 2.0).tan();
     let stopb = (PI * ws / 2.0).tan();
     let nat = stopb / passb;
     let gs = 10f64.powf(0.1 * gstop.abs());
     let gp = 10f64.powf(0.1 * gpass.abs());
     let v = ((gs - 1.0) / (gp - 1.0)).sqrt().acosh();
-    let ord = (v / nat.acosh()).ceil() as usize;
-    let new_freq = 1.0 / (1.0 / ord as f64 * v).cosh();
+    let ord = (v / nat.acosh()).ceil();
+    let new_freq = 1.0 / (1.0 / ord * v).cosh();
     let nat = passb / new_freq;
     (ord, 2.0 / PI * nat.atan())
 }
 
-/// ObsPy's `lowpass_cheby_2(freq, df, maxorder=12)` design (NUMERICS §6.2): wp shrinks by 0.99
-/// until cheb2ord gives order <= maxorder; rp = 1 dB, rs = 96 dB.
+/// ObsPy's `lowpass_cheby_2(freq, df, maxorder=12)` design (NUMERICS §6.2): rp = 1 dB,
+/// rs = 96 dB; the stop band ws = freq / Nyquist (clamped to 1, ObsPy's warning), the pass
+/// band starts at the unclamped ratio and shrinks by 0.99 until cheb2ord gives an order <=
+/// maxorder. Where ObsPy raises instead (`cheby2_check`) the caller has refused already; a
+/// NaN order shrinks on. Bounded: after 100,000 shrinks (never reached for maxorder >= 1)
+/// the last order is taken.
 pub fn lowpass_cheby_2(freq: f64, df: f64, maxorder: usize) -> Vec<Sos> {
     let nyq = df * 0.5;
-    let ws = (freq / nyq).min(1.0);
+    let mut ws = freq / nyq;
     let mut wp = ws;
-    let (mut order, mut wn) = (usize::MAX, 0.0);
-    while order > maxorder {
+    if ws > 1.0 {
+        ws = 1.0;
+    }
+    let (mut order, mut wn) = (f64::INFINITY, 0.0);
+    let mut shrinks = 0;
+    // A NaN order (a pass band past Nyquist) is not <= maxorder: shrink on, as ObsPy.
+    while (order.is_nan() || order > maxorder as f64) && shrinks < 100_000 {
         wp *= 0.99;
         (order, wn) = cheb2ord_low(wp, ws, 1.0, 96.0);
+        shrinks += 1;
     }
+    let order = if order.is_finite() && order >= 0.0 {
+        order as usize
+    } else {
+        maxorder
+    };
     cheby2_low(order, 96.0, wn)
+}
+
+/// Whether ObsPy 1.5.1 (with scipy 1.17) designs `lowpass_cheby_2` at `freq` for data at
+/// `df`, and its warning: a stop band past Nyquist is clamped to it with a warning, but the
+/// pass band starts at the unclamped ratio r, and once 0.99 r >= 1 scipy's cheb2ord meets a
+/// NaN (or infinite) order and raises. Both are checked here, before any design.
+pub fn cheby2_check(freq: f64, df: f64) -> Result<Option<String>, String> {
+    let nyq = df * 0.5;
+    let r = freq / nyq;
+    if r * 0.99 >= 1.0 {
+        return Err(format!(
+            "lowpass_cheby_2 at {freq} Hz is {r:.4} x Nyquist ({nyq} Hz): ObsPy 1.5.1 fails here \
+             (scipy's cheb2ord: \"cannot convert float NaN to integer\"); the corner must be \
+             below {:.6} Hz",
+            nyq / 0.99
+        ));
+    }
+    Ok((r > 1.0).then(|| {
+        format!(
+            "lowpass_cheby_2 at {freq} Hz: Selected corner frequency is above Nyquist. Setting \
+             Nyquist as high corner. (ObsPy's warning)"
+        )
+    }))
 }
 
 /// `scipy.signal.sosfilt` with zero initial state: direct form II transposed (NUMERICS §6.3).
@@ -389,13 +428,26 @@ mod tests {
         ] {
             let ws: f64 = 1.0 / factor;
             let mut wp = ws;
-            let (mut order, mut wn) = (usize::MAX, 0.0);
-            while order > 12 {
+            let (mut order, mut wn) = (f64::INFINITY, 0.0);
+            while order > 12.0 {
                 wp *= 0.99;
                 (order, wn) = cheb2ord_low(wp, ws, 1.0, 96.0);
             }
-            assert_eq!(order, 12);
+            assert_eq!(order, 12.0);
             assert!((wn - wn_want).abs() < 1e-9, "{factor}: {wn}");
+        }
+        // ObsPy 1.5.1 with scipy 1.17.1 at 20 Hz (measured): 9.9 and 10.0 Hz design quietly,
+        // 10.05-10.1 Hz warn and design, 10.2 and 12 Hz raise (0.99 r >= 1).
+        assert_eq!(cheby2_check(9.9, 20.0), Ok(None));
+        assert_eq!(cheby2_check(10.0, 20.0), Ok(None));
+        for f in [10.05, 10.099, 10.1] {
+            assert!(cheby2_check(f, 20.0)
+                .unwrap()
+                .unwrap()
+                .contains("above Nyquist"));
+        }
+        for f in [10.2, 12.0, 1e6] {
+            assert!(cheby2_check(f, 20.0).unwrap_err().contains("fails here"));
         }
         let sos = lowpass_cheby_2(25.0, 100.0, 12);
         assert_eq!(sos.len(), 6);

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod iir;
 pub mod integrate;
 pub mod interpolate;
+pub mod lsq;
 pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;

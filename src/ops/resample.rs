@@ -39,7 +39,12 @@ pub fn shape(
         ));
     }
     let antialias = !no_filter;
-    let mut warning = None;
+    // Upsampling with the filter puts its corner past Nyquist: ObsPy warns, or fails.
+    let mut warning = if antialias {
+        super::iir::cheby2_check(sampling_rate * 0.5 / factor, sampling_rate)?
+    } else {
+        None
+    };
     let mut num = (n as f64 / factor) as usize;
     if num == 0 {
         warning = Some(

@@ -443,4 +443,101 @@ npts = 12000
             assert!(e.contains(key), "{text}: {e}");
         }
     }
+
+    /// Issue #24's operations: ObsPy's keywords, its defaults (none for the fits' orders),
+    /// and its refusals, before any data.
+    #[test]
+    fn detrend_fits_and_the_chebyshev_lowpass_take_obspys_keywords() {
+        let p = Pipeline::parse(
+            "[[step]]\nop = \"detrend\"\ntype = \"Polynomial\"\norder = 3\n\
+             [[step]]\nop = \"detrend\"\ntype = \"spline\"\norder = 2\ndspline = 1000\n\
+             [[step]]\nop = \"filter\"\ntype = \"lowpass_cheby_2\"\nfreq = 2\n\
+             [[step]]\nop = \"filter\"\ntype = \"LOWPASS_CHEBY_2\"\nfreq = 2\nmaxorder = 8\n\
+             ba = false\nfreq_passband = false\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.steps[0],
+            Step::Detrend(ops::Detrend {
+                kind: DetrendType::Polynomial { order: 3 }
+            })
+        );
+        assert_eq!(
+            p.steps[1],
+            Step::Detrend(ops::Detrend {
+                kind: DetrendType::Spline {
+                    order: 2,
+                    dspline: 1000
+                }
+            })
+        );
+        let Step::Filter(f) = &p.steps[2] else {
+            panic!("{:?}", p.steps[2])
+        };
+        assert_eq!(
+            (f.kind, f.freq, f.corners),
+            (FilterType::LowpassCheby2, Some(2.0), 12)
+        );
+        let Step::Filter(f) = &p.steps[3] else {
+            panic!("{:?}", p.steps[3])
+        };
+        assert_eq!(f.corners, 8, "maxorder");
+        // Serialised with ObsPy's keywords.
+        let j = serde_json::to_value(&p.steps[1]).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"op": "detrend", "type": "spline", "order": 2, "dspline": 1000})
+        );
+        let j = serde_json::to_value(&p.steps[2]).unwrap();
+        assert_eq!(j["type"], "lowpass_cheby_2");
+        for (keys, needles) in [
+            ("type = \"polynomial\"\n", &["order", "required"][..]),
+            ("type = \"polynomial\"\norder = 31\n", &["order", "30"][..]),
+            (
+                "type = \"spline\"\norder = 6\ndspline = 10\n",
+                &["order", "1 to 5"][..],
+            ),
+            (
+                "type = \"spline\"\norder = 2\n",
+                &["dspline", "required"][..],
+            ),
+            (
+                "type = \"spline\"\norder = 2\ndspline = 0\n",
+                &["dspline", ">= 1"][..],
+            ),
+            (
+                "type = \"linear\"\norder = 2\n",
+                &["order", "unknown key"][..],
+            ),
+        ] {
+            let e = err(&format!("[[step]]\nop = \"detrend\"\n{keys}"));
+            for n in needles {
+                assert!(e.contains(n), "{keys}: `{n}` not in {e}");
+            }
+        }
+        for (keys, needles) in [
+            ("freq = 2\ncorners = 4\n", &["corners", "unknown key"][..]),
+            (
+                "freq = 2\nzerophase = true\n",
+                &["zerophase", "unknown key"][..],
+            ),
+            ("freq = 2\nba = true\n", &["ba", "only false"][..]),
+            (
+                "freq = 2\nfreq_passband = true\n",
+                &["freq_passband", "only false"][..],
+            ),
+            ("freq = 2\nmaxorder = 0\n", &["maxorder", "1..=32"][..]),
+            ("maxorder = 4\n", &["freq", "required"][..]),
+        ] {
+            let e = err(&format!(
+                "[[step]]\nop = \"filter\"\ntype = \"lowpass_cheby_2\"\n{keys}"
+            ));
+            for n in needles {
+                assert!(e.contains(n), "{keys}: `{n}` not in {e}");
+            }
+        }
+        // Butterworth filters do not take maxorder.
+        let e = err("[[step]]\nop = \"filter\"\ntype = \"lowpass\"\nfreq = 2\nmaxorder = 4\n");
+        assert!(e.contains("maxorder") && e.contains("unknown key"), "{e}");
+    }
 }

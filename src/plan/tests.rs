@@ -273,3 +273,47 @@ fn odd_shapes_walk_and_compile_without_panics() {
         }
     }
 }
+
+/// ObsPy 1.5.1 fails lowpass_cheby_2 once 0.99 x the corner's ratio to Nyquist reaches 1
+/// (scipy's cheb2ord meets a NaN order), and warns just past Nyquist: the walk says so per
+/// trace shape, for the filter op and for resample's anti-alias filter when upsampling; the
+/// fits run on the host on the GPU path.
+#[test]
+fn chebyshev_corners_past_nyquist_warn_or_fail_as_obspy() {
+    let cheby = |f: f64| {
+        steps(&format!(
+            "[[step]]\nop = \"filter\"\ntype = \"lowpass_cheby_2\"\nfreq = {f}\n"
+        ))
+    };
+    let s = shapes(&cheby(12.0), shape(1000, 20.0));
+    let f = s.failure.expect("ObsPy raises");
+    assert_eq!((f.step, f.op), (1, "filter"));
+    assert!(f.message.contains("fails here"), "{}", f.message);
+    let st = cheby(10.1);
+    let s = shapes(&st, shape(1000, 20.0));
+    assert_eq!(s.failure, None);
+    assert!(s.warnings(&st)[0].contains("above Nyquist"));
+    assert!(shapes(&cheby(12.0), shape(1000, 100.0)).failure.is_none());
+    // resample up with the anti-alias filter: 20 -> 25 Hz puts the corner at 12.5 Hz.
+    let st = steps("[[step]]\nop = \"resample\"\nsampling_rate = 25\nno_filter = false\n");
+    let f = shapes(&st, shape(1000, 20.0))
+        .failure
+        .expect("ObsPy raises");
+    assert!(f.message.contains("lowpass_cheby_2"), "{}", f.message);
+    let st = steps("[[step]]\nop = \"resample\"\nsampling_rate = 20.1\nno_filter = false\n");
+    let s = shapes(&st, shape(1000, 20.0));
+    assert_eq!(s.failure, None);
+    assert!(s.warnings(&st)[0].contains("above Nyquist"));
+    // The fits are host stages on the device path; the Chebyshev filter is a device one.
+    let st = steps(
+        "[[step]]\nop = \"detrend\"\ntype = \"spline\"\norder = 2\ndspline = 100\n\
+         [[step]]\nop = \"filter\"\ntype = \"lowpass_cheby_2\"\nfreq = 2\n\
+         [[step]]\nop = \"detrend\"\ntype = \"polynomial\"\norder = 4\n",
+    );
+    let p = plan_for(&st, shape(1000, 20.0)).unwrap();
+    let caps = crate::gpu::record::Caps::nominal();
+    let on_host: Vec<bool> = (0..p.stages.len())
+        .map(|i| crate::gpu::record::host_reason(&p, i, &caps).is_some())
+        .collect();
+    assert_eq!(on_host, [true, false, true]);
+}

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
 use crate::exec::cpu::StageError;
-use crate::gpu::record::{Buf, Fusable};
+use crate::gpu::record::{Buf, Caps, Fusable};
 use crate::gpu::sizing::WORKGROUP;
 use crate::ops::detrend;
 use crate::ops::detrend::DetrendType;
@@ -40,15 +40,14 @@ impl StageOps for Detrend {
                 )));
             }
         }
-        detrend::detrend(data, self.kind);
-        Ok(())
+        detrend::detrend(data, self.kind).map_err(StageError::Op)
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
         // Opening the program, a detrend has nothing left to do: the upload removed each
         // trace's f64 line before rounding to f32 (`Program::centre`), which is the whole of
         // ObsPy's detrend, and more exactly than an f32 fit on the device (issue #23).
-        if x.first {
+        if x.first && self.kind.is_line() {
             return Ok(());
         }
         let p = DetrendParams {
@@ -58,6 +57,9 @@ impl StageOps for Detrend {
                 DetrendType::Demean => 0,
                 DetrendType::Linear => 1,
                 DetrendType::Simple => 2,
+                DetrendType::Polynomial { .. } | DetrendType::Spline { .. } => {
+                    return Err(format!("detrend {:?} has no kernel", self.kind))
+                }
             },
             _pad: 0,
         };
@@ -86,6 +88,20 @@ impl StageOps for Detrend {
             kind: p.kind,
         });
         Ok(())
+    }
+
+    /// The polynomial and spline fits are least-squares solves over the whole trace: the
+    /// host's f64 twin (between the device's stages), not a kernel.
+    fn device_limit(&self, _caps: &Caps) -> Option<String> {
+        (!self.kind.is_line()).then(|| {
+            format!(
+                "detrend {} (a least-squares fit on the host)",
+                match self.kind {
+                    DetrendType::Polynomial { .. } => "polynomial",
+                    _ => "spline",
+                }
+            )
+        })
     }
 
     fn describe(&self) -> Value {

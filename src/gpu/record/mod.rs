@@ -367,7 +367,7 @@ pub fn record(
         n_in,
         n_out,
         centre: match &first.stage {
-            Stage::Detrend(d) => Some(d.kind),
+            Stage::Detrend(d) if d.kind.is_line() => Some(d.kind),
             _ => None,
         },
         output: Buf::Real(cur),

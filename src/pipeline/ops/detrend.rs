@@ -1,4 +1,5 @@
-//! `Trace.detrend(type="simple")`: ObsPy's simple, demean (constant) and linear detrends.
+//! `Trace.detrend(type="simple", **options)`: ObsPy's simple, demean (constant) and linear
+//! detrends, and its polynomial (`order`) and spline (`order`, `dspline`) fits.
 
 use serde::Serialize;
 
@@ -7,12 +8,14 @@ use crate::error::ConfigError;
 use crate::pipeline::build::Build;
 use crate::pipeline::keys::Keys;
 use crate::pipeline::shape::StepShape;
+use crate::ops::lsq::MAX_POLYNOMIAL_ORDER;
 use crate::pipeline::DetrendType;
 use crate::stages;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Detrend {
-    #[serde(rename = "type")]
+    /// Serialised as ObsPy's keywords: `type`, and `order` / `dspline` for the fits.
+    #[serde(flatten)]
     pub kind: DetrendType,
 }
 
@@ -27,10 +30,40 @@ impl Operation for Detrend {
             "simple" => DetrendType::Simple,
             "demean" | "constant" => DetrendType::Demean,
             "linear" => DetrendType::Linear,
+            "polynomial" => {
+                let order = k
+                    .usize("order")?
+                    .ok_or_else(|| k.err("order", "required for type = \"polynomial\""))?;
+                if order > MAX_POLYNOMIAL_ORDER {
+                    return Err(k.err(
+                        "order",
+                        format!("{order} > {MAX_POLYNOMIAL_ORDER}: numpy's polyfit has lost every digit long before"),
+                    ));
+                }
+                DetrendType::Polynomial { order }
+            }
+            "spline" => {
+                let order = k
+                    .usize("order")?
+                    .ok_or_else(|| k.err("order", "required for type = \"spline\""))?;
+                if !(1..=5).contains(&order) {
+                    return Err(k.err(
+                        "order",
+                        format!("must be 1 to 5 (scipy's spline degrees), got {order}"),
+                    ));
+                }
+                let dspline = k
+                    .usize("dspline")?
+                    .ok_or_else(|| k.err("dspline", "required for type = \"spline\": samples between knots"))?;
+                if dspline == 0 {
+                    return Err(k.err("dspline", "must be >= 1 sample"));
+                }
+                DetrendType::Spline { order, dspline }
+            }
             other => {
                 return Err(k.err(
                     "type",
-                    format!("`{other}` is not supported (expected simple, demean, constant or linear)"),
+                    format!("`{other}` is not supported (expected simple, demean, constant, linear, polynomial or spline)"),
                 ))
             }
         };

@@ -1,5 +1,7 @@
 //! `Trace.filter(type, freq | freqmin, freqmax, corners=4, zerophase=False)`: ObsPy's
-//! Butterworth band-pass, band-stop, low-pass and high-pass as second-order sections.
+//! Butterworth band-pass, band-stop, low-pass and high-pass as second-order sections, and
+//! `Trace.filter("lowpass_cheby_2", freq, maxorder=12, ba=False, freq_passband=False)`
+//! (`obspy.signal.filter.lowpass_cheby_2`: no corners, no zerophase).
 
 use serde::Serialize;
 
@@ -19,26 +21,64 @@ pub struct Filter {
     pub freq: Option<f64>,
     pub freqmin: Option<f64>,
     pub freqmax: Option<f64>,
+    /// Butterworth order; lowpass_cheby_2's `maxorder`.
     pub corners: usize,
     pub zerophase: bool,
+}
+
+/// lowpass_cheby_2's keys: `freq` (the stop band, Hz), `maxorder` (default 12), and `ba` and
+/// `freq_passband`, which only make ObsPy's function return something else than data
+/// (coefficients, or a tuple `Trace.filter` cannot store): accepted as false only.
+fn cheby2(k: &mut Keys) -> Result<Filter, ConfigError> {
+    let freq = k
+        .positive("freq")?
+        .ok_or_else(|| k.err("freq", "required, in Hz"))?;
+    let maxorder = k.usize("maxorder")?.unwrap_or(12);
+    if maxorder == 0 || maxorder > 32 {
+        return Err(k.err("maxorder", format!("must be 1..=32, got {maxorder}")));
+    }
+    for key in ["ba", "freq_passband"] {
+        if k.bool(key, false)? {
+            return Err(k.err(
+                key,
+                "only false: with true ObsPy's lowpass_cheby_2 returns filter coefficients or a \
+                 (data, passband) tuple, which Trace.filter cannot store as data",
+            ));
+        }
+    }
+    Ok(Filter {
+        kind: FilterType::LowpassCheby2,
+        freq: Some(freq),
+        freqmin: None,
+        freqmax: None,
+        corners: maxorder,
+        zerophase: false,
+    })
 }
 
 impl Operation for Filter {
     fn parse(k: &mut Keys, _warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
         let ty = k
             .str("type")?
-            .ok_or_else(|| k.err("type", "required: bandpass, bandstop, lowpass or highpass"))?;
+            .ok_or_else(|| {
+                k.err(
+                    "type",
+                    "required: bandpass, bandstop, lowpass, highpass or lowpass_cheby_2",
+                )
+            })?;
         // ObsPy's Trace.filter lower-cases the type ("Bandpass" works there).
         let kind = match ty.to_ascii_lowercase().as_str() {
             "bandpass" => FilterType::Bandpass,
             "bandstop" => FilterType::Bandstop,
             "lowpass" => FilterType::Lowpass,
             "highpass" => FilterType::Highpass,
+            "lowpass_cheby_2" => return cheby2(k),
             s => {
                 return Err(k.err(
                     "type",
                     format!(
-                        "`{s}` is not supported (expected bandpass, bandstop, lowpass or highpass)"
+                        "`{s}` is not supported (expected bandpass, bandstop, lowpass, highpass \
+                         or lowpass_cheby_2)"
                     ),
                 ))
             }
@@ -50,7 +90,7 @@ impl Operation for Filter {
         let zerophase = k.bool("zerophase", false)?;
         let (mut freq, mut freqmin, mut freqmax) = (None, None, None);
         match kind {
-            FilterType::Lowpass | FilterType::Highpass => {
+            FilterType::Lowpass | FilterType::Highpass | FilterType::LowpassCheby2 => {
                 freq = Some(
                     k.positive("freq")?
                         .ok_or_else(|| k.err("freq", "required, in Hz"))?,
