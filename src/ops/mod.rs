@@ -19,3 +19,4 @@ pub mod resample;
 pub mod rotate;
 pub mod taper;
 pub mod trim;
+pub mod windows;

@@ -12,9 +12,11 @@ pub enum Side {
     Right,
 }
 
-/// scipy windows reachable through `Trace.taper(type=...)` (NUMERICS §2), plus ObsPy's `cosine`.
+/// scipy windows reachable through `Trace.taper(type=...)` (NUMERICS §2), plus ObsPy's
+/// `cosine`: every one ObsPy 1.5.1's taper entry points name. The parameters of those that
+/// take some are `WindowArgs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Window {
     Hann,
     Hamming,
@@ -27,6 +29,36 @@ pub enum Window {
     Blackmanharris,
     Nuttall,
     Flattop,
+    Bohman,
+    Parzen,
+    /// `beta`
+    Kaiser,
+    /// `std`
+    Gaussian,
+    /// `p`, `sig`
+    GeneralGaussian,
+    /// `at` (dB)
+    Chebwin,
+    /// `NW`
+    Dpss,
+}
+
+/// The keyword arguments ObsPy passes through to the scipy window (`Trace.taper(type,
+/// **kwargs)`), under scipy's names; only the ones `Window` needs are set.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct WindowArgs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sig: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<f64>,
+    #[serde(rename = "NW", skip_serializing_if = "Option::is_none")]
+    pub nw: Option<f64>,
 }
 
 impl Window {
@@ -44,11 +76,32 @@ impl Window {
             "blackmanharris" => Window::Blackmanharris,
             "nuttall" => Window::Nuttall,
             "flattop" => Window::Flattop,
+            "bohman" => Window::Bohman,
+            "parzen" => Window::Parzen,
+            "kaiser" => Window::Kaiser,
+            "gaussian" => Window::Gaussian,
+            "general_gaussian" => Window::GeneralGaussian,
+            "chebwin" => Window::Chebwin,
+            "dpss" => Window::Dpss,
             _ => return None,
         })
     }
     pub const NAMES: &'static str =
-        "hann, hamming, cosine, blackman, bartlett, triang, boxcar, barthann, blackmanharris, nuttall, flattop";
+        "hann, hamming, cosine, blackman, bartlett, triang, boxcar, barthann, blackmanharris, \
+         nuttall, flattop, bohman, parzen, kaiser (beta), gaussian (std), general_gaussian (p, \
+         sig), chebwin (at), dpss (NW)";
+
+    /// The keys of `WindowArgs` this window needs (scipy's positional parameters).
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            Window::Kaiser => &["beta"],
+            Window::Gaussian => &["std"],
+            Window::GeneralGaussian => &["p", "sig"],
+            Window::Chebwin => &["at"],
+            Window::Dpss => &["NW"],
+            _ => &[],
+        }
+    }
 }
 
 /// Samples each tapered end covers for an n-sample trace, and whether ObsPy warns that the
@@ -80,21 +133,17 @@ pub fn taper_window(
     n: usize,
     sampling_rate: f64,
     max_percentage: Option<f64>,
-    kind: Window,
+    (kind, args): (Window, &WindowArgs),
     max_length: Option<f64>,
     side: Side,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, String> {
     let mut x = vec![1.0; n];
     if n == 0 {
-        return x;
+        return Ok(x);
     }
-    let (wlen, _) = taper_len(n, sampling_rate, max_percentage, max_length);
-    let m = if 2 * wlen == n {
-        2 * wlen
-    } else {
-        2 * wlen + 1
-    };
-    let w = window(kind, m);
+    let m = window_len(n, sampling_rate, max_percentage, max_length);
+    let wlen = taper_len(n, sampling_rate, max_percentage, max_length).0;
+    let w = window_with(kind, args, m)?;
     match side {
         Side::Both | Side::Left => {
             for i in 0..wlen {
@@ -111,7 +160,22 @@ pub fn taper_window(
         }
         Side::Left => {}
     }
-    x
+    Ok(x)
+}
+
+/// The length of the window ObsPy samples for the tapered ends: 2 wlen, or 2 wlen + 1.
+pub fn window_len(
+    n: usize,
+    sampling_rate: f64,
+    max_percentage: Option<f64>,
+    max_length: Option<f64>,
+) -> usize {
+    let (wlen, _) = taper_len(n, sampling_rate, max_percentage, max_length);
+    if 2 * wlen == n {
+        2 * wlen
+    } else {
+        2 * wlen + 1
+    }
 }
 
 /// Applies `Trace.taper(max_percentage, type, max_length, side)` in place.
@@ -128,13 +192,51 @@ pub fn taper(
     if n == 0 {
         return None;
     }
-    let w = taper_window(n, sampling_rate, max_percentage, kind, max_length, side);
+    let w = taper_window(
+        n,
+        sampling_rate,
+        max_percentage,
+        (kind, &WindowArgs::default()),
+        max_length,
+        side,
+    )
+    .unwrap_or_else(|_| vec![1.0; n]);
     x.iter_mut().zip(&w).for_each(|(v, w)| *v *= w);
     let (_, warn) = taper_len(n, sampling_rate, max_percentage, max_length);
     warn.then(|| WHOLE_TRACE.to_string())
 }
 
-/// A symmetric scipy window of length m (`sym=True`), or ObsPy's `cosine_taper(m, p=1)`.
+/// A symmetric scipy window of length m with its parameters (`sym=True`), or scipy's
+/// refusal of them (dpss needs 0 < NW < M / 2).
+pub fn window_with(kind: Window, args: &WindowArgs, m: usize) -> Result<Vec<f64>, String> {
+    use super::windows;
+    let need =
+        |v: Option<f64>, name: &str| v.ok_or_else(|| format!("the {kind:?} window needs `{name}`"));
+    Ok(match kind {
+        Window::Bohman => windows::bohman(m),
+        Window::Parzen => windows::parzen(m),
+        Window::Kaiser => windows::kaiser(m, need(args.beta, "beta")?),
+        Window::Gaussian => windows::gaussian(m, need(args.std, "std")?),
+        Window::GeneralGaussian => {
+            windows::general_gaussian(m, need(args.p, "p")?, need(args.sig, "sig")?)
+        }
+        Window::Chebwin => windows::chebwin(m, need(args.at, "at")?),
+        Window::Dpss => {
+            let nw = need(args.nw, "NW")?;
+            if m > 1 && nw >= m as f64 / 2.0 {
+                return Err(format!(
+                    "dpss NW = {nw} for a {m}-sample window: NW must be less than M/2. \
+                     (scipy's error)"
+                ));
+            }
+            windows::dpss(m, nw)
+        }
+        _ => window(kind, m),
+    })
+}
+
+/// A symmetric scipy window of length m (`sym=True`), or ObsPy's `cosine_taper(m, p=1)`,
+/// for the windows without parameters (the others: `window_with`; here they are ones).
 pub fn window(kind: Window, m: usize) -> Vec<f64> {
     if m <= 1 {
         return vec![1.0; m];
@@ -204,6 +306,13 @@ pub fn window(kind: Window, m: usize) -> Vec<f64> {
             })
             .collect(),
         Window::Cosine => cosine_taper(m, 1.0, false, true).unwrap_or_else(|_| vec![1.0; m]),
+        Window::Bohman => super::windows::bohman(m),
+        Window::Parzen => super::windows::parzen(m),
+        Window::Kaiser
+        | Window::Gaussian
+        | Window::GeneralGaussian
+        | Window::Chebwin
+        | Window::Dpss => vec![1.0; m],
     }
 }
 

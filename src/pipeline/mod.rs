@@ -207,7 +207,8 @@ npts = 12000
                 max_percentage: Some(0.05),
                 kind: Window::Hann,
                 max_length: None,
-                side: Side::Both
+                side: Side::Both,
+                args: Default::default(),
             })
         );
         match &p.steps[2] {
@@ -539,5 +540,53 @@ npts = 12000
         // Butterworth filters do not take maxorder.
         let e = err("[[step]]\nop = \"filter\"\ntype = \"lowpass\"\nfreq = 2\nmaxorder = 4\n");
         assert!(e.contains("maxorder") && e.contains("unknown key"), "{e}");
+    }
+
+    /// Every window ObsPy's taper names; the parameterised ones need scipy's parameter (no
+    /// default there), under scipy's name, and only theirs.
+    #[test]
+    fn taper_windows_take_scipys_parameters() {
+        let p = Pipeline::parse(
+            "[[step]]\nop = \"taper\"\nmax_percentage = 0.1\ntype = \"kaiser\"\nbeta = 14\n\
+             [[step]]\nop = \"taper\"\nmax_percentage = 0.1\ntype = \"dpss\"\nNW = 2.5\n\
+             [[step]]\nop = \"taper\"\nmax_percentage = 0.1\ntype = \"chebwin\"\nat = 30\n",
+        )
+        .unwrap();
+        let Step::Taper(t) = &p.steps[0] else {
+            panic!()
+        };
+        assert_eq!((t.kind, t.args.beta), (Window::Kaiser, Some(14.0)));
+        let j = serde_json::to_value(&p.steps[1]).unwrap();
+        assert_eq!(
+            (j["type"].clone(), j["NW"].clone()),
+            ("dpss".into(), 2.5.into())
+        );
+        assert!(p.warnings[0].contains("45dB"), "{:?}", p.warnings);
+        for (keys, needles) in [
+            ("type = \"kaiser\"\n", &["beta", "required"][..]),
+            (
+                "type = \"general_gaussian\"\np = 1.5\n",
+                &["sig", "required"][..],
+            ),
+            ("type = \"gaussian\"\nstd = 0\n", &["std", "> 0"][..]),
+            ("type = \"dpss\"\nNW = 0\n", &["NW", "positive"][..]),
+            ("type = \"hann\"\nbeta = 3\n", &["beta", "unknown key"][..]),
+            ("type = \"dpss\"\nnw = 3\n", &["NW", "required"][..]),
+            ("type = \"slepian\"\n", &["unknown window", "dpss"][..]),
+        ] {
+            let e = err(&format!(
+                "[[step]]\nop = \"taper\"\nmax_percentage = 0.1\n{keys}"
+            ));
+            for n in needles {
+                assert!(e.contains(n), "{keys}: `{n}` not in {e}");
+            }
+        }
+        // resample's get_window takes a bare name only for windows without parameters.
+        assert!(Pipeline::parse(
+            "[[step]]\nop = \"resample\"\nsampling_rate = 5\nwindow = \"parzen\"\n"
+        )
+        .is_ok());
+        let e = err("[[step]]\nop = \"resample\"\nsampling_rate = 5\nwindow = \"kaiser\"\n");
+        assert!(e.contains("window"), "{e}");
     }
 }

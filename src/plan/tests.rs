@@ -317,3 +317,24 @@ fn chebyshev_corners_past_nyquist_warn_or_fail_as_obspy() {
         .collect();
     assert_eq!(on_host, [true, false, true]);
 }
+
+/// dpss's NW must be under half the window a trace gets (scipy raises): per trace shape.
+#[test]
+fn dpss_fails_traces_whose_window_is_too_short_for_nw() {
+    let st = steps("[[step]]\nop = \"taper\"\nmax_percentage = 0.05\ntype = \"dpss\"\nNW = 4\n");
+    // 100 samples: wlen 5, M = 11 > 2 NW = 8: fine. 60 samples: M = 7: refused.
+    assert!(shapes(&st, shape(100, 10.0)).failure.is_none());
+    let f = shapes(&st, shape(60, 10.0)).failure.expect("scipy raises");
+    assert!(
+        f.message.contains("NW must be less than M/2"),
+        "{}",
+        f.message
+    );
+    // A window of one sample is ones in scipy, whatever NW.
+    assert!(shapes(&st, shape(19, 10.0)).failure.is_none());
+    let p = plan_for(&st, shape(100, 10.0)).unwrap();
+    let Stage::Taper(t) = &p.stages[0].stage else {
+        panic!("a taper stage")
+    };
+    assert!(t.window[0] > 0.0 && t.window[0] < 0.1 && t.window[50] == 1.0);
+}

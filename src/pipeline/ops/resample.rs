@@ -32,7 +32,12 @@ impl Operation for Resample {
             "none" | "None" => None,
             w => Some(
                 Window::parse(w)
-                    .filter(|p| *p != Window::Cosine && w == w.to_ascii_lowercase())
+                    // get_window takes a bare name only for windows without parameters.
+                    .filter(|p| {
+                        *p != Window::Cosine
+                            && p.params().is_empty()
+                            && w == w.to_ascii_lowercase()
+                    })
                     .ok_or_else(|| {
                         k.err(
                             "window",

@@ -1,4 +1,6 @@
-//! `Trace.taper(max_percentage, type="hann", max_length=None, side="both")`.
+//! `Trace.taper(max_percentage, type="hann", max_length=None, side="both", **kwargs)`: every
+//! window ObsPy 1.5.1 names, with the scipy parameters of those that take some (`beta`,
+//! `std`, `p` and `sig`, `at`, `NW`).
 
 use serde::Serialize;
 
@@ -8,6 +10,7 @@ use crate::ops::taper;
 use crate::pipeline::build::Build;
 use crate::pipeline::keys::Keys;
 use crate::pipeline::shape::StepShape;
+use crate::ops::taper::WindowArgs;
 use crate::pipeline::{Side, Window};
 use crate::stages;
 
@@ -18,6 +21,50 @@ pub struct Taper {
     pub kind: Window,
     pub max_length: Option<f64>,
     pub side: Side,
+    /// The window's own parameters (scipy's names), for the windows that take some.
+    #[serde(flatten)]
+    pub args: WindowArgs,
+}
+
+/// The parameters `kind` needs, each required (scipy has no defaults for them), checked as
+/// scipy would fail on them.
+fn window_args(k: &mut Keys, kind: Window, warnings: &mut Vec<String>) -> Result<WindowArgs, ConfigError> {
+    let mut args = WindowArgs::default();
+    for &name in kind.params() {
+        let key: &'static str = name;
+        let v = k
+            .f64(key)?
+            .ok_or_else(|| k.err(key, format!("required for the {name} parameter of this window (scipy has no default)")))?;
+        match name {
+            "beta" => args.beta = Some(v),
+            "std" | "sig" if v <= 0.0 => {
+                return Err(k.err(key, format!("must be > 0, got {v}")));
+            }
+            "std" => args.std = Some(v),
+            "sig" => args.sig = Some(v),
+            "p" => args.p = Some(v),
+            "at" => {
+                if v.abs() < 45.0 {
+                    warnings.push(format!(
+                        "step {} (taper): chebwin at = {v}: This window is not suitable for \
+                         spectral analysis for attenuation values lower than about 45dB \
+                         because the equivalent noise bandwidth of a Chebyshev window does \
+                         not grow monotonically with increasing sidelobe attenuation when \
+                         the attenuation is smaller than about 45 dB. (scipy's warning)",
+                        k.step()
+                    ));
+                }
+                args.at = Some(v);
+            }
+            _ => {
+                if v <= 0.0 {
+                    return Err(k.err(key, format!("NW must be positive, got {v} (scipy's error)")));
+                }
+                args.nw = Some(v);
+            }
+        }
+    }
+    Ok(args)
 }
 
 impl Operation for Taper {
@@ -53,6 +100,7 @@ impl Operation for Taper {
                 format!("unknown window `{ty}` (expected one of {})", Window::NAMES),
             )
         })?;
+        let args = window_args(k, kind, warnings)?;
         // ObsPy's Trace.taper lower-cases type and side.
         let side = match k
             .str("side")?
@@ -70,6 +118,7 @@ impl Operation for Taper {
             kind,
             max_length,
             side,
+            args,
         })
     }
 
@@ -78,6 +127,16 @@ impl Operation for Taper {
         if n > 0 {
             let (_, warn) = taper::taper_len(n, rate, self.max_percentage, self.max_length);
             s.warning = warn.then(|| taper::WHOLE_TRACE.to_string());
+            // dpss's NW must fit the window this trace gets (scipy raises otherwise).
+            if let (Window::Dpss, Some(nw)) = (self.kind, self.args.nw) {
+                let m = taper::window_len(n, rate, self.max_percentage, self.max_length);
+                if m > 1 && nw >= m as f64 / 2.0 {
+                    return Err(format!(
+                        "dpss NW = {nw} for a {m}-sample window: NW must be less than M/2. \
+                         (scipy's error)"
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -89,10 +148,10 @@ impl Operation for Taper {
                 n,
                 rate,
                 self.max_percentage,
-                self.kind,
+                (self.kind, &self.args),
                 self.max_length,
                 self.side,
-            );
+            )?;
             b.push(stages::Taper { window: w.into() }, n, n);
         }
         Ok(())
