@@ -1,5 +1,6 @@
-//! Least-squares trend fits for `detrend`'s polynomial and spline types (NUMERICS §1): the
-//! fit itself, evaluated at every sample, in f64.
+//! Least-squares trend fits for `detrend`'s polynomial and spline types (NUMERICS §1), and
+//! the interpolating spline `integrate(method="spline")` integrates: evaluated at every
+//! sample, in f64.
 //!
 //! numpy's `polyfit` solves the Vandermonde system in monomials of the raw index (columns
 //! scaled, SVD); FITPACK's `curfit` (scipy's LSQUnivariateSpline) rotates the B-spline
@@ -75,6 +76,74 @@ pub fn polynomial_fit(y: &[f64], order: usize) -> Result<Vec<f64>, String> {
 pub fn spline_fit(y: &[f64], order: usize, dspline: usize) -> Result<Vec<f64>, String> {
     let n = y.len();
     let k = order;
+    check_degree(k, n)?;
+    let d = dspline as f64;
+    let (start, stop) = (d / 2.0, n as f64 - d / 2.0 + 2.0);
+    // numpy's arange length: ceil((stop - start) / step), values start + i step.
+    let count = ((stop - start) / d).ceil().max(0.0) as usize;
+    let interior: Vec<f64> = (0..count).map(|i| start + i as f64 * d).collect();
+    let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let t = full_knots(&x, &interior, k);
+    if !schoenberg_whitney(&t, k, &x) {
+        return Err(format!(
+            "Interior knots t must satisfy Schoenberg-Whitney conditions (scipy's error: \
+             {} knots every {dspline} samples from {start} for {n} samples)",
+            interior.len()
+        ));
+    }
+    let s = Spline::fit(&x, y, t, k).ok_or_else(|| {
+        format!("the spline fit of order {k} with knots every {dspline} samples is singular")
+    })?;
+    Ok(x.iter().map(|&xi| s.eval(xi)).collect())
+}
+
+/// `InterpolatedUnivariateSpline(t, y, k).antiderivative()(t)` for t = linspace(0, (n - 1)
+/// dx, n): ObsPy's `integrate(method="spline", k=3)`. FITPACK's interpolation knots (s = 0:
+/// interior knots at the samples for an odd k, midway between them for an even one), the
+/// spline through every sample, then its integral from the first sample: over each half of
+/// each sample interval (inside one knot span either way) by 3-point Gauss-Legendre, exact
+/// for degree <= 5, summed from the left.
+pub fn spline_integral(y: &[f64], dx: f64, k: usize) -> Result<Vec<f64>, String> {
+    let n = y.len();
+    check_degree(k, n)?;
+    let last = (n - 1) as f64 * dx;
+    let step = if n > 1 { last / (n - 1) as f64 } else { 0.0 };
+    let x: Vec<f64> = (0..n)
+        .map(|i| if i + 1 == n { last } else { i as f64 * step })
+        .collect();
+    let k3 = k / 2;
+    let interior: Vec<f64> = (0..n - k - 1)
+        .map(|l| {
+            let j = k3 + 1 + l;
+            if k % 2 == 1 {
+                x[j]
+            } else {
+                (x[j] + x[j - 1]) * 0.5
+            }
+        })
+        .collect();
+    let t = full_knots(&x, &interior, k);
+    let s = Spline::fit(&x, y, t, k)
+        .ok_or_else(|| format!("the interpolating spline of order {k} is singular"))?;
+    // Gauss-Legendre nodes and weights on [-1, 1].
+    let r = (0.6f64).sqrt();
+    let gl = [(-r, 5.0 / 9.0), (0.0, 8.0 / 9.0), (r, 5.0 / 9.0)];
+    let piece = |a: f64, b: f64| -> f64 {
+        let (h, m) = ((b - a) / 2.0, (a + b) / 2.0);
+        gl.iter().map(|&(u, w)| w * s.eval(m + h * u)).sum::<f64>() * h
+    };
+    let mut out = Vec::with_capacity(n);
+    let mut acc = 0.0;
+    out.push(0.0);
+    for i in 1..n {
+        let mid = (x[i - 1] + x[i]) * 0.5;
+        acc += piece(x[i - 1], mid) + piece(mid, x[i]);
+        out.push(acc);
+    }
+    Ok(out)
+}
+
+fn check_degree(k: usize, n: usize) -> Result<(), String> {
     if !(1..=5).contains(&k) {
         return Err(format!(
             "spline order {k}: scipy's splines have order 1 to 5"
@@ -85,72 +154,78 @@ pub fn spline_fit(y: &[f64], order: usize, dspline: usize) -> Result<Vec<f64>, S
             "a spline of order {k} needs more than {k} samples, the trace has {n}"
         ));
     }
-    let d = dspline as f64;
-    let (start, stop) = (d / 2.0, n as f64 - d / 2.0 + 2.0);
-    // numpy's arange length: ceil((stop - start) / step), values start + i step.
-    let count = ((stop - start) / d).ceil().max(0.0) as usize;
-    let last = (n - 1) as f64;
-    let interior: Vec<f64> = (0..count).map(|i| start + i as f64 * d).collect();
-    let mut t = vec![0.0; k + 1];
-    t.extend(&interior);
-    t.extend(std::iter::repeat_n(last, k + 1));
-    let ncoef = t.len() - k - 1;
-    if !schoenberg_whitney(&t, k, n) {
-        return Err(format!(
-            "Interior knots t must satisfy Schoenberg-Whitney conditions (scipy's error: \
-             {} knots every {dspline} samples from {start} for {n} samples)",
-            interior.len()
-        ));
-    }
-    // Banded normal equations: coefficient j meets j..=j+k.
-    let w = k + 1;
-    let mut g = vec![0.0; ncoef * w];
-    let mut vals = vec![0.0; w];
-    let mut spans = Vec::with_capacity(n);
-    for i in 0..n {
-        let l = span(&t, k, ncoef, i as f64);
-        spans.push(l);
-        bspline_basis(&t, k, l, i as f64, &mut vals);
-        let j0 = l - k;
-        for a in 0..w {
-            for b in a..w {
-                g[(j0 + a) * w + (b - a)] += vals[a] * vals[b];
-            }
-        }
-    }
-    let band = band_cholesky(&mut g, ncoef, w).ok_or_else(|| {
-        format!("the spline fit of order {k} with knots every {dspline} samples is singular")
-    })?;
-    let eval = |c: &[f64], out: &mut Vec<f64>, vals: &mut Vec<f64>| {
-        out.clear();
-        for (i, &l) in spans.iter().enumerate() {
-            bspline_basis(&t, k, l, i as f64, vals);
-            out.push((0..w).map(|a| vals[a] * c[l - k + a]).sum());
-        }
-    };
-    let mut c = vec![0.0; ncoef];
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..2 {
-        eval(&c, &mut out, &mut vals);
-        let mut rhs = vec![0.0; ncoef];
-        for (i, (yi, fi)) in y.iter().zip(&out).enumerate() {
-            let l = spans[i];
-            bspline_basis(&t, k, l, i as f64, &mut vals);
-            let r = yi - fi;
-            for a in 0..w {
-                rhs[l - k + a] += vals[a] * r;
-            }
-        }
-        band.solve(&g, &mut rhs);
-        c.iter_mut().zip(&rhs).for_each(|(a, d)| *a += d);
-    }
-    eval(&c, &mut out, &mut vals);
-    Ok(out)
+    Ok(())
 }
 
-/// FITPACK's `fpchec` (scipy's check before `curfit`) for data x = 0..n and the full knot
-/// vector t (k + 1 end knots each side): ported condition by condition, 0-based.
-fn schoenberg_whitney(t: &[f64], k: usize, n: usize) -> bool {
+/// The knot vector: k + 1 copies of the first sample, the interior knots, k + 1 of the last.
+fn full_knots(x: &[f64], interior: &[f64], k: usize) -> Vec<f64> {
+    let (first, last) = (x[0], x[x.len() - 1]);
+    let mut t = vec![first; k + 1];
+    t.extend(interior);
+    t.extend(std::iter::repeat_n(last, k + 1));
+    t
+}
+
+/// A B-spline of degree k on knots t with its coefficients.
+struct Spline {
+    t: Vec<f64>,
+    k: usize,
+    c: Vec<f64>,
+}
+
+impl Spline {
+    /// The least-squares spline through (x, y) (x increasing): banded normal equations,
+    /// Cholesky, one refinement on the residual.
+    fn fit(x: &[f64], y: &[f64], t: Vec<f64>, k: usize) -> Option<Spline> {
+        let ncoef = t.len() - k - 1;
+        let w = k + 1;
+        let mut g = vec![0.0; ncoef * w];
+        let mut vals = vec![0.0; w];
+        let spans: Vec<usize> = x.iter().map(|&xi| span(&t, k, ncoef, xi)).collect();
+        for (&xi, &l) in x.iter().zip(&spans) {
+            bspline_basis(&t, k, l, xi, &mut vals);
+            let j0 = l - k;
+            for a in 0..w {
+                for b in a..w {
+                    g[(j0 + a) * w + (b - a)] += vals[a] * vals[b];
+                }
+            }
+        }
+        let band = band_cholesky(&mut g, ncoef, w)?;
+        let mut s = Spline {
+            t,
+            k,
+            c: vec![0.0; ncoef],
+        };
+        for _ in 0..2 {
+            let mut rhs = vec![0.0; ncoef];
+            for ((&xi, &l), yi) in x.iter().zip(&spans).zip(y) {
+                bspline_basis(&s.t, k, l, xi, &mut vals);
+                let fi: f64 = (0..w).map(|a| vals[a] * s.c[l - k + a]).sum();
+                let r = yi - fi;
+                for a in 0..w {
+                    rhs[l - k + a] += vals[a] * r;
+                }
+            }
+            band.solve(&g, &mut rhs);
+            s.c.iter_mut().zip(&rhs).for_each(|(a, d)| *a += d);
+        }
+        Some(s)
+    }
+
+    fn eval(&self, x: f64) -> f64 {
+        let (k, ncoef) = (self.k, self.c.len());
+        let l = span(&self.t, k, ncoef, x);
+        let mut vals = [0.0f64; 6];
+        bspline_basis(&self.t, k, l, x, &mut vals[..=k]);
+        (0..=k).map(|a| vals[a] * self.c[l - k + a]).sum()
+    }
+}
+
+/// FITPACK's `fpchec` (scipy's check before `curfit`) for increasing data x and the full
+/// knot vector t (k + 1 end knots each side): ported condition by condition, 0-based.
+fn schoenberg_whitney(t: &[f64], k: usize, x: &[f64]) -> bool {
+    let n = x.len();
     let ncoef = t.len() - k - 1;
     // 1: as many coefficients as the degree needs, no more than data points.
     if ncoef < k + 1 || ncoef > n {
@@ -162,7 +237,7 @@ fn schoenberg_whitney(t: &[f64], k: usize, n: usize) -> bool {
     }
     // 5: Schoenberg-Whitney: the first sample before the first interior knot, the last
     // after the last, and each inner B-spline j a sample of its own in (t_j, t_{j+k+1}).
-    if 0.0 >= t[k + 1] || (n - 1) as f64 <= t[ncoef - 1] {
+    if x[0] >= t[k + 1] || x[n - 1] <= t[ncoef - 1] {
         return false;
     }
     let mut i = 0usize;
@@ -173,11 +248,11 @@ fn schoenberg_whitney(t: &[f64], k: usize, n: usize) -> bool {
             if i + 1 >= n {
                 return false;
             }
-            if i as f64 > tj {
+            if x[i] > tj {
                 break;
             }
         }
-        if i as f64 >= tl {
+        if x[i] >= tl {
             return false;
         }
     }
@@ -351,6 +426,29 @@ mod tests {
             .zip([1.0, 5.0, -2.0])
             .all(|(a, b)| (a - b).abs() < 1e-12));
         assert_eq!(polynomial_fit(&[7.0], 3).unwrap(), [7.0]);
+    }
+
+    #[test]
+    fn spline_integrals_of_polynomials_are_exact() {
+        // The interpolating spline of a polynomial of degree <= k is the polynomial: its
+        // integral from 0 is known (y = 1 + 2t - 0.3t^2, dx = 0.01).
+        let dx = 0.01;
+        let y: Vec<f64> = (0..500)
+            .map(|i| {
+                let t = i as f64 * dx;
+                1.0 + 2.0 * t - 0.3 * t * t
+            })
+            .collect();
+        for k in 2..=5 {
+            let got = spline_integral(&y, dx, k).unwrap();
+            for (i, g) in got.iter().enumerate() {
+                let t = i as f64 * dx;
+                let want = t + t * t - 0.1 * t * t * t;
+                assert!((g - want).abs() < 1e-10, "k={k} i={i}: {g} vs {want}");
+            }
+        }
+        assert!(spline_integral(&[1.0, 2.0, 3.0], 0.1, 3).is_err(), "n <= k");
+        assert_eq!(spline_integral(&[1.0, 2.0], 0.5, 1).unwrap(), [0.0, 0.75]);
     }
 
     #[test]

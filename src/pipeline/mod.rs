@@ -249,8 +249,15 @@ npts = 12000
         assert!(e.contains("`a`"), "{e}");
         let e = err("[[step]]\nop = \"decimate\"\nfactor = 20\n");
         assert!(e.contains("factor"), "{e}");
-        let e = err("[[step]]\nop = \"integrate\"\nmethod = \"spline\"\n");
+        let e = err("[[step]]\nop = \"integrate\"\nmethod = \"simpson\"\n");
         assert!(e.contains("method") && e.contains("cumtrapz"), "{e}");
+        let e = err("[[step]]\nop = \"integrate\"\nmethod = \"spline\"\nk = 6\n");
+        assert!(
+            e.contains("`k`") || e.contains("k:") || e.contains("1 to 5"),
+            "{e}"
+        );
+        let e = err("[[step]]\nop = \"integrate\"\nk = 3\n");
+        assert!(e.contains("k") && e.contains("unknown key"), "{e}");
         let e = err("[[step]]\nop = \"differentiate\"\nmethod = \"fd\"\n");
         assert!(e.contains("gradient"), "{e}");
         let e = err("[[step]]\nop = \"normalize\"\nnorm = \"max\"\n");
@@ -335,7 +342,8 @@ npts = 12000
         assert_eq!(
             p.steps[0],
             Step::Integrate(ops::Integrate {
-                method: "cumtrapz".into()
+                method: "cumtrapz".into(),
+                k: None,
             })
         );
         assert_eq!(

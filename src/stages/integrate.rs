@@ -1,5 +1,6 @@
 //! `integrate` (cumtrapz): twin `ops::integrate::cumtrapz`, kernel `integrate` (a scan per
-//! trace, into the other real buffer).
+//! trace, into the other real buffer); ObsPy's `method="spline"` is a host stage (an
+//! interpolating spline is a banded solve over the whole trace: `ops::lsq::spline_integral`).
 
 use bytemuck::{Pod, Zeroable};
 use serde_json::{json, Value};
@@ -14,6 +15,8 @@ use crate::ops::integrate;
 pub struct Integrate {
     /// The trace's sample spacing (s).
     pub dx: f64,
+    /// `method="spline"` with this degree `k`; None: cumtrapz.
+    pub spline: Option<usize>,
 }
 
 /// shaders/integrate.wgsl `IntegrateParams`.
@@ -28,11 +31,23 @@ pub struct IntegrateParams {
 
 impl StageOps for Integrate {
     fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
-        integrate::cumtrapz(&mut x.tr.data, self.dx);
-        Ok(())
+        match self.spline {
+            None => {
+                integrate::cumtrapz(&mut x.tr.data, self.dx);
+                Ok(())
+            }
+            Some(k) => {
+                x.tr.data = crate::ops::lsq::spline_integral(&x.tr.data, self.dx, k)
+                    .map_err(StageError::Op)?;
+                Ok(())
+            }
+        }
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
+        if self.spline.is_some() {
+            return Err("integrate method spline has no kernel".into());
+        }
         let p = IntegrateParams {
             n: x.n_in,
             count: x.cnt,
@@ -45,10 +60,16 @@ impl StageOps for Integrate {
     }
 
     fn describe(&self) -> Value {
-        json!({"method": "cumtrapz", "dx": self.dx})
+        match self.spline {
+            None => json!({"method": "cumtrapz", "dx": self.dx}),
+            Some(k) => json!({"method": "spline", "k": k, "dx": self.dx}),
+        }
     }
 
     fn device_limit(&self, caps: &crate::gpu::record::Caps) -> Option<String> {
+        if self.spline.is_some() {
+            return Some("integrate spline (an interpolating spline on the host)".into());
+        }
         (!caps.shader_f64)
             .then(|| "integrate (the adapter has no SHADER_F64 for the f64 running sum)".into())
     }
