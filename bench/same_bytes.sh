@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Byte-identical outputs of two seisbatch binaries on the CPU path (issue #13's "no behaviour
 # change"): the bundled example and `seisbatch synth` data, through the example chains and a
-# chain with every stage (bench/chains/every_stage.toml), as SAC and as miniSEED.
+# chain with every stage (bench/chains/every_stage.toml), as SAC and as miniSEED; the
+# receiver-function chain (rotate, origin-relative trim) with examples/events.csv.
 #
 # usage: bench/same_bytes.sh OLD_BINARY NEW_BINARY
 # Build the old one from a worktree: git worktree add /tmp/old <commit> &&
@@ -16,13 +17,15 @@ trap 'rm -rf "$work"' EXIT
 "$new" synth --output "$work/synth" --events 2 --stations 4 --duration 1200 --bad-fraction 0.05 --seed 7 >/dev/null
 status=0
 for input in "$root/examples/data" "$work/synth"; do
-  for chain in "$root/examples/forum_chain.toml" "$root/examples/velocity_bandpass.toml" "$root/bench/chains/every_stage.toml"; do
+  for chain in "$root/examples/forum_chain.toml" "$root/examples/velocity_bandpass.toml" "$root/bench/chains/every_stage.toml" "$root/examples/receiver_function.toml"; do
+    extra=()
+    case "$chain" in *receiver_function*) extra=(--events "$root/examples/events.csv") ;; esac
     for format in sac mseed; do
       tag="$(basename "$input")-$(basename "$chain" .toml)-$format"
       for which in old new; do
         bin=$old; [ "$which" = new ] && bin=$new
         "$bin" run "$chain" --input "$input" --output "$work/$which-$tag" --device cpu \
-          --format "$format" --quiet || [ $? -eq 3 ]
+          --format "$format" --quiet "${extra[@]}" || [ $? -eq 3 ]
       done
       a="$work/old-$tag" b="$work/new-$tag"
       list() { (cd "$1" && find . -type f ! -name 'report*.json' ! -path './.seisbatch/*' | sort); }
