@@ -75,25 +75,21 @@ fn main() {
         ("interpolate", "[[step]]\nop = \"interpolate\"\nsampling_rate = 10.0\nmethod = \"lanczos\"\na = 25\nnpts = 12000\n"),
         ("decimate", "[[step]]\nop = \"decimate\"\nfactor = 5\nno_filter = true\n"),
         ("chain_forum", include_str!("forum_chain.toml")),
-        // remove_response's transform pair as global radix passes instead of rfft.wgsl's
-        // three fused passes (the default), through fft_tile's workgroup-memory steps, and
-        // as radix 2-5 passes (9 for 240,000 instead of 5): what each kernel buys.
+        // remove_response's transform pair in f32: rfft.wgsl's three fused passes, and global
+        // radix passes; the names above run the default (f64 where the adapter has it).
+        ("deconvolve_rfft", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
+        ("chain_forum_rfft", include_str!("forum_chain.toml")),
         ("deconvolve_passes", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
         ("chain_forum_passes", include_str!("forum_chain.toml")),
-        ("deconvolve_tile", "[[step]]\nop = \"remove_response\"\noutput = \"DISP\"\nzero_mean = false\ntaper = false\n"),
-        ("chain_forum_tile", include_str!("forum_chain.toml")),
-        ("chain_forum_radix4", include_str!("forum_chain.toml")),
     ];
     let mut runner = Runner::new(&gpu, budget);
     runner.profile = true;
     println!("\n| stage | traces/batch | device ms/batch | dispatches | effective GB/s | kernel-only traces/s |");
     println!("|---|---|---|---|---|---|");
     for (name, toml) in cases {
-        seisbatch::plan::fft::set_max_radix(if name.ends_with("radix4") { 4 } else { 16 });
-        runner.tile_fft = name.ends_with("tile");
-        runner.rfft = !["passes", "tile", "radix4"]
-            .iter()
-            .any(|k| name.ends_with(k));
+        let f32_fft = name.ends_with("rfft") || name.ends_with("passes");
+        runner.f64_transforms = !f32_fft;
+        runner.rfft = !name.ends_with("passes");
         let steps = Pipeline::parse(toml).expect("pipeline").steps;
         let prog = match plan::plan_for(
             &steps,

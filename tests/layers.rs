@@ -390,3 +390,20 @@ fn the_reader_finds_paths_of_every_form() {
     e.entry("c".into()).or_default().insert("a".into());
     assert_eq!(cycles(&e).len(), 1);
 }
+
+/// Each file one job: no source file past 600 lines (issue #24; tests live in their own
+/// files).
+#[test]
+fn source_files_stay_under_600_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 600).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these: {long:?}");
+}

@@ -23,35 +23,6 @@ pub struct FftParams {
     pub scale: f32,
 }
 
-/// shaders/fft.wgsl `TILE`: complex values per half of `fft_tile`'s workgroup memory.
-pub const FFT_TILE: usize = 2048;
-
-/// Workgroup memory `fft_tile` declares (two halves of FFT_TILE complex f32).
-pub const FFT_TILE_BYTES: u32 = 2 * 2048 * 8;
-const _: () = assert!(
-    FFT_TILE == 2048,
-    "FFT_TILE_BYTES holds two halves of FFT_TILE"
-);
-
-/// shaders/fft.wgsl `TileParams`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
-pub struct TileParams {
-    pub n: u32,
-    pub l: u32,
-    pub lines: u32,
-    pub count: u32,
-    pub in_line: u32,
-    pub in_el: u32,
-    pub out_line: u32,
-    pub out_el: u32,
-    pub twiddle: u32,
-    pub inverse: u32,
-    pub per_group: u32,
-    pub passes: u32,
-    pub radices: [u32; 8],
-}
-
 /// shaders/rfft.wgsl `RfftParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
@@ -72,14 +43,20 @@ pub struct RfftParams {
     pub limit: u32,
 }
 
-/// shaders/rfft.wgsl `RTILE`: complex values per half of its workgroup memory (the same
-/// 2 x 16 KiB as `fft_tile`).
-pub const RFFT_TILE: usize = FFT_TILE;
+/// shaders/rfft.wgsl `RTILE`: complex values per half of its workgroup memory.
+pub const RFFT_TILE: usize = 2048;
+
+/// Workgroup memory rfft.wgsl declares: two halves of RFFT_TILE complex f32 (32 KiB).
+pub const RFFT_TILE_BYTES: u32 = 2 * 2048 * 8;
+const _: () = assert!(
+    RFFT_TILE == 2048,
+    "RFFT_TILE_BYTES holds two halves of RFFT_TILE"
+);
 
 /// Whether a device with `workgroup_bytes` of workgroup memory can run the workgroup-memory
-/// FFT kernels (`fft_tile`, `rfft_*`).
+/// FFT kernels (`rfft_*`).
 pub fn has_tile_memory(workgroup_bytes: u32) -> bool {
-    workgroup_bytes >= FFT_TILE_BYTES
+    workgroup_bytes >= RFFT_TILE_BYTES
 }
 
 /// One compute pipeline per entry point of every shader in the stage table
@@ -92,7 +69,7 @@ impl Kernels {
     /// `workgroup_bytes`: the device's max_compute_workgroup_storage_size. Without SHADER_F64
     /// there are no kernels of `stages::NEEDS_F64` (those stages then run on their CPU
     /// twins); with less
-    /// workgroup memory than FFT_TILE_BYTES no `fft_tile` and no `rfft_*` (FFTs run as radix
+    /// workgroup memory than RFFT_TILE_BYTES no `rfft_*` (FFTs run as radix
     /// passes).
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let mut pipelines = HashMap::new();
@@ -105,7 +82,7 @@ impl Kernels {
                 source: wgpu::ShaderSource::Wgsl(shader.source.into()),
             });
             for &entry in shader.entries {
-                let tiled = entry == "fft_tile" || entry.starts_with("rfft_");
+                let tiled = entry.starts_with("rfft_");
                 if tiled && !has_tile_memory(workgroup_bytes) {
                     continue;
                 }

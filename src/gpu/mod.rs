@@ -19,6 +19,7 @@
 #![warn(clippy::cast_possible_truncation)]
 
 pub mod executor;
+mod fft_tables;
 pub mod kernels;
 mod pool;
 mod readback;

@@ -14,7 +14,6 @@ use super::readback::{self, InFlight};
 use super::record::{self, Buf, Caps, PerTrace, Program};
 use super::sizing::{self, Footprint};
 use super::{Gpu, GpuError};
-use crate::plan::fft;
 use crate::plan::Plan;
 use crate::response::cache::Table;
 
@@ -36,10 +35,7 @@ pub struct Runner<'g> {
     gpu: &'g Gpu,
     /// Bytes a batch may use, response pool included.
     budget: u64,
-    twiddles: HashMap<usize, wgpu::Buffer>,
-    chirps: HashMap<(usize, bool), (wgpu::Buffer, wgpu::Buffer)>,
-    twiddles64: HashMap<usize, wgpu::Buffer>,
-    chirps64: HashMap<(usize, bool), (wgpu::Buffer, wgpu::Buffer)>,
+    fft_tables: super::fft_tables::FftTables,
     responses: Responses,
     sets: Sets,
     clock: u64,
@@ -51,11 +47,6 @@ pub struct Runner<'g> {
     pub profile: bool,
     pub profile_last: Vec<StageTime>,
     pub times: RunnerTimes,
-    /// FFTs through `fft_tile` (in workgroup memory, one or two steps) where the device has
-    /// it and the length splits, instead of one global pass per radix. Off by default: its
-    /// first version ran the forum chain's FFTs 3x slower than the passes on an H100
-    /// (docs/BENCHMARKS.md); tests check both against the oracle.
-    pub tile_fft: bool,
     /// remove_response's transform pair through shaders/rfft.wgsl (three passes, the
     /// response multiply and a preceding detrend/taper fused) where the device has the
     /// workgroup memory and nfft splits. On by default: it cuts the forum chain's modeled
@@ -75,10 +66,7 @@ impl<'g> Runner<'g> {
         Runner {
             gpu,
             budget,
-            twiddles: HashMap::new(),
-            chirps: HashMap::new(),
-            twiddles64: HashMap::new(),
-            chirps64: HashMap::new(),
+            fft_tables: Default::default(),
             responses: Responses::default(),
             sets: Sets::default(),
             clock: 0,
@@ -86,7 +74,6 @@ impl<'g> Runner<'g> {
             profile: false,
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
-            tile_fft: false,
             rfft: super::fft_choice().rfft,
             f64_transforms: super::fft_choice().f64_transforms,
             cpu_stages: Vec::new(),
@@ -98,7 +85,6 @@ impl<'g> Runner<'g> {
         Caps {
             shader_f64: self.gpu.has_f64(),
             max_groups_per_dim: self.gpu.limits.max_groups_per_dim,
-            fft_tile: self.tile_fft && self.gpu.kernels.has("fft_tile"),
             rfft: self.rfft && self.gpu.kernels.has("rfft_in"),
             f64_transforms: self.f64_transforms && self.gpu.kernels.has("fft64_pass"),
             cpu_stages: self.cpu_stages.clone(),
@@ -238,15 +224,7 @@ impl<'g> Runner<'g> {
     }
 
     fn storage(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
-        let mut b = bytes.to_vec();
-        b.resize(b.len().max(16).next_multiple_of(4), 0);
-        self.gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: &b,
-                usage: wgpu::BufferUsages::STORAGE,
-            })
+        super::fft_tables::storage(&self.gpu.device, label, bytes)
     }
 
     fn uniform(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -301,65 +279,7 @@ impl<'g> Runner<'g> {
     /// The FFT tables kept on the device across batches (computed in f64 by `plan::fft`,
     /// rounded once to f32).
     fn fft_table(&mut self, b: Buf) -> wgpu::Buffer {
-        match b {
-            Buf::Chirp(n, inv) => self.chirp(n, inv).0,
-            Buf::ChirpFilter(n, inv) => self.chirp(n, inv).1,
-            Buf::Twiddles(n) => self.twiddle(n),
-            Buf::Chirp64(n, inv) => self.chirp64(n, inv).0,
-            Buf::ChirpFilter64(n, inv) => self.chirp64(n, inv).1,
-            Buf::Twiddles64(n) => self.twiddle64(n),
-            // Only called with the six above.
-            _ => self.twiddle(1),
-        }
-    }
-
-    fn twiddle(&mut self, n: usize) -> wgpu::Buffer {
-        if let Some(b) = self.twiddles.get(&n) {
-            return b.clone();
-        }
-        let b = self.storage("fft twiddles", bytemuck::cast_slice(&fft::twiddles(n)));
-        self.twiddles.insert(n, b.clone());
-        b
-    }
-
-    fn chirp(&mut self, n: usize, inverse: bool) -> (wgpu::Buffer, wgpu::Buffer) {
-        if let Some(b) = self.chirps.get(&(n, inverse)) {
-            return b.clone();
-        }
-        let m = fft::next_smooth(2 * n - 1);
-        let w = self.storage("fft chirp", bytemuck::cast_slice(&fft::chirp(n, inverse)));
-        let f = self.storage(
-            "fft chirp filter",
-            bytemuck::cast_slice(&fft::chirp_filter(n, m, inverse)),
-        );
-        self.chirps.insert((n, inverse), (w.clone(), f.clone()));
-        (w, f)
-    }
-
-    fn twiddle64(&mut self, n: usize) -> wgpu::Buffer {
-        if let Some(b) = self.twiddles64.get(&n) {
-            return b.clone();
-        }
-        let b = self.storage("fft64 twiddles", bytemuck::cast_slice(&fft::twiddles64(n)));
-        self.twiddles64.insert(n, b.clone());
-        b
-    }
-
-    fn chirp64(&mut self, n: usize, inverse: bool) -> (wgpu::Buffer, wgpu::Buffer) {
-        if let Some(b) = self.chirps64.get(&(n, inverse)) {
-            return b.clone();
-        }
-        let m = fft::next_smooth(2 * n - 1);
-        let w = self.storage(
-            "fft64 chirp",
-            bytemuck::cast_slice(&fft::chirp64(n, inverse)),
-        );
-        let f = self.storage(
-            "fft64 chirp filter",
-            bytemuck::cast_slice(&fft::chirp_filter64(n, m, inverse)),
-        );
-        self.chirps64.insert((n, inverse), (w.clone(), f.clone()));
-        (w, f)
+        self.fft_tables.get(&self.gpu.device, b)
     }
 
     /// Samples of `traces` (f64) rounded to f32 straight into the mapped upload buffer, on

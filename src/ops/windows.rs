@@ -153,7 +153,8 @@ pub fn chebwin(m: usize, at: f64) -> Vec<f64> {
 /// eigenvector of scipy's tridiagonal matrix for its largest eigenvalue (by bisection on
 /// Sturm counts to the last bit, then inverse iteration: scipy calls LAPACK's
 /// eigh_tridiagonal), its sign so that its sum is positive, divided by its maximum, and for
-/// an even M times M^2 / (M^2 + NW) ("approximate" norm).
+/// an even M times M^2 / (M^2 + NW) ("approximate" norm). Needs 0 < NW < M / 2, which
+/// `taper::window_with` checks (scipy raises otherwise).
 pub fn dpss(m: usize, nw: f64) -> Vec<f64> {
     if m <= 1 {
         return vec![1.0; m];
@@ -282,7 +283,7 @@ mod tests {
                 gaussian(m, m as f64 / 6.0),
                 general_gaussian(m, 1.5, m as f64 / 5.0),
                 chebwin(m, 100.0),
-                dpss(m, 2.5),
+                dpss(m, (m as f64 / 2.0 - 0.3).min(2.5)),
             ] {
                 assert_eq!(w.len(), m);
                 for i in 0..m {

@@ -47,26 +47,11 @@ impl FftPlan {
     }
 }
 
-/// Largest radix `smooth_radices` uses for powers of two (16, 8 or 4); benchmarks lower it
-/// to compare (examples/gpu_profile.rs).
-static MAX_RADIX: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(16);
-
-/// Sets the largest power-of-two radix of later plans (4, 8 or 16; others are clamped).
-pub fn set_max_radix(r: u32) {
-    let r = match r {
-        0..=4 => 4,
-        5..=8 => 8,
-        _ => 16,
-    };
-    MAX_RADIX.store(r, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Radices for an n with no prime factor above 5: the power of two as radix-16 passes (or the
-/// largest radix allowed), the rest of it as one 8, 4 or 2, then the 3s and 5s in pairs
+/// Radices for an n with no prime factor above 5: the power of two as radix-16 passes, the rest of it as one 8, 4 or 2, then the 3s and 5s in pairs
 /// (fewest passes: each pass moves the whole batch through device memory once). None if n
 /// has another prime factor.
 pub fn smooth_radices(n: usize) -> Option<Vec<u32>> {
-    radices_up_to(n, MAX_RADIX.load(std::sync::atomic::Ordering::Relaxed))
+    radices_up_to(n, 16)
 }
 
 /// `smooth_radices` with `big` (4, 8 or 16) the largest power-of-two radix.
@@ -113,22 +98,6 @@ pub fn radices_up_to(n: usize, big: u32) -> Option<Vec<u32>> {
         radices.extend(std::iter::repeat_n(5, fives));
     }
     Some(radices)
-}
-
-/// How `fft_tile` runs a smooth length n whose lines fit `tile` points: `[n]` (one step, one
-/// line per trace) or `[n1, n2]` (the four-step split n = n1 n2, as balanced as the
-/// divisors allow, so both steps keep several lines per workgroup). None when no split fits:
-/// the FFT then runs as radix passes.
-pub fn tile_split(n: usize, tile: usize) -> Option<Vec<usize>> {
-    smooth_radices(n)?;
-    if n <= tile {
-        return Some(vec![n]);
-    }
-    let lo = n.div_ceil(tile);
-    (lo..=tile)
-        .filter(|d| n.is_multiple_of(*d) && n / d <= tile)
-        .max_by_key(|d| (*d).min(n / d))
-        .map(|d| vec![d, n / d])
 }
 
 /// How shaders/rfft.wgsl runs a real FFT pair of `nfft` points: the half-length complex
@@ -313,23 +282,6 @@ mod tests {
         for n in [1usize, 2, 3, 4, 5, 6, 60, 1024, 3000, 6000, 4_194_304] {
             let r = smooth_radices(n).unwrap();
             assert_eq!(r.iter().map(|&r| r as usize).product::<usize>(), n);
-        }
-    }
-
-    #[test]
-    fn tile_splits_are_balanced_and_exact() {
-        assert_eq!(tile_split(1000, 2048), Some(vec![1000]));
-        assert_eq!(tile_split(240_000, 2048), Some(vec![500, 480]));
-        assert_eq!(tile_split(120_000, 2048), Some(vec![375, 320]));
-        assert_eq!(tile_split(1 << 22, 2048), Some(vec![2048, 2048]));
-        assert_eq!(tile_split(1 << 23, 2048), None); // needs three steps: radix passes
-        assert_eq!(tile_split(7 * 1024, 2048), None); // not smooth: Bluestein first
-        for n in [1458usize, 2048, 4096, 6000, 96_000, 480_000, 3_000_000] {
-            let s = tile_split(n, 2048).unwrap();
-            assert_eq!(s.iter().product::<usize>(), n);
-            // fft_tile runs radix 2-5 passes, at most 8 (TileParams::radices).
-            let fits = |l: usize| l <= 2048 && radices_up_to(l, 4).unwrap().len() <= 8;
-            assert!(s.iter().all(|&l| fits(l)));
         }
     }
 

@@ -55,7 +55,7 @@ pub struct Shader {
 pub const FFT: Shader = Shader {
     name: "fft",
     source: include_str!("../../shaders/fft.wgsl"),
-    entries: &["fft_pack", "fft_pass", "fft_cmul", "fft_unpack", "fft_tile"],
+    entries: &["fft_pack", "fft_pass", "fft_cmul", "fft_unpack"],
 };
 
 /// Real FFTs in workgroup memory (four-step on half the length): remove_response's transform

@@ -1,9 +1,9 @@
 //! The FFT's dispatches (shaders/fft.wgsl, or shaders/fft64.wgsl in f64): real -> complex
 //! packing, Stockham radix passes (one device-memory pass each), Bluestein's chirp-z around
-//! them, the `fft_tile` steps in workgroup memory (f32 only), and complex -> real unpacking.
+//! them, and complex -> real unpacking.
 
 use super::{Buf, Recorder};
-use crate::gpu::kernels::{FftParams, TileParams, FFT_TILE};
+use crate::gpu::kernels::FftParams;
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::u32_of;
 use crate::plan::fft::{self, FftPlan};
@@ -220,12 +220,6 @@ fn stockham(
     inverse: bool,
     count: u32,
 ) -> Result<usize, String> {
-    // fft_tile is f32 only (its workgroup memory would double in f64).
-    if r.caps.fft_tile && prec == Precision::F32 {
-        if let Some(split) = fft::tile_split(n, FFT_TILE) {
-            return tiled(r, src, n, &split, inverse, count);
-        }
-    }
     let n32 = u32_of("fft length", n)?;
     let b = u64::from(count);
     let bytes = b * n as u64 * prec.complex_bytes();
@@ -262,92 +256,6 @@ fn stockham(
     Ok(cur)
 }
 
-/// An FFT as `fft_tile` steps: `split` is `[n]` (one step, one line per trace) or `[n1, n2]`
-/// (four-step: columns, twiddle, rows).
-fn tiled(
-    r: &mut Recorder,
-    src: usize,
-    n: usize,
-    split: &[usize],
-    inverse: bool,
-    count: u32,
-) -> Result<usize, String> {
-    let n32 = u32_of("fft length", n)?;
-    let steps: Vec<TileParams> = match *split {
-        [n1, n2] => {
-            let (n1, n2) = (u32_of("fft length", n1)?, u32_of("fft length", n2)?);
-            vec![
-                TileParams {
-                    l: n1,
-                    lines: n2,
-                    in_line: 1,
-                    in_el: n2,
-                    out_line: 1,
-                    out_el: n2,
-                    twiddle: 1,
-                    ..Default::default()
-                },
-                TileParams {
-                    l: n2,
-                    lines: n1,
-                    in_line: n2,
-                    in_el: 1,
-                    out_line: 1,
-                    out_el: n1,
-                    ..Default::default()
-                },
-            ]
-        }
-        _ => vec![TileParams {
-            l: n32,
-            lines: 1,
-            in_line: n32,
-            in_el: 1,
-            out_line: n32,
-            out_el: 1,
-            ..Default::default()
-        }],
-    };
-    let b = u64::from(count);
-    let bytes = b * n as u64 * 8;
-    let mut cur = src;
-    for step in steps {
-        let radices = fft::radices_up_to(step.l as usize, 4)
-            .filter(|r| r.len() <= 8)
-            .ok_or_else(|| format!("no tile plan for {}", step.l))?;
-        let mut r8 = [0u32; 8];
-        r8[..radices.len()].copy_from_slice(&radices);
-        let per_group = (u32_of("tile", FFT_TILE)? / step.l.max(1)).max(1);
-        let p = TileParams {
-            n: n32,
-            count,
-            inverse: u32::from(inverse),
-            per_group,
-            passes: u32_of("passes", radices.len())?,
-            radices: r8,
-            ..step
-        };
-        let groups = (u64::from(p.lines) * b).div_ceil(u64::from(per_group));
-        let dst = (cur + 1) % 3;
-        r.dispatch_at(
-            "fft_tile",
-            6,
-            &p,
-            &[
-                (1, Buf::Complex(cur)),
-                (2, Buf::Complex(dst)),
-                (3, Buf::Twiddles(n)),
-            ],
-            groups * u64::from(WORKGROUP),
-            WORKGROUP,
-            bytes,
-            bytes,
-        )?;
-        cur = dst;
-    }
-    Ok(cur)
-}
-
 /// A bare batched complex FFT program (the fft kernel tests and the fft/gpu benchmark):
 /// input in `Complex(0)`, output where the returned program says.
 pub fn complex_fft(
@@ -371,11 +279,6 @@ pub fn complex_fft(
         inverse,
         u32_of("a batch of", count)?,
     )?;
-    let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel == "fft_tile") {
-        crate::gpu::kernels::FFT_TILE_BYTES
-    } else {
-        0
-    };
     Ok(super::Program {
         count,
         n_in: n,
@@ -393,6 +296,6 @@ pub fn complex_fft(
             download: n as u64 * 8,
         },
         stages: 0..0,
-        workgroup_bytes,
+        workgroup_bytes: 0,
     })
 }

@@ -353,12 +353,8 @@ pub fn record(
         at.stage.record(&mut x)?;
         (cur, max_complex, state) = (x.cur, x.max_complex, x.state);
     }
-    let workgroup_bytes = if r
-        .dispatches
-        .iter()
-        .any(|d| d.kernel == "fft_tile" || d.kernel.starts_with("rfft_"))
-    {
-        super::kernels::FFT_TILE_BYTES
+    let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel.starts_with("rfft_")) {
+        super::kernels::RFFT_TILE_BYTES
     } else {
         0
     };

@@ -16,8 +16,6 @@ pub const MAX_LOOP: usize = 65_535;
 pub struct Caps {
     pub shader_f64: bool,
     pub max_groups_per_dim: u32,
-    /// Workgroup memory for `fft_tile` and whether to use it (`Runner::tile_fft`).
-    pub fft_tile: bool,
     /// remove_response's transform pair through shaders/rfft.wgsl (three passes, fused) where
     /// the plan has a split for its nfft (`Runner::rfft`: the device has the 32 KiB of
     /// workgroup memory; off only to compare with the radix passes).
@@ -37,7 +35,6 @@ impl Caps {
         Caps {
             shader_f64: true,
             max_groups_per_dim: 65_535,
-            fft_tile: false,
             // 32 KiB of workgroup memory: every desktop Vulkan adapter (NVIDIA offers 48).
             rfft: true,
             f64_transforms: true,

@@ -135,7 +135,7 @@ fn forum_chain_records_three_fused_passes() {
         120_000 * 8,
         "the half-length transform"
     );
-    assert_eq!(p.workgroup_bytes, crate::gpu::kernels::FFT_TILE_BYTES);
+    assert_eq!(p.workgroup_bytes, crate::gpu::kernels::RFFT_TILE_BYTES);
     let Stage::Deconvolve(d) = &plan.stages[2].stage else {
         panic!("stage 2 is the deconvolution")
     };
@@ -392,25 +392,4 @@ fn bluestein_lengths_record_chirps_around_a_smooth_transform() {
         .iter()
         .any(|d| d.bind.contains(&(3, Buf::ChirpFilter(6004, false)))));
     assert_eq!(p.per_trace.complex, 12_150 * 8);
-}
-
-#[test]
-fn tile_fft_uses_workgroup_memory() {
-    let plan = plan_of(FORUM, 120_000, 100.0);
-    let caps = Caps {
-        fft_tile: true,
-        ..passes()
-    };
-    let p = record(&plan, 0..plan.stages.len(), 1, &caps).unwrap();
-    assert_eq!(
-        p.dispatches
-            .iter()
-            .filter(|d| d.kernel == "fft_tile")
-            .count(),
-        4,
-        "two steps per direction (240,000 = 500 x 480)"
-    );
-    assert_eq!(p.workgroup_bytes, crate::gpu::kernels::FFT_TILE_BYTES);
-    let fft = complex_fft(1000, 2, true, &caps).unwrap();
-    assert_eq!(kernels(&fft), ["fft_tile"]);
 }
