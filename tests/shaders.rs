@@ -58,3 +58,189 @@ fn every_shader_validates_with_naga() {
         );
     }
 }
+
+/// A Rust struct's size and its fields' (name, offset), in declaration order.
+type Layout = (usize, Vec<(&'static str, usize)>);
+
+macro_rules! layout {
+    ($t:ty { $($f:ident),* $(,)? }) => {
+        (
+            std::mem::size_of::<$t>(),
+            vec![$((stringify!($f), std::mem::offset_of!($t, $f))),*],
+        )
+    };
+}
+
+/// The Rust twin of a shader struct, by the path its "keep in sync with" comment names.
+fn rust_layout(path: &str) -> Option<Layout> {
+    use seisbatch::gpu::kernels::{FftParams, RfftParams};
+    use seisbatch::stages::{
+        decimate, deconvolve, detrend, differentiate, filter, integrate, interpolate, normalize,
+        remove_sensitivity, resample, taper, trim,
+    };
+    Some(match path {
+        "stages::decimate::DecimateParams" => {
+            layout!(decimate::DecimateParams {
+                n_in,
+                n_out,
+                count,
+                factor
+            })
+        }
+        "stages::deconvolve::DeconvolveParams" => {
+            layout!(deconvolve::DeconvolveParams {
+                nfft,
+                count,
+                _pad0,
+                _pad1
+            })
+        }
+        "stages::detrend::DetrendParams" => {
+            layout!(detrend::DetrendParams {
+                n,
+                count,
+                kind,
+                _pad
+            })
+        }
+        "stages::differentiate::DifferentiateParams" => {
+            layout!(differentiate::DifferentiateParams { n, count, dx, _pad })
+        }
+        "stages::filter::FilterParams" => layout!(filter::FilterParams {
+            n,
+            count,
+            sections,
+            reverse,
+            t0,
+            len,
+            _pad0,
+            _pad1
+        }),
+        "stages::integrate::IntegrateParams" => {
+            layout!(integrate::IntegrateParams { n, count, dx, _pad })
+        }
+        "stages::interpolate::InterpolateParams" => {
+            layout!(interpolate::InterpolateParams { n, npts, count, a })
+        }
+        "stages::interpolate::GridPoint" => layout!(interpolate::GridPoint { idx, frac }),
+        "stages::normalize::NormalizeParams" => {
+            layout!(normalize::NormalizeParams {
+                n,
+                count,
+                given,
+                divisor
+            })
+        }
+        "stages::remove_sensitivity::SensitivityParams" => {
+            layout!(remove_sensitivity::SensitivityParams {
+                n,
+                count,
+                _pad0,
+                _pad1
+            })
+        }
+        "stages::resample::ResampleParams" => {
+            layout!(resample::ResampleParams {
+                n,
+                num,
+                count,
+                stride
+            })
+        }
+        "stages::resample::Tap" => layout!(resample::Tap { k, a, b, _pad }),
+        "stages::taper::TaperParams" => layout!(taper::TaperParams {
+            n,
+            count,
+            _pad0,
+            _pad1
+        }),
+        "stages::trim::TrimParams" => layout!(trim::TrimParams {
+            n_in,
+            n_out,
+            count,
+            pad_before,
+            skip,
+            keep,
+            fill,
+            _pad
+        }),
+        "gpu::kernels::FftParams" => layout!(FftParams {
+            n_in,
+            n_out,
+            count,
+            ns,
+            radix,
+            inverse,
+            lim,
+            scale
+        }),
+        "gpu::kernels::RfftParams" => layout!(RfftParams {
+            n,
+            n1,
+            n2,
+            count,
+            n_real,
+            per_group,
+            passes1,
+            passes2,
+            radices1,
+            radices2,
+            prologue,
+            fit_kind,
+            scale,
+            limit
+        }),
+        _ => return None,
+    })
+}
+
+/// Every shader struct with a Rust twin ("keep in sync with <path>") has the same member
+/// names, offsets and size as that twin, read from naga's layout of the WGSL and from
+/// `offset_of!`: the bytes the host uploads are what the kernel reads.
+#[test]
+fn shader_structs_match_their_rust_twins_byte_for_byte() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut checked = 0;
+    for stage in shaders() {
+        let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
+        let module = naga::front::wgsl::parse_str(&src).unwrap();
+        for line in src.lines() {
+            let Some(rest) = line.strip_prefix("struct ") else {
+                continue;
+            };
+            let name = rest.split_whitespace().next().unwrap_or("");
+            let Some(path) = line.split("keep in sync with ").nth(1) else {
+                continue;
+            };
+            let path = path.trim();
+            let (size, fields) = rust_layout(path)
+                .unwrap_or_else(|| panic!("{stage}.wgsl {name}: add {path} to rust_layout"));
+            let (members, span) = module
+                .types
+                .iter()
+                .find_map(|(_, t)| match &t.inner {
+                    naga::TypeInner::Struct { members, span }
+                        if t.name.as_deref() == Some(name) =>
+                    {
+                        Some((members.clone(), *span))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{stage}.wgsl: no struct {name}"));
+            let wgsl: Vec<(String, usize)> = members
+                .iter()
+                .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
+                .collect();
+            let rust: Vec<(String, usize)> =
+                fields.iter().map(|(f, o)| (f.to_string(), *o)).collect();
+            assert_eq!(
+                wgsl, rust,
+                "{stage}.wgsl {name} vs {path}: members and offsets"
+            );
+            assert_eq!(span as usize, size, "{stage}.wgsl {name} vs {path}: size");
+            checked += 1;
+        }
+    }
+    // Every stage's params, the FFTs' (twice: fft and fft64) and the two table element types.
+    assert!(checked >= 17, "only {checked} structs checked");
+}
