@@ -20,7 +20,7 @@ struct DecimateParams { // keep in sync with stages::decimate::DecimateParams
 @compute @workgroup_size(256)
 fn decimate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }

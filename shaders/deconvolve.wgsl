@@ -25,7 +25,7 @@ struct DeconvolveParams { // keep in sync with stages::deconvolve::DeconvolvePar
 @compute @workgroup_size(256)
 fn deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.nfft * p.count {
         return;
     }

@@ -24,10 +24,6 @@ struct DetrendParams { // keep in sync with stages::detrend::DetrendParams
 var<workgroup> s0: array<f32, 256>;
 var<workgroup> s1: array<f32, 256>;
 
-fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
-}
-
 @compute @workgroup_size(256)
 fn detrend_fit(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {

@@ -38,10 +38,6 @@ struct FftParams { // keep in sync with gpu::kernels::FftParams
 @group(0) @binding(4) var<storage, read> src_r: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dst_r: array<f32>;
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-    return ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
-}
-
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
@@ -49,7 +45,7 @@ fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
 @compute @workgroup_size(256)
 fn fft_pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }
@@ -100,7 +96,7 @@ fn fft_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let n = p.n_in;
     let r_n = p.radix;
     let m = n / r_n;
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= m * p.count {
         return;
     }
@@ -140,7 +136,7 @@ fn fft_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(256)
 fn fft_cmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }
@@ -156,7 +152,7 @@ fn fft_cmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(256)
 fn fft_unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }

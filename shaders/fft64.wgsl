@@ -44,10 +44,6 @@ struct FftParams { // keep in sync with gpu::kernels::FftParams
 @group(0) @binding(6) var<storage, read> responses: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read> slot: array<u32>;
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-    return ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
-}
-
 fn cmul(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
     return vec2<f64>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
@@ -55,7 +51,7 @@ fn cmul(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
 @compute @workgroup_size(256)
 fn fft64_pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }
@@ -105,7 +101,7 @@ fn fft64_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let n = p.n_in;
     let r_n = p.radix;
     let m = n / r_n;
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= m * p.count {
         return;
     }
@@ -144,7 +140,7 @@ fn fft64_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(256)
 fn fft64_cmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }
@@ -162,7 +158,7 @@ fn fft64_cmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 fn fft64_deconvolve(@builtin(workgroup_id) wid: vec3<u32>,
                     @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     let nfft = p.n_in;
     if g >= nfft * p.count {
         return;
@@ -188,7 +184,7 @@ fn fft64_deconvolve(@builtin(workgroup_id) wid: vec3<u32>,
 @compute @workgroup_size(256)
 fn fft64_unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
-    let g = linear_id(wid, nwg, lid);
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n_out * p.count {
         return;
     }

@@ -38,7 +38,7 @@ const MAX_SECTIONS: u32 = 16u; // keep in sync with stages::filter::MAX_SECTIONS
 @compute @workgroup_size(64)
 fn filter_sos(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-    let b = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 64u + lid;
+    let b = invocation_index(wid, nwg, lid, 64u);
     if b >= p.count || p.n == 0u {
         return;
     }

@@ -37,7 +37,7 @@ fn trap2(base: u32, j: u32) -> f64 {
 @compute @workgroup_size(256)
 fn integrate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
-    let b = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+    let b = group_index(wid, nwg);
     // Uniform control flow: every invocation of a workgroup sees the same b.
     let live = b < p.count;
     let base = b * p.n;

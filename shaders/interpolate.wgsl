@@ -32,7 +32,7 @@ const PI: f32 = 3.141592653589793;
 @compute @workgroup_size(256)
 fn interpolate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.npts * p.count {
         return;
     }

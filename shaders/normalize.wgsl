@@ -24,7 +24,7 @@ var<workgroup> m: array<f32, 256>;
 @compute @workgroup_size(256)
 fn normalize_peak(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
-    let b = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+    let b = group_index(wid, nwg);
     // Uniform control flow: every invocation of a workgroup sees the same b.
     let live = b < p.count;
     var a = 0.0;
@@ -49,7 +49,7 @@ fn normalize_peak(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 @compute @workgroup_size(256)
 fn normalize_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n * p.count {
         return;
     }

@@ -22,7 +22,7 @@ struct SensitivityParams { // keep in sync with stages::remove_sensitivity::Sens
 @compute @workgroup_size(256)
 fn remove_sensitivity(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.n * p.count {
         return;
     }

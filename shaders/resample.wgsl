@@ -42,7 +42,7 @@ fn input_bin(base: u32, k: u32) -> vec2<f32> {
 @compute @workgroup_size(256)
 fn resample(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-    let g = ((wid.z * nwg.y + wid.y) * nwg.x + wid.x) * 256u + lid;
+    let g = invocation_index(wid, nwg, lid, 256u);
     if g >= p.num * p.count {
         return;
     }

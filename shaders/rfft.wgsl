@@ -65,10 +65,6 @@ struct RfftParams { // keep in sync with gpu::kernels::RfftParams
 
 var<workgroup> tile: array<vec2<f32>, 4096>; // 2 x RTILE
 
-fn group_id(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
-}
-
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
 }
@@ -240,7 +236,7 @@ fn sample(b: u32, i: u32) -> f32 {
 fn rfft_in(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
     let total = rp.n2 * rp.count;
-    let first = min(group_id(wid, nwg) * rp.per_group, total);
+    let first = min(group_index(wid, nwg) * rp.per_group, total);
     let nl = min(rp.per_group, total - first);
     let l = rp.n1;
     for (var e = lid; e < nl * l; e += 256u) {
@@ -315,7 +311,7 @@ fn untangle(z: vec2<f32>, z_mirror: vec2<f32>, k: u32) -> vec4<f32> {
 @compute @workgroup_size(256)
 fn rfft_deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-    let p = pair_lines(group_id(wid, nwg), lid);
+    let p = pair_lines(group_index(wid, nwg), lid);
     let l = rp.n2;
     let h = p.h;
     let row = slot[p.b] * (rp.n + 1u);
@@ -353,7 +349,7 @@ fn rfft_deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 @compute @workgroup_size(256)
 fn rfft_spectrum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
-    let p = pair_lines(group_id(wid, nwg), lid);
+    let p = pair_lines(group_index(wid, nwg), lid);
     let l = rp.n2;
     let stride = rp.limit + 1u;
     for (var k2 = lid; k2 < p.nl / 2u * l; k2 += 256u) {
@@ -376,7 +372,7 @@ fn rfft_spectrum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 fn rfft_out(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
     let total = rp.n2 * rp.count;
-    let first = min(group_id(wid, nwg) * rp.per_group, total);
+    let first = min(group_index(wid, nwg) * rp.per_group, total);
     let nl = min(rp.per_group, total - first);
     let l = rp.n1;
     for (var e = lid; e < nl * l; e += 256u) {

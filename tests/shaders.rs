@@ -5,9 +5,18 @@ use std::path::Path;
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
-/// Every shader of the stage table (`seisbatch::stages::SHADERS`: the stages, then the FFT).
+/// Every shader of the stage table (`seisbatch::stages::SHADERS`: the stages, then the FFTs).
 fn shaders() -> impl Iterator<Item = &'static str> {
     seisbatch::stages::SHADERS.iter().map(|s| s.name)
+}
+
+/// A shader's source as the device compiles it (the common preamble, then the file).
+fn source(name: &str) -> String {
+    seisbatch::stages::SHADERS
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.source.to_string())
+        .unwrap()
 }
 
 #[test]
@@ -21,13 +30,25 @@ fn every_shader_validates_with_naga() {
         .collect();
     found.sort();
     let mut want: Vec<String> = shaders().map(|s| format!("{s}.wgsl")).collect();
+    want.push("common.wgsl".into());
     want.sort();
     assert_eq!(
         found, want,
-        "shaders/ must hold exactly the stage table's shaders"
+        "shaders/ must hold exactly the stage table's shaders and their common preamble"
     );
+    let common = std::fs::read_to_string(dir.join("common.wgsl")).unwrap();
     for stage in shaders() {
-        let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
+        let own = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
+        let src = source(stage);
+        assert_eq!(
+            src,
+            format!("{common}{own}"),
+            "{stage}: the preamble, then the file"
+        );
+        assert!(
+            !own.contains("wid.z * nwg.y"),
+            "{stage}.wgsl: index dispatches with common.wgsl's group_index / invocation_index"
+        );
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{stage}.wgsl: {}", e.emit_to_string(&src)));
         // FLOAT64 only where the kernel declares f64 (the table's NEEDS_F64, which the device
@@ -199,10 +220,9 @@ fn rust_layout(path: &str) -> Option<Layout> {
 /// `offset_of!`: the bytes the host uploads are what the kernel reads.
 #[test]
 fn shader_structs_match_their_rust_twins_byte_for_byte() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let mut checked = 0;
     for stage in shaders() {
-        let src = std::fs::read_to_string(dir.join(format!("{stage}.wgsl"))).unwrap();
+        let src = source(stage);
         let module = naga::front::wgsl::parse_str(&src).unwrap();
         for line in src.lines() {
             let Some(rest) = line.strip_prefix("struct ") else {

@@ -44,7 +44,8 @@ use crate::plan::{Plan, StepShape};
 use crate::response::cache::ResponseCache;
 use crate::trace::Trace;
 
-/// One shader file: its name, WGSL source and entry points.
+/// One shader file: its name, WGSL source (shaders/common.wgsl, then the file) and entry
+/// points.
 pub struct Shader {
     pub name: &'static str,
     pub source: &'static str,
@@ -54,7 +55,10 @@ pub struct Shader {
 /// The transform the FFT-based stages share (not a stage of its own).
 pub const FFT: Shader = Shader {
     name: "fft",
-    source: include_str!("../../shaders/fft.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/fft.wgsl")
+    ),
     entries: &["fft_pack", "fft_pass", "fft_cmul", "fft_unpack"],
 };
 
@@ -64,7 +68,10 @@ pub const FFT: Shader = Shader {
 /// the deconvolve and resample stages like the FFT.
 pub const RFFT: Shader = Shader {
     name: "rfft",
-    source: include_str!("../../shaders/rfft.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/rfft.wgsl")
+    ),
     entries: &["rfft_in", "rfft_deconvolve", "rfft_spectrum", "rfft_out"],
 };
 
@@ -72,7 +79,10 @@ pub const RFFT: Shader = Shader {
 /// the response division lifts f32 transform noise by up to the water level).
 pub const FFT64: Shader = Shader {
     name: "fft64",
-    source: include_str!("../../shaders/fft64.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/fft64.wgsl")
+    ),
     entries: &[
         "fft64_pack",
         "fft64_pass",
@@ -186,7 +196,10 @@ macro_rules! stages {
         pub const SHADERS: &[Shader] = &[
             $(Shader {
                 name: $name,
-                source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+                source: concat!(
+                    include_str!("../../shaders/common.wgsl"),
+                    include_str!(concat!("../../shaders/", $name, ".wgsl"))
+                ),
                 entries: &[$($entry),*],
             },)*
             FFT,
