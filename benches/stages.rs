@@ -104,7 +104,9 @@ fn stages(c: &mut Criterion) {
     let layers = Inventories {
         layers: vec![inv.as_ref()],
     };
-    let (_, resp) = layers.response_for(&tr).expect("response");
+    let (_, resp) = layers
+        .response_at(tr.codes(), tr.start_ns)
+        .expect("response");
     let nfft = deconvolve::npts2nfft(n);
     // Issue #14's `response/cpu`: GR.FUR's HHZ response (STS-2 poles and zeros, then the
     // digitiser's FIR cascade) on the forum chain's 120,001 bins.
@@ -203,7 +205,9 @@ fn gpu_stages(c: &mut Criterion) {
     let layers = Inventories {
         layers: vec![inv.as_ref()],
     };
-    let (_, resp) = layers.response_for(&tr).expect("response");
+    let (_, resp) = layers
+        .response_at(tr.codes(), tr.start_ns)
+        .expect("response");
     let batch: Vec<&[f64]> = (0..GPU_BATCH).map(|_| tr.data.as_slice()).collect();
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements((n * GPU_BATCH) as u64));
@@ -236,16 +240,7 @@ fn gpu_stages(c: &mut Criterion) {
             .map(|_| {
                 prog.responses
                     .iter()
-                    .map(|r| {
-                        std::sync::Arc::new(inverse_table(
-                            &resp,
-                            r.delta,
-                            r.nfft,
-                            r.output,
-                            r.water_level,
-                            r.pre_filt,
-                        ))
-                    })
+                    .map(|r| ResponseCache::default().table(0, &resp, &r.spec))
                     .collect()
             })
             .collect();

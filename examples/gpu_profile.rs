@@ -8,7 +8,6 @@
 //! Prints markdown. On lavapipe it runs, but its numbers say nothing about a GPU.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use seisbatch::exec::Executor;
@@ -20,7 +19,7 @@ use seisbatch::inventory::{Inventories, XmlCache};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::{self, Shape};
 use seisbatch::read::mseed::read_bytes;
-use seisbatch::response::cache::{inverse_table, ResponseCache};
+use seisbatch::response::cache::ResponseCache;
 
 const EVENT: &str = "examples/data/event_2014-01-01";
 
@@ -64,7 +63,9 @@ fn main() {
     let layers = Inventories {
         layers: vec![inv.as_ref()],
     };
-    let (_, resp) = layers.response_for(&tr).expect("response");
+    let (_, resp) = layers
+        .response_at(tr.codes(), tr.start_ns)
+        .expect("response");
 
     let cases = [
         ("detrend", "[[step]]\nop = \"detrend\"\ntype = \"linear\"\n"),
@@ -111,16 +112,7 @@ fn main() {
             .map(|_| {
                 prog.responses
                     .iter()
-                    .map(|r| {
-                        Arc::new(inverse_table(
-                            &resp,
-                            r.delta,
-                            r.nfft,
-                            r.output,
-                            r.water_level,
-                            r.pre_filt,
-                        ))
-                    })
+                    .map(|r| ResponseCache::default().table(0, &resp, &r.spec))
                     .collect()
             })
             .collect();

@@ -6,6 +6,8 @@
 
 use serde_json::{json, Value};
 
+use crate::response::cache::TableSpec;
+
 use crate::gpu::record::{self, Caps};
 use crate::pipeline::Step;
 use crate::plan::fft::FftPlan;
@@ -60,16 +62,28 @@ pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
     v["responses"] = plan
         .responses
         .iter()
-        .map(|r| {
-            json!({
+        .map(|r| match r.spec {
+            TableSpec::Inverse {
+                delta,
+                nfft,
+                output,
+                water_level,
+                pre_filt,
+            } => json!({
                 "step": r.step + 1,
-                "delta": r.delta,
-                "nfft": r.nfft,
-                "bins": r.nfft / 2 + 1,
-                "output": r.output,
-                "water_level": r.water_level,
-                "pre_filt": r.pre_filt,
-            })
+                "table": "inverse",
+                "delta": delta,
+                "nfft": nfft,
+                "bins": r.spec.bins(),
+                "output": output,
+                "water_level": water_level,
+                "pre_filt": pre_filt,
+            }),
+            TableSpec::Sensitivity => json!({
+                "step": r.step + 1,
+                "table": "sensitivity",
+                "bins": r.spec.bins(),
+            }),
         })
         .collect();
     if let Some(caps) = gpu {
@@ -167,7 +181,7 @@ pub fn text(v: &Value) -> String {
         ));
     }
     for r in v["responses"].as_array().into_iter().flatten() {
-        if r["nfft"] == crate::plan::SENSITIVITY {
+        if r["table"] == "sensitivity" {
             o.push_str(&format!(
                 "response lookup for step {}: the InstrumentSensitivity value\n",
                 r["step"]

@@ -9,14 +9,18 @@ use crate::error::TraceError;
 use crate::once_map::OnceMap;
 use crate::read::stationxml::{self, ChannelEpoch};
 use crate::read::tree::xml_files;
+use crate::response::cache::{ResponseCache, Table, TableSpec};
 use crate::response::Response;
 use crate::time;
-use crate::trace::Trace;
+use crate::trace::{Codes, Trace};
 
 /// What `remove_response` needs from the outside: the channel epoch's response for a trace
 /// (looked up at the trace's current start time, as ObsPy does) and the shared cache.
 pub trait ResponseSource: Sync {
-    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError>;
+    /// The response of the channel epoch `codes` has at `time_ns` (with the id the cache
+    /// keys on), or why there is none.
+    fn response_at(&self, codes: Codes, time_ns: i64)
+        -> Result<(usize, Arc<Response>), TraceError>;
 
     /// The trace's event, or why it has none.
     fn event(&self) -> Result<crate::events::Event, &str> {
@@ -227,7 +231,12 @@ impl Inventories<'_> {
             .find_map(|e| e.coords)
     }
 
-    pub fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
+    pub fn response_at(
+        &self,
+        codes: Codes,
+        time_ns: i64,
+    ) -> Result<(usize, Arc<Response>), TraceError> {
+        let tr = codes;
         let mut station_seen = false;
         for inv in &self.layers {
             for e in inv.epochs.iter().flat_map(|v| v.iter()) {
@@ -235,7 +244,7 @@ impl Inventories<'_> {
                     continue;
                 }
                 station_seen = true;
-                if e.location != tr.location || e.channel != tr.channel || !e.covers(tr.start_ns) {
+                if e.location != tr.location || e.channel != tr.channel || !e.covers(time_ns) {
                     continue;
                 }
                 match &e.response {
@@ -258,8 +267,8 @@ impl Inventories<'_> {
                 }
             }
             return Err(TraceError::NoStationXml {
-                net: tr.network.clone(),
-                sta: tr.station.clone(),
+                net: tr.network.to_string(),
+                sta: tr.station.to_string(),
                 looked: if looked.is_empty() {
                     "no inventory given".into()
                 } else {
@@ -269,15 +278,41 @@ impl Inventories<'_> {
         }
         Err(TraceError::NoResponse {
             id: tr.id(),
-            time: time::iso(tr.start_ns),
+            time: time::iso(time_ns),
         })
     }
 }
 
 impl ResponseSource for Inventories<'_> {
-    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
-        Inventories::response_for(self, tr)
+    fn response_at(
+        &self,
+        codes: Codes,
+        time_ns: i64,
+    ) -> Result<(usize, Arc<Response>), TraceError> {
+        Inventories::response_at(self, codes, time_ns)
     }
+}
+
+/// The one response-table lookup both executors make: the response of `codes` at
+/// `time_ns` (the start the trace has when its step runs), and the table `spec` names for
+/// it from the shared cache; a response the table cannot be built from is the trace's
+/// error, named.
+pub fn table_at(
+    source: &dyn ResponseSource,
+    cache: &ResponseCache,
+    codes: Codes,
+    time_ns: i64,
+    spec: &TableSpec,
+) -> Result<(Arc<Response>, Table), TraceError> {
+    let (rid, resp) = source.response_at(codes, time_ns)?;
+    let table = cache.table(rid, &resp, spec);
+    if let Err(m) = table.as_ref() {
+        return Err(TraceError::BadResponse {
+            id: codes.id(),
+            message: m.clone(),
+        });
+    }
+    Ok((resp, table))
 }
 
 #[cfg(test)]

@@ -16,7 +16,36 @@ pub struct Trace {
     pub data: Vec<f64>,
 }
 
+/// A channel's codes, borrowed: what a response lookup needs with a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Codes<'a> {
+    pub network: &'a str,
+    pub station: &'a str,
+    pub location: &'a str,
+    pub channel: &'a str,
+}
+
+impl Codes<'_> {
+    /// NET.STA.LOC.CHA, as ObsPy's `Trace.id`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.network, self.station, self.location, self.channel
+        )
+    }
+}
+
 impl Trace {
+    /// The trace's channel codes.
+    pub fn codes(&self) -> Codes<'_> {
+        Codes {
+            network: &self.network,
+            station: &self.station,
+            location: &self.location,
+            channel: &self.channel,
+        }
+    }
+
     /// `NET.STA.LOC.CHA`, ObsPy's `trace.id`.
     pub fn id(&self) -> String {
         format!(

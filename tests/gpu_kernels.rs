@@ -334,7 +334,10 @@ fn remove_sensitivity_uses_each_traces_value() {
     let p = Pipeline::parse(toml).unwrap();
     for n in [2usize, 97, 4801] {
         let prog = shaped(&p, n, 50.0, 0).unwrap();
-        assert_eq!(prog.responses[0].nfft, plan::SENSITIVITY);
+        assert_eq!(
+            prog.responses[0].spec,
+            seisbatch::response::cache::TableSpec::Sensitivity
+        );
         let values = [6.3e8, -2.0e3, 1.0];
         let traces: Vec<Vec<f64>> = (0..3).map(|t| noise(2000 + t, n)).collect();
         let tables: Vec<Vec<Table>> = values

@@ -12,8 +12,8 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use seisbatch::exec::Executor;
-use seisbatch::inventory::{Inventories, Inventory};
 use seisbatch::inventory::ResponseSource;
+use seisbatch::inventory::{Inventories, Inventory};
 use seisbatch::pipeline::Pipeline;
 use seisbatch::plan::Planner;
 use seisbatch::response::cache::ResponseCache;
@@ -59,11 +59,12 @@ struct Source<'a> {
 }
 
 impl ResponseSource for Source<'_> {
-    fn response_for(
+    fn response_at(
         &self,
-        tr: &Trace,
+        codes: seisbatch::trace::Codes,
+        time_ns: i64,
     ) -> Result<(usize, Arc<seisbatch::response::Response>), seisbatch::error::TraceError> {
-        self.inv.response_for(tr)
+        self.inv.response_at(codes, time_ns)
     }
 
     fn coordinates(&self, tr: &Trace) -> Option<seisbatch::read::stationxml::Coordinates> {

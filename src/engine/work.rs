@@ -22,7 +22,7 @@ use crate::read::{mseed, sniff};
 use crate::response::cache::ResponseCache;
 use crate::response::Response;
 use crate::time;
-use crate::trace::Trace;
+use crate::trace::{Codes, Trace};
 use crate::write::report::{Failure, FileProblem};
 use crate::write::{self, names};
 
@@ -59,8 +59,12 @@ pub(crate) struct FileSources<'b> {
 }
 
 impl ResponseSource for FileSources<'_> {
-    fn response_for(&self, tr: &Trace) -> Result<(usize, Arc<Response>), TraceError> {
-        self.inv.response_for(tr)
+    fn response_at(
+        &self,
+        codes: Codes,
+        time_ns: i64,
+    ) -> Result<(usize, Arc<Response>), TraceError> {
+        self.inv.response_at(codes, time_ns)
     }
 
     fn event(&self) -> Result<Event, &str> {

@@ -4,13 +4,13 @@
 //! trace without a usable response fails here with the reason the CPU path gives.
 
 use crate::error::TraceError;
-use crate::inventory::ResponseSource;
+use crate::inventory::{table_at, ResponseSource};
 use crate::plan::{Plan, Shapes};
 use crate::response::cache::{ResponseCache, Table};
 use crate::trace::Trace;
 
-/// The inverse tables trace `t` needs for `plan`, each looked up at the start the trace has
-/// when its remove_response step runs.
+/// The tables trace `t` needs for `plan`, each looked up at the start the trace has when
+/// its step runs (`inventory::table_at`, the CPU stages' lookup too).
 pub fn tables_for(
     plan: &Plan,
     t: &Trace,
@@ -18,35 +18,11 @@ pub fn tables_for(
     responses: &dyn ResponseSource,
     cache: &ResponseCache,
 ) -> Result<Vec<Table>, TraceError> {
-    let mut tables = Vec::with_capacity(plan.responses.len());
-    for need in &plan.responses {
-        let before = shapes.steps[need.step].before;
-        let at = Trace {
-            network: t.network.clone(),
-            station: t.station.clone(),
-            location: t.location.clone(),
-            channel: t.channel.clone(),
-            start_ns: before.start_ns,
-            sampling_rate: before.sampling_rate,
-            data: Vec::new(),
-        };
-        let (rid, resp) = responses.response_for(&at)?;
-        let table = cache.table(
-            rid,
-            &resp,
-            need.delta,
-            need.nfft,
-            need.output,
-            need.water_level,
-            need.pre_filt,
-        );
-        if let Err(m) = table.as_ref() {
-            return Err(TraceError::BadResponse {
-                id: t.id(),
-                message: m.clone(),
-            });
-        }
-        tables.push(table);
-    }
-    Ok(tables)
+    plan.responses
+        .iter()
+        .map(|need| {
+            let at = shapes.steps[need.step].before.start_ns;
+            table_at(responses, cache, t.codes(), at, &need.spec).map(|(_, table)| table)
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! What compiling one operation produces (`pipeline::ops`): the stages it appends to the
 //! plan, each with its lengths, and the response tables the executors look up per trace.
 
-use crate::response::Output;
+pub use crate::response::cache::TableSpec;
 use crate::stages::Stage;
 
 /// A stage in a plan: which step it belongs to (0-based) and its lengths per trace.
@@ -15,18 +15,14 @@ pub struct StageAt {
 
 pub use crate::response::cache::SENSITIVITY;
 
-/// What the executor looks up per trace for one remove_response (or remove_sensitivity)
-/// step: the inverse table for (the response at the trace's start then, delta, nfft, output,
-/// water level, pre_filt).
+/// What the executors look up per trace for one remove_response (or remove_sensitivity)
+/// step: the table `spec` names, for the response at the start the trace has when the step
+/// runs (ObsPy's rule; `inventory::table_at`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseNeed {
     /// 0-based index into the steps.
     pub step: usize,
-    pub delta: f64,
-    pub nfft: usize,
-    pub output: Output,
-    pub water_level: Option<f64>,
-    pub pre_filt: Option<[f64; 4]>,
+    pub spec: TableSpec,
 }
 
 /// One operation's compilation: the step it is (0-based) and where its stages and response
@@ -54,21 +50,10 @@ impl Build<'_> {
     }
 
     /// Records what the executors look up per trace for this step.
-    pub fn need_response(
-        &mut self,
-        delta: f64,
-        nfft: usize,
-        output: Output,
-        water_level: Option<f64>,
-        pre_filt: Option<[f64; 4]>,
-    ) {
+    pub fn need_response(&mut self, spec: TableSpec) {
         self.responses.push(ResponseNeed {
             step: self.step,
-            delta,
-            nfft,
-            output,
-            water_level,
-            pre_filt,
+            spec,
         });
     }
 }

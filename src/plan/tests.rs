@@ -46,7 +46,10 @@ fn forum_chain_at_120000_samples() {
         s => panic!("{s:?}"),
     }
     assert_eq!(p.responses.len(), 1);
-    assert_eq!(p.responses[0].delta, 0.01);
+    let crate::pipeline::build::TableSpec::Inverse { delta, nfft, .. } = p.responses[0].spec else {
+        panic!("{:?}", p.responses[0])
+    };
+    assert_eq!((delta, nfft), (0.01, 240_000));
     match &p.stages[1].stage {
         // 5% at each end of 120,000 samples: 6000 tapered, ones between.
         Stage::Taper(Taper { window }) => {

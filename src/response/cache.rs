@@ -12,6 +12,39 @@ use super::{eval, Response};
 use crate::once_map::OnceMap;
 use crate::response::Output;
 
+/// What one step's response table is: remove_response's inverse table on its FFT grid with
+/// its options, or remove_sensitivity's one bin. Both executors look tables up by it
+/// (`inventory::table_at`), and the cache keys on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TableSpec {
+    Inverse {
+        delta: f64,
+        nfft: usize,
+        output: Output,
+        water_level: Option<f64>,
+        pre_filt: Option<[f64; 4]>,
+    },
+    Sensitivity,
+}
+
+impl TableSpec {
+    /// Complex values in the table.
+    pub fn bins(&self) -> usize {
+        match self {
+            TableSpec::Inverse { nfft, .. } => nfft / 2 + 1,
+            TableSpec::Sensitivity => 1,
+        }
+    }
+
+    /// Which device pool holds the table: its nfft, or [`SENSITIVITY`] (pools are by length).
+    pub fn pool(&self) -> usize {
+        match self {
+            TableSpec::Inverse { nfft, .. } => *nfft,
+            TableSpec::Sensitivity => SENSITIVITY,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub response_id: usize,
@@ -32,9 +65,9 @@ pub struct ResponseCache {
     evaluated: AtomicUsize,
 }
 
-/// `ResponseNeed::nfft` of a remove_sensitivity step: its "table" is one bin, 1 / the
-/// InstrumentSensitivity value (`sensitivity_table`), so it rides the same
-/// lookup, cache and device pool as remove_response's tables.
+/// The device pool (`TableSpec::pool`) of remove_sensitivity's one-bin tables, 1 / the
+/// InstrumentSensitivity value (`sensitivity_table`): they ride the same lookup, cache and
+/// device pools as remove_response's tables, keyed apart from any real nfft.
 pub const SENSITIVITY: usize = 0;
 
 /// Most bytes of tables the cache holds before it restarts: about 270 tables of 20-minute
@@ -63,28 +96,32 @@ impl ResponseCache {
         self.len() == 0
     }
 
-    /// The inverse-response table R·T for one response on remove_response's grid.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the cache key is these parameters"
-    )]
-    pub fn table(
-        &self,
-        response_id: usize,
-        resp: &Response,
-        delta: f64,
-        nfft: usize,
-        output: Output,
-        water_level: Option<f64>,
-        pre_filt: Option<[f64; 4]>,
-    ) -> Table {
-        let key = Key {
-            response_id,
-            delta_bits: delta.to_bits(),
-            nfft,
-            output: output as u8,
-            water_level_bits: water_level.map(f64::to_bits),
-            pre_filt_bits: pre_filt.map(|p| p.map(f64::to_bits)),
+    /// The table `spec` names for one response: remove_response's inverse table R·T on its
+    /// grid, or remove_sensitivity's one bin.
+    pub fn table(&self, response_id: usize, resp: &Response, spec: &TableSpec) -> Table {
+        let key = match *spec {
+            TableSpec::Inverse {
+                delta,
+                nfft,
+                output,
+                water_level,
+                pre_filt,
+            } => Key {
+                response_id,
+                delta_bits: delta.to_bits(),
+                nfft,
+                output: output as u8,
+                water_level_bits: water_level.map(f64::to_bits),
+                pre_filt_bits: pre_filt.map(|p| p.map(f64::to_bits)),
+            },
+            TableSpec::Sensitivity => Key {
+                response_id,
+                delta_bits: 0,
+                nfft: SENSITIVITY,
+                output: Output::Def as u8,
+                water_level_bits: None,
+                pre_filt_bits: None,
+            },
         };
         if self.bytes.load(Ordering::Relaxed) > MAX_CACHE_BYTES {
             self.map.clear();
@@ -93,18 +130,24 @@ impl ResponseCache {
         self.map.get_or_init(key, || {
             self.evaluated.fetch_add(1, Ordering::Relaxed);
             self.bytes
-                .fetch_add((nfft / 2 + 1) as u64 * 16, Ordering::Relaxed);
-            if nfft == SENSITIVITY {
-                return Arc::new(sensitivity_table(resp));
+                .fetch_add(spec.bins() as u64 * 16, Ordering::Relaxed);
+            match *spec {
+                TableSpec::Sensitivity => Arc::new(sensitivity_table(resp)),
+                TableSpec::Inverse {
+                    delta,
+                    nfft,
+                    output,
+                    water_level,
+                    pre_filt,
+                } => Arc::new(inverse_table(
+                    resp,
+                    delta,
+                    nfft,
+                    output,
+                    water_level,
+                    pre_filt,
+                )),
             }
-            Arc::new(inverse_table(
-                resp,
-                delta,
-                nfft,
-                output,
-                water_level,
-                pre_filt,
-            ))
         })
     }
 }
@@ -212,9 +255,9 @@ mod tests {
         assert!(sensitivity_table(&none)
             .unwrap_err()
             .contains("no InstrumentSensitivity"));
-        // Through the cache, as the executors ask for it (nfft = plan::SENSITIVITY).
+        // Through the cache, as the executors ask for it.
         let cache = ResponseCache::default();
-        let t = cache.table(7, &with(2.0), 0.01, SENSITIVITY, Output::Def, None, None);
+        let t = cache.table(7, &with(2.0), &TableSpec::Sensitivity);
         assert_eq!(t.as_ref().as_ref().unwrap(), &vec![C::new(0.5, 0.0)]);
     }
 }

@@ -6,12 +6,12 @@ use bytemuck::{Pod, Zeroable};
 use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
-use crate::error::TraceError;
 use crate::exec::cpu::StageError;
 use crate::gpu::kernels::FftParams;
 use crate::gpu::record::{deconvolve_fused, pack, transform, unpack, Buf, Precision};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
+use crate::inventory::table_at;
 use crate::ops::deconvolve;
 use crate::plan::fft::{FftPlan, RfftSplit};
 
@@ -52,22 +52,12 @@ impl StageOps for Deconvolve {
     fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
         let need = &x.plan.responses[self.response];
         let tr = x.tr;
-        let (rid, resp) = x.responses.response_for(tr).map_err(StageError::Trace)?;
-        let table = x.cache.table(
-            rid,
-            &resp,
-            need.delta,
-            self.nfft,
-            need.output,
-            need.water_level,
-            need.pre_filt,
-        );
-        let table = table.as_ref().as_ref().map_err(|m| {
-            StageError::Trace(TraceError::BadResponse {
-                id: tr.id(),
-                message: m.clone(),
-            })
-        })?;
+        let (_, table) = table_at(x.responses, x.cache, tr.codes(), tr.start_ns, &need.spec)
+            .map_err(StageError::Trace)?;
+        let Ok(table) = table.as_ref() else {
+            // table_at returns only tables that were built.
+            return Err(StageError::Op("no response table".into()));
+        };
         deconvolve::deconvolve_in_place(&mut tr.data, table, self.nfft);
         Ok(())
     }

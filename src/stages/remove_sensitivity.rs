@@ -6,7 +6,6 @@ use bytemuck::{Pod, Zeroable};
 use serde_json::{json, Value};
 
 use super::{OnCpu, Recording, StageOps};
-use crate::error::TraceError;
 use crate::exec::cpu::StageError;
 use crate::gpu::record::Buf;
 use crate::gpu::sizing::WORKGROUP;
@@ -31,14 +30,12 @@ pub struct SensitivityParams {
 impl StageOps for RemoveSensitivity {
     fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
         let tr = x.tr;
-        let (_, resp) = x.responses.response_for(tr).map_err(StageError::Trace)?;
-        // The same checks the device's table gets.
-        crate::response::cache::sensitivity_table(&resp).map_err(|m| {
-            StageError::Trace(TraceError::BadResponse {
-                id: tr.id(),
-                message: m,
-            })
-        })?;
+        // The device's lookup and checks; the division by the value itself (not a multiply
+        // by the table's 1 / value: ObsPy divides).
+        let spec = &x.plan.responses[self.response].spec;
+        let (resp, _) =
+            crate::inventory::table_at(x.responses, x.cache, tr.codes(), tr.start_ns, spec)
+                .map_err(StageError::Trace)?;
         let value = resp.sensitivity.as_ref().map_or(1.0, |s| s.value);
         crate::ops::remove_sensitivity::remove_sensitivity(&mut tr.data, value);
         Ok(())

@@ -496,13 +496,14 @@ pub fn backend(gpu_wanted: bool) -> Option<Backend> {
 pub struct NoResponses;
 
 impl seisbatch::inventory::ResponseSource for NoResponses {
-    fn response_for(
+    fn response_at(
         &self,
-        tr: &seisbatch::trace::Trace,
+        codes: seisbatch::trace::Codes,
+        _time_ns: i64,
     ) -> Result<(usize, std::sync::Arc<seisbatch::response::Response>), seisbatch::error::TraceError>
     {
         Err(seisbatch::error::TraceError::NoResponse {
-            id: tr.id(),
+            id: codes.id(),
             time: String::new(),
         })
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Operation;
 use crate::error::ConfigError;
 use crate::ops::{deconvolve, taper};
-use crate::pipeline::build::Build;
+use crate::pipeline::build::{Build, TableSpec};
 use crate::pipeline::keys::Keys;
 use crate::pipeline::shape::StepShape;
 use crate::pipeline::{DetrendType, Output, DEFAULT_WATER_LEVEL};
@@ -124,13 +124,13 @@ impl Operation for RemoveResponse {
         }
         let nfft = deconvolve::npts2nfft(n);
         b.push(stages::Deconvolve::new(nfft, b.next_response()), n, n);
-        b.need_response(
-            1.0 / rate,
+        b.need_response(TableSpec::Inverse {
+            delta: 1.0 / rate,
             nfft,
-            self.output,
-            self.water_level,
-            self.pre_filt,
-        );
+            output: self.output,
+            water_level: self.water_level,
+            pre_filt: self.pre_filt,
+        });
         Ok(())
     }
 }

@@ -5,10 +5,9 @@ use serde::Serialize;
 
 use super::Operation;
 use crate::error::ConfigError;
-use crate::pipeline::build::{Build, SENSITIVITY};
+use crate::pipeline::build::{Build, TableSpec};
 use crate::pipeline::keys::Keys;
 use crate::pipeline::shape::StepShape;
-use crate::pipeline::Output;
 use crate::stages;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,11 +21,11 @@ impl Operation for RemoveSensitivity {
     }
 
     fn compile(&self, b: &mut Build, s: &StepShape) -> Result<(), String> {
-        let (n, rate) = (s.before.npts, s.before.sampling_rate);
+        let n = s.before.npts;
         // Even for no samples: ObsPy looks the response up (and fails without one).
         let response = b.next_response();
         b.push(stages::RemoveSensitivity { response }, n, n);
-        b.need_response(1.0 / rate, SENSITIVITY, Output::Def, None, None);
+        b.need_response(TableSpec::Sensitivity);
         Ok(())
     }
 }
