@@ -104,7 +104,8 @@ impl StageOps for Detrend {
         })
     }
 
+    /// ObsPy's keywords: `type`, and `order` / `dspline` for the fits.
     fn describe(&self) -> Value {
-        json!({"type": self.kind})
+        serde_json::to_value(self.kind).unwrap_or_else(|_| json!({}))
     }
 }
