@@ -1,0 +1,115 @@
+//! The GPU path's executor loops: GPU_LOOPS drivers, each with its share of the memory
+//! budget on its own loop (`gpu_loops`), a rotate run's segments each with a driver, the
+//! stream through them, and what the drivers measured and noted.
+
+use super::{gpu_loops, stream, work, Inputs, RunError};
+use crate::exec::grouped::Segments;
+use crate::gpu::{self, Gpu};
+use crate::plan::Planner;
+use crate::response::cache::ResponseCache;
+
+/// The drivers' totals: host preparation and CPU-fallback seconds, the runners' times.
+pub(super) type GpuTimes = (f64, f64, gpu::runner::RunnerTimes);
+
+pub(super) struct GpuRun {
+    pub on_device: usize,
+    pub times: GpuTimes,
+    /// The drivers' notes (batches that fell back, a lost device), for the report.
+    pub notes: Vec<String>,
+}
+
+pub(super) fn run_on_gpu(
+    ctx: &work::Ctx,
+    g: &Gpu,
+    walker: Inputs,
+    segments: &Segments,
+    planner: &Planner,
+    cache: &ResponseCache,
+) -> Result<GpuRun, RunError> {
+    let cfg = ctx.cfg;
+    let rotate = !segments.rotates.is_empty();
+    let mut device_warnings = Vec::new();
+    let mut on_device = 0;
+    // GPU_LOOPS drivers, each with its share of the memory budget, each on its own
+    // executor loop: while one gathers files, prepares and uploads its batches or
+    // waits for its last batch, the other's batches keep the device busy (one driver
+    // drains the device at the end of every call).
+    let loops = gpu_loops(cfg.gpu_memory);
+    // A rotate run: a driver per segment in each loop (the segment's share of it).
+    let planners: Vec<&crate::plan::Planner> = if rotate {
+        segments.planners().collect()
+    } else {
+        vec![planner]
+    };
+    let per_loop = planners.len().max(1);
+    let mut drivers: Vec<gpu::executor::Driver> = (0..loops)
+        .flat_map(|_| planners.iter().copied())
+        .map(|p| {
+            let share = cfg.gpu_memory / (loops * per_loop) as u64;
+            let mut d = gpu::executor::Driver::new(g, share, p, cache);
+            d.set_profile(cfg.stage_times && g.timestamps);
+            d.set_cpu_stages(&cfg.cpu_stages);
+            d
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs.max(1))
+        .build()
+        .map_err(|e| RunError::Fatal(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
+    // One executor per loop: its driver, or a rotate run's segments' drivers.
+    let mut execs: Vec<Box<dyn crate::exec::Executor + Send + '_>> = drivers
+        .chunks_mut(per_loop)
+        .map(|chunk| -> Box<dyn crate::exec::Executor + Send + '_> {
+            if !rotate {
+                Box::new(&mut chunk[0])
+            } else {
+                let mut mine = chunk.iter_mut();
+                Box::new(segments.grouped(|_| match mine.next() {
+                    Some(d) => Box::new(d),
+                    None => unreachable!("one driver per segment"),
+                }))
+            }
+        })
+        .collect();
+    let mut first = execs.remove(0);
+    let more: Vec<Box<dyn crate::exec::Executor + Send>> = execs
+        .iter_mut()
+        .map(|e| {
+            Box::new(crate::exec::InPool {
+                pool: &pool,
+                exec: &mut **e,
+            }) as Box<dyn crate::exec::Executor + Send>
+        })
+        .collect();
+    pool.install(|| {
+        ctx.run_stream(
+            walker,
+            &mut *first,
+            more,
+            &stream::Feed::gpu(cfg.jobs.max(1)),
+        )
+    });
+    drop(first);
+    drop(execs);
+    let mut times = (0.0, 0.0, gpu::runner::RunnerTimes::default());
+    for (i, d) in drivers.iter().enumerate() {
+        device_warnings.extend(d.notes.iter().cloned());
+        // A rotate run's trace passes each segment's driver: counted once, at the first.
+        if i % per_loop == 0 {
+            on_device += d.on_device;
+        }
+        let t = d.runner_times();
+        times.0 += d.host_prep;
+        times.1 += d.cpu_fallback;
+        times.2.upload_and_record += t.upload_and_record;
+        times.2.device += t.device;
+        times.2.kernels += t.kernels;
+        times.2.readback += t.readback;
+        times.2.batches += t.batches;
+    }
+    Ok(GpuRun {
+        on_device,
+        times,
+        notes: device_warnings,
+    })
+}
