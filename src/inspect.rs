@@ -10,23 +10,10 @@ use crate::response::cache::TableSpec;
 
 use crate::gpu::record::{self, Caps};
 use crate::pipeline::Step;
-use crate::plan::fft::FftPlan;
 use crate::plan::{self, Plan, Shape};
 
 /// Traces per modeled batch: large enough that shared tables count for nothing per trace.
 const MODEL_BATCH: usize = 100;
-
-/// An FFT plan for `seisbatch plan` (each stage describes its own with this).
-pub fn fft(p: &FftPlan) -> Value {
-    match p {
-        FftPlan::Stockham { n, radices } => json!({"n": n, "radices": radices}),
-        FftPlan::Bluestein { n, m } => json!({
-            "n": n,
-            "bluestein_m": m,
-            "radices": plan::fft::smooth_radices(*m),
-        }),
-    }
-}
 
 /// The plan as JSON; `gpu`: with the device's segments and dispatches as `caps` allows.
 pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {

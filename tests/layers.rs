@@ -65,11 +65,6 @@ const KNOWN_UP: &[(&str, &str, &str)] = &[
         "OnCpu carries the Plan and the stages hold plan::fft's FFT plans and splits, which \
          only the GPU reads (issue #24: the GPU derives them itself)",
     ),
-    (
-        "stages",
-        "inspect",
-        "Stage::describe formats FFT plans through inspect::fft (issue #24)",
-    ),
 ];
 
 /// Files of one module importing each other in a cycle: (module, files, what removes it).

@@ -38,6 +38,19 @@ impl FftPlan {
         self.len() == 0
     }
 
+    /// The plan as `seisbatch plan` shows it: the length and its radix passes, or
+    /// Bluestein's padded length and its passes.
+    pub fn describe(&self) -> serde_json::Value {
+        match self {
+            FftPlan::Stockham { n, radices } => serde_json::json!({"n": n, "radices": radices}),
+            FftPlan::Bluestein { n, m } => serde_json::json!({
+                "n": n,
+                "bluestein_m": m,
+                "radices": smooth_radices(*m),
+            }),
+        }
+    }
+
     /// Longest complex buffer (per trace) the plan touches.
     pub fn scratch_len(&self) -> usize {
         match self {

@@ -133,7 +133,7 @@ impl StageOps for Deconvolve {
     fn describe(&self) -> Value {
         json!({
             "nfft": self.nfft,
-            "fft": crate::inspect::fft(&self.fft),
+            "fft": self.fft.describe(),
             "rfft": self.rfft.as_ref().map(|s| json!({
                 "n1": s.n1, "n2": s.n2, "radices1": s.radices1, "radices2": s.radices2,
             })),

@@ -156,11 +156,11 @@ impl StageOps for Resample {
             "from_hz": self.sampling_rate,
             "to_hz": self.new_rate,
             "num": self.num,
-            "fft_forward": crate::inspect::fft(&self.fwd),
+            "fft_forward": self.fwd.describe(),
             "rfft_forward": self.rfft.as_ref().map(|s| json!({
                 "n1": s.n1, "n2": s.n2, "radices1": s.radices1, "radices2": s.radices2,
             })),
-            "fft_inverse": crate::inspect::fft(&self.inv),
+            "fft_inverse": self.inv.describe(),
         })
     }
 
