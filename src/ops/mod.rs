@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;
 pub mod rotate;
+pub mod simulate;
 pub mod taper;
 pub mod trim;
 pub mod windows;

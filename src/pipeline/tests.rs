@@ -424,3 +424,84 @@ fn taper_windows_take_scipys_parameters() {
     let e = err("[[step]]\nop = \"resample\"\nsampling_rate = 5\nwindow = \"kaiser\"\n");
     assert!(e.contains("window"), "{e}");
 }
+
+/// simulate: ObsPy's keywords and defaults, PAZ tables checked before any data.
+#[test]
+fn simulate_takes_obspys_keywords_and_checks_its_paz_tables() {
+    let sts2 = "{ poles = [[-0.037004, 0.037016], [-0.037004, -0.037016], -251.33], \
+                zeros = [[0, 0], [0, 0]], gain = 60077000.0, sensitivity = 2516778400.0 }";
+    let p = Pipeline::parse(&format!(
+        "[[step]]\nop = \"simulate\"\npaz_remove = {sts2}\n"
+    ))
+    .unwrap();
+    let Step::Simulate(s) = &p.steps[0] else {
+        panic!("{:?}", p.steps[0])
+    };
+    let paz = s.paz_remove.as_ref().unwrap();
+    assert_eq!(
+        paz.poles[2],
+        [-251.33, 0.0],
+        "a real root as a plain number"
+    );
+    assert_eq!(
+        (
+            s.water_level,
+            s.zero_mean,
+            s.taper,
+            s.taper_fraction,
+            s.pitsasim,
+            s.sacsim,
+            s.shsim
+        ),
+        (600.0, true, true, 0.05, true, false, false),
+        "ObsPy's defaults"
+    );
+    assert!(s.remove_sensitivity && s.simulate_sensitivity && !s.nfft_pow2);
+    for (keys, needles) in [
+        ("", &["Neither inverse nor forward"][..]),
+        ("paz_remove = \"self\"\n", &["paz_remove", "self"][..]),
+        (
+            "paz_remove = { poles = [], zeros = [], gain = 1.0 }\n",
+            &["sensitivity", "required"][..],
+        ),
+        (
+            "paz_remove = { poles = [], zeros = [], gain = 1.0 }\nremove_sensitivity = false\n",
+            &[][..],
+        ),
+        ("paz_simulate = { poles = [], gain = 1.0, sensitivity = 1 }\n", &["zeros"][..]),
+        (
+            "paz_simulate = { poles = [], zeros = [], sensitivity = 1 }\n",
+            &["gain", "Missing key"][..],
+        ),
+        (
+            "paz_simulate = { poles = [[1, 2, 3]], zeros = [], gain = 1, sensitivity = 1 }\n",
+            &["poles"][..],
+        ),
+        (
+            "paz_simulate = { poles = [], zeros = [], gain = 1, sensitivity = -2 }\n",
+            &["sensitivity", "> 0"][..],
+        ),
+        (
+            "paz_simulate = { poles = [], zeros = [], gain = 1, sensitivity = 1, A0 = 3 }\n",
+            &["A0"][..],
+        ),
+        (
+            "paz_simulate = { poles = [], zeros = [], gain = 1, sensitivity = 1 }\npre_filt = [4, 3, 2, 1]\n",
+            &["pre_filt"][..],
+        ),
+        (
+            "paz_simulate = { poles = [], zeros = [], gain = 1, sensitivity = 1 }\nseedresp = \"x\"\n",
+            &["seedresp"][..],
+        ),
+    ] {
+        let r = Pipeline::parse(&format!("[[step]]\nop = \"simulate\"\n{keys}"));
+        if needles.is_empty() {
+            assert!(r.is_ok(), "{keys}: {r:?}");
+            continue;
+        }
+        let e = r.unwrap_err().to_string();
+        for n in needles {
+            assert!(e.contains(n), "{keys}: `{n}` not in {e}");
+        }
+    }
+}

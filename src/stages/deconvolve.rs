@@ -1,6 +1,8 @@
 //! remove_response's frequency-domain part: pad to nfft, rfft, times the trace's inverse
 //! table (`Plan::responses[response]`), Nyquist magnitude, irfft, truncate. Twin
-//! `ops::deconvolve`; on the device the FFT kernels around `deconvolve`.
+//! `ops::deconvolve`; on the device the FFT kernels around `deconvolve`. simulate's is the
+//! same with one table for every trace (`fixed`: poles and zeros from the pipeline), run on
+//! the CPU twin.
 
 use bytemuck::{Pod, Zeroable};
 use serde_json::{json, Value};
@@ -23,6 +25,8 @@ pub struct Deconvolve {
     pub rfft: Option<RfftSplit>,
     /// Index into `Plan::responses`.
     pub response: usize,
+    /// simulate's table (nfft / 2 + 1 bins), the same for every trace: no lookup.
+    pub fixed: Option<std::sync::Arc<[num_complex::Complex64]>>,
 }
 
 impl Deconvolve {
@@ -34,6 +38,15 @@ impl Deconvolve {
             fft: FftPlan::new(nfft),
             rfft: crate::plan::fft::rfft_split(nfft, crate::gpu::kernels::RFFT_TILE),
             response,
+            fixed: None,
+        }
+    }
+
+    /// The deconvolution by `table` for every trace (simulate's).
+    pub fn fixed(nfft: usize, table: Vec<num_complex::Complex64>) -> Deconvolve {
+        Deconvolve {
+            fixed: Some(table.into()),
+            ..Deconvolve::new(nfft, 0)
         }
     }
 }
@@ -50,6 +63,10 @@ pub struct DeconvolveParams {
 
 impl StageOps for Deconvolve {
     fn cpu(&self, x: OnCpu) -> Result<(), StageError> {
+        if let Some(table) = &self.fixed {
+            deconvolve::deconvolve_in_place(&mut x.tr.data, table, self.nfft);
+            return Ok(());
+        }
         let need = &x.plan.responses[self.response];
         let tr = x.tr;
         let (_, table) = table_at(x.responses, x.cache, tr.codes(), tr.start_ns, &need.spec)
@@ -63,6 +80,9 @@ impl StageOps for Deconvolve {
     }
 
     fn record(&self, x: &mut Recording) -> Result<(), String> {
+        if self.fixed.is_some() {
+            return Err("simulate's table has no device pool".into());
+        }
         let caps = x.r.caps();
         // f64 first (shaders/fft64.wgsl: the water level lifts an f32 transform's noise in
         // the instrument's weak bins to ~1e-5 of the result), then the fused f32 passes.
@@ -130,7 +150,22 @@ impl StageOps for Deconvolve {
         )
     }
 
+    /// simulate's fixed table runs on the CPU twin (the device's tables come per trace from
+    /// the response pool).
+    fn device_limit(&self, _caps: &crate::gpu::record::Caps) -> Option<String> {
+        self.fixed
+            .as_ref()
+            .map(|_| "simulate (its poles-and-zeros table on the host)".into())
+    }
+
+    fn table_bytes(&self) -> usize {
+        self.fixed.as_ref().map_or(0, |t| t.len() * 16)
+    }
+
     fn describe(&self) -> Value {
+        if self.fixed.is_some() {
+            return json!({"nfft": self.nfft, "table": "poles and zeros (simulate)"});
+        }
         json!({
             "nfft": self.nfft,
             "fft": self.fft.describe(),

@@ -116,4 +116,5 @@ operations! {
     RemoveSensitivity = "remove_sensitivity" in remove_sensitivity;
     Trim = "trim" in trim;
     Select = "select" in select;
+    Simulate = "simulate" in simulate;
 }
