@@ -11,6 +11,7 @@
 
 mod commit;
 mod config;
+mod cpu_run;
 mod gpu_run;
 mod group;
 mod prepare;
