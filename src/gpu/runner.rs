@@ -63,6 +63,7 @@ pub struct Runner<'g> {
 
 impl<'g> Runner<'g> {
     pub fn new(gpu: &'g Gpu, budget: u64) -> Runner<'g> {
+        let fft = super::fft_choice();
         Runner {
             gpu,
             budget,
@@ -74,8 +75,8 @@ impl<'g> Runner<'g> {
             profile: false,
             profile_last: Vec::new(),
             times: RunnerTimes::default(),
-            rfft: super::fft_choice().rfft,
-            f64_transforms: super::fft_choice().f64_transforms,
+            rfft: fft.rfft,
+            f64_transforms: fft.f64_transforms,
             cpu_stages: Vec::new(),
         }
     }

@@ -95,4 +95,41 @@ impl<'a> Keys<'a> {
         }
         Ok(())
     }
+
+    /// `pre_filt = [f1, f2, f3, f4]` (Hz, 0 <= f1 < f2 <= f3 < f4), or None: ObsPy's
+    /// pre-filter corners (remove_response, simulate).
+    pub(crate) fn pre_filt(&mut self) -> Result<Option<[f64; 4]>, ConfigError> {
+        match self.get("pre_filt") {
+            None => Ok(None),
+            Some(toml::Value::Array(a)) => {
+                let v: Option<Vec<f64>> = a
+                    .iter()
+                    .map(|x| match x {
+                        toml::Value::Float(f) if f.is_finite() => Some(*f),
+                        toml::Value::Integer(i) => Some(*i as f64),
+                        _ => None,
+                    })
+                    .collect();
+                match v {
+                    Some(v) if v.len() == 4 => {
+                        if !(v[0] >= 0.0 && v[0] < v[1] && v[1] <= v[2] && v[2] < v[3]) {
+                            return Err(self.err(
+                                "pre_filt",
+                                format!("expected 0 <= f1 < f2 <= f3 < f4, got {v:?}"),
+                            ));
+                        }
+                        Ok(Some([v[0], v[1], v[2], v[3]]))
+                    }
+                    _ => Err(self.err(
+                        "pre_filt",
+                        "expected an array of 4 numbers [f1, f2, f3, f4]",
+                    )),
+                }
+            }
+            Some(v) => Err(self.err(
+                "pre_filt",
+                format!("expected an array of 4 numbers, got {v}"),
+            )),
+        }
+    }
 }

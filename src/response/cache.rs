@@ -35,14 +35,6 @@ impl TableSpec {
             TableSpec::Sensitivity => 1,
         }
     }
-
-    /// Which device pool holds the table: its nfft, or [`SENSITIVITY`] (pools are by length).
-    pub fn pool(&self) -> usize {
-        match self {
-            TableSpec::Inverse { nfft, .. } => *nfft,
-            TableSpec::Sensitivity => SENSITIVITY,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -72,7 +72,7 @@ impl Operation for RemoveResponse {
                  ObsPy does the same; write water_level = false for no water level"
             ));
         }
-        let pre_filt = pre_filt(k)?;
+        let pre_filt = k.pre_filt()?;
         let zero_mean = k.bool("zero_mean", true)?;
         let taper = k.bool("taper", true)?;
         let taper_fraction = k.f64("taper_fraction")?.unwrap_or(0.05);
@@ -132,41 +132,5 @@ impl Operation for RemoveResponse {
             pre_filt: self.pre_filt,
         });
         Ok(())
-    }
-}
-
-/// `pre_filt = [f1, f2, f3, f4]` (Hz, 0 <= f1 < f2 <= f3 < f4), or None.
-fn pre_filt(k: &mut Keys) -> Result<Option<[f64; 4]>, ConfigError> {
-    match k.get("pre_filt") {
-        None => Ok(None),
-        Some(toml::Value::Array(a)) => {
-            let v: Option<Vec<f64>> = a
-                .iter()
-                .map(|x| match x {
-                    toml::Value::Float(f) if f.is_finite() => Some(*f),
-                    toml::Value::Integer(i) => Some(*i as f64),
-                    _ => None,
-                })
-                .collect();
-            match v {
-                Some(v) if v.len() == 4 => {
-                    if !(v[0] >= 0.0 && v[0] < v[1] && v[1] <= v[2] && v[2] < v[3]) {
-                        return Err(k.err(
-                            "pre_filt",
-                            format!("expected 0 <= f1 < f2 <= f3 < f4, got {v:?}"),
-                        ));
-                    }
-                    Ok(Some([v[0], v[1], v[2], v[3]]))
-                }
-                _ => Err(k.err(
-                    "pre_filt",
-                    "expected an array of 4 numbers [f1, f2, f3, f4]",
-                )),
-            }
-        }
-        Some(v) => Err(k.err(
-            "pre_filt",
-            format!("expected an array of 4 numbers, got {v}"),
-        )),
     }
 }

@@ -182,40 +182,12 @@ impl Operation for Simulate {
                 format!("must be in [0, 1], got {taper_fraction}"),
             ));
         }
-        let pre_filt = match k.get("pre_filt") {
-            None => None,
-            Some(toml::Value::Array(a)) if a.len() == 4 => {
-                let v: Option<Vec<f64>> = a
-                    .iter()
-                    .map(|x| match x {
-                        toml::Value::Float(f) if f.is_finite() => Some(*f),
-                        toml::Value::Integer(i) => Some(*i as f64),
-                        _ => None,
-                    })
-                    .collect();
-                match v {
-                    Some(v) if v[0] >= 0.0 && v[0] < v[1] && v[1] <= v[2] && v[2] < v[3] => {
-                        Some([v[0], v[1], v[2], v[3]])
-                    }
-                    _ => {
-                        return Err(k.err(
-                            "pre_filt",
-                            "expected [f1, f2, f3, f4] with 0 <= f1 < f2 <= f3 < f4",
-                        ))
-                    }
-                }
-            }
-            Some(_) => {
-                return Err(k.err(
-                    "pre_filt",
-                    "expected an array of 4 numbers [f1, f2, f3, f4]",
-                ))
-            }
-        };
-        for key in ["seedresp"] {
-            if k.get(key).is_some() {
-                return Err(k.err(key, "RESP files are not read here: use remove_response with StationXML"));
-            }
+        let pre_filt = k.pre_filt()?;
+        if k.get("seedresp").is_some() {
+            return Err(k.err(
+                "seedresp",
+                "RESP files are not read here: use remove_response with StationXML",
+            ));
         }
         Ok(Simulate {
             paz_remove,
