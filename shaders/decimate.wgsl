@@ -6,7 +6,7 @@
 //           2 dst (storage rw, f32 [count x n_out])
 // workgroup size 256, one invocation per output sample.
 
-struct DecimateParams { // keep in sync with stages::decimate::DecimateParams
+struct DecimateParams { // keep in sync with gpu::stages::decimate::DecimateParams
     n_in: u32,
     n_out: u32,
     count: u32,

@@ -10,7 +10,7 @@
 //           2 tables (storage read, vec2 [slots x (nfft/2+1)]), 3 slot (storage read, u32 [count])
 // workgroup size 256, one invocation per bin.
 
-struct DeconvolveParams { // keep in sync with stages::deconvolve::DeconvolveParams
+struct DeconvolveParams { // keep in sync with gpu::stages::deconvolve::DeconvolveParams
     nfft: u32,
     count: u32,
     _pad0: u32,

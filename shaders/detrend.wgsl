@@ -10,7 +10,7 @@
 // (an f32 fit over 2^21 raw samples put the line off by 1.5e-5; issue #23). Later in a run
 // the samples are already near zero, and this f32 fit stays within 1e-6 up to 2^21 samples.
 
-struct DetrendParams { // keep in sync with stages::detrend::DetrendParams
+struct DetrendParams { // keep in sync with gpu::stages::detrend::DetrendParams
     n: u32,
     count: u32,
     kind: u32, // 0 demean, 1 linear, 2 simple (as pipeline::DetrendType)

@@ -6,7 +6,7 @@
 //           2 dst (storage rw, f32 [count x n])
 // workgroup size 256, one invocation per sample.
 
-struct DifferentiateParams { // keep in sync with stages::differentiate::DifferentiateParams
+struct DifferentiateParams { // keep in sync with gpu::stages::differentiate::DifferentiateParams
     n: u32,
     count: u32,
     dx: f32,

@@ -15,7 +15,7 @@
 // no invocation runs long enough to meet a desktop driver's watchdog, or llvmpipe's cap of
 // 65535 loop iterations per invocation (which silently cut a 120000-sample pass short).
 
-struct FilterParams { // keep in sync with stages::filter::FilterParams
+struct FilterParams { // keep in sync with gpu::stages::filter::FilterParams
     n: u32,
     count: u32,
     sections: u32,  // <= MAX_SECTIONS
@@ -26,7 +26,7 @@ struct FilterParams { // keep in sync with stages::filter::FilterParams
     _pad1: u32,
 }
 
-const MAX_SECTIONS: u32 = 16u; // keep in sync with stages::filter::MAX_SECTIONS
+const MAX_SECTIONS: u32 = 16u; // keep in sync with gpu::stages::filter::MAX_SECTIONS
 
 @group(0) @binding(0) var<uniform> p: FilterParams;
 @group(0) @binding(1) var<storage, read_write> data: array<f32>;

@@ -13,7 +13,7 @@
 // sums (two-sum) are simplified away by shader compilers that may reassociate, which WGSL
 // cannot forbid. Samples stay f32 in memory; each is widened once.
 
-struct IntegrateParams { // keep in sync with stages::integrate::IntegrateParams
+struct IntegrateParams { // keep in sync with gpu::stages::integrate::IntegrateParams
     n: u32,
     count: u32,
     dx: f32,

@@ -10,14 +10,14 @@
 //           2 dst (storage rw, f32 [count x npts]), 3 grid (storage read, GridPoint [npts])
 // workgroup size 256, one invocation per output sample.
 
-struct InterpolateParams { // keep in sync with stages::interpolate::InterpolateParams
+struct InterpolateParams { // keep in sync with gpu::stages::interpolate::InterpolateParams
     n: u32,
     npts: u32,
     count: u32,
     a: u32,
 }
 
-struct GridPoint { // keep in sync with stages::interpolate::GridPoint
+struct GridPoint { // keep in sync with gpu::stages::interpolate::GridPoint
     idx: i32,
     frac: f32,
 }

@@ -8,7 +8,7 @@
 //   normalize_peak:  one workgroup per trace, max-reduction (only without a given norm)
 //   normalize_apply: one invocation per sample
 
-struct NormalizeParams { // keep in sync with stages::normalize::NormalizeParams
+struct NormalizeParams { // keep in sync with gpu::stages::normalize::NormalizeParams
     n: u32,
     count: u32,
     given: u32,   // 1: divide by `divisor`; 0: by peak[b].x

@@ -7,7 +7,7 @@
 //           2 tables (storage read, vec2 [slots]: .x = 1 / value), 3 slot (storage read, u32 [count])
 // workgroup size 256, one invocation per sample.
 
-struct SensitivityParams { // keep in sync with stages::remove_sensitivity::SensitivityParams
+struct SensitivityParams { // keep in sync with gpu::stages::remove_sensitivity::SensitivityParams
     n: u32,
     count: u32,
     _pad0: u32,

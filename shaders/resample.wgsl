@@ -12,14 +12,14 @@
 //           2 dst (storage rw, vec2 [count x num]), 3 taps (storage read, Tap [num/2+1])
 // workgroup size 256, one invocation per output bin.
 
-struct ResampleParams { // keep in sync with stages::resample::ResampleParams
+struct ResampleParams { // keep in sync with gpu::stages::resample::ResampleParams
     n: u32,
     num: u32,
     count: u32,
     stride: u32, // complex values per trace in src; 0: n (the full spectrum)
 }
 
-struct Tap { // keep in sync with stages::resample::Tap
+struct Tap { // keep in sync with gpu::stages::resample::Tap
     k: u32,
     a: f32,
     b: f32,

@@ -6,7 +6,7 @@
 //           2 window (storage read, f32 [n])
 // workgroup size 256, one invocation per sample.
 
-struct TaperParams { // keep in sync with stages::taper::TaperParams
+struct TaperParams { // keep in sync with gpu::stages::taper::TaperParams
     n: u32,
     count: u32,
     _pad0: u32,

@@ -7,7 +7,7 @@
 //           2 dst (storage rw, f32 [count x n_out])
 // workgroup size 256, one invocation per output sample.
 
-struct TrimParams { // keep in sync with stages::trim::TrimParams
+struct TrimParams { // keep in sync with gpu::stages::trim::TrimParams
     n_in: u32,
     n_out: u32,
     count: u32,

@@ -36,13 +36,20 @@ pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
         .stages
         .iter()
         .map(|at| {
+            let mut parameters = at.stage.describe();
+            if let (Some(p), Some(Value::Object(d))) = (
+                parameters.as_object_mut(),
+                crate::gpu::stages::describe_device(&at.stage, at.n_in),
+            ) {
+                p.extend(d);
+            }
             json!({
                 "stage": at.stage.name(),
                 "step": at.step + 1,
                 "op": steps[at.step].op(),
                 "npts_in": at.n_in,
                 "npts_out": at.n_out,
-                "parameters": at.stage.describe(),
+                "parameters": parameters,
             })
         })
         .collect();

@@ -8,8 +8,8 @@
 //! - `pipeline`: the TOML steps with ObsPy's names and defaults, validated up front.
 //! - `plan`: steps + a trace's shape -> `plan::Shapes` (lengths, rates, starts, ObsPy's
 //!   warnings and errors, per trace) -> `plan::Plan` (the stages with their f64 tables,
-//!   compiled once per shape); `stages` is the stage table (one file per stage: its data,
-//!   its CPU execution, its recording for the device).
+//!   compiled once per shape); `stages` is the stage table (one file per stage: its neutral
+//!   data and its CPU twin call; `gpu::stages` records each for the device).
 //! - `exec`: the `Executor` trait; `exec::cpu` runs each stage through its twin in `ops`
 //!   (one file per stage, ObsPy's arithmetic in f64, docs/NUMERICS.md); `gpu` is the other
 //!   executor: it records a plan's stages as data (`gpu::record`), submits them to wgpu

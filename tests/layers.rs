@@ -30,7 +30,8 @@ const LAYERS: &[&[&str]] = &[
     &["read"],
     &["events"],
     &["inventory"],
-    // The stage table: each stage's data, CPU twin call and GPU recording.
+    // The stage table: each stage's neutral data and its CPU twin call (the GPU's recording
+    // of it is gpu::stages).
     &["stages"],
     // Operations: keywords, shape rules, compilation to stages.
     &["pipeline"],
@@ -47,25 +48,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Imports that still point up: (from, to, what removes it).
-const KNOWN_UP: &[(&str, &str, &str)] = &[
-    (
-        "stages",
-        "exec",
-        "a stage's CPU twin call returns exec::cpu::StageError: move the stages' execution \
-         out of the stage data (issue #24)",
-    ),
-    (
-        "stages",
-        "gpu",
-        "a stage records its own dispatches with gpu::record's Recorder (issue #24)",
-    ),
-    (
-        "stages",
-        "plan",
-        "OnCpu carries the Plan and the stages hold plan::fft's FFT plans and splits, which \
-         only the GPU reads (issue #24: the GPU derives them itself)",
-    ),
-];
+const KNOWN_UP: &[(&str, &str, &str)] = &[];
 
 /// Files of one module importing each other in a cycle: (module, files, what removes it).
 const KNOWN_CYCLES: &[(&str, &[&str], &str)] = &[];

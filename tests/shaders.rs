@@ -5,14 +5,14 @@ use std::path::Path;
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
-/// Every shader of the stage table (`seisbatch::stages::SHADERS`: the stages, then the FFTs).
+/// Every shader of the stage table (`seisbatch::gpu::stages::SHADERS`: the stages, then the FFTs).
 fn shaders() -> impl Iterator<Item = &'static str> {
-    seisbatch::stages::SHADERS.iter().map(|s| s.name)
+    seisbatch::gpu::stages::SHADERS.iter().map(|s| s.name)
 }
 
 /// A shader's source as the device compiles it (the common preamble, then the file).
 fn source(name: &str) -> String {
-    seisbatch::stages::SHADERS
+    seisbatch::gpu::stages::SHADERS
         .iter()
         .find(|s| s.name == name)
         .map(|s| s.source.to_string())
@@ -59,7 +59,7 @@ fn every_shader_validates_with_naga() {
             .collect();
         assert_eq!(
             code.contains("f64"),
-            seisbatch::stages::NEEDS_F64.contains(&stage),
+            seisbatch::gpu::stages::NEEDS_F64.contains(&stage),
             "{stage}.wgsl: uses f64 exactly when the stage table says it needs SHADER_F64"
         );
         let caps = if code.contains("f64") {
@@ -95,12 +95,12 @@ macro_rules! layout {
 /// The Rust twin of a shader struct, by the path its "keep in sync with" comment names.
 fn rust_layout(path: &str) -> Option<Layout> {
     use seisbatch::gpu::kernels::{FftParams, RfftParams};
-    use seisbatch::stages::{
+    use seisbatch::gpu::stages::{
         decimate, deconvolve, detrend, differentiate, filter, integrate, interpolate, normalize,
         remove_sensitivity, resample, taper, trim,
     };
     Some(match path {
-        "stages::decimate::DecimateParams" => {
+        "gpu::stages::decimate::DecimateParams" => {
             layout!(decimate::DecimateParams {
                 n_in,
                 n_out,
@@ -108,7 +108,7 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 factor
             })
         }
-        "stages::deconvolve::DeconvolveParams" => {
+        "gpu::stages::deconvolve::DeconvolveParams" => {
             layout!(deconvolve::DeconvolveParams {
                 nfft,
                 count,
@@ -116,7 +116,7 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 _pad1
             })
         }
-        "stages::detrend::DetrendParams" => {
+        "gpu::stages::detrend::DetrendParams" => {
             layout!(detrend::DetrendParams {
                 n,
                 count,
@@ -124,10 +124,10 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 _pad
             })
         }
-        "stages::differentiate::DifferentiateParams" => {
+        "gpu::stages::differentiate::DifferentiateParams" => {
             layout!(differentiate::DifferentiateParams { n, count, dx, _pad })
         }
-        "stages::filter::FilterParams" => layout!(filter::FilterParams {
+        "gpu::stages::filter::FilterParams" => layout!(filter::FilterParams {
             n,
             count,
             sections,
@@ -137,14 +137,14 @@ fn rust_layout(path: &str) -> Option<Layout> {
             _pad0,
             _pad1
         }),
-        "stages::integrate::IntegrateParams" => {
+        "gpu::stages::integrate::IntegrateParams" => {
             layout!(integrate::IntegrateParams { n, count, dx, _pad })
         }
-        "stages::interpolate::InterpolateParams" => {
+        "gpu::stages::interpolate::InterpolateParams" => {
             layout!(interpolate::InterpolateParams { n, npts, count, a })
         }
-        "stages::interpolate::GridPoint" => layout!(interpolate::GridPoint { idx, frac }),
-        "stages::normalize::NormalizeParams" => {
+        "gpu::stages::interpolate::GridPoint" => layout!(interpolate::GridPoint { idx, frac }),
+        "gpu::stages::normalize::NormalizeParams" => {
             layout!(normalize::NormalizeParams {
                 n,
                 count,
@@ -152,7 +152,7 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 divisor
             })
         }
-        "stages::remove_sensitivity::SensitivityParams" => {
+        "gpu::stages::remove_sensitivity::SensitivityParams" => {
             layout!(remove_sensitivity::SensitivityParams {
                 n,
                 count,
@@ -160,7 +160,7 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 _pad1
             })
         }
-        "stages::resample::ResampleParams" => {
+        "gpu::stages::resample::ResampleParams" => {
             layout!(resample::ResampleParams {
                 n,
                 num,
@@ -168,14 +168,14 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 stride
             })
         }
-        "stages::resample::Tap" => layout!(resample::Tap { k, a, b, _pad }),
-        "stages::taper::TaperParams" => layout!(taper::TaperParams {
+        "gpu::stages::resample::Tap" => layout!(resample::Tap { k, a, b, _pad }),
+        "gpu::stages::taper::TaperParams" => layout!(taper::TaperParams {
             n,
             count,
             _pad0,
             _pad1
         }),
-        "stages::trim::TrimParams" => layout!(trim::TrimParams {
+        "gpu::stages::trim::TrimParams" => layout!(trim::TrimParams {
             n_in,
             n_out,
             count,

@@ -8,20 +8,8 @@ use crate::inventory::ResponseSource;
 use crate::pipeline::Step;
 use crate::plan::{Plan, Planner, Shape, Shapes};
 use crate::response::cache::ResponseCache;
-use crate::stages::OnCpu;
+use crate::stages::{OnCpu, StageError};
 use crate::trace::Trace;
-
-/// Why a stage failed: ObsPy's message for the step, or a trace-level error (a response).
-pub enum StageError {
-    Op(String),
-    Trace(TraceError),
-}
-
-impl From<String> for StageError {
-    fn from(s: String) -> Self {
-        StageError::Op(s)
-    }
-}
 
 /// Every step on one trace with a plan made for it alone (tests, benchmarks, one-off calls;
 /// the engine shares plans through a `Planner`).
@@ -95,8 +83,8 @@ pub fn run_stages(
         tr.sampling_rate = step.before.sampling_rate;
         tr.start_ns = step.before.start_ns;
         let x = OnCpu {
-            plan,
-            step,
+            needs: &plan.responses,
+            grid: step.grid.as_ref(),
             tr: &mut *tr,
             responses,
             cache,

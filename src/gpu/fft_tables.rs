@@ -1,13 +1,13 @@
 //! The FFT tables that live on the device across batches (twiddles, Bluestein chirps and
 //! their filters, in f32 and f64), computed once per length from the host's f64 tables
-//! (`plan::fft`) and kept by the runner.
+//! (`gpu::fft_plan`) and kept by the runner.
 
 use std::collections::HashMap;
 
 use wgpu::util::DeviceExt;
 
+use super::fft_plan as fft;
 use super::record::Buf;
-use crate::plan::fft;
 
 /// A storage buffer holding `bytes` (padded to wgpu's minimum and a multiple of 4).
 pub fn storage(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {

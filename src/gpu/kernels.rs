@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::stages::SHADERS;
+use super::stages::SHADERS;
 
 /// shaders/fft.wgsl `FftParams`.
 #[repr(C)]
@@ -74,7 +74,7 @@ impl Kernels {
     pub fn new(device: &wgpu::Device, f64: bool, workgroup_bytes: u32) -> Kernels {
         let mut pipelines = HashMap::new();
         for shader in SHADERS {
-            if crate::stages::NEEDS_F64.contains(&shader.name) && !f64 {
+            if super::stages::NEEDS_F64.contains(&shader.name) && !f64 {
                 continue;
             }
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -19,6 +19,7 @@
 #![warn(clippy::cast_possible_truncation)]
 
 pub mod executor;
+pub mod fft_plan;
 mod fft_tables;
 pub mod kernels;
 mod pool;
@@ -26,6 +27,7 @@ mod readback;
 pub mod record;
 pub mod runner;
 pub mod sizing;
+pub mod stages;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

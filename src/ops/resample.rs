@@ -167,8 +167,18 @@ pub fn taps(
     num: usize,
     window: Option<Window>,
 ) -> Vec<(usize, f64, f64)> {
+    taps_from(n, sampling_rate, new_rate, num, &spectrum_window(n, window))
+}
+
+/// `taps` with the spectrum window already made (`spectrum_window`, n/2+1 values).
+pub fn taps_from(
+    n: usize,
+    sampling_rate: f64,
+    new_rate: f64,
+    num: usize,
+    win: &[f64],
+) -> Vec<(usize, f64, f64)> {
     let f = input_freqs(n, sampling_rate);
-    let win = spectrum_window(n, window);
     let last = f.len() - 1;
     let d_large_f = 1.0 / num as f64 * new_rate;
     (0..num / 2 + 1)

@@ -16,14 +16,8 @@ pub struct StageAt {
 pub use crate::response::cache::SENSITIVITY;
 
 /// What the executors look up per trace for one remove_response (or remove_sensitivity)
-/// step: the table `spec` names, for the response at the start the trace has when the step
-/// runs (ObsPy's rule; `inventory::table_at`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResponseNeed {
-    /// 0-based index into the steps.
-    pub step: usize,
-    pub spec: TableSpec,
-}
+/// step (the response at the start the trace has when the step runs: ObsPy's rule).
+pub use crate::stages::ResponseNeed;
 
 /// One operation's compilation: the step it is (0-based) and where its stages and response
 /// needs go (`plan::compile` owns the vectors).

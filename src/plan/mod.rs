@@ -1,8 +1,9 @@
 //! One plan for both executors. Pipeline steps + a trace's shape (npts, sampling rate,
 //! start) -> `Shapes` (the one walk over the steps: lengths, rates and starts after each
 //! step, ObsPy's warnings, the error ObsPy would raise) -> `Plan` (the stages with their f64
-//! parameters and tables: windows, filter sections, spectrum taps, grids, FFT lengths and
-//! radices, which response table each deconvolution needs). No device types here: a plan is
+//! parameters and tables: windows, filter sections, spectrum windows, grids, FFT lengths,
+//! which response table each deconvolution needs). No device data here (FFT splits and
+//! radices, f32 tables and resample's taps are derived in `gpu`): a plan is
 //! plain data, unit-tested without a GPU, and printed by `seisbatch plan`.
 //!
 //! The CPU executor (`exec::cpu`) runs each stage through its twin in `src/ops/<stage>.rs`;
@@ -11,7 +12,6 @@
 
 mod cache;
 mod compile;
-pub mod fft;
 mod shapes;
 #[cfg(test)]
 mod tests;

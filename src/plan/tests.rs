@@ -1,7 +1,7 @@
 //! The plan as plain data (RustFFT's habit: plans are tested without running them).
 
-use super::fft::FftPlan;
 use super::*;
+use crate::gpu::fft_plan::FftPlan;
 use crate::pipeline::{DetrendType, Pipeline};
 use crate::stages::{Deconvolve, Detrend, Taper};
 
@@ -35,7 +35,7 @@ fn forum_chain_at_120000_samples() {
         Stage::Deconvolve(d) => {
             assert_eq!(d.nfft, 240_000);
             assert_eq!(
-                d.fft,
+                FftPlan::new(d.nfft),
                 FftPlan::Stockham {
                     n: 240_000,
                     radices: vec![16, 8, 25, 25, 3]

@@ -3,10 +3,10 @@
 //! them, and complex -> real unpacking.
 
 use super::{Buf, Recorder};
+use crate::gpu::fft_plan::{self as fft, FftPlan};
 use crate::gpu::kernels::FftParams;
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::u32_of;
-use crate::plan::fft::{self, FftPlan};
 
 /// The arithmetic of a transform's kernels and spectra.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use super::sizing;
 use super::{to_f32, u32_of};
+use crate::gpu::stages::Recording;
 use crate::plan::{Plan, Stage};
-use crate::stages::Recording;
 
 /// A buffer a dispatch binds. Per-batch work buffers are sized by the program; tables are
 /// the program's own uploads; FFT tables and response tables live on the device across
@@ -296,9 +296,9 @@ impl Recorder<'_> {
         match b {
             Buf::Table(i) => self.tables.get(i).map_or(0, |t| t.bytes.len() as u64),
             Buf::Twiddles(n) | Buf::Chirp(n, _) => n as u64 * 8,
-            Buf::ChirpFilter(n, _) => crate::plan::fft::next_smooth(2 * n - 1) as u64 * 8,
+            Buf::ChirpFilter(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 8,
             Buf::Twiddles64(n) | Buf::Chirp64(n, _) => n as u64 * 16,
-            Buf::ChirpFilter64(n, _) => crate::plan::fft::next_smooth(2 * n - 1) as u64 * 16,
+            Buf::ChirpFilter64(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 16,
             _ => 0,
         }
     }
@@ -350,7 +350,7 @@ pub fn record(
             state,
             first: k == 0,
         };
-        at.stage.record(&mut x)?;
+        crate::gpu::stages::record(&at.stage, &mut x)?;
         (cur, max_complex, state) = (x.cur, x.max_complex, x.state);
     }
     let workgroup_bytes = if r.dispatches.iter().any(|d| d.kernel.starts_with("rfft_")) {

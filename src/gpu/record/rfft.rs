@@ -3,11 +3,11 @@
 //! detrend line and the taper window just before it taken into the first pass's load.
 
 use super::{Buf, Prologue};
+use crate::gpu::fft_plan::RfftSplit;
 use crate::gpu::kernels::{RfftParams, RFFT_TILE};
 use crate::gpu::sizing::WORKGROUP;
+use crate::gpu::stages::Recording;
 use crate::gpu::{to_f32, u32_of};
-use crate::plan::fft::RfftSplit;
-use crate::stages::Recording;
 
 fn radices(r: &[u32]) -> Result<[u32; 8], String> {
     let mut out = [0u32; 8];

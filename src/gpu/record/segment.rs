@@ -69,7 +69,7 @@ pub fn host_reason(plan: &Plan, i: usize, caps: &Caps) -> Option<String> {
             MAX_LOOP * 256
         ));
     }
-    at.stage.device_limit(caps)
+    crate::gpu::stages::device_limit(&at.stage, caps)
 }
 
 /// The plan cut into runs of stages on the device and on the host, in order.

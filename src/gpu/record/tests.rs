@@ -2,9 +2,9 @@
 //! modeled traffic per trace (the roofline the speed work is measured against).
 
 use super::*;
+use crate::gpu::stages::filter::MAX_SECTIONS;
 use crate::pipeline::Pipeline;
 use crate::plan::{self, Shape};
-use crate::stages::filter::MAX_SECTIONS;
 use crate::stages::Stage;
 
 const FORUM: &str = include_str!("../../../examples/forum_chain.toml");
@@ -139,7 +139,7 @@ fn forum_chain_records_three_fused_passes() {
     let Stage::Deconvolve(d) = &plan.stages[2].stage else {
         panic!("stage 2 is the deconvolution")
     };
-    let split = d.rfft.as_ref().unwrap();
+    let split = crate::gpu::fft_plan::rfft_split(d.nfft, crate::gpu::kernels::RFFT_TILE).unwrap();
     assert_eq!(split.n1 * split.n2, 120_000);
     // A taper before a detrend is not the load's order (line, then window): only the line
     // is fused, the taper stays a dispatch.
@@ -194,8 +194,9 @@ fn resample_forward_transform_writes_only_the_bins_its_gather_reads() {
     let Stage::Resample(r) = &plan.stages[2].stage else {
         panic!("stage 2 is the resample")
     };
-    let top = r
-        .taps
+    let n = plan.stages[2].n_in;
+    let taps = crate::ops::resample::taps_from(n, r.sampling_rate, r.new_rate, r.num, &r.window);
+    let top = taps
         .iter()
         .map(|t| t.0 + usize::from(t.2 != 0.0))
         .max()

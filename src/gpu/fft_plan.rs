@@ -1,4 +1,4 @@
-//! FFT plans for the GPU as data (RustFFT's habit: planning is tested without running an
+//! FFT plans for the GPU as data, derived here from a stage's lengths (the plan carries none) (RustFFT's habit: planning is tested without running an
 //! FFT). A length whose prime factors are 2, 3 and 5 runs as Stockham passes of radix 16, 8,
 //! 4, 2 and 25, 9, 15, 3, 5 (shaders/fft.wgsl `fft_pass`); any other length runs Bluestein's
 //! chirp-z around a smooth FFT of length M >= 2N - 1. Every table is computed here in f64 and rounded once to
@@ -192,7 +192,7 @@ pub fn next_smooth(n: usize) -> usize {
 }
 
 fn to_f32(c: C) -> [f32; 2] {
-    [c.re as f32, c.im as f32]
+    [super::to_f32(c.re), super::to_f32(c.im)]
 }
 
 fn to_f64(c: C) -> [f64; 2] {
