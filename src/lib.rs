@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod exec;
+mod faults;
 pub mod geodesy;
 pub mod gpu;
 pub mod inspect;

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     // Leaf data and helpers: no crate imports but each other's.
     &[
         "error",
+        "faults",
         "time",
         "once_map",
         "geodesy",

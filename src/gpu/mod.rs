@@ -94,7 +94,7 @@ pub struct Gpu {
     /// Errors no scope caught (wgpu's default handler would panic): kept for the next check.
     uncaptured: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
-    /// Test hook: the next batch fails and the device counts as lost (SEISBATCH_GPU_FAIL=1).
+    /// Test hook: the next batch fails and the device counts as lost (`crate::faults`).
     fail_next: AtomicBool,
 }
 
@@ -198,7 +198,7 @@ impl Gpu {
             timestamps,
             uncaptured,
             lost,
-            fail_next: AtomicBool::new(std::env::var_os("SEISBATCH_GPU_FAIL").is_some()),
+            fail_next: AtomicBool::new(crate::faults::gpu_fail()),
         })
     }
 

@@ -89,7 +89,7 @@ impl Appender {
             f.seek(SeekFrom::Start(start))?;
             f.write_all(bytes)?;
             f.sync_data()?;
-            super::test_delay();
+            crate::faults::write_delay();
             Ok(())
         })();
         if let Err(e) = res {

@@ -106,7 +106,7 @@ pub fn stage(
 impl Staged {
     /// Renames the (durable) temporary onto its name; on an error the temporary is removed.
     pub fn finish(self) -> std::io::Result<()> {
-        super::test_delay();
+        crate::faults::write_delay();
         let res = if self.replace {
             std::fs::rename(&self.tmp, &self.path)
         } else {

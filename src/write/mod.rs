@@ -106,38 +106,3 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     };
     atomic::write_atomic_in(dir, path, bytes, "run", true)
 }
-
-/// Tests: `SEISBATCH_TEST_FAIL_WRITES_AFTER=N` fails every output write after the first N
-/// with "No space left on device", as a full disk does (tests/resume.rs).
-fn test_fault() -> std::io::Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static AFTER: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    static DONE: AtomicU64 = AtomicU64::new(0);
-    let after = *AFTER.get_or_init(|| {
-        std::env::var("SEISBATCH_TEST_FAIL_WRITES_AFTER")
-            .ok()
-            .and_then(|v| v.parse().ok())
-    });
-    match after {
-        Some(n) if DONE.fetch_add(1, Ordering::Relaxed) >= n => Err(std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            "No space left on device (SEISBATCH_TEST_FAIL_WRITES_AFTER)",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Tests: `SEISBATCH_TEST_WRITE_DELAY_MS` holds every output between its temporary file and
-/// the rename, so a kill test lands while temporaries exist (tests/resume.rs).
-pub(crate) fn test_delay() {
-    static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let ms = *MS.get_or_init(|| {
-        std::env::var("SEISBATCH_TEST_WRITE_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    });
-    if ms > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
-}

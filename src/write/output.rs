@@ -359,7 +359,7 @@ impl OutputDir {
     /// `OUTPUT/rel/name`'s bytes under its temporary name, for a batch to make durable
     /// together (`atomic::durable`) and then put in place (`Staged::finish`).
     pub fn stage(&self, rel: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Staged> {
-        super::test_fault()?;
+        crate::faults::write_fault()?;
         let dir = self.dir(rel)?;
         let path = dir.join(name);
         if Path::new(name).components().count() != 1 {

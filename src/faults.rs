@@ -1,0 +1,65 @@
+//! Fault injection for the integrity tests (tests/resume.rs, integrity.rs, faults.rs, cli.rs):
+//! a full disk after N writes, a pause between an output's temporary file and its rename (so
+//! a kill lands while temporaries exist), a lost device. Read from the environment only in a
+//! build with the `fault-hooks` feature, which only the tests enable (Cargo.toml: the crate is
+//! its own dev-dependency with that feature); in a release build each hook is a constant no-op
+//! and the variables mean nothing.
+
+/// `SEISBATCH_TEST_FAIL_WRITES_AFTER=N`: every output write after the first N fails with "No
+/// space left on device", as a full disk does.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn write_fault() -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AFTER: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    static DONE: AtomicU64 = AtomicU64::new(0);
+    let after = *AFTER.get_or_init(|| {
+        std::env::var("SEISBATCH_TEST_FAIL_WRITES_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    match after {
+        Some(n) if DONE.fetch_add(1, Ordering::Relaxed) >= n => Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device (SEISBATCH_TEST_FAIL_WRITES_AFTER)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn write_fault() -> std::io::Result<()> {
+    Ok(())
+}
+
+/// `SEISBATCH_TEST_WRITE_DELAY_MS=MS`: every output is held MS milliseconds between its
+/// temporary file and the rename.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn write_delay() {
+    static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let ms = *MS.get_or_init(|| {
+        std::env::var("SEISBATCH_TEST_WRITE_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    });
+    if ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn write_delay() {}
+
+/// `SEISBATCH_GPU_FAIL` set: the device's first batch fails and the device counts as lost.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn gpu_fail() -> bool {
+    std::env::var_os("SEISBATCH_GPU_FAIL").is_some()
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn gpu_fail() -> bool {
+    false
+}
