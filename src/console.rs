@@ -1,8 +1,7 @@
 //! Messages for the person at the terminal, written so that they can never end a run:
 //! `eprintln!`/`println!` panic when the stream is gone (`2>/dev/full`, a closed pipe such as
 //! `seisbatch run ... 2>&1 | head -1`), which killed runs mid-way without a report. Every
-//! message of the binary goes through [`errln!`](crate::errln) (stderr) or
-//! [`outln!`](crate::outln) (stdout), which drop the text when it cannot be written: the
+//! message of the binary goes through `errln!` (stderr) or `outln!` (stdout), which drop the text when it cannot be written: the
 //! report and the exit code carry what matters.
 
 use std::io::Write;
@@ -23,7 +22,6 @@ pub fn out_line(args: std::fmt::Arguments) {
 }
 
 /// `eprintln!` that never panics.
-#[macro_export]
 macro_rules! errln {
     ($($arg:tt)*) => {
         $crate::console::err_line(format_args!($($arg)*))
@@ -31,9 +29,10 @@ macro_rules! errln {
 }
 
 /// `println!` that never panics.
-#[macro_export]
 macro_rules! outln {
     ($($arg:tt)*) => {
         $crate::console::out_line(format_args!($($arg)*))
     };
 }
+
+pub(crate) use {errln, outln};

@@ -22,27 +22,40 @@
 //!   `report.json`.
 //! - `limits`: every bound on what an input, a trace or a command line may cost.
 //! - `inspect`: `seisbatch plan`, the plan of one trace shape as text or JSON.
+//!
+//! **The public surface** (issue #24) is the modules a program or the Python package builds
+//! on: the data (`trace`, `time`, `error`, `limits`), reading (`read`, `inventory`, `events`),
+//! the operations (`pipeline`, and their f64 twins `ops`), plans (`plan`, `stages`,
+//! `inspect`), the executors (`exec`, `gpu`), responses (`response`), the run (`engine`,
+//! `shard`, `progress`, `write`), synthetic data (`synth`, also Python's `seisbatch.synth`),
+//! and the binary as two functions: [`main`] and [`run_config`] (a `run` command line as
+//! the engine's configuration, for Python's `start(argv)`). The command line's types, the
+//! benchmark command, the terminal helpers, the fault hooks and small helpers are
+//! crate-private; the test oracle (`reference`) exists only in test builds (integration
+//! tests include its file). tests/layers.rs pins this list: a new public module is a
+//! decision, written there with its reason.
 
-pub mod bench;
-pub mod cli;
-pub mod console;
+mod bench;
+mod cli;
+mod console;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod exec;
 mod faults;
-pub mod geodesy;
+mod geodesy;
 pub mod gpu;
 pub mod inspect;
 pub mod inventory;
 pub mod limits;
-pub mod once_map;
+mod once_map;
 pub mod ops;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod read;
-pub mod reference;
+#[cfg(test)]
+mod reference;
 pub mod response;
 pub mod shard;
 pub mod stages;
@@ -50,3 +63,5 @@ pub mod synth;
 pub mod time;
 pub mod trace;
 pub mod write;
+
+pub use cli::{main, run_config};

@@ -38,10 +38,6 @@ impl<K: Eq + Hash, V: Clone> OnceMap<K, V> {
     pub fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ impl Progress {
                     *last = Instant::now();
                     let secs = self.start.elapsed().as_secs_f64();
                     let eta = secs / files as f64 * self.files_total.saturating_sub(files) as f64;
-                    crate::errln!(
+                    crate::console::errln!(
                         "seisbatch: {files}/{} files, {}, ETA {eta:.0} s",
                         self.files_total,
                         self.line()

@@ -4,6 +4,13 @@
 //! poisoned with NaN so an unwritten element cannot pass. Runs on lavapipe in CI.
 
 mod common;
+// The naive f64 DFT oracle, a test-only file of the library (not part of its API).
+#[path = "../src/reference.rs"]
+#[expect(
+    dead_code,
+    reason = "the GPU tests use the complex DFT, not the real one"
+)]
+mod reference;
 
 use std::sync::Arc;
 
@@ -412,7 +419,7 @@ fn fft_matches_the_naive_dft() {
             let got = runner.run_fft(&as_f32, inverse).unwrap();
             for (x, g) in inputs.iter().zip(&got) {
                 let want = if n <= 6058 {
-                    seisbatch::reference::dft(x, inverse)
+                    reference::dft(x, inverse)
                 } else {
                     let mut v = x.clone();
                     let mut p = rustfft::FftPlanner::new();

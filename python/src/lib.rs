@@ -449,17 +449,7 @@ impl Run {
 /// this process; its stderr progress off (the Python side shows its own).
 #[pyfunction]
 fn start(argv: Vec<String>) -> PyResult<Run> {
-    use clap::Parser;
-    let cli = seisbatch::cli::Cli::try_parse_from(
-        ["seisbatch".to_string(), "run".to_string()]
-            .into_iter()
-            .chain(argv),
-    )
-    .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let seisbatch::cli::Command::Run(args) = cli.command else {
-        return Err(PyValueError::new_err("not a run"));
-    };
-    let mut cfg = args.config().map_err(PyValueError::new_err)?;
+    let mut cfg = seisbatch::run_config(argv).map_err(PyValueError::new_err)?;
     let watch = Arc::new(seisbatch::progress::Watch::default());
     cfg.progress = false;
     cfg.watch = Some(watch.clone());

@@ -12,6 +12,7 @@
 mod commit;
 mod config;
 mod cpu_run;
+mod execute;
 mod gpu_run;
 mod group;
 mod prepare;
@@ -22,17 +23,13 @@ mod work;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::gpu::{self, AdapterSummary, Gpu};
-use crate::inventory::XmlCache;
-use crate::progress::Progress;
+use crate::gpu::{self, Gpu};
 use crate::read::tree::InputFile;
 use crate::read::walk::{self, Survey, WalkError};
-use crate::response::cache::ResponseCache;
-use crate::write::append::Appender;
 use crate::write::journal;
 use crate::write::placement::Placement;
 use crate::write::report::Report;
@@ -40,7 +37,8 @@ use crate::write::Format;
 
 pub use commit::event_file;
 pub use config::{Device, Layout, RunConfig, RunError, DEFAULT_GPU_MEMORY};
-use totals::{add, merge, Clocks, FileOutcome, Totals};
+use execute::{execute, Shared};
+use totals::{add, merge, FileOutcome, Totals};
 
 /// GPU executor loops (each a `Driver` with its share of `--gpu-memory`): two, so that one
 /// loop's host work between calls overlaps the other's batches on the device; one when the
@@ -122,119 +120,65 @@ fn nothing_found(input: &Path, survey: &Survey) -> RunError {
 
 pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let t0 = Instant::now();
-    let prepare::Prepared {
-        root,
-        placement,
-        events,
-        gpu,
-        device_reason,
-        out,
-        exclude,
-        survey,
-        shard_totals,
-        done,
-        redone,
-        walker,
-        journal,
-        journal_path,
-    } = prepare::prepare(cfg)?;
-    let done_keys: HashSet<String> = done.iter().map(|e| e.key.clone()).collect();
-    let done_files = done.len();
-
+    let p = prepare::prepare(cfg)?;
+    let done_files = p.done.len();
     // A rotate run: the per-trace segments between rotates, each planned on its own.
     let segments =
         crate::exec::grouped::Segments::of(&cfg.pipeline.steps, crate::trace::Holds::F32);
     let rotate = !segments.rotates.is_empty();
-    let (walker, journaled) = group::skip_journaled(walker, done_keys, rotate);
-    let mine = share_of_files(cfg, shard_totals, &exclude, &survey);
-    let total_files = mine.saturating_sub(done_files);
-    let xml = XmlCache::default();
-    let global = cfg.inventory.as_ref().map(|p| xml.inventory(p));
-    let cache = ResponseCache::default();
-    let planner = crate::plan::Planner::new(&cfg.pipeline.steps);
-    let progress = Progress::new(total_files, cfg.progress).watched(cfg.watch.clone());
-    let clocks = Clocks::default();
-    let totals = Mutex::new(Totals::default());
-    let journal_error = Mutex::new(None);
-    let per_event = cfg.layout == Layout::PerEvent || cfg.format == Format::Asdf;
-    let appender = Appender::new(&done);
-    let sinks = commit::Sinks {
-        out: &out,
-        layout: if per_event {
-            Layout::PerEvent
-        } else {
-            Layout::PerTrace
-        },
-        journal: &journal,
-        appender: &appender,
-        totals: &totals,
-        progress: &progress,
-        write_clock: &clocks.write,
-        journal_error: &journal_error,
-    };
+    let done_keys: HashSet<String> = p.done.iter().map(|e| e.key.clone()).collect();
+    let (walker, journaled) = group::skip_journaled(p.walker, done_keys, rotate);
+    let mine = share_of_files(cfg, p.shard_totals, &p.exclude, &p.survey);
+    let shared = Shared::new(cfg, mine.saturating_sub(done_files), &p.done);
+    let global = cfg
+        .inventory
+        .as_ref()
+        .map(|path| shared.xml.inventory(path));
     // In flight between the walk and the commit: a few files per worker on the CPU path; on
     // the GPU path enough for two batches of 2^26 samples, bounded by input bytes.
-    let (max_files, max_bytes) = match gpu {
+    let (max_files, max_bytes) = match p.gpu {
         None => (4 * cfg.jobs + 8, u64::MAX),
         Some(_) => (8192, 1 << 30),
     };
-    let committer = commit::Committer::new(sinks, max_files, max_bytes);
-    carry_over(done, &root, &cfg.input, &committer, &totals);
-    let event_xml = Mutex::new(std::collections::HashMap::new());
+    let committer =
+        commit::Committer::new(shared.sinks(cfg, &p.out, &p.journal), max_files, max_bytes);
+    carry_over(p.done, &p.root, &cfg.input, &committer, &shared.totals);
     let ctx = work::Ctx {
         cfg,
-        clocks: &clocks,
-        xml: &xml,
+        clocks: &shared.clocks,
+        xml: &shared.xml,
         global: global.as_deref(),
-        events: events.as_ref(),
-        event_xml: &event_xml,
-        cache: &cache,
-        planner: &planner,
+        events: p.events.as_ref(),
+        event_xml: &shared.event_xml,
+        cache: &shared.cache,
+        planner: &shared.planner,
         segments: &segments,
         journaled: &journaled,
-        files: &AtomicUsize::new(0),
-        totals: &totals,
+        files: &shared.files,
+        totals: &shared.totals,
         committer: &committer,
     };
-    let mut device_warnings = opening_warnings(cfg, &out, redone, placement);
-    let mut adapter: Option<AdapterSummary> = None;
-    let mut on_device = 0;
-    let mut gpu_times = None;
-    match &gpu {
-        None => ctx.run_cpu(walker),
-        Some(g) => {
-            adapter = Some(g.info.clone());
-            let run = gpu_run::run_on_gpu(&ctx, g, walker, &segments, &planner, &cache)?;
-            device_warnings.extend(run.notes);
-            on_device = run.on_device;
-            gpu_times = Some(run.times);
-        }
-    }
-    device_warnings.extend(close_outputs(
-        cfg, &out, &root, &committer, &appender, &clocks, &totals,
-    ));
-    progress.finish();
-    let totals = std::mem::take(&mut *totals.lock().unwrap_or_else(|e| e.into_inner()));
-    let journal_error = journal_error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
+    let mut warnings = opening_warnings(cfg, &p.out, p.redone, p.placement);
+    let ran = execute(&ctx, p.gpu.as_ref(), walker)?;
+    warnings.extend(ran.notes);
+    warnings.extend(close_outputs(cfg, &p.out, &p.root, &committer, &shared));
+    shared.progress.finish();
     let report = summary::report(summary::Ending {
         cfg,
-        totals,
-        input_files: ctx.files.load(Ordering::Relaxed) + done_files,
-        adapter,
-        device_reason,
-        on_device,
-        clocks: &clocks,
-        gpu_times,
-        responses_evaluated: cache.len(),
-        survey: &survey,
-        device_warnings,
-        journal_error: journal_error.map(|e| (journal_path.clone(), e)),
+        totals: std::mem::take(&mut *shared.totals.lock().unwrap_or_else(|e| e.into_inner())),
+        input_files: shared.files.load(Ordering::Relaxed) + done_files,
+        adapter: ran.adapter,
+        device_reason: p.device_reason,
+        on_device: ran.on_device,
+        clocks: &shared.clocks,
+        gpu_times: ran.gpu_times,
+        responses_evaluated: shared.cache.len(),
+        survey: &p.survey,
+        device_warnings: warnings,
+        journal_error: shared.journal_error().map(|e| (p.journal_path.clone(), e)),
         t0,
     });
-    summary::write(&out, &report)?;
+    summary::write(&p.out, &report)?;
     Ok(report)
 }
 
@@ -317,10 +261,9 @@ fn close_outputs(
     out: &crate::write::output::OutputDir,
     root: &Path,
     committer: &commit::Committer,
-    appender: &Appender,
-    clocks: &Clocks,
-    totals: &Mutex<Totals>,
+    shared: &Shared,
 ) -> Vec<String> {
+    let (appender, clocks, totals) = (&shared.appender, &shared.clocks, &shared.totals);
     let mut warnings = Vec::new();
     let missing = committer.close();
     for (path, e) in appender.settle(out) {

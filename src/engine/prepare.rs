@@ -86,35 +86,12 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
     // What the journal claims is checked against the folder before it is trusted
     // (`write::resume`): an entry whose outputs are not as it says is redone.
     let (done, redone) = if cfg.resume {
-        let entries = journal::load(&out.journal_path()).map_err(|e| {
-            RunError::Usage(format!(
-                "--resume: {e}; resume cannot trust it (--overwrite runs everything again)"
-            ))
-        })?;
-        let asdf = |p: &Path| crate::write::asdf::target(p);
-        let converted: Option<&dyn Fn(&Path) -> PathBuf> =
-            (cfg.format == Format::Asdf).then_some(&asdf);
-        let r = crate::write::resume::verify(&cfg.output, entries, converted).map_err(|e| {
-            RunError::Usage(format!(
-                "--resume: {}: {e} (--overwrite runs everything again)",
-                out.journal_path().display()
-            ))
-        })?;
-        (r.entries, r.redone)
+        verified_journal(cfg, &out)?
     } else {
         (Vec::new(), Vec::new())
     };
     // The last usage error comes before `start`, which clears an overwritten run's state.
-    let walker: Inputs = match (cfg.shard, shard_totals) {
-        (Some(shard), Some(t)) => Box::new(
-            crate::shard::Sharded::new(&cfg.input, shard, t, &exclude)
-                .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
-        ),
-        _ => Box::new(
-            Walker::new(&cfg.input, exclude.clone())
-                .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
-        ),
-    };
+    let walker = inputs(cfg, shard_totals, &exclude)?;
     out.start(&identity, cfg.overwrite, cfg.resume)?;
     let journal_path = out.journal_path();
     let journal = Journal::new(out.open_state_append(&journal_path).map_err(|e| {
@@ -139,5 +116,46 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
         walker,
         journal,
         journal_path,
+    })
+}
+
+/// An earlier run's journal, each entry checked against the output folder: the entries to
+/// trust, and the warnings of those redone.
+fn verified_journal(
+    cfg: &RunConfig,
+    out: &OutputDir,
+) -> Result<(Vec<Entry>, Vec<String>), RunError> {
+    let entries = journal::load(&out.journal_path()).map_err(|e| {
+        RunError::Usage(format!(
+            "--resume: {e}; resume cannot trust it (--overwrite runs everything again)"
+        ))
+    })?;
+    let asdf = |p: &Path| crate::write::asdf::target(p);
+    let converted: Option<&dyn Fn(&Path) -> PathBuf> =
+        (cfg.format == Format::Asdf).then_some(&asdf);
+    let r = crate::write::resume::verify(&cfg.output, entries, converted).map_err(|e| {
+        RunError::Usage(format!(
+            "--resume: {}: {e} (--overwrite runs everything again)",
+            out.journal_path().display()
+        ))
+    })?;
+    Ok((r.entries, r.redone))
+}
+
+/// The run's input files in walk order: all of them, or one shard's.
+fn inputs(
+    cfg: &RunConfig,
+    shard_totals: Option<crate::shard::Totals>,
+    exclude: &Exclude,
+) -> Result<Inputs, RunError> {
+    Ok(match (cfg.shard, shard_totals) {
+        (Some(shard), Some(t)) => Box::new(
+            crate::shard::Sharded::new(&cfg.input, shard, t, exclude)
+                .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
+        ),
+        _ => Box::new(
+            Walker::new(&cfg.input, exclude.clone())
+                .map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?,
+        ),
     })
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::commit::{Committer, Encoded, Finished};
-use super::{add, Clocks, FileOutcome, RunConfig, Totals};
+use super::totals::Clocks;
+use super::{add, FileOutcome, RunConfig, Totals};
 use crate::error::TraceError;
 use crate::events::{Event, Events};
 use crate::inventory::ResponseSource;

@@ -310,7 +310,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
     let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &pipeline.warnings {
-            crate::errln!("seisbatch: warning: {w}");
+            crate::console::errln!("seisbatch: warning: {w}");
         }
     }
     let shard = match args.shard.as_deref() {
@@ -319,7 +319,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
             let (s, from) =
                 crate::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?;
             if !args.quiet {
-                crate::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
+                crate::console::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
             }
             Some(s)
         }
