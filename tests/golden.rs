@@ -39,7 +39,9 @@ fn golden_cases_match_obspy(backend: Backend) {
         };
         let pipeline = Pipeline::parse(&c.toml).unwrap_or_else(|e| panic!("{}: {e}", c.name));
         let (out, on_device) = backend.process(&pipeline.steps, vec![tr], &[&layers], &cache);
-        if c.name.contains("chain") && matches!(backend, Backend::Gpu(_)) {
+        // simulate's deconvolution by its poles-and-zeros table runs on the device too.
+        let device_case = c.name.contains("chain") || c.name.contains("_simulate_");
+        if device_case && matches!(backend, Backend::Gpu(_)) {
             assert!(on_device == 1, "{} must run on the device", c.name);
             chains_on_device += 1;
         }
@@ -80,8 +82,8 @@ fn golden_cases_match_obspy(backend: Backend) {
     if matches!(backend, Backend::Gpu(_)) {
         // FUR_chain_forum, FUR_chain_second (issue #2's two chains) and I59H1_chain_second.
         assert!(
-            chains_on_device >= 2,
-            "both reference chains are golden cases"
+            chains_on_device >= 14,
+            "both reference chains and the twelve simulate cases are golden cases"
         );
     }
     assert!(

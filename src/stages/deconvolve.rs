@@ -1,8 +1,8 @@
 //! remove_response's frequency-domain part: pad to nfft, rfft, times the trace's inverse
 //! table (`Plan::responses[response]`), Nyquist magnitude, irfft, truncate. Twin
 //! `ops::deconvolve`; on the device the FFT kernels around `deconvolve`. simulate's is the
-//! same with one table for every trace (`fixed`: poles and zeros from the pipeline), run on
-//! the CPU twin.
+//! same with one table for every trace (`fixed`: poles and zeros from the pipeline), on
+//! the device uploaded with each batch (`gpu::stages::deconvolve`).
 
 use std::sync::Arc;
 

@@ -85,12 +85,13 @@ fn pair_groups(x: &Recording, p: &RfftParams) -> (u64, u64) {
 }
 
 /// Records the deconvolution of `x`'s batch (samples in `Real(x.cur)`, result back there):
-/// `nfft` with `split`, the trace's response table from `Responses(nfft)` at `Slots(response)`.
+/// `nfft` with `split`, each trace's table from `tables` at its slot in `slots`
+/// (`Responses(nfft)` and `Slots(response)`, or a program's own table and zero slots).
 pub(crate) fn deconvolve_fused(
     x: &mut Recording,
     split: &RfftSplit,
     nfft: usize,
-    response: usize,
+    (tables, slots): (Buf, Buf),
 ) -> Result<(), String> {
     let half = nfft / 2;
     x.max_complex = x.max_complex.max(half);
@@ -106,8 +107,8 @@ pub(crate) fn deconvolve_fused(
             (1, Buf::Complex(0)),
             (2, Buf::Complex(1)),
             (3, Buf::Twiddles(nfft)),
-            (6, Buf::Responses(nfft)),
-            (7, Buf::Slots(response)),
+            (6, tables),
+            (7, slots),
         ],
         pairs * u64::from(WORKGROUP),
         WORKGROUP,

@@ -28,9 +28,7 @@ pub struct DeconvolveParams {
 /// SHADER_F64, else the fused f32 rfft passes where nfft has a split, else f32 radix passes.
 impl Record for Deconvolve {
     fn record(&self, x: &mut Recording) -> Result<(), String> {
-        if self.fixed.is_some() {
-            return Err("simulate's table has no device pool".into());
-        }
+        let tables = self.tables(x);
         let caps = x.r.caps();
         let fft = FftPlan::new(self.nfft);
         // f64 first (shaders/fft64.wgsl: the water level lifts an f32 transform's noise in
@@ -38,7 +36,7 @@ impl Record for Deconvolve {
         let prec = if caps.shader_f64 && caps.f64_transforms {
             Precision::F64
         } else if let Some(split) = split(self.nfft).filter(|_| caps.rfft) {
-            return deconvolve_fused(x, &split, self.nfft, self.response);
+            return deconvolve_fused(x, &split, self.nfft, tables);
         } else {
             Precision::F32
         };
@@ -59,11 +57,7 @@ impl Record for Deconvolve {
                     _pad0: 0,
                     _pad1: 0,
                 },
-                &[
-                    (1, Buf::Complex(s)),
-                    (2, Buf::Responses(self.nfft)),
-                    (3, Buf::Slots(self.response)),
-                ],
+                &[(1, Buf::Complex(s)), (2, tables.0), (3, tables.1)],
                 b * u64::from(nf),
                 WORKGROUP,
                 spec + table,
@@ -76,11 +70,7 @@ impl Record for Deconvolve {
                     count: cnt,
                     ..FftParams::default()
                 },
-                &[
-                    (2, Buf::Complex(s)),
-                    (6, Buf::Responses(self.nfft)),
-                    (7, Buf::Slots(self.response)),
-                ],
+                &[(2, Buf::Complex(s)), (6, tables.0), (7, tables.1)],
                 b * u64::from(nf),
                 WORKGROUP,
                 spec + table,
@@ -99,14 +89,6 @@ impl Record for Deconvolve {
         )
     }
 
-    /// simulate's fixed table runs on the CPU twin (the device's tables come per trace from
-    /// the response pool).
-    fn device_limit(&self, _caps: &super::Caps) -> Option<String> {
-        self.fixed
-            .as_ref()
-            .map(|_| "simulate (its poles-and-zeros table on the host)".into())
-    }
-
     fn describe_device(&self, _n_in: usize) -> Option<Value> {
         if self.fixed.is_some() {
             return None;
@@ -115,6 +97,25 @@ impl Record for Deconvolve {
             "fft": FftPlan::new(self.nfft).describe(),
             "rfft": split(self.nfft).as_ref().map(describe_split),
         }))
+    }
+}
+
+impl Deconvolve {
+    /// Where each trace's table is: remove_response's in the runner's response pool (one per
+    /// response, `Responses(nfft)`, the trace's slot in `Slots(response)`); simulate's one
+    /// table uploaded with the program (f32, as the pool holds tables) and every slot 0.
+    fn tables(&self, x: &mut Recording) -> (Buf, Buf) {
+        let Some(t) = &self.fixed else {
+            return (Buf::Responses(self.nfft), Buf::Slots(self.response));
+        };
+        let bytes: Vec<u8> = t
+            .iter()
+            .flat_map(|c| [to_f32(c.re), to_f32(c.im)])
+            .flat_map(f32::to_ne_bytes)
+            .collect();
+        let table = x.r.table("simulate table", bytes);
+        let slots = x.r.table("simulate slots", vec![0; 4 * x.cnt as usize]);
+        (table, slots)
     }
 }
 
