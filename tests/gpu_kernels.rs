@@ -196,6 +196,26 @@ fn detrend_matches_cpu() {
     }
 }
 
+/// detrend's polynomial fit (shaders/detrend64.wgsl) against the CPU twin's (Legendre basis,
+/// Cholesky): opening the program (the f64 line removed at upload first) and after a taper
+/// (the kernel fits the raw offset and trend), orders up to the kernel's 15, lengths down
+/// to fewer samples than terms.
+#[test]
+fn detrend_polynomial_matches_cpu() {
+    let Some(gpu) = gpu() else { return };
+    if !gpu.has_f64() {
+        return;
+    }
+    for order in [0, 1, 2, 3, 6, 15] {
+        let step = format!("[[step]]\nop = \"detrend\"\ntype = \"polynomial\"\norder = {order}\n");
+        let after_taper = format!("[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n{step}");
+        // Order 15 over 2 or 3 samples is ill-posed for an f32 input; ObsPy warns (RankWarning).
+        let lengths: &[usize] = if order > 6 { &LENGTHS[4..] } else { &LENGTHS };
+        sweep(&gpu, &step, lengths, 100.0, TOL);
+        sweep(&gpu, &after_taper, lengths, 100.0, TOL);
+    }
+}
+
 #[test]
 fn taper_matches_cpu() {
     let Some(gpu) = gpu() else { return };

@@ -124,6 +124,14 @@ fn rust_layout(path: &str) -> Option<Layout> {
                 _pad
             })
         }
+        "gpu::stages::detrend::Detrend64Params" => {
+            layout!(detrend::Detrend64Params {
+                n,
+                count,
+                terms,
+                _pad
+            })
+        }
         "gpu::stages::differentiate::DifferentiateParams" => {
             layout!(differentiate::DifferentiateParams { n, count, dx, _pad })
         }

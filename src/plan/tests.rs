@@ -307,18 +307,25 @@ fn chebyshev_corners_past_nyquist_warn_or_fail_as_obspy() {
     let s = shapes(&st, shape(1000, 20.0));
     assert_eq!(s.failure, None);
     assert!(s.warnings(&st)[0].contains("above Nyquist"));
-    // The fits are host stages on the device path; the Chebyshev filter is a device one.
+    // The spline fit is a host stage on the device path; the Chebyshev filter and the
+    // polynomial fit (order <= 15, SHADER_F64) are device ones; order 16 is a host one.
     let st = steps(
         "[[step]]\nop = \"detrend\"\ntype = \"spline\"\norder = 2\ndspline = 100\n\
          [[step]]\nop = \"filter\"\ntype = \"lowpass_cheby_2\"\nfreq = 2\n\
-         [[step]]\nop = \"detrend\"\ntype = \"polynomial\"\norder = 4\n",
+         [[step]]\nop = \"detrend\"\ntype = \"polynomial\"\norder = 4\n\
+         [[step]]\nop = \"detrend\"\ntype = \"polynomial\"\norder = 16\n",
     );
     let p = plan_for(&st, shape(1000, 20.0)).unwrap();
     let caps = crate::gpu::record::Caps::nominal();
     let on_host: Vec<bool> = (0..p.stages.len())
         .map(|i| crate::gpu::record::host_reason(&p, i, &caps).is_some())
         .collect();
-    assert_eq!(on_host, [true, false, true]);
+    assert_eq!(on_host, [true, false, false, true]);
+    let no_f64 = crate::gpu::record::Caps {
+        shader_f64: false,
+        ..crate::gpu::record::Caps::nominal()
+    };
+    assert!(crate::gpu::record::host_reason(&p, 2, &no_f64).is_some());
 }
 
 /// dpss's NW must be under half the window a trace gets (scipy raises): per trace shape.

@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::sizing;
 use super::{to_f32, u32_of};
 use crate::gpu::stages::Recording;
+use crate::ops::detrend::DetrendType;
 use crate::plan::{Plan, Stage};
 
 /// A buffer a dispatch binds. Per-batch work buffers are sized by the program; tables are
@@ -364,6 +365,14 @@ pub fn record(
         n_out,
         centre: match &first.stage {
             Stage::Detrend(d) if d.kind.is_line() => Some(d.kind),
+            // A polynomial of order >= 1 contains the line: removing the f64 line at upload
+            // leaves the fit of the rest to the kernel with the same result, and the f32
+            // samples no longer carry the trace's offset (order 0 is the mean).
+            Stage::Detrend(d) => match d.kind {
+                DetrendType::Polynomial { order: 0 } => Some(DetrendType::Demean),
+                DetrendType::Polynomial { .. } => Some(DetrendType::Linear),
+                _ => None,
+            },
             _ => None,
         },
         output: Buf::Real(cur),

@@ -72,11 +72,22 @@ pub const FFT64: Shader = Shader {
     ],
 };
 
+/// detrend's polynomial fit in f64: a projection onto the grid's orthogonal polynomials
+/// (`gpu::stages::detrend`), with detrend's stage.
+pub const DETREND64: Shader = Shader {
+    name: "detrend64",
+    source: concat!(
+        include_str!("../../../shaders/common.wgsl"),
+        include_str!("../../../shaders/detrend64.wgsl")
+    ),
+    entries: &["detrend64_fit", "detrend64_apply"],
+};
+
 /// Shaders whose kernels compute in f64 and so need the adapter's SHADER_F64: the filter's
 /// recursion and integrate's running sum (f32 lost up to 7e-4 and 2e-4 of their results),
 /// and remove_response's f64 transforms.
 /// Without it the device has no such kernel and these stages run on their CPU twins.
-pub const NEEDS_F64: &[&str] = &["filter", "integrate", "fft64"];
+pub const NEEDS_F64: &[&str] = &["filter", "integrate", "fft64", "detrend64"];
 
 /// One stage being recorded for a batch: the recorder, the batch (`b` traces, `cnt` as the
 /// shaders' u32), the stage's lengths, and the buffer state it may change.
@@ -158,6 +169,7 @@ macro_rules! records {
             FFT,
             RFFT,
             FFT64,
+            DETREND64,
         ];
 
         fn of(stage: &Stage) -> &dyn Record {
@@ -207,8 +219,8 @@ pub fn shader_of(entry: &str) -> Option<&'static Shader> {
 mod tests {
     use super::*;
 
-    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64), no stage of their own.
-    const SHARED_SHADERS: usize = 3;
+    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64, DETREND64), no stage of their own.
+    const SHARED_SHADERS: usize = 4;
 
     #[test]
     fn the_shader_table_follows_the_stage_table() {
