@@ -7,7 +7,13 @@ event's resp/ holding the StationXML files. Each channel's response is then used
 as in a real download. For bench/vs_obspy.sh (SOURCE=real): the response evaluation that
 dominates real data (multi-stage FIR chains) is in it, unlike `seisbatch synth`'s.
 
-usage: python3 bench/real_tree.py OUT [EVENTS=3]
+With VARY=1 each event's traces start a day later and each station's last 1200 s plus a
+random 0-60 s, as MassDownloader's origin-relative windows and the data available make them
+(one request per station and event: its channels share the window): a channel's length, and
+remove_response's nfft, then differ from event to event, where VARY=0 gives every event the
+same 20-minute traces.
+
+usage: python3 bench/real_tree.py OUT [EVENTS=3] [VARY=0]
 """
 import glob
 import os
@@ -22,6 +28,7 @@ from obspy import Stream, Trace, UTCDateTime
 warnings.simplefilter("ignore")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out, events = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3
+vary = len(sys.argv) > 3 and sys.argv[3] == "1"
 xmls = sorted(glob.glob(os.path.join(ROOT, "tests/fixtures/data/*.xml"))) + sorted(
     glob.glob(os.path.join(ROOT, "tests/fixtures/response/xml/*.xml")))
 SEISMIC = {"M", "M/S", "M/S**2", "M/SEC", "M/SEC**2"}
@@ -48,7 +55,7 @@ for x in xmls:
                     continue
                 t0 = UTCDateTime(cha.start_date) + 86400
                 t0 = UTCDateTime(t0.year, t0.month, t0.day)
-                if cha.end_date is not None and t0 + 1300 > cha.end_date:
+                if cha.end_date is not None and t0 + 1300 + 86400 * events * vary > cha.end_date:
                     continue
                 n = int(1200 * rate) + 1
                 tr = Trace(np.zeros(n, dtype=np.int32), header={
@@ -71,9 +78,15 @@ for e in range(events):
     os.makedirs(os.path.join(ev, "resp"), exist_ok=True)
     for x in used:
         shutil.copy(x, os.path.join(ev, "resp", os.path.basename(x)))
+    extra = {}
     for st in channels:
+        st = st.copy()
+        if vary:
+            st.starttime += 86400 * e
+            sec = extra.setdefault((st.network, st.station), rng.uniform(0, 60))
+            st.npts = int((1200 + sec) * st.sampling_rate) + 1
         data = np.cumsum(rng.integers(-500, 501, st.npts)).astype(np.int32) + 10000
-        tr = Trace(data, header=st.copy())
+        tr = Trace(data, header=st)
         name = "%s__%s__%s.mseed" % (tr.id, tr.stats.starttime.strftime("%Y%m%dT%H%M%SZ"),
                                      tr.stats.endtime.strftime("%Y%m%dT%H%M%SZ"))
         Stream([tr]).write(os.path.join(ev, "raw", name), format="MSEED", encoding="STEIM2",

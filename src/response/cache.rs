@@ -66,7 +66,7 @@ pub const SENSITIVITY: usize = 0;
 /// 100 Hz traces. Without a bound a run over many stations and odd trace lengths (gaps)
 /// grows without limit; restarting costs one re-evaluation (milliseconds) per table in use.
 /// TODO(issue #4): least-recently-used eviction instead of a restart.
-pub const MAX_CACHE_BYTES: u64 = 512 << 20;
+pub const MAX_CACHE_BYTES: u64 = 416 << 20;
 
 impl Default for ResponseCache {
     fn default() -> Self {

@@ -8,6 +8,7 @@ use num_complex::Complex64 as C;
 
 use super::filter::{check_sym, Filter, Grid, TWO_PI};
 use super::spline::Spline;
+use super::stages::{self, StageCache};
 use super::{PzType, Response, Stage, StageKind, Symmetry};
 use crate::response::Output;
 
@@ -71,6 +72,20 @@ fn input_rate(stages: &[&Stage], i: usize) -> Option<f64> {
 
 /// Evaluates the response on `freqs` for `output` (NUMERICS §3.7). Errors carry ObsPy's reason.
 pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>, String> {
+    evaluate_on(resp, freqs, output, None)
+}
+
+/// A stage cache and the grid `freqs` is (`grid(delta, nfft)`), for `evaluate_on`.
+pub type Shared<'a> = Option<(&'a StageCache, f64, usize)>;
+
+/// `evaluate`, each stage's values taken from `shared`'s cache when another channel's
+/// identical stage was evaluated on the same grid (the same numbers: `stages`).
+pub fn evaluate_on(
+    resp: &Response,
+    freqs: &[f64],
+    output: Output,
+    shared: Shared,
+) -> Result<Vec<C>, String> {
     let mut stages: Vec<&Stage> = resp.stages.iter().collect();
     if stages.is_empty() {
         return Err("can not use evalresp on a response with no response stages".into());
@@ -322,13 +337,6 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
                     | Filter::Iir { .. }
             )
         );
-        match &filter {
-            Some(fl) => fl.on_grid_into(freqs, &mut grid, &mut vals),
-            None => {
-                vals.clear();
-                vals.resize(n, C::new(1.0, 0.0));
-            }
-        }
         let mut scale = native;
         if let Some((g, fg)) = gain {
             let need = fg != f_s || pz_a0_freq.is_some_and(|a| a != f_s);
@@ -349,13 +357,23 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
             }
         }
         let corr = delay_corr;
-        for (v, &f) in vals.iter_mut().zip(freqs) {
-            *v *= scale;
-            if corr != 0.0 {
-                *v *= C::new(0.0, TWO_PI * f * corr).exp();
+        let cached;
+        let vals: &[C] = match shared {
+            Some((cache, delta, nfft)) => {
+                let key = stages::key(delta, nfft, filter.as_ref(), scale, corr);
+                cached = cache.values(key, || {
+                    let mut v = Vec::with_capacity(n);
+                    stage_values(filter.as_ref(), freqs, scale, corr, &mut grid, &mut v);
+                    v
+                });
+                &cached
             }
-        }
-        for (t, v) in total.iter_mut().zip(&vals) {
+            None => {
+                stage_values(filter.as_ref(), freqs, scale, corr, &mut grid, &mut vals);
+                &vals
+            }
+        };
+        for (t, v) in total.iter_mut().zip(vals) {
             *t *= v;
         }
     }
@@ -409,6 +427,36 @@ pub fn evaluate(resp: &Response, freqs: &[f64], output: Output) -> Result<Vec<C>
         ));
     }
     Ok(total)
+}
+
+/// One stage's values on `freqs` into `vals`: its filter (ones for a gain-only stage) times
+/// `scale`, times the delay correction e^{i 2π f corr} where there is one.
+fn stage_values(
+    filter: Option<&Filter>,
+    freqs: &[f64],
+    scale: f64,
+    corr: f64,
+    grid: &mut Grid,
+    vals: &mut Vec<C>,
+) {
+    match filter {
+        Some(fl) => fl.on_grid_into(freqs, grid, vals),
+        None => {
+            vals.clear();
+            vals.resize(freqs.len(), C::new(1.0, 0.0));
+        }
+    }
+    if corr == 0.0 {
+        vals.iter_mut().for_each(|v| *v *= scale);
+        return;
+    }
+    // e^{i 2π f corr} per bin through the grid's buffers (the filter's are spent).
+    let (re, im) = grid.spare();
+    super::filter::unit_circle(freqs, corr, re, im);
+    for ((v, &c), &s) in vals.iter_mut().zip(re.iter()).zip(im.iter()) {
+        *v *= scale;
+        *v *= C::new(c, s);
+    }
 }
 
 /// numpy's `linspace(0, 1/(2·t_samp), nfft//2 + 1)`: f_k = k·step, last forced to Nyquist.

@@ -6,6 +6,8 @@
 
 use num_complex::Complex64 as C;
 
+use super::czt;
+
 /// evalresp's global twoPi = 2·acos(−1) = τ exactly in f64 (NUMERICS §3.7 A.7).
 pub(super) const TWO_PI: f64 = std::f64::consts::TAU;
 
@@ -43,6 +45,56 @@ pub(super) enum Filter {
 }
 
 impl Filter {
+    /// Every parameter as bits, after a tag per kind (`stages::key`): two filters with the
+    /// same key have the same values on any grid.
+    pub(super) fn key(&self, k: &mut Vec<u64>) {
+        let reals = |k: &mut Vec<u64>, v: &[f64]| {
+            k.push(v.len() as u64);
+            k.extend(v.iter().map(|x| x.to_bits()));
+        };
+        let complexes = |k: &mut Vec<u64>, v: &[C]| {
+            k.push(v.len() as u64);
+            k.extend(v.iter().flat_map(|c| [c.re.to_bits(), c.im.to_bits()]));
+        };
+        match self {
+            Filter::AnalogPz {
+                zeros,
+                poles,
+                hertz,
+            } => {
+                k.push(1 + u64::from(*hertz));
+                complexes(k, zeros);
+                complexes(k, poles);
+            }
+            Filter::DigitalPz { zeros, poles, t } => {
+                k.extend([3, t.to_bits()]);
+                complexes(k, zeros);
+                complexes(k, poles);
+            }
+            Filter::FirAsym { c, t } => {
+                k.extend([4, t.to_bits()]);
+                reals(k, c);
+            }
+            Filter::FirSym1 { c, t } => {
+                k.extend([5, t.to_bits()]);
+                reals(k, c);
+            }
+            Filter::FirSym2 { c, t } => {
+                k.extend([6, t.to_bits()]);
+                reals(k, c);
+            }
+            Filter::Iir { num, den, t } => {
+                k.extend([7, t.to_bits()]);
+                reals(k, num);
+                reals(k, den);
+            }
+            Filter::List(v) => {
+                k.push(8);
+                complexes(k, v);
+            }
+        }
+    }
+
     pub(super) fn at(&self, f: f64, idx: Option<usize>) -> C {
         let w = TWO_PI * f;
         match self {
@@ -108,6 +160,13 @@ pub(super) struct Grid {
     rev: Vec<f64>,
 }
 
+impl Grid {
+    /// Two per-bin buffers free once a filter's values are out.
+    pub(super) fn spare(&mut self) -> (&mut Vec<f64>, &mut Vec<f64>) {
+        (&mut self.zr, &mut self.zi)
+    }
+}
+
 impl Filter {
     /// The filter on every frequency of `freqs` (the remove_response grid: 120,001 bins for
     /// a 20-minute 100 Hz trace). FIR and coefficient stages go through `horner`: one sincos
@@ -127,20 +186,42 @@ impl Filter {
     pub(super) fn on_grid_into(&self, freqs: &[f64], g: &mut Grid, out: &mut Vec<C>) {
         let n = freqs.len();
         out.clear();
-        // e^{±iωT} per bin (and ωT), into g.
+        // e^{±iωT} per bin, into g.
+        let t = self.t();
         let unit = |g: &mut Grid, sign: f64| {
-            g.wt.clear();
-            g.zr.clear();
-            g.zi.clear();
-            for &f in freqs {
-                let w = TWO_PI * f * self.t();
-                let (sn, cs) = w.sin_cos();
-                g.wt.push(w);
-                g.zr.push(cs);
-                g.zi.push(sign * sn);
+            unit_circle(freqs, t, &mut g.zr, &mut g.zi);
+            if sign < 0.0 {
+                g.zi.iter_mut().for_each(|v| *v = -*v);
             }
         };
+        // Long FIRs on a DFT grid: the chirp-z transform (`czt`) instead of Horner.
+        let dft = |taps: usize| czt::dft_length(freqs, t).filter(|_| taps >= czt::MIN_TAPS);
         match self {
+            Filter::FirAsym { c, .. } if dft(c.len()).is_some() => {
+                out.extend(czt::dft_bins(c, n, dft(c.len()).unwrap_or(0)));
+            }
+            Filter::FirSym1 { c, .. } if dft(c.len()).is_some() => {
+                // c[m-1] + 2 Re Σ_j g_j e^{-iωT j}, g_j = c[m-1-j] for j >= 1.
+                let m = c.len();
+                let g: Vec<f64> = std::iter::once(0.0)
+                    .chain(c[..m - 1].iter().rev().copied())
+                    .collect();
+                let h = czt::dft_bins(&g, n, dft(m).unwrap_or(0));
+                out.extend(h.iter().map(|v| C::new(c[m - 1] + 2.0 * v.re, 0.0)));
+            }
+            Filter::FirSym2 { c, .. } if dft(c.len()).is_some() => {
+                // 2 Re(e^{iωT/2} Σ_j g_j e^{-iωT j}), g_j = c[m-j] for j >= 1.
+                let taps: Vec<f64> = std::iter::once(0.0)
+                    .chain(c.iter().rev().copied())
+                    .collect();
+                let h = czt::dft_bins(&taps, n, dft(c.len()).unwrap_or(0));
+                unit_circle(freqs, t / 2.0, &mut g.wt, &mut g.rev);
+                out.extend(
+                    h.iter()
+                        .zip(g.wt.iter().zip(&g.rev))
+                        .map(|(v, (&hr, &hi))| C::new(2.0 * (hr * v.re - hi * v.im), 0.0)),
+                );
+            }
             Filter::FirAsym { c, .. } => {
                 // Σ c_k z^k with z = e^{-iωT}: Horner over the taps from the last.
                 unit(g, -1.0);
@@ -163,10 +244,13 @@ impl Filter {
                 // 2 Σ_k c_k cos(ωT (m-k-1/2)) = 2 Re(e^{-iωT/2} z P(z)), z = e^{iωT}.
                 unit(g, 1.0);
                 horner(c, &g.zr, &g.zi, &mut g.hr, &mut g.hi);
-                let (pr, pi, zr, zi, wt) = (&g.hr, &g.hi, &g.zr, &g.zi, &g.wt);
+                // e^{iωT/2} per bin (conjugated below).
+                unit_circle(freqs, t / 2.0, &mut g.wt, &mut g.rev);
+                let (pr, pi, zr, zi) = (&g.hr, &g.hi, &g.zr, &g.zi);
+                let (hr, hi) = (&g.wt, &g.rev);
                 out.extend((0..n).map(|j| {
                     let q = C::new(pr[j] * zr[j] - pi[j] * zi[j], pr[j] * zi[j] + pi[j] * zr[j]);
-                    C::new(2.0 * (q * C::new(0.0, -wt[j] / 2.0).exp()).re, 0.0)
+                    C::new(2.0 * (q * C::new(hr[j], -hi[j])).re, 0.0)
                 }));
             }
             Filter::Iir { num, den, .. } => {
@@ -202,6 +286,48 @@ impl Filter {
             _ => 1.0,
         }
     }
+}
+
+/// Bins between two exact sin_cos anchors of `unit_circle`.
+const ANCHOR: usize = 32;
+
+/// e^{i 2π f a} for every f of `freqs` into (`re`, `im`). On the remove_response grid (f_k =
+/// k·step, the last bin set to Nyquist) one sin_cos per ANCHOR bins, the bins between as the
+/// anchor times e^{i 2π j step a} (j < ANCHOR, tabled once): a complex multiply per bin
+/// instead of a sin_cos, which was a sixth of a real-data run (issue #25). Each value is
+/// within a few ulp of sin_cos of its own angle (the angles agree to the rounding of
+/// 2π f a; `grid_tests`). Any other `freqs` is evaluated point by point.
+pub(super) fn unit_circle(freqs: &[f64], a: f64, re: &mut Vec<f64>, im: &mut Vec<f64>) {
+    re.clear();
+    im.clear();
+    let n = freqs.len();
+    let step = if n > 1 { freqs[1] } else { 0.0 };
+    let uniform = n > 2 * ANCHOR && (0..n - 1).all(|k| freqs[k] == k as f64 * step);
+    if !uniform {
+        for &f in freqs {
+            let (s, c) = (TWO_PI * f * a).sin_cos();
+            re.push(c);
+            im.push(s);
+        }
+        return;
+    }
+    let mut tab = [(0.0, 0.0); ANCHOR];
+    for (j, t) in tab.iter_mut().enumerate() {
+        let (s, c) = (TWO_PI * (j as f64 * step) * a).sin_cos();
+        *t = (c, s);
+    }
+    re.reserve(n);
+    im.reserve(n);
+    for b in (0..n - 1).step_by(ANCHOR) {
+        let (s0, c0) = (TWO_PI * freqs[b] * a).sin_cos();
+        for &(c, s) in tab.iter().take(n - 1 - b) {
+            re.push(c0 * c - s0 * s);
+            im.push(c0 * s + s0 * c);
+        }
+    }
+    let (s, c) = (TWO_PI * freqs[n - 1] * a).sin_cos();
+    re.push(c);
+    im.push(s);
 }
 
 /// `Filter::AnalogPz::at` on every frequency, the same f64 operations in the same order per
@@ -363,6 +489,39 @@ mod grid_tests {
                     "f = {x}"
                 );
             }
+        }
+    }
+
+    /// The anchored unit-circle values are sin_cos of each bin's angle to a few ulp, on
+    /// remove_response grids of odd and even nfft and at the stage intervals and delay
+    /// corrections real responses have (long angles: 2π f a up to hundreds of radians).
+    #[test]
+    fn unit_circle_is_sin_cos_to_a_few_ulp() {
+        for (delta, nfft) in [(0.01, 240_000), (0.05, 7203), (0.001, 100_001), (1.0, 66)] {
+            let fr = grid(delta, nfft);
+            for a in [0.01, 0.0025 / 3.0, 1.0 / 2000.0, 0.4123, 7.5, -0.013] {
+                let (mut re, mut im) = (Vec::new(), Vec::new());
+                unit_circle(&fr, a, &mut re, &mut im);
+                assert_eq!(re.len(), fr.len());
+                for (k, &f) in fr.iter().enumerate() {
+                    let (s, c) = (TWO_PI * f * a).sin_cos();
+                    // The angle itself is only known to its rounding (|w| ulp).
+                    let tol = 8.0 * f64::EPSILON * (1.0 + (TWO_PI * f * a).abs());
+                    assert!(
+                        (re[k] - c).abs() <= tol && (im[k] - s).abs() <= tol,
+                        "nfft {nfft} a {a} bin {k}: ({}, {}) vs ({c}, {s})",
+                        re[k],
+                        im[k]
+                    );
+                }
+            }
+        }
+        // Not the grid: point by point.
+        let odd = [0.0, 0.3, 0.31, 2.0];
+        let (mut re, mut im) = (Vec::new(), Vec::new());
+        unit_circle(&odd, 0.7, &mut re, &mut im);
+        for (k, &f) in odd.iter().enumerate() {
+            assert_eq!(re[k], (TWO_PI * f * 0.7).cos());
         }
     }
 

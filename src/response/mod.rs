@@ -3,9 +3,11 @@
 //! inverse spectra (`cache`).
 
 pub mod cache;
+mod czt;
 pub mod eval;
 mod filter;
 pub mod spline;
+pub mod stages;
 
 use num_complex::Complex64;
 use serde::Serialize;
