@@ -23,12 +23,17 @@ pub(super) const MIN_TAPS: usize = 96;
 /// Bins below which Horner runs whatever the taps (short traces: the FFTs' fixed costs).
 const MIN_BINS: usize = 4096;
 
+/// Longest transform (points): its three buffers are 3 x 16 bytes a point (400 MB at 2^23),
+/// on top of the grid's own vectors. Past it (grids of over ~4 million bins: day-long 100 Hz
+/// traces) Horner runs, in O(bins) memory, as before issue #25.
+const MAX_POINTS: usize = 1 << 23;
+
 /// N2 when `freqs` is an N2-point DFT grid for a stage of interval `t`: the remove_response
 /// grid (f_k = k·step, its last bin Nyquist) with 1 / (step·t) an integer to rounding, and
 /// long enough for the transform to pay. None otherwise (Horner evaluates it).
 pub(super) fn dft_length(freqs: &[f64], t: f64) -> Option<u64> {
     let n = freqs.len();
-    if n < MIN_BINS || t <= 0.0 {
+    if !(MIN_BINS..=MAX_POINTS / 2).contains(&n) || t <= 0.0 {
         return None;
     }
     let step = freqs[1];
@@ -48,6 +53,11 @@ pub(super) fn dft_length(freqs: &[f64], t: f64) -> Option<u64> {
         return None;
     }
     Some(n2 as u64)
+}
+
+/// Whether `taps` taps on `n` bins fit the transform's bound.
+pub(super) fn fits(taps: usize, n: usize) -> bool {
+    (n + taps).next_power_of_two() <= MAX_POINTS
 }
 
 /// Σ_j g_j e^{−2πi k j / N2} for k < n.
@@ -171,6 +181,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The memory bound: past MAX_POINTS the transform is not used.
+    #[test]
+    fn huge_grids_stay_with_horner() {
+        assert!(fits(900, 120_001));
+        assert!(!fits(900, MAX_POINTS - 100));
+        let n = MAX_POINTS / 2 + 2;
+        let f: Vec<f64> = (0..n).map(|k| k as f64 * 0.5).collect();
+        assert_eq!(dft_length(&f, 0.001), None);
     }
 
     /// Not a DFT grid: a stage rate whose ratio to the trace's makes N2 no integer, a short

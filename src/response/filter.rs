@@ -195,7 +195,9 @@ impl Filter {
             }
         };
         // Long FIRs on a DFT grid: the chirp-z transform (`czt`) instead of Horner.
-        let dft = |taps: usize| czt::dft_length(freqs, t).filter(|_| taps >= czt::MIN_TAPS);
+        let dft = |taps: usize| {
+            czt::dft_length(freqs, t).filter(|_| taps >= czt::MIN_TAPS && czt::fits(taps, n))
+        };
         match self {
             Filter::FirAsym { c, .. } if dft(c.len()).is_some() => {
                 out.extend(czt::dft_bins(c, n, dft(c.len()).unwrap_or(0)));
