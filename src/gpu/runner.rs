@@ -511,12 +511,7 @@ impl<'g> Runner<'g> {
             for &(binding, b) in &d.bind {
                 let buf = match b {
                     Buf::Complex(i) => set.complex[i].clone(),
-                    Buf::Twiddles(_)
-                    | Buf::Chirp(..)
-                    | Buf::ChirpFilter(..)
-                    | Buf::Twiddles64(_)
-                    | Buf::Chirp64(..)
-                    | Buf::ChirpFilter64(..) => self.fft_table(b),
+                    b if b.is_fft_table() => self.fft_table(b),
                     other => return Err(GpuError::Device(format!("fft program binds {other:?}"))),
                 };
                 entries.push((binding, buf));

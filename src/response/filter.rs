@@ -195,35 +195,18 @@ impl Filter {
             }
         };
         // Long FIRs on a DFT grid: the chirp-z transform (`czt`) instead of Horner.
-        let dft = |taps: usize| {
-            czt::dft_length(freqs, t).filter(|_| taps >= czt::MIN_TAPS && czt::fits(taps, n))
+        let long = match self {
+            Filter::FirAsym { c, .. } | Filter::FirSym1 { c, .. } | Filter::FirSym2 { c, .. }
+                if c.len() >= czt::MIN_TAPS && czt::fits(c.len(), n) =>
+            {
+                czt::dft_length(freqs, t)
+            }
+            _ => None,
         };
+        if let Some(n2) = long {
+            return self.fir_by_czt(freqs, n2, g, out);
+        }
         match self {
-            Filter::FirAsym { c, .. } if dft(c.len()).is_some() => {
-                out.extend(czt::dft_bins(c, n, dft(c.len()).unwrap_or(0)));
-            }
-            Filter::FirSym1 { c, .. } if dft(c.len()).is_some() => {
-                // c[m-1] + 2 Re Σ_j g_j e^{-iωT j}, g_j = c[m-1-j] for j >= 1.
-                let m = c.len();
-                let g: Vec<f64> = std::iter::once(0.0)
-                    .chain(c[..m - 1].iter().rev().copied())
-                    .collect();
-                let h = czt::dft_bins(&g, n, dft(m).unwrap_or(0));
-                out.extend(h.iter().map(|v| C::new(c[m - 1] + 2.0 * v.re, 0.0)));
-            }
-            Filter::FirSym2 { c, .. } if dft(c.len()).is_some() => {
-                // 2 Re(e^{iωT/2} Σ_j g_j e^{-iωT j}), g_j = c[m-j] for j >= 1.
-                let taps: Vec<f64> = std::iter::once(0.0)
-                    .chain(c.iter().rev().copied())
-                    .collect();
-                let h = czt::dft_bins(&taps, n, dft(c.len()).unwrap_or(0));
-                unit_circle(freqs, t / 2.0, &mut g.wt, &mut g.rev);
-                out.extend(
-                    h.iter()
-                        .zip(g.wt.iter().zip(&g.rev))
-                        .map(|(v, (&hr, &hi))| C::new(2.0 * (hr * v.re - hi * v.im), 0.0)),
-                );
-            }
             Filter::FirAsym { c, .. } => {
                 // Σ c_k z^k with z = e^{-iωT}: Horner over the taps from the last.
                 unit(g, -1.0);
@@ -274,6 +257,38 @@ impl Filter {
                 hertz,
             } => analog_pz(zeros, poles, *hertz, freqs, out),
             _ => out.extend(freqs.iter().enumerate().map(|(i, &f)| self.at(f, Some(i)))),
+        }
+    }
+
+    /// A FIR's values on the grid `freqs`, an `n2`-point DFT grid for its interval
+    /// (`czt::dft_length`), by the chirp-z transform; `out` is empty.
+    fn fir_by_czt(&self, freqs: &[f64], n2: u64, g: &mut Grid, out: &mut Vec<C>) {
+        let n = freqs.len();
+        match self {
+            Filter::FirAsym { c, .. } => out.extend(czt::dft_bins(c, n, n2)),
+            Filter::FirSym1 { c, .. } => {
+                // c[m-1] + 2 Re Σ_j g_j e^{-iωT j}, g_j = c[m-1-j] for j >= 1.
+                let m = c.len();
+                let taps: Vec<f64> = std::iter::once(0.0)
+                    .chain(c[..m - 1].iter().rev().copied())
+                    .collect();
+                let h = czt::dft_bins(&taps, n, n2);
+                out.extend(h.iter().map(|v| C::new(c[m - 1] + 2.0 * v.re, 0.0)));
+            }
+            Filter::FirSym2 { c, t } => {
+                // 2 Re(e^{iωT/2} Σ_j g_j e^{-iωT j}), g_j = c[m-j] for j >= 1.
+                let taps: Vec<f64> = std::iter::once(0.0)
+                    .chain(c.iter().rev().copied())
+                    .collect();
+                let h = czt::dft_bins(&taps, n, n2);
+                unit_circle(freqs, t / 2.0, &mut g.wt, &mut g.rev);
+                out.extend(
+                    h.iter()
+                        .zip(g.wt.iter().zip(&g.rev))
+                        .map(|(v, (&hr, &hi))| C::new(2.0 * (hr * v.re - hi * v.im), 0.0)),
+                );
+            }
+            _ => {}
         }
     }
 

@@ -56,6 +56,21 @@ pub enum Buf {
     Slots(usize),
 }
 
+impl Buf {
+    /// An FFT table the runner keeps on the device across batches (`Runner::fft_table`).
+    pub fn is_fft_table(&self) -> bool {
+        matches!(
+            self,
+            Buf::Twiddles(_)
+                | Buf::Chirp(..)
+                | Buf::ChirpFilter(..)
+                | Buf::Twiddles64(_)
+                | Buf::Chirp64(..)
+                | Buf::ChirpFilter64(..)
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dispatch {
     /// Entry point (`plan::stage::SHADERS` says which shader).

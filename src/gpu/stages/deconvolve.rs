@@ -9,7 +9,7 @@ use super::{Record, Recording};
 use crate::gpu::fft_plan::{rfft_split, FftPlan, RfftSplit};
 use crate::gpu::kernels::FftParams;
 use crate::gpu::kernels::RFFT_TILE;
-use crate::gpu::record::{deconvolve_fused, pack, transform, unpack, Buf, Precision};
+use crate::gpu::record::{deconvolve_fused, f32_bytes, pack, transform, unpack, Buf, Precision};
 use crate::gpu::sizing::WORKGROUP;
 use crate::gpu::{to_f32, u32_of};
 use crate::stages::Deconvolve;
@@ -108,12 +108,8 @@ impl Deconvolve {
         let Some(t) = &self.fixed else {
             return (Buf::Responses(self.nfft), Buf::Slots(self.response));
         };
-        let bytes: Vec<u8> = t
-            .iter()
-            .flat_map(|c| [to_f32(c.re), to_f32(c.im)])
-            .flat_map(f32::to_ne_bytes)
-            .collect();
-        let table = x.r.table("simulate table", bytes);
+        let pairs: Vec<f64> = t.iter().flat_map(|c| [c.re, c.im]).collect();
+        let table = x.r.table("simulate table", f32_bytes(&pairs));
         let slots = x.r.table("simulate slots", vec![0; 4 * x.cnt as usize]);
         (table, slots)
     }
