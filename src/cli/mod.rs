@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod heap;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ pub fn main() -> ExitCode {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
+    heap::tune();
     // libmseed's allocator hooks, before any thread can be inside libmseed.
     crate::read::libmseed::install();
     let cli = match Cli::try_parse() {

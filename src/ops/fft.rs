@@ -7,12 +7,20 @@
 //! thread gave a length different arithmetic, and different last bits, depending on which
 //! traces that thread had run before: outputs changed with `--jobs` and with scheduling.
 //! Every length is now planned by a planner of its own and shared by all threads.
+//!
+//! **Even lengths: one complex plan for both directions** (issue #25). A real transform of n
+//! = 2m points is a complex one of m points plus a pass of twiddles (`half`); the inverse
+//! runs the same forward plan on the conjugate. remove_response meets a new nfft with almost
+//! every trace of real downloads, and planning was 13 % of such a run: realfft planned a
+//! forward and an inverse complex transform per length, each with its sin_cos twiddles, and
+//! its own post-pass twiddles by sin_cos again. Odd lengths (resample's) keep realfft.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use num_complex::Complex64 as C;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
 
 use crate::once_map::OnceMap;
 
@@ -23,45 +31,142 @@ use crate::once_map::OnceMap;
 /// depends on its length only).
 const MAX_PLANNED_LENGTHS: usize = 128;
 
-type Forward = Arc<dyn RealToComplex<f64>>;
-type Inverse = Arc<dyn ComplexToReal<f64>>;
+/// An even length's plan: the complex transform of half the length and the twiddles
+/// e^{-2πik/n}, k = 0..=n/4, of the pass that splits its output into the real transform's.
+struct Half {
+    fft: Arc<dyn Fft<f64>>,
+    twiddles: Vec<C>,
+}
+
+/// An odd length's plans (realfft's, forward and inverse).
+struct Odd {
+    forward: Arc<dyn RealToComplex<f64>>,
+    inverse: Arc<dyn ComplexToReal<f64>>,
+}
 
 /// The process's plans, by length.
 struct Plans {
-    forward: OnceMap<usize, Forward>,
-    inverse: OnceMap<usize, Inverse>,
+    even: OnceMap<usize, Arc<Half>>,
+    odd: OnceMap<usize, Arc<Odd>>,
 }
 
 fn plans() -> &'static Plans {
     static PLANS: std::sync::OnceLock<Plans> = std::sync::OnceLock::new();
     PLANS.get_or_init(|| Plans {
-        forward: OnceMap::default(),
-        inverse: OnceMap::default(),
+        even: OnceMap::default(),
+        odd: OnceMap::default(),
     })
 }
 
-/// The forward plan for `n` points, made by a planner of its own (see the module comment).
-fn forward(n: usize) -> Forward {
-    let m = &plans().forward;
+/// The plan for an even `n`, made by a planner of its own (see the module comment).
+fn even(n: usize) -> Arc<Half> {
+    let m = &plans().even;
     if m.len() > MAX_PLANNED_LENGTHS {
         m.clear();
     }
-    m.get_or_init(n, || RealFftPlanner::<f64>::new().plan_fft_forward(n))
+    m.get_or_init(n, || Arc::new(Half::new(n)))
 }
 
-/// The inverse plan for `n` points, made by a planner of its own.
-fn inverse(n: usize) -> Inverse {
-    let m = &plans().inverse;
+/// The plans for an odd `n`, made by planners of their own.
+fn odd(n: usize) -> Arc<Odd> {
+    let m = &plans().odd;
     if m.len() > MAX_PLANNED_LENGTHS {
         m.clear();
     }
-    m.get_or_init(n, || RealFftPlanner::<f64>::new().plan_fft_inverse(n))
+    m.get_or_init(n, || {
+        Arc::new(Odd {
+            forward: RealFftPlanner::<f64>::new().plan_fft_forward(n),
+            inverse: RealFftPlanner::<f64>::new().plan_fft_inverse(n),
+        })
+    })
+}
+
+/// Twiddles between two exact sin_cos anchors.
+const ANCHOR: usize = 32;
+
+impl Half {
+    /// `n` even and at least 2.
+    fn new(n: usize) -> Half {
+        let m = n / 2;
+        let fft = FftPlanner::<f64>::new().plan_fft_forward(m);
+        Half {
+            fft,
+            twiddles: twiddles(n, m / 2 + 1),
+        }
+    }
+
+    /// Forward: `spec[..m]` holds x packed as z_j = x_2j + i x_2j+1; on return `spec[..=m]`
+    /// is the real transform of x. With Z = FFT_m(z) and W = e^{-2πi/n}:
+    /// X_k = E_k + W^k O_k, X_{m-k} = conj(E_k - W^k O_k), where E_k = (Z_k + conj Z_{m-k})/2
+    /// and O_k = -i (Z_k - conj Z_{m-k})/2 are the transforms of the even and odd samples.
+    fn forward(&self, spec: &mut [C], scratch: &mut Vec<C>) {
+        let m = spec.len() - 1;
+        self.transform(&mut spec[..m], scratch);
+        let z0 = spec[0];
+        spec[0] = C::new(z0.re + z0.im, 0.0);
+        spec[m] = C::new(z0.re - z0.im, 0.0);
+        for k in 1..=m / 2 {
+            let (a, b) = (spec[k], spec[m - k].conj());
+            let e = (a + b) * 0.5;
+            let d = (a - b) * 0.5;
+            let o = C::new(d.im, -d.re); // -i d
+            let wo = self.twiddles[k] * o;
+            spec[k] = e + wo;
+            spec[m - k] = (e - wo).conj();
+        }
+    }
+
+    /// Inverse, unnormalised (n x for the spectrum of x): `spec[..=m]` is a real transform
+    /// (DC's and Nyquist's imaginary parts already zero); on return `spec[..m]` holds n x
+    /// packed as in `forward`. The split is undone, Z_k = (X_k + conj X_{m-k}) + i conj(W^k)
+    /// (X_k - conj X_{m-k}) (twice E + iO: the m-point inverse then gives 2m = n times z), and
+    /// the inverse is the forward plan on the conjugate: IFFT(Z) = conj(FFT(conj Z)).
+    fn inverse(&self, spec: &mut [C], scratch: &mut Vec<C>) {
+        let m = spec.len() - 1;
+        let (x0, xm) = (spec[0].re, spec[m].re);
+        spec[0] = C::new(x0 + xm, -(x0 - xm)); // conj of (x0 + xm) + i (x0 - xm)
+        for k in 1..=m / 2 {
+            let (a, b) = (spec[k], spec[m - k].conj());
+            let e = a + b;
+            let wo = self.twiddles[k].conj() * (a - b);
+            let iwo = C::new(-wo.im, wo.re);
+            // Z_k = e + i wo; Z_{m-k} = conj(e) + i conj(... ) by the same symmetry as forward.
+            spec[k] = (e + iwo).conj();
+            spec[m - k] = e - iwo; // conj of conj(e - iwo)
+        }
+        self.transform(&mut spec[..m], scratch);
+        for v in &mut spec[..m] {
+            *v = v.conj();
+        }
+    }
+
+    fn transform(&self, buf: &mut [C], scratch: &mut Vec<C>) {
+        scratch.resize(self.fft.get_inplace_scratch_len(), C::new(0.0, 0.0));
+        self.fft.process_with_scratch(buf, scratch);
+    }
+}
+
+/// e^{-2πik/n} for k < count: an exact sin_cos every ANCHOR values, the values between as the
+/// anchor times a tabled e^{-2πij/n} (j < ANCHOR), each within a few ulp of its own sin_cos
+/// (a unit test holds it) for a complex multiply instead of a sin_cos.
+fn twiddles(n: usize, count: usize) -> Vec<C> {
+    let w = |k: usize| {
+        let (s, c) = (-std::f64::consts::TAU * (k as f64 / n as f64)).sin_cos();
+        C::new(c, s)
+    };
+    let step: Vec<C> = (0..ANCHOR.min(count)).map(w).collect();
+    let mut out = Vec::with_capacity(count);
+    for b in (0..count).step_by(ANCHOR) {
+        let a = w(b);
+        out.extend(step.iter().take(count - b).map(|s| a * s));
+    }
+    out
 }
 
 /// Buffers one thread reuses from transform to transform (issue #14: no per-trace
 /// allocation): the padded real signal, the spectrum and the FFT's scratch. They grow to the
 /// longest transform the thread has run and stay; the transforms' arithmetic is the same as
-/// with fresh buffers (realfft's `process` is `process_with_scratch` on a new scratch).
+/// with fresh buffers.
 #[derive(Default)]
 pub struct Work {
     real: Vec<f64>,
@@ -84,18 +189,33 @@ pub fn with_work<R>(f: impl FnOnce(&mut Work) -> R) -> R {
 impl Work {
     /// numpy `rfft(x, n)` into `self.spectrum()`: x zero-padded (or truncated) to n.
     pub fn rfft(&mut self, x: &[f64], n: usize) {
-        // Only the padding is zeroed, and the spectrum not at all: the transform writes every
-        // bin (a whole-buffer memset per trace was 4% of a forum-chain run).
-        self.real.clear();
         let k = x.len().min(n);
+        if n >= 2 && n.is_multiple_of(2) {
+            // Packed straight into the spectrum's buffer: pairs of samples, then the padding
+            // (only the padding is written twice: no whole-buffer memset per trace).
+            let m = n / 2;
+            self.spec.clear();
+            self.spec.reserve(m + 1);
+            let (pairs, rest) = x[..k].as_chunks::<2>();
+            self.spec.extend(pairs.iter().map(|p| C::new(p[0], p[1])));
+            if let [last] = rest {
+                self.spec.push(C::new(*last, 0.0));
+            }
+            self.spec.resize(m + 1, C::new(0.0, 0.0));
+            even(n).forward(&mut self.spec, &mut self.scratch);
+            return;
+        }
+        self.real.clear();
         self.real.extend_from_slice(&x[..k]);
         self.real.resize(n, 0.0);
         self.spec.resize(n / 2 + 1, C::new(0.0, 0.0));
-        let plan = forward(n);
+        let plan = odd(n);
         self.scratch
-            .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
+            .resize(plan.forward.get_scratch_len(), C::new(0.0, 0.0));
         // Lengths match the plan by construction, so process cannot fail.
-        let _ = plan.process_with_scratch(&mut self.real, &mut self.spec, &mut self.scratch);
+        let _ =
+            plan.forward
+                .process_with_scratch(&mut self.real, &mut self.spec, &mut self.scratch);
     }
 
     /// The spectrum of the last `rfft`, to change before `irfft`.
@@ -118,13 +238,26 @@ impl Work {
         if n.is_multiple_of(2) {
             self.spec[bins - 1].im = 0.0;
         }
-        self.real.resize(n, 0.0); // overwritten whole by the transform
-        let plan = inverse(n);
-        self.scratch
-            .resize(plan.get_scratch_len(), C::new(0.0, 0.0));
-        let _ = plan.process_with_scratch(&mut self.spec, &mut self.real, &mut self.scratch);
         let s = 1.0 / n as f64;
         out.clear();
+        if n >= 2 && n.is_multiple_of(2) {
+            even(n).inverse(&mut self.spec, &mut self.scratch);
+            let keep = keep.min(n);
+            out.extend(
+                self.spec[..keep.div_ceil(2)]
+                    .iter()
+                    .flat_map(|z| [z.re * s, z.im * s])
+                    .take(keep),
+            );
+            return;
+        }
+        self.real.resize(n, 0.0); // overwritten whole by the transform
+        let plan = odd(n);
+        self.scratch
+            .resize(plan.inverse.get_scratch_len(), C::new(0.0, 0.0));
+        let _ =
+            plan.inverse
+                .process_with_scratch(&mut self.spec, &mut self.real, &mut self.scratch);
         out.extend(self.real[..keep.min(n)].iter().map(|v| v * s));
     }
 }
@@ -175,91 +308,133 @@ mod tests {
         }
     }
 
-    /// A length's transform gives the bits a planner of its own gives, whatever lengths
-    /// were transformed before (issue #23: rustfft's planner reuses cached lengths as the
-    /// base of a new plan, so 144,012 points planned after 72,000-odd others, as a worker
-    /// meets them in MassDownloader traces, came out different in the last bits, and outputs
-    /// depended on which worker took which trace).
+    /// The transform of a length alone, from plans made for it now (not the cache): the bits
+    /// every thread must get for it.
+    fn alone(x: &[f64], n: usize) -> (Vec<C>, Vec<f64>) {
+        let mut scratch = Vec::new();
+        if n.is_multiple_of(2) {
+            let plan = Half::new(n);
+            let mut spec: Vec<C> = x.chunks(2).map(|p| C::new(p[0], p[1])).collect();
+            spec.push(C::new(0.0, 0.0));
+            plan.forward(&mut spec, &mut scratch);
+            let want = spec.clone();
+            plan.inverse(&mut spec, &mut scratch);
+            let s = 1.0 / n as f64;
+            let back = spec[..n / 2]
+                .iter()
+                .flat_map(|z| [z.re * s, z.im * s])
+                .collect();
+            return (want, back);
+        }
+        let mut p = RealFftPlanner::<f64>::new();
+        let mut want = p.plan_fft_forward(n).make_output_vec();
+        p.plan_fft_forward(n)
+            .process(&mut x.to_vec(), &mut want)
+            .unwrap();
+        let mut spec = want.clone();
+        spec[0].im = 0.0;
+        let mut back = p.plan_fft_inverse(n).make_output_vec();
+        p.plan_fft_inverse(n).process(&mut spec, &mut back).unwrap();
+        let s = 1.0 / n as f64;
+        (want, back.iter().map(|b| b * s).collect())
+    }
+
+    fn bits(v: &[C]) -> Vec<u64> {
+        v.iter()
+            .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
+            .collect()
+    }
+
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    /// A length's transform gives the bits plans of its own give, whatever lengths were
+    /// transformed before (issue #23: rustfft's planner reuses cached lengths as the base of
+    /// a new plan, so 144,012 points planned after 72,000-odd others, as a worker meets them
+    /// in MassDownloader traces, came out different in the last bits, and outputs depended on
+    /// which worker took which trace).
     #[test]
     fn a_lengths_bits_do_not_depend_on_the_lengths_before_it() {
-        let bits = |v: &[C]| -> Vec<u64> {
-            v.iter()
-                .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
-                .collect()
-        };
         // Remove_response's nfft for 72,000 + 2k samples and 6,000 + 2k samples: the second
         // one seen after the others took a cached base on the code before this test.
         let mut lens: Vec<usize> = (0..8).map(|k| 2 * (72_000 + 2 * k)).collect();
         lens.extend((0..20).map(|k| 2 * (6_000 + 2 * k)));
+        lens.extend([6_001, 144_003]);
         for &n in &lens {
             let x: Vec<f64> = (0..n)
                 .map(|i| ((i * 7919) % 101) as f64 / 7.0 - 3.1)
                 .collect();
-            let alone = RealFftPlanner::<f64>::new().plan_fft_forward(n);
-            let mut want = alone.make_output_vec();
-            alone.process(&mut x.clone(), &mut want).unwrap();
-            let got = rfft(&x, n);
-            assert!(bits(&got) == bits(&want), "rfft of {n} points");
-            let mut spec = want.clone();
-            spec[0].im = 0.0;
-            spec[n / 2].im = 0.0;
-            let inv = RealFftPlanner::<f64>::new().plan_fft_inverse(n);
-            let mut back = inv.make_output_vec();
-            inv.process(&mut spec, &mut back).unwrap();
-            let s = 1.0 / n as f64;
-            let got = irfft(&want, n);
-            assert!(
-                got.iter()
-                    .zip(&back)
-                    .all(|(a, b)| a.to_bits() == (b * s).to_bits()),
-                "irfft of {n} points"
-            );
+            let (want, back) = alone(&x, n);
+            assert!(bits(&rfft(&x, n)) == bits(&want), "rfft of {n} points");
+            assert!(same(&irfft(&want, n), &back), "irfft of {n} points");
         }
     }
 
-    /// The reused buffers give the bits fresh ones give (realfft's own `process`), whatever
-    /// lengths the thread ran before: byte-identical outputs rest on this.
+    /// The reused buffers (stale contents, other lengths before) give the bits fresh ones
+    /// give; a signal shorter than n is zero-padded, an odd count of samples included.
     #[test]
     fn reused_buffers_give_the_same_bits_as_fresh_ones() {
-        let mut fresh = RealFftPlanner::<f64>::new();
-        for n in [6058usize, 17, 240_000, 12, 240_000, 97] {
+        for n in [6058usize, 17, 240_000, 12, 240_000, 97, 6058] {
             let x: Vec<f64> = (0..n / 2 + 3)
                 .map(|i| ((i * 7919) % 101) as f64 - 50.0)
                 .collect();
-            let mut buf = vec![0.0; n];
-            let k = x.len().min(n);
-            buf[..k].copy_from_slice(&x[..k]);
-            let mut want = fresh.plan_fft_forward(n).make_output_vec();
-            fresh
-                .plan_fft_forward(n)
-                .process(&mut buf, &mut want)
+            let mut padded = x.clone();
+            padded.resize(n, 0.0);
+            let (want, back) = alone(&padded, n);
+            assert!(bits(&rfft(&x, n)) == bits(&want), "rfft n={n}");
+            assert!(same(&irfft(&want, n), &back), "irfft n={n}");
+        }
+    }
+
+    /// The half-length transform agrees with realfft (two complex plans, sin_cos twiddles) to
+    /// the rounding of an FFT, on remove_response's lengths (even, 500-smooth, Bluestein's
+    /// primes among them): relative to the spectrum's largest bin, under 1e-14; the round
+    /// trip to 1e-14 of the signal's largest sample.
+    #[test]
+    fn half_length_transform_agrees_with_realfft() {
+        for n in [2usize, 4, 6, 2 * 7 * 11 * 13, 240_000, 2 * 99_991, 250_014] {
+            let x: Vec<f64> = (0..n)
+                .map(|i| (((i * 7919) % 1009) as f64 - 504.0) * (1.0 + (i % 7) as f64))
+                .collect();
+            let mut p = RealFftPlanner::<f64>::new();
+            let mut want = p.plan_fft_forward(n).make_output_vec();
+            p.plan_fft_forward(n)
+                .process(&mut x.clone(), &mut want)
                 .unwrap();
             let got = rfft(&x, n);
-            assert!(
-                got.iter()
-                    .zip(&want)
-                    .all(|(a, b)| a.re.to_bits() == b.re.to_bits()
-                        && a.im.to_bits() == b.im.to_bits()),
-                "rfft n={n}"
-            );
-            let mut spec = want.clone();
-            spec[0].im = 0.0;
-            if n % 2 == 0 {
-                spec[n / 2].im = 0.0;
+            let big = want.iter().map(|c| c.norm()).fold(0.0, f64::max);
+            let err = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0, f64::max);
+            assert!(err <= 1e-14 * big, "rfft n={n}: {err:e} of {big:e}");
+            let back = irfft(&got, n);
+            let top = x.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            let err = back
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(err <= 1e-14 * top, "irfft n={n}: {err:e} of {top:e}");
+        }
+    }
+
+    /// The anchored twiddles are within a few ulp of sin_cos of their own angle.
+    #[test]
+    fn twiddles_are_sin_cos_to_a_few_ulp() {
+        for n in [8usize, 66, 240_000, 250_014, 2 * 99_991] {
+            let t = twiddles(n, n / 4 + 1);
+            assert_eq!(t.len(), n / 4 + 1);
+            for (k, w) in t.iter().enumerate() {
+                let (s, c) = (-std::f64::consts::TAU * (k as f64 / n as f64)).sin_cos();
+                let tol = 4.0 * f64::EPSILON;
+                assert!(
+                    (w.re - c).abs() <= tol && (w.im - s).abs() <= tol,
+                    "n {n} k {k}"
+                );
             }
-            let mut back = fresh.plan_fft_inverse(n).make_output_vec();
-            fresh
-                .plan_fft_inverse(n)
-                .process(&mut spec, &mut back)
-                .unwrap();
-            let s = 1.0 / n as f64;
-            let got = irfft(&want, n);
-            assert!(
-                got.iter()
-                    .zip(&back)
-                    .all(|(a, b)| a.to_bits() == (b * s).to_bits()),
-                "irfft n={n}"
-            );
         }
     }
 }

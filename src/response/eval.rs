@@ -6,9 +6,10 @@
 
 use num_complex::Complex64 as C;
 
+use super::cascade::Cascade;
 use super::filter::{check_sym, Filter, Grid, TWO_PI};
 use super::spline::Spline;
-use super::stages::{self, StageCache};
+use super::stages::{self, StageCache, StageKey};
 use super::{PzType, Response, Stage, StageKind, Symmetry};
 use crate::response::Output;
 
@@ -171,10 +172,9 @@ pub fn evaluate_on(
         prev_out = Some(unit(out).0);
     }
 
-    let n = freqs.len();
-    let mut total = vec![C::new(1.0, 0.0); n];
-    // One stage's values and the grid's intermediates, reused stage after stage.
-    let (mut vals, mut grid) = (Vec::with_capacity(n), Grid::default());
+    // Each stage's filter, scale and delay correction; their values once all are known
+    // (`stage_product`: a FIR cascade may be one transform).
+    let mut parts: Vec<(Option<Filter>, f64, f64)> = Vec::with_capacity(stages.len());
     let mut calc_sensit = 1.0;
     let single = stages.len() == 1;
     for (si, st) in stages.iter().enumerate() {
@@ -356,27 +356,9 @@ pub fn evaluate_on(
                 calc_sensit *= g;
             }
         }
-        let corr = delay_corr;
-        let cached;
-        let vals: &[C] = match shared {
-            Some((cache, delta, nfft)) => {
-                let key = stages::key(delta, nfft, filter.as_ref(), scale, corr);
-                cached = cache.values(key, || {
-                    let mut v = Vec::with_capacity(n);
-                    stage_values(filter.as_ref(), freqs, scale, corr, &mut grid, &mut v);
-                    v
-                });
-                &cached
-            }
-            None => {
-                stage_values(filter.as_ref(), freqs, scale, corr, &mut grid, &mut vals);
-                &vals
-            }
-        };
-        for (t, v) in total.iter_mut().zip(vals) {
-            *t *= v;
-        }
+        parts.push((filter, scale, delay_corr));
     }
+    let mut total = stage_product(&parts, freqs, shared);
 
     // Unit conversion on the first stage's input units (NUMERICS §3.7 E).
     let (inp, scale) = unit(first_in.as_deref());
@@ -427,6 +409,78 @@ pub fn evaluate_on(
         ));
     }
     Ok(total)
+}
+
+/// The product of the stages' values (`parts`: filter, scale, delay correction) on `freqs`,
+/// each stage's values from `shared`'s cache where another channel's identical stage was
+/// evaluated on the same grid. A FIR cascade that one chirp-z transform evaluates
+/// (`Cascade`) is one factor.
+fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Shared) -> Vec<C> {
+    let n = freqs.len();
+    let mut total = vec![C::new(1.0, 0.0); n];
+    let firs: Vec<(usize, (&Filter, f64, f64))> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (f, s, c))| match f {
+            Some(
+                f @ (Filter::FirAsym { .. } | Filter::FirSym1 { .. } | Filter::FirSym2 { .. }),
+            ) => Some((i, (f, *s, *c))),
+            _ => None,
+        })
+        .collect();
+    let fir_parts: Vec<(&Filter, f64, f64)> = firs.iter().map(|f| f.1).collect();
+    let cascade = Cascade::plan(&fir_parts, freqs);
+    // One stage's values and the grid's intermediates, reused stage after stage.
+    let (mut vals, mut grid) = (Vec::with_capacity(n), Grid::default());
+    let multiply_by = |total: &mut [C], s: f64| total.iter_mut().for_each(|t| *t *= s);
+    let mut multiply =
+        |total: &mut [C], key: Option<StageKey>, eval: &mut dyn FnMut(&mut Grid, &mut Vec<C>)| {
+            let cached;
+            let v: &[C] = match (shared, key) {
+                (Some((cache, _, _)), Some(key)) => {
+                    cached = cache.values(key, || {
+                        let mut v = Vec::with_capacity(n);
+                        eval(&mut grid, &mut v);
+                        v
+                    });
+                    &cached
+                }
+                _ => {
+                    eval(&mut grid, &mut vals);
+                    &vals
+                }
+            };
+            for (t, v) in total.iter_mut().zip(v) {
+                *t *= v;
+            }
+        };
+    let grid_of = |s: Shared| s.map(|(_, delta, nfft)| (delta, nfft));
+    for (i, (filter, scale, corr)) in parts.iter().enumerate() {
+        if cascade.is_some() && firs.iter().any(|f| f.0 == i) {
+            continue;
+        }
+        if filter.is_none() && *corr == 0.0 {
+            // A gain-only stage: its values are its scale, a factor per bin without a
+            // table (the product's bits are those of multiplying by (scale, 0), up to the
+            // sign of a zero imaginary part).
+            multiply_by(&mut total, *scale);
+            continue;
+        }
+        let key = grid_of(shared)
+            .map(|(delta, nfft)| stages::key(delta, nfft, filter.as_ref(), *scale, *corr));
+        multiply(&mut total, key, &mut |g, v| {
+            stage_values(filter.as_ref(), freqs, *scale, *corr, g, v)
+        });
+    }
+    if let Some(c) = cascade {
+        let key = grid_of(shared).map(|(delta, nfft)| {
+            let mut k = vec![u64::MAX - 1];
+            c.key(&mut k);
+            (delta.to_bits(), nfft, k)
+        });
+        multiply(&mut total, key, &mut |_, v| c.values(freqs, v));
+    }
+    total
 }
 
 /// One stage's values on `freqs` into `vals`: its filter (ones for a gain-only stage) times

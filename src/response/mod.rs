@@ -3,6 +3,7 @@
 //! inverse spectra (`cache`).
 
 pub mod cache;
+mod cascade;
 mod czt;
 pub mod eval;
 mod filter;
