@@ -1,6 +1,6 @@
 //! Fault injection for the integrity tests (tests/resume.rs, integrity.rs, faults.rs, cli.rs):
 //! a full disk after N writes, a pause between an output's temporary file and its rename (so
-//! a kill lands while temporaries exist), a lost device. Read from the environment only in a
+//! a kill lands while temporaries exist), a lost device, a log of the durability batches. Read from the environment only in a
 //! build with the `fault-hooks` feature, which only the tests enable (Cargo.toml: the crate is
 //! its own dev-dependency with that feature); in a release build each hook is a constant no-op
 //! and the variables mean nothing.
@@ -51,6 +51,26 @@ pub(crate) fn write_delay() {
 #[cfg(not(feature = "fault-hooks"))]
 #[inline(always)]
 pub(crate) fn write_delay() {}
+
+/// `SEISBATCH_TEST_SYNC_LOG=FILE`: each batch of outputs made durable together appends its
+/// size (a line) to FILE, so a test sees how outputs were batched.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn log_sync(outputs: usize) {
+    use std::io::Write;
+    if let Some(p) = std::env::var_os("SEISBATCH_TEST_SYNC_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            let _ = writeln!(f, "{outputs}");
+        }
+    }
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn log_sync(_outputs: usize) {}
 
 /// `SEISBATCH_GPU_FAIL` set: the device's first batch fails and the device counts as lost.
 #[cfg(feature = "fault-hooks")]

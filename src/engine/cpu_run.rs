@@ -26,6 +26,7 @@ impl Ctx<'_> {
             }
         };
         if self.cfg.jobs <= 1 {
+            self.committer.hold_batches();
             let walker = group::Walk::new(walker);
             let mut exec = one();
             loop {

@@ -69,11 +69,25 @@ pub fn deconvolve(x: &[f64], table: &[C], nfft: usize) -> Vec<f64> {
 /// `deconvolve` with this thread's FFT buffers, the result back in `x` (its length kept): no
 /// allocation per trace once the thread has seen this nfft.
 pub fn deconvolve_in_place(x: &mut Vec<f64>, table: &[C], nfft: usize) {
+    let _ = deconvolve_with(x, nfft, || Ok::<_, ()>(table));
+}
+
+/// `deconvolve_in_place` with the table asked for after the forward transform: where another
+/// thread is evaluating the same table (the components of a station meet their grid
+/// together), this one transforms its trace meanwhile instead of waiting first (issue #25).
+/// `table` must not use this thread's FFT buffers (`fft::with_work`): the spectrum waits in
+/// them. On its error `x` is left as it was.
+pub fn deconvolve_with<T: AsRef<[C]>, E>(
+    x: &mut Vec<f64>,
+    nfft: usize,
+    table: impl FnOnce() -> Result<T, E>,
+) -> Result<(), E> {
     let n = x.len();
+    fft::with_work(|w| w.rfft(x, nfft));
+    let table = table()?;
     fft::with_work(|w| {
-        w.rfft(x, nfft);
         let spec = w.spectrum();
-        for (s, r) in spec.iter_mut().zip(table) {
+        for (s, r) in spec.iter_mut().zip(table.as_ref()) {
             *s *= r;
         }
         // Step 9: ObsPy keeps only the magnitude of the Nyquist bin.
@@ -82,11 +96,34 @@ pub fn deconvolve_in_place(x: &mut Vec<f64>, table: &[C], nfft: usize) {
         }
         w.irfft(nfft, n, x);
     });
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table asked for after the forward transform: the result is `deconvolve`'s bit for
+    /// bit, and a table that cannot be had leaves the samples as they were.
+    #[test]
+    fn the_table_may_come_after_the_forward_transform() {
+        let x: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 - 50.0).collect();
+        let nfft = npts2nfft(x.len());
+        let table: Vec<C> = (0..nfft / 2 + 1)
+            .map(|k| C::new(1.0 / (1.0 + k as f64), 0.01 * k as f64))
+            .collect();
+        let want = deconvolve(&x, &table, nfft);
+        let mut got = x.clone();
+        deconvolve_with(&mut got, nfft, || Ok::<_, ()>(&table[..])).unwrap();
+        assert!(got
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let mut kept = x.clone();
+        let e = deconvolve_with(&mut kept, nfft, || Err::<&[C], _>("no table"));
+        assert_eq!(e, Err("no table"));
+        assert_eq!(kept, x);
+    }
 
     #[test]
     fn nfft_rule_examples() {

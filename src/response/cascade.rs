@@ -171,7 +171,8 @@ mod tests {
         let sym1 = |m, s, t| Filter::FirSym1 { c: taps(m, s), t };
         let sym2 = |m, s, t| Filter::FirSym2 { c: taps(m, s), t };
         let asym = |m, s, t| Filter::FirAsym { c: taps(m, s), t };
-        let cases: Vec<(f64, usize, Vec<(Filter, f64, f64)>)> = vec![
+        type Case = (f64, usize, Vec<(Filter, f64, f64)>);
+        let cases: Vec<Case> = vec![
             (
                 0.005,
                 480_000,

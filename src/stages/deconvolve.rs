@@ -52,14 +52,17 @@ impl StageOps for Deconvolve {
             return Err(StageError::Op("internal: no such response table".into()));
         };
         let tr = x.tr;
-        let (_, table) = table_at(x.responses, x.cache, tr.codes(), tr.start_ns, &need.spec)
-            .map_err(StageError::Trace)?;
-        let Ok(table) = table.as_ref() else {
+        // The samples apart while the closure looks the trace's channel up (put back on
+        // either outcome: an error leaves them as they were).
+        let mut data = std::mem::take(&mut tr.data);
+        let done = deconvolve::deconvolve_with(&mut data, self.nfft, || {
+            let (_, table) = table_at(x.responses, x.cache, tr.codes(), tr.start_ns, &need.spec)
+                .map_err(StageError::Trace)?;
             // table_at returns only tables that were built.
-            return Err(StageError::Op("no response table".into()));
-        };
-        deconvolve::deconvolve_in_place(&mut tr.data, table, self.nfft);
-        Ok(())
+            Tabled::new(table).ok_or_else(|| StageError::Op("no response table".into()))
+        });
+        tr.data = data;
+        done
     }
 
     fn table_bytes(&self) -> usize {
@@ -74,5 +77,23 @@ impl StageOps for Deconvolve {
             "nfft": self.nfft,
             "response_table": self.response,
         })
+    }
+}
+
+/// A built table (`table_at` returns no other), borrowed as its values.
+struct Tabled(crate::response::cache::Table);
+
+impl Tabled {
+    fn new(t: crate::response::cache::Table) -> Option<Tabled> {
+        t.is_ok().then_some(Tabled(t))
+    }
+}
+
+impl AsRef<[Complex64]> for Tabled {
+    fn as_ref(&self) -> &[Complex64] {
+        match self.0.as_ref() {
+            Ok(v) => v,
+            Err(_) => &[],
+        }
     }
 }

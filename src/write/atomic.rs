@@ -132,6 +132,7 @@ impl Staged {
 pub fn durable(staged: &[&Staged]) -> Vec<std::io::Result<()>> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
+    crate::faults::log_sync(staged.len());
     if staged.len() > 1 {
         let devs: Vec<Option<u64>> = staged
             .iter()
