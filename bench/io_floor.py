@@ -11,8 +11,9 @@ run cannot do without, timed per phase over the same files, in a Python loop (it
   rename  rename(2) of each temporary name to its final one
   journal one O_APPEND write of a LINE-byte line per input
 
-usage: python3 bench/io_floor.py INPUT_DIR OUTPUT_DIR BYTES [LINE=300] [BATCH=32]
-Prints JSON: milliseconds per file for each phase (best of 3 passes, outputs removed between).
+usage: python3 bench/io_floor.py INPUT_DIR OUTPUT_DIR BYTES [LINE=300] [BATCH=32] [PASSES=3]
+Prints JSON: milliseconds per file for each phase (best of PASSES passes, outputs removed
+between).
 """
 import ctypes
 import json
@@ -24,6 +25,7 @@ import time
 src, dst, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 line_len = int(sys.argv[4]) if len(sys.argv) > 4 else 300
 batch = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+passes = int(sys.argv[6]) if len(sys.argv) > 6 else 3
 libc = ctypes.CDLL(None, use_errno=True)
 files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs)
 payload = b"\x01" * size
@@ -77,7 +79,7 @@ def one_pass():
 
 
 best = None
-for _ in range(3):
+for _ in range(passes):
     r = one_pass()
     best = r if best is None else {k: min(best[k], r[k]) for k in r}
 shutil.rmtree(dst, ignore_errors=True)
