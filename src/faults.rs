@@ -1,9 +1,9 @@
 //! Fault injection for the integrity tests (tests/resume.rs, integrity.rs, faults.rs, cli.rs):
 //! a full disk after N writes, a pause between an output's temporary file and its rename (so
-//! a kill lands while temporaries exist), a lost device, a log of the durability batches. Read from the environment only in a
-//! build with the `fault-hooks` feature, which only the tests enable (Cargo.toml: the crate is
-//! its own dev-dependency with that feature); in a release build each hook is a constant no-op
-//! and the variables mean nothing.
+//! a kill lands while temporaries exist), slow reads, a lost device, a log of the durability
+//! batches. Read from the environment only in a build with the `fault-hooks` feature, which
+//! only the tests enable (Cargo.toml: the crate is its own dev-dependency with that feature);
+//! in a release build each hook is a constant no-op and the variables mean nothing.
 
 /// `SEISBATCH_TEST_FAIL_WRITES_AFTER=N`: every output write after the first N fails with "No
 /// space left on device", as a full disk does.
@@ -51,6 +51,26 @@ pub(crate) fn write_delay() {
 #[cfg(not(feature = "fault-hooks"))]
 #[inline(always)]
 pub(crate) fn write_delay() {}
+
+/// `SEISBATCH_TEST_READ_DELAY_MS=MS`: every input file is read MS milliseconds late, so a test
+/// can change the input folder while a run is known to be reading it.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn read_delay() {
+    static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let ms = *MS.get_or_init(|| {
+        std::env::var("SEISBATCH_TEST_READ_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    });
+    if ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn read_delay() {}
 
 /// `SEISBATCH_TEST_SYNC_LOG=FILE`: each batch of outputs made durable together appends its
 /// size (a line) to FILE, so a test sees how outputs were batched.

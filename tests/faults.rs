@@ -310,10 +310,11 @@ fn inputs_vanishing_mid_run_are_reported_and_resume_completes() {
     let input = tmp.path().join("input");
     copy_dir(&pristine, &input);
     let out = tmp.path().join("out");
-    // Each output held 150 ms: the run is still in event 1 (12 files) when, right after
-    // the first file is journaled, the last file of event 1 and the whole of event 2 go.
+    // Each input read 150 ms late: the run is still in event 1 (12 files) when, right after
+    // the first files are journaled (a batch of 6 with one worker), the last file of event 1
+    // and the whole of event 2 go.
     let mut child = run(&input, &out, &[])
-        .env("SEISBATCH_TEST_WRITE_DELAY_MS", "150")
+        .env("SEISBATCH_TEST_READ_DELAY_MS", "150")
         .spawn()
         .unwrap();
     let journal = out.join(".seisbatch/journal.jsonl");

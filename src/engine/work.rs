@@ -210,6 +210,7 @@ impl Ctx<'_> {
     }
 
     fn decode_untimed(&self, f: &InputFile) -> Decoded {
+        crate::faults::read_delay();
         let mut out = FileOutcome::default();
         let problem = |bytes: Option<(u64, u64)>, reason: String| FileProblem {
             file: f.path.display().to_string(),
