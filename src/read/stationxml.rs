@@ -16,31 +16,51 @@ use crate::time;
 /// key (`SameResponses`).
 static NEXT_RESPONSE_ID: AtomicUsize = AtomicUsize::new(0);
 
-/// Most distinct responses of a station compared with each new channel's (a station's
-/// channel epochs are a few to a few hundred; the comparison is bounded per channel).
+/// Most distinct responses of a station a new channel's is looked up among (a station's
+/// channel epochs are a few to a few hundred).
 const SAME_RESPONSES: usize = 64;
 
 /// A station's responses so far: a channel whose response equals one of them (the three
 /// components of a broadband sensor on one datalogger, usually) takes its id, so the
 /// response cache evaluates and inverts one table for all of them on a grid (issue #25: 43 of
-/// the 112 responses in ObsPy's test StationXML repeat one of their station's).
+/// the 112 responses in ObsPy's test StationXML repeat one of their station's). Looked up by
+/// a fingerprint of every value first, so a channel costs one pass over its response however
+/// many its station has (responses of 16,384 taps that differ in the last one are compared
+/// only when their fingerprints agree).
 #[derive(Default)]
-struct SameResponses(Vec<(usize, Arc<Response>)>);
+struct SameResponses(Vec<(u64, usize, Arc<Response>)>);
 
 impl SameResponses {
     fn id(&mut self, resp: Response) -> (usize, Arc<Response>) {
-        if let Some(same) = self.0.iter().find(|(_, r)| **r == resp) {
-            return same.clone();
+        let fp = fingerprint(&resp);
+        if let Some((_, id, r)) = self.0.iter().find(|(f, _, r)| *f == fp && **r == resp) {
+            return (*id, r.clone());
         }
-        let new = (
-            NEXT_RESPONSE_ID.fetch_add(1, Ordering::Relaxed),
-            Arc::new(resp),
-        );
+        let id = NEXT_RESPONSE_ID.fetch_add(1, Ordering::Relaxed);
+        let r = Arc::new(resp);
         if self.0.len() < SAME_RESPONSES {
-            self.0.push(new.clone());
+            self.0.push((fp, id, r.clone()));
         }
-        new
+        (id, r)
     }
+}
+
+/// A hash of everything a response holds: its Debug form (every value in full, shortest
+/// round-trip digits) fed to the hasher as it is written, without building the string. Equal
+/// responses have equal fingerprints (-0.0 and 0.0 aside, which only misses a sharing).
+fn fingerprint(r: &Response) -> u64 {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+    struct Feed(std::hash::DefaultHasher);
+    impl std::fmt::Write for Feed {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Feed(std::hash::DefaultHasher::new());
+    let _ = write!(h, "{r:?}");
+    h.0.finish()
 }
 
 #[derive(Debug, Clone)]
