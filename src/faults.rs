@@ -37,15 +37,7 @@ pub(crate) fn write_fault() -> std::io::Result<()> {
 #[cfg(feature = "fault-hooks")]
 pub(crate) fn write_delay() {
     static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let ms = *MS.get_or_init(|| {
-        std::env::var("SEISBATCH_TEST_WRITE_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    });
-    if ms > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
+    pause(&MS, "SEISBATCH_TEST_WRITE_DELAY_MS");
 }
 
 #[cfg(not(feature = "fault-hooks"))]
@@ -57,8 +49,18 @@ pub(crate) fn write_delay() {}
 #[cfg(feature = "fault-hooks")]
 pub(crate) fn read_delay() {
     static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let ms = *MS.get_or_init(|| {
-        std::env::var("SEISBATCH_TEST_READ_DELAY_MS")
+    pause(&MS, "SEISBATCH_TEST_READ_DELAY_MS");
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn read_delay() {}
+
+/// Sleeps the milliseconds `var` names (read once into `ms`; unset or not a number: none).
+#[cfg(feature = "fault-hooks")]
+fn pause(ms: &std::sync::OnceLock<u64>, var: &str) {
+    let ms = *ms.get_or_init(|| {
+        std::env::var(var)
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
@@ -67,10 +69,6 @@ pub(crate) fn read_delay() {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
-
-#[cfg(not(feature = "fault-hooks"))]
-#[inline(always)]
-pub(crate) fn read_delay() {}
 
 /// `SEISBATCH_TEST_SYNC_LOG=FILE`: each batch of outputs made durable together appends its
 /// size (a line) to FILE, so a test sees how outputs were batched.

@@ -32,7 +32,8 @@ use crate::once_map::OnceMap;
 const MAX_PLANNED_LENGTHS: usize = 128;
 
 /// An even length's plan: the complex transform of half the length and the twiddles
-/// e^{-2πik/n}, k = 0..=n/4, of the pass that splits its output into the real transform's.
+/// e^{-2πik/n}, k = 1..n/4, of the pass that splits its output into the real transform's
+/// (`forward`, halved as realfft keeps them) and joins a spectrum before the inverse.
 struct Half {
     fft: Arc<dyn Fft<f64>>,
     twiddles: Vec<C>,
@@ -84,75 +85,96 @@ fn odd(n: usize) -> Arc<Odd> {
 impl Half {
     /// `n` even and at least 2.
     fn new(n: usize) -> Half {
-        let m = n / 2;
-        let fft = FftPlanner::<f64>::new().plan_fft_forward(m);
+        let fft = FftPlanner::<f64>::new().plan_fft_forward(n / 2);
         Half {
             fft,
-            twiddles: twiddles(n, m / 2 + 1),
+            twiddles: twiddles(n),
         }
     }
 
-    /// Forward: `spec[..m]` holds x packed as z_j = x_2j + i x_2j+1; on return `spec[..=m]`
-    /// is the real transform of x. With Z = FFT_m(z) and W = e^{-2πi/n}:
-    /// X_k = E_k + W^k O_k, X_{m-k} = conj(E_k - W^k O_k), where E_k = (Z_k + conj Z_{m-k})/2
-    /// and O_k = -i (Z_k - conj Z_{m-k})/2 are the transforms of the even and odd samples.
-    fn forward(&self, spec: &mut [C], scratch: &mut Vec<C>) {
-        let m = spec.len() - 1;
-        self.transform(&mut spec[..m], scratch);
+    /// Forward: `packed` holds x as z_j = x_2j + i x_2j+1 (m = n/2 values, spent); on return
+    /// `spec` (m + 1 bins) is the real transform of x. realfft's split, operation for
+    /// operation, so the bins are realfft's bits: with Z = FFT_m(z), X_k and X_{m-k} from
+    /// Z_k ± conj Z_{m-k} and the halved twiddle W^k/2.
+    fn forward(&self, packed: &mut [C], spec: &mut [C], scratch: &mut Vec<C>) {
+        let m = packed.len();
+        scratch.resize(self.fft.get_outofplace_scratch_len(), C::new(0.0, 0.0));
+        self.fft
+            .process_outofplace_with_scratch(packed, &mut spec[..m], scratch);
         let z0 = spec[0];
         spec[0] = C::new(z0.re + z0.im, 0.0);
         spec[m] = C::new(z0.re - z0.im, 0.0);
-        for k in 1..=m / 2 {
-            let (a, b) = (spec[k], spec[m - k].conj());
-            let e = (a + b) * 0.5;
-            let d = (a - b) * 0.5;
-            let o = C::new(d.im, -d.re); // -i d
-            let wo = self.twiddles[k] * o;
-            spec[k] = e + wo;
-            spec[m - k] = (e - wo).conj();
+        let pairs = (m.div_ceil(2) - 1).min(self.twiddles.len());
+        for (k, tw) in (1..=pairs).zip(&self.twiddles) {
+            let (out, rev) = (spec[k], spec[m - k]);
+            let (sum, diff) = (out + rev, out - rev);
+            let (re_sum, im_sum) = (sum * tw.re, sum * tw.im);
+            let (re_diff, im_diff) = (diff * tw.re, diff * tw.im);
+            let (half_sum_re, half_diff_im) = (0.5 * sum.re, 0.5 * diff.im);
+            let tw_re = re_sum.im + im_diff.re;
+            let tw_im = im_sum.im - re_diff.re;
+            spec[k] = C::new(half_sum_re + tw_re, half_diff_im + tw_im);
+            spec[m - k] = C::new(half_sum_re - tw_re, tw_im - half_diff_im);
+        }
+        if (m + 1) % 2 == 1 {
+            let c = &mut spec[m / 2];
+            c.im = -c.im;
         }
     }
 
-    /// Inverse, unnormalised (n x for the spectrum of x): `spec[..=m]` is a real transform
-    /// (DC's and Nyquist's imaginary parts already zero); on return `spec[..m]` holds n x
-    /// packed as in `forward`. The split is undone, Z_k = (X_k + conj X_{m-k}) + i conj(W^k)
-    /// (X_k - conj X_{m-k}) (twice E + iO: the m-point inverse then gives 2m = n times z), and
-    /// the inverse is the forward plan on the conjugate: IFFT(Z) = conj(FFT(conj Z)).
-    fn inverse(&self, spec: &mut [C], scratch: &mut Vec<C>) {
+    /// Inverse, unnormalised (n x for the spectrum of x): `spec` (m + 1 bins, DC's and
+    /// Nyquist's imaginary parts zero) is joined as realfft joins it (spent); on return
+    /// `out` (m values) holds n x packed as in `forward`. The inverse m-point transform is
+    /// the forward plan on the conjugate, conj(FFT(conj Z)), without planning an inverse:
+    /// realfft's bits on most lengths, its rounding on the others (rustfft's Rader and
+    /// Bluestein steps are not exactly conjugation-symmetric; 6058 points, say).
+    fn inverse(&self, spec: &mut [C], out: &mut [C], scratch: &mut Vec<C>) {
         let m = spec.len() - 1;
-        let (x0, xm) = (spec[0].re, spec[m].re);
-        spec[0] = C::new(x0 + xm, -(x0 - xm)); // conj of (x0 + xm) + i (x0 - xm)
-        for k in 1..=m / 2 {
-            let (a, b) = (spec[k], spec[m - k].conj());
-            let e = a + b;
-            let wo = self.twiddles[k].conj() * (a - b);
-            let iwo = C::new(-wo.im, wo.re);
-            // Z_k = e + i wo; Z_{m-k} = conj(e) + i conj(... ) by the same symmetry as forward.
-            spec[k] = (e + iwo).conj();
-            spec[m - k] = e - iwo; // conj of conj(e - iwo)
+        let (sum, diff) = (spec[0] + spec[m], spec[0] - spec[m]);
+        spec[0] = C::new(sum.re - sum.im, diff.re - diff.im);
+        let pairs = (m.div_ceil(2) - 1).min(self.twiddles.len());
+        for (k, tw) in (1..=pairs).zip(&self.twiddles) {
+            // realfft's inverse twiddles are the forward ones conjugated, not halved.
+            let tw = C::new(2.0 * tw.re, -2.0 * tw.im);
+            let (sum, diff) = (spec[k] + spec[m - k], spec[k] - spec[m - k]);
+            let (re_sum, im_sum) = (sum * tw.re, sum * tw.im);
+            let (re_diff, im_diff) = (diff * tw.re, diff * tw.im);
+            let tw_re = re_sum.im + im_diff.re;
+            let tw_im = im_sum.im - re_diff.re;
+            spec[k] = C::new(sum.re - tw_re, diff.im - tw_im);
+            spec[m - k] = C::new(sum.re + tw_re, -tw_im - diff.im);
         }
-        self.transform(&mut spec[..m], scratch);
+        if (m + 1) % 2 == 1 {
+            let c = spec[m / 2];
+            spec[m / 2] = (c + c).conj();
+        }
         for v in &mut spec[..m] {
             *v = v.conj();
         }
-    }
-
-    fn transform(&self, buf: &mut [C], scratch: &mut Vec<C>) {
-        scratch.resize(self.fft.get_inplace_scratch_len(), C::new(0.0, 0.0));
-        self.fft.process_with_scratch(buf, scratch);
+        scratch.resize(self.fft.get_outofplace_scratch_len(), C::new(0.0, 0.0));
+        self.fft
+            .process_outofplace_with_scratch(&mut spec[..m], out, scratch);
+        for v in out.iter_mut() {
+            *v = v.conj();
+        }
     }
 }
 
-/// e^{-2πik/n} for k < count, each a sin_cos of its own angle as realfft computes them: the
-/// twiddles' rounding is the transform's. Anchored products (a sin_cos every 32, a few ulp
-/// each) doubled the error of a resample chain against ObsPy (2.2e-12 -> 4.2e-12 relative
-/// L2, FUR_chain_second), and taking the second octant as the first's mirror gave 3.5e-12;
-/// the sin_cos calls cost ~1.5 % of a real-data run.
-fn twiddles(n: usize, count: usize) -> Vec<C> {
-    (0..count)
+/// realfft's forward twiddles for an even `n`: e^{-2πik/n}/2 for k = 1..ceil(n/4), each angle
+/// as realfft forms it (−2π/n times k) and its cosine and sine apart, so the split's bits are
+/// realfft's (anchored products, tried first, doubled a resample chain's error against
+/// ObsPy: 2.2e-12 -> 4.2e-12 relative L2).
+fn twiddles(n: usize) -> Vec<C> {
+    let count = if n.is_multiple_of(4) {
+        n / 4
+    } else {
+        n / 4 + 1
+    };
+    let constant = -2.0 * std::f64::consts::PI / n as f64;
+    (1..count)
         .map(|k| {
-            let (s, c) = (-std::f64::consts::TAU * (k as f64 / n as f64)).sin_cos();
-            C::new(c, s)
+            let angle = constant * k as f64;
+            C::new(angle.cos(), angle.sin()) * 0.5
         })
         .collect()
 }
@@ -164,6 +186,8 @@ fn twiddles(n: usize, count: usize) -> Vec<C> {
 #[derive(Default)]
 pub struct Work {
     real: Vec<f64>,
+    /// An even length's samples packed in pairs, or its inverse's output (`Half`).
+    packed: Vec<C>,
     spec: Vec<C>,
     scratch: Vec<C>,
     /// For a caller's own per-bin arrays between the transforms (resample's split spectrum and
@@ -185,18 +209,19 @@ impl Work {
     pub fn rfft(&mut self, x: &[f64], n: usize) {
         let k = x.len().min(n);
         if n >= 2 && n.is_multiple_of(2) {
-            // Packed straight into the spectrum's buffer: pairs of samples, then the padding
-            // (only the padding is written twice: no whole-buffer memset per trace).
+            // Pairs of samples, then the padding (only the padding is written twice: no
+            // whole-buffer memset per trace).
             let m = n / 2;
-            self.spec.clear();
-            self.spec.reserve(m + 1);
+            self.packed.clear();
+            self.packed.reserve(m);
             let (pairs, rest) = x[..k].as_chunks::<2>();
-            self.spec.extend(pairs.iter().map(|p| C::new(p[0], p[1])));
+            self.packed.extend(pairs.iter().map(|p| C::new(p[0], p[1])));
             if let [last] = rest {
-                self.spec.push(C::new(*last, 0.0));
+                self.packed.push(C::new(*last, 0.0));
             }
-            self.spec.resize(m + 1, C::new(0.0, 0.0));
-            even(n).forward(&mut self.spec, &mut self.scratch);
+            self.packed.resize(m, C::new(0.0, 0.0));
+            self.spec.resize(m + 1, C::new(0.0, 0.0)); // overwritten whole by the transform
+            even(n).forward(&mut self.packed, &mut self.spec, &mut self.scratch);
             return;
         }
         self.real.clear();
@@ -235,10 +260,11 @@ impl Work {
         let s = 1.0 / n as f64;
         out.clear();
         if n >= 2 && n.is_multiple_of(2) {
-            even(n).inverse(&mut self.spec, &mut self.scratch);
+            self.packed.resize(n / 2, C::new(0.0, 0.0)); // overwritten whole
+            even(n).inverse(&mut self.spec, &mut self.packed, &mut self.scratch);
             let keep = keep.min(n);
             out.extend(
-                self.spec[..keep.div_ceil(2)]
+                self.packed[..keep.div_ceil(2)]
                     .iter()
                     .flat_map(|z| [z.re * s, z.im * s])
                     .take(keep),
@@ -303,23 +329,9 @@ mod tests {
     }
 
     /// The transform of a length alone, from plans made for it now (not the cache): the bits
-    /// every thread must get for it.
+    /// every thread must get for it. Forward: realfft's (the even lengths' `Half` repeats its
+    /// arithmetic); inverse: realfft's for odd lengths, a fresh `Half`'s for even ones.
     fn alone(x: &[f64], n: usize) -> (Vec<C>, Vec<f64>) {
-        let mut scratch = Vec::new();
-        if n.is_multiple_of(2) {
-            let plan = Half::new(n);
-            let mut spec: Vec<C> = x.chunks(2).map(|p| C::new(p[0], p[1])).collect();
-            spec.push(C::new(0.0, 0.0));
-            plan.forward(&mut spec, &mut scratch);
-            let want = spec.clone();
-            plan.inverse(&mut spec, &mut scratch);
-            let s = 1.0 / n as f64;
-            let back = spec[..n / 2]
-                .iter()
-                .flat_map(|z| [z.re * s, z.im * s])
-                .collect();
-            return (want, back);
-        }
         let mut p = RealFftPlanner::<f64>::new();
         let mut want = p.plan_fft_forward(n).make_output_vec();
         p.plan_fft_forward(n)
@@ -327,9 +339,16 @@ mod tests {
             .unwrap();
         let mut spec = want.clone();
         spec[0].im = 0.0;
+        let s = 1.0 / n as f64;
+        if n.is_multiple_of(2) {
+            spec[n / 2].im = 0.0;
+            let mut out = vec![C::new(0.0, 0.0); n / 2];
+            Half::new(n).inverse(&mut spec, &mut out, &mut Vec::new());
+            let back = out.iter().flat_map(|z| [z.re * s, z.im * s]).collect();
+            return (want, back);
+        }
         let mut back = p.plan_fft_inverse(n).make_output_vec();
         p.plan_fft_inverse(n).process(&mut spec, &mut back).unwrap();
-        let s = 1.0 / n as f64;
         (want, back.iter().map(|b| b * s).collect())
     }
 
@@ -354,7 +373,17 @@ mod tests {
         // one seen after the others took a cached base on the code before this test.
         let mut lens: Vec<usize> = (0..8).map(|k| 2 * (72_000 + 2 * k)).collect();
         lens.extend((0..20).map(|k| 2 * (6_000 + 2 * k)));
-        lens.extend([6_001, 144_003]);
+        lens.extend([
+            6_001,
+            144_003,
+            2,
+            4,
+            6,
+            10,
+            2 * 7 * 11 * 13,
+            2 * 99_991,
+            250_014,
+        ]);
         for &n in &lens {
             let x: Vec<f64> = (0..n)
                 .map(|i| ((i * 7919) % 101) as f64 / 7.0 - 3.1)

@@ -19,6 +19,7 @@ use num_complex::Complex64 as C;
 
 use super::czt;
 use super::filter::{unit_circle, Filter};
+use super::stages::StageKey;
 
 /// The FIR stages of a channel that one transform evaluates on a grid.
 pub(super) struct Cascade {
@@ -90,11 +91,15 @@ impl Cascade {
         })
     }
 
-    /// Everything the values are computed from, as bits (after `tag`), for `stages::key`.
-    pub(super) fn key(&self, k: &mut Vec<u64>) {
+    /// The stage cache's key of the cascade's values on the grid (`delta`, `nfft`): a tag no
+    /// single stage's key starts with (theirs start with the scale's bits, and u64::MAX - 1
+    /// is a NaN's), then everything the values are computed from, as bits.
+    pub(super) fn key(&self, delta: f64, nfft: usize) -> StageKey {
+        let mut k = vec![u64::MAX - 1];
         k.extend([self.n2, self.tau.to_bits(), self.scale.to_bits()]);
         k.push(self.taps.len() as u64);
         k.extend(self.taps.iter().map(|v| v.to_bits()));
+        (delta.to_bits(), nfft, k)
     }
 
     /// The cascade's values on `freqs` (the grid it was planned on) into `out`.

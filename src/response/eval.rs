@@ -432,7 +432,6 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
     let cascade = Cascade::plan(&fir_parts, freqs);
     // One stage's values and the grid's intermediates, reused stage after stage.
     let (mut vals, mut grid) = (Vec::with_capacity(n), Grid::default());
-    let multiply_by = |total: &mut [C], s: f64| total.iter_mut().for_each(|t| *t *= s);
     let mut multiply =
         |total: &mut [C], key: Option<StageKey>, eval: &mut dyn FnMut(&mut Grid, &mut Vec<C>)| {
             let cached;
@@ -463,7 +462,7 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
             // A gain-only stage: its values are its scale, a factor per bin without a
             // table (the product's bits are those of multiplying by (scale, 0), up to the
             // sign of a zero imaginary part).
-            multiply_by(&mut total, *scale);
+            total.iter_mut().for_each(|t| *t *= *scale);
             continue;
         }
         let key = grid_of(shared)
@@ -473,11 +472,7 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
         });
     }
     if let Some(c) = cascade {
-        let key = grid_of(shared).map(|(delta, nfft)| {
-            let mut k = vec![u64::MAX - 1];
-            c.key(&mut k);
-            (delta.to_bits(), nfft, k)
-        });
+        let key = grid_of(shared).map(|(delta, nfft)| c.key(delta, nfft));
         multiply(&mut total, key, &mut |_, v| c.values(freqs, v));
     }
     total
