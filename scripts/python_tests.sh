@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's tests (issue #17), as a user gets the package: build the abi3 wheel
 # (one wheel for CPython >= 3.9) with maturin, install it into a fresh venv with the test
-# dependencies (pytest, ObsPy 1.5.1, dask), run python/tests. The tests compare against the
+# dependencies (pytest, ObsPy 1.5.1, dask, pyarrow and pandas for the catalogs), run python/tests. The tests compare against the
 # CLI binary the cargo tests built (target/debug/seisbatch), or $SEISBATCH_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,6 @@ python3 -m venv "$work/build"
 wheel=$(ls "$work"/wheels/seisbatch-*-cp39-abi3-*.whl)
 echo "python_tests: built $(basename "$wheel")"
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q "$wheel" pytest "obspy==1.5.1" "dask[bag,distributed]"
+"$work/venv/bin/pip" install -q "$wheel" pytest "obspy==1.5.1" "dask[bag,distributed]" pyarrow pandas
 cd python/tests
 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider

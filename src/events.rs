@@ -44,6 +44,13 @@ impl Events {
         self.by_folder.get(folder)
     }
 
+    /// Every event with its folder name, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Event)> {
+        let mut all: Vec<(&String, &Event)> = self.by_folder.iter().collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
     pub fn len(&self) -> usize {
         self.by_folder.len()
     }

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
         "geodesy",
         "reference",
         "console",
+        "escape",
     ],
     &["limits", "trace", "progress"],
     // f64 arithmetic of the operations (the CPU twins) and their argument types.
@@ -29,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
     // Decoding input files (miniSEED, SAC, StationXML, folder walks).
     &["read"],
     &["events"],
+    // Continuous archives: the index of what is where, windows, reading a window's records.
+    &["archive"],
     &["inventory"],
     // The stage table: each stage's neutral data and its CPU twin call (the GPU's recording
     // of it is gpu::stages).
@@ -398,6 +401,10 @@ const PUBLIC: &[(&str, &str)] = &[
         "the Executor trait and the CPU executor (Python's process)",
     ),
     ("gpu", "the GPU executor, its device and adapter caps"),
+    (
+        "archive",
+        "an archive's index, its Parquet catalog, windows (tests read catalogs)",
+    ),
     (
         "inspect",
         "a plan described as JSON or text (Python's plan)",

@@ -29,7 +29,8 @@ def products(out):
     files = {}
     for p in sorted(pathlib.Path(out).rglob("*")):
         rel = p.relative_to(out)
-        if p.is_file() and ".seisbatch" not in rel.parts and not rel.name.startswith("report"):
+        if (p.is_file() and ".seisbatch" not in rel.parts and not rel.name.startswith("report")
+                and rel.name != "catalog.parquet"):
             files[str(rel)] = p.read_bytes()
     return files
 

@@ -45,7 +45,7 @@ Outputs: OUTPUT/<input sub-folder, a final 'raw' dropped>/NET.STA.LOC.CHA__START
 failed trace, every damaged part of an input and every skipped path with its reason. OUTPUT \
 must not be the input folder or hold it; inside it, it is left out of the walk. One run at a \
 time writes into an OUTPUT (a lock), and --resume must use the run's own settings.")]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write a synthetic MassDownloader-shaped data set (miniSEED + StationXML) for demos
     /// and benchmarks; deterministic for a seed.
     #[command(after_help = "Example:\n  \
@@ -83,6 +83,29 @@ seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100 --dev
 The GPU model assumes an adapter with SHADER_F64 (filters on the device); --cpu-stages shows \
 the plan with those stages on their CPU twins, as `run --cpu-stages` would run it.")]
     Plan(PlanArgs),
+    /// Index a continuous archive (SDS or any folder of miniSEED) from its record headers:
+    /// per channel, its contiguous segments with file, byte range, times, rate, samples and
+    /// encoding, written as Parquet (MsPASS's wf_miniseed columns and ours). Indexing again
+    /// into the same catalog reads only files whose size or modification time changed.
+    #[command(after_help = "Examples:\n  \
+seisbatch index /data/SDS --output sds.parquet\n  \
+seisbatch run chain.toml --catalog sds.parquet --segment 86400 --output days\n\n\
+In Python: pyarrow.parquet.read_table('sds.parquet').to_pandas(); one row per segment, \
+starttime/endtime as epoch seconds, dir + dfile the file, foff/nbytes its bytes.")]
+    Index(IndexArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// The archive's folder.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+    /// The catalog to write (an earlier catalog of the same archive there is updated).
+    #[arg(long, value_name = "CATALOG.parquet")]
+    pub output: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -206,8 +229,36 @@ pub struct RunArgs {
     #[arg(value_name = "PIPELINE.toml")]
     pub pipeline: PathBuf,
     /// A miniSEED file, a folder of files, or a MassDownloader tree (EVENT/raw + EVENT/resp).
-    #[arg(long, value_name = "PATH")]
-    pub input: PathBuf,
+    /// With --window or --segment: a continuous archive (SDS or any folder of miniSEED).
+    #[arg(long, value_name = "PATH", required_unless_present = "catalog")]
+    pub input: Option<PathBuf>,
+    /// An archive's index (`seisbatch index`), instead of --input: its files are not walked
+    /// and their headers not read again. Needs --window or --segment.
+    #[arg(long, value_name = "CATALOG.parquet", conflicts_with = "input")]
+    pub catalog: Option<PathBuf>,
+    /// Cut the archive into one window, START/END as ISO times (each channel's records from
+    /// every file that holds them, joined as ObsPy's merge(-1), trimmed as trim(START, END));
+    /// with --events, origin-S/origin+S gives one window per event.
+    #[arg(long, value_name = "START/END", conflicts_with = "segment")]
+    pub window: Option<String>,
+    /// Cut the archive into windows of this many seconds (e.g. 86400 for days, 3600 with
+    /// --step 1800 for NoisePy's cc_len/step), from --start (default: the first data's UTC
+    /// midnight) to --end (default: the last data).
+    #[arg(long, value_name = "SECONDS")]
+    pub segment: Option<f64>,
+    /// Seconds from one --segment window's start to the next (default: --segment).
+    #[arg(long, value_name = "SECONDS", requires = "segment")]
+    pub step: Option<f64>,
+    /// First --segment window's start (ISO time).
+    #[arg(long, value_name = "TIME", requires = "segment")]
+    pub start: Option<String>,
+    /// No --segment window starts at or after this (ISO time).
+    #[arg(long, value_name = "TIME", requires = "segment")]
+    pub end: Option<String>,
+    /// A window whose data cover less than this share of it (0 to 1) is reported with its
+    /// coverage and not processed (default 0: any data is processed).
+    #[arg(long, value_name = "FRACTION")]
+    pub min_coverage: Option<f64>,
     /// Output folder (created if missing); gets the processed traces and report.json.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
@@ -370,9 +421,11 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
         (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };
+    let (input, archive) = archive_run(args)?;
     Ok(RunConfig {
         pipeline,
-        input: args.input.clone(),
+        input,
+        archive,
         output: args.output.clone(),
         inventory: args.inventory.clone(),
         events: args.events.clone(),
@@ -412,4 +465,44 @@ pub fn check_stages(stages: &[String]) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// `--input`/`--catalog` and the window flags -> the input root and the archive request.
+fn archive_run(args: &RunArgs) -> Result<(PathBuf, Option<engine::ArchiveRun>), String> {
+    use crate::archive::windows::Request;
+    let request = match (&args.window, args.segment) {
+        (Some(w), _) => Some(Request::parse_window(w)?),
+        (None, Some(len)) => Some(Request::segments(
+            len,
+            args.step,
+            args.start.as_deref(),
+            args.end.as_deref(),
+        )?),
+        (None, None) => None,
+    };
+    let min_coverage = args.min_coverage.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&min_coverage) {
+        return Err("--min-coverage must be a share from 0 to 1".into());
+    }
+    if request.is_none() && (args.min_coverage.is_some() || args.catalog.is_some()) {
+        return Err(
+            "--catalog and --min-coverage are for archive windows: give --window START/END or --segment SECONDS"
+                .into(),
+        );
+    }
+    let input = match (&args.input, &args.catalog) {
+        (Some(i), _) => i.clone(),
+        (None, Some(c)) => crate::archive::catalog::root_of(c)?,
+        (None, None) => {
+            return Err("give --input PATH (or --catalog with --window/--segment)".into())
+        }
+    };
+    Ok((
+        input,
+        request.map(|request| engine::ArchiveRun {
+            request,
+            catalog: args.catalog.clone(),
+            min_coverage,
+        }),
+    ))
 }

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use super::args::{BenchArgs, DeviceArg, PlanArgs, ReportArgs, RunArgs, SynthArgs};
+use super::args::{BenchArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs};
 use crate::console::{errln, outln};
 use crate::engine::{self, RunConfig, RunError};
 use crate::limits;
@@ -110,6 +110,17 @@ pub(super) fn report(a: ReportArgs) -> ExitCode {
         );
     }
     outln!("merged report: {}", path.display());
+    // Every shard finished: the outputs' catalog, as a run of one writes it.
+    if m.missing.is_empty() {
+        let (index, formats) = crate::archive::outputs::index_outputs(&a.dir);
+        let cat = a.dir.join(crate::engine::CATALOG);
+        let written = crate::archive::catalog::to_bytes(&index, &|f| formats[f])
+            .and_then(|b| crate::write::write_atomic(&cat, &b).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => outln!("outputs' catalog: {}", cat.display()),
+            Err(e) => errln!("seisbatch report: cannot write {}: {e}", cat.display()),
+        }
+    }
     let incomplete = r["failed"].as_u64().unwrap_or(0) > 0
         || r["file_problems"].as_array().is_some_and(|p| !p.is_empty());
     if !m.missing.is_empty() {
@@ -321,4 +332,60 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+pub(super) fn index(a: IndexArgs) -> ExitCode {
+    let t = std::time::Instant::now();
+    let done = match crate::archive::index_archive(&a.archive, &a.output) {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("seisbatch index: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let s = t.elapsed().as_secs_f64().max(1e-9);
+    let i = &done.index;
+    let breaks = i.discontinuities();
+    let gaps = breaks.iter().filter(|b| b.2 > 0.0).count();
+    if !a.quiet {
+        outln!(
+            "indexed {} files ({} read, {} unchanged since the catalog): {} channels, {} segments, {} gaps, {} overlaps, {} damaged parts; {:.1} files/s, {:.1} MB/s read -> {}",
+            i.files.len(),
+            done.read,
+            done.reused,
+            i.channels.len(),
+            i.runs.len(),
+            gaps,
+            breaks.len() - gaps,
+            i.problems.len(),
+            done.read as f64 / s,
+            done.bytes_read as f64 / s / 1e6,
+            a.output.display()
+        );
+        for (ch, at, d) in breaks.iter().take(20) {
+            let (n, st, l, c) = &i.channels[*ch];
+            let what = if *d > 0.0 { "gap" } else { "overlap" };
+            outln!(
+                "  {n}.{st}.{l}.{c}: {what} of {:.6} s at {}",
+                d.abs(),
+                crate::time::iso(*at)
+            );
+        }
+        if breaks.len() > 20 {
+            outln!(
+                "  ... and {} more (the catalog's gap_before_s column)",
+                breaks.len() - 20
+            );
+        }
+        for (f, p) in i.problems.iter().take(20) {
+            outln!("  {}: {p}", i.path_of(*f).display());
+        }
+        if done.survey.skipped_count > 0 {
+            outln!(
+                "  {} path(s) skipped (not miniSEED, links, special files)",
+                done.survey.skipped_count
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }

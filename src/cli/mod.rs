@@ -35,11 +35,12 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(args) => commands::run(args),
+        Command::Run(args) => commands::run(*args),
         Command::Synth(args) => commands::synth(args),
         Command::Bench(args) => commands::bench(args),
         Command::Report(args) => commands::report(args),
         Command::Plan(args) => commands::plan(args),
+        Command::Index(args) => commands::index(args),
     }
 }
 

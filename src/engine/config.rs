@@ -41,6 +41,9 @@ pub struct RunConfig {
     pub max_samples: usize,
     /// `--cpu-stages`: stages the GPU path runs through their CPU twins (debugging).
     pub cpu_stages: Vec<String>,
+    /// `--window` / `--segment` over an archive (`--catalog`): one unit per channel and
+    /// window instead of one per file.
+    pub archive: Option<super::windows::ArchiveRun>,
     /// Counters a library caller watches while the run goes (None from the command line).
     pub watch: Option<std::sync::Arc<crate::progress::Watch>>,
 }
@@ -120,6 +123,7 @@ pub(crate) fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
             None => serde_json::Value::Null,
         },
         "shards": cfg.shard.map(|s| s.count),
+        "windows": cfg.archive,
     }))
 }
 
@@ -139,6 +143,7 @@ pub(crate) fn identity_difference(
         "inventory" => "--inventory (resolved)",
         "events" => "--events (resolved)",
         "shards" => "the number of shards",
+        "windows" => "--window/--segment/--min-coverage",
         _ => "a setting",
     };
     let mut diffs = Vec::new();

@@ -19,6 +19,7 @@ mod prepare;
 mod stream;
 mod summary;
 mod totals;
+mod windows;
 mod work;
 
 use std::collections::HashSet;
@@ -39,6 +40,7 @@ pub use commit::event_file;
 pub use config::{Device, Layout, RunConfig, RunError, DEFAULT_GPU_MEMORY};
 use execute::{execute, Shared};
 use totals::{add, merge, FileOutcome, Totals};
+pub use windows::ArchiveRun;
 
 /// GPU executor loops (each a `Driver` with its share of `--gpu-memory`): two, so that one
 /// loop's host work between calls overlaps the other's batches on the device; one when the
@@ -128,7 +130,10 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     let rotate = !segments.rotates.is_empty();
     let done_keys: HashSet<String> = p.done.iter().map(|e| e.key.clone()).collect();
     let (walker, journaled) = group::skip_journaled(p.walker, done_keys, rotate);
-    let mine = share_of_files(cfg, p.shard_totals, &p.exclude, &p.survey);
+    let mine = match &p.archive {
+        Some(_) => p.survey.files,
+        None => share_of_files(cfg, p.shard_totals, &p.exclude, &p.survey),
+    };
     let shared = Shared::new(cfg, mine.saturating_sub(done_files), &p.done);
     let global = cfg
         .inventory
@@ -157,11 +162,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         files: &shared.files,
         totals: &shared.totals,
         committer: &committer,
+        units: p.archive.as_ref().map_or(&[][..], |a| &a.units[..]),
     };
     let mut warnings = opening_warnings(cfg, &p.out, p.redone, p.placement);
     let ran = execute(&ctx, p.gpu.as_ref(), walker)?;
     warnings.extend(ran.notes);
     warnings.extend(close_outputs(cfg, &p.out, &p.root, &committer, &shared));
+    warnings.extend(output_catalog(cfg, &p.out));
     shared.progress.finish();
     let report = summary::report(summary::Ending {
         cfg,
@@ -174,6 +181,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         gpu_times: ran.gpu_times,
         responses_evaluated: shared.cache.len(),
         survey: &p.survey,
+        windows: p.archive.as_ref().map(|a| windows_report(cfg, a)),
         device_warnings: warnings,
         journal_error: shared.journal_error().map(|e| (p.journal_path.clone(), e)),
         t0,
@@ -298,3 +306,39 @@ fn root_join(root: &Path, input: &Path, rel: &Path) -> String {
     }
     root.join(rel).display().to_string()
 }
+
+/// The report's part on an archive run's windows.
+fn windows_report(cfg: &RunConfig, plan: &windows::Plan) -> crate::write::report::WindowsReport {
+    crate::write::report::WindowsReport {
+        windows: plan.windows,
+        units: plan.units.len(),
+        min_coverage: cfg.archive.as_ref().map_or(0.0, |a| a.min_coverage),
+        without_data_count: plan.empty_count,
+        without_data: plan
+            .empty
+            .iter()
+            .map(|(w, (n, s, l, c))| crate::write::report::NoData {
+                window: w.label.clone(),
+                id: format!("{n}.{s}.{l}.{c}"),
+                start: crate::time::iso(w.start_ns),
+                end: crate::time::iso(w.end_ns),
+            })
+            .collect(),
+    }
+}
+
+/// `OUTPUT/catalog.parquet`: the outputs indexed as an archive is (one run's folder; a
+/// sharded run's shards leave it to `seisbatch index OUTPUT`, as no shard sees all outputs
+/// finished). A warning if it cannot be written: the outputs stand without it.
+fn output_catalog(cfg: &RunConfig, out: &crate::write::output::OutputDir) -> Option<String> {
+    if cfg.shard.is_some() || cfg.format == Format::Asdf {
+        return None;
+    }
+    let (index, formats) = crate::archive::outputs::index_outputs(&cfg.output);
+    let written = crate::archive::catalog::to_bytes(&index, &|f| formats[f])
+        .and_then(|b| out.write_top(CATALOG, &b).map_err(|e| e.to_string()));
+    written.err().map(|e| format!("{CATALOG} not written: {e}"))
+}
+
+/// The outputs' catalog in the output folder.
+pub const CATALOG: &str = "catalog.parquet";

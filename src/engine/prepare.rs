@@ -32,6 +32,8 @@ pub(super) struct Prepared {
     pub walker: Inputs,
     pub journal: Journal,
     pub journal_path: PathBuf,
+    /// A run over an archive's windows: its units.
+    pub archive: Option<super::windows::Plan>,
 }
 
 pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
@@ -71,16 +73,22 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
     let exclude = Exclude {
         output: Some(out.id),
     };
-    let (survey, shard_totals) = match cfg.shard {
-        None => (walk::survey(&cfg.input, &exclude), None),
-        Some(_) => match crate::shard::totals(&cfg.input, &exclude) {
+    let mut archive = None;
+    let (survey, shard_totals) = match (&cfg.archive, cfg.shard) {
+        (Some(a), _) => {
+            let (plan, survey) = super::windows::plan(cfg, a, events.as_ref(), &exclude)?;
+            archive = Some(plan);
+            (Ok(survey), None)
+        }
+        (None, None) => (walk::survey(&cfg.input, &exclude), None),
+        (None, Some(_)) => match crate::shard::totals(&cfg.input, &exclude) {
             Ok((t, s)) => (Ok(s), Some(t)),
             Err(e) => (Err(e), None),
         },
     };
     let survey =
         survey.map_err(|e| RunError::Usage(format!("--input {}: {e}", cfg.input.display())))?;
-    if survey.files == 0 {
+    if survey.files == 0 && archive.is_none() {
         return Err(nothing_found(&cfg.input, &survey));
     }
     // What the journal claims is checked against the folder before it is trusted
@@ -91,7 +99,10 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
         (Vec::new(), Vec::new())
     };
     // The last usage error comes before `start`, which clears an overwritten run's state.
-    let walker = inputs(cfg, shard_totals, &exclude)?;
+    let walker = match &archive {
+        Some(plan) => super::windows::inputs(plan),
+        None => inputs(cfg, shard_totals, &exclude)?,
+    };
     out.start(&identity, cfg.overwrite, cfg.resume)?;
     let journal_path = out.journal_path();
     let journal = Journal::new(out.open_state_append(&journal_path).map_err(|e| {
@@ -116,6 +127,7 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
         walker,
         journal,
         journal_path,
+        archive,
     })
 }
 

@@ -23,6 +23,7 @@ pub(super) struct Ending<'a> {
     pub gpu_times: Option<GpuTimes>,
     pub responses_evaluated: usize,
     pub survey: &'a Survey,
+    pub windows: Option<crate::write::report::WindowsReport>,
     pub device_warnings: Vec<String>,
     /// The journal that could not be appended to, and why.
     pub journal_error: Option<(PathBuf, String)>,
@@ -41,6 +42,7 @@ pub(super) fn report(e: Ending) -> Report {
         gpu_times,
         responses_evaluated,
         survey,
+        windows,
         device_warnings,
         journal_error,
         t0,
@@ -85,6 +87,7 @@ pub(super) fn report(e: Ending) -> Report {
         pipeline: cfg.pipeline.clone(),
         shard: cfg.shard,
         gaps: gaps_report(cfg.gaps),
+        windows,
     };
     // Skipped paths are reported once: by the run, or by shard 0 of a sharded run.
     if cfg.shard.is_none_or(|s| s.index == 0) {

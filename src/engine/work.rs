@@ -48,6 +48,8 @@ pub(crate) struct Ctx<'a> {
     pub files: &'a AtomicUsize,
     pub totals: &'a Mutex<Totals>,
     pub committer: &'a Committer<'a>,
+    /// An archive run's units (`InputFile::unit` numbers them); empty otherwise.
+    pub units: &'a [crate::archive::units::Unit],
 }
 
 /// What a trace of one input file looks up: its inventories (the event's resp/ folder, then
@@ -93,6 +95,9 @@ pub(crate) use crate::exec::Outcome;
 /// An input's size (for admission), or 0 if it cannot be read (its read fails later, with
 /// the reason).
 pub(super) fn size(f: &InputFile) -> u64 {
+    if let Some((_, bytes)) = f.unit {
+        return bytes;
+    }
     std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
 }
 
@@ -211,6 +216,9 @@ impl Ctx<'_> {
 
     fn decode_untimed(&self, f: &InputFile) -> Decoded {
         crate::faults::read_delay();
+        if let Some((i, _)) = f.unit {
+            return self.decode_unit(f, &self.units[i]);
+        }
         let mut out = FileOutcome::default();
         let problem = |bytes: Option<(u64, u64)>, reason: String| FileProblem {
             file: f.path.display().to_string(),
@@ -305,6 +313,16 @@ impl Ctx<'_> {
     /// name; or why there is none. The event folder is the one above a `raw` folder
     /// (MassDownloader's EVENT/raw/*).
     pub fn event(&self, f: &InputFile) -> Result<Event, String> {
+        if let Some((i, _)) = f.unit {
+            let w = &self.units[i].window;
+            return match (&w.event, self.events) {
+                (Some(name), Some(ev)) => ev
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| format!("--events does not name `{name}`")),
+                _ => Err(format!("window {} is not an event's window", w.label)),
+            };
+        }
         let raw = f
             .path
             .parent()
@@ -392,7 +410,7 @@ pub(crate) fn internal_failure(file: &InputFile, msg: &str) -> Finished {
     }
 }
 
-fn failure(f: &InputFile, id: String, start: String, reason: String) -> Failure {
+pub(super) fn failure(f: &InputFile, id: String, start: String, reason: String) -> Failure {
     Failure {
         file: f.path.display().to_string(),
         id,

@@ -63,7 +63,9 @@ impl Segment {
 
 /// A piece of a joined trace: a record's samples, or a filled gap of n samples.
 enum Piece {
-    Record(usize),
+    /// Record i, its first `skip` samples left out (they repeat the run's last ones: an
+    /// archive's overlap of identical data, merged as ObsPy's `Stream.merge(-1)` does).
+    Record(usize, usize),
     Fill(usize),
 }
 
@@ -96,8 +98,41 @@ pub type Names = Vec<(String, String, String, String)>;
 
 /// Joins the records of one file; `pool` holds every record's samples, each record's at its
 /// `samples` range.
-pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps) -> Joined {
+pub fn join(recs: Vec<Segment>, pool: Vec<f64>, names: Names, gaps: Gaps) -> Joined {
+    join_with(recs, pool, names, gaps, false)
+}
+
+/// libmseed's sampling-rate tolerance: rates within this relative difference are one rate
+/// (`MS_ISRATETOLERABLE`).
+pub const RATE_TOLERANCE: f64 = 1e-4;
+
+/// [`join`]; with `archive`, records read from several files of a continuous archive (an
+/// archive window): rates within [`RATE_TOLERANCE`] are one rate (the earliest record's, as
+/// libmseed keeps a segment's first rate), and an overlap whose samples equal the run's is
+/// merged rather than split (ObsPy's `Stream.merge(-1)`: a record stored in both day files).
+pub fn join_with(
+    mut recs: Vec<Segment>,
+    mut pool: Vec<f64>,
+    names: Names,
+    gaps: Gaps,
+    archive: bool,
+) -> Joined {
     let max = limits::max_samples();
+    let mut warnings = Vec::new();
+    let id = |k: usize| {
+        let (n, s, l, c) = &names[k];
+        format!("{n}.{s}.{l}.{c}")
+    };
+    if archive {
+        warnings.extend(unify_rates(&mut recs).into_iter().map(|(k, rates, kept)| {
+            let rates: Vec<String> = rates.iter().map(|r| format!("{r} Hz")).collect();
+            format!(
+                "{}: records at {} joined as one rate, {kept} Hz (within libmseed's relative tolerance {RATE_TOLERANCE})",
+                id(k),
+                rates.join(", ")
+            )
+        }));
+    }
     // Channels keep the order of their first record in the file, as ObsPy returns them.
     recs.sort_by(|a, b| {
         a.key
@@ -105,11 +140,6 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
             .then(a.rate.total_cmp(&b.rate))
             .then(a.start_ns.cmp(&b.start_ns))
     });
-    let id = |k: usize| {
-        let (n, s, l, c) = &names[k];
-        format!("{n}.{s}.{l}.{c}")
-    };
-    let mut warnings = Vec::new();
     // A channel whose rate changes (a reconfigured digitiser) gives one trace per rate, as
     // ObsPy's read does; its merge refuses to join them ("Sampling rate differs"), so no gap
     // policy joins them either. Said once per channel.
@@ -135,8 +165,19 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
             let expected = t.start_ns as f64 + run.len as f64 * dt;
             let off = r.start_ns as f64 - expected;
             if t.key == r.key && t.rate == r.rate {
+                if archive && off < -0.5 * dt {
+                    let k = (-off / dt).round() as usize;
+                    if same_tail(&*run, &recs, &pool, &pool[r.samples.clone()], k) {
+                        if k < r.len() {
+                            run.pieces.push(Piece::Record(i, k));
+                            run.len += r.len() - k;
+                            run.too_long |= run.len > max;
+                        }
+                        continue;
+                    }
+                }
                 if off.abs() <= 0.5 * dt {
-                    run.pieces.push(Piece::Record(i));
+                    run.pieces.push(Piece::Record(i, 0));
                     run.len += r.len();
                     run.too_long |= run.len > max;
                     continue;
@@ -156,7 +197,7 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
                         if seconds <= m && fits && !run.too_long {
                             let missing = missing_f as usize;
                             run.pieces.push(Piece::Fill(missing));
-                            run.pieces.push(Piece::Record(i));
+                            run.pieces.push(Piece::Record(i, 0));
                             run.len += missing + r.len();
                             continue;
                         }
@@ -235,7 +276,9 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
                 .pieces
                 .iter()
                 .try_fold(recs[first].samples.end, |end, p| match p {
-                    Piece::Record(i) if recs[*i].samples.start == end => Some(recs[*i].samples.end),
+                    Piece::Record(i, 0) if recs[*i].samples.start == end => {
+                        Some(recs[*i].samples.end)
+                    }
                     _ => None,
                 })
                 == Some(pool.len());
@@ -253,13 +296,15 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
         let rest = if whole { &[][..] } else { &run.pieces[..] };
         for (k, p) in rest.iter().enumerate() {
             match *p {
-                Piece::Record(i) => data.extend_from_slice(&pool[recs[i].samples.clone()]),
+                Piece::Record(i, skip) => {
+                    data.extend_from_slice(&pool[recs[i].samples.clone()][skip..]);
+                }
                 Piece::Fill(n) => {
                     n_gaps += 1;
                     n_fill += n;
                     let left = data.last().copied().unwrap_or(0.0);
                     let right = match run.pieces.get(k + 1) {
-                        Some(Piece::Record(j)) => pool[recs[*j].samples.clone()]
+                        Some(Piece::Record(j, _)) => pool[recs[*j].samples.clone()]
                             .first()
                             .copied()
                             .unwrap_or(0.0),
@@ -297,4 +342,82 @@ pub fn join(mut recs: Vec<Segment>, mut pool: Vec<f64>, names: Names, gaps: Gaps
         rejected,
         warnings,
     }
+}
+
+/// Archive joins: per channel, rates within [`RATE_TOLERANCE`] of the lowest of a group take
+/// the rate of the group's earliest record. Returns, per channel whose rates were unified,
+/// the rates seen and the one kept.
+fn unify_rates(recs: &mut [Segment]) -> Vec<(usize, Vec<f64>, f64)> {
+    let mut by_key: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (i, r) in recs.iter().enumerate() {
+        by_key.entry(r.key).or_default().push(i);
+    }
+    let mut said = Vec::new();
+    for (key, mut idx) in by_key {
+        idx.sort_by(|&a, &b| recs[a].rate.total_cmp(&recs[b].rate));
+        let mut group_start = 0;
+        for end in 1..=idx.len() {
+            let split = end == idx.len() || {
+                let (lo, r) = (recs[idx[group_start]].rate, recs[idx[end]].rate);
+                (1.0 - r / lo).abs() >= RATE_TOLERANCE
+            };
+            if !split {
+                continue;
+            }
+            let group = &idx[group_start..end];
+            group_start = end;
+            let (lo, hi) = (recs[group[0]].rate, recs[group[group.len() - 1]].rate);
+            if lo == hi {
+                continue;
+            }
+            let first = group
+                .iter()
+                .copied()
+                .min_by_key(|&i| (recs[i].start_ns, i))
+                .map_or(lo, |i| recs[i].rate);
+            let mut rates: Vec<f64> = group.iter().map(|&i| recs[i].rate).collect();
+            rates.dedup();
+            for &i in group {
+                recs[i].rate = first;
+            }
+            said.push((key, rates, first));
+        }
+    }
+    said
+}
+
+/// Whether the run's samples from `k` before its end equal `next`'s first ones (as many as
+/// both have): an overlap of the same data. A filled gap in that stretch is never equal.
+fn same_tail(run: &Run, recs: &[Segment], pool: &[f64], next: &[f64], k: usize) -> bool {
+    if k == 0 || k > run.len {
+        return false;
+    }
+    let m = k.min(next.len());
+    // Walk the run's pieces from its end back, comparing the overlapped stretch.
+    let mut pieces: Vec<&[f64]> = Vec::new();
+    let first = &pool[recs[run.first].samples.clone()];
+    let mut need = k;
+    for p in run.pieces.iter().rev() {
+        if need == 0 {
+            break;
+        }
+        match *p {
+            Piece::Record(i, skip) => {
+                let s = &pool[recs[i].samples.clone()][skip..];
+                pieces.push(s);
+                need = need.saturating_sub(s.len());
+            }
+            Piece::Fill(_) => return false,
+        }
+    }
+    if need > 0 {
+        pieces.push(first);
+    }
+    // The last k samples of the run, in order.
+    let mut tail: Vec<f64> = Vec::with_capacity(k);
+    for s in pieces.iter().rev() {
+        tail.extend_from_slice(s);
+    }
+    let tail = &tail[tail.len() - k..];
+    tail[..m] == next[..m]
 }

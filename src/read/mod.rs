@@ -4,6 +4,7 @@
 //! `libmseed`; each header checked, `record`; Steim frames by our own decoder, `steim`; the
 //! samples into one pool per file, `samples`) and joining records into traces under the gap
 //! policy (`join`), StationXML parsing (`xml`, `stationxml`).
+pub mod heads;
 pub mod join;
 pub mod libmseed;
 pub mod mseed;

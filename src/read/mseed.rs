@@ -79,17 +79,24 @@ fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
 /// nothing is reallocated: the engine reuses one buffer per thread). `buf` may change (a
 /// carried BTime fraction is zeroed in it) and comes back at its length.
 pub fn read_in(buf: &mut Vec<u8>, gaps: Gaps) -> Decoded {
+    read_in_with(buf, gaps, false)
+}
+
+/// [`read_in`] for records gathered from several files of a continuous archive (a window):
+/// joined as `join::join_with` joins an archive's records (rates within libmseed's tolerance
+/// are one rate, overlaps of identical data merged).
+pub fn read_in_with(buf: &mut Vec<u8>, gaps: Gaps, archive: bool) -> Decoded {
     // libmseed's header checks read a few bytes past the length they are given (a 48-byte
     // fixed header from a 40-byte minimum, 4 bytes past a blockette offset equal to the
     // length: found by fuzzing). Every slice handed to it ends inside this padding.
     let n = buf.len();
     buf.resize(n + PAD, 0);
-    let out = read_padded(&mut buf[..], n, gaps);
+    let out = read_padded(&mut buf[..], n, gaps, archive);
     buf.truncate(n);
     out
 }
 
-fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
+fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps, archive: bool) -> Decoded {
     let max_file_samples = limits::max_file_samples();
     let mut decoded_samples: usize = 0;
     let mut out = Decoded::default();
@@ -243,7 +250,7 @@ fn read_padded(padded: &mut [u8], n: usize, gaps: Gaps) -> Decoded {
             }
         }
     }
-    let joined = join::join(segs, pool, channels.names, gaps);
+    let joined = join::join_with(segs, pool, channels.names, gaps, archive);
     out.traces = joined.traces;
     out.rejected = joined.rejected;
     out.warnings = joined.warnings;

@@ -19,6 +19,9 @@ pub struct InputFile {
     pub out_dir: Arc<Path>,
     /// The event's own StationXML folder (`../resp` beside a `raw` folder), if it exists.
     pub resp_dir: Option<Arc<Path>>,
+    /// An archive window's unit (its number in the run's plan, and the bytes it reads)
+    /// rather than a file: `path` is then its name, not a file to open.
+    pub unit: Option<(usize, u64)>,
 }
 
 /// Builds [`InputFile`]s for a walk, sharing each folder's output and resp/ folders between
@@ -68,6 +71,7 @@ impl Folders {
             rel,
             out_dir,
             resp_dir,
+            unit: None,
         }
     }
 }

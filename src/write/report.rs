@@ -101,6 +101,30 @@ pub struct Report {
     pub shard: Option<crate::shard::Shard>,
     /// The gap policy the run read with (`--gaps`, `--max-gap`).
     pub gaps: GapsReport,
+    /// A run over an archive's windows: how many, and those a channel has no data in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowsReport>,
+}
+
+/// An archive run's windows.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowsReport {
+    /// Windows asked for (this shard's and the others').
+    pub windows: usize,
+    /// (channel, window) pairs with data: this run's inputs.
+    pub units: usize,
+    pub min_coverage: f64,
+    /// (channel, window) pairs without any data: the first 1000, and how many in all.
+    pub without_data: Vec<NoData>,
+    pub without_data_count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoData {
+    pub window: String,
+    pub id: String,
+    pub start: String,
+    pub end: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,9 +169,16 @@ impl Report {
                 self.traces_not_selected
             ));
         }
+        let from = match &self.windows {
+            Some(w) => format!(
+                "{} channel windows ({} windows; {} channel windows without data)",
+                self.input_files, w.windows, w.without_data_count
+            ),
+            None => format!("{} input files", self.input_files),
+        };
         format!(
-            "seisbatch: {} traces ok, {} failed{extra}; {} outputs written from {} input files in {:.2} s{on}",
-            self.ok, self.failed, self.outputs, self.input_files, self.wall_seconds
+            "seisbatch: {} traces ok, {} failed{extra}; {} outputs written from {from} in {:.2} s{on}",
+            self.ok, self.failed, self.outputs, self.wall_seconds
         )
     }
 

@@ -177,8 +177,8 @@ pub fn outputs(dir: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<PathBuf>) {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().to_string();
-            if name == ".seisbatch" || name.starts_with("report") {
-                continue; // journals and reports: one per run or shard
+            if name == ".seisbatch" || name.starts_with("report") || name == "catalog.parquet" {
+                continue; // journals, reports, the outputs' catalog: one per run or shard
             }
             if p.is_dir() {
                 stack.push(p);

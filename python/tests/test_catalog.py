@@ -1,0 +1,81 @@
+"""The archive index as Parquet (issue #26), read as a user reads it: pyarrow/pandas, with
+MsPASS's wf_miniseed columns, each row checked against ObsPy reading the bytes it names; and a
+run's outputs' catalog against ObsPy reading the outputs."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from test_run import cli_binary
+
+pq = pytest.importorskip("pyarrow.parquet")
+obspy = pytest.importorskip("obspy")
+
+ARCHIVE = FIXTURES / "archive"
+MSPASS = ["net", "sta", "loc", "chan", "starttime", "endtime", "npts", "sampling_rate", "delta",
+          "dir", "dfile", "foff", "nbytes", "format", "storage_mode"]
+
+
+def index(tmp_path):
+    sds = tmp_path / "sds"
+    shutil.copytree(ARCHIVE / "sds", sds)
+    cat = tmp_path / "sds.parquet"
+    p = subprocess.run([cli_binary(), "index", str(sds), "--output", str(cat)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return sds, cat
+
+
+def test_each_row_is_what_obspy_reads_at_its_bytes(tmp_path):
+    sds, cat = index(tmp_path)
+    table = pq.read_table(cat)
+    assert set(MSPASS) <= set(table.column_names)
+    meta = pq.ParquetFile(cat).metadata.metadata
+    assert meta[b"seisbatch.root"].decode() == str(sds.resolve())
+    df = table.to_pandas()
+    # Three channels, each file one run per contiguous stretch: 3 files x 3 channels, HHN's day
+    # 2 in three pieces (a gap, an overlap) and the others' in two (morning, evening).
+    assert sorted(df.chan.unique()) == ["HHE", "HHN", "HHZ"]
+    assert len(df) == 3 + 3 + (3 + 2 + 2) + 0
+    for row in df.itertuples():
+        path = f"{row.dir}/{row.dfile}"
+        with open(path, "rb") as f:
+            f.seek(row.foff)
+            raw = f.read(row.nbytes)
+        st = obspy.read(__import__("io").BytesIO(raw))
+        st = st.select(channel=row.chan)
+        assert len(st) == 1, (row.dfile, row.foff, st)
+        tr = st[0]
+        assert tr.stats.npts == row.npts
+        assert tr.stats.starttime.ns == row.start_ns
+        assert abs(tr.stats.starttime.timestamp - row.starttime) < 1e-6
+        assert abs(tr.stats.endtime.timestamp - row.endtime) < 1e-6
+        assert tr.stats.sampling_rate == row.sampling_rate
+        assert abs(row.delta - 1 / row.sampling_rate) < 1e-15
+        assert (row.format, row.storage_mode) == ("mseed", "file")
+        assert row.path == str((sds / row.dir[len(str(sds.resolve())) + 1:] / row.dfile).relative_to(sds))
+    # The gaps between a channel's rows: HHN's 12.5 s gap on 2020-01-02.
+    hhn = df[df.chan == "HHN"].sort_values("start_ns")
+    assert np.isclose(hhn.gap_before_s.dropna(), 12.5).any()
+
+
+def test_a_runs_outputs_catalog_matches_its_outputs(tmp_path):
+    out = tmp_path / "out"
+    p = subprocess.run([cli_binary(), "run", str(ARCHIVE / "chain.toml"), "--input",
+                        str(ARCHIVE / "sds"), "--inventory", str(ARCHIVE / "GR.FUR.xml"),
+                        "--window", "2020-01-01T23:40:00/2020-01-02T00:40:00", "--output",
+                        str(out), "--device", "cpu", "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    df = pq.read_table(out / "catalog.parquet").to_pandas()
+    sac = sorted(out.rglob("*.sac"))
+    assert len(df) == len(sac) == 4
+    for row in df.itertuples():
+        tr = obspy.read(f"{row.dir}/{row.dfile}")[0]
+        assert row.format == "sac"
+        assert tr.stats.npts == row.npts
+        assert abs(tr.stats.starttime.timestamp - row.starttime) < 1e-6
+        assert tr.stats.sampling_rate == row.sampling_rate
+        assert (tr.stats.network, tr.stats.station, tr.stats.channel) == (row.net, row.sta, row.chan)

@@ -1,0 +1,120 @@
+//! A run's work on an archive: one unit per (channel, window) with data, each naming the byte
+//! ranges of every file that holds records of that channel in that window (day boundaries:
+//! the day before's file may end past midnight, the day after's start before it). Windows a
+//! channel has no data in are listed, not failed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::index::{ChannelCodes, Index};
+use super::windows::Window;
+
+/// Bytes of one file to read for a unit, and the file as indexed (a file changed since is
+/// refused, not read short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub len: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// One channel in one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub window: Arc<Window>,
+    pub codes: ChannelCodes,
+    pub pieces: Vec<Piece>,
+}
+
+impl Unit {
+    /// `LABEL/NET.STA.LOC.CHA` (codes escaped): the unit's name in the journal and reports.
+    pub fn key(&self) -> PathBuf {
+        let (n, s, l, c) = &self.codes;
+        let e = crate::escape::escape;
+        PathBuf::from(&self.window.label).join(format!("{}.{}.{}.{}", e(n), e(s), e(l), e(c)))
+    }
+
+    /// Bytes the unit reads.
+    pub fn bytes(&self) -> u64 {
+        self.pieces.iter().map(|p| p.len).sum()
+    }
+}
+
+/// The units of `windows` over `index`, window by window (then channel), and the (window,
+/// channel) pairs without data.
+pub fn units(
+    index: &Index,
+    windows: &[Arc<Window>],
+) -> (Vec<Unit>, Vec<(Arc<Window>, ChannelCodes)>) {
+    let mut units = Vec::new();
+    let mut empty = Vec::new();
+    // Per channel, its longest run: a run overlapping a window starts at most that long
+    // before the window's start.
+    let mut longest = vec![0i64; index.channels.len()];
+    for r in &index.runs {
+        let l = &mut longest[r.channel];
+        *l = (*l).max(r.end_ns().saturating_sub(r.start_ns));
+    }
+    for w in windows {
+        for (ch, codes) in index.channels.iter().enumerate() {
+            let runs = index.runs_of(ch);
+            let mut pieces: Vec<Piece> = Vec::new();
+            // A sample's worth either side: ObsPy's nearest-sample trim may take one sample
+            // half a sample outside the window.
+            let first = runs.partition_point(|r| {
+                r.start_ns
+                    < w.start_ns
+                        .saturating_sub(longest[ch])
+                        .saturating_sub(margin(r.rate))
+            });
+            for r in &runs[first..] {
+                let m = margin(r.rate);
+                if r.start_ns > w.end_ns.saturating_add(m) {
+                    break;
+                }
+                if r.end_ns().saturating_add(m) < w.start_ns {
+                    continue;
+                }
+                let (a, b) = r.bytes_for(w.start_ns.saturating_sub(m), w.end_ns.saturating_add(m));
+                let f = &index.files[r.file];
+                let path = index.path_of(r.file);
+                // Runs of one file whose ranges meet are read as one range.
+                match pieces
+                    .iter_mut()
+                    .find(|p| p.path == path && a <= p.offset + p.len && b >= p.offset)
+                {
+                    Some(p) => {
+                        let end = (p.offset + p.len).max(b);
+                        p.offset = p.offset.min(a);
+                        p.len = end - p.offset;
+                    }
+                    None => pieces.push(Piece {
+                        path,
+                        offset: a,
+                        len: b - a,
+                        size: f.size,
+                        mtime_ns: f.mtime_ns,
+                    }),
+                }
+            }
+            if pieces.is_empty() {
+                empty.push((w.clone(), codes.clone()));
+            } else {
+                pieces.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+                units.push(Unit {
+                    window: w.clone(),
+                    codes: codes.clone(),
+                    pieces,
+                });
+            }
+        }
+    }
+    (units, empty)
+}
+
+/// One sample, in ns (at least 1 ns).
+fn margin(rate: f64) -> i64 {
+    ((1e9 / rate).ceil() as i64).max(1)
+}

@@ -1,0 +1,207 @@
+//! A run over an archive's windows (`--window`, `--segment`, `--catalog`): the index (from
+//! the catalog, or built from the input's record headers), the windows, and one work unit per
+//! channel and window handed to the engine as an input of its own. A unit's name is
+//! `LABEL/raw/NET.STA.LOC.CHA__START__END` (codes escaped): its outputs go to `OUTPUT/LABEL/`,
+//! the journal knows it by that name, `rotate` finds a station's components of one window
+//! together (the MassDownloader name), and `--layout per-event` writes `LABEL/LABEL.mseed`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Inputs, RunConfig, RunError};
+use crate::archive::index::{ChannelCodes, Index};
+use crate::archive::units::Unit;
+use crate::archive::windows::{Request, Window};
+use crate::read::tree::InputFile;
+use crate::read::walk::{Exclude, Survey};
+
+/// `--window` / `--segment` and what goes with them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ArchiveRun {
+    pub request: Request,
+    /// `--catalog`: the index to use instead of reading the input's headers.
+    #[serde(skip)]
+    pub catalog: Option<PathBuf>,
+    /// `--min-coverage`: a window with less of its span covered is reported, not processed.
+    pub min_coverage: f64,
+}
+
+/// A run's units and the windows without data.
+pub(crate) struct Plan {
+    pub units: Vec<Unit>,
+    /// (window, channel) pairs with no data: listed in the report (the first
+    /// `EMPTY_LISTED`), counted all.
+    pub empty: Vec<(Arc<Window>, ChannelCodes)>,
+    pub empty_count: usize,
+    pub windows: usize,
+    pub root: PathBuf,
+}
+
+/// Windows without data listed in report.json; the rest are counted.
+pub const EMPTY_LISTED: usize = 1000;
+
+/// The index, windows and units; `survey` says what the walk found and skipped.
+pub(super) fn plan(
+    cfg: &RunConfig,
+    a: &ArchiveRun,
+    events: Option<&crate::events::Events>,
+    exclude: &Exclude,
+) -> Result<(Plan, Survey), RunError> {
+    let usage = |e: String| RunError::Usage(e);
+    let (index, survey) = match &a.catalog {
+        Some(c) => {
+            let index = crate::archive::catalog::read(c).map_err(usage)?;
+            let survey = Survey {
+                files: index.files.len(),
+                bytes: index.files.iter().map(|f| f.size).sum(),
+                ..Survey::default()
+            };
+            (index, survey)
+        }
+        None => {
+            let (files, survey) = crate::archive::files(&cfg.input, exclude)
+                .map_err(|e| usage(format!("--input {}: {e}", cfg.input.display())))?;
+            if files.is_empty() {
+                return Err(super::nothing_found(&cfg.input, &survey));
+            }
+            let root = super::input_root(&cfg.input)?;
+            (Index::build(&root, &files, &|_, _, _| None), survey)
+        }
+    };
+    let windows = a
+        .request
+        .windows(events, crate::archive::extent(&index))
+        .map_err(usage)?;
+    let windows: Vec<Arc<Window>> = windows.into_iter().map(Arc::new).collect();
+    let (mut units, mut empty) = crate::archive::units::units(&index, &windows);
+    // A shard takes whole windows, every shard's share in time order.
+    if let Some(s) = cfg.shard {
+        let mine = |w: &Window| {
+            let i = windows.partition_point(|x| (x.start_ns, &x.label) < (w.start_ns, &w.label));
+            i % s.count == s.index
+        };
+        units.retain(|u| mine(&u.window));
+        empty.retain(|(w, _)| mine(w));
+    }
+    let empty_count = empty.len();
+    empty.truncate(EMPTY_LISTED);
+    let mut survey = survey;
+    survey.files = units.len();
+    Ok((
+        Plan {
+            units,
+            empty,
+            empty_count,
+            windows: windows.len(),
+            root: index.root.clone(),
+        },
+        survey,
+    ))
+}
+
+/// The units as the engine's inputs, in order.
+pub(super) fn inputs(plan: &Plan) -> Inputs {
+    let root = plan.root.clone();
+    let named: Vec<InputFile> = plan
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| input_of(&root, i, u))
+        .collect();
+    Box::new(named.into_iter().map(Ok))
+}
+
+fn input_of(root: &Path, i: usize, u: &Unit) -> InputFile {
+    let (n, s, l, c) = &u.codes;
+    let e = crate::escape::escape;
+    let t = crate::time::compact;
+    let name = format!(
+        "{}.{}.{}.{}__{}__{}",
+        e(n),
+        e(s),
+        e(l),
+        e(c),
+        t(u.window.start_ns),
+        t(u.window.end_ns)
+    );
+    let rel = PathBuf::from(&u.window.label).join("raw").join(name);
+    InputFile {
+        path: root.join(&rel),
+        rel,
+        out_dir: Arc::from(Path::new(&u.window.label)),
+        resp_dir: None,
+        unit: Some((i, u.bytes())),
+    }
+}
+
+impl super::work::Ctx<'_> {
+    /// A unit's records read, joined and cut to its window (`archive::fetch`), as a file's
+    /// decode gives them: its pieces, the segments refused, damaged bytes (named in their own
+    /// files) and, below `--min-coverage`, a warning instead of traces.
+    pub(super) fn decode_unit(&self, f: &InputFile, unit: &Unit) -> super::work::Decoded {
+        thread_local! {
+            static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let mut out = super::FileOutcome::default();
+        let mut bytes = BYTES.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        let fetched = crate::archive::fetch::fetch(unit, self.cfg.gaps, &mut bytes);
+        if bytes.capacity() <= 16 << 20 {
+            bytes.clear();
+            BYTES.with(|k| *k.borrow_mut() = bytes);
+        }
+        let fetched = match fetched {
+            Ok(x) => x,
+            Err(e) => {
+                out.io_errors += 1;
+                out.problems.push(crate::write::report::FileProblem {
+                    file: e.path.display().to_string(),
+                    bytes: None,
+                    reason: format!(
+                        "{} (window {}); not journaled: --resume reads it again",
+                        e.reason, unit.window.label
+                    ),
+                });
+                return super::work::Decoded {
+                    traces: Vec::new(),
+                    out,
+                };
+            }
+        };
+        for (id, start, reason) in fetched.rejected {
+            out.failures
+                .push(super::work::failure(f, id, crate::time::iso(start), reason));
+        }
+        out.warnings.extend(
+            fetched
+                .warnings
+                .into_iter()
+                .map(|w| format!("window {}: {w}", unit.window.label)),
+        );
+        for (path, p) in fetched.problems {
+            out.problems.push(crate::write::report::FileProblem {
+                file: path.display().to_string(),
+                bytes: p.bytes.map(|(a, b)| [a, b]),
+                reason: format!("miniSEED: {}", p.reason),
+            });
+        }
+        let mut traces = fetched.traces;
+        let min = self.cfg.archive.as_ref().map_or(0.0, |a| a.min_coverage);
+        let (n, s, l, c) = &unit.codes;
+        if fetched.coverage < min && !traces.is_empty() {
+            out.warnings.push(format!(
+                "window {}: {n}.{s}.{l}.{c} covers {:.1} % of the window, less than --min-coverage {min}; not processed",
+                unit.window.label,
+                fetched.coverage * 100.0
+            ));
+            traces.clear();
+        } else if traces.len() > 1 {
+            out.warnings.push(format!(
+                "window {}: {n}.{s}.{l}.{c} is {} pieces (gaps or overlaps inside the window; --gaps zeros|interpolate fills gaps), each processed on its own",
+                unit.window.label,
+                traces.len()
+            ));
+        }
+        out.samples = traces.iter().map(|t| t.data.len() as u64).sum();
+        super::work::Decoded { traces, out }
+    }
+}

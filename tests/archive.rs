@@ -1,0 +1,477 @@
+//! Continuous archives (issue #26): windows cut across day files of an SDS archive equal
+//! ObsPy's SDS client + the chain (tests/fixtures/make_archive.py), on both executors; the
+//! index as Parquet and `--catalog` runs equal to `--input` runs; outputs, journal and resume
+//! per (channel, window); windows without data listed; shards by window.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{bin, exit_in, fixture, outputs, read_f64, rel_l2, report};
+
+const W1: &str = "2020-01-01T23:40:00/2020-01-02T00:40:00";
+const W2: &str = "2020-01-02T23:40:00/2020-01-03T00:40:00";
+
+fn archive() -> PathBuf {
+    fixture("archive")
+}
+
+/// `seisbatch run chain.toml` over the fixture archive (or its catalog) into `out`.
+fn run(out: &Path, source: &[&str], extra: &[&str]) -> std::process::Output {
+    let a = archive();
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .args(source)
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .arg("--output")
+        .arg(out)
+        .args(["--format", "mseed", "--quiet"])
+        .args(extra)
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    o
+}
+
+fn input() -> Vec<String> {
+    vec![
+        "--input".into(),
+        archive().join("sds").display().to_string(),
+    ]
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// golden.json: per "LABEL/NET.STA.LOC.CHA", ObsPy's pieces.
+#[derive(serde::Deserialize)]
+struct Piece {
+    start_ns: i64,
+    npts: usize,
+    rate: f64,
+    file: String,
+}
+
+fn golden() -> BTreeMap<String, Vec<Piece>> {
+    let text = std::fs::read_to_string(archive().join("golden.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every output trace under `out`, by "LABEL/NET.STA.LOC.CHA", in time order.
+fn traces(out: &Path) -> BTreeMap<String, Vec<seisbatch::trace::Trace>> {
+    let mut by: BTreeMap<String, Vec<seisbatch::trace::Trace>> = BTreeMap::new();
+    for (rel, bytes) in outputs(out).0 {
+        if rel.extension().is_none_or(|e| e != "mseed") {
+            continue;
+        }
+        let label = rel.parent().unwrap().display().to_string();
+        for t in seisbatch::read::mseed::read_bytes(&bytes).traces {
+            by.entry(format!("{label}/{}", t.id())).or_default().push(t);
+        }
+    }
+    for v in by.values_mut() {
+        v.sort_by_key(|t| t.start_ns);
+    }
+    by
+}
+
+/// The windows of `labels` under `out` equal ObsPy's within `tol` (relative L2 per piece).
+fn equal_obspy(out: &Path, labels: &[&str], tol: f64) {
+    let got = traces(out);
+    let want = golden();
+    let mut checked = 0;
+    for (key, pieces) in want
+        .iter()
+        .filter(|(k, _)| labels.iter().any(|l| k.starts_with(l)))
+    {
+        let g = got
+            .get(key)
+            .unwrap_or_else(|| panic!("{key}: no output ({:?})", got.keys()));
+        assert_eq!(g.len(), pieces.len(), "{key}: pieces");
+        for (t, p) in g.iter().zip(pieces) {
+            assert_eq!((t.start_ns, t.data.len()), (p.start_ns, p.npts), "{key}");
+            assert!(
+                (t.sampling_rate - p.rate).abs() < 1e-9,
+                "{key}: rate {}",
+                t.sampling_rate
+            );
+            let w = read_f64(&format!("archive/golden/{}", p.file));
+            let e = rel_l2(&t.data, &w);
+            assert!(
+                e < tol,
+                "{key} piece at {}: rel L2 {e:e} > {tol:e}",
+                p.start_ns
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "{checked} pieces checked");
+}
+
+#[test]
+fn windows_across_midnight_equal_obspys_sds_client_on_the_cpu_path() {
+    let d = tempfile::tempdir().unwrap();
+    // W1: each channel's day-1 file runs 30 s past midnight and its day-2 file repeats those
+    // samples (merged); HHN has a 12.5 s gap (two pieces, as merge(-1) leaves them).
+    run(
+        &d.path().join("w1"),
+        &args(&input()),
+        &["--window", W1, "--device", "cpu"],
+    );
+    equal_obspy(
+        &d.path().join("w1"),
+        &["20200101T234000Z"],
+        common::CPU_REL_L2_TOL,
+    );
+    // W2: HHE's 40 Hz day then its 40.000016 Hz day (one trace at 40 Hz, as libmseed joins
+    // them); HHN's 5 s overlap of different data (two pieces).
+    run(
+        &d.path().join("w2"),
+        &args(&input()),
+        &["--window", W2, "--device", "cpu"],
+    );
+    equal_obspy(
+        &d.path().join("w2"),
+        &["20200102T234000Z"],
+        common::CPU_REL_L2_TOL,
+    );
+    let r = report(&d.path().join("w2"));
+    let w = r["warnings"].to_string();
+    assert!(w.contains("joined as one rate, 40 Hz"), "{w}");
+    assert!(w.contains("GR.FUR..HHN is 2 pieces"), "{w}");
+    // An event's window, origin-60/origin+900 from --events.
+    let ev = archive().join("events.csv").display().to_string();
+    run(
+        &d.path().join("ev"),
+        &args(&input()),
+        &[
+            "--events",
+            &ev,
+            "--window",
+            "origin-60/origin+900",
+            "--device",
+            "cpu",
+        ],
+    );
+    equal_obspy(&d.path().join("ev"), &["ev1/"], common::CPU_REL_L2_TOL);
+}
+
+#[test]
+fn windows_across_midnight_equal_obspys_sds_client_on_the_gpu_path() {
+    if !common::gpu_available() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    run(
+        &d.path().join("w2"),
+        &args(&input()),
+        &["--window", W2, "--device", "gpu"],
+    );
+    let r = report(&d.path().join("w2"));
+    assert_eq!(r["traces_on_device"], 4, "{r}");
+    equal_obspy(
+        &d.path().join("w2"),
+        &["20200102T234000Z"],
+        common::GPU_REL_L2_TOL,
+    );
+}
+
+#[test]
+fn a_gap_policy_fills_a_gap_inside_a_window() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    run(
+        &out,
+        &args(&input()),
+        &[
+            "--window",
+            W1,
+            "--gaps",
+            "interpolate",
+            "--max-gap",
+            "20",
+            "--device",
+            "cpu",
+        ],
+    );
+    let t = traces(&out);
+    let hhn = &t["20200101T234000Z__20200102T004000Z/GR.FUR..HHN"];
+    // One piece: 60 minutes at 20 Hz after decimate, both ends included.
+    assert_eq!(hhn.len(), 1);
+    assert_eq!(hhn[0].data.len(), 72001);
+    assert!(report(&out)["warnings"]
+        .to_string()
+        .contains("1 gap(s) filled (500 samples, interpolated)"));
+}
+
+#[test]
+fn segments_list_windows_without_data_and_below_the_coverage() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    run(
+        &out,
+        &args(&input()),
+        &[
+            "--segment",
+            "3600",
+            "--step",
+            "1800",
+            "--start",
+            "2020-01-01T23:00:00",
+            "--end",
+            "2020-01-02T02:00:00",
+            "--min-coverage",
+            "0.8",
+            "--device",
+            "cpu",
+        ],
+    );
+    let r = report(&out);
+    let w = &r["windows"];
+    // 23:00, 23:30, 00:00, 00:30, 01:00, 01:30: the last two reach past the day-2 morning's
+    // end at 01:10 (01:00 covers 1/6, 01:30 nothing).
+    assert_eq!(w["windows"], 6, "{w}");
+    assert_eq!(w["units"], 15, "{w}");
+    assert_eq!(w["without_data_count"], 3, "{w}");
+    assert_eq!(
+        w["without_data"][0]["window"],
+        "20200102T013000Z__20200102T023000Z"
+    );
+    let warn = r["warnings"].to_string();
+    assert!(
+        warn.contains("window 20200102T010000Z__20200102T020000Z: GR.FUR..HHZ covers 16.7 % of the window, less than --min-coverage 0.8; not processed"),
+        "{warn}"
+    );
+    let labels: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "20200101T230000Z__20200102T000000Z",
+            "20200101T233000Z__20200102T003000Z",
+            "20200102T000000Z__20200102T010000Z",
+        ]
+    );
+    assert!(
+        warn.contains("window 20200102T003000Z__20200102T013000Z: GR.FUR..HHE covers 66.7 %"),
+        "{warn}"
+    );
+}
+
+#[test]
+fn catalog_runs_equal_input_runs_byte_for_byte_and_reindexing_reads_only_what_changed() {
+    let d = tempfile::tempdir().unwrap();
+    // A copy of the archive, so that one file can change.
+    let sds = d.path().join("sds");
+    common::copy_dir(&archive().join("sds"), &sds);
+    let cat = d.path().join("sds.parquet");
+    let o = bin()
+        .arg("index")
+        .arg(&sds)
+        .arg("--output")
+        .arg(&cat)
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        said.contains("indexed 9 files (9 read, 0 unchanged"),
+        "{said}"
+    );
+    assert!(said.contains("3 channels"), "{said}");
+    assert!(said.contains("GR.FUR..HHN: gap of 12.5"), "{said}");
+    let src = vec!["--input".to_string(), sds.display().to_string()];
+    let via_cat = vec!["--catalog".to_string(), cat.display().to_string()];
+    for w in [W1, W2] {
+        let (a, b) = (
+            d.path().join(format!("a{}", &w[..10])),
+            d.path().join(format!("b{}", &w[..10])),
+        );
+        run(&a, &args(&src), &["--window", w, "--device", "cpu"]);
+        run(&b, &args(&via_cat), &["--window", w, "--device", "cpu"]);
+        let (oa, ob) = (outputs(&a).0, outputs(&b).0);
+        assert!(oa.len() >= 3);
+        assert_eq!(oa, ob, "--catalog and --input outputs differ");
+    }
+    // Index again after one file changed: only it is read.
+    let f = sds.join("2020/GR/FUR/HHZ.D/GR.FUR..HHZ.D.2020.003");
+    let bytes = std::fs::read(&f).unwrap();
+    std::fs::write(&f, &bytes[..bytes.len() - 512]).unwrap();
+    let o = bin()
+        .arg("index")
+        .arg(&sds)
+        .arg("--output")
+        .arg(&cat)
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        said.contains("indexed 9 files (1 read, 8 unchanged"),
+        "{said}"
+    );
+    // A run from a catalog older than a file refuses that file, names it, and journals
+    // nothing for it (--resume after indexing again reads it).
+    std::fs::write(&f, &bytes).unwrap();
+    let out = d.path().join("stale");
+    let a = archive();
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .args([
+            "--catalog",
+            &cat.display().to_string(),
+            "--window",
+            W2,
+            "--device",
+            "cpu",
+            "--quiet",
+        ])
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    exit_in(&o, &[3]);
+    let r = report(&out);
+    let p = r["file_problems"].to_string();
+    assert!(p.contains("changed since it was indexed"), "{p}");
+    assert!(p.contains("GR.FUR..HHZ.D.2020.003"), "{p}");
+}
+
+#[test]
+fn the_output_catalog_lists_every_output_with_its_times() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    run(&out, &args(&input()), &["--window", W1, "--device", "cpu"]);
+    let cat = seisbatch::archive::catalog::read(&out.join("catalog.parquet")).unwrap();
+    let t = traces(&out);
+    let n: usize = t.values().map(Vec::len).sum();
+    assert_eq!(cat.runs.len(), n);
+    for r in &cat.runs {
+        let (net, sta, loc, cha) = &cat.channels[r.channel];
+        let label = cat.files[r.file]
+            .rel
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
+        let pieces = &t[&format!("{label}/{net}.{sta}.{loc}.{cha}")];
+        assert!(
+            pieces
+                .iter()
+                .any(|p| p.start_ns == r.start_ns && p.data.len() as u64 == r.npts),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn resume_and_shards_work_per_channel_window() {
+    let d = tempfile::tempdir().unwrap();
+    let seg = [
+        "--segment",
+        "3600",
+        "--start",
+        "2020-01-01T23:00:00",
+        "--end",
+        "2020-01-02T01:00:00",
+    ];
+    let whole = d.path().join("whole");
+    run(
+        &whole,
+        &args(&input()),
+        &[&seg[..], &["--device", "cpu"]].concat(),
+    );
+    // The journal knows each (window, channel) by name.
+    let journal = std::fs::read_to_string(whole.join(".seisbatch/journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("20200101T230000Z__20200102T000000Z/raw/GR.FUR..HHZ__20200101T230000Z__20200102T000000Z"),
+        "{journal}"
+    );
+    assert_eq!(journal.lines().count(), 6);
+    // Resume: nothing is done again.
+    let o = run(
+        &whole,
+        &args(&input()),
+        &[&seg[..], &["--device", "cpu", "--resume"]].concat(),
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(whole.join(".seisbatch/journal.jsonl")).unwrap(),
+        journal
+    );
+    // Two shards together write what one run writes, each a whole window.
+    let sharded = d.path().join("sharded");
+    for k in ["0/2", "1/2"] {
+        run(
+            &sharded,
+            &args(&input()),
+            &[&seg[..], &["--device", "cpu", "--shard", k]].concat(),
+        );
+    }
+    assert_eq!(outputs(&sharded).0, outputs(&whole).0);
+}
+
+#[test]
+fn bad_window_requests_are_usage_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for (extra, says) in [
+        (
+            vec!["--window", "2020-01-02/2020-01-01"],
+            "end must come after",
+        ),
+        (vec!["--window", "origin-60/origin+900"], "needs --events"),
+        (vec!["--segment", "0"], "--segment must be"),
+        (
+            vec![
+                "--segment",
+                "0.001",
+                "--start",
+                "2000-01-01",
+                "--end",
+                "2020-01-01",
+            ],
+            "more than",
+        ),
+        (
+            vec!["--min-coverage", "0.5"],
+            "--window START/END or --segment",
+        ),
+        (
+            vec!["--window", W1, "--min-coverage", "2"],
+            "--min-coverage must be",
+        ),
+    ] {
+        let a = archive();
+        let o = bin()
+            .arg("run")
+            .arg(a.join("chain.toml"))
+            .arg("--input")
+            .arg(a.join("sds"))
+            .arg("--output")
+            .arg(d.path().join("o"))
+            .args(&extra)
+            .output()
+            .unwrap();
+        exit_in(&o, &[2]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert!(!d.path().join("o").join("report.json").exists());
+    }
+}
