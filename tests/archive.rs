@@ -475,3 +475,85 @@ fn bad_window_requests_are_usage_errors() {
         assert!(!d.path().join("o").join("report.json").exists());
     }
 }
+
+#[test]
+fn a_merge_step_joins_a_windows_pieces_as_obspys_merge() {
+    let d = tempfile::tempdir().unwrap();
+    let chain = d.path().join("merge.toml");
+    // merge(fill_value=0) then demean: HHN's 12.5 s gap (500 samples at 40 Hz) becomes zeros
+    // in one trace, which a merge-less run leaves as two pieces.
+    std::fs::write(
+        &chain,
+        "[[step]]\nop = \"merge\"\nfill_value = 0\n\n[[step]]\nop = \"detrend\"\ntype = \"demean\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("o");
+    let o = bin()
+        .arg("run")
+        .arg(&chain)
+        .args(input())
+        .args([
+            "--window", W1, "--device", "cpu", "--format", "mseed", "--quiet", "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let t = traces(&out);
+    let hhn = &t["20200101T234000Z__20200102T004000Z/GR.FUR..HHN"];
+    assert_eq!(hhn.len(), 1);
+    assert_eq!(hhn[0].data.len(), 144001);
+    // The filled stretch holds one value (0 minus the trace's mean), 500 samples long.
+    let at = 40 * 40 * 60; // 00:20:00 is 40 minutes after 23:40:00
+    let fill = hhn[0].data[at];
+    assert!(hhn[0].data[at..at + 500].iter().all(|&v| v == fill));
+    assert_ne!(hhn[0].data[at + 500], fill);
+    let r = report(&out);
+    assert_eq!(r["pipeline"]["steps"][0]["fill_value"], 0.0);
+}
+
+#[test]
+fn a_memory_budget_admits_windows_while_they_fit() {
+    let d = tempfile::tempdir().unwrap();
+    let seg = [
+        "--segment",
+        "3600",
+        "--start",
+        "2020-01-01T23:00:00",
+        "--end",
+        "2020-01-02T01:00:00",
+    ];
+    let free = d.path().join("free");
+    run(
+        &free,
+        &args(&input()),
+        &[&seg[..], &["--device", "cpu", "--jobs", "1"]].concat(),
+    );
+    // One window of one channel: 3600 s at 40 Hz, 160 bytes a sample modeled (~23 MB).
+    let one = 144_001.0 * 160.0;
+    for (gb, most) in [("0.000001", 1.2 * one), ("0.05", 50e6)] {
+        let out = d.path().join(format!("m{gb}"));
+        run(
+            &out,
+            &args(&input()),
+            &[
+                &seg[..],
+                &["--device", "cpu", "--jobs", "2", "--memory", gb],
+            ]
+            .concat(),
+        );
+        let m = &report(&out)["memory"];
+        assert_eq!(
+            m["budget_bytes"].as_f64().unwrap(),
+            gb.parse::<f64>().unwrap() * 1e9
+        );
+        let peak = m["peak_admitted_bytes"].as_f64().unwrap();
+        // Below the budget, or one window alone when even that does not fit.
+        assert!(peak > 0.8 * one && peak <= most, "{gb} GB: peak {peak}");
+        assert_eq!(
+            outputs(&out).0,
+            outputs(&free).0,
+            "--memory changed the outputs"
+        );
+    }
+}

@@ -26,6 +26,8 @@ pub struct Unit {
     pub window: Arc<Window>,
     pub codes: ChannelCodes,
     pub pieces: Vec<Piece>,
+    /// Samples of the channel in the window, as the index says (for memory admission).
+    pub samples: u64,
 }
 
 impl Unit {
@@ -61,6 +63,7 @@ pub fn units(
         for (ch, codes) in index.channels.iter().enumerate() {
             let runs = index.runs_of(ch);
             let mut pieces: Vec<Piece> = Vec::new();
+            let mut samples = 0u64;
             // A sample's worth either side: ObsPy's nearest-sample trim may take one sample
             // half a sample outside the window.
             let first = runs.partition_point(|r| {
@@ -77,6 +80,9 @@ pub fn units(
                 if r.end_ns().saturating_add(m) < w.start_ns {
                     continue;
                 }
+                let (from, to) = (r.start_ns.max(w.start_ns), r.end_ns().min(w.end_ns));
+                let covered = (to.saturating_sub(from) as f64 * 1e-9 * r.rate).max(0.0);
+                samples = samples.saturating_add(covered as u64 + 1);
                 let (a, b) = r.bytes_for(w.start_ns.saturating_sub(m), w.end_ns.saturating_add(m));
                 let f = &index.files[r.file];
                 let path = index.path_of(r.file);
@@ -107,6 +113,7 @@ pub fn units(
                     window: w.clone(),
                     codes: codes.clone(),
                     pieces,
+                    samples,
                 });
             }
         }

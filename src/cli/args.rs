@@ -255,6 +255,11 @@ pub struct RunArgs {
     /// No --segment window starts at or after this (ISO time).
     #[arg(long, value_name = "TIME", requires = "segment")]
     pub end: Option<String>,
+    /// Host memory the CPU path may take, in GB (default: three quarters of the machine's, or
+    /// of the container's limit): each input is admitted with its modeled peak (160 bytes per
+    /// input sample) while it fits beside those in flight, so more --jobs never take more.
+    #[arg(long, value_name = "GB")]
+    pub memory: Option<f64>,
     /// A window whose data cover less than this share of it (0 to 1) is reported with its
     /// coverage and not processed (default 0: any data is processed).
     #[arg(long, value_name = "FRACTION")]
@@ -422,10 +427,16 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };
     let (input, archive) = archive_run(args)?;
+    let memory = match args.memory {
+        None => None,
+        Some(gb) if gb.is_finite() && gb > 0.0 && gb <= 1e6 => Some((gb * 1e9) as u64),
+        Some(gb) => return Err(format!("--memory must be a number of GB > 0, got {gb}")),
+    };
     Ok(RunConfig {
         pipeline,
         input,
         archive,
+        memory,
         output: args.output.clone(),
         inventory: args.inventory.clone(),
         events: args.events.clone(),

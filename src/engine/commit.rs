@@ -64,6 +64,8 @@ struct State {
     named: VecDeque<Named>,
     in_flight_files: usize,
     in_flight_bytes: u64,
+    /// The most `in_flight_bytes` ever held (report.json's `memory.peak_admitted_bytes`).
+    peak_bytes: u64,
     /// Named inputs a worker took to write and has not released yet.
     writing: usize,
     names: Names,
@@ -113,6 +115,11 @@ impl<'a> Committer<'a> {
         }
     }
 
+    /// The most input size (`Ctx::admission_size`) that was ever in flight at once.
+    pub fn peak_bytes(&self) -> u64 {
+        self.lock().peak_bytes
+    }
+
     /// A name an earlier run wrote (its journal lists it): never given to another trace.
     pub fn preload_name(&self, out_dir: &Path, name: String) {
         self.lock().names.preload(out_dir, name);
@@ -150,6 +157,7 @@ impl<'a> Committer<'a> {
         }
         s.in_flight_files += n;
         s.in_flight_bytes += bytes;
+        s.peak_bytes = s.peak_bytes.max(s.in_flight_bytes);
         let seq = s.admitted;
         s.admitted += n as u64;
         seq

@@ -44,6 +44,9 @@ pub struct RunConfig {
     /// `--window` / `--segment` over an archive (`--catalog`): one unit per channel and
     /// window instead of one per file.
     pub archive: Option<super::windows::ArchiveRun>,
+    /// `--memory`: host memory the CPU path's inputs in flight may take, bytes (None: three
+    /// quarters of the machine's or the cgroup's).
+    pub memory: Option<u64>,
     /// Counters a library caller watches while the run goes (None from the command line).
     pub watch: Option<std::sync::Arc<crate::progress::Watch>>,
 }

@@ -150,7 +150,7 @@ impl Ctx<'_> {
         let sizes: Vec<u64> = group
             .iter()
             .filter(|f| !journaled(f))
-            .map(super::work::size)
+            .map(|f| self.admission_size(f))
             .collect();
         let mut seq = self.committer.admit_group(&sizes);
         self.files.fetch_add(sizes.len(), Ordering::Relaxed);

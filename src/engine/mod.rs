@@ -15,6 +15,7 @@ mod cpu_run;
 mod execute;
 mod gpu_run;
 mod group;
+mod memory;
 mod prepare;
 mod stream;
 mod summary;
@@ -141,8 +142,11 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         .map(|path| shared.xml.inventory(path));
     // In flight between the walk and the commit: a few files per worker on the CPU path; on
     // the GPU path enough for two batches of 2^26 samples, bounded by input bytes.
+    // On the CPU path an input is admitted with its modeled peak memory (`memory`), within
+    // --memory; the GPU path bounds input bytes (its host buffers follow the device batches).
+    let memory_budget = cfg.memory.unwrap_or_else(memory::default_budget);
     let (max_files, max_bytes) = match p.gpu {
-        None => (4 * cfg.jobs + 8, u64::MAX),
+        None => (4 * cfg.jobs + 8, memory_budget),
         Some(_) => (8192, 1 << 30),
     };
     let committer =
@@ -163,6 +167,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         totals: &shared.totals,
         committer: &committer,
         units: p.archive.as_ref().map_or(&[][..], |a| &a.units[..]),
+        admit_by_memory: p.gpu.is_none(),
     };
     let mut warnings = opening_warnings(cfg, &p.out, p.redone, p.placement);
     let ran = execute(&ctx, p.gpu.as_ref(), walker)?;
@@ -182,6 +187,13 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         responses_evaluated: shared.cache.len(),
         survey: &p.survey,
         windows: p.archive.as_ref().map(|a| windows_report(cfg, a)),
+        memory: ctx
+            .admit_by_memory
+            .then(|| crate::write::report::MemoryReport {
+                budget_bytes: memory_budget,
+                peak_admitted_bytes: committer.peak_bytes(),
+                bytes_per_sample_modeled: memory::PEAK_BYTES_PER_SAMPLE,
+            }),
         device_warnings: warnings,
         journal_error: shared.journal_error().map(|e| (p.journal_path.clone(), e)),
         t0,

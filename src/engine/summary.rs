@@ -24,6 +24,7 @@ pub(super) struct Ending<'a> {
     pub responses_evaluated: usize,
     pub survey: &'a Survey,
     pub windows: Option<crate::write::report::WindowsReport>,
+    pub memory: Option<crate::write::report::MemoryReport>,
     pub device_warnings: Vec<String>,
     /// The journal that could not be appended to, and why.
     pub journal_error: Option<(PathBuf, String)>,
@@ -43,6 +44,7 @@ pub(super) fn report(e: Ending) -> Report {
         responses_evaluated,
         survey,
         windows,
+        memory,
         device_warnings,
         journal_error,
         t0,
@@ -88,6 +90,7 @@ pub(super) fn report(e: Ending) -> Report {
         shard: cfg.shard,
         gaps: gaps_report(cfg.gaps),
         windows,
+        memory,
     };
     // Skipped paths are reported once: by the run, or by shard 0 of a sharded run.
     if cfg.shard.is_none_or(|s| s.index == 0) {

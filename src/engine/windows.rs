@@ -130,7 +130,7 @@ fn input_of(root: &Path, i: usize, u: &Unit) -> InputFile {
         rel,
         out_dir: Arc::from(Path::new(&u.window.label)),
         resp_dir: None,
-        unit: Some((i, u.bytes())),
+        unit: Some((i, u.samples)),
     }
 }
 

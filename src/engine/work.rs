@@ -50,6 +50,8 @@ pub(crate) struct Ctx<'a> {
     pub committer: &'a Committer<'a>,
     /// An archive run's units (`InputFile::unit` numbers them); empty otherwise.
     pub units: &'a [crate::archive::units::Unit],
+    /// The CPU path: inputs are admitted by modeled memory (`--memory`), not input bytes.
+    pub admit_by_memory: bool,
 }
 
 /// What a trace of one input file looks up: its inventories (the event's resp/ folder, then
@@ -92,13 +94,24 @@ pub(crate) struct Decoded {
 /// A trace's result from the steps.
 pub(crate) use crate::exec::Outcome;
 
-/// An input's size (for admission), or 0 if it cannot be read (its read fails later, with
-/// the reason).
-pub(super) fn size(f: &InputFile) -> u64 {
-    if let Some((_, bytes)) = f.unit {
-        return bytes;
+impl Ctx<'_> {
+    /// What an input counts against the in-flight bound: its modeled peak memory on the CPU
+    /// path (`memory`), its bytes on the GPU path; 0 if it cannot be read (its read fails
+    /// later, with the reason).
+    pub(super) fn admission_size(&self, f: &InputFile) -> u64 {
+        let (samples, bytes) = match f.unit {
+            Some((_, samples)) => (samples, samples.saturating_mul(4)),
+            None => {
+                let b = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+                (b, b)
+            }
+        };
+        if self.admit_by_memory {
+            super::memory::modeled_bytes(samples)
+        } else {
+            bytes
+        }
     }
-    std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
 }
 
 impl Ctx<'_> {
@@ -210,6 +223,9 @@ impl Ctx<'_> {
         let read = d.traces.len();
         d.traces.retain(|tr| self.cfg.pipeline.selects(tr));
         d.out.not_selected += read - d.traces.len();
+        if let Some(m) = self.cfg.pipeline.merge() {
+            self.merge_traces(f, m, &mut d);
+        }
         add(&self.clocks.read_decode, t);
         d
     }
@@ -277,6 +293,29 @@ impl Ctx<'_> {
         Decoded {
             traces: decoded.traces,
             out,
+        }
+    }
+
+    /// The merge step over an input's traces (`ops::merge`); ObsPy's error fails them all.
+    fn merge_traces(&self, f: &InputFile, m: &crate::ops::merge::MergeArgs, d: &mut Decoded) {
+        let before = d.traces.len();
+        let traces = std::mem::take(&mut d.traces);
+        let first = traces
+            .first()
+            .map(|t| (t.id(), time::iso(t.start_ns)))
+            .unwrap_or_default();
+        match crate::ops::merge::merge(traces, m) {
+            Ok(t) => {
+                if t.len() != before {
+                    d.out.warnings.push(format!(
+                        "{}: merge: {before} trace(s) -> {}",
+                        f.path.display(),
+                        t.len()
+                    ));
+                }
+                d.traces = t;
+            }
+            Err(e) => d.out.failures.push(failure(f, first.0, first.1, e)),
         }
     }
 

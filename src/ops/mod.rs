@@ -13,6 +13,7 @@ pub mod iir;
 pub mod integrate;
 pub mod interpolate;
 pub mod lsq;
+pub mod merge;
 pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;

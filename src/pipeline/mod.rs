@@ -45,6 +45,14 @@ impl Pipeline {
         })
     }
 
+    /// The merge step, if any (it comes first, after selects only: `parse`).
+    pub fn merge(&self) -> Option<&ops::Merge> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Merge(m) => Some(m),
+            _ => None,
+        })
+    }
+
     pub fn from_file(path: &Path) -> Result<Pipeline, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
@@ -129,7 +137,23 @@ impl Pipeline {
                     ));
                 }
             }
+            check_merge_split(n, &step, &out.steps)?;
             out.steps.push(step);
+        }
+        if let Some(at) = out.steps.iter().position(|s| {
+            matches!(s, Step::Merge(m) if m.fill_value == crate::ops::merge::Fill::Masked && m.method != -1)
+        }) {
+            if !matches!(out.steps.get(at + 1), Some(Step::Split(_))) {
+                return Err(ConfigError::key(
+                    at + 1,
+                    "merge",
+                    "fill_value",
+                    "without a fill_value ObsPy's merge leaves gaps masked, which its \
+                     processing refuses: give fill_value (a number, \"interpolate\", \
+                     \"latest\"), or put op = \"split\" right after it (its pieces, each \
+                     processed on its own)",
+                ));
+            }
         }
         Ok(out)
     }
@@ -172,3 +196,34 @@ fn parse_step(n: usize, t: &toml::Table, warnings: &mut Vec<String>) -> Result<S
 
 #[cfg(test)]
 mod tests;
+
+/// merge works on the traces as read: only select steps may precede it, and one merge at
+/// most; split only right after a merge (it cuts that merge's masked gaps).
+fn check_merge_split(n: usize, step: &Step, before: &[Step]) -> Result<(), ConfigError> {
+    match step {
+        Step::Merge(_) => {
+            if let Some(at) = before.iter().position(|s| !matches!(s, Step::Select(_))) {
+                return Err(ConfigError::Step {
+                    step: n,
+                    message: format!(
+                        "merge after step {} ({}): merge joins the pieces of a channel as read; \
+                         put it first (only select may come before it)",
+                        at + 1,
+                        before[at].op()
+                    ),
+                });
+            }
+        }
+        Step::Split(_) if !matches!(before.last(), Some(Step::Merge(_))) => {
+            return Err(ConfigError::Step {
+                step: n,
+                message: "split cuts the masked gaps a merge without fill_value leaves: \
+                          put it right after that merge (seisbatch's traces hold no other \
+                          masked samples)"
+                    .into(),
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}

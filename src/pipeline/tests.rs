@@ -505,3 +505,40 @@ fn simulate_takes_obspys_keywords_and_checks_its_paz_tables() {
         }
     }
 }
+
+#[test]
+fn merge_comes_first_and_split_follows_it() {
+    let merge = "[[step]]\nop = \"merge\"\n";
+    let split = "[[step]]\nop = \"split\"\n";
+    let demean = "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n";
+    let select = "[[step]]\nop = \"select\"\nchannel = \"HH?\"\n";
+    // merge + split, after a select: fine.
+    let p = Pipeline::parse(&format!("{select}{merge}{split}{demean}")).unwrap();
+    assert_eq!(p.merge().unwrap().method, 0);
+    assert!(Pipeline::parse(&format!("{merge}fill_value = \"interpolate\"\n{demean}")).is_ok());
+    assert!(Pipeline::parse(&format!("{merge}method = -1\n{demean}")).is_ok());
+    for (text, says) in [
+        (
+            format!("{demean}{merge}{split}"),
+            "merge after step 1 (detrend)",
+        ),
+        (format!("{split}{demean}"), "split cuts the masked gaps"),
+        (format!("{merge}{demean}"), "without a fill_value"),
+        (format!("{merge}method = 2\n{split}"), "expected -1, 0 or 1"),
+        (
+            format!("{merge}fill_value = \"mean\"\n"),
+            "\"interpolate\" or \"latest\"",
+        ),
+        (
+            format!("{merge}method = -1\nfill_value = 0\n"),
+            "takes no fill_value",
+        ),
+        (
+            format!("{merge}method = 1\ninterpolation_samples = -2\n{split}"),
+            "expected -1 or",
+        ),
+    ] {
+        let e = err(&text);
+        assert!(e.contains(says), "{text}: {e}");
+    }
+}

@@ -521,4 +521,60 @@ mod tests {
         let d = read_bytes(&encode(&u));
         assert_eq!(d.traces[0].id(), "XX.A_B..HHZ");
     }
+
+    /// An archive window's records from two day files (issue #26): the record a day file
+    /// repeats from the day before is merged, not split (ObsPy's merge(-1) merges an overlap of
+    /// equal samples); one of different samples still splits.
+    #[test]
+    fn archive_joins_merge_an_overlap_of_equal_samples_only() {
+        let day1 = trace(0, 3000);
+        let bytes = encode(&day1); // 3 records of 1008, 1008, 984 samples
+        let mut buf = bytes.clone();
+        buf.extend_from_slice(&bytes[8192..]); // the last record again, in "day 2"
+        assert_eq!(
+            read_in_with(&mut buf.clone(), Gaps::Split, false)
+                .traces
+                .len(),
+            2
+        );
+        let d = read_in_with(&mut buf, Gaps::Split, true);
+        assert_eq!(d.traces.len(), 1);
+        assert_eq!(d.traces[0].data, day1.data);
+        // The same stretch with different samples: two traces, as merge(-1) leaves them.
+        let mut other = trace(0, 3000);
+        other.data.iter_mut().for_each(|v| *v += 1.0);
+        let mut buf = bytes.clone();
+        buf.extend_from_slice(&encode(&other)[8192..]);
+        assert_eq!(read_in_with(&mut buf, Gaps::Split, true).traces.len(), 2);
+    }
+
+    /// Rates within libmseed's 1e-4 are one rate in an archive join (the earliest record's);
+    /// a file's own read keeps ObsPy's one trace per rate.
+    #[test]
+    fn archive_joins_take_rates_within_the_tolerance_as_one() {
+        let mut a = trace(0, 400);
+        a.sampling_rate = 40.0;
+        let mut b = trace(10_000_000_000, 400); // right after a's last sample at 40 Hz
+        b.sampling_rate = 40.000016;
+        let mut buf = encode(&a);
+        buf.extend(encode(&b));
+        let own = read_in_with(&mut buf.clone(), Gaps::Split, false);
+        assert_eq!(own.traces.len(), 2);
+        let d = read_in_with(&mut buf, Gaps::Split, true);
+        assert_eq!(d.traces.len(), 1, "{:?}", d.warnings);
+        assert_eq!(d.traces[0].sampling_rate, 40.0);
+        assert_eq!(d.traces[0].data.len(), 800);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("joined as one rate, 40 Hz")),
+            "{:?}",
+            d.warnings
+        );
+        // 1e-3 apart: never one rate.
+        b.sampling_rate = 40.04;
+        let mut buf = encode(&a);
+        buf.extend(encode(&b));
+        assert_eq!(read_in_with(&mut buf, Gaps::Split, true).traces.len(), 2);
+    }
 }

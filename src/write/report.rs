@@ -101,9 +101,21 @@ pub struct Report {
     pub shard: Option<crate::shard::Shard>,
     /// The gap policy the run read with (`--gaps`, `--max-gap`).
     pub gaps: GapsReport,
+    /// The CPU path's memory budget (`--memory`) and the most of it inputs in flight took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryReport>,
     /// A run over an archive's windows: how many, and those a channel has no data in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<WindowsReport>,
+}
+
+/// `--memory`: the budget, and the most of it that inputs in flight took at once (their
+/// modeled peaks: 160 bytes per input sample; one input larger than the budget runs alone).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryReport {
+    pub budget_bytes: u64,
+    pub peak_admitted_bytes: u64,
+    pub bytes_per_sample_modeled: u64,
 }
 
 /// An archive run's windows.

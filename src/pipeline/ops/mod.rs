@@ -117,4 +117,6 @@ operations! {
     Trim = "trim" in trim;
     Select = "select" in select;
     Simulate = "simulate" in simulate;
+    Merge = "merge" in merge;
+    Split = "split" in split;
 }
