@@ -12,6 +12,7 @@ from obspy import UTCDateTime
 
 out, days = sys.argv[1], int(sys.argv[2])
 sds = os.path.join(out, "sds")
+os.makedirs(out, exist_ok=True)
 obspy.read_inventory().select(network="GR", station="FUR").write(
     os.path.join(out, "GR.FUR.xml"), format="STATIONXML")
 n = 8_640_000

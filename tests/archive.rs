@@ -529,9 +529,9 @@ fn a_memory_budget_admits_windows_while_they_fit() {
         &args(&input()),
         &[&seg[..], &["--device", "cpu", "--jobs", "1"]].concat(),
     );
-    // One window of one channel: 3600 s at 40 Hz, 160 bytes a sample modeled (~23 MB).
-    let one = 144_001.0 * 160.0;
-    for (gb, most) in [("0.000001", 1.2 * one), ("0.05", 50e6)] {
+    // One window of one channel: 3600 s at 40 Hz, 256 bytes a sample modeled (~37 MB).
+    let one = 144_001.0 * 256.0;
+    for (gb, most) in [("0.000001", 1.2 * one), ("0.08", 80e6)] {
         let out = d.path().join(format!("m{gb}"));
         run(
             &out,
@@ -547,6 +547,7 @@ fn a_memory_budget_admits_windows_while_they_fit() {
             m["budget_bytes"].as_f64().unwrap(),
             gb.parse::<f64>().unwrap() * 1e9
         );
+        assert_eq!(m["bytes_per_sample_modeled"], 256);
         let peak = m["peak_admitted_bytes"].as_f64().unwrap();
         // Below the budget, or one window alone when even that does not fit.
         assert!(peak > 0.8 * one && peak <= most, "{gb} GB: peak {peak}");

@@ -79,3 +79,20 @@ def test_a_runs_outputs_catalog_matches_its_outputs(tmp_path):
         assert abs(tr.stats.starttime.timestamp - row.starttime) < 1e-6
         assert tr.stats.sampling_rate == row.sampling_rate
         assert (tr.stats.network, tr.stats.station, tr.stats.channel) == (row.net, row.sta, row.chan)
+
+
+def test_python_runs_archive_windows_as_the_cli_does(tmp_path):
+    import seisbatch
+    from test_run import products
+    w = "2020-01-02T23:40:00/2020-01-03T00:40:00"
+    report = seisbatch.run(ARCHIVE / "chain.toml", ARCHIVE / "sds", tmp_path / "py",
+                           inventory=ARCHIVE / "GR.FUR.xml", window=w, device="cpu",
+                           quiet=True)
+    assert report["exit_code"] == 0
+    assert report["windows"]["units"] == 3 and report["ok"] == 4
+    p = subprocess.run([cli_binary(), "run", str(ARCHIVE / "chain.toml"), "--input",
+                        str(ARCHIVE / "sds"), "--inventory", str(ARCHIVE / "GR.FUR.xml"),
+                        "--window", w, "--output", str(tmp_path / "cli"), "--device", "cpu",
+                        "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert products(tmp_path / "py") == products(tmp_path / "cli")

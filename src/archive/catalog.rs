@@ -32,6 +32,8 @@ use crate::limits;
 const ROOT_KEY: &str = "seisbatch.root";
 /// Rows a catalog may hold (a decade of 100 stations x 3 channels of day files is ~1.1 million).
 pub const MAX_ROWS: usize = 50_000_000;
+/// Values one column may hold in a row group (a day file's run has ~70 marks).
+pub const MAX_VALUES: u64 = 500_000_000;
 
 fn schema() -> Arc<Schema> {
     let list = || DataType::List(Arc::new(Field::new("item", DataType::Int64, true)));
@@ -225,7 +227,22 @@ pub fn read(path: &Path) -> Result<Index, String> {
         )));
     }
     let root = root_in(builder.metadata().file_metadata()).ok_or_else(|| at(&NOT_OURS))?;
-    let reader = builder.build().map_err(|e| at(&e))?;
+    // A catalog's own numbers bound what reading it takes: values per column (the marks'
+    // lists included), and rows per batch.
+    for rg in builder.metadata().row_groups() {
+        if let Some(c) = rg
+            .columns()
+            .iter()
+            .find(|c| c.num_values() < 0 || c.num_values() as u64 > MAX_VALUES)
+        {
+            return Err(at(&format!(
+                "column `{}` holds {} values in one row group, more than {MAX_VALUES}",
+                c.column_path(),
+                c.num_values()
+            )));
+        }
+    }
+    let reader = builder.with_batch_size(256).build().map_err(|e| at(&e))?;
     let mut parts: std::collections::BTreeMap<PathBuf, super::index::FileRuns> = Default::default();
     let mut row = 0usize;
     for batch in reader {

@@ -75,7 +75,7 @@ pub fn fetch(unit: &Unit, gaps: Gaps, buf: &mut Vec<u8>) -> Result<Fetched, Unre
         })?;
     }
     let d = mseed::read_in_with(buf, gaps, true);
-    let (n, s, l, c) = &unit.codes;
+    let (n, s, l, c) = &*unit.codes;
     let id = format!("{n}.{s}.{l}.{c}");
     let mut out = Fetched {
         warnings: d.warnings,

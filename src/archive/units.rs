@@ -24,7 +24,7 @@ pub struct Piece {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub window: Arc<Window>,
-    pub codes: ChannelCodes,
+    pub codes: Arc<ChannelCodes>,
     pub pieces: Vec<Piece>,
     /// Samples of the channel in the window, as the index says (for memory admission).
     pub samples: u64,
@@ -33,7 +33,7 @@ pub struct Unit {
 impl Unit {
     /// `LABEL/NET.STA.LOC.CHA` (codes escaped): the unit's name in the journal and reports.
     pub fn key(&self) -> PathBuf {
-        let (n, s, l, c) = &self.codes;
+        let (n, s, l, c) = &*self.codes;
         let e = crate::escape::escape;
         PathBuf::from(&self.window.label).join(format!("{}.{}.{}.{}", e(n), e(s), e(l), e(c)))
     }
@@ -44,14 +44,32 @@ impl Unit {
     }
 }
 
+/// Units one run may hold (each ~200 bytes and an input name): a run asking for more is
+/// refused with what to narrow, rather than held in memory.
+pub const MAX_UNITS: usize = 5_000_000;
+
+/// (window, channel) pairs without data listed; the rest are counted.
+pub const EMPTY_LISTED: usize = 1000;
+
+/// What `units` found.
+pub struct Units {
+    pub units: Vec<Unit>,
+    /// The first [`EMPTY_LISTED`] (window, channel) pairs without data, and how many in all.
+    pub empty: Vec<(Arc<Window>, Arc<ChannelCodes>)>,
+    pub empty_count: usize,
+}
+
 /// The units of `windows` over `index`, window by window (then channel), and the (window,
-/// channel) pairs without data.
+/// channel) pairs without data; `keep` says which windows are this run's (a shard's share).
 pub fn units(
     index: &Index,
     windows: &[Arc<Window>],
-) -> (Vec<Unit>, Vec<(Arc<Window>, ChannelCodes)>) {
+    keep: &dyn Fn(usize) -> bool,
+) -> Result<Units, String> {
     let mut units = Vec::new();
     let mut empty = Vec::new();
+    let mut empty_count = 0usize;
+    let codes: Vec<Arc<ChannelCodes>> = index.channels.iter().cloned().map(Arc::new).collect();
     // Per channel, its longest run: a run overlapping a window starts at most that long
     // before the window's start.
     let mut longest = vec![0i64; index.channels.len()];
@@ -59,8 +77,11 @@ pub fn units(
         let l = &mut longest[r.channel];
         *l = (*l).max(r.end_ns().saturating_sub(r.start_ns));
     }
-    for w in windows {
-        for (ch, codes) in index.channels.iter().enumerate() {
+    for (wi, w) in windows.iter().enumerate() {
+        if !keep(wi) {
+            continue;
+        }
+        for (ch, codes) in codes.iter().enumerate() {
             let runs = index.runs_of(ch);
             let mut pieces: Vec<Piece> = Vec::new();
             let mut samples = 0u64;
@@ -106,8 +127,17 @@ pub fn units(
                 }
             }
             if pieces.is_empty() {
-                empty.push((w.clone(), codes.clone()));
+                empty_count += 1;
+                if empty.len() < EMPTY_LISTED {
+                    empty.push((w.clone(), codes.clone()));
+                }
             } else {
+                if units.len() >= MAX_UNITS {
+                    return Err(format!(
+                        "the windows ask for more than {MAX_UNITS} channel windows with data; \
+                         run them in parts (--start/--end, --window) or as shards (--shard K/N)"
+                    ));
+                }
                 pieces.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
                 units.push(Unit {
                     window: w.clone(),
@@ -118,7 +148,11 @@ pub fn units(
             }
         }
     }
-    (units, empty)
+    Ok(Units {
+        units,
+        empty,
+        empty_count,
+    })
 }
 
 /// One sample, in ns (at least 1 ns).

@@ -256,7 +256,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "TIME", requires = "segment")]
     pub end: Option<String>,
     /// Host memory the CPU path may take, in GB (default: three quarters of the machine's, or
-    /// of the container's limit): each input is admitted with its modeled peak (160 bytes per
+    /// of the container's limit): each input is admitted with its modeled peak (256 bytes per
     /// input sample) while it fits beside those in flight, so more --jobs never take more.
     #[arg(long, value_name = "GB")]
     pub memory: Option<f64>,

@@ -6,10 +6,11 @@
 //! jobs (report.json: `memory`).
 
 /// Peak host memory of one trace through a chain on the CPU path, per input sample: measured
-/// on a 100 Hz day trace through the noise chain (demean, linear detrend, taper,
-/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26) at 153 bytes, and
-/// rounded up. remove_response's transform pair dominates it (complex f64 at twice the length).
-pub const PEAK_BYTES_PER_SAMPLE: u64 = 160;
+/// on 100 Hz day traces through the noise chain (demean, linear detrend, taper,
+/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26): 131 bytes for a
+/// run of one trace length, 256 for a run of two (each length keeps its FFT plans and response
+/// table: ~60 bytes per sample of it). remove_response's transform pair dominates.
+pub const PEAK_BYTES_PER_SAMPLE: u64 = 256;
 
 /// The default budget: three quarters of the memory this process may use (the smaller of the
 /// machine's and its cgroup's limit), or 8 GiB when neither can be read.

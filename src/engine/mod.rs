@@ -329,11 +329,14 @@ fn windows_report(cfg: &RunConfig, plan: &windows::Plan) -> crate::write::report
         without_data: plan
             .empty
             .iter()
-            .map(|(w, (n, s, l, c))| crate::write::report::NoData {
-                window: w.label.clone(),
-                id: format!("{n}.{s}.{l}.{c}"),
-                start: crate::time::iso(w.start_ns),
-                end: crate::time::iso(w.end_ns),
+            .map(|(w, codes)| {
+                let (n, s, l, c) = &**codes;
+                crate::write::report::NoData {
+                    window: w.label.clone(),
+                    id: format!("{n}.{s}.{l}.{c}"),
+                    start: crate::time::iso(w.start_ns),
+                    end: crate::time::iso(w.end_ns),
+                }
             })
             .collect(),
     }

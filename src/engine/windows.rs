@@ -31,14 +31,11 @@ pub(crate) struct Plan {
     pub units: Vec<Unit>,
     /// (window, channel) pairs with no data: listed in the report (the first
     /// `EMPTY_LISTED`), counted all.
-    pub empty: Vec<(Arc<Window>, ChannelCodes)>,
+    pub empty: Vec<(Arc<Window>, Arc<ChannelCodes>)>,
     pub empty_count: usize,
     pub windows: usize,
     pub root: PathBuf,
 }
-
-/// Windows without data listed in report.json; the rest are counted.
-pub const EMPTY_LISTED: usize = 1000;
 
 /// The index, windows and units; `survey` says what the walk found and skipped.
 pub(super) fn plan(
@@ -73,25 +70,16 @@ pub(super) fn plan(
         .windows(events, crate::archive::extent(&index))
         .map_err(usage)?;
     let windows: Vec<Arc<Window>> = windows.into_iter().map(Arc::new).collect();
-    let (mut units, mut empty) = crate::archive::units::units(&index, &windows);
     // A shard takes whole windows, every shard's share in time order.
-    if let Some(s) = cfg.shard {
-        let mine = |w: &Window| {
-            let i = windows.partition_point(|x| (x.start_ns, &x.label) < (w.start_ns, &w.label));
-            i % s.count == s.index
-        };
-        units.retain(|u| mine(&u.window));
-        empty.retain(|(w, _)| mine(w));
-    }
-    let empty_count = empty.len();
-    empty.truncate(EMPTY_LISTED);
+    let keep = |i: usize| cfg.shard.is_none_or(|s| i % s.count == s.index);
+    let found = crate::archive::units::units(&index, &windows, &keep).map_err(usage)?;
     let mut survey = survey;
-    survey.files = units.len();
+    survey.files = found.units.len();
     Ok((
         Plan {
-            units,
-            empty,
-            empty_count,
+            units: found.units,
+            empty: found.empty,
+            empty_count: found.empty_count,
             windows: windows.len(),
             root: index.root.clone(),
         },
@@ -112,7 +100,7 @@ pub(super) fn inputs(plan: &Plan) -> Inputs {
 }
 
 fn input_of(root: &Path, i: usize, u: &Unit) -> InputFile {
-    let (n, s, l, c) = &u.codes;
+    let (n, s, l, c) = &*u.codes;
     let e = crate::escape::escape;
     let t = crate::time::compact;
     let name = format!(
@@ -186,7 +174,7 @@ impl super::work::Ctx<'_> {
         }
         let mut traces = fetched.traces;
         let min = self.cfg.archive.as_ref().map_or(0.0, |a| a.min_coverage);
-        let (n, s, l, c) = &unit.codes;
+        let (n, s, l, c) = &*unit.codes;
         if fetched.coverage < min && !traces.is_empty() {
             out.warnings.push(format!(
                 "window {}: {n}.{s}.{l}.{c} covers {:.1} % of the window, less than --min-coverage {min}; not processed",

@@ -369,23 +369,111 @@ pub fn cheby2_check(freq: f64, df: f64) -> Result<Option<String>, String> {
 }
 
 /// `scipy.signal.sosfilt` with zero initial state: direct form II transposed (NUMERICS §6.3).
+///
+/// Each section's recursion is a chain of dependent operations (~12 cycles a sample), so one
+/// section at a time waits on latency, not arithmetic: 27 % of a day trace's noise chain.
+/// Sections are run four at a time as a wavefront (section j on sample t - j while section 0
+/// is on sample t): the four chains are independent within a step and overlap in the core.
+/// Each section computes the same operations in the same order on the same inputs as one
+/// section at a time, so the bits are scipy's as before (`tests::the_wavefront_is_bit_identical`).
 pub fn sosfilt(sos: &[Sos], x: &mut [f64]) {
-    for s in sos {
-        let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
-        let (mut z1, mut z2) = (0.0, 0.0);
-        for v in x.iter_mut() {
-            let xi = *v;
-            let y = b0 * xi + z1;
-            z1 = b1 * xi - a1 * y + z2;
-            z2 = b2 * xi - a2 * y;
-            *v = y;
+    for g in sos.chunks(4) {
+        match g.len() {
+            4 => cascade::<4>(g, x),
+            3 => cascade::<3>(g, x),
+            2 => cascade::<2>(g, x),
+            _ => cascade::<1>(g, x),
         }
+    }
+}
+
+/// `K` sections over `x` in place, section j one sample behind section j - 1.
+fn cascade<const K: usize>(g: &[Sos], x: &mut [f64]) {
+    let n = x.len();
+    let c: [[f64; 5]; K] = std::array::from_fn(|j| [g[j][0], g[j][1], g[j][2], g[j][4], g[j][5]]);
+    let (mut z1, mut z2) = ([0.0f64; K], [0.0f64; K]);
+    // out[j]: section j's output of the step before (section j + 1's input now).
+    let mut out = [0.0f64; K];
+    // Section j at step t works on sample t - j, when that is a sample.
+    let step = |t: usize,
+                x: &mut [f64],
+                out: &mut [f64; K],
+                z1: &mut [f64; K],
+                z2: &mut [f64; K],
+                all: bool| {
+        let mut next = *out;
+        for j in 0..K {
+            if !all && (t < j || t - j >= n) {
+                continue;
+            }
+            let xi = if j == 0 { x[t] } else { out[j - 1] };
+            let [b0, b1, b2, a1, a2] = c[j];
+            let y = b0 * xi + z1[j];
+            z1[j] = b1 * xi - a1 * y + z2[j];
+            z2[j] = b2 * xi - a2 * y;
+            next[j] = y;
+        }
+        *out = next;
+        if t + 1 >= K && t + 1 - K < n {
+            x[t + 1 - K] = out[K - 1];
+        }
+    };
+    let steady = (K - 1)..n.max(K - 1);
+    for t in 0..(K - 1).min(n + K - 1) {
+        step(t, x, &mut out, &mut z1, &mut z2, false);
+    }
+    for t in steady.clone() {
+        step(t, x, &mut out, &mut z1, &mut z2, true);
+    }
+    for t in steady.end.max(K - 1)..n + K - 1 {
+        step(t, x, &mut out, &mut z1, &mut z2, false);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One section at a time over the whole signal, as scipy's loops compute it.
+    fn sosfilt_by_section(sos: &[Sos], x: &mut [f64]) {
+        for s in sos {
+            let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
+            let (mut z1, mut z2) = (0.0, 0.0);
+            for v in x.iter_mut() {
+                let xi = *v;
+                let y = b0 * xi + z1;
+                z1 = b1 * xi - a1 * y + z2;
+                z2 = b2 * xi - a2 * y;
+                *v = y;
+            }
+        }
+    }
+
+    #[test]
+    fn the_wavefront_is_bit_identical() {
+        let mut seed = 12345u64;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for sections in 1..=9 {
+            let sos: Vec<Sos> = (0..sections)
+                .map(|_| [rnd(), rnd(), rnd(), 1.0, 0.5 * rnd(), 0.25 * rnd()])
+                .collect();
+            for n in [0usize, 1, 2, 3, 4, 5, 7, 100, 1001] {
+                let x: Vec<f64> = (0..n).map(|_| rnd() * 1000.0).collect();
+                let (mut a, mut b) = (x.clone(), x);
+                sosfilt(&sos, &mut a);
+                sosfilt_by_section(&sos, &mut b);
+                assert!(
+                    a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()),
+                    "{sections} sections, {n} samples"
+                );
+            }
+        }
+    }
 
     /// |H(e^{iw})| of a cascade, the analytic check on every design.
     fn gain(sos: &[Sos], w: f64) -> f64 {

@@ -110,7 +110,7 @@ pub struct Report {
 }
 
 /// `--memory`: the budget, and the most of it that inputs in flight took at once (their
-/// modeled peaks: 160 bytes per input sample; one input larger than the budget runs alone).
+/// modeled peaks: 256 bytes per input sample; one input larger than the budget runs alone).
 #[derive(Debug, Clone, Serialize)]
 pub struct MemoryReport {
     pub budget_bytes: u64,
