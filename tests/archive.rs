@@ -558,3 +558,77 @@ fn a_memory_budget_admits_windows_while_they_fit() {
         );
     }
 }
+
+#[test]
+fn a_damaged_record_in_a_window_is_named_in_its_own_file() {
+    let d = tempfile::tempdir().unwrap();
+    let sds = d.path().join("sds");
+    common::copy_dir(&archive().join("sds"), &sds);
+    // Garbage over one record of HHZ's day 2, inside W1 (00:00 to 00:40 of 2020-01-02).
+    let f = sds.join("2020/GR/FUR/HHZ.D/GR.FUR..HHZ.D.2020.002");
+    let mut bytes = std::fs::read(&f).unwrap();
+    let at = 512 * 40;
+    bytes[at..at + 512].fill(0xAB);
+    std::fs::write(&f, &bytes).unwrap();
+    let out = d.path().join("o");
+    let a = archive();
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .arg("--input")
+        .arg(&sds)
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .args([
+            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    exit_in(&o, &[3]);
+    let r = report(&out);
+    let p = &r["file_problems"][0];
+    assert!(
+        p["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("GR.FUR..HHZ.D.2020.002"),
+        "{p}"
+    );
+    // The damaged bytes as offsets in that file, not in the window's buffer.
+    assert_eq!(p["bytes"][0], at as u64, "{p}");
+    assert!(p["bytes"][1].as_u64().unwrap() >= (at + 512) as u64, "{p}");
+    // The other channels are untouched; HHZ is two pieces around the lost record.
+    let t = traces(&out);
+    assert_eq!(t["20200101T234000Z__20200102T004000Z/GR.FUR..HHE"].len(), 1);
+    assert_eq!(t["20200101T234000Z__20200102T004000Z/GR.FUR..HHZ"].len(), 2);
+    // A run from the catalog says the same: the index keeps what it found.
+    let cat = d.path().join("c.parquet");
+    exit_in(
+        &bin()
+            .arg("index")
+            .arg(&sds)
+            .arg("--output")
+            .arg(&cat)
+            .output()
+            .unwrap(),
+        &[0],
+    );
+    let out2 = d.path().join("o2");
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .arg("--catalog")
+        .arg(&cat)
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .args([
+            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
+        ])
+        .arg(&out2)
+        .output()
+        .unwrap();
+    exit_in(&o, &[3]);
+    assert_eq!(report(&out2)["file_problems"], r["file_problems"]);
+    assert_eq!(outputs(&out2).0, outputs(&out).0);
+}

@@ -27,9 +27,15 @@ use parquet::file::properties::WriterProperties;
 
 use super::index::{FileEntry, Index, Run, MARK_EVERY};
 use crate::limits;
+use crate::read::mseed::Problem;
 
 /// The key-value metadata key holding the archive's root.
 const ROOT_KEY: &str = "seisbatch.root";
+/// ...and the damaged parts the index found (JSON: `[[path, from, to, reason], ...]`, the
+/// first [`PROBLEMS_KEPT`]), so that a run from the catalog reports them as a run from the
+/// archive does.
+const PROBLEMS_KEY: &str = "seisbatch.problems";
+pub const PROBLEMS_KEPT: usize = 10_000;
 /// Rows a catalog may hold (a decade of 100 stations x 3 channels of day files is ~1.1 million).
 pub const MAX_ROWS: usize = 50_000_000;
 /// Values one column may hold in a row group (a day file's run has ~70 marks).
@@ -101,10 +107,10 @@ pub fn to_bytes(index: &Index, formats: &dyn Fn(usize) -> &'static str) -> Resul
     let batch = batch(index, &root, formats).map_err(|e| format!("catalog: {e}"))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            ROOT_KEY.to_string(),
-            root.to_string_lossy().into_owned(),
-        )]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(ROOT_KEY.to_string(), root.to_string_lossy().into_owned()),
+            KeyValue::new(PROBLEMS_KEY.to_string(), problems_json(index)),
+        ]))
         .build();
     let mut out = Vec::new();
     let mut w = ArrowWriter::try_new(&mut out, schema(), Some(props))
@@ -215,6 +221,63 @@ fn root_in(m: &parquet::file::metadata::FileMetaData) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+fn problems_json(index: &Index) -> String {
+    let list: Vec<serde_json::Value> = index
+        .problems
+        .iter()
+        .take(PROBLEMS_KEPT)
+        .map(|(f, p)| {
+            let (a, b) = p.bytes.unwrap_or((0, 0));
+            serde_json::json!([index.files[*f].rel.to_string_lossy(), a, b, p.reason])
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// The damaged parts a catalog records, checked as its rows are (paths inside the root, at
+/// most [`PROBLEMS_KEPT`]); files it does not list are left out.
+fn problems_in(
+    m: &parquet::file::metadata::FileMetaData,
+    index: &Index,
+) -> Result<Vec<(usize, Problem)>, String> {
+    let Some(text) = m
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == PROBLEMS_KEY))
+        .and_then(|k| k.value.as_deref())
+    else {
+        return Ok(Vec::new());
+    };
+    if text.len() > 64 << 20 {
+        return Err("its list of damaged parts is more than 64 MiB".into());
+    }
+    let list: Vec<(String, u64, u64, String)> =
+        serde_json::from_str(text).map_err(|e| format!("its list of damaged parts: {e}"))?;
+    if list.len() > PROBLEMS_KEPT {
+        return Err(format!("more than {PROBLEMS_KEPT} damaged parts listed"));
+    }
+    let by_rel: std::collections::HashMap<&Path, usize> = index
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.rel.as_path(), i))
+        .collect();
+    let mut out = Vec::new();
+    for (rel, a, b, reason) in list {
+        let rel = safe_rel(&rel)?;
+        if let Some(&f) = by_rel.get(rel.as_path()) {
+            let bytes = (a < b && b <= index.files[f].size).then_some((a, b));
+            out.push((
+                f,
+                Problem {
+                    bytes,
+                    reason: reason.chars().take(1000).collect(),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a catalog: the index it holds, checked row by row.
 pub fn read(path: &Path) -> Result<Index, String> {
     let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
@@ -242,6 +305,7 @@ pub fn read(path: &Path) -> Result<Index, String> {
             )));
         }
     }
+    let meta = builder.metadata().clone();
     let reader = builder.with_batch_size(256).build().map_err(|e| at(&e))?;
     let mut parts: std::collections::BTreeMap<PathBuf, super::index::FileRuns> = Default::default();
     let mut row = 0usize;
@@ -269,7 +333,9 @@ pub fn read(path: &Path) -> Result<Index, String> {
             part.runs.push((codes, run));
         }
     }
-    Ok(Index::from_parts(&root, parts.into_values().collect()))
+    let mut index = Index::from_parts(&root, parts.into_values().collect());
+    index.problems = problems_in(meta.file_metadata(), &index).map_err(|e| at(&e))?;
+    Ok(index)
 }
 
 /// A batch's columns, typed.

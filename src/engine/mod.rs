@@ -169,6 +169,17 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         units: p.archive.as_ref().map_or(&[][..], |a| &a.units[..]),
         admit_by_memory: p.gpu.is_none(),
     };
+    if let Some(a) = &p.archive {
+        for (path, problem) in &a.problems {
+            let mut o = FileOutcome::default();
+            o.problems.push(crate::write::report::FileProblem {
+                file: path.display().to_string(),
+                bytes: problem.bytes.map(|(x, y)| [x, y]),
+                reason: format!("miniSEED: {}; its samples are in no window", problem.reason),
+            });
+            merge(&shared.totals, o);
+        }
+    }
     let mut warnings = opening_warnings(cfg, &p.out, p.redone, p.placement);
     let ran = execute(&ctx, p.gpu.as_ref(), walker)?;
     warnings.extend(ran.notes);

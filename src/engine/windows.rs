@@ -35,6 +35,9 @@ pub(crate) struct Plan {
     pub empty_count: usize,
     pub windows: usize,
     pub root: PathBuf,
+    /// Damaged parts the index found in the files this run's units read: reported as a run
+    /// over the files would report them (the records are not in any window's trace).
+    pub problems: Vec<(PathBuf, crate::read::mseed::Problem)>,
 }
 
 /// The index, windows and units; `survey` says what the walk found and skipped.
@@ -75,6 +78,17 @@ pub(super) fn plan(
     let found = crate::archive::units::units(&index, &windows, &keep).map_err(usage)?;
     let mut survey = survey;
     survey.files = found.units.len();
+    let read: std::collections::HashSet<&Path> = found
+        .units
+        .iter()
+        .flat_map(|u| u.pieces.iter().map(|p| p.path.as_path()))
+        .collect();
+    let problems = index
+        .problems
+        .iter()
+        .map(|(f, p)| (index.path_of(*f), p.clone()))
+        .filter(|(path, _)| read.contains(path.as_path()))
+        .collect();
     Ok((
         Plan {
             units: found.units,
@@ -82,6 +96,7 @@ pub(super) fn plan(
             empty_count: found.empty_count,
             windows: windows.len(),
             root: index.root.clone(),
+            problems,
         },
         survey,
     ))
