@@ -7,9 +7,9 @@
 
 /// Peak host memory of one trace through a chain on the CPU path, per input sample: measured
 /// on 100 Hz day traces through the noise chain (demean, linear detrend, taper,
-/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26): 131 bytes for a
-/// run of one trace length, 256 for a run of two (each length keeps its FFT plans and response
-/// table: ~60 bytes per sample of it). remove_response's transform pair dominates.
+/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26): ~60 bytes per
+/// point of remove_response's transform, whose length is 2x the samples (131 bytes per
+/// sample) or, by ObsPy's rule, the next power of two (up to 4x: 229), 256 for a run of both.
 pub const PEAK_BYTES_PER_SAMPLE: u64 = 256;
 
 /// The default budget: three quarters of the memory this process may use (the smaller of the

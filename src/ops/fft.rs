@@ -31,6 +31,11 @@ use crate::once_map::OnceMap;
 /// depends on its length only).
 const MAX_PLANNED_LENGTHS: usize = 128;
 
+/// ...and at most this many samples of lengths planned (a plan holds ~24 bytes per sample of
+/// its length): two 100 Hz day traces of different lengths (17,280,000-point transforms)
+/// kept ~400 MB of plans, one of which no later trace used (issue #26).
+const MAX_PLANNED_SAMPLES: u64 = 1 << 25;
+
 /// An even length's plan: the complex transform of half the length and the twiddles
 /// e^{-2πik/n}, k = 1..n/4, of the pass that splits its output into the real transform's
 /// (`forward`, halved as realfft keeps them) and joins a spectrum before the inverse.
@@ -49,6 +54,9 @@ struct Odd {
 struct Plans {
     even: OnceMap<usize, Arc<Half>>,
     odd: OnceMap<usize, Arc<Odd>>,
+    /// Samples of the lengths each map holds plans for.
+    even_samples: std::sync::atomic::AtomicU64,
+    odd_samples: std::sync::atomic::AtomicU64,
 }
 
 fn plans() -> &'static Plans {
@@ -56,25 +64,40 @@ fn plans() -> &'static Plans {
     PLANS.get_or_init(|| Plans {
         even: OnceMap::default(),
         odd: OnceMap::default(),
+        even_samples: Default::default(),
+        odd_samples: Default::default(),
+    })
+}
+
+/// The cache `m` restarted when it holds too many lengths or samples (`MAX_PLANNED_*`), then
+/// `n`'s plan from it.
+fn planned<T: Clone>(
+    m: &OnceMap<usize, T>,
+    samples: &std::sync::atomic::AtomicU64,
+    n: usize,
+    make: impl FnOnce() -> T,
+) -> T {
+    use std::sync::atomic::Ordering::Relaxed;
+    if m.len() > MAX_PLANNED_LENGTHS || samples.load(Relaxed) > MAX_PLANNED_SAMPLES {
+        m.clear();
+        samples.store(0, Relaxed);
+    }
+    m.get_or_init(n, || {
+        samples.fetch_add(n as u64, Relaxed);
+        make()
     })
 }
 
 /// The plan for an even `n`, made by a planner of its own (see the module comment).
 fn even(n: usize) -> Arc<Half> {
-    let m = &plans().even;
-    if m.len() > MAX_PLANNED_LENGTHS {
-        m.clear();
-    }
-    m.get_or_init(n, || Arc::new(Half::new(n)))
+    let p = plans();
+    planned(&p.even, &p.even_samples, n, || Arc::new(Half::new(n)))
 }
 
 /// The plans for an odd `n`, made by planners of their own.
 fn odd(n: usize) -> Arc<Odd> {
-    let m = &plans().odd;
-    if m.len() > MAX_PLANNED_LENGTHS {
-        m.clear();
-    }
-    m.get_or_init(n, || {
+    let p = plans();
+    planned(&p.odd, &p.odd_samples, n, || {
         Arc::new(Odd {
             forward: RealFftPlanner::<f64>::new().plan_fft_forward(n),
             inverse: RealFftPlanner::<f64>::new().plan_fft_inverse(n),
