@@ -632,3 +632,67 @@ fn a_damaged_record_in_a_window_is_named_in_its_own_file() {
     assert_eq!(report(&out2)["file_problems"], r["file_problems"]);
     assert_eq!(outputs(&out2).0, outputs(&out).0);
 }
+
+/// The day-long noise preprocessing chain (demean, linear detrend, taper, remove_response VEL
+/// with pre_filt, band-pass 0.05-2 Hz, decimate to 20 Hz) on a whole 40 Hz day, 3,456,000
+/// samples, against ObsPy's SDS client + chain (every 16th output sample kept in the fixture).
+fn day_equals_obspy(device: &str, tol: f64) {
+    #[derive(serde::Deserialize)]
+    struct Day {
+        start_ns: i64,
+        npts: usize,
+        rate: f64,
+        every: usize,
+    }
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    let a = archive();
+    let src = vec![
+        "--input".to_string(),
+        a.join("day/sds").display().to_string(),
+    ];
+    run(
+        &out,
+        &args(&src),
+        &[
+            "--window",
+            "2020-01-05T00:00:00/2020-01-05T23:59:59.975",
+            "--device",
+            device,
+        ],
+    );
+    let want: Day =
+        serde_json::from_str(&std::fs::read_to_string(a.join("golden_day.json")).unwrap()).unwrap();
+    let golden = read_f64("archive/golden_day.f64");
+    let t = traces(&out);
+    let got = &t["20200105T000000Z__20200105T235959.975000000Z/GR.FUR..HHZ"];
+    assert_eq!(got.len(), 1);
+    let g = &got[0];
+    assert_eq!(
+        (g.start_ns, g.data.len(), g.sampling_rate),
+        (want.start_ns, want.npts, want.rate)
+    );
+    let sub: Vec<f64> = g.data.iter().step_by(want.every).copied().collect();
+    let e = rel_l2(&sub, &golden);
+    assert!(
+        e < tol,
+        "{device}: rel L2 {e:e} over every {}th sample",
+        want.every
+    );
+    let r = report(&out);
+    if device == "gpu" {
+        assert_eq!(r["traces_on_device"], 1, "{}", r["warnings"]);
+    }
+}
+
+#[test]
+fn a_day_long_noise_chain_equals_obspy_on_the_cpu_path() {
+    day_equals_obspy("cpu", common::CPU_REL_L2_TOL);
+}
+
+#[test]
+fn a_day_long_noise_chain_equals_obspy_on_the_gpu_path() {
+    if common::gpu_available() {
+        day_equals_obspy("gpu", common::GPU_REL_L2_TOL);
+    }
+}
