@@ -89,6 +89,16 @@ pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
 fn device(plan: &Plan, caps: &Caps) -> Value {
     let mut segments = Vec::new();
     let mut per_trace = 0u64;
+    // The largest device footprint of a segment: what a trace needs of --gpu-memory, and the
+    // largest buffer one binding must see (an adapter binding less runs it on the CPU path).
+    let mut footprint: Option<crate::gpu::sizing::Footprint> = None;
+    // The response tables upload as f32 complex (8 bytes a bin).
+    let table_bytes: u64 = plan
+        .responses
+        .iter()
+        .map(|r| r.spec.bins() as u64 * 8)
+        .max()
+        .unwrap_or(0);
     let mut workgroup = 0u32;
     for seg in record::segments(plan, caps) {
         let names: Vec<&str> = plan.stages[seg.stages.clone()]
@@ -104,6 +114,10 @@ fn device(plan: &Plan, caps: &Caps) -> Value {
         match (one, many) {
             (Ok(one), Ok(many)) => {
                 per_trace += many.device_bytes_per_trace();
+                let fp = crate::gpu::runner::Runner::footprint(&one.per_trace);
+                if footprint.is_none_or(|b| fp.per_trace > b.per_trace) {
+                    footprint = Some(fp);
+                }
                 workgroup = workgroup.max(one.workgroup_bytes);
                 let dispatches: Vec<Value> = one
                     .dispatches
@@ -137,11 +151,20 @@ fn device(plan: &Plan, caps: &Caps) -> Value {
             }
         }
     }
+    let memory = footprint.map(|fp| {
+        json!({
+            "buffers_bytes_per_trace": fp.per_trace,
+            "largest_buffer_bytes": fp.largest,
+            "gpu_memory_mib_for_one_trace":
+                crate::gpu::runner::budget_for_one(&fp, table_bytes).div_ceil(1 << 20),
+        })
+    });
     json!({
         "adapter_model": caps,
         "segments": segments,
         "workgroup_memory_bytes": workgroup,
         "device_bytes_per_trace": per_trace,
+        "device_memory": memory,
     })
 }
 
@@ -241,6 +264,15 @@ pub fn text(v: &Value) -> String {
             g["device_bytes_per_trace"],
             g["device_bytes_per_trace"].as_f64().unwrap_or(0.0) / 1e6
         ));
+        let m = &g["device_memory"];
+        if !m.is_null() {
+            o.push_str(&format!(
+                "  device memory: {:.1} MB of buffers per trace, the largest {:.1} MB (an adapter binding less runs the trace on the CPU path); one trace a batch needs --gpu-memory {} or more\n",
+                m["buffers_bytes_per_trace"].as_f64().unwrap_or(0.0) / 1e6,
+                m["largest_buffer_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+                m["gpu_memory_mib_for_one_trace"]
+            ));
+        }
     }
     o
 }

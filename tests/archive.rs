@@ -696,3 +696,65 @@ fn a_day_long_noise_chain_equals_obspy_on_the_gpu_path() {
         day_equals_obspy("gpu", common::GPU_REL_L2_TOL);
     }
 }
+
+/// `seisbatch plan`'s device memory for a day trace is what the run's batch sizing needs:
+/// with the --gpu-memory it names the day runs on the device, with 6 % less on the CPU path
+/// (the reason said).
+#[test]
+fn the_plans_gpu_memory_for_a_day_trace_is_what_the_run_needs() {
+    if !common::gpu_available() {
+        return;
+    }
+    let a = archive();
+    let o = bin()
+        .arg("plan")
+        .arg(a.join("chain.toml"))
+        .args([
+            "--npts",
+            "3456000",
+            "--sampling-rate",
+            "40",
+            "--device",
+            "gpu",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mib = v["gpu"]["device_memory"]["gpu_memory_mib_for_one_trace"]
+        .as_u64()
+        .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let src = vec![
+        "--input".to_string(),
+        a.join("day/sds").display().to_string(),
+    ];
+    for (budget, on_device) in [(mib, 1), (mib * 94 / 100, 0)] {
+        let out = d.path().join(format!("m{budget}"));
+        let b = budget.to_string();
+        run(
+            &out,
+            &args(&src),
+            &[
+                "--window",
+                "2020-01-05T00:00:00/2020-01-05T23:59:59.975",
+                "--device",
+                "gpu",
+                "--gpu-memory",
+                &b,
+            ],
+        );
+        let r = report(&out);
+        assert_eq!(
+            r["traces_on_device"], on_device,
+            "--gpu-memory {budget}: {}",
+            r["warnings"]
+        );
+        if on_device == 0 {
+            assert!(r["warnings"]
+                .to_string()
+                .contains("device memory but the budget leaves"));
+        }
+    }
+}

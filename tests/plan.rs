@@ -165,3 +165,30 @@ fn a_shape_obspy_refuses_says_why_and_bad_arguments_are_usage_errors() {
         assert!(!o.stderr.is_empty());
     }
 }
+
+/// Issue #26: a 100 Hz day trace through the day-long noise chain is planned whole on the
+/// device (no stage on the CPU path), with what it needs of device memory: a 276,480,000-byte
+/// f64 transform buffer (an adapter must bind that much) and the --gpu-memory for one trace.
+#[test]
+fn a_day_trace_is_planned_on_the_device_with_its_memory() {
+    let v = json(&[
+        "bench/chains/noise_day.toml",
+        "--npts",
+        "8640000",
+        "--sampling-rate",
+        "100",
+        "--device",
+        "gpu",
+    ]);
+    let segments = v["gpu"]["segments"].as_array().unwrap();
+    assert!(segments.iter().all(|s| s["on"] == "gpu"), "{segments:?}");
+    let m = &v["gpu"]["device_memory"];
+    assert_eq!(m["largest_buffer_bytes"], 17_280_000u64 * 16);
+    let need = m["gpu_memory_mib_for_one_trace"].as_u64().unwrap();
+    // Two batches in flight per loop, two loops, the pool an eighth of a loop's share.
+    let per_trace = m["buffers_bytes_per_trace"].as_u64().unwrap();
+    let share = (per_trace * 2 * 8).div_ceil(7);
+    let want = (2 * share).div_ceil(1 << 20);
+    assert_eq!(need, want, "{m}");
+    assert_eq!(v["output"]["npts"], 1_728_000);
+}

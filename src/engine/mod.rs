@@ -43,19 +43,7 @@ use execute::{execute, Shared};
 use totals::{add, merge, FileOutcome, Totals};
 pub use windows::ArchiveRun;
 
-/// GPU executor loops (each a `Driver` with its share of `--gpu-memory`): two, so that one
-/// loop's host work between calls overlaps the other's batches on the device; one when the
-/// budget is too small to split (a share must still hold batches of long traces: a
-/// 20-minute 100 Hz forum-chain trace needs ~4 MB, and each loop keeps two batches and a
-/// response pool in its share).
-pub fn gpu_loops(budget: u64) -> usize {
-    const MIN_SHARE: u64 = 256 << 20;
-    if budget >= 2 * MIN_SHARE {
-        2
-    } else {
-        1
-    }
-}
+pub use crate::gpu::runner::gpu_loops;
 
 /// The run's input files in walk order (all, or one shard's).
 type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;

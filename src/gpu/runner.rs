@@ -22,6 +22,42 @@ pub use readback::{RunnerTimes, StageTime};
 /// Batches on the device at once (`gpu::executor`); each gets 1/IN_FLIGHT of the budget.
 pub const IN_FLIGHT: usize = 2;
 
+/// GPU executor loops (each a `Driver` with its share of `--gpu-memory`): two, so that one
+/// loop's host work between calls overlaps the other's batches on the device; one when the
+/// budget is too small to split (a share must still hold batches of long traces: a
+/// 20-minute 100 Hz forum-chain trace needs ~4 MB, and each loop keeps two batches and a
+/// response pool in its share).
+pub fn gpu_loops(budget: u64) -> usize {
+    const MIN_SHARE: u64 = 256 << 20;
+    if budget >= 2 * MIN_SHARE {
+        2
+    } else {
+        1
+    }
+}
+
+/// The least `--gpu-memory` (bytes) with which a trace of footprint `fp` still gets a batch of
+/// its own (`per_batch`): a loop's share less its response-table pool, over the batches in
+/// flight, must hold the trace, and the pool (1 / TABLE_POOL_SHARE of the share) its
+/// `table_bytes` of response table (0: none); the budget is split between `gpu_loops` loops.
+pub fn budget_for_one(fp: &Footprint, table_bytes: u64) -> u64 {
+    let batch = fp.per_trace.saturating_add(fp.fixed);
+    let mut share = batch.saturating_mul(IN_FLIGHT as u64);
+    if table_bytes > 0 {
+        // share - share / TABLE_POOL_SHARE >= IN_FLIGHT x batch (rounded up).
+        share = share
+            .saturating_mul(TABLE_POOL_SHARE)
+            .div_ceil(TABLE_POOL_SHARE - 1)
+            .max(table_bytes.saturating_mul(TABLE_POOL_SHARE));
+    }
+    let two = share.saturating_mul(2);
+    if gpu_loops(two) == 2 {
+        two
+    } else {
+        share
+    }
+}
+
 /// A submitted batch: what `Runner::finish` needs to collect it.
 pub struct Pending {
     flight: Option<InFlight>,
