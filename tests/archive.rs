@@ -758,3 +758,34 @@ fn the_plans_gpu_memory_for_a_day_trace_is_what_the_run_needs() {
         }
     }
 }
+
+#[test]
+fn a_window_without_any_data_is_listed_and_the_run_succeeds() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o");
+    let o = run(
+        &out,
+        &args(&input()),
+        &[
+            "--window",
+            "2019-06-01T00:00:00/2019-06-01T01:00:00",
+            "--device",
+            "cpu",
+        ],
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    assert_eq!((r["ok"].as_u64(), r["failed"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(r["windows"]["without_data_count"], 3);
+    let ids: Vec<&str> = r["windows"]["without_data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["GR.FUR..HHE", "GR.FUR..HHN", "GR.FUR..HHZ"]);
+}

@@ -224,7 +224,8 @@ def _show_progress():
 def run(pipeline, input, output, progress=None, **options):
     """The CLI's batch run: ``seisbatch run PIPELINE --input INPUT --output OUTPUT`` with
     ``options`` as its flags (``format="sac"``, ``jobs=4``, ``resume=True``,
-    ``events="events.csv"``, ``device="gpu"``, ...). Returns report.json as a dict (with
+    ``events="events.csv"``, ``device="gpu"``, ``window="START/END"``, ``segment=86400``,
+    ``catalog="sds.parquet"`` with ``input=None``, ...). Returns report.json as a dict (with
     ``exit_code``: 0, or 3 when something was not processed). ``pipeline``: a ``Pipeline`` or
     a pipeline file. Progress shows through tqdm when it is installed and the caller is in a
     notebook or a terminal (``progress=False``: never).
@@ -240,7 +241,9 @@ def run(pipeline, input, output, progress=None, **options):
     else:
         path = os.fspath(pipeline)
     try:
-        argv = [path, "--input", os.fspath(input), "--output", os.fspath(output)]
+        argv = [path, "--output", os.fspath(output)]
+        if input is not None:  # None: the archive of `catalog=...` (issue #26)
+            argv += ["--input", os.fspath(input)]
         for k, v in options.items():
             argv += _option(k, v)
         handle = _ext.start(argv)

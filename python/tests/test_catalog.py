@@ -96,3 +96,16 @@ def test_python_runs_archive_windows_as_the_cli_does(tmp_path):
                         "--quiet"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert products(tmp_path / "py") == products(tmp_path / "cli")
+
+
+def test_python_runs_windows_from_a_catalog(tmp_path):
+    import seisbatch
+    from test_run import products
+    sds, cat = index(tmp_path)
+    w = "2020-01-01T23:40:00/2020-01-02T00:40:00"
+    a = seisbatch.run(ARCHIVE / "chain.toml", None, tmp_path / "cat", catalog=cat,
+                      inventory=ARCHIVE / "GR.FUR.xml", window=w, device="cpu", quiet=True)
+    b = seisbatch.run(ARCHIVE / "chain.toml", sds, tmp_path / "in",
+                      inventory=ARCHIVE / "GR.FUR.xml", window=w, device="cpu", quiet=True)
+    assert a["exit_code"] == b["exit_code"] == 0 and a["ok"] == 4
+    assert products(tmp_path / "cat") == products(tmp_path / "in")

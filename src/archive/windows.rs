@@ -31,8 +31,9 @@ pub enum Request {
     },
 }
 
-/// Most windows one run may ask for (a year of 30-minute windows with 50 % overlap is 35,040).
-pub const MAX_WINDOWS: usize = 10_000_000;
+/// Most windows one run may ask for (a year of NoisePy's 30-minute windows every 450 s is
+/// 70,080; a million is a year of 32-second ones). Each is ~100 bytes before any data is read.
+pub const MAX_WINDOWS: usize = 1_000_000;
 
 impl Request {
     /// `--window` text: `START/END` as ISO times, or `origin-S/origin+S`.
@@ -141,15 +142,26 @@ impl Request {
                 let events = events.ok_or(
                     "--window origin-S/origin+S needs --events FILE (the origins)".to_string(),
                 )?;
-                let mut out: Vec<Window> = events
-                    .iter()
-                    .map(|(name, e)| Window {
+                if events.len() > MAX_WINDOWS {
+                    return Err(format!(
+                        "--events names {} events, more than the {MAX_WINDOWS} windows a run may ask for",
+                        events.len()
+                    ));
+                }
+                let mut out: Vec<Window> = Vec::with_capacity(events.len());
+                for (name, e) in events.iter() {
+                    // The label is the output folder: never empty, never `.` or `..`
+                    // (escaping keeps only [A-Za-z0-9-]).
+                    if name.is_empty() {
+                        return Err("--events: an event without a folder name cannot name its window's folder".into());
+                    }
+                    out.push(Window {
                         label: crate::escape::escape(name),
                         start_ns: crate::time::add_seconds(e.time_ns, before_s),
                         end_ns: crate::time::add_seconds(e.time_ns, after_s),
                         event: Some(name.clone()),
-                    })
-                    .collect();
+                    });
+                }
                 out.sort_by(|a, b| (a.start_ns, &a.label).cmp(&(b.start_ns, &b.label)));
                 Ok(out)
             }
