@@ -789,3 +789,65 @@ fn a_window_without_any_data_is_listed_and_the_run_succeeds() {
         .collect();
     assert_eq!(ids, ["GR.FUR..HHE", "GR.FUR..HHN", "GR.FUR..HHZ"]);
 }
+
+/// A catalog is state read as input: a FIFO, a folder, a file that is not Parquet or not ours
+/// are usage errors before the output folder is touched (within seconds: a FIFO never blocks).
+#[test]
+fn a_catalog_that_is_not_one_is_refused_before_the_output_folder_is_touched() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("fifo.parquet");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let text = d.path().join("text.parquet");
+    std::fs::write(&text, "net,sta\nGR,FUR\n").unwrap();
+    let folder = d.path().join("folder.parquet");
+    std::fs::create_dir(&folder).unwrap();
+    // Real Parquet, not ours: no archive root in its metadata.
+    let foreign = d.path().join("foreign.parquet");
+    let mut cat = seisbatch::archive::catalog::to_bytes(
+        &seisbatch::archive::index::Index::default(),
+        &|_| "mseed",
+    )
+    .unwrap();
+    let at = cat
+        .windows(14)
+        .position(|w| w == b"seisbatch.root")
+        .unwrap();
+    cat[at..at + 14].copy_from_slice(b"elsewhere.root");
+    std::fs::write(&foreign, &cat).unwrap();
+    // A finished run's folder, which a refused --resume must leave as it was.
+    let done = d.path().join("done");
+    run(&done, &args(&input()), &["--window", W1, "--device", "cpu"]);
+    let before = common::tree(&done);
+    let bytes_before = outputs(&done).0;
+    for (c, says) in [
+        (&fifo, "not a regular file"),
+        (&text, "--catalog"),
+        (&folder, "not a regular file"),
+        (&foreign, "not a seisbatch catalog"),
+    ] {
+        for (out, extra) in [
+            (d.path().join("new"), vec![]),
+            (done.clone(), vec!["--resume"]),
+        ] {
+            let mut cmd = bin();
+            cmd.arg("run")
+                .arg(archive().join("chain.toml"))
+                .arg("--catalog")
+                .arg(c)
+                .args(["--window", W1, "--device", "cpu", "--output"])
+                .arg(&out)
+                .args(&extra);
+            let o = common::output_within(cmd, 20);
+            exit_in(&o, &[2]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains(says), "{}: {err}", c.display());
+        }
+        assert!(!d.path().join("new").exists());
+        assert_eq!(common::tree(&done), before);
+        assert_eq!(outputs(&done).0, bytes_before);
+    }
+}

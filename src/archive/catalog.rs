@@ -90,7 +90,17 @@ pub fn write(
     ));
     let done = (|| -> std::io::Result<()> {
         use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
+        // A leftover of a stopped run (or anything else of that name: a link is removed, not
+        // followed) goes first; the temporary file is then created anew, never opened through
+        // whatever was there.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -204,11 +214,34 @@ fn batch(
     )
 }
 
+/// Largest catalog read (a decade of 100 stations' day files is ~100 MB).
+pub const MAX_CATALOG_BYTES: u64 = 8 << 30;
+
+/// A catalog file opened as state is: never blocking (a FIFO), a regular file, within
+/// [`MAX_CATALOG_BYTES`].
+fn open(path: &Path) -> Result<std::fs::File, String> {
+    let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
+    let f = crate::read::sniff::open(path, false).map_err(|e| at(&e))?;
+    let meta = f.metadata().map_err(|e| at(&e))?;
+    if !meta.is_file() {
+        return Err(at(&format!(
+            "is {}, not a regular file",
+            crate::read::walk::kind_of(&meta)
+        )));
+    }
+    if meta.len() > MAX_CATALOG_BYTES {
+        return Err(at(&format!(
+            "{} bytes, more than the {MAX_CATALOG_BYTES} a catalog may have",
+            meta.len()
+        )));
+    }
+    Ok(f)
+}
+
 /// The archive root a catalog names (its file's metadata only).
 pub fn root_of(path: &Path) -> Result<PathBuf, String> {
     let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
-    let f = std::fs::File::open(path).map_err(|e| at(&e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| at(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(|e| at(&e))?;
     root_in(builder.metadata().file_metadata()).ok_or_else(|| at(&NOT_OURS))
 }
 
@@ -281,8 +314,7 @@ fn problems_in(
 /// Reads a catalog: the index it holds, checked row by row.
 pub fn read(path: &Path) -> Result<Index, String> {
     let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
-    let f = std::fs::File::open(path).map_err(|e| at(&e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| at(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(|e| at(&e))?;
     let rows = builder.metadata().file_metadata().num_rows();
     if rows < 0 || rows as u64 > MAX_ROWS as u64 {
         return Err(at(&format!(
