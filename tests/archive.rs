@@ -851,3 +851,65 @@ fn a_catalog_that_is_not_one_is_refused_before_the_output_folder_is_touched() {
         assert_eq!(outputs(&done).0, bytes_before);
     }
 }
+
+/// A record damaged after indexing (same size and mtime: the catalog cannot tell) in the
+/// second file a window reads is named in that file's own bytes.
+#[test]
+fn damage_found_while_reading_a_window_is_named_in_its_files_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let sds = d.path().join("sds");
+    common::copy_dir(&archive().join("sds"), &sds);
+    let cat = d.path().join("c.parquet");
+    exit_in(
+        &bin()
+            .arg("index")
+            .arg(&sds)
+            .arg("--output")
+            .arg(&cat)
+            .output()
+            .unwrap(),
+        &[0],
+    );
+    let f = sds.join("2020/GR/FUR/HHE.D/GR.FUR..HHE.D.2020.002");
+    let modified = std::fs::metadata(&f).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&f).unwrap();
+    let at = 512 * 30; // about 00:10 on 2020-01-02, inside W1
+    bytes[at..at + 512].fill(0xAB);
+    std::fs::write(&f, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let out = d.path().join("o");
+    let a = archive();
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .arg("--catalog")
+        .arg(&cat)
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .args([
+            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    exit_in(&o, &[3]);
+    let r = report(&out);
+    let probs = r["file_problems"].as_array().unwrap();
+    assert_eq!(probs.len(), 1, "{probs:?}");
+    let p = &probs[0];
+    assert!(
+        p["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("GR.FUR..HHE.D.2020.002"),
+        "{p}"
+    );
+    assert_eq!(p["bytes"][0], at as u64, "{p}");
+    assert!(p["bytes"][1].as_u64().unwrap() <= bytes.len() as u64, "{p}");
+    assert!(r["failures"].as_array().unwrap().is_empty(), "{r}");
+}

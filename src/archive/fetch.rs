@@ -84,13 +84,14 @@ pub fn fetch(unit: &Unit, gaps: Gaps, buf: &mut Vec<u8>) -> Result<Fetched, Unre
     for p in d.problems {
         let (file, bytes) = match p.bytes {
             Some((a, b)) => {
+                // The piece holding byte `a` of the buffer, and the bytes in its own file.
                 let k = starts.partition_point(|s| s.0 <= a).saturating_sub(1);
                 let (base, i) = starts[k];
                 let piece = &unit.pieces[i];
-                let off = piece.offset - base;
+                let at = |x: u64| x.saturating_sub(base).saturating_add(piece.offset);
                 (
                     piece.path.clone(),
-                    Some((a + off, b.min(base + piece.len) + off)),
+                    Some((at(a), at(b.min(base + piece.len)))),
                 )
             }
             None => (unit.pieces[0].path.clone(), None),
