@@ -913,3 +913,60 @@ fn damage_found_while_reading_a_window_is_named_in_its_files_bytes() {
     assert!(p["bytes"][1].as_u64().unwrap() <= bytes.len() as u64, "{p}");
     assert!(r["failures"].as_array().unwrap().is_empty(), "{r}");
 }
+
+/// `rotate` finds a station's components of one window together (the units' names are
+/// MassDownloader's): NE->RT over W1 equals ObsPy's formula on the same window's N and E.
+#[test]
+fn rotate_pairs_a_windows_components() {
+    let d = tempfile::tempdir().unwrap();
+    let rot = d.path().join("rot.toml");
+    std::fs::write(
+        &rot,
+        "[[step]]\nop = \"rotate\"\nmethod = \"NE->RT\"\nback_azimuth = 30.0\n",
+    )
+    .unwrap();
+    let nop = d.path().join("nop.toml");
+    std::fs::write(&nop, "[[step]]\nop = \"select\"\nchannel = \"HH?\"\n").unwrap();
+    // HHN's 12.5 s gap filled, so that N and E span the same window.
+    let gaps = ["--gaps", "interpolate", "--max-gap", "20"];
+    let mut outs = Vec::new();
+    for (name, chain) in [("rot", &rot), ("raw", &nop)] {
+        let out = d.path().join(name);
+        let o = bin()
+            .arg("run")
+            .arg(chain)
+            .args(input())
+            .args([
+                "--window", W1, "--device", "cpu", "--format", "mseed", "--quiet",
+            ])
+            .args(gaps)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .unwrap();
+        exit_in(&o, &[0]);
+        outs.push(traces(&out));
+    }
+    let w = "20200101T234000Z__20200102T004000Z";
+    let one = |k: usize, cha: &str| outs[k][&format!("{w}/GR.FUR..{cha}")][0].clone();
+    let (r, t, n, e) = (one(0, "HHR"), one(0, "HHT"), one(1, "HHN"), one(1, "HHE"));
+    assert_eq!(
+        (n.data.len(), e.data.len(), r.data.len()),
+        (144_001, 144_001, 144_001)
+    );
+    // ObsPy's rotate_ne_rt, on the float32 samples both outputs hold.
+    let ba = 30f64.to_radians();
+    for i in (0..n.data.len()).step_by(997) {
+        let (nn, ee) = (n.data[i], e.data[i]);
+        let want_r = -ee * ba.sin() - nn * ba.cos();
+        let want_t = -ee * ba.cos() + nn * ba.sin();
+        assert!(
+            (r.data[i] - want_r).abs() <= 1e-4 * (1.0 + want_r.abs()),
+            "{i}"
+        );
+        assert!(
+            (t.data[i] - want_t).abs() <= 1e-4 * (1.0 + want_t.abs()),
+            "{i}"
+        );
+    }
+}

@@ -36,10 +36,11 @@ def test_each_row_is_what_obspy_reads_at_its_bytes(tmp_path):
     meta = pq.ParquetFile(cat).metadata.metadata
     assert meta[b"seisbatch.root"].decode() == str(sds.resolve())
     df = table.to_pandas()
-    # Three channels, each file one run per contiguous stretch: 3 files x 3 channels, HHN's day
-    # 2 in three pieces (a gap, an overlap) and the others' in two (morning, evening).
+    # One row per contiguous stretch of a channel in a file: days 1 and 3 one per channel; day
+    # 2 a morning and an evening per channel, HHN's morning cut by its gap and its evening by
+    # the overlap of different data (four).
     assert sorted(df.chan.unique()) == ["HHE", "HHN", "HHZ"]
-    assert len(df) == 3 + 3 + (3 + 2 + 2) + 0
+    assert len(df) == 3 + 3 + (4 + 2 + 2)
     for row in df.itertuples():
         path = f"{row.dir}/{row.dfile}"
         with open(path, "rb") as f:

@@ -102,19 +102,32 @@ pub(super) fn plan(
     ))
 }
 
-/// The units as the engine's inputs, in order.
+/// The units as the engine's inputs, in order. A window's units share one output folder
+/// (`Arc`): the engine knows a folder by that (`FileSources::folder`), and `rotate` pairs
+/// components within one.
 pub(super) fn inputs(plan: &Plan) -> Inputs {
     let root = plan.root.clone();
+    let mut folder: Option<(Arc<Window>, Arc<Path>)> = None;
     let named: Vec<InputFile> = plan
         .units
         .iter()
         .enumerate()
-        .map(|(i, u)| input_of(&root, i, u))
+        .map(|(i, u)| {
+            let dir = match &folder {
+                Some((w, d)) if Arc::ptr_eq(w, &u.window) => d.clone(),
+                _ => {
+                    let d: Arc<Path> = Arc::from(Path::new(&u.window.label));
+                    folder = Some((u.window.clone(), d.clone()));
+                    d
+                }
+            };
+            input_of(&root, i, u, dir)
+        })
         .collect();
     Box::new(named.into_iter().map(Ok))
 }
 
-fn input_of(root: &Path, i: usize, u: &Unit) -> InputFile {
+fn input_of(root: &Path, i: usize, u: &Unit, out_dir: Arc<Path>) -> InputFile {
     let (n, s, l, c) = &*u.codes;
     let e = crate::escape::escape;
     let t = crate::time::compact;
@@ -131,7 +144,7 @@ fn input_of(root: &Path, i: usize, u: &Unit) -> InputFile {
     InputFile {
         path: root.join(&rel),
         rel,
-        out_dir: Arc::from(Path::new(&u.window.label)),
+        out_dir,
         resp_dir: None,
         unit: Some((i, u.samples)),
     }
