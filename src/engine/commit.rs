@@ -465,6 +465,7 @@ fn entry(file: &InputFile, out: &FileOutcome) -> Entry {
         warnings: out.warnings.clone(),
         names: Vec::new(),
         appended: None,
+        low_coverage: out.low_coverage.clone(),
     }
 }
 

@@ -221,6 +221,7 @@ fn carry_over(
             problems: e.problems,
             warnings: e.warnings,
             io_errors: 0,
+            low_coverage: e.low_coverage,
         };
         for f in &mut o.failures {
             f.file = file.clone();
@@ -325,6 +326,9 @@ fn windows_report(cfg: &RunConfig, plan: &windows::Plan) -> crate::write::report
         units: plan.units.len(),
         min_coverage: cfg.archive.as_ref().map_or(0.0, |a| a.min_coverage),
         without_data_count: plan.empty_count,
+        // Filled from the run's totals when the report is made (`summary`).
+        below_coverage: Vec::new(),
+        below_coverage_count: 0,
         without_data: plan
             .empty
             .iter()

@@ -112,6 +112,10 @@ pub(super) fn report(e: Ending) -> Report {
         ));
     }
     report.warnings.extend(totals.warnings);
+    if let Some(w) = report.windows.as_mut() {
+        w.below_coverage = totals.low_coverage;
+        w.below_coverage_count = totals.low_coverage_count;
+    }
     report.settle();
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();

@@ -25,6 +25,8 @@ pub(crate) struct FileOutcome {
     /// permissions) or an output could not be written (disk full, permissions). The file is
     /// then not journaled, so a --resume after the cause is fixed does it again.
     pub(crate) io_errors: usize,
+    /// Archive windows below `--min-coverage` (report.json `windows.below_coverage`).
+    pub(crate) low_coverage: Vec<crate::write::report::LowCoverage>,
 }
 
 /// The run's counts and entries so far, each file merged in as it is committed: memory grows
@@ -39,7 +41,13 @@ pub(crate) struct Totals {
     pub(crate) problems: Vec<FileProblem>,
     pub(crate) files_with_problems: usize,
     pub(crate) warnings: BTreeSet<String>,
+    /// The first `LOW_COVERAGE_LISTED` windows below `--min-coverage`, and how many.
+    pub(crate) low_coverage: Vec<crate::write::report::LowCoverage>,
+    pub(crate) low_coverage_count: usize,
 }
+
+/// Windows below `--min-coverage` listed in report.json; the rest are counted.
+pub(crate) const LOW_COVERAGE_LISTED: usize = 1000;
 
 pub(crate) fn merge(totals: &Mutex<Totals>, o: FileOutcome) {
     let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
@@ -55,6 +63,9 @@ pub(crate) fn merge(totals: &Mutex<Totals>, o: FileOutcome) {
     }
     t.problems.extend(o.problems);
     t.warnings.extend(o.warnings);
+    t.low_coverage_count = t.low_coverage_count.saturating_add(o.low_coverage.len());
+    let room = LOW_COVERAGE_LISTED.saturating_sub(t.low_coverage.len());
+    t.low_coverage.extend(o.low_coverage.into_iter().take(room));
 }
 
 /// Thread-seconds per stage, summed over workers (stages overlap in wall time).

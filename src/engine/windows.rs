@@ -204,11 +204,13 @@ impl super::work::Ctx<'_> {
         let min = self.cfg.archive.as_ref().map_or(0.0, |a| a.min_coverage);
         let (n, s, l, c) = &*unit.codes;
         if fetched.coverage < min && !traces.is_empty() {
-            out.warnings.push(format!(
-                "window {}: {n}.{s}.{l}.{c} covers {:.1} % of the window, less than --min-coverage {min}; not processed",
-                unit.window.label,
-                fetched.coverage * 100.0
-            ));
+            // Listed with its coverage in report.json (`windows.below_coverage`), not a
+            // warning each: a year of hourly windows over a patchy station is thousands.
+            out.low_coverage.push(crate::write::report::LowCoverage {
+                window: unit.window.label.clone(),
+                id: format!("{n}.{s}.{l}.{c}"),
+                coverage: fetched.coverage,
+            });
             traces.clear();
         } else if traces.len() > 1 {
             out.warnings.push(format!(

@@ -87,6 +87,10 @@ pub struct Entry {
     /// to there: a resumed run checks both against the file and cuts it back to the length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appended: Option<(String, u64, u32)>,
+    /// An archive window below `--min-coverage` (not processed), for the report of a resumed
+    /// run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub low_coverage: Vec<super::report::LowCoverage>,
 }
 
 fn is_zero(n: &usize) -> bool {

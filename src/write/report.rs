@@ -129,6 +129,19 @@ pub struct WindowsReport {
     /// (channel, window) pairs without any data: the first 1000, and how many in all.
     pub without_data: Vec<NoData>,
     pub without_data_count: usize,
+    /// (channel, window) pairs whose data cover less than `min_coverage` of the window: not
+    /// processed; the first 1000 with their coverage, and how many in all.
+    pub below_coverage: Vec<LowCoverage>,
+    pub below_coverage_count: usize,
+}
+
+/// A channel's window with too little data (`--min-coverage`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LowCoverage {
+    pub window: String,
+    pub id: String,
+    /// The share of the window its pieces cover, 0 to 1.
+    pub coverage: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
