@@ -30,8 +30,8 @@ from ._steps import to_toml  # noqa: E402
 from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa: E402
 
 __version__ = _ext.__version__
-__all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "adapter",
-           "synth"]
+__all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "index",
+           "adapter", "synth"]
 
 
 class Failure(tuple):
@@ -188,6 +188,17 @@ def synth(output, events=10, stations=10, duration=1200.0, rates=(20.0, 40.0, 10
     (events x stations x 3 components, with StationXML). Returns the number of traces."""
     return _ext.synth(os.fspath(output), int(events), int(stations), float(duration),
                       [float(r) for r in rates], float(bad_fraction), int(seed))
+
+
+def index(archive, output):
+    """``seisbatch index``: the index of a continuous archive (SDS or any folder of miniSEED)
+    from its record headers, written to ``output`` as Parquet (MsPASS's wf_miniseed columns and
+    seisbatch's; read it with ``pyarrow.parquet.read_table(output).to_pandas()``). Files whose
+    size and modification time are unchanged since an earlier catalog at ``output`` are not
+    read again. Returns a dict of counts; a ValueError says why it could not index."""
+    files, read, reused, channels, segments = _ext.index(os.fspath(archive), os.fspath(output))
+    return {"files": files, "read": read, "unchanged": reused, "channels": channels,
+            "segments": segments}
 
 
 def adapter(device="auto"):

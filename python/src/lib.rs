@@ -492,6 +492,28 @@ fn synth(
         .map_err(|e| PyValueError::new_err(format!("synth: {e}")))
 }
 
+/// index(archive, output) -> (files, read, reused, channels, segments): `seisbatch index`,
+/// the archive's index written to `output` as Parquet (files unchanged since an earlier
+/// catalog there are not read again). The GIL is released while it runs.
+#[pyfunction]
+fn index(
+    py: Python<'_>,
+    archive: std::path::PathBuf,
+    output: std::path::PathBuf,
+) -> PyResult<(usize, usize, usize, usize, usize)> {
+    py.detach(move || seisbatch::archive::index_archive(&archive, &output))
+        .map(|d| {
+            (
+                d.index.files.len(),
+                d.read,
+                d.reused,
+                d.index.channels.len(),
+                d.index.runs.len(),
+            )
+        })
+        .map_err(|e| PyValueError::new_err(format!("index: {e}")))
+}
+
 /// ISO 8601 text -> ns since 1970, as the pipeline's times are read: calendar fields
 /// checked, in the years times can hold; ValueError saying what is wrong otherwise.
 #[pyfunction]
@@ -528,6 +550,7 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(steps, m)?)?;
     m.add_function(wrap_pyfunction!(iso, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
+    m.add_function(wrap_pyfunction!(index, m)?)?;
     m.add_function(wrap_pyfunction!(process, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(adapter, m)?)?;

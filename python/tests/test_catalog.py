@@ -110,3 +110,17 @@ def test_python_runs_windows_from_a_catalog(tmp_path):
                       inventory=ARCHIVE / "GR.FUR.xml", window=w, device="cpu", quiet=True)
     assert a["exit_code"] == b["exit_code"] == 0 and a["ok"] == 4
     assert products(tmp_path / "cat") == products(tmp_path / "in")
+
+
+def test_python_index_writes_the_clis_catalog(tmp_path):
+    import seisbatch
+    sds, cli_cat = index(tmp_path)
+    got = seisbatch.index(sds, tmp_path / "py.parquet")
+    assert got == {"files": 9, "read": 9, "unchanged": 0, "channels": 3, "segments": 14}
+    a = pq.read_table(tmp_path / "py.parquet").to_pandas()
+    b = pq.read_table(cli_cat).to_pandas()
+    assert a.drop(columns=["file_mtime_ns"]).equals(b.drop(columns=["file_mtime_ns"]))
+    # Again: nothing changed, nothing read.
+    assert seisbatch.index(sds, tmp_path / "py.parquet")["unchanged"] == 9
+    with pytest.raises(ValueError, match="not a folder"):
+        seisbatch.index(tmp_path / "py.parquet", tmp_path / "x.parquet")
