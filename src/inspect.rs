@@ -81,12 +81,12 @@ pub fn describe(steps: &[Step], shape: Shape, gpu: Option<&Caps>) -> Value {
         })
         .collect();
     if let Some(caps) = gpu {
-        v["gpu"] = device(&plan, caps);
+        v["gpu"] = device(&plan, caps, shape.npts);
     }
     v
 }
 
-fn device(plan: &Plan, caps: &Caps) -> Value {
+fn device(plan: &Plan, caps: &Caps, npts: usize) -> Value {
     let mut segments = Vec::new();
     let mut per_trace = 0u64;
     // The largest device footprint of a segment: what a trace needs of --gpu-memory, and the
@@ -156,7 +156,7 @@ fn device(plan: &Plan, caps: &Caps) -> Value {
             "buffers_bytes_per_trace": fp.per_trace,
             "largest_buffer_bytes": fp.largest,
             "gpu_memory_mib_for_one_trace":
-                crate::gpu::runner::budget_for_one(&fp, table_bytes).div_ceil(1 << 20),
+                crate::gpu::runner::budget_for_one(&fp, table_bytes, npts as u64).div_ceil(1 << 20),
         })
     });
     json!({

@@ -185,10 +185,11 @@ fn a_day_trace_is_planned_on_the_device_with_its_memory() {
     let m = &v["gpu"]["device_memory"];
     assert_eq!(m["largest_buffer_bytes"], 17_280_000u64 * 16);
     let need = m["gpu_memory_mib_for_one_trace"].as_u64().unwrap();
-    // Two batches in flight per loop, two loops, the pool an eighth of a loop's share.
+    // Two batches in flight, the pool an eighth of the share; a trace this long takes the
+    // whole budget on one loop, so the default --gpu-memory (2048) holds a 100 Hz day.
     let per_trace = m["buffers_bytes_per_trace"].as_u64().unwrap();
     let share = (per_trace * 2 * 8).div_ceil(7);
-    let want = (2 * share).div_ceil(1 << 20);
-    assert_eq!(need, want, "{m}");
+    assert_eq!(need, share.div_ceil(1 << 20), "{m}");
+    assert!(need <= 2048, "{m}");
     assert_eq!(v["output"]["npts"], 1_728_000);
 }

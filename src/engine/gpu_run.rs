@@ -2,7 +2,7 @@
 //! budget on its own loop (`gpu_loops`), a rotate run's segments each with a driver, the
 //! stream through them, and what the drivers measured and noted.
 
-use super::{gpu_loops, stream, work, Inputs, RunError};
+use super::{stream, work, Inputs, RunError};
 use crate::exec::grouped::Segments;
 use crate::gpu::{self, Gpu};
 use crate::plan::Planner;
@@ -34,7 +34,9 @@ pub(super) fn run_on_gpu(
     // executor loop: while one gathers files, prepares and uploads its batches or
     // waits for its last batch, the other's batches keep the device busy (one driver
     // drains the device at the end of every call).
-    let loops = gpu_loops(cfg.gpu_memory);
+    // An archive run knows its longest window: long traces take the budget on one loop.
+    let longest = ctx.units.iter().map(|u| u.samples).max().unwrap_or(0);
+    let loops = gpu::runner::gpu_loops_for(cfg.gpu_memory, longest);
     // A rotate run: a driver per segment in each loop (the segment's share of it).
     let planners: Vec<&crate::plan::Planner> = if rotate {
         segments.planners().collect()

@@ -43,8 +43,6 @@ use execute::{execute, Shared};
 use totals::{add, merge, FileOutcome, Totals};
 pub use windows::ArchiveRun;
 
-pub use crate::gpu::runner::gpu_loops;
-
 /// The run's input files in walk order (all, or one shard's).
 type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;
 

@@ -36,11 +36,25 @@ pub fn gpu_loops(budget: u64) -> usize {
     }
 }
 
+/// Traces longer than this (5.8 hours at 100 Hz) take the whole budget on one loop: their
+/// batches are a trace or two, whose transforms keep the device busy on their own, and half
+/// the budget would not hold a 100 Hz day at the default --gpu-memory (issue #26).
+pub const LONG_TRACE_SAMPLES: u64 = 1 << 21;
+
+/// `gpu_loops`, for a run whose longest trace has `longest` samples (0: not known).
+pub fn gpu_loops_for(budget: u64, longest: u64) -> usize {
+    if longest > LONG_TRACE_SAMPLES {
+        1
+    } else {
+        gpu_loops(budget)
+    }
+}
+
 /// The least `--gpu-memory` (bytes) with which a trace of footprint `fp` still gets a batch of
 /// its own (`per_batch`): a loop's share less its response-table pool, over the batches in
 /// flight, must hold the trace, and the pool (1 / TABLE_POOL_SHARE of the share) its
 /// `table_bytes` of response table (0: none); the budget is split between `gpu_loops` loops.
-pub fn budget_for_one(fp: &Footprint, table_bytes: u64) -> u64 {
+pub fn budget_for_one(fp: &Footprint, table_bytes: u64, npts: u64) -> u64 {
     let batch = fp.per_trace.saturating_add(fp.fixed);
     let mut share = batch.saturating_mul(IN_FLIGHT as u64);
     if table_bytes > 0 {
@@ -51,7 +65,7 @@ pub fn budget_for_one(fp: &Footprint, table_bytes: u64) -> u64 {
             .max(table_bytes.saturating_mul(TABLE_POOL_SHARE));
     }
     let two = share.saturating_mul(2);
-    if gpu_loops(two) == 2 {
+    if gpu_loops_for(two, npts) == 2 {
         two
     } else {
         share
