@@ -17,8 +17,13 @@ fn archive() -> PathBuf {
     fixture("archive")
 }
 
-/// `seisbatch run chain.toml` over the fixture archive (or its catalog) into `out`.
+/// `seisbatch run chain.toml` over the fixture archive (or its catalog) into `out`, exit 0.
 fn run(out: &Path, source: &[&str], extra: &[&str]) -> std::process::Output {
+    run_exiting(out, source, extra, 0)
+}
+
+/// [`run`], expecting exit `code`.
+fn run_exiting(out: &Path, source: &[&str], extra: &[&str], code: i32) -> std::process::Output {
     let a = archive();
     let o = bin()
         .arg("run")
@@ -32,7 +37,7 @@ fn run(out: &Path, source: &[&str], extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap();
-    exit_in(&o, &[0]);
+    exit_in(&o, &[code]);
     o
 }
 
@@ -607,21 +612,8 @@ fn a_damaged_record_in_a_window_is_named_in_its_own_file() {
     bytes[at..at + 512].fill(0xAB);
     std::fs::write(&f, &bytes).unwrap();
     let out = d.path().join("o");
-    let a = archive();
-    let o = bin()
-        .arg("run")
-        .arg(a.join("chain.toml"))
-        .arg("--input")
-        .arg(&sds)
-        .arg("--inventory")
-        .arg(a.join("GR.FUR.xml"))
-        .args([
-            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    exit_in(&o, &[3]);
+    let src = ["--input".to_string(), sds.display().to_string()];
+    run_exiting(&out, &args(&src), &["--window", W1, "--device", "cpu"], 3);
     let r = report(&out);
     let p = &r["file_problems"][0];
     assert!(
@@ -651,20 +643,8 @@ fn a_damaged_record_in_a_window_is_named_in_its_own_file() {
         &[0],
     );
     let out2 = d.path().join("o2");
-    let o = bin()
-        .arg("run")
-        .arg(a.join("chain.toml"))
-        .arg("--catalog")
-        .arg(&cat)
-        .arg("--inventory")
-        .arg(a.join("GR.FUR.xml"))
-        .args([
-            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
-        ])
-        .arg(&out2)
-        .output()
-        .unwrap();
-    exit_in(&o, &[3]);
+    let src = ["--catalog".to_string(), cat.display().to_string()];
+    run_exiting(&out2, &args(&src), &["--window", W1, "--device", "cpu"], 3);
     assert_eq!(report(&out2)["file_problems"], r["file_problems"]);
     assert_eq!(outputs(&out2).0, outputs(&out).0);
 }
@@ -919,21 +899,8 @@ fn damage_found_while_reading_a_window_is_named_in_its_files_bytes() {
         .set_modified(modified)
         .unwrap();
     let out = d.path().join("o");
-    let a = archive();
-    let o = bin()
-        .arg("run")
-        .arg(a.join("chain.toml"))
-        .arg("--catalog")
-        .arg(&cat)
-        .arg("--inventory")
-        .arg(a.join("GR.FUR.xml"))
-        .args([
-            "--window", W1, "--device", "cpu", "--quiet", "--format", "mseed", "--output",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    exit_in(&o, &[3]);
+    let src = ["--catalog".to_string(), cat.display().to_string()];
+    run_exiting(&out, &args(&src), &["--window", W1, "--device", "cpu"], 3);
     let r = report(&out);
     let probs = r["file_problems"].as_array().unwrap();
     assert_eq!(probs.len(), 1, "{probs:?}");

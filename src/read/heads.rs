@@ -64,7 +64,7 @@ fn scan_padded(padded: &mut [u8], n: usize) -> Heads {
             Ok(Some(h)) => h,
             Ok(None) | Err(_) => {
                 // Resynchronise on the next recognisable header, as the decoder does.
-                let next = next_header(padded, off + 1, n);
+                let next = super::mseed::next_header(padded, off + 1, n);
                 out.problems
                     .push(problem(off, next, "not a readable miniSEED record"));
                 off = next;
@@ -130,16 +130,6 @@ fn problem(a: usize, b: usize, reason: &str) -> Problem {
         bytes: Some((a as u64, b as u64)),
         reason: reason.to_string(),
     }
-}
-
-/// The next byte after `from` where a record header is recognised, or `n`.
-fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
-    (from..n.saturating_sub(40))
-        .find(|&p| {
-            super::record::may_start_record(&padded[p..n])
-                && libmseed::detect_version(&padded[p..n]).is_some()
-        })
-        .unwrap_or(n)
 }
 
 #[cfg(test)]

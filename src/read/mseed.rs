@@ -68,7 +68,7 @@ pub fn read_with(input: &[u8], gaps: Gaps) -> Decoded {
 }
 
 /// The next byte after `from` where libmseed recognises a record header, or `n`.
-fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
+pub(super) fn next_header(padded: &[u8], from: usize, n: usize) -> usize {
     let found = (from..n.saturating_sub(40)).find(|&p| {
         may_start_record(&padded[p..n]) && libmseed::detect_version(&padded[p..n]).is_some()
     });
