@@ -7,7 +7,8 @@
 // CPU twin: src/ops/deconvolve.rs (deconvolve).
 //
 // bindings: 0 params (uniform DeconvolveParams), 1 spec (storage rw, vec2 [count x nfft]),
-//           2 tables (storage read, vec2 [slots x (nfft/2+1)]), 3 slot (storage read, u32 [count])
+//           2 tables (storage read, vec2 [slots x (nfft/2+1)]), 3 slot (storage read, u32 [count]),
+//           9 and 17 spec1, spec2 (spec's parts above the binding limit), 31 parts (uniform Parts)
 // workgroup size 256, one invocation per bin.
 
 struct DeconvolveParams { // keep in sync with gpu::stages::deconvolve::DeconvolveParams
@@ -22,6 +23,41 @@ struct DeconvolveParams { // keep in sync with gpu::stages::deconvolve::Deconvol
 @group(0) @binding(2) var<storage, read> tables: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> slot: array<u32>;
 
+// A spectrum above the device's binding limit comes in up to three parts (as shaders/fft.wgsl):
+// bin i is in part i / len, at i mod len; a whole one has its length past every bin.
+struct Parts { // keep in sync with gpu::kernels::PartStarts
+    data: u32,
+    table: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(9) var<storage, read_write> spec1: array<vec2<f32>>;
+@group(0) @binding(17) var<storage, read_write> spec2: array<vec2<f32>>;
+@group(0) @binding(31) var<uniform> h: Parts;
+
+fn ld_spec(i: u32) -> vec2<f32> {
+    let s = h.data;
+    if i < s {
+        return spec[i];
+    }
+    if i - s < s {
+        return spec1[i - s];
+    }
+    return spec2[i - 2u * s];
+}
+
+fn st_spec(i: u32, v: vec2<f32>) {
+    let s = h.data;
+    if i < s {
+        spec[i] = v;
+    } else if i - s < s {
+        spec1[i - s] = v;
+    } else {
+        spec2[i - 2u * s] = v;
+    }
+}
+
 @compute @workgroup_size(256)
 fn deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
@@ -33,7 +69,7 @@ fn deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let k = g - b * p.nfft;
     let half = p.nfft / 2u;
     let row = slot[b] * (half + 1u);
-    let x = spec[g];
+    let x = ld_spec(g);
     var t: vec2<f32>;
     if k <= half {
         t = tables[row + k];
@@ -45,5 +81,5 @@ fn deconvolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if k == half {
         y = vec2<f32>(length(y), 0.0);
     }
-    spec[g] = y;
+    st_spec(g, y);
 }

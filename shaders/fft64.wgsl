@@ -13,14 +13,16 @@
 //
 // Entry points, workgroup size 256, one invocation per output element (as fft.wgsl):
 //   fft64_pack        src_r (f32 [count x n_in]) -> dst (vec2<f64> [count x n_out]), padded
-//   fft64_pass        src -> dst, one Stockham radix pass; table = W_N^k (f64), k < N
+//   fft64_pass        src -> dst, one Stockham radix pass; table = W_N^k (f64), k < N, factorised
 //   fft64_cmul        dst[k] = k < lim ? src[k] * table[k] : 0 (Bluestein's chirp steps)
 //   fft64_deconvolve  dst (in place, [count x n_in], n_in = nfft) times the trace's response
 //                     table; the Nyquist bin as |.| (ObsPy's `data[-1] = abs(data[-1])`)
 //   fft64_unpack      the real parts of src's first n_out of n_in values, divided by n_in
 //                     in f64 (the inverse transform's 1/N)
 // bindings: 0 params (uniform FftParams), 1 src, 2 dst (vec2<f64>), 3 table (vec2<f64>),
-// 4 src_r, 5 dst_r (f32), 6 responses (vec2<f32> [slots x (nfft/2+1)]), 7 slot (u32 [count]).
+// 4 src_r, 5 dst_r (f32), 6 responses (vec2<f32> [slots x (nfft/2+1)]), 7 slot (u32 [count]),
+// 9 src1, 17 src2, 10 dst1, 18 dst2, 11 table1 (the parts of 1-3 above the binding limit),
+// 31 parts (uniform Parts).
 // A vec2<f64> is two of the f32 executor's 8-byte complex slots: the recorder sizes the
 // complex work buffers twice as long.
 
@@ -33,6 +35,10 @@ struct FftParams { // keep in sync with gpu::kernels::FftParams
     inverse: u32,
     lim: u32,
     scale: f32, // unused here: every scale is computed in f64 from the lengths
+    roots: u32, // fft64_pass: row length B of the factorised twiddles in table
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: FftParams;
@@ -43,6 +49,66 @@ struct FftParams { // keep in sync with gpu::kernels::FftParams
 @group(0) @binding(5) var<storage, read_write> dst_r: array<f32>;
 @group(0) @binding(6) var<storage, read> responses: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read> slot: array<u32>;
+
+// Buffers above the device's binding limit come in parts (issue #26: a 100 Hz day's
+// 17,280,000-point spectrum is 276 MB in f64, where lavapipe binds 128 MiB): element i of
+// src/dst is in part i / len (src, src1, src2) at i mod len, and of table in table or table1;
+// a whole buffer has its length past every index and 16-byte stand-ins as the other parts
+// (gpu::record::PART_STRIDE, gpu::runner).
+struct Parts { // keep in sync with gpu::kernels::PartStarts
+    data: u32,  // length of a part of src/dst, in 8-byte slots (two per vec2<f64>)
+    table: u32, // length of a part of table, in 8-byte slots (two per vec2<f64>)
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(9) var<storage, read> src1: array<vec2<f64>>;
+@group(0) @binding(17) var<storage, read> src2: array<vec2<f64>>;
+@group(0) @binding(10) var<storage, read_write> dst1: array<vec2<f64>>;
+@group(0) @binding(18) var<storage, read_write> dst2: array<vec2<f64>>;
+@group(0) @binding(11) var<storage, read> table1: array<vec2<f64>>;
+@group(0) @binding(31) var<uniform> h: Parts;
+
+fn ld_src(i: u32) -> vec2<f64> {
+    let s = h.data / 2u;
+    if i < s {
+        return src[i];
+    }
+    if i - s < s {
+        return src1[i - s];
+    }
+    return src2[i - 2u * s];
+}
+
+fn ld_dst(i: u32) -> vec2<f64> {
+    let s = h.data / 2u;
+    if i < s {
+        return dst[i];
+    }
+    if i - s < s {
+        return dst1[i - s];
+    }
+    return dst2[i - 2u * s];
+}
+
+fn st_dst(i: u32, v: vec2<f64>) {
+    let s = h.data / 2u;
+    if i < s {
+        dst[i] = v;
+    } else if i - s < s {
+        dst1[i - s] = v;
+    } else {
+        dst2[i - 2u * s] = v;
+    }
+}
+
+fn ld_table(i: u32) -> vec2<f64> {
+    let s = h.table / 2u;
+    if i < s {
+        return table[i];
+    }
+    return table1[i - s];
+}
 
 fn cmul(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
     return vec2<f64>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
@@ -61,7 +127,7 @@ fn fft64_pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if k < p.n_in {
         v.x = f64(src_r[b * p.n_in + k]);
     }
-    dst[g] = v;
+    st_dst(g, v);
 }
 
 // exp(-2 pi i q / R) for R in {2, 3, 4, 5}, q < R (the literals are abstract floats: full
@@ -94,6 +160,13 @@ fn root(radix: u32, q: u32) -> vec2<f64> {
     }
 }
 
+// W_N^k from the factorised table (gpu::fft_plan::roots): W_N^(B floor(k/B)) at B + k/B times
+// W_N^(k mod B) at k mod B.
+fn twiddle(k: u32) -> vec2<f64> {
+    let a = k / p.roots;
+    return cmul(ld_table(p.roots + a), ld_table(k - a * p.roots));
+}
+
 // fft.wgsl's fft_pass in f64 (same Stockham indexing).
 @compute @workgroup_size(256)
 fn fft64_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -112,11 +185,11 @@ fn fft64_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let step = jm * (n / (p.ns * r_n));
     var v: array<vec2<f64>, 25>;
     for (var r = 0u; r < r_n; r++) {
-        var w = table[step * r];
+        var w = twiddle(step * r);
         if p.inverse == 1u {
             w.y = -w.y;
         }
-        v[r] = cmul(src[base + j + r * m], w);
+        v[r] = cmul(ld_src(base + j + r * m), w);
     }
     let out = base + (j / p.ns) * p.ns * r_n + jm;
     for (var q = 0u; q < r_n; q++) {
@@ -126,14 +199,14 @@ fn fft64_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
             if r_n <= 5u {
                 w = root(r_n, (r * q) % r_n);
             } else {
-                w = table[((r * q) % r_n) * m];
+                w = twiddle(((r * q) % r_n) * m);
             }
             if p.inverse == 1u {
                 w.y = -w.y;
             }
             acc += cmul(v[r], w);
         }
-        dst[out + q * p.ns] = acc;
+        st_dst(out + q * p.ns, acc);
     }
 }
 
@@ -148,9 +221,9 @@ fn fft64_cmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let k = g - b * p.n_out;
     var v = vec2<f64>(0.0, 0.0);
     if k < p.lim {
-        v = cmul(src[b * p.n_in + k], table[k]);
+        v = cmul(ld_src(b * p.n_in + k), ld_table(k));
     }
-    dst[g] = v;
+    st_dst(g, v);
 }
 
 // deconvolve.wgsl's multiply in f64: bins above Nyquist take the table's conjugate mirror.
@@ -174,11 +247,11 @@ fn fft64_deconvolve(@builtin(workgroup_id) wid: vec3<u32>,
         t = vec2<f64>(responses[row + nfft - k]);
         t.y = -t.y;
     }
-    var y = cmul(dst[g], t);
+    var y = cmul(ld_dst(g), t);
     if k == half {
         y = vec2<f64>(sqrt(y.x * y.x + y.y * y.y), 0.0);
     }
-    dst[g] = y;
+    st_dst(g, y);
 }
 
 @compute @workgroup_size(256)
@@ -190,5 +263,5 @@ fn fft64_unpack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     }
     let b = g / p.n_out;
     let k = g - b * p.n_out;
-    dst_r[g] = f32(src[b * p.n_in + k].x / f64(p.n_in));
+    dst_r[g] = f32(ld_src(b * p.n_in + k).x / f64(p.n_in));
 }

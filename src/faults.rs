@@ -101,3 +101,19 @@ pub(crate) fn gpu_fail() -> bool {
 pub(crate) fn gpu_fail() -> bool {
     false
 }
+
+/// `SEISBATCH_TEST_GPU_MAX_BINDING=BYTES`: the device is taken to bind at most BYTES (never
+/// more than it does), so a test on lavapipe splits buffers a 40 Hz day needs in halves as a
+/// 100 Hz day's are on it.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn gpu_max_binding() -> Option<u64> {
+    std::env::var("SEISBATCH_TEST_GPU_MAX_BINDING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn gpu_max_binding() -> Option<u64> {
+    None
+}

@@ -114,7 +114,7 @@ fn device(plan: &Plan, caps: &Caps, npts: usize) -> Value {
         match (one, many) {
             (Ok(one), Ok(many)) => {
                 per_trace += many.device_bytes_per_trace();
-                let fp = crate::gpu::runner::Runner::footprint(&one.per_trace);
+                let fp = crate::gpu::runner::Runner::footprint(&one);
                 if footprint.is_none_or(|b| fp.per_trace > b.per_trace) {
                     footprint = Some(fp);
                 }
@@ -152,9 +152,24 @@ fn device(plan: &Plan, caps: &Caps, npts: usize) -> Value {
         }
     }
     let memory = footprint.map(|fp| {
+        let largest = fp.largest.max(fp.table);
+        // The least max_storage_buffer_binding_size that runs one trace: kernels taking parts
+        // take work buffers of up to DATA_PARTS bindings and tables of TABLE_PARTS.
+        let least_binding = if fp.parts {
+            use crate::gpu::sizing::{DATA_PARTS, PART_ALIGN, TABLE_PARTS};
+            fp.largest
+                .div_ceil(DATA_PARTS)
+                .max(fp.table.div_ceil(TABLE_PARTS))
+                .next_multiple_of(PART_ALIGN)
+        } else {
+            largest
+        };
         json!({
             "buffers_bytes_per_trace": fp.per_trace,
             "largest_buffer_bytes": fp.largest,
+            "largest_fft_table_bytes": fp.table,
+            "buffers_in_parts": fp.parts,
+            "least_binding_bytes": least_binding,
             "gpu_memory_mib_for_one_trace":
                 crate::gpu::runner::budget_for_one(&fp, table_bytes, npts as u64).div_ceil(1 << 20),
         })
@@ -267,9 +282,11 @@ pub fn text(v: &Value) -> String {
         let m = &g["device_memory"];
         if !m.is_null() {
             o.push_str(&format!(
-                "  device memory: {:.1} MB of buffers per trace, the largest {:.1} MB (an adapter binding less runs the trace on the CPU path); one trace a batch needs --gpu-memory {} or more\n",
+                "  device memory: {:.1} MB of buffers per trace, the largest {:.1} MB{} (an adapter binding less than {:.1} MB runs the trace on the CPU path); one trace a batch needs --gpu-memory {} or more\n",
                 m["buffers_bytes_per_trace"].as_f64().unwrap_or(0.0) / 1e6,
                 m["largest_buffer_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+                if m["buffers_in_parts"] == true { ", bound in parts" } else { "" },
+                m["least_binding_bytes"].as_f64().unwrap_or(0.0) / 1e6,
                 m["gpu_memory_mib_for_one_trace"]
             ));
         }

@@ -570,8 +570,8 @@ fn a_memory_budget_admits_windows_while_they_fit() {
         &args(&input()),
         &[&seg[..], &["--device", "cpu", "--jobs", "1"]].concat(),
     );
-    // One window of one channel: 3600 s at 40 Hz, 256 bytes a sample modeled (~37 MB).
-    let one = 144_001.0 * 256.0;
+    // One window of one channel: 3600 s at 40 Hz, 160 bytes a sample modeled (~23 MB).
+    let one = 144_001.0 * 160.0;
     for (gb, most) in [("0.000001", 1.2 * one), ("0.08", 80e6)] {
         let out = d.path().join(format!("m{gb}"));
         run(
@@ -588,7 +588,7 @@ fn a_memory_budget_admits_windows_while_they_fit() {
             m["budget_bytes"].as_f64().unwrap(),
             gb.parse::<f64>().unwrap() * 1e9
         );
-        assert_eq!(m["bytes_per_sample_modeled"], 256);
+        assert_eq!(m["bytes_per_sample_modeled"], 160);
         let peak = m["peak_admitted_bytes"].as_f64().unwrap();
         // Below the budget, or one window alone when even that does not fit.
         assert!(peak > 0.8 * one && peak <= most, "{gb} GB: peak {peak}");
@@ -711,6 +711,87 @@ fn a_day_long_noise_chain_equals_obspy_on_the_gpu_path() {
     if common::gpu_available() {
         day_equals_obspy("gpu", common::GPU_REL_L2_TOL);
     }
+}
+
+/// The 40 Hz day through the day chain on the device with the environment `env`: its output
+/// folder and report.
+fn day_on_device(d: &Path, name: &str, env: &[(&str, &str)]) -> (PathBuf, serde_json::Value) {
+    let a = archive();
+    let out = d.join(name);
+    let o = bin()
+        .arg("run")
+        .arg(a.join("chain.toml"))
+        .arg("--input")
+        .arg(a.join("day/sds"))
+        .arg("--inventory")
+        .arg(a.join("GR.FUR.xml"))
+        .arg("--output")
+        .arg(&out)
+        .args(["--format", "mseed", "--quiet", "--device", "gpu"])
+        .args(["--window", "2020-01-05T00:00:00/2020-01-05T23:59:59.975"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let r = report(&out);
+    (out, r)
+}
+
+/// A 100 Hz day's f64 spectrum (276 MB) is above lavapipe's 128 MiB binding limit; with the
+/// device taken to bind 64 or 40 MiB the 40 Hz day's (110.6 MB) are too. They run in two and
+/// three parts (`record::PART_STRIDE`), on the device, with the bytes the whole buffers
+/// give, through the f64 transforms and the f32 radix passes alike.
+#[test]
+fn buffers_above_the_binding_limit_run_in_parts_with_the_same_bytes() {
+    if !common::gpu_available() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    for (fft, limits) in [
+        ("f64", &["67108864", "41943040"][..]),
+        ("passes", &["41943040"][..]),
+    ] {
+        let (whole, r) = day_on_device(
+            d.path(),
+            &format!("{fft}-whole"),
+            &[("SEISBATCH_GPU_FFT", fft)],
+        );
+        assert_eq!(r["traces_on_device"], 1, "{fft}: {}", r["warnings"]);
+        let want = outputs(&whole).0;
+        assert_eq!(want.len(), 1);
+        for limit in limits {
+            let (parts, r) = day_on_device(
+                d.path(),
+                &format!("{fft}-{limit}"),
+                &[
+                    ("SEISBATCH_GPU_FFT", fft),
+                    ("SEISBATCH_TEST_GPU_MAX_BINDING", limit),
+                ],
+            );
+            assert_eq!(r["traces_on_device"], 1, "{fft} {limit}: {}", r["warnings"]);
+            assert_eq!(
+                r["adapter"]["max_storage_binding_bytes"].to_string(),
+                *limit
+            );
+            assert!(
+                outputs(&parts).0 == want,
+                "{fft} {limit}: the parts changed the output"
+            );
+        }
+    }
+    // Below a third of the spectrum, three parts cannot hold it: the CPU path runs the day and
+    // the report says why.
+    let (_, r) = day_on_device(
+        d.path(),
+        "too-small",
+        &[("SEISBATCH_TEST_GPU_MAX_BINDING", "33554432")],
+    );
+    assert_eq!(r["traces_on_device"], 0);
+    assert!(
+        r["warnings"].to_string().contains("binds at most"),
+        "{}",
+        r["warnings"]
+    );
 }
 
 /// `seisbatch plan`'s device memory for a day trace is what the run's batch sizing needs:

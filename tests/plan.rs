@@ -168,7 +168,8 @@ fn a_shape_obspy_refuses_says_why_and_bad_arguments_are_usage_errors() {
 
 /// Issue #26: a 100 Hz day trace through the day-long noise chain is planned whole on the
 /// device (no stage on the CPU path), with what it needs of device memory: a 276,480,000-byte
-/// f64 transform buffer (an adapter must bind that much) and the --gpu-memory for one trace.
+/// f64 transform buffer, bound in parts (an adapter must bind a third of it: lavapipe's 128
+/// MiB does) with a factorised twiddle table, and the --gpu-memory for one trace.
 #[test]
 fn a_day_trace_is_planned_on_the_device_with_its_memory() {
     let v = json(&[
@@ -184,6 +185,11 @@ fn a_day_trace_is_planned_on_the_device_with_its_memory() {
     assert!(segments.iter().all(|s| s["on"] == "gpu"), "{segments:?}");
     let m = &v["gpu"]["device_memory"];
     assert_eq!(m["largest_buffer_bytes"], 17_280_000u64 * 16);
+    // 4157 + 4157 roots (fft_plan::roots) of 16 bytes.
+    assert_eq!(m["largest_fft_table_bytes"], 8314 * 16);
+    assert_eq!(m["buffers_in_parts"], true);
+    assert_eq!(m["least_binding_bytes"], 92_160_000);
+    assert!(m["least_binding_bytes"].as_u64().unwrap() <= 128 << 20);
     let need = m["gpu_memory_mib_for_one_trace"].as_u64().unwrap();
     // Two batches in flight, the pool an eighth of the share; a trace this long takes the
     // whole budget on one loop, so the default --gpu-memory (2048) holds a 100 Hz day.

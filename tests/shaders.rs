@@ -94,7 +94,7 @@ macro_rules! layout {
 
 /// The Rust twin of a shader struct, by the path its "keep in sync with" comment names.
 fn rust_layout(path: &str) -> Option<Layout> {
-    use seisbatch::gpu::kernels::{FftParams, RfftParams};
+    use seisbatch::gpu::kernels::{FftParams, PartStarts, RfftParams};
     use seisbatch::gpu::stages::{
         decimate, deconvolve, detrend, differentiate, filter, integrate, interpolate, normalize,
         remove_sensitivity, resample, taper, trim,
@@ -201,7 +201,17 @@ fn rust_layout(path: &str) -> Option<Layout> {
             radix,
             inverse,
             lim,
-            scale
+            scale,
+            roots,
+            _pad0,
+            _pad1,
+            _pad2
+        }),
+        "gpu::kernels::PartStarts" => layout!(PartStarts {
+            data,
+            table,
+            _pad0,
+            _pad1
         }),
         "gpu::kernels::RfftParams" => layout!(RfftParams {
             n,

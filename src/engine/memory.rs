@@ -7,10 +7,11 @@
 
 /// Peak host memory of one trace through a chain on the CPU path, per input sample: measured
 /// on 100 Hz day traces through the noise chain (demean, linear detrend, taper,
-/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26): ~60 bytes per
-/// point of remove_response's transform, whose length is 2x the samples (131 bytes per
-/// sample) or, by ObsPy's rule, the next power of two (up to 4x: 229), 256 for a run of both.
-pub const PEAK_BYTES_PER_SAMPLE: u64 = 256;
+/// remove_response VEL, band-pass, decimate; docs/BENCHMARKS.md, issue #26): a trace alone
+/// 74 bytes per sample where remove_response's transform is 2x the samples, 137 where ObsPy's
+/// rule makes it the next power of two (3.9x), the FFT plan's tables (shared by every job)
+/// included; 160 covers both with a margin.
+pub const PEAK_BYTES_PER_SAMPLE: u64 = 160;
 
 /// The default budget: three quarters of the memory this process may use (the smaller of the
 /// machine's and its cgroup's limit), or 8 GiB when neither can be read.

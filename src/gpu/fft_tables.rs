@@ -1,13 +1,18 @@
-//! The FFT tables that live on the device across batches (twiddles, Bluestein chirps and
-//! their filters, in f32 and f64), computed once per length from the host's f64 tables
-//! (`gpu::fft_plan`) and kept by the runner.
+//! The FFT tables that live on the device across batches (twiddles whole for rfft.wgsl and
+//! factorised for the radix passes, Bluestein chirps and their filters, in f32 and f64),
+//! computed once per length from the host's f64 tables (`gpu::fft_plan`) and kept by the
+//! runner. A table above the binding limit (a Bluestein chirp of a long trace) is kept in two
+//! parts, read by the kernels that take parts (`record::PART_STRIDE`).
 
 use std::collections::HashMap;
 
 use wgpu::util::DeviceExt;
 
 use super::fft_plan as fft;
+use super::pool::Parts;
 use super::record::Buf;
+use super::sizing::TABLE_PARTS;
+use super::{Gpu, GpuError};
 
 /// A storage buffer holding `bytes` (padded to wgpu's minimum and a multiple of 4).
 pub fn storage(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -20,101 +25,94 @@ pub fn storage(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer
     })
 }
 
-type Pair = (wgpu::Buffer, wgpu::Buffer);
+/// `bytes` as one storage buffer, or in parts above the device's binding limit.
+fn storage_parts(gpu: &Gpu, label: &str, bytes: &[u8]) -> Result<Parts, GpuError> {
+    Parts::make(&gpu.limits, bytes.len() as u64, TABLE_PARTS, |r| {
+        let at = |x: u64| usize::try_from(x).unwrap_or(usize::MAX).min(bytes.len());
+        storage(&gpu.device, label, &bytes[at(r.start)..at(r.end)])
+    })
+}
+
+/// The tables of one precision: twiddles by length, chirps and their filters by (length,
+/// direction).
+#[derive(Default)]
+struct Set {
+    twiddles: HashMap<usize, Parts>,
+    roots: HashMap<usize, Parts>,
+    chirps: HashMap<(usize, bool), (Parts, Parts)>,
+}
 
 #[derive(Default)]
 pub struct FftTables {
-    twiddles: HashMap<usize, wgpu::Buffer>,
-    chirps: HashMap<(usize, bool), Pair>,
-    twiddles64: HashMap<usize, wgpu::Buffer>,
-    chirps64: HashMap<(usize, bool), Pair>,
+    f32: Set,
+    f64: Set,
 }
 
 impl FftTables {
-    pub fn get(&mut self, device: &wgpu::Device, b: Buf) -> wgpu::Buffer {
+    /// One of the six FFT tables (`Buf::is_fft_table`), uploaded on first use.
+    pub fn get(&mut self, gpu: &Gpu, b: Buf) -> Result<Parts, GpuError> {
+        let (set, wide) = match b {
+            Buf::Roots64(_) | Buf::Chirp64(..) | Buf::ChirpFilter64(..) => (&mut self.f64, true),
+            _ => (&mut self.f32, false),
+        };
         match b {
-            Buf::Chirp(n, inv) => self.chirp(device, n, inv).0,
-            Buf::ChirpFilter(n, inv) => self.chirp(device, n, inv).1,
-            Buf::Twiddles(n) => self.twiddle(device, n),
-            Buf::Chirp64(n, inv) => self.chirp64(device, n, inv).0,
-            Buf::ChirpFilter64(n, inv) => self.chirp64(device, n, inv).1,
-            Buf::Twiddles64(n) => self.twiddle64(device, n),
-            // Only called with the six above.
-            _ => self.twiddle(device, 1),
+            Buf::Twiddles(n) => {
+                if let Some(t) = set.twiddles.get(&n) {
+                    return Ok(t.clone());
+                }
+                let t =
+                    storage_parts(gpu, "fft twiddles", bytemuck::cast_slice(&fft::twiddles(n)))?;
+                set.twiddles.insert(n, t.clone());
+                Ok(t)
+            }
+            Buf::Roots(n) | Buf::Roots64(n) => {
+                if let Some(t) = set.roots.get(&n) {
+                    return Ok(t.clone());
+                }
+                let t = if wide {
+                    storage_parts(gpu, "fft64 roots", bytemuck::cast_slice(&fft::roots64(n)))
+                } else {
+                    storage_parts(gpu, "fft roots", bytemuck::cast_slice(&fft::roots(n)))
+                }?;
+                set.roots.insert(n, t.clone());
+                Ok(t)
+            }
+            Buf::Chirp(n, inv)
+            | Buf::Chirp64(n, inv)
+            | Buf::ChirpFilter(n, inv)
+            | Buf::ChirpFilter64(n, inv) => {
+                let filter = matches!(b, Buf::ChirpFilter(..) | Buf::ChirpFilter64(..));
+                if let Some((w, f)) = set.chirps.get(&(n, inv)) {
+                    return Ok(if filter { f.clone() } else { w.clone() });
+                }
+                let m = fft::next_smooth(2 * n - 1);
+                let (w, f) = if wide {
+                    (
+                        storage_parts(
+                            gpu,
+                            "fft64 chirp",
+                            bytemuck::cast_slice(&fft::chirp64(n, inv)),
+                        )?,
+                        storage_parts(
+                            gpu,
+                            "fft64 chirp filter",
+                            bytemuck::cast_slice(&fft::chirp_filter64(n, m, inv)),
+                        )?,
+                    )
+                } else {
+                    (
+                        storage_parts(gpu, "fft chirp", bytemuck::cast_slice(&fft::chirp(n, inv)))?,
+                        storage_parts(
+                            gpu,
+                            "fft chirp filter",
+                            bytemuck::cast_slice(&fft::chirp_filter(n, m, inv)),
+                        )?,
+                    )
+                };
+                set.chirps.insert((n, inv), (w.clone(), f.clone()));
+                Ok(if filter { f } else { w })
+            }
+            other => Err(GpuError::Device(format!("{other:?} is not an FFT table"))),
         }
-    }
-
-    fn twiddle(&mut self, device: &wgpu::Device, n: usize) -> wgpu::Buffer {
-        if let Some(b) = self.twiddles.get(&n) {
-            return b.clone();
-        }
-        let b = storage(
-            device,
-            "fft twiddles",
-            bytemuck::cast_slice(&fft::twiddles(n)),
-        );
-        self.twiddles.insert(n, b.clone());
-        b
-    }
-
-    fn chirp(
-        &mut self,
-        device: &wgpu::Device,
-        n: usize,
-        inverse: bool,
-    ) -> (wgpu::Buffer, wgpu::Buffer) {
-        if let Some(b) = self.chirps.get(&(n, inverse)) {
-            return b.clone();
-        }
-        let m = fft::next_smooth(2 * n - 1);
-        let w = storage(
-            device,
-            "fft chirp",
-            bytemuck::cast_slice(&fft::chirp(n, inverse)),
-        );
-        let f = storage(
-            device,
-            "fft chirp filter",
-            bytemuck::cast_slice(&fft::chirp_filter(n, m, inverse)),
-        );
-        self.chirps.insert((n, inverse), (w.clone(), f.clone()));
-        (w, f)
-    }
-
-    fn twiddle64(&mut self, device: &wgpu::Device, n: usize) -> wgpu::Buffer {
-        if let Some(b) = self.twiddles64.get(&n) {
-            return b.clone();
-        }
-        let b = storage(
-            device,
-            "fft64 twiddles",
-            bytemuck::cast_slice(&fft::twiddles64(n)),
-        );
-        self.twiddles64.insert(n, b.clone());
-        b
-    }
-
-    fn chirp64(
-        &mut self,
-        device: &wgpu::Device,
-        n: usize,
-        inverse: bool,
-    ) -> (wgpu::Buffer, wgpu::Buffer) {
-        if let Some(b) = self.chirps64.get(&(n, inverse)) {
-            return b.clone();
-        }
-        let m = fft::next_smooth(2 * n - 1);
-        let w = storage(
-            device,
-            "fft64 chirp",
-            bytemuck::cast_slice(&fft::chirp64(n, inverse)),
-        );
-        let f = storage(
-            device,
-            "fft64 chirp filter",
-            bytemuck::cast_slice(&fft::chirp_filter64(n, m, inverse)),
-        );
-        self.chirps64.insert((n, inverse), (w.clone(), f.clone()));
-        (w, f)
     }
 }

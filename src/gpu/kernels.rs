@@ -21,6 +21,23 @@ pub struct FftParams {
     pub inverse: u32,
     pub lim: u32,
     pub scale: f32,
+    /// fft_pass: the row length B of the factorised twiddles (`fft_plan::roots`).
+    pub roots: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// shaders/fft.wgsl, fft64.wgsl and deconvolve.wgsl `Parts`: the length of a part of the work
+/// buffers (`data`) and of the FFT table (`table`) a dispatch binds, where part 1 starts, in
+/// 8-byte slots; u32::MAX for a whole buffer (`gpu::record::PART_STRIDE`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct PartStarts {
+    pub data: u32,
+    pub table: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
 }
 
 /// shaders/rfft.wgsl `RfftParams`.

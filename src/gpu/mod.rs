@@ -175,6 +175,10 @@ impl Gpu {
             }
         });
         let kernels = Kernels::new(&device, f64, limits.max_compute_workgroup_storage_size);
+        let max_binding = crate::faults::gpu_max_binding()
+            .map_or(limits.max_storage_buffer_binding_size, |b| {
+                b.min(limits.max_storage_buffer_binding_size)
+            });
         let info = AdapterSummary {
             name: ai.name.clone(),
             backend: format!("{:?}", ai.backend),
@@ -182,7 +186,7 @@ impl Gpu {
             driver: ai.driver.clone(),
             driver_info: ai.driver_info.clone(),
             shader_f64: f64,
-            max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
+            max_storage_binding_bytes: max_binding,
             max_buffer_bytes: limits.max_buffer_size,
         };
         Ok(Gpu {
@@ -190,7 +194,7 @@ impl Gpu {
             queue,
             info,
             limits: DeviceLimits {
-                max_binding: limits.max_storage_buffer_binding_size,
+                max_binding,
                 max_buffer: limits.max_buffer_size,
                 max_groups_per_dim: limits.max_compute_workgroups_per_dimension,
             },

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::record::PerTrace;
+use super::sizing::{largest_allowed, part_bytes, LayoutError, DATA_PARTS};
 use super::{to_f32, Gpu, GpuError};
 use crate::response::cache::Table;
 
@@ -17,7 +18,7 @@ use crate::response::cache::Table;
 /// only reference (its batch was collected, or dropped after an error).
 pub struct WorkSet {
     pub real: [wgpu::Buffer; 2],
-    pub complex: [wgpu::Buffer; 3],
+    pub complex: [Parts; 3],
     pub fit: wgpu::Buffer,
     pub state: wgpu::Buffer,
     /// MAP_WRITE | COPY_SRC, host memory: samples are converted straight into it.
@@ -30,9 +31,85 @@ pub struct WorkSet {
     pub mapped: Mutex<(bool, Option<wgpu::SubmissionIndex>)>,
 }
 
-fn fits(need: &PerTrace, cap: &PerTrace) -> bool {
+/// A buffer, whole or, above the device's binding limit, in parts of `sizing::part_bytes` bytes
+/// (the last one the rest): the kernels of `record::SPLIT_KERNELS` see part k of the buffer at
+/// binding b at b + k `record::PART_STRIDE`.
+#[derive(Clone)]
+pub struct Parts {
+    pub lo: wgpu::Buffer,
+    pub upper: Vec<wgpu::Buffer>,
+}
+
+impl Parts {
+    /// A buffer already made whole.
+    pub fn whole(b: &wgpu::Buffer) -> Parts {
+        Parts {
+            lo: b.clone(),
+            upper: Vec::new(),
+        }
+    }
+
+    /// `bytes` of buffer in at most `max_parts` parts (an error past that), made by `make`
+    /// from each part's byte range.
+    pub fn make(
+        limits: &super::sizing::DeviceLimits,
+        bytes: u64,
+        max_parts: u64,
+        mut make: impl FnMut(std::ops::Range<u64>) -> wgpu::Buffer,
+    ) -> Result<Parts, GpuError> {
+        let whole = limits.max_binding.min(limits.max_buffer);
+        if bytes <= whole {
+            return Ok(Parts::whole(&make(0..bytes)));
+        }
+        let part = part_bytes(whole);
+        if part == 0 || bytes > largest_allowed(limits, max_parts) {
+            return Err(GpuError::Layout(LayoutError::OverBinding {
+                need: bytes,
+                max: largest_allowed(limits, max_parts),
+            }));
+        }
+        let mut starts = (0..bytes).step_by(usize::try_from(part).unwrap_or(usize::MAX));
+        let lo = make(starts.next().map_or(0..0, |a| a..(a + part).min(bytes)));
+        let upper = starts.map(|a| make(a..(a + part).min(bytes))).collect();
+        Ok(Parts { lo, upper })
+    }
+
+    /// Where part 1 starts, in 8-byte slots (`kernels::PartStarts`); u32::MAX if whole.
+    pub fn split_slots(&self) -> u32 {
+        if self.upper.is_empty() {
+            u32::MAX
+        } else {
+            u32::try_from(self.lo.size() / 8).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// Bytes a kernel that binds only the first part may use.
+    fn whole_bytes(&self) -> u64 {
+        if self.upper.is_empty() {
+            u64::MAX
+        } else {
+            self.lo.size()
+        }
+    }
+
+    /// Every part, the first one first.
+    pub fn all(&self) -> impl Iterator<Item = &wgpu::Buffer> {
+        std::iter::once(&self.lo).chain(&self.upper)
+    }
+}
+
+/// Whether a set holds a batch of `need`; a program that does not take its buffers in parts
+/// (`parts` false) only fits a set whose complex buffers are whole or whose first parts hold
+/// the batch.
+fn fits(need: &PerTrace, set: &WorkSet, parts: bool) -> bool {
+    let cap = &set.cap;
+    let complex_cap = if parts {
+        cap.complex
+    } else {
+        cap.complex.min(set.complex[0].whole_bytes())
+    };
     need.real <= cap.real
-        && need.complex <= cap.complex
+        && need.complex <= complex_cap
         && need.fit <= cap.fit
         && need.state <= cap.state
         && need.upload <= cap.upload
@@ -58,9 +135,14 @@ pub struct Sets {
 impl Sets {
     /// A free buffer set at least `need` large, its upload buffer mapped. Free sets too small
     /// are dropped first, so the device holds at most IN_FLIGHT + 1 sets.
-    pub fn acquire(&mut self, gpu: &Gpu, need: PerTrace) -> Result<Arc<WorkSet>, GpuError> {
+    pub fn acquire(
+        &mut self,
+        gpu: &Gpu,
+        need: PerTrace,
+        parts: bool,
+    ) -> Result<Arc<WorkSet>, GpuError> {
         self.sets
-            .retain(|s| Arc::strong_count(s) > 1 || fits(&need, &s.cap));
+            .retain(|s| Arc::strong_count(s) > 1 || fits(&need, s, parts));
         let free = self
             .sets
             .iter()
@@ -71,15 +153,22 @@ impl Sets {
             None => {
                 use wgpu::BufferUsages as U;
                 let rw = U::STORAGE | U::COPY_DST | U::COPY_SRC;
+                // The device's limit, not a chosen share: sizing sends a program that keeps
+                // its buffers whole batches that fit one binding.
+                let complex = |label| {
+                    Parts::make(&gpu.limits, need.complex, DATA_PARTS, |r| {
+                        buffer(gpu, label, r.end - r.start, rw)
+                    })
+                };
                 let s = Arc::new(WorkSet {
                     real: [
                         buffer(gpu, "real 0", need.real, rw),
                         buffer(gpu, "real 1", need.real, rw),
                     ],
                     complex: [
-                        buffer(gpu, "complex 0", need.complex, rw),
-                        buffer(gpu, "complex 1", need.complex, rw),
-                        buffer(gpu, "complex 2", need.complex, rw),
+                        complex("complex 0")?,
+                        complex("complex 1")?,
+                        complex("complex 2")?,
                     ],
                     fit: buffer(gpu, "detrend fit", need.fit, U::STORAGE),
                     state: buffer(gpu, "filter state", need.state, U::STORAGE),

@@ -7,15 +7,16 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use wgpu::util::DeviceExt;
 
-use super::pool::{self, Responses, Sets, WorkSet, TABLE_POOL_SHARE};
+use super::pool::{self, Parts, Responses, Sets, WorkSet, TABLE_POOL_SHARE};
 use super::readback::{self, InFlight};
-use super::record::{self, Buf, Caps, PerTrace, Program};
+use super::record::{self, Buf, Caps, Program};
 use super::sizing::{self, Footprint};
 use super::{Gpu, GpuError};
 use crate::plan::Plan;
 use crate::response::cache::Table;
+
+mod bind;
 
 pub use readback::{RunnerTimes, StageTime};
 
@@ -88,6 +89,8 @@ pub struct Runner<'g> {
     fft_tables: super::fft_tables::FftTables,
     responses: Responses,
     sets: Sets,
+    /// The stand-ins for parts a buffer does not have, by binding (`Runner::stand_in`).
+    stand_ins: HashMap<u32, wgpu::Buffer>,
     clock: u64,
     /// Tests: fill every work buffer with NaN before the batch, so an element a kernel
     /// forgets to write shows up as NaN in the output instead of a plausible zero.
@@ -120,6 +123,7 @@ impl<'g> Runner<'g> {
             fft_tables: Default::default(),
             responses: Responses::default(),
             sets: Sets::default(),
+            stand_ins: HashMap::new(),
             clock: 0,
             poison: false,
             profile: false,
@@ -143,12 +147,23 @@ impl<'g> Runner<'g> {
     }
 
     /// Bytes per trace and shared of a program's buffers, for `sizing::traces_per_batch`.
-    pub fn footprint(p: &PerTrace) -> Footprint {
+    pub fn footprint(prog: &Program) -> Footprint {
+        let p = &prog.per_trace;
+        let parts = prog.takes_parts();
+        // The real buffers stay whole: in parts, a batch's must fit one binding, which
+        // DATA_PARTS times them within DATA_PARTS bindings' worth ensures.
+        let real = if parts {
+            p.real.saturating_mul(sizing::DATA_PARTS)
+        } else {
+            p.real
+        };
         Footprint {
             per_trace: 2 * p.real + 3 * p.complex + p.fit + p.state + p.download,
-            largest: p.real.max(p.complex),
+            largest: real.max(p.complex),
             largest_elements: (p.real / 4).max(p.complex / 8),
             fixed: 0,
+            table: prog.largest_fft_table(),
+            parts,
         }
     }
 
@@ -159,7 +174,7 @@ impl<'g> Runner<'g> {
         for seg in record::segments(plan, &caps) {
             if seg.host.is_none() {
                 let prog = record::record(plan, seg.stages, 1, &caps).map_err(GpuError::Device)?;
-                let fp = Self::footprint(&prog.per_trace);
+                let fp = Self::footprint(&prog);
                 if best.is_none_or(|b| fp.per_trace > b.per_trace) {
                     best = Some(fp);
                 }
@@ -183,7 +198,7 @@ impl<'g> Runner<'g> {
                 self.budget / TABLE_POOL_SHARE
             };
             per = per.min(sizing::traces_per_batch(
-                &Self::footprint(&prog.per_trace),
+                &Self::footprint(&prog),
                 &self.gpu.limits,
                 self.budget.saturating_sub(pool) / IN_FLIGHT as u64,
             )?);
@@ -278,61 +293,6 @@ impl<'g> Runner<'g> {
         super::fft_tables::storage(&self.gpu.device, label, bytes)
     }
 
-    fn uniform(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
-        self.gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytes,
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
-    }
-
-    /// One dispatch's pipeline and bind group (`entries`: binding -> buffer, the uniform
-    /// included).
-    fn encode(
-        &self,
-        d: &record::Dispatch,
-        entries: &[(u32, wgpu::Buffer)],
-        stage: usize,
-        label: &'static str,
-    ) -> Result<readback::Encoded, GpuError> {
-        let pipeline = self
-            .gpu
-            .kernels
-            .get(d.kernel)
-            .ok_or_else(|| GpuError::Device(format!("no kernel {}", d.kernel)))?;
-        let layout = pipeline.get_bind_group_layout(0);
-        let bind_entries: Vec<wgpu::BindGroupEntry> = entries
-            .iter()
-            .map(|(binding, buf)| wgpu::BindGroupEntry {
-                binding: *binding,
-                resource: buf.as_entire_binding(),
-            })
-            .collect();
-        let bind = self
-            .gpu
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(d.kernel),
-                layout: &layout,
-                entries: &bind_entries,
-            });
-        Ok(readback::Encoded {
-            pipeline: pipeline.clone(),
-            bind,
-            groups: d.groups,
-            stage,
-            label,
-        })
-    }
-
-    /// The FFT tables kept on the device across batches (computed in f64 by `plan::fft`,
-    /// rounded once to f32).
-    fn fft_table(&mut self, b: Buf) -> wgpu::Buffer {
-        self.fft_tables.get(&self.gpu.device, b)
-    }
-
     /// Samples of `traces` (f64) rounded to f32 straight into the mapped upload buffer, on
     /// all cores, each trace centred first when the program says so.
     fn fill_upload(set: &WorkSet, prog: &Program, traces: &[&[f64]]) -> Result<u64, GpuError> {
@@ -398,14 +358,17 @@ impl<'g> Runner<'g> {
         self.clock += 1;
         self.times.batches += 1;
         let t_start = std::time::Instant::now();
-        let set = self.sets.acquire(self.gpu, prog.need())?;
+        let set = self
+            .sets
+            .acquire(self.gpu, prog.need(), prog.takes_parts())?;
         let up_bytes = Self::fill_upload(&set, prog, traces)?;
         set.upload.unmap();
         if let Ok(mut st) = set.mapped.lock() {
             st.0 = false;
         }
         if self.poison {
-            for buf in set.real.iter().chain(set.complex.iter()) {
+            let parts = set.complex.iter().flat_map(Parts::all);
+            for buf in set.real.iter().chain(parts) {
                 let nan = vec![0xffu8; usize::try_from(buf.size()).unwrap_or(0)];
                 self.gpu.queue.write_buffer(buf, 0, &nan);
             }
@@ -447,40 +410,39 @@ impl<'g> Runner<'g> {
                 Buf::Slots(r) => resident.get(r),
                 _ => None,
             });
-            let mut entries: Vec<(u32, wgpu::Buffer)> = Vec::with_capacity(d.bind.len() + 1);
-            entries.push((d.params.0, self.uniform(d.kernel, &d.params.1)));
-            for &(binding, b) in &d.bind {
-                let buf = match b {
-                    Buf::Real(i) => set.real[i].clone(),
+            let entries = self.entries(d, |me, b| {
+                let whole = Parts::whole;
+                Ok(match b {
+                    Buf::Real(i) => whole(&set.real[i]),
                     Buf::Complex(i) => set.complex[i].clone(),
-                    Buf::Fit => set.fit.clone(),
-                    Buf::FilterState => set.state.clone(),
-                    Buf::Table(i) => consts[i].clone(),
+                    Buf::Fit => whole(&set.fit),
+                    Buf::FilterState => whole(&set.state),
+                    Buf::Table(i) => whole(&consts[i]),
                     Buf::Twiddles(_)
                     | Buf::Chirp(..)
                     | Buf::ChirpFilter(..)
-                    | Buf::Twiddles64(_)
+                    | Buf::Roots(_)
+                    | Buf::Roots64(_)
                     | Buf::Chirp64(..)
-                    | Buf::ChirpFilter64(..) => self.fft_table(b),
+                    | Buf::ChirpFilter64(..) => me.fft_table(b)?,
                     Buf::Responses(_) | Buf::Slots(_) => {
                         let Some((pool, slots)) = resp else {
                             return Err(GpuError::Device("response slots missing".into()));
                         };
                         if matches!(b, Buf::Slots(_)) {
-                            slots.clone()
+                            whole(slots)
                         } else {
-                            pool.clone()
+                            whole(pool)
                         }
                     }
-                };
-                entries.push((binding, buf));
-            }
+                })
+            })?;
             let label = plan.stages[d.stage].stage.name();
             encoded.push(self.encode(d, &entries, d.stage - prog.stages.start, label)?);
         }
         let result = match prog.output {
             Buf::Real(i) => set.real[i].clone(),
-            Buf::Complex(i) => set.complex[i].clone(),
+            Buf::Complex(i) if set.complex[i].upper.is_empty() => set.complex[i].lo.clone(),
             _ => {
                 return Err(GpuError::Device(
                     "program output is not a work buffer".into(),
@@ -539,7 +501,12 @@ impl<'g> Runner<'g> {
         }
         let prog =
             record::complex_fft(n, count, inverse, &self.caps()).map_err(GpuError::Device)?;
-        let set = self.sets.acquire(self.gpu, prog.need())?;
+        let set = self.sets.acquire(self.gpu, prog.need(), false)?;
+        if set.complex.iter().any(|c| !c.upper.is_empty()) {
+            return Err(GpuError::Device(
+                "run_fft keeps its buffers whole: a batch above the binding limit".into(),
+            ));
+        }
         // This program uploads with write_buffer, not through the mapped buffer.
         set.upload.unmap();
         if let Ok(mut st) = set.mapped.lock() {
@@ -547,25 +514,21 @@ impl<'g> Runner<'g> {
         }
         if self.poison {
             for buf in set.complex.iter() {
-                let nan = vec![0xffu8; usize::try_from(buf.size()).unwrap_or(0)];
-                self.gpu.queue.write_buffer(buf, 0, &nan);
+                let nan = vec![0xffu8; usize::try_from(buf.lo.size()).unwrap_or(0)];
+                self.gpu.queue.write_buffer(&buf.lo, 0, &nan);
             }
         }
         let flat: Vec<[f32; 2]> = input.iter().flatten().copied().collect();
         self.gpu
             .queue
-            .write_buffer(&set.complex[0], 0, bytemuck::cast_slice(&flat));
+            .write_buffer(&set.complex[0].lo, 0, bytemuck::cast_slice(&flat));
         let mut encoded = Vec::new();
         for d in &prog.dispatches {
-            let mut entries = vec![(d.params.0, self.uniform(d.kernel, &d.params.1))];
-            for &(binding, b) in &d.bind {
-                let buf = match b {
-                    Buf::Complex(i) => set.complex[i].clone(),
-                    b if b.is_fft_table() => self.fft_table(b),
-                    other => return Err(GpuError::Device(format!("fft program binds {other:?}"))),
-                };
-                entries.push((binding, buf));
-            }
+            let entries = self.entries(d, |me, b| match b {
+                Buf::Complex(i) => Ok(set.complex[i].clone()),
+                b if b.is_fft_table() => me.fft_table(b),
+                other => Err(GpuError::Device(format!("fft program binds {other:?}"))),
+            })?;
             encoded.push(self.encode(d, &entries, 0, "fft")?);
         }
         let Buf::Complex(k) = prog.output else {
@@ -583,7 +546,7 @@ impl<'g> Runner<'g> {
             false,
             &encoded,
             None,
-            &set.complex[k],
+            &set.complex[k].lo,
             staging,
             bytes,
         );

@@ -20,13 +20,43 @@ pub struct DeviceLimits {
 
 /// Bytes a batch needs: `fixed` once (shared tables), plus per trace the sum of its buffers,
 /// of which the largest single one (`largest`, with `elements` 4- or 8-byte elements) is what
-/// hits the binding limit and the u32 index range of the shaders.
+/// hits the binding limit and the u32 index range of the shaders. `table`: the largest FFT
+/// table the batch binds. With `parts` (every kernel binding them takes its work buffers and
+/// table in parts: `record::PART_STRIDE`) those may be up to DATA_PARTS and TABLE_PARTS
+/// bindings' worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footprint {
     pub per_trace: u64,
     pub largest: u64,
     pub largest_elements: u64,
     pub fixed: u64,
+    pub table: u64,
+    pub parts: bool,
+}
+
+/// Parts a complex work buffer may come in (a 100 Hz day's f64 spectrum, 276 MB, takes three
+/// of lavapipe's 128 MiB bindings), and an FFT table (a Bluestein chirp; the radix passes'
+/// twiddles are factorised, ~2 sqrt(N) values): the kernels bind each part, and 3 + 3 + 2
+/// storage buffers is what WebGPU's default of 8 per stage allows.
+pub const DATA_PARTS: u64 = 3;
+pub const TABLE_PARTS: u64 = 2;
+
+/// Alignment of the boundaries between a buffer's parts: a whole number of f64 complex values,
+/// and of wgpu's copy and offset alignments.
+pub const PART_ALIGN: u64 = 256;
+
+/// Bytes of each part but the last of a buffer split at the device's limit (`whole`: the most one
+/// binding and one buffer may hold).
+pub fn part_bytes(whole: u64) -> u64 {
+    whole / PART_ALIGN * PART_ALIGN
+}
+
+/// The largest buffer in at most `parts` parts: all but the last of `part_bytes` bytes.
+pub fn largest_allowed(limits: &DeviceLimits, parts: u64) -> u64 {
+    let whole = limits.max_binding.min(limits.max_buffer);
+    part_bytes(whole)
+        .saturating_mul(parts.max(1) - 1)
+        .saturating_add(whole)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,12 +82,22 @@ pub fn traces_per_batch(
             have,
         });
     }
-    let max_one = limits.max_binding.min(limits.max_buffer);
+    let (data, table) = match fp.parts {
+        true => (DATA_PARTS, TABLE_PARTS),
+        false => (1, 1),
+    };
+    let max_one = largest_allowed(limits, data);
     let largest = fp.largest.max(1);
     if largest > max_one {
         return Err(LayoutError::OverBinding {
             need: largest,
             max: max_one,
+        });
+    }
+    if fp.table > largest_allowed(limits, table) {
+        return Err(LayoutError::OverBinding {
+            need: fp.table,
+            max: largest_allowed(limits, table),
         });
     }
     let by_budget = have / per_trace;
@@ -152,6 +192,8 @@ mod tests {
             largest: 240_000 * 8,
             largest_elements: 240_000,
             fixed: 0,
+            table: 240_000 * 8,
+            parts: false,
         };
         // Budget: 1 GiB / 6.72 MB = 159 traces on a device that binds 2 GiB.
         let big = DeviceLimits {
@@ -184,6 +226,8 @@ mod tests {
             largest: 600,
             largest_elements: 150,
             fixed: 100,
+            table: 0,
+            parts: false,
         };
         assert_eq!(
             traces_per_batch(&fp, &LIMITS, 1099),
@@ -204,6 +248,59 @@ mod tests {
                 max: 500
             })
         ));
+    }
+
+    #[test]
+    fn buffers_in_parts_reach_three_bindings() {
+        // A 100 Hz day through f64 passes: nfft 17,280,000, 276,480,000 bytes of spectrum,
+        // on a device binding 128 MiB (lavapipe); its factorised twiddles are 133 kB.
+        let day = Footprint {
+            per_trace: 2 * 34_560_000 + 3 * 276_480_000,
+            largest: 276_480_000,
+            largest_elements: 34_560_000,
+            fixed: 0,
+            table: 133_024,
+            parts: true,
+        };
+        let lavapipe = DeviceLimits {
+            max_binding: 128 << 20,
+            max_buffer: u64::MAX,
+            max_groups_per_dim: 65_535,
+        };
+        assert_eq!(largest_allowed(&lavapipe, DATA_PARTS), 3 * (128 << 20));
+        assert_eq!(traces_per_batch(&day, &lavapipe, 4 << 30), Ok(1));
+        // Without parts the same trace is over the binding, naming the largest buffer.
+        let whole = Footprint {
+            parts: false,
+            ..day
+        };
+        assert_eq!(
+            traces_per_batch(&whole, &lavapipe, 4 << 30),
+            Err(LayoutError::OverBinding {
+                need: 276_480_000,
+                max: 128 << 20
+            })
+        );
+        // Past three bindings of spectrum, or two of table, is refused too.
+        let nfft_2_25 = Footprint {
+            largest: (1 << 25) * 16,
+            ..day
+        };
+        assert!(traces_per_batch(&nfft_2_25, &lavapipe, 8 << 30).is_err());
+        let huge_table = Footprint {
+            table: 2 * (128 << 20) + 1,
+            ..day
+        };
+        assert!(traces_per_batch(&huge_table, &lavapipe, 4 << 30).is_err());
+        // The parts stay aligned where the limit is not.
+        let odd = DeviceLimits {
+            max_binding: 1000,
+            max_buffer: 1000,
+            max_groups_per_dim: 65_535,
+        };
+        assert_eq!(part_bytes(1000), 768);
+        assert_eq!(largest_allowed(&odd, 3), 2536);
+        assert_eq!(largest_allowed(&odd, 1), 1000);
     }
 
     #[test]

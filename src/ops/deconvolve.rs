@@ -83,7 +83,13 @@ pub fn deconvolve_with<T: AsRef<[C]>, E>(
     table: impl FnOnce() -> Result<T, E>,
 ) -> Result<(), E> {
     let n = x.len();
-    fft::with_work(|w| w.rfft(x, nfft));
+    fft::with_work(|w| {
+        w.rfft(x, nfft);
+        // The spectrum waits for the table, whose evaluation takes ~30 bytes a bin: the
+        // packed samples are spent, and a long transform's are not held meanwhile (a day
+        // trace's are 16 bytes per sample, issue #26).
+        w.release_spent(fft::LONG_TRANSFORM);
+    });
     let table = table()?;
     fft::with_work(|w| {
         let spec = w.spectrum();
@@ -94,8 +100,10 @@ pub fn deconvolve_with<T: AsRef<[C]>, E>(
         if let Some(last) = spec.last_mut() {
             *last = C::new(last.norm(), 0.0);
         }
-        w.irfft(nfft, n, x);
     });
+    // Not held through the inverse transform (a day trace's table is 16 bytes per sample).
+    drop(table);
+    fft::with_work(|w| w.irfft(nfft, n, x));
     Ok(())
 }
 

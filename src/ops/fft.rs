@@ -202,6 +202,10 @@ fn twiddles(n: usize) -> Vec<C> {
         .collect()
 }
 
+/// Transform lengths past which buffers a transform spent are given back while it waits
+/// (`Work::release_spent`): 2^21 values, 32 MB of complex f64.
+pub const LONG_TRANSFORM: usize = 1 << 21;
+
 /// Buffers one thread reuses from transform to transform (issue #14: no per-trace
 /// allocation): the padded real signal, the spectrum and the FFT's scratch. They grow to the
 /// longest transform the thread has run and stay; the transforms' arithmetic is the same as
@@ -258,6 +262,17 @@ impl Work {
         let _ =
             plan.forward
                 .process_with_scratch(&mut self.real, &mut self.spec, &mut self.scratch);
+    }
+
+    /// Frees the buffers the last `rfft` spent (the packed samples, the padded signal) where
+    /// they hold more than `above` values; `irfft` allocates them again.
+    pub fn release_spent(&mut self, above: usize) {
+        if self.packed.capacity() > above {
+            self.packed = Vec::new();
+        }
+        if self.real.capacity() > above {
+            self.real = Vec::new();
+        }
     }
 
     /// The spectrum of the last `rfft`, to change before `irfft`.

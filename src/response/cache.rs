@@ -115,6 +115,13 @@ impl ResponseCache {
                 pre_filt_bits: None,
             },
         };
+        if spec.bins() > super::stages::LARGE_GRID {
+            // A long trace's table (a day's: 138 MB) is not kept: held in the cache it would
+            // be 16 bytes per sample through the inverse transform and after, for the next day
+            // of the same channel to save ~5 % of its time (issue #26's memory per sample).
+            self.evaluated.fetch_add(1, Ordering::Relaxed);
+            return Arc::new(self.evaluate(resp, spec));
+        }
         if self.bytes.load(Ordering::Relaxed) > MAX_CACHE_BYTES {
             self.map.clear();
             self.bytes.store(0, Ordering::Relaxed);
@@ -123,24 +130,21 @@ impl ResponseCache {
             self.evaluated.fetch_add(1, Ordering::Relaxed);
             self.bytes
                 .fetch_add(spec.bins() as u64 * 16, Ordering::Relaxed);
-            match *spec {
-                TableSpec::Sensitivity => Arc::new(sensitivity_table(resp)),
-                TableSpec::Inverse {
-                    delta,
-                    nfft,
-                    output,
-                    water_level,
-                    pre_filt,
-                } => Arc::new(inverse_table(
-                    resp,
-                    delta,
-                    nfft,
-                    output,
-                    water_level,
-                    pre_filt,
-                )),
-            }
+            Arc::new(self.evaluate(resp, spec))
         })
+    }
+
+    fn evaluate(&self, resp: &Response, spec: &TableSpec) -> Result<Vec<C>, String> {
+        match *spec {
+            TableSpec::Sensitivity => sensitivity_table(resp),
+            TableSpec::Inverse {
+                delta,
+                nfft,
+                output,
+                water_level,
+                pre_filt,
+            } => inverse_table(resp, delta, nfft, output, water_level, pre_filt),
+        }
     }
 }
 
@@ -168,14 +172,13 @@ pub fn inverse_table(
     pre_filt: Option<[f64; 4]>,
 ) -> Result<Vec<C>, String> {
     let f = eval::grid(delta, nfft);
-    let h = eval::evaluate(resp, &f, output)?;
-    let mut r = match water_level {
+    let mut r = eval::evaluate(resp, &f, output)?;
+    match water_level {
         None => {
-            let mut r: Vec<C> = h.iter().map(|v| C::new(1.0, 0.0) / v).collect();
+            r.iter_mut().for_each(|v| *v = C::new(1.0, 0.0) / *v);
             r[0] = C::new(0.0, 0.0);
-            r
         }
-        Some(wl) => invert_spectrum(&h, wl),
+        Some(wl) => invert_spectrum_in_place(&mut r, wl),
     };
     if let Some(pf) = pre_filt {
         for (v, &fk) in r.iter_mut().zip(&f) {
@@ -187,25 +190,35 @@ pub fn inverse_table(
 
 /// `invert_spectrum(spec, wlev)` (NUMERICS §3.6).
 pub fn invert_spectrum(h: &[C], wl: f64) -> Vec<C> {
-    // One |H| per bin (hypot, as numpy's abs): it was three, a third of a response's time.
-    // sqrt(re² + im²) would be 4 % of a real-data run faster, but moves clipped bins by an
-    // ulp and a band-passed chain's f64 output by 1e-12 (issue #25 measured it, kept hypot).
-    let mags: Vec<f64> = h.iter().map(|v| v.norm()).collect();
-    let amax = mags.iter().copied().fold(0.0, f64::max);
+    let mut r = h.to_vec();
+    invert_spectrum_in_place(&mut r, wl);
+    r
+}
+
+/// `invert_spectrum` over `h` itself: no second table nor one of magnitudes (a day trace's
+/// would be 24 bytes per sample more at the peak, issue #26).
+pub fn invert_spectrum_in_place(h: &mut [C], wl: f64) {
+    // |H| as hypot, as numpy's abs (sqrt(re² + im²) would be 4 % of a real-data run faster,
+    // but moves clipped bins by an ulp and a band-passed chain's f64 output by 1e-12: issue
+    // #25 measured it, kept hypot); computed again in the second pass rather than kept, the
+    // same bits both times.
+    let amax = h.iter().map(|v| v.norm()).fold(0.0, f64::max);
     let tau = amax * 10f64.powf(-wl / 20.0);
-    h.iter()
-        .zip(&mags)
-        .map(|(&v, &m)| {
-            // A raised bin keeps its phase at |H| = tau > m > 0; any other keeps |H| = m: so
-            // "the result is not zero" is m > 0 (NaN included, as before: it fails both).
-            let v = if m > 0.0 && m < tau { v * (tau / m) } else { v };
-            if m > 0.0 {
-                C::new(1.0, 0.0) / v
-            } else {
-                C::new(0.0, 0.0)
-            }
-        })
-        .collect()
+    for v in h.iter_mut() {
+        let m = v.norm();
+        // A raised bin keeps its phase at |H| = tau > m > 0; any other keeps |H| = m: so
+        // "the result is not zero" is m > 0 (NaN included, as before: it fails both).
+        let raised = if m > 0.0 && m < tau {
+            *v * (tau / m)
+        } else {
+            *v
+        };
+        *v = if m > 0.0 {
+            C::new(1.0, 0.0) / raised
+        } else {
+            C::new(0.0, 0.0)
+        };
+    }
 }
 
 /// `cosine_sac_taper(freqs, flimit)` (NUMERICS §3.5).

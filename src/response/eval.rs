@@ -411,6 +411,9 @@ pub fn evaluate_on(
     Ok(total)
 }
 
+/// Bins per range of a long grid's stage evaluated range by range (`stage_product`).
+const BIN_RANGE: usize = 1 << 16;
+
 /// The product of the stages' values (`parts`: filter, scale, delay correction) on `freqs`,
 /// each stage's values from `shared`'s cache where another channel's identical stage was
 /// evaluated on the same grid. A FIR cascade that one chirp-z transform evaluates
@@ -430,8 +433,10 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
         .collect();
     let fir_parts: Vec<(&Filter, f64, f64)> = firs.iter().map(|f| f.1).collect();
     let cascade = Cascade::plan(&fir_parts, freqs);
-    // One stage's values and the grid's intermediates, reused stage after stage.
-    let (mut vals, mut grid) = (Vec::with_capacity(n), Grid::default());
+    // One stage's values and the grid's intermediates, reused stage after stage (a range's
+    // worth for stages evaluated range by range).
+    let (mut vals, mut grid) = (Vec::new(), Grid::default());
+    let (mut range_vals, mut range_grid) = (Vec::new(), Grid::default());
     let mut multiply =
         |total: &mut [C], key: Option<StageKey>, eval: &mut dyn FnMut(&mut Grid, &mut Vec<C>)| {
             let cached;
@@ -453,6 +458,10 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
                 *t *= v;
             }
         };
+    // A grid past LARGE_GRID bins (a day trace's: 8.64 million) is one trace's alone: its
+    // stages are not kept, which would hold 16 bytes per bin each for channels that rarely
+    // share the grid (issue #26's memory per sample).
+    let shared = shared.filter(|_| n <= stages::LARGE_GRID);
     let grid_of = |s: Shared| s.map(|(_, delta, nfft)| (delta, nfft));
     for (i, (filter, scale, corr)) in parts.iter().enumerate() {
         if cascade.is_some() && firs.iter().any(|f| f.0 == i) {
@@ -463,6 +472,25 @@ fn stage_product(parts: &[(Option<Filter>, f64, f64)], freqs: &[f64], shared: Sh
             // table (the product's bits are those of multiplying by (scale, 0), up to the
             // sign of a zero imaginary part).
             total.iter_mut().for_each(|t| *t *= *scale);
+            continue;
+        }
+        if n > stages::LARGE_GRID && filter.as_ref().is_none_or(Filter::per_bin) {
+            // A long grid bin range by bin range: the same values (each bin's depends on its
+            // frequency alone), with the filter's per-bin intermediates (40 bytes a bin) and
+            // the stage's values a range long instead of a grid long (issue #26).
+            for (t, f) in total.chunks_mut(BIN_RANGE).zip(freqs.chunks(BIN_RANGE)) {
+                stage_values(
+                    filter.as_ref(),
+                    f,
+                    *scale,
+                    *corr,
+                    &mut range_grid,
+                    &mut range_vals,
+                );
+                for (t, v) in t.iter_mut().zip(&range_vals) {
+                    *t *= v;
+                }
+            }
             continue;
         }
         let key = grid_of(shared)

@@ -20,6 +20,10 @@ use crate::once_map::OnceMap;
 /// so the stages in use are those of the last few folders.
 pub const MAX_STAGE_BYTES: u64 = 64 << 20;
 
+/// Bins past which a grid's stage values are not kept (`eval::stage_product`): 2^20, a
+/// 5.8-hour 100 Hz trace's grid (16 MB a stage).
+pub const LARGE_GRID: usize = 1 << 20;
+
 /// A stage on a grid: the grid (sample interval bits, nfft) and the stage's parameters as
 /// bits (`Filter::key`, then scale and delay correction).
 pub type StageKey = (u64, usize, Vec<u64>);

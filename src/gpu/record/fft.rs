@@ -49,8 +49,8 @@ impl Precision {
 
     fn twiddles(self, n: usize) -> Buf {
         match self {
-            Precision::F32 => Buf::Twiddles(n),
-            Precision::F64 => Buf::Twiddles64(n),
+            Precision::F32 => Buf::Roots(n),
+            Precision::F64 => Buf::Roots64(n),
         }
     }
 
@@ -236,6 +236,8 @@ fn stockham(
             inverse: u32::from(inverse),
             lim: 0,
             scale: 1.0,
+            roots: u32_of("fft length", fft::roots_row(n))?,
+            ..Default::default()
         };
         r.dispatch(
             prec.kernel("fft_pass")?,

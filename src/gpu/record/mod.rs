@@ -46,8 +46,10 @@ pub enum Buf {
     /// Bluestein chirp (n, inverse) and its filter.
     Chirp(usize, bool),
     ChirpFilter(usize, bool),
-    /// The same three in f64 (shaders/fft64.wgsl).
-    Twiddles64(usize),
+    /// fft_pass's twiddles of length n factorised (`fft_plan::roots`).
+    Roots(usize),
+    /// The same in f64 (fft64_pass), and Bluestein's two tables (shaders/fft64.wgsl).
+    Roots64(usize),
     Chirp64(usize, bool),
     ChirpFilter64(usize, bool),
     /// Response tables of one nfft (the runner's pool).
@@ -64,10 +66,50 @@ impl Buf {
             Buf::Twiddles(_)
                 | Buf::Chirp(..)
                 | Buf::ChirpFilter(..)
-                | Buf::Twiddles64(_)
+                | Buf::Roots(_)
+                | Buf::Roots64(_)
                 | Buf::Chirp64(..)
                 | Buf::ChirpFilter64(..)
         )
+    }
+}
+
+/// A buffer above the device's binding limit is several buffers (issue #26: a 100 Hz day's
+/// f64 spectrum is 276 MB where lavapipe binds 128 MiB; `pool::Parts`): the kernels of
+/// `SPLIT_KERNELS` see part k of the buffer at binding b at b + k PART_STRIDE (k < 3 for
+/// work buffers, < 2 for FFT tables), and the length of a part in the `Parts` uniform at
+/// PARTS_BINDING (shaders/fft.wgsl, fft64.wgsl, deconvolve.wgsl).
+pub const PART_STRIDE: u32 = 8;
+pub const PARTS_BINDING: u32 = 31;
+
+/// The kernels that take their work buffers and FFT table in parts: the transform pair of
+/// remove_response through radix passes, the one FFT path a day-long trace takes (the tiled
+/// rfft kernels stop at nfft 2^22 and keep their buffers whole).
+pub const SPLIT_KERNELS: [&str; 10] = [
+    "fft_pack",
+    "fft_pass",
+    "fft_cmul",
+    "fft_unpack",
+    "deconvolve",
+    "fft64_pack",
+    "fft64_pass",
+    "fft64_cmul",
+    "fft64_deconvolve",
+    "fft64_unpack",
+];
+
+/// Whether `kernel` takes its buffers in parts (`SPLIT_KERNELS`).
+pub fn takes_parts(kernel: &str) -> bool {
+    SPLIT_KERNELS.contains(&kernel)
+}
+
+/// How many parts binding `b` of such a kernel has: three for a work buffer, two for an FFT
+/// table, one for anything else (a response pool and the slots stay whole).
+pub fn parts_of(b: Buf) -> u64 {
+    match b {
+        Buf::Complex(_) => sizing::DATA_PARTS,
+        b if b.is_fft_table() => sizing::TABLE_PARTS,
+        _ => 1,
     }
 }
 
@@ -163,6 +205,24 @@ impl Program {
             .iter()
             .map(|d| d.reads + d.writes + d.shared)
             .sum()
+    }
+
+    /// Whether every kernel binding a complex work buffer or an FFT table takes it in parts,
+    /// so that those may be above the binding limit (`sizing::Footprint::parts`).
+    pub fn takes_parts(&self) -> bool {
+        self.dispatches
+            .iter()
+            .all(|d| takes_parts(d.kernel) || d.bind.iter().all(|(_, b)| parts_of(*b) == 1))
+    }
+
+    /// Bytes of the largest FFT table the program binds (kept on the device across batches).
+    pub fn largest_fft_table(&self) -> u64 {
+        self.dispatches
+            .iter()
+            .flat_map(|d| &d.bind)
+            .map(|(_, b)| fft_table_bytes(*b))
+            .max()
+            .unwrap_or(0)
     }
 
     /// The traffic that scales with the batch, per trace: `device_bytes` of a large batch
@@ -311,11 +371,7 @@ impl Recorder<'_> {
     fn shared_bytes(&self, b: Buf) -> u64 {
         match b {
             Buf::Table(i) => self.tables.get(i).map_or(0, |t| t.bytes.len() as u64),
-            Buf::Twiddles(n) | Buf::Chirp(n, _) => n as u64 * 8,
-            Buf::ChirpFilter(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 8,
-            Buf::Twiddles64(n) | Buf::Chirp64(n, _) => n as u64 * 16,
-            Buf::ChirpFilter64(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 16,
-            _ => 0,
+            b => fft_table_bytes(b),
         }
     }
 
@@ -323,6 +379,19 @@ impl Recorder<'_> {
     pub(crate) fn table(&mut self, label: &'static str, bytes: Vec<u8>) -> Buf {
         self.tables.push(Table { label, bytes });
         Buf::Table(self.tables.len() - 1)
+    }
+}
+
+/// Bytes of an FFT table (0 for any other buffer).
+pub fn fft_table_bytes(b: Buf) -> u64 {
+    match b {
+        Buf::Twiddles(n) | Buf::Chirp(n, _) => n as u64 * 8,
+        Buf::ChirpFilter(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 8,
+        Buf::Roots(n) => crate::gpu::fft_plan::roots_len(n) as u64 * 8,
+        Buf::Roots64(n) => crate::gpu::fft_plan::roots_len(n) as u64 * 16,
+        Buf::Chirp64(n, _) => n as u64 * 16,
+        Buf::ChirpFilter64(n, _) => crate::gpu::fft_plan::next_smooth(2 * n - 1) as u64 * 16,
+        _ => 0,
     }
 }
 

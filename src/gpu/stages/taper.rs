@@ -23,7 +23,8 @@ impl Record for Taper {
             _pad0: 0,
             _pad1: 0,
         };
-        let w = x.r.table("taper window", f32_bytes(&self.window));
+        let whole: Vec<f64> = self.window.iter().collect();
+        let w = x.r.table("taper window", f32_bytes(&whole));
         let real = x.real_bytes();
         x.r.dispatch(
             "taper",
