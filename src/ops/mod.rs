@@ -14,6 +14,7 @@ pub mod integrate;
 pub mod interpolate;
 pub mod lsq;
 pub mod merge;
+pub mod noise;
 pub mod normalize;
 pub mod remove_sensitivity;
 pub mod resample;
