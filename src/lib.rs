@@ -39,6 +39,7 @@ pub mod archive;
 mod bench;
 mod cli;
 mod console;
+pub mod correlate;
 pub mod engine;
 pub mod error;
 mod escape;

@@ -93,6 +93,57 @@ seisbatch run chain.toml --catalog sds.parquet --segment 86400 --output days\n\n
 In Python: pyarrow.parquet.read_table('sds.parquet').to_pandas(); one row per segment, \
 starttime/endtime as epoch seconds, dir + dfile the file, foff/nbytes its bytes.")]
     Index(IndexArgs),
+    /// Cross-correlate ambient noise as NoisePy does (its S1 step on the CPU path): every
+    /// channel's chunk (a day by default) cut into windows, normalised and whitened once,
+    /// every pair of stations and requested component pair correlated over the windows both
+    /// kept; per chunk and stacked over the run, as SAC.
+    #[command(after_help = "Examples:\n  \
+seisbatch run prep.toml --input /data/SDS --segment 86400 --format mseed --output prep\n  \
+seisbatch correlate noise.toml --input prep --inventory stations/ --output cc\n\n\
+noise.toml holds NoisePy's parameters (cc_len, step, inc_hours, freqmin, freqmax, time_norm, \
+freq_norm, smooth_n, smoothspect_n, cc_method, maxlag, max_over_std, substack), components \
+([\"ZZ\"] or [\"all\"]), max_distance_km and stack_method (linear or pws); every key optional. \
+Outputs: OUTPUT/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac, OUTPUT/stack/..., OUTPUT/correlate.json. \
+Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d.")]
+    Correlate(CorrelateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CorrelateArgs {
+    /// The correlation's parameters (TOML).
+    #[arg(value_name = "CONFIG.toml")]
+    pub config: PathBuf,
+    /// The archive (any folder of miniSEED, preprocessed: `run --segment 86400 --format mseed`
+    /// writes one).
+    #[arg(
+        long,
+        value_name = "ARCHIVE",
+        required_unless_present = "catalog",
+        conflicts_with = "catalog"
+    )]
+    pub input: Option<PathBuf>,
+    /// Its catalog (`seisbatch index`) instead.
+    #[arg(long, value_name = "CATALOG.parquet")]
+    pub catalog: Option<PathBuf>,
+    /// A new or empty folder for the correlations.
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// StationXML (a file or a folder of them): coordinates for dist/az/baz and
+    /// max_distance_km.
+    #[arg(long, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
+    /// First chunk's start (ISO time; default: the first data's UTC midnight).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Last chunk's end (ISO time; default: the last data).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// GB one chunk's spectra may take (default: three quarters of the machine's memory).
+    #[arg(long, value_name = "GB")]
+    pub memory: Option<f64>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,9 @@
 
 use std::process::ExitCode;
 
-use super::args::{BenchArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs};
+use super::args::{
+    BenchArgs, CorrelateArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs,
+};
 use crate::console::{errln, outln};
 use crate::engine::{self, RunConfig, RunError};
 use crate::limits;
@@ -329,6 +331,68 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
         }
         Err(RunError::Fatal(m)) => {
             errln!("seisbatch: fatal: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
+    let usage = |e: String| {
+        errln!("seisbatch correlate: {e}");
+        ExitCode::from(2)
+    };
+    let config = match crate::correlate::Config::read(&a.config) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let time = |t: &Option<String>, flag: &str| match t {
+        None => Ok(None),
+        Some(s) => crate::limits::parse_time(s)
+            .map(Some)
+            .map_err(|e| format!("{flag} {s}: {e}")),
+    };
+    let (start_ns, end_ns) = match (time(&a.start, "--start"), time(&a.end, "--end")) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return usage(e),
+    };
+    let memory = match a.memory {
+        None => crate::engine::memory::default_budget(),
+        Some(gb) if gb.is_finite() && gb > 0.0 && gb < 1e6 => (gb * 1e9) as u64,
+        Some(gb) => return usage(format!("--memory {gb}: a positive number of GB")),
+    };
+    let args = crate::correlate::Args {
+        config,
+        input: a.input,
+        catalog: a.catalog,
+        output: a.output,
+        inventory: a.inventory,
+        start_ns,
+        end_ns,
+        memory,
+    };
+    match crate::correlate::run(&args) {
+        Ok(s) => {
+            if !a.quiet {
+                outln!(
+                    "correlated {} chunks: {} channel-chunks ({} windows kept, {} over max_over_std), {} correlations, {} pair-chunks without a common window, {} channel-chunks skipped; {} files in {}",
+                    s.chunks,
+                    s.channel_chunks,
+                    s.windows_kept,
+                    s.windows_dropped,
+                    s.correlations,
+                    s.pairs_missing,
+                    s.skipped_count,
+                    s.files_written,
+                    args.output.display()
+                );
+                for (chunk, ch, why) in s.skipped.iter().take(20) {
+                    outln!("  skipped {chunk} {ch}: {why}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            errln!("seisbatch correlate: {e}");
             ExitCode::from(1)
         }
     }

@@ -41,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => commands::report(args),
         Command::Plan(args) => commands::plan(args),
         Command::Index(args) => commands::index(args),
+        Command::Correlate(args) => commands::correlate(args),
     }
 }
 

@@ -15,7 +15,7 @@ mod cpu_run;
 mod execute;
 mod gpu_run;
 mod group;
-mod memory;
+pub mod memory;
 mod prepare;
 mod stream;
 mod summary;

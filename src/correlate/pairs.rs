@@ -1,0 +1,158 @@
+//! A chunk's pairs: every two stations (source first, by their codes) and every requested
+//! component pair, correlated over the windows both channels kept (`ops::noise::correlate`);
+//! a day row per pair (the average, or the mean of the per-window rows with `substack`).
+//! Pairs farther apart than `max_distance_km` are left out; a pair with no common window, or
+//! a channel missing, is counted.
+
+use num_complex::Complex64 as C;
+
+use super::station::Spectra;
+use super::Config;
+use crate::inventory::{Inventories, Inventory};
+use crate::ops::noise::correlate::{self, Request};
+use crate::read::stationxml::Coordinates;
+use crate::trace::Trace;
+
+/// One pair and component pair in one chunk.
+pub struct Row {
+    pub source: String,
+    pub receiver: String,
+    pub components: (char, char),
+    /// Both stations' codes (the receiver's are the SAC file's station words).
+    pub source_codes: (String, String, String),
+    pub receiver_codes: (String, String, String),
+    pub source_coords: Option<Coordinates>,
+    pub receiver_coords: Option<Coordinates>,
+    pub dt: f64,
+    /// Lags from -zero dt on: the correlation (the day's row).
+    pub data: Vec<f64>,
+    pub zero: usize,
+    /// Windows it stands for.
+    pub windows: usize,
+}
+
+pub struct Day {
+    pub rows: Vec<Row>,
+    pub missing: usize,
+}
+
+fn coords(inv: Option<&Inventory>, s: &Spectra, at_ns: i64) -> Option<Coordinates> {
+    let inv = inv?;
+    let tr = Trace {
+        network: s.network.clone(),
+        station: s.station.clone(),
+        location: s.location.clone(),
+        channel: s.channel.clone(),
+        start_ns: at_ns,
+        sampling_rate: s.sampling_rate,
+        data: Vec::new(),
+    };
+    Inventories { layers: vec![inv] }.coordinates_for(&tr)
+}
+
+/// `stations`: every station of the run (sorted), so that a pair missing in this chunk is
+/// counted.
+pub fn correlate_all(
+    spectra: &[Spectra],
+    stations: &[String],
+    cfg: &Config,
+    inv: Option<&Inventory>,
+    at_ns: i64,
+) -> Result<Day, String> {
+    // A station's channel of one component: the first by channel code.
+    let channel = |sta: &str, comp: char| {
+        spectra
+            .iter()
+            .filter(|s| s.station_id() == sta && s.component() == comp)
+            .min_by(|a, b| a.channel.cmp(&b.channel))
+    };
+    let mut day = Day {
+        rows: Vec::new(),
+        missing: 0,
+    };
+    for (i, src) in stations.iter().enumerate() {
+        for rcv in &stations[i + 1..] {
+            for &(cs, cr) in &cfg.components {
+                let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
+                    day.missing += 1;
+                    continue;
+                };
+                let (ca, cb) = (coords(inv, a, at_ns), coords(inv, b, at_ns));
+                if let Some(km) = cfg.max_distance_km {
+                    let d = match (ca, cb) {
+                        (Some(x), Some(y)) => crate::geodesy::gps2dist_azimuth(
+                            x.latitude,
+                            x.longitude,
+                            y.latitude,
+                            y.longitude,
+                        )
+                        .map(|d| d.0 / 1000.0),
+                        _ => None,
+                    };
+                    // Without coordinates a distance cannot be held to: left out, counted.
+                    if d.is_none_or(|d| d > km) {
+                        if d.is_none() {
+                            day.missing += 1;
+                        }
+                        continue;
+                    }
+                }
+                if a.sampling_rate != b.sampling_rate || a.nfft != b.nfft {
+                    day.missing += 1;
+                    continue;
+                }
+                let common: Vec<usize> = (0..a.windows.len().min(b.windows.len()))
+                    .filter(|&k| a.windows[k].is_some() && b.windows[k].is_some())
+                    .collect();
+                if common.is_empty() {
+                    day.missing += 1;
+                    continue;
+                }
+                let flat = |s: &Spectra| -> Vec<C> {
+                    common
+                        .iter()
+                        .flat_map(|&k| s.windows[k].iter().flatten().copied())
+                        .collect()
+                };
+                let (fa, fb) = (flat(a), flat(b));
+                let dt = 1.0 / a.sampling_rate;
+                let req = Request {
+                    method: cfg.cc_method,
+                    smoothspect_n: cfg.noise.smoothspect_n,
+                    nfft: a.nfft,
+                    dt,
+                    maxlag: cfg.noise.maxlag,
+                    per_window: cfg.substack,
+                };
+                let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
+                let c = correlate::correlate(&src_spec, &fb, &req)?;
+                let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
+                    day.missing += 1;
+                    continue;
+                };
+                // The day's row: the mean of the kept per-window rows (NoisePy's linear
+                // stack), or the one average.
+                let mut data = vec![0.0; first.len()];
+                for r in &c.rows {
+                    data.iter_mut().zip(r).for_each(|(d, v)| *d += v);
+                }
+                let k = c.rows.len() as f64;
+                data.iter_mut().for_each(|d| *d /= k);
+                day.rows.push(Row {
+                    source: src.clone(),
+                    receiver: rcv.clone(),
+                    components: (cs, cr),
+                    source_codes: (a.network.clone(), a.station.clone(), a.location.clone()),
+                    receiver_codes: (b.network.clone(), b.station.clone(), b.location.clone()),
+                    source_coords: ca,
+                    receiver_coords: cb,
+                    dt,
+                    data,
+                    zero,
+                    windows: c.kept.len(),
+                });
+            }
+        }
+    }
+    Ok(day)
+}
