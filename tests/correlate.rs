@@ -241,3 +241,42 @@ fn memory_is_budgeted_and_refusals_leave_output_untouched() {
     exit_in(&o, &[1]);
     assert!(!out2.exists(), "a refused run created OUTPUT");
 }
+
+/// `max_distance_km = 12`: A-B (11.1 km) and A-C (11.1 km) correlated, B-C (15.7 km) left
+/// out and not counted; without coordinates no distance can be held to: every pair counted
+/// as missing.
+#[test]
+fn max_distance_leaves_far_pairs_out_and_needs_coordinates() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "max_distance_km = 12.0\n");
+    let out = d.path().join("near");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &out), &[0]);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("correlate.json")).unwrap()).unwrap();
+    assert_eq!(
+        (s["correlations"].as_u64(), s["pairs_missing"].as_u64()),
+        (Some(3), Some(2)),
+        "{s}"
+    );
+    assert!(!out.join("stack/XX.B._XX.C.").exists());
+    let bare = d.path().join("bare");
+    let o = bin()
+        .arg("correlate")
+        .arg(&cfg)
+        .arg("--input")
+        .arg(&arch)
+        .arg("--output")
+        .arg(&bare)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bare.join("correlate.json")).unwrap()).unwrap();
+    assert_eq!(
+        (s["correlations"].as_u64(), s["pairs_missing"].as_u64()),
+        (Some(0), Some(6)),
+        "{s}"
+    );
+}

@@ -57,6 +57,12 @@ pub struct Summary {
     pub pairs_missing: usize,
     /// The sign convention, said in every summary.
     pub convention: &'static str,
+    /// Seconds spent reading and transforming channels, and correlating and writing pairs
+    /// (the benchmark's two rates: station-chunks and pair-windows per second).
+    pub seconds_spectra: f64,
+    pub seconds_pairs: f64,
+    /// Pair-windows correlated (each correlation's windows).
+    pub pair_windows: usize,
 }
 
 impl Summary {
@@ -138,6 +144,7 @@ pub fn run(a: &Args) -> Result<Summary, String> {
                 w.label, a.memory
             ));
         }
+        let t = std::time::Instant::now();
         let got: Vec<Result<Spectra, (String, String)>> = todo
             .par_iter()
             .map_init(Vec::new, |buf, u| station::spectra(u, &a.config, buf))
@@ -161,6 +168,8 @@ pub fn run(a: &Args) -> Result<Summary, String> {
             ));
         }
         summary.channel_chunks += spectra.len();
+        summary.seconds_spectra += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
         let day = pairs::correlate_all(
             &spectra,
             &stations,
@@ -170,8 +179,10 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         )?;
         summary.pairs_missing += day.missing;
         summary.correlations += day.rows.len();
+        summary.pair_windows += day.rows.iter().map(|r| r.windows).sum::<usize>();
         summary.files_written += output::write_chunk(&a.output, w, &day, &a.config)?;
         stacks.add(&day);
+        summary.seconds_pairs += t.elapsed().as_secs_f64();
     }
     summary.files_written += stacks.write(&a.output, &a.config, windows.first())?;
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@
 //! a channel missing, is counted.
 
 use num_complex::Complex64 as C;
+use rayon::prelude::*;
 
 use super::station::Spectra;
 use super::Config;
@@ -59,6 +60,53 @@ pub fn correlate_all(
     inv: Option<&Inventory>,
     at_ns: i64,
 ) -> Result<Day, String> {
+    let mut jobs = Vec::new();
+    for (i, src) in stations.iter().enumerate() {
+        for rcv in &stations[i + 1..] {
+            for &comps in &cfg.components {
+                jobs.push((src, rcv, comps));
+            }
+        }
+    }
+    // Pairs in parallel, collected in order (the same rows for any schedule).
+    let done: Vec<Result<Outcome, String>> = jobs
+        .par_iter()
+        .map(|&(src, rcv, comps)| pair(spectra, src, rcv, comps, cfg, inv, at_ns))
+        .collect();
+    let mut day = Day {
+        rows: Vec::new(),
+        missing: 0,
+    };
+    for d in done {
+        match d? {
+            Outcome::Row(r) => day.rows.push(*r),
+            Outcome::Missing => day.missing += 1,
+            Outcome::Far => {}
+        }
+    }
+    Ok(day)
+}
+
+/// What one pair and component pair gave in a chunk.
+enum Outcome {
+    Row(Box<Row>),
+    /// No common window, no channel of a component, other rates, or no coordinates for
+    /// max_distance_km: counted.
+    Missing,
+    /// Farther apart than max_distance_km: left out, as asked.
+    Far,
+}
+
+/// One pair and component pair in a chunk.
+fn pair(
+    spectra: &[Spectra],
+    src: &str,
+    rcv: &str,
+    (cs, cr): (char, char),
+    cfg: &Config,
+    inv: Option<&Inventory>,
+    at_ns: i64,
+) -> Result<Outcome, String> {
     // A station's channel of one component: the first by channel code.
     let channel = |sta: &str, comp: char| {
         spectra
@@ -66,93 +114,74 @@ pub fn correlate_all(
             .filter(|s| s.station_id() == sta && s.component() == comp)
             .min_by(|a, b| a.channel.cmp(&b.channel))
     };
-    let mut day = Day {
-        rows: Vec::new(),
-        missing: 0,
+    let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
+        return Ok(Outcome::Missing);
     };
-    for (i, src) in stations.iter().enumerate() {
-        for rcv in &stations[i + 1..] {
-            for &(cs, cr) in &cfg.components {
-                let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
-                    day.missing += 1;
-                    continue;
-                };
-                let (ca, cb) = (coords(inv, a, at_ns), coords(inv, b, at_ns));
-                if let Some(km) = cfg.max_distance_km {
-                    let d = match (ca, cb) {
-                        (Some(x), Some(y)) => crate::geodesy::gps2dist_azimuth(
-                            x.latitude,
-                            x.longitude,
-                            y.latitude,
-                            y.longitude,
-                        )
-                        .map(|d| d.0 / 1000.0),
-                        _ => None,
-                    };
-                    // Without coordinates a distance cannot be held to: left out, counted.
-                    if d.is_none_or(|d| d > km) {
-                        if d.is_none() {
-                            day.missing += 1;
-                        }
-                        continue;
-                    }
-                }
-                if a.sampling_rate != b.sampling_rate || a.nfft != b.nfft {
-                    day.missing += 1;
-                    continue;
-                }
-                let common: Vec<usize> = (0..a.windows.len().min(b.windows.len()))
-                    .filter(|&k| a.windows[k].is_some() && b.windows[k].is_some())
-                    .collect();
-                if common.is_empty() {
-                    day.missing += 1;
-                    continue;
-                }
-                let flat = |s: &Spectra| -> Vec<C> {
-                    common
-                        .iter()
-                        .flat_map(|&k| s.windows[k].iter().flatten().copied())
-                        .collect()
-                };
-                let (fa, fb) = (flat(a), flat(b));
-                let dt = 1.0 / a.sampling_rate;
-                let req = Request {
-                    method: cfg.cc_method,
-                    smoothspect_n: cfg.noise.smoothspect_n,
-                    nfft: a.nfft,
-                    dt,
-                    maxlag: cfg.noise.maxlag,
-                    per_window: cfg.substack,
-                };
-                let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
-                let c = correlate::correlate(&src_spec, &fb, &req)?;
-                let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
-                    day.missing += 1;
-                    continue;
-                };
-                // The day's row: the mean of the kept per-window rows (NoisePy's linear
-                // stack), or the one average.
-                let mut data = vec![0.0; first.len()];
-                for r in &c.rows {
-                    data.iter_mut().zip(r).for_each(|(d, v)| *d += v);
-                }
-                let k = c.rows.len() as f64;
-                data.iter_mut().for_each(|d| *d /= k);
-                day.rows.push(Row {
-                    source: src.clone(),
-                    receiver: rcv.clone(),
-                    components: (cs, cr),
-                    source_codes: (a.network.clone(), a.station.clone(), a.location.clone()),
-                    receiver_codes: (b.network.clone(), b.station.clone(), b.location.clone()),
-                    source_coords: ca,
-                    receiver_coords: cb,
-                    dt,
-                    data,
-                    zero,
-                    windows: c.kept.len(),
-                });
+    let (ca, cb) = (coords(inv, a, at_ns), coords(inv, b, at_ns));
+    if let Some(km) = cfg.max_distance_km {
+        let d = match (ca, cb) {
+            (Some(x), Some(y)) => {
+                crate::geodesy::gps2dist_azimuth(x.latitude, x.longitude, y.latitude, y.longitude)
+                    .map(|d| d.0 / 1000.0)
             }
+            _ => None,
+        };
+        // Without coordinates a distance cannot be held to: counted as missing.
+        match d {
+            None => return Ok(Outcome::Missing),
+            Some(d) if d > km => return Ok(Outcome::Far),
+            Some(_) => {}
         }
     }
-    Ok(day)
+    if a.sampling_rate != b.sampling_rate || a.nfft != b.nfft {
+        return Ok(Outcome::Missing);
+    }
+    let common: Vec<usize> = (0..a.windows.len().min(b.windows.len()))
+        .filter(|&k| a.windows[k].is_some() && b.windows[k].is_some())
+        .collect();
+    if common.is_empty() {
+        return Ok(Outcome::Missing);
+    }
+    let flat = |s: &Spectra| -> Vec<C> {
+        common
+            .iter()
+            .flat_map(|&k| s.windows[k].iter().flatten().copied())
+            .collect()
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    let dt = 1.0 / a.sampling_rate;
+    let req = Request {
+        method: cfg.cc_method,
+        smoothspect_n: cfg.noise.smoothspect_n,
+        nfft: a.nfft,
+        dt,
+        maxlag: cfg.noise.maxlag,
+        per_window: cfg.substack,
+    };
+    let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
+    let c = correlate::correlate(&src_spec, &fb, &req)?;
+    let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
+        return Ok(Outcome::Missing);
+    };
+    // The chunk's row: the mean of the kept per-window rows (NoisePy's linear stack), or the
+    // one average.
+    let mut data = vec![0.0; first.len()];
+    for r in &c.rows {
+        data.iter_mut().zip(r).for_each(|(d, v)| *d += v);
+    }
+    let k = c.rows.len() as f64;
+    data.iter_mut().for_each(|d| *d /= k);
+    Ok(Outcome::Row(Box::new(Row {
+        source: src.to_string(),
+        receiver: rcv.to_string(),
+        components: (cs, cr),
+        source_codes: (a.network.clone(), a.station.clone(), a.location.clone()),
+        receiver_codes: (b.network.clone(), b.station.clone(), b.location.clone()),
+        source_coords: ca,
+        receiver_coords: cb,
+        dt,
+        data,
+        zero,
+        windows: c.kept.len(),
+    })))
 }
