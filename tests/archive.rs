@@ -747,10 +747,8 @@ fn buffers_above_the_binding_limit_run_in_parts_with_the_same_bytes() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    for (fft, limits) in [
-        ("f64", &["67108864", "41943040"][..]),
-        ("passes", &["41943040"][..]),
-    ] {
+    // Three parts in f64, two with the f32 passes (a day on lavapipe is ~15 s a run).
+    for (fft, limits) in [("f64", &["41943040"][..]), ("passes", &["67108864"][..])] {
         let (whole, r) = day_on_device(
             d.path(),
             &format!("{fft}-whole"),
