@@ -395,7 +395,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("engine", "the whole run: RunConfig, run, Report"),
     (
         "correlate",
-        "ambient-noise correlation of an archive (Config, run; Python next)",
+        "ambient-noise correlation of an archive (Config, run: the CLI and Python's correlate)",
     ),
     ("error", "TraceError and the error types callers match on"),
     (

@@ -201,6 +201,43 @@ def index(archive, output):
             "segments": segments}
 
 
+def correlate(config, output, input=None, catalog=None, inventory=None, start=None, end=None,
+              memory_gb=None):
+    """``seisbatch correlate``: ambient-noise cross-correlation as NoisePy's S1 computes it, on
+    the CPU path. ``config`` is a dict of NoisePy's parameters (cc_len, step, inc_hours,
+    freqmin, freqmax, time_norm, freq_norm, smooth_n, smoothspect_n, cc_method, maxlag,
+    max_over_std, substack, components, max_distance_km, stack_method) or the path of a TOML
+    file of them; ``input`` an archive folder or ``catalog`` its Parquet index; ``inventory``
+    StationXML for distances; ``start``/``end`` ISO times. Writes
+    ``output/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac`` and ``output/stack/...`` (lag 0 at SAC's
+    ``o``) and returns correlate.json as a dict; a ValueError says why it could not run."""
+    if isinstance(config, dict):
+        lines = []
+        for k, v in config.items():
+            if isinstance(v, bool):
+                lines.append("%s = %s" % (k, "true" if v else "false"))
+            elif isinstance(v, str):
+                lines.append("%s = %s" % (k, json.dumps(v)))
+            elif isinstance(v, (list, tuple)):
+                lines.append("%s = [%s]" % (k, ", ".join(json.dumps(str(x)) for x in v)))
+            elif isinstance(v, int):
+                lines.append("%s = %d" % (k, v))
+            else:
+                lines.append("%s = %r" % (k, float(v)))
+        text = "\n".join(lines) + "\n"
+    else:
+        with open(os.fspath(config), encoding="utf-8") as f:
+            text = f.read()
+    t = lambda x: None if x is None else _ext.parse_time(str(x))  # noqa: E731
+    memory = None if memory_gb is None else int(float(memory_gb) * 1e9)
+    out = _ext.correlate(text, os.fspath(output),
+                         None if input is None else os.fspath(input),
+                         None if catalog is None else os.fspath(catalog),
+                         None if inventory is None else os.fspath(inventory),
+                         t(start), t(end), memory)
+    return json.loads(out)
+
+
 def adapter(device="auto"):
     """The GPU that ``device`` selects (a dict), or None where it runs on the CPU."""
     info = _ext.adapter(device)

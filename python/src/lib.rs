@@ -514,6 +514,42 @@ fn index(
         .map_err(|e| PyValueError::new_err(format!("index: {e}")))
 }
 
+/// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory) ->
+/// correlate.json's text: `seisbatch correlate` (NoisePy's S1 on the CPU path). The GIL is
+/// released while it runs.
+#[pyfunction]
+#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None))]
+#[allow(clippy::too_many_arguments)]
+fn correlate(
+    py: Python<'_>,
+    config: &str,
+    output: std::path::PathBuf,
+    input: Option<std::path::PathBuf>,
+    catalog: Option<std::path::PathBuf>,
+    inventory: Option<std::path::PathBuf>,
+    start: Option<i64>,
+    end: Option<i64>,
+    memory: Option<u64>,
+) -> PyResult<String> {
+    let config = seisbatch::correlate::Config::parse(config)
+        .map_err(|e| PyValueError::new_err(format!("correlate config: {e}")))?;
+    let args = seisbatch::correlate::Args {
+        config,
+        input,
+        catalog,
+        output,
+        inventory,
+        start_ns: start,
+        end_ns: end,
+        memory: memory.unwrap_or_else(seisbatch::engine::memory::default_budget),
+    };
+    py.detach(move || seisbatch::correlate::run(&args))
+        .map_err(|e| PyValueError::new_err(format!("correlate: {e}")))
+        .and_then(|s| {
+            serde_json::to_string(&s).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        })
+}
+
 /// ISO 8601 text -> ns since 1970, as the pipeline's times are read: calendar fields
 /// checked, in the years times can hold; ValueError saying what is wrong otherwise.
 #[pyfunction]
@@ -551,6 +587,7 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(iso, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(index, m)?)?;
+    m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(process, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(adapter, m)?)?;
