@@ -545,9 +545,7 @@ fn correlate(
     };
     py.detach(move || seisbatch::correlate::run(&args))
         .map_err(|e| PyValueError::new_err(format!("correlate: {e}")))
-        .and_then(|s| {
-            serde_json::to_string(&s).map_err(|e| PyRuntimeError::new_err(e.to_string()))
-        })
+        .and_then(|s| serde_json::to_string(&s).map_err(|e| PyRuntimeError::new_err(e.to_string())))
 }
 
 /// ISO 8601 text -> ns since 1970, as the pipeline's times are read: calendar fields
