@@ -126,15 +126,12 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         ..Default::default()
     };
     let mut stacks = output::Stacks::default();
-    for w in &windows {
-        let todo: Vec<&units::Unit> = found
-            .units
-            .iter()
-            .filter(|u| Arc::ptr_eq(&u.window, w))
-            .collect();
-        if todo.is_empty() {
-            continue;
-        }
+    // Units come window by window (`units::units`): each run of one window is a chunk.
+    for todo in found
+        .units
+        .chunk_by(|a, b| Arc::ptr_eq(&a.window, &b.window))
+    {
+        let w = &todo[0].window;
         summary.chunks += 1;
         // The spectra this chunk will hold, from the index's samples, before any is made.
         let need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();

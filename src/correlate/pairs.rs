@@ -4,6 +4,8 @@
 //! Pairs farther apart than `max_distance_km` are left out; a pair with no common window, or
 //! a channel missing, is counted.
 
+use std::collections::HashMap;
+
 use num_complex::Complex64 as C;
 use rayon::prelude::*;
 
@@ -60,6 +62,17 @@ pub fn correlate_all(
     inv: Option<&Inventory>,
     at_ns: i64,
 ) -> Result<Day, String> {
+    // A station's channel of each component: the first by channel code.
+    let mut by: HashMap<(String, char), &Spectra> = HashMap::new();
+    for s in spectra {
+        by.entry((s.station_id(), s.component()))
+            .and_modify(|e| {
+                if s.channel < e.channel {
+                    *e = s;
+                }
+            })
+            .or_insert(s);
+    }
     let mut jobs = Vec::new();
     for (i, src) in stations.iter().enumerate() {
         for rcv in &stations[i + 1..] {
@@ -71,7 +84,7 @@ pub fn correlate_all(
     // Pairs in parallel, collected in order (the same rows for any schedule).
     let done: Vec<Result<Outcome, String>> = jobs
         .par_iter()
-        .map(|&(src, rcv, comps)| pair(spectra, src, rcv, comps, cfg, inv, at_ns))
+        .map(|&(src, rcv, comps)| pair(&by, src, rcv, comps, cfg, inv, at_ns))
         .collect();
     let mut day = Day {
         rows: Vec::new(),
@@ -99,7 +112,7 @@ enum Outcome {
 
 /// One pair and component pair in a chunk.
 fn pair(
-    spectra: &[Spectra],
+    by: &HashMap<(String, char), &Spectra>,
     src: &str,
     rcv: &str,
     (cs, cr): (char, char),
@@ -107,13 +120,7 @@ fn pair(
     inv: Option<&Inventory>,
     at_ns: i64,
 ) -> Result<Outcome, String> {
-    // A station's channel of one component: the first by channel code.
-    let channel = |sta: &str, comp: char| {
-        spectra
-            .iter()
-            .filter(|s| s.station_id() == sta && s.component() == comp)
-            .min_by(|a, b| a.channel.cmp(&b.channel))
-    };
+    let channel = |sta: &str, comp: char| by.get(&(sta.to_string(), comp)).copied();
     let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
         return Ok(Outcome::Missing);
     };

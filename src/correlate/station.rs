@@ -117,7 +117,10 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
             "no windows: the chunk's data are constant (NoisePy's MAD or std is 0)".into(),
         ));
     }
-    let keep = win.keep(p.max_over_std);
+    let mut keep = vec![false; win.data.len()];
+    for i in win.keep(p.max_over_std) {
+        keep[i] = true;
+    }
     let band = whiten::Band {
         dt: 1.0 / rate,
         freqmin: p.freqmin,
@@ -130,7 +133,7 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         .into_iter()
         .enumerate()
         .map(|(i, mut x)| {
-            keep.contains(&i).then(|| {
+            keep[i].then(|| {
                 time_norm::apply(&mut x, cfg.time_norm, p.smooth_n);
                 whiten::spectrum(&x, cfg.freq_norm, &band)
             })
@@ -142,7 +145,7 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         location: l.clone(),
         channel: c.clone(),
         sampling_rate: rate,
-        dropped: windows.len() - keep.len(),
+        dropped: keep.iter().filter(|k| !**k).count(),
         windows,
         nfft,
     })

@@ -200,10 +200,13 @@ pub fn apply(
     })
 }
 
-/// numpy `linspace(start, stop, num)`: k·step + start, last element forced to stop.
+/// numpy `linspace(start, stop, num)`: k·step + start, last element forced to stop (empty for
+/// num 0).
 pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    if num == 1 {
-        return vec![start];
+    match num {
+        0 => return Vec::new(),
+        1 => return vec![start],
+        _ => {}
     }
     let step = (stop - start) / (num - 1) as f64;
     let mut v: Vec<f64> = (0..num).map(|k| k as f64 * step + start).collect();

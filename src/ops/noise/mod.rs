@@ -8,10 +8,13 @@
 pub mod correlate;
 pub mod moving_ave;
 pub mod segment;
+pub mod stack;
 pub mod time_norm;
 pub mod whiten;
 
 pub use moving_ave::moving_ave;
+
+pub(crate) use super::interpolate::linspace;
 
 /// The parameters NoisePy's `ConfigParameters` holds for these steps, with its defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,19 +69,5 @@ pub fn next_fast_len(n: usize) -> usize {
             return m;
         }
         m += 1;
-    }
-}
-
-/// numpy's `linspace(start, stop, num)` (endpoint included, the last value `stop` itself).
-pub(crate) fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
-    match num {
-        0 => Vec::new(),
-        1 => vec![start],
-        _ => {
-            let step = (stop - start) / (num - 1) as f64;
-            let mut v: Vec<f64> = (0..num).map(|i| start + i as f64 * step).collect();
-            v[num - 1] = stop;
-            v
-        }
     }
 }

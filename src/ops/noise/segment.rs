@@ -1,11 +1,12 @@
 //! NoisePy's `cut_trace_make_stat` and the window selection of its correlation step: a chunk
 //! of `inc_hours` cut into windows of `cc_len` every `step` seconds, each demeaned,
-//! detrended (a least-squares line, as NoisePy's QR) and tapered (NoisePy's `taper`: a Hann
+//! detrended (the least-squares line, `ops::detrend`) and tapered (NoisePy's `taper`: a Hann
 //! ramp of 20 points at each end), with each window's max |x| over the chunk's standard
 //! deviation; windows at or above `max_over_std` are dropped by the caller as NoisePy's S1
 //! does (`Windows::keep`).
 
 use super::NoiseParams;
+use crate::ops::detrend::{detrend, DetrendType};
 
 /// Most windows one chunk may be cut into, and most samples in a window (the parameters come
 /// from a configuration file: a bound before allocating).
@@ -95,8 +96,11 @@ pub fn cut(data: &[f64], sps: f64, p: &NoiseParams) -> Result<Windows, String> {
         out.std_ratio.push(peak / std);
         out.offsets.push(p.step * i as f64);
         let mut w = seg.to_vec();
-        demean(&mut w);
-        detrend(&mut w);
+        // NoisePy's QR solve of [i/n, 1] is the least-squares line ObsPy's linear detrend
+        // removes.
+        for kind in [DetrendType::Demean, DetrendType::Linear] {
+            detrend(&mut w, kind)?;
+        }
         for (v, t) in w.iter_mut().zip(&win) {
             *v *= t;
         }
@@ -130,31 +134,6 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
-}
-
-fn demean(x: &mut [f64]) {
-    let m = x.iter().sum::<f64>() / x.len() as f64;
-    x.iter_mut().for_each(|v| *v -= m);
-}
-
-/// The least-squares line on u = i / n, as NoisePy's QR solve of [u, 1] gives it.
-fn detrend(x: &mut [f64]) {
-    let n = x.len() as f64;
-    let u = |i: usize| i as f64 / n;
-    let (su, sy) = x
-        .iter()
-        .enumerate()
-        .fold((0.0, 0.0), |(a, b), (i, v)| (a + u(i), b + v));
-    let (mu, my) = (su / n, sy / n);
-    let (sxy, sxx) = x.iter().enumerate().fold((0.0, 0.0), |(a, b), (i, v)| {
-        let d = u(i) - mu;
-        (a + d * (v - my), b + d * d)
-    });
-    let slope = sxy / sxx;
-    let icpt = my - slope * mu;
-    x.iter_mut()
-        .enumerate()
-        .for_each(|(i, v)| *v -= slope * u(i) + icpt);
 }
 
 /// NoisePy's `taper` window: ObsPy's symmetric Hann of 2 wlen + 1 points split at its peak,
