@@ -280,3 +280,37 @@ fn max_distance_leaves_far_pairs_out_and_needs_coordinates() {
         "{s}"
     );
 }
+
+/// Same input, same bytes: one thread or four, every output file the same.
+#[test]
+fn the_same_bytes_for_any_number_of_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "components = [\"ZZ\"]\nsubstack = true\n");
+    let mut runs = Vec::new();
+    for threads in ["1", "4"] {
+        let out = d.path().join(format!("t{threads}"));
+        let o = bin()
+            .arg("correlate")
+            .arg(&cfg)
+            .arg("--input")
+            .arg(&arch)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--output")
+            .arg(&out)
+            .arg("--quiet")
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        exit_in(&o, &[0]);
+        let files: Vec<(PathBuf, Vec<u8>)> = common::files_under(&out)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "sac"))
+            .map(|p| (p.clone(), std::fs::read(out.join(&p)).unwrap()))
+            .collect();
+        assert_eq!(files.len(), 7);
+        runs.push(files);
+    }
+    assert!(runs[0] == runs[1], "the thread count changed the outputs");
+}
