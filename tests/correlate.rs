@@ -104,17 +104,23 @@ fn peak_lag(s: &Sac) -> f64 {
     s.b + i as f64 * s.delta - s.o
 }
 
-fn run_correlate(cfg: &Path, input: &Path, inv: &Path, out: &Path) -> std::process::Output {
-    bin()
-        .arg("correlate")
+/// `seisbatch correlate CFG --input INPUT --output OUT --quiet`, without an inventory.
+fn correlate_cmd(cfg: &Path, input: &Path, out: &Path) -> std::process::Command {
+    let mut c = bin();
+    c.arg("correlate")
         .arg(cfg)
         .arg("--input")
         .arg(input)
-        .arg("--inventory")
-        .arg(inv)
         .arg("--output")
         .arg(out)
-        .arg("--quiet")
+        .arg("--quiet");
+    c
+}
+
+fn run_correlate(cfg: &Path, input: &Path, inv: &Path, out: &Path) -> std::process::Output {
+    correlate_cmd(cfg, input, out)
+        .arg("--inventory")
+        .arg(inv)
         .output()
         .unwrap()
 }
@@ -222,13 +228,7 @@ fn memory_is_budgeted_and_refusals_leave_output_untouched() {
     let d = tempfile::tempdir().unwrap();
     let arch = archive(d.path());
     let out = d.path().join("m");
-    let o = bin()
-        .arg("correlate")
-        .arg(config(d.path(), ""))
-        .arg("--input")
-        .arg(&arch)
-        .arg("--output")
-        .arg(&out)
+    let o = correlate_cmd(&config(d.path(), ""), &arch, &out)
         .args(["--memory", "0.01"])
         .output()
         .unwrap();
@@ -261,16 +261,7 @@ fn max_distance_leaves_far_pairs_out_and_needs_coordinates() {
     );
     assert!(!out.join("stack/XX.B._XX.C.").exists());
     let bare = d.path().join("bare");
-    let o = bin()
-        .arg("correlate")
-        .arg(&cfg)
-        .arg("--input")
-        .arg(&arch)
-        .arg("--output")
-        .arg(&bare)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let o = correlate_cmd(&cfg, &arch, &bare).output().unwrap();
     exit_in(&o, &[0]);
     let s: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bare.join("correlate.json")).unwrap()).unwrap();
@@ -290,16 +281,9 @@ fn the_same_bytes_for_any_number_of_threads() {
     let mut runs = Vec::new();
     for threads in ["1", "4"] {
         let out = d.path().join(format!("t{threads}"));
-        let o = bin()
-            .arg("correlate")
-            .arg(&cfg)
-            .arg("--input")
-            .arg(&arch)
+        let o = correlate_cmd(&cfg, &arch, &out)
             .arg("--inventory")
             .arg(&inv)
-            .arg("--output")
-            .arg(&out)
-            .arg("--quiet")
             .env("RAYON_NUM_THREADS", threads)
             .output()
             .unwrap();
@@ -313,4 +297,223 @@ fn the_same_bytes_for_any_number_of_threads() {
         runs.push(files);
     }
     assert!(runs[0] == runs[1], "the thread count changed the outputs");
+}
+
+/// Two three-component stations on the equator, B 0.1 degree east of A (azimuth 90,
+/// back-azimuth 270): each component of B records A's (own-source) noise 3.2 s later, over one
+/// day at 10 Hz.
+fn archive3(dir: &Path) -> (PathBuf, PathBuf) {
+    let root = dir.join("arch3");
+    let mut channels = String::new();
+    for (k, comp) in ["E", "N", "Z"].iter().enumerate() {
+        let src = common::noise(200 + k as u64, DAY + 100);
+        for (sta, lag, seed) in [("A", 0usize, 1u64), ("B", 32, 2)] {
+            let o = common::noise(300 + 10 * seed + k as u64, DAY);
+            let mut tr = common::trace(
+                ["XX", sta, "", &format!("HH{comp}")],
+                &day_start(0),
+                SPS,
+                DAY,
+            );
+            tr.data = (0..DAY)
+                .map(|i| 1000.0 * (src[i + 50 - lag] + 0.3 * o[i]))
+                .collect();
+            common::write_mseed(&root.join(format!("XX.{sta}.HH{comp}.2020.001")), &[tr]);
+        }
+    }
+    for (comp, az, dip) in [("E", 90, 0), ("N", 0, 0), ("Z", 0, -90)] {
+        channels.push_str(&format!(r#"<Channel code="HH{comp}" locationCode="" startDate="2000-01-01T00:00:00"><Latitude>LAT</Latitude><Longitude>LON</Longitude><Elevation>0</Elevation><Depth>0</Depth><Azimuth>{az}</Azimuth><Dip>{dip}</Dip><SampleRate>10</SampleRate></Channel>"#));
+    }
+    let station = |code: &str, lat: f64, lon: f64| {
+        format!(
+            r#"<Station code="{code}" startDate="2000-01-01T00:00:00"><Latitude>{lat}</Latitude><Longitude>{lon}</Longitude><Elevation>0</Elevation>{}</Station>"#,
+            channels
+                .replace("LAT", &lat.to_string())
+                .replace("LON", &lon.to_string())
+        )
+    };
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><FDSNStationXML xmlns="http://www.fdsn.org/xml/station/1" schemaVersion="1.1"><Source>test</Source><Created>2020-01-01T00:00:00</Created><Network code="XX">{}{}</Network></FDSNStationXML>"#,
+        station("A", 0.0, 0.0),
+        station("B", 0.0, 0.1)
+    );
+    let inv = dir.join("inv3.xml");
+    std::fs::write(&inv, xml).unwrap();
+    (root, inv)
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("correlate.json")).unwrap()).unwrap()
+}
+
+/// `rotation = true`: the nine ENZ stacks of the east-west pair turned to RTZ, where R is E
+/// and T is -N at both ends (NoisePy's signs): RR = EE, TT = NN, RT = -EN, ZZ = ZZ, RR
+/// peaking at the 3.2 s delay. With `xcorr_only = false` each station is also correlated with
+/// itself, six component pairs (NoisePy's iiR >= iiS), not rotated. Without coordinates the
+/// pair is not rotated and says why.
+#[test]
+fn rotation_turns_an_east_west_pair_and_autocorrelations_come_in_six() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = archive3(d.path());
+    let cfg = config(
+        d.path(),
+        "inc_hours = 12.0\ncomponents = [\"all\"]\nrotation = true\nxcorr_only = false\n",
+    );
+    let out = d.path().join("rot");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &out), &[0]);
+    let s = summary(&out);
+    assert_eq!(s["chunks"], 2, "{s}");
+    // Per chunk: the pair's nine and each station's six.
+    assert_eq!(s["correlations"], 2 * (9 + 6 + 6), "{s}");
+    assert_eq!(s["stacks"]["rotated"], 9, "{s}");
+    assert_eq!(s["stacks"]["not_rotated_count"], 0, "{s}");
+    let mut autos: Vec<String> = std::fs::read_dir(out.join("stack/XX.A._XX.A."))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    autos.sort();
+    assert_eq!(
+        autos,
+        ["EE.sac", "EN.sac", "EZ.sac", "NN.sac", "NZ.sac", "ZZ.sac"]
+    );
+    assert!(!out.join("stack_rtz/XX.A._XX.A.").exists());
+    let enz = |c: &str| read_sac(&out.join(format!("stack/XX.A._XX.B./{c}.sac")));
+    let rtz = |c: &str| read_sac(&out.join(format!("stack_rtz/XX.A._XX.B./{c}.sac")));
+    let close = |a: &Sac, b: &Sac, sign: f64, what: &str| {
+        let top = b.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let worst = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .fold(0.0f64, |m, (x, y)| m.max((x - sign * y).abs()));
+        assert!(worst <= 1e-5 * top, "{what}: {worst} of {top}");
+    };
+    close(&rtz("RR"), &enz("EE"), 1.0, "RR = EE");
+    close(&rtz("TT"), &enz("NN"), 1.0, "TT = NN");
+    close(&rtz("RT"), &enz("EN"), -1.0, "RT = -EN");
+    close(&rtz("ZZ"), &enz("ZZ"), 1.0, "ZZ");
+    let rr = rtz("RR");
+    assert!((peak_lag(&rr) - 3.2).abs() < 0.05, "{}", peak_lag(&rr));
+    assert!((rr.o - enz("EE").o).abs() < 1e-6);
+
+    let bare = d.path().join("bare");
+    let o = correlate_cmd(&cfg, &arch, &bare).output().unwrap();
+    exit_in(&o, &[0]);
+    let s = summary(&bare);
+    assert_eq!(s["stacks"]["rotated"], 0, "{s}");
+    assert_eq!(s["stacks"]["not_rotated_count"], 1, "{s}");
+    assert!(s["stacks"]["not_rotated"][0][1]
+        .as_str()
+        .unwrap()
+        .contains("coordinates"));
+}
+
+/// `acorr_only = true`: each station with itself only; an autocorrelation is symmetric about
+/// lag 0 (NoisePy's mean-bin removal makes lag 0 itself ~0).
+#[test]
+fn autocorrelations_are_symmetric() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let out = d.path().join("auto");
+    exit_in(
+        &run_correlate(&config(d.path(), "acorr_only = true\n"), &arch, &inv, &out),
+        &[0],
+    );
+    let s = summary(&out);
+    // Day 1: A, B, C; day 2: A, B.
+    assert_eq!(s["correlations"], 5, "{s}");
+    assert_eq!(s["pairs_missing"], 1, "{s}");
+    assert!(!out.join("stack/XX.A._XX.B.").exists());
+    let a = read_sac(&out.join("stack/XX.A._XX.A./ZZ.sac"));
+    let z = ((a.o - a.b) / a.delta).round() as usize;
+    let top = a.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(top > 0.0);
+    for k in 1..=z.min(a.data.len() - 1 - z) {
+        let (l, r) = (a.data[z - k], a.data[z + k]);
+        assert!((l - r).abs() <= 1e-5 * top, "lag {k}: {l} vs {r}");
+    }
+}
+
+fn sac_files(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<(PathBuf, Vec<u8>)> = common::files_under(out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sac"))
+        .map(|p| (p.clone(), std::fs::read(out.join(&p)).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `--resume` after a run killed in its second chunk (its record and one file gone, no stacks
+/// yet): the first chunk kept, the second done again, the stacks made, every file the bytes
+/// of an uninterrupted run. A record that cannot be trusted (a station not of the run) is
+/// redone and said so. A folder of another configuration, or not of a correlate run, is
+/// refused and left as it was; a non-empty folder without --resume points to it.
+#[test]
+fn resume_finishes_a_killed_run_with_the_same_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "");
+    let whole = d.path().join("whole");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &whole), &[0]);
+    let want = sac_files(&whole);
+    assert_eq!(want.len(), 4 + 3);
+
+    let resume = |out: &Path, cfg: &Path| {
+        correlate_cmd(cfg, &arch, out)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--resume")
+            .output()
+            .unwrap()
+    };
+    let out = d.path().join("killed");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &out), &[0]);
+    let day2 = "20200102T000000Z__20200103T000000Z";
+    std::fs::remove_file(out.join(format!(".correlate/chunks/{day2}.json"))).unwrap();
+    std::fs::remove_file(out.join(format!("{day2}/XX.A._XX.B./ZZ.sac"))).unwrap();
+    std::fs::remove_dir_all(out.join("stack")).unwrap();
+    std::fs::remove_file(out.join("correlate.json")).unwrap();
+    exit_in(&resume(&out, &cfg), &[0]);
+    let s = summary(&out);
+    assert_eq!(s["chunks_resumed"], 1, "{s}");
+    // The resumed chunk's counts come from its record: the totals of a whole run.
+    assert_eq!(s["correlations"], 4, "{s}");
+    assert_eq!(s["windows_kept"], 5 * 286, "{s}");
+    assert!(sac_files(&out) == want, "a resumed run wrote other bytes");
+
+    // A record naming a station the run does not have is not trusted.
+    let rec = out.join(".correlate/chunks/20200101T000000Z__20200102T000000Z.json");
+    let text = std::fs::read_to_string(&rec).unwrap();
+    std::fs::write(&rec, text.replacen("\"XX.B.\"", "\"../../XX.B.\"", 1)).unwrap();
+    exit_in(&resume(&out, &cfg), &[0]);
+    let s = summary(&out);
+    assert_eq!(s["chunks_resumed"], 1, "{s}");
+    assert!(
+        s["records_redone"][0]
+            .as_str()
+            .unwrap()
+            .contains("not in this run"),
+        "{s}"
+    );
+    assert!(sac_files(&out) == want);
+
+    // Another configuration, a folder of something else, and no --resume: refused.
+    let o_dir = d.path().join("other");
+    std::fs::create_dir_all(&o_dir).unwrap();
+    let other = config(&o_dir, "smooth_n = 20\n");
+    let o = resume(&out, &other);
+    exit_in(&o, &[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another configuration"));
+    assert!(sac_files(&out) == want);
+    let o = run_correlate(&cfg, &arch, &inv, &out);
+    exit_in(&o, &[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    let foreign = d.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let o = resume(&foreign, &cfg);
+    exit_in(&o, &[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not written by seisbatch correlate"));
+    assert_eq!(common::files_under(&foreign).len(), 1);
 }

@@ -30,6 +30,14 @@ struct Golden {
     nfft: usize,
     kept: Vec<usize>,
     correlations: std::collections::BTreeMap<String, Case>,
+    stacks: std::collections::BTreeMap<String, Vec<usize>>,
+    rotation: Angles,
+}
+
+#[derive(serde::Deserialize)]
+struct Angles {
+    azi: f64,
+    baz: f64,
 }
 
 #[derive(serde::Deserialize)]
@@ -304,4 +312,42 @@ fn unknown_names_and_mismatched_spectra_are_errors() {
     let x = vec![C::new(1.0, 0.0); 50];
     assert!(correlate::correlate(&x, &x[..49], &r).is_err());
     assert!(correlate::correlate(&x[..49], &x[..49], &r).is_err());
+}
+
+/// NoisePy's stacking step: its rejection (one row 50 times the others' peak left out) and the
+/// linear and phase-weighted stacks of the rest, summed row by row.
+#[test]
+fn stacks_reject_and_stack_as_noisepy() {
+    use seisbatch::ops::noise::stack::{keep, peak, Sum};
+    let g = golden();
+    let cols = g.correlations["xcorr_window"].cols;
+    let all = read_f64("noise/stack_rows.f64");
+    let rows: Vec<&[f64]> = all.chunks(cols).collect();
+    let kept = keep(&rows.iter().map(|r| peak(r)).collect::<Vec<f64>>());
+    for (m, pws) in [("linear", false), ("pws", true)] {
+        let want_kept: Vec<usize> = (0..rows.len()).filter(|&i| kept[i]).collect();
+        assert_eq!(want_kept, g.stacks[m], "{m}");
+        let mut sum = Sum::new(cols, pws);
+        for (r, k) in rows.iter().zip(&kept) {
+            if *k {
+                sum.add(r, 1.0).unwrap();
+            }
+        }
+        let got = sum.finish().unwrap();
+        let want = read_f64(&format!("noise/stack_{m}.f64"));
+        assert!(rel_l2(&got, &want) < 1e-12, "{m}: {}", rel_l2(&got, &want));
+    }
+}
+
+/// NoisePy's rotation of nine components from ENZ to RTZ at an oblique azimuth.
+#[test]
+fn rotation_is_noisepys() {
+    use seisbatch::ops::noise::rotation::rotation;
+    let g = golden();
+    let enz = read_f64("noise/rotation_enz.f64");
+    let want = read_f64("noise/rotation_rtz.f64");
+    let n = enz.len() / 9;
+    let rows: [&[f64]; 9] = std::array::from_fn(|k| &enz[k * n..(k + 1) * n]);
+    let got: Vec<f64> = rotation(rows, g.rotation.azi, g.rotation.baz).concat();
+    assert!(rel_l2(&got, &want) < 1e-14, "{}", rel_l2(&got, &want));
 }

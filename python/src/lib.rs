@@ -514,11 +514,11 @@ fn index(
         .map_err(|e| PyValueError::new_err(format!("index: {e}")))
 }
 
-/// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory) ->
+/// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory, resume) ->
 /// correlate.json's text: `seisbatch correlate` (NoisePy's S1 on the CPU path). The GIL is
 /// released while it runs.
 #[pyfunction]
-#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None))]
+#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None, resume=false))]
 #[allow(clippy::too_many_arguments)]
 fn correlate(
     py: Python<'_>,
@@ -530,6 +530,7 @@ fn correlate(
     start: Option<i64>,
     end: Option<i64>,
     memory: Option<u64>,
+    resume: bool,
 ) -> PyResult<String> {
     let config = seisbatch::correlate::Config::parse(config)
         .map_err(|e| PyValueError::new_err(format!("correlate config: {e}")))?;
@@ -542,6 +543,7 @@ fn correlate(
         start_ns: start,
         end_ns: end,
         memory: memory.unwrap_or_else(seisbatch::engine::memory::default_budget),
+        resume,
     };
     py.detach(move || seisbatch::correlate::run(&args))
         .map_err(|e| PyValueError::new_err(format!("correlate: {e}")))

@@ -60,3 +60,21 @@ def test_bad_parameters_are_value_errors_naming_them(tmp_path):
     with pytest.raises(ValueError, match="cc_method"):
         seisbatch.correlate({"cc_method": "xcor"}, tmp_path / "x", input=arch)
     assert not (tmp_path / "x").exists()
+
+
+def test_resume_keeps_finished_chunks_and_refuses_another_configuration(tmp_path):
+    arch, inv = archive(tmp_path)
+    out = tmp_path / "cc"
+    cfg = {"cc_len": 600.0, "step": 300.0, "freqmin": 0.1, "freqmax": 1.5, "maxlag": 20.0,
+           "inc_hours": 12}
+    first = seisbatch.correlate(cfg, out, input=arch, inventory=inv)
+    assert first["chunks"] == 2 and first["chunks_resumed"] == 0, first
+    stack = (out / "stack" / "XX.A._XX.B." / "ZZ.sac").read_bytes()
+    (out / "stack" / "XX.A._XX.B." / "ZZ.sac").unlink()
+    again = seisbatch.correlate(cfg, out, input=arch, inventory=inv, resume=True)
+    assert again["chunks_resumed"] == 2 and again["correlations"] == 2, again
+    assert (out / "stack" / "XX.A._XX.B." / "ZZ.sac").read_bytes() == stack
+    with pytest.raises(ValueError, match="another configuration"):
+        seisbatch.correlate(dict(cfg, maxlag=10.0), out, input=arch, inventory=inv, resume=True)
+    with pytest.raises(ValueError, match="--resume"):
+        seisbatch.correlate(cfg, out, input=arch, inventory=inv)

@@ -128,8 +128,12 @@ pub struct CorrelateArgs {
     /// A new or empty folder for the correlations.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
-    /// StationXML (a file or a folder of them): coordinates for dist/az/baz and
-    /// max_distance_km.
+    /// Finish the run that wrote OUTPUT (same configuration and inputs): its finished chunks
+    /// are kept, the rest done, the stacks made again.
+    #[arg(long)]
+    pub resume: bool,
+    /// StationXML (a file or a folder of them): coordinates for dist/az/baz,
+    /// max_distance_km and rotation.
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
     /// First chunk's start (ISO time; default: the first data's UTC midnight).

@@ -369,24 +369,35 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
         start_ns,
         end_ns,
         memory,
+        resume: a.resume,
     };
     match crate::correlate::run(&args) {
         Ok(s) => {
             if !a.quiet {
                 outln!(
-                    "correlated {} chunks: {} channel-chunks ({} windows kept, {} over max_over_std), {} correlations, {} pair-chunks without a common window, {} channel-chunks skipped; {} files in {}",
+                    "correlated {} chunks ({} kept from an earlier run): {} channel-chunks ({} windows kept, {} over max_over_std), {} correlations, {} pair-chunks without a common window, {} channel-chunks skipped; {} stacks ({} rotated, {} chunk rows rejected); {} files in {}",
                     s.chunks,
+                    s.chunks_resumed,
                     s.channel_chunks,
                     s.windows_kept,
                     s.windows_dropped,
                     s.correlations,
                     s.pairs_missing,
                     s.skipped_count,
+                    s.stacks.stacks,
+                    s.stacks.rotated,
+                    s.stacks.rows_rejected,
                     s.files_written,
                     args.output.display()
                 );
                 for (chunk, ch, why) in s.skipped.iter().take(20) {
                     outln!("  skipped {chunk} {ch}: {why}");
+                }
+                for why in s.records_redone.iter().take(20) {
+                    outln!("  chunk done again: {why}");
+                }
+                for (pair, why) in s.stacks.not_rotated.iter().take(20) {
+                    outln!("  not rotated {pair}: {why}");
                 }
             }
             ExitCode::SUCCESS

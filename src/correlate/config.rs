@@ -1,7 +1,8 @@
 //! `seisbatch correlate CONFIG.toml`: NoisePy's ConfigParameters for the cross-correlation
 //! step, its names and defaults (cc_len 1800 s, step 450 s, freqmin 0.05 Hz, freqmax 2 Hz,
 //! smooth_N 10, smoothspect_N 10, maxlag 200 s, max_over_std 10, time_norm "no",
-//! freq_norm "rma", cc_method "xcorr", substack false), plus which pairs and components.
+//! freq_norm "rma", cc_method "xcorr", substack false, rotation false, acorr_only false,
+//! xcorr_only true), plus which pairs and components.
 //! Unknown keys and values out of range are errors naming the key.
 
 use std::path::Path;
@@ -30,6 +31,9 @@ struct Raw {
     components: Option<Vec<String>>,
     max_distance_km: Option<f64>,
     stack_method: Option<String>,
+    rotation: Option<bool>,
+    acorr_only: Option<bool>,
+    xcorr_only: Option<bool>,
 }
 
 /// How the run's correlations are stacked over days.
@@ -56,10 +60,20 @@ pub struct Config {
     /// Pairs farther apart than this are not correlated (needs station coordinates).
     pub max_distance_km: Option<f64>,
     pub stack_method: StackMethod,
+    /// The run's stacks also rotated from ENZ to RTZ by each pair's azimuth and back-azimuth
+    /// (NoisePy's `rotation`; needs the nine component pairs and coordinates).
+    pub rotation: bool,
+    /// Which station pairs: two stations (NoisePy's `xcorr_only`, default), one station with
+    /// itself (`acorr_only`: autocorrelations and its cross-components), or both
+    /// (`xcorr_only = false`).
+    pub cross: bool,
+    pub auto: bool,
 }
 
 /// Most lags a correlation may keep each side of zero, and most component pairs.
 const MAX_LAG_SAMPLES: f64 = 1e7;
+/// Most lags a correlation row may hold (both sides of MAX_LAG_SAMPLES and lag 0).
+pub const MAX_ROW: usize = 2 * MAX_LAG_SAMPLES as usize + 1;
 
 impl Config {
     pub fn read(path: &Path) -> Result<Config, String> {
@@ -151,8 +165,23 @@ impl Config {
         if let Some(km) = raw.max_distance_km {
             positive("max_distance_km", km)?;
         }
+        let rotation = raw.rotation.unwrap_or(false);
+        if rotation && components.len() != 9 {
+            return Err(
+                "rotation = true needs the nine component pairs: components = [\"all\"]".into(),
+            );
+        }
+        let acorr_only = raw.acorr_only.unwrap_or(false);
+        if acorr_only && raw.xcorr_only == Some(true) {
+            return Err(
+                "acorr_only = true and xcorr_only = true leave no pair to correlate".into(),
+            );
+        }
         Ok(Config {
             noise,
+            rotation,
+            cross: !acorr_only,
+            auto: acorr_only || raw.xcorr_only == Some(false),
             time_norm: TimeNorm::parse(raw.time_norm.as_deref().unwrap_or("no"))?,
             freq_norm: FreqNorm::parse(raw.freq_norm.as_deref().unwrap_or("rma"))?,
             cc_method: Method::parse(raw.cc_method.as_deref().unwrap_or("xcorr"))?,
@@ -186,6 +215,16 @@ mod tests {
             (TimeNorm::No, FreqNorm::Rma, Method::Xcorr, false)
         );
         assert_eq!(c.components, vec![('Z', 'Z')]);
+        assert_eq!((c.rotation, c.cross, c.auto), (false, true, false));
+        let a = Config::parse("acorr_only = true").unwrap();
+        assert_eq!((a.cross, a.auto), (false, true));
+        let b = Config::parse("xcorr_only = false").unwrap();
+        assert_eq!((b.cross, b.auto), (true, true));
+        assert!(
+            Config::parse("rotation = true\ncomponents = [\"all\"]")
+                .unwrap()
+                .rotation
+        );
         assert_eq!(
             Config::parse("components = [\"all\"]")
                 .unwrap()
@@ -202,6 +241,8 @@ mod tests {
             ("components = [\"Z\"]", "components"),
             ("colour = 1", "colour"),
             ("stack_method = \"median\"", "stack_method"),
+            ("rotation = true", "rotation"),
+            ("acorr_only = true\nxcorr_only = true", "acorr_only"),
         ] {
             let e = Config::parse(bad).unwrap_err();
             assert!(e.contains(key), "{bad}: {e}");

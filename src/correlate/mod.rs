@@ -8,10 +8,13 @@
 //! channels of a chunk in parallel; a chunk's spectra are bounded by `--memory`.
 
 pub mod config;
+mod journal;
 mod output;
 mod pairs;
+mod stack;
 mod station;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +22,8 @@ use rayon::prelude::*;
 
 use crate::archive::{self, units, windows::Request};
 pub use config::Config;
+use journal::{Counts, Head};
+pub use stack::Stacked;
 use station::Spectra;
 
 /// What `correlate` is given.
@@ -35,6 +40,9 @@ pub struct Args {
     pub end_ns: Option<i64>,
     /// Bytes a chunk's spectra may take.
     pub memory: u64,
+    /// Finish the run that wrote OUTPUT (same configuration and inputs): chunks it finished
+    /// are kept, the rest done, the stacks made again from every chunk.
+    pub resume: bool,
 }
 
 /// Channel-chunks or pairs left out, and why (the first `LISTED`; all counted).
@@ -55,6 +63,12 @@ pub struct Summary {
     pub skipped_count: usize,
     /// Station and component pairs without a window both kept (or without a channel).
     pub pairs_missing: usize,
+    /// Chunks a earlier run finished, kept by `--resume`; chunk records that could not be
+    /// trusted (the chunk was done again), with the reason.
+    pub chunks_resumed: usize,
+    pub records_redone: Vec<String>,
+    /// The run's stacks.
+    pub stacks: Stacked,
     /// The sign convention, said in every summary.
     pub convention: &'static str,
     /// Seconds spent reading and transforming channels, and correlating and writing pairs
@@ -66,10 +80,20 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn skip(&mut self, chunk: &str, channel: &str, why: String) {
-        self.skipped_count += 1;
-        if self.skipped.len() < LISTED {
-            self.skipped.push((chunk.into(), channel.into(), why));
+    fn add(&mut self, chunk: &str, c: &Counts, rows: usize) {
+        self.channel_chunks += c.channel_chunks;
+        self.windows_kept += c.windows_kept;
+        self.windows_dropped += c.windows_dropped;
+        self.pairs_missing += c.pairs_missing;
+        self.pair_windows += c.pair_windows;
+        self.correlations += rows;
+        self.files_written += rows;
+        for (channel, why) in &c.skipped {
+            self.skipped_count += 1;
+            if self.skipped.len() < LISTED {
+                self.skipped
+                    .push((chunk.into(), channel.clone(), why.clone()));
+            }
         }
     }
 }
@@ -119,13 +143,36 @@ pub fn run(a: &Args) -> Result<Summary, String> {
             return Err(format!("--inventory {}: {e}", f.display()));
         }
     }
+    let fingerprint = journal::fingerprint(&[
+        format!("{:?}", a.config),
+        described(a.input.as_deref()),
+        described(a.catalog.as_deref()),
+        described(a.inventory.as_deref()),
+        format!("{:?} {:?}", a.start_ns, a.end_ns),
+    ]);
     // Every refusal above leaves OUTPUT as it was.
-    prepare_output(&a.output)?;
+    let fresh = prepare_output(&a.output, a.resume, &fingerprint)?;
+    let state = journal::state_dir(&a.output);
+    std::fs::create_dir_all(&state).map_err(|e| format!("{}: {e}", state.display()))?;
+    let _lock =
+        crate::write::lock::FolderLock::take(&state, None, &a.output).map_err(|e| match e {
+            crate::write::lock::OutputError::Usage(m)
+            | crate::write::lock::OutputError::Fatal(m) => m,
+        })?;
+    if fresh {
+        journal::write_run(&a.output, &fingerprint)?;
+    }
     let mut summary = Summary {
         convention: CONVENTION,
         ..Default::default()
     };
-    let mut stacks = output::Stacks::default();
+    let known: HashSet<&str> = stations.iter().map(String::as_str).collect();
+    let bounds = journal::Bounds {
+        stations: &known,
+        config: &a.config,
+        max_windows: (chunk_s / p.step) as usize + 2,
+    };
+    let mut finished: Vec<(String, Vec<Head>)> = Vec::new();
     // Units come window by window (`units::units`): each run of one window is a chunk.
     for todo in found
         .units
@@ -133,55 +180,29 @@ pub fn run(a: &Args) -> Result<Summary, String> {
     {
         let w = &todo[0].window;
         summary.chunks += 1;
-        // The spectra this chunk will hold, from the index's samples, before any is made.
-        let need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();
-        if need > a.memory {
-            return Err(format!(
-                "chunk {}: the channels' spectra would take {need} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
-                w.label, a.memory
-            ));
-        }
-        let t = std::time::Instant::now();
-        let got: Vec<Result<Spectra, (String, String)>> = todo
-            .par_iter()
-            .map_init(Vec::new, |buf, u| station::spectra(u, &a.config, buf))
-            .collect();
-        let mut spectra = Vec::new();
-        for g in got {
-            match g {
-                Ok(s) => {
-                    summary.windows_kept += s.kept();
-                    summary.windows_dropped += s.dropped;
-                    spectra.push(s);
+        if a.resume {
+            match journal::read_chunk(&a.output, &fingerprint, &w.label, &bounds) {
+                Ok(Some((counts, heads))) => {
+                    summary.chunks_resumed += 1;
+                    summary.add(&w.label, &counts, heads.len());
+                    finished.push((w.label.clone(), heads));
+                    continue;
                 }
-                Err((id, why)) => summary.skip(&w.label, &id, why),
+                Ok(None) => {}
+                Err(why) => summary.records_redone.push(why),
             }
         }
-        let bytes: u64 = spectra.iter().map(Spectra::bytes).sum();
-        if bytes > a.memory {
-            return Err(format!(
-                "chunk {}: the channels' spectra take {bytes} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
-                w.label, a.memory
-            ));
-        }
-        summary.channel_chunks += spectra.len();
-        summary.seconds_spectra += t.elapsed().as_secs_f64();
-        let t = std::time::Instant::now();
-        let day = pairs::correlate_all(
-            &spectra,
-            &stations,
-            &a.config,
-            inventory.as_deref(),
-            w.start_ns,
-        )?;
-        summary.pairs_missing += day.missing;
-        summary.correlations += day.rows.len();
-        summary.pair_windows += day.rows.iter().map(|r| r.windows).sum::<usize>();
-        summary.files_written += output::write_chunk(&a.output, w, &day, &a.config)?;
-        stacks.add(&day);
-        summary.seconds_pairs += t.elapsed().as_secs_f64();
+        let (counts, heads) = chunk(a, todo, w, &stations, inventory.as_deref(), &mut summary)?;
+        journal::write_chunk(&a.output, &fingerprint, &w.label, &counts, &heads)?;
+        summary.add(&w.label, &counts, heads.len());
+        finished.push((w.label.clone(), heads));
     }
-    summary.files_written += stacks.write(&a.output, &a.config, windows.first())?;
+    let t = std::time::Instant::now();
+    if let Some(first) = windows.first() {
+        summary.stacks = stack::stack_all(&a.output, &a.config, &finished, first.start_ns)?;
+        summary.files_written += summary.stacks.stacks + summary.stacks.rotated;
+    }
+    summary.seconds_pairs += t.elapsed().as_secs_f64();
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     crate::write::atomic::write_atomic_in(
         &a.output,
@@ -194,22 +215,107 @@ pub fn run(a: &Args) -> Result<Summary, String> {
     Ok(summary)
 }
 
-/// The output folder: created, or an empty one; a folder holding anything is refused (a run
-/// never mixes its files with others').
-fn prepare_output(out: &Path) -> Result<(), String> {
+/// A path as the fingerprint sees it: canonical where it exists.
+fn described(p: Option<&Path>) -> String {
+    p.map(|p| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+/// One chunk: its channels' spectra (bounded by --memory), its pairs, its files; its counts
+/// and rows for the journal and the stacks.
+fn chunk(
+    a: &Args,
+    todo: &[units::Unit],
+    w: &archive::windows::Window,
+    stations: &[String],
+    inventory: Option<&crate::inventory::Inventory>,
+    summary: &mut Summary,
+) -> Result<(Counts, Vec<Head>), String> {
+    // The spectra this chunk will hold, from the index's samples, before any is made.
+    let need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();
+    if need > a.memory {
+        return Err(format!(
+            "chunk {}: the channels' spectra would take {need} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
+            w.label, a.memory
+        ));
+    }
+    let mut counts = Counts::default();
+    let t = std::time::Instant::now();
+    let got: Vec<Result<Spectra, (String, String)>> = todo
+        .par_iter()
+        .map_init(Vec::new, |buf, u| station::spectra(u, &a.config, buf))
+        .collect();
+    let mut spectra = Vec::new();
+    for g in got {
+        match g {
+            Ok(s) => {
+                counts.windows_kept += s.kept();
+                counts.windows_dropped += s.dropped;
+                spectra.push(s);
+            }
+            Err((id, why)) => {
+                if counts.skipped.len() < LISTED {
+                    counts.skipped.push((id, why));
+                }
+            }
+        }
+    }
+    let bytes: u64 = spectra.iter().map(Spectra::bytes).sum();
+    if bytes > a.memory {
+        return Err(format!(
+            "chunk {}: the channels' spectra take {bytes} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
+            w.label, a.memory
+        ));
+    }
+    counts.channel_chunks = spectra.len();
+    summary.seconds_spectra += t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let day = pairs::correlate_all(&spectra, stations, &a.config, inventory, w.start_ns)?;
+    counts.pairs_missing = day.missing;
+    counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();
+    output::write_chunk(&a.output, w, &day)?;
+    summary.seconds_pairs += t.elapsed().as_secs_f64();
+    Ok((counts, day.rows.into_iter().map(|r| r.head).collect()))
+}
+
+/// The output folder: created, or an empty one (true: a fresh run); with `resume`, one an
+/// earlier run of the same configuration and inputs wrote (false). A folder holding anything
+/// else is refused: a run never mixes its files with others'.
+fn prepare_output(out: &Path, resume: bool, fingerprint: &str) -> Result<bool, String> {
     match std::fs::symlink_metadata(out) {
         Ok(m) if m.is_dir() => {
             let mut entries =
                 std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
-            if entries.next().is_some() {
+            if entries.next().is_none() {
+                return Ok(true);
+            }
+            if !resume {
                 return Err(format!(
-                    "{}: exists and is not empty; give a new or empty folder",
+                    "{}: exists and is not empty; give a new or empty folder (or --resume to finish the run that wrote it)",
                     out.display()
                 ));
             }
-            Ok(())
+            match journal::read_run(out) {
+                Some(f) if f == fingerprint => Ok(false),
+                Some(_) => Err(format!(
+                    "{}: written by a correlate run with another configuration or other inputs; --resume finishes the same run",
+                    out.display()
+                )),
+                None => Err(format!(
+                    "{}: not written by seisbatch correlate (no readable .correlate/run.json); give a new or empty folder",
+                    out.display()
+                )),
+            }
         }
         Ok(_) => Err(format!("{}: exists and is not a folder", out.display())),
-        Err(_) => std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display())),
+        Err(_) => {
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok(true)
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! A chunk's pairs: every two stations (source first, by their codes) and every requested
-//! component pair, correlated over the windows both channels kept (`ops::noise::correlate`);
+//! A chunk's pairs: every two stations (source first, by their codes; and each station with
+//! itself with `acorr_only` or `xcorr_only = false`) and every requested component pair, correlated over the windows both channels kept (`ops::noise::correlate`);
 //! a day row per pair (the average, or the mean of the per-window rows with `substack`).
 //! Pairs farther apart than `max_distance_km` are left out; a pair with no common window, or
 //! a channel missing, is counted.
@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use num_complex::Complex64 as C;
 use rayon::prelude::*;
 
+use super::journal::{to_array, Head};
 use super::station::Spectra;
 use super::Config;
 use crate::inventory::{Inventories, Inventory};
@@ -16,22 +17,11 @@ use crate::ops::noise::correlate::{self, Request};
 use crate::read::stationxml::Coordinates;
 use crate::trace::Trace;
 
-/// One pair and component pair in one chunk.
+/// One pair and component pair in one chunk: what is said of it, and its row (lags from
+/// -zero dt on: the chunk's correlation).
 pub struct Row {
-    pub source: String,
-    pub receiver: String,
-    pub components: (char, char),
-    /// Both stations' codes (the receiver's are the SAC file's station words).
-    pub source_codes: (String, String, String),
-    pub receiver_codes: (String, String, String),
-    pub source_coords: Option<Coordinates>,
-    pub receiver_coords: Option<Coordinates>,
-    pub dt: f64,
-    /// Lags from -zero dt on: the correlation (the day's row).
+    pub head: Head,
     pub data: Vec<f64>,
-    pub zero: usize,
-    /// Windows it stands for.
-    pub windows: usize,
 }
 
 pub struct Day {
@@ -75,7 +65,10 @@ pub fn correlate_all(
     }
     let mut jobs = Vec::new();
     for (i, src) in stations.iter().enumerate() {
-        for rcv in &stations[i + 1..] {
+        for (j, rcv) in stations.iter().enumerate().skip(i) {
+            if (j == i && !cfg.auto) || (j != i && !cfg.cross) {
+                continue;
+            }
             for &comps in &cfg.components {
                 jobs.push((src, rcv, comps));
             }
@@ -94,7 +87,7 @@ pub fn correlate_all(
         match d? {
             Outcome::Row(r) => day.rows.push(*r),
             Outcome::Missing => day.missing += 1,
-            Outcome::Far => {}
+            Outcome::Far | Outcome::Mirror => {}
         }
     }
     Ok(day)
@@ -108,6 +101,9 @@ enum Outcome {
     Missing,
     /// Farther apart than max_distance_km: left out, as asked.
     Far,
+    /// One station's component pair whose channels come in the other order (NZ of ZN): the
+    /// time reverse of one correlated, left out as NoisePy's channel loop (iiR >= iiS) does.
+    Mirror,
 }
 
 /// One pair and component pair in a chunk.
@@ -124,6 +120,9 @@ fn pair(
     let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
         return Ok(Outcome::Missing);
     };
+    if src == rcv && a.channel > b.channel {
+        return Ok(Outcome::Mirror);
+    }
     let (ca, cb) = (coords(inv, a, at_ns), coords(inv, b, at_ns));
     if let Some(km) = cfg.max_distance_km {
         let d = match (ca, cb) {
@@ -179,16 +178,19 @@ fn pair(
     let k = c.rows.len() as f64;
     data.iter_mut().for_each(|d| *d /= k);
     Ok(Outcome::Row(Box::new(Row {
-        source: src.to_string(),
-        receiver: rcv.to_string(),
-        components: (cs, cr),
-        source_codes: (a.network.clone(), a.station.clone(), a.location.clone()),
-        receiver_codes: (b.network.clone(), b.station.clone(), b.location.clone()),
-        source_coords: ca,
-        receiver_coords: cb,
-        dt,
+        head: Head {
+            source: src.to_string(),
+            receiver: rcv.to_string(),
+            components: (cs, cr),
+            source_codes: [a.network.clone(), a.station.clone(), a.location.clone()],
+            receiver_codes: [b.network.clone(), b.station.clone(), b.location.clone()],
+            source_coords: ca.as_ref().map(to_array),
+            receiver_coords: cb.as_ref().map(to_array),
+            dt,
+            npts: data.len(),
+            zero,
+            windows: c.kept.len(),
+        },
         data,
-        zero,
-        windows: c.kept.len(),
     })))
 }

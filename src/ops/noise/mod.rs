@@ -7,6 +7,7 @@
 
 pub mod correlate;
 pub mod moving_ave;
+pub mod rotation;
 pub mod segment;
 pub mod stack;
 pub mod time_norm;
