@@ -165,6 +165,10 @@ fn pairs_peak_at_their_delays_per_day_and_stacked() {
     }
     let stack = read_sac(&out.join("stack/XX.A._XX.B./ZZ.sac"));
     assert!((peak_lag(&stack) - 3.2).abs() < 0.05);
+    // One catalog row per correlation file, as `run` indexes its outputs.
+    let cat = seisbatch::archive::catalog::read(&out.join("catalog.parquet")).unwrap();
+    assert_eq!(cat.files.len(), 4 + 3, "{:?}", cat.files);
+    assert!(summary["catalog_error"].is_null(), "{summary}");
     assert!(out.join("stack/XX.A._XX.C./ZZ.sac").exists());
     assert!(!out
         .join("20200102T000000Z__20200103T000000Z/XX.A._XX.C.")

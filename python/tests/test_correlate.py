@@ -53,6 +53,12 @@ def test_a_pair_read_by_obspy_peaks_at_its_delay_with_its_distance(tmp_path):
     want = gps2dist_azimuth(*COORDS["A"], *COORDS["B"])[0] / 1000
     assert sac.dist == pytest.approx(want, rel=1e-5)
     assert obspy.read(str(out / "stack" / "XX.A._XX.B." / "ZZ.sac"))[0].stats.npts == tr.stats.npts
+    # A catalog row per correlation file, as pandas or MsPASS loads it.
+    pq = pytest.importorskip("pyarrow.parquet")
+    cat = pq.read_table(str(out / "catalog.parquet")).to_pydict()
+    assert sorted(cat["dfile"]) == ["ZZ.sac", "ZZ.sac"]
+    assert set(cat["chan"]) == {"ZZ"} and set(cat["sta"]) == {"B"}
+    assert cat["npts"] == [tr.stats.npts] * 2
 
 
 def test_bad_parameters_are_value_errors_naming_them(tmp_path):

@@ -69,6 +69,8 @@ pub struct Summary {
     pub records_redone: Vec<String>,
     /// The run's stacks.
     pub stacks: Stacked,
+    /// Why OUTPUT/catalog.parquet could not be written (None: it was).
+    pub catalog_error: Option<String>,
     /// The sign convention, said in every summary.
     pub convention: &'static str,
     /// Seconds spent reading and transforming channels, and correlating and writing pairs
@@ -203,6 +205,15 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         summary.files_written += summary.stacks.stacks + summary.stacks.rotated;
     }
     summary.seconds_pairs += t.elapsed().as_secs_f64();
+    // Every correlation a row of OUTPUT/catalog.parquet (as `run` indexes its outputs): the
+    // receiver's codes, the component pair as the channel, the lags' times; the source is the
+    // folder's first station. The files stand without it: a failure is said, not fatal.
+    let (index, formats) = archive::outputs::index_outputs(&a.output);
+    if let Err(e) =
+        archive::catalog::write(&index, &a.output.join("catalog.parquet"), &|f| formats[f])
+    {
+        summary.catalog_error = Some(e);
+    }
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     crate::write::atomic::write_atomic_in(
         &a.output,
