@@ -521,3 +521,68 @@ fn resume_finishes_a_killed_run_with_the_same_bytes() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not written by seisbatch correlate"));
     assert_eq!(common::files_under(&foreign).len(), 1);
 }
+
+/// `--shard K/N`: two shards into one folder (each its block of the pairs, its own records
+/// and correlate.K-of-N.json) write the bytes one run writes, and their counts add up to the
+/// run's. A shard run again without --resume is refused, with --resume keeps its chunks; a
+/// shard into a folder an unsharded run finished is refused; a bad K/N is a usage error.
+#[test]
+fn shards_together_write_what_one_run_writes() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "");
+    let whole = d.path().join("whole");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &whole), &[0]);
+    let want = sac_files(&whole);
+    let out = d.path().join("sharded");
+    let shard = |k: &str, extra: &[&str]| {
+        correlate_cmd(&cfg, &arch, &out)
+            .arg("--inventory")
+            .arg(&inv)
+            .args(["--shard", k])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for k in ["0/2", "1/2"] {
+        exit_in(&shard(k, &[]), &[0]);
+    }
+    assert!(
+        sac_files(&out) == want,
+        "two shards wrote other files than one run"
+    );
+    let part = |k: usize| -> serde_json::Value {
+        let p = out.join(format!("correlate.{k}-of-2.json"));
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (s0, s1) = (part(0), part(1));
+    let sum = |k: &str| s0[k].as_u64().unwrap() + s1[k].as_u64().unwrap();
+    let one = summary(&whole);
+    for k in ["correlations", "pairs_missing", "pair_windows"] {
+        assert_eq!(Some(sum(k)), one[k].as_u64(), "{k}: {s0} {s1}");
+    }
+    // A-B to shard 0; A-C and B-C to shard 1.
+    assert_eq!(s0["correlations"], 2, "{s0}");
+    assert!(!out.join("correlate.json").exists());
+
+    let o = shard("0/2", &[]);
+    exit_in(&o, &[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    exit_in(&shard("0/2", &["--resume"]), &[0]);
+    assert_eq!(part(0)["chunks_resumed"], 2);
+    assert!(sac_files(&out) == want);
+
+    let o = correlate_cmd(&cfg, &arch, &whole)
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--shard", "1/2"])
+        .output()
+        .unwrap();
+    exit_in(&o, &[1]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("without --shard"));
+    for bad in ["2/2", "1", "x/3"] {
+        let o = shard(bad, &[]);
+        exit_in(&o, &[2]);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
+    }
+}

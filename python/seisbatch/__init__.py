@@ -202,14 +202,16 @@ def index(archive, output):
 
 
 def correlate(config, output, input=None, catalog=None, inventory=None, start=None, end=None,
-              memory_gb=None, resume=False):
+              memory_gb=None, resume=False, shard=None):
     """``seisbatch correlate``: ambient-noise cross-correlation as NoisePy's S1 computes it, on
     the CPU path. ``config`` is a dict of NoisePy's parameters (cc_len, step, inc_hours,
     freqmin, freqmax, time_norm, freq_norm, smooth_n, smoothspect_n, cc_method, maxlag,
     max_over_std, substack, components, max_distance_km, stack_method, rotation, acorr_only,
     xcorr_only) or the path of a TOML file of them; ``input`` an archive folder or ``catalog``
     its Parquet index; ``inventory`` StationXML for distances and rotation; ``start``/``end``
-    ISO times; ``resume`` finishes the run that wrote ``output``. Writes
+    ISO times; ``resume`` finishes the run that wrote ``output``; ``shard=(k, n)`` correlates
+    block k of n of the station pairs (n processes into one ``output`` write what one run
+    writes; each returns its own summary, correlate.k-of-n.json). Writes
     ``output/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac``, ``output/stack/...`` and, with
     rotation, ``output/stack_rtz/...`` (lag 0 at SAC's ``o``) and returns correlate.json as a
     dict; a ValueError says why it could not run."""
@@ -236,7 +238,8 @@ def correlate(config, output, input=None, catalog=None, inventory=None, start=No
                          None if input is None else os.fspath(input),
                          None if catalog is None else os.fspath(catalog),
                          None if inventory is None else os.fspath(inventory),
-                         t(start), t(end), memory, bool(resume))
+                         t(start), t(end), memory, bool(resume),
+                         None if shard is None else (int(shard[0]), int(shard[1])))
     return json.loads(out)
 
 

@@ -514,11 +514,12 @@ fn index(
         .map_err(|e| PyValueError::new_err(format!("index: {e}")))
 }
 
-/// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory, resume) ->
+/// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory, resume,
+/// shard) ->
 /// correlate.json's text: `seisbatch correlate` (NoisePy's S1 on the CPU path). The GIL is
 /// released while it runs.
 #[pyfunction]
-#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None, resume=false))]
+#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None, resume=false, shard=None))]
 #[allow(clippy::too_many_arguments)]
 fn correlate(
     py: Python<'_>,
@@ -531,7 +532,12 @@ fn correlate(
     end: Option<i64>,
     memory: Option<u64>,
     resume: bool,
+    shard: Option<(usize, usize)>,
 ) -> PyResult<String> {
+    let shard = shard
+        .map(|(k, n)| seisbatch::shard::Shard::parse(&format!("{k}/{n}")))
+        .transpose()
+        .map_err(PyValueError::new_err)?;
     let config = seisbatch::correlate::Config::parse(config)
         .map_err(|e| PyValueError::new_err(format!("correlate config: {e}")))?;
     let args = seisbatch::correlate::Args {
@@ -544,6 +550,7 @@ fn correlate(
         end_ns: end,
         memory: memory.unwrap_or_else(seisbatch::engine::memory::default_budget),
         resume,
+        shard,
     };
     py.detach(move || seisbatch::correlate::run(&args))
         .map_err(|e| PyValueError::new_err(format!("correlate: {e}")))

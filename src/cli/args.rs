@@ -145,6 +145,14 @@ pub struct CorrelateArgs {
     /// GB one chunk's spectra may take (default: three quarters of the machine's memory).
     #[arg(long, value_name = "GB")]
     pub memory: Option<f64>,
+    /// Correlate one block of the station pairs: K/N (0-based K of N processes into the same
+    /// --output), or auto from the launcher (as `run --shard`). N shards together write what
+    /// one run writes, each with its own correlate.K-of-N.json.
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// N for --shard auto where the launcher gives only the index.
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<usize>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -417,6 +425,25 @@ impl RunArgs {
     }
 }
 
+/// `--shard K/N|auto` (with `--shard-count` for auto) -> this process's share.
+pub fn shard_of(
+    arg: Option<&str>,
+    count: Option<usize>,
+    quiet: bool,
+) -> Result<Option<crate::shard::Shard>, String> {
+    Ok(match arg {
+        None => None,
+        Some("auto") => {
+            let (s, from) = crate::shard::Shard::from_env(|k| std::env::var(k).ok(), count)?;
+            if !quiet {
+                crate::console::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
+            }
+            Some(s)
+        }
+        Some(k) => Some(crate::shard::Shard::parse(k)?),
+    })
+}
+
 fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
     let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
     if !args.quiet {
@@ -424,18 +451,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
             crate::console::errln!("seisbatch: warning: {w}");
         }
     }
-    let shard = match args.shard.as_deref() {
-        None => None,
-        Some("auto") => {
-            let (s, from) =
-                crate::shard::Shard::from_env(|k| std::env::var(k).ok(), args.shard_count)?;
-            if !args.quiet {
-                crate::console::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
-            }
-            Some(s)
-        }
-        Some(k) => Some(crate::shard::Shard::parse(k)?),
-    };
+    let shard = shard_of(args.shard.as_deref(), args.shard_count, args.quiet)?;
     let max_gap = args.max_gap.unwrap_or(1.0);
     if !(max_gap.is_finite() && max_gap >= 0.0) {
         return Err("--max-gap must be a number of seconds >= 0".into());

@@ -360,8 +360,13 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
         Some(gb) if gb.is_finite() && gb > 0.0 && gb < 1e6 => (gb * 1e9) as u64,
         Some(gb) => return usage(format!("--memory {gb}: a positive number of GB")),
     };
+    let shard = match super::args::shard_of(a.shard.as_deref(), a.shard_count, a.quiet) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
     let args = crate::correlate::Args {
         config,
+        shard,
         input: a.input,
         catalog: a.catalog,
         output: a.output,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Config;
 use crate::read::stationxml::Coordinates;
+use crate::shard::Shard;
 
 const VERSION: u32 = 1;
 
@@ -85,8 +86,27 @@ pub fn state_dir(out: &Path) -> PathBuf {
     out.join(".correlate")
 }
 
-fn chunk_path(out: &Path, label: &str) -> PathBuf {
-    state_dir(out).join("chunks").join(format!("{label}.json"))
+/// A chunk's record name: its label, and the shard's `K-of-N` for a shard.
+pub fn record_name(label: &str, shard: Option<Shard>) -> String {
+    match shard {
+        None => label.to_string(),
+        Some(s) => format!("{label}.{}-of-{}", s.index, s.count),
+    }
+}
+
+fn chunk_path(out: &Path, record: &str) -> PathBuf {
+    state_dir(out).join("chunks").join(format!("{record}.json"))
+}
+
+/// Whether shard `s` has written anything into OUTPUT (a chunk record or its summary).
+pub fn shard_started(out: &Path, s: Shard) -> bool {
+    let tail = format!(".{}-of-{}.json", s.index, s.count);
+    let summary = out.join(super::summary_name(Some(s)));
+    std::fs::symlink_metadata(summary).is_ok()
+        || std::fs::read_dir(state_dir(out).join("chunks")).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(&tail))
+        })
 }
 
 /// FNV-1a over what decides a run's outputs: a resumed run must be the same run.
@@ -128,6 +148,7 @@ pub fn read_run(out: &Path) -> Option<String> {
 pub fn write_chunk(
     out: &Path,
     fingerprint: &str,
+    record: &str,
     label: &str,
     counts: &Counts,
     rows: &[Head],
@@ -139,7 +160,7 @@ pub fn write_chunk(
         counts: counts.clone(),
         rows: rows.to_vec(),
     };
-    write_json(out, &chunk_path(out, label), &c)
+    write_json(out, &chunk_path(out, record), &c)
 }
 
 /// What a chunk's record may hold: the run's stations, the asked components, windows no more
@@ -158,10 +179,11 @@ const ROW_BYTES: u64 = 2048;
 pub fn read_chunk(
     out: &Path,
     fingerprint: &str,
+    record: &str,
     label: &str,
     b: &Bounds,
 ) -> Result<Option<(Counts, Vec<Head>)>, String> {
-    let p = chunk_path(out, label);
+    let p = chunk_path(out, record);
     if std::fs::symlink_metadata(&p).is_err() {
         return Ok(None);
     }

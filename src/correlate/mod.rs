@@ -21,6 +21,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::archive::{self, units, windows::Request};
+use crate::shard::Shard;
 pub use config::Config;
 use journal::{Counts, Head};
 pub use stack::Stacked;
@@ -43,6 +44,9 @@ pub struct Args {
     /// Finish the run that wrote OUTPUT (same configuration and inputs): chunks it finished
     /// are kept, the rest done, the stacks made again from every chunk.
     pub resume: bool,
+    /// This process's block of the station pairs (`--shard K/N`): N shards into one OUTPUT
+    /// write what one run writes.
+    pub shard: Option<Shard>,
 }
 
 /// Channel-chunks or pairs left out, and why (the first `LISTED`; all counted).
@@ -136,6 +140,12 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         .collect();
     stations.sort();
     stations.dedup();
+    let pairs = pairs::block(&pairs::station_pairs(stations.len(), &a.config), a.shard);
+    // The channels this shard's pairs need (all of them without shards).
+    let needed: HashSet<&str> = pairs
+        .iter()
+        .flat_map(|&(i, j)| [stations[i].as_str(), stations[j].as_str()])
+        .collect();
     let inventory = a
         .inventory
         .as_ref()
@@ -153,11 +163,11 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         format!("{:?} {:?}", a.start_ns, a.end_ns),
     ]);
     // Every refusal above leaves OUTPUT as it was.
-    let fresh = prepare_output(&a.output, a.resume, &fingerprint)?;
+    let fresh = prepare_output(&a.output, a.resume, &fingerprint, a.shard)?;
     let state = journal::state_dir(&a.output);
     std::fs::create_dir_all(&state).map_err(|e| format!("{}: {e}", state.display()))?;
     let _lock =
-        crate::write::lock::FolderLock::take(&state, None, &a.output).map_err(|e| match e {
+        crate::write::lock::FolderLock::take(&state, a.shard, &a.output).map_err(|e| match e {
             crate::write::lock::OutputError::Usage(m)
             | crate::write::lock::OutputError::Fatal(m) => m,
         })?;
@@ -182,8 +192,15 @@ pub fn run(a: &Args) -> Result<Summary, String> {
     {
         let w = &todo[0].window;
         summary.chunks += 1;
+        let todo: Vec<&units::Unit> = todo
+            .iter()
+            .filter(|u| {
+                needed.contains(format!("{}.{}.{}", u.codes.0, u.codes.1, u.codes.2).as_str())
+            })
+            .collect();
+        let record = journal::record_name(&w.label, a.shard);
         if a.resume {
-            match journal::read_chunk(&a.output, &fingerprint, &w.label, &bounds) {
+            match journal::read_chunk(&a.output, &fingerprint, &record, &w.label, &bounds) {
                 Ok(Some((counts, heads))) => {
                     summary.chunks_resumed += 1;
                     summary.add(&w.label, &counts, heads.len());
@@ -194,8 +211,15 @@ pub fn run(a: &Args) -> Result<Summary, String> {
                 Err(why) => summary.records_redone.push(why),
             }
         }
-        let (counts, heads) = chunk(a, todo, w, &stations, inventory.as_deref(), &mut summary)?;
-        journal::write_chunk(&a.output, &fingerprint, &w.label, &counts, &heads)?;
+        let (counts, heads) = chunk(
+            a,
+            &todo,
+            w,
+            (&stations, &pairs),
+            inventory.as_deref(),
+            &mut summary,
+        )?;
+        journal::write_chunk(&a.output, &fingerprint, &record, &w.label, &counts, &heads)?;
         summary.add(&w.label, &counts, heads.len());
         finished.push((w.label.clone(), heads));
     }
@@ -207,23 +231,33 @@ pub fn run(a: &Args) -> Result<Summary, String> {
     summary.seconds_pairs += t.elapsed().as_secs_f64();
     // Every correlation a row of OUTPUT/catalog.parquet (as `run` indexes its outputs): the
     // receiver's codes, the component pair as the channel, the lags' times; the source is the
-    // folder's first station. The files stand without it: a failure is said, not fatal.
-    let (index, formats) = archive::outputs::index_outputs(&a.output);
-    if let Err(e) =
-        archive::catalog::write(&index, &a.output.join("catalog.parquet"), &|f| formats[f])
-    {
-        summary.catalog_error = Some(e);
+    // folder's first station. The files stand without it: a failure is said, not fatal. A
+    // shard does not see the others' files finished: `seisbatch index OUTPUT` does it then.
+    if a.shard.is_none() {
+        let (index, formats) = archive::outputs::index_outputs(&a.output);
+        let path = a.output.join("catalog.parquet");
+        if let Err(e) = archive::catalog::write(&index, &path, &|f| formats[f]) {
+            summary.catalog_error = Some(e);
+        }
     }
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     crate::write::atomic::write_atomic_in(
         &a.output,
-        &a.output.join("correlate.json"),
+        &a.output.join(summary_name(a.shard)),
         &json,
         "cc",
         true,
     )
     .map_err(|e| format!("{}: {e}", a.output.display()))?;
     Ok(summary)
+}
+
+/// `correlate.json`, or a shard's `correlate.K-of-N.json`.
+pub fn summary_name(shard: Option<Shard>) -> String {
+    match shard {
+        None => "correlate.json".into(),
+        Some(s) => format!("correlate.{}-of-{}.json", s.index, s.count),
+    }
 }
 
 /// A path as the fingerprint sees it: canonical where it exists.
@@ -241,9 +275,9 @@ fn described(p: Option<&Path>) -> String {
 /// and rows for the journal and the stacks.
 fn chunk(
     a: &Args,
-    todo: &[units::Unit],
+    todo: &[&units::Unit],
     w: &archive::windows::Window,
-    stations: &[String],
+    (stations, pairs): (&[String], &[(usize, usize)]),
     inventory: Option<&crate::inventory::Inventory>,
     summary: &mut Summary,
 ) -> Result<(Counts, Vec<Head>), String> {
@@ -286,7 +320,7 @@ fn chunk(
     counts.channel_chunks = spectra.len();
     summary.seconds_spectra += t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let day = pairs::correlate_all(&spectra, stations, &a.config, inventory, w.start_ns)?;
+    let day = pairs::correlate_all(&spectra, stations, pairs, &a.config, inventory, w.start_ns)?;
     counts.pairs_missing = day.missing;
     counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();
     output::write_chunk(&a.output, w, &day)?;
@@ -295,32 +329,56 @@ fn chunk(
 }
 
 /// The output folder: created, or an empty one (true: a fresh run); with `resume`, one an
-/// earlier run of the same configuration and inputs wrote (false). A folder holding anything
-/// else is refused: a run never mixes its files with others'.
-fn prepare_output(out: &Path, resume: bool, fingerprint: &str) -> Result<bool, String> {
+/// earlier run of the same configuration and inputs wrote (false); for a shard, also one its
+/// sibling shards of the same run are writing (false), as long as this shard has written
+/// nothing there yet. A folder holding anything else is refused: a run never mixes its files
+/// with others'.
+fn prepare_output(
+    out: &Path,
+    resume: bool,
+    fingerprint: &str,
+    shard: Option<Shard>,
+) -> Result<bool, String> {
     match std::fs::symlink_metadata(out) {
         Ok(m) if m.is_dir() => {
-            let mut entries =
-                std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
-            if entries.next().is_none() {
+            let names: Vec<std::ffi::OsString> = std::fs::read_dir(out)
+                .map_err(|e| format!("{}: {e}", out.display()))?
+                .take(2)
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect();
+            let state_only = names.len() == 1 && names[0] == ".correlate";
+            if names.is_empty() {
                 return Ok(true);
             }
-            if !resume {
-                return Err(format!(
+            let not_empty = || {
+                Err(format!(
                     "{}: exists and is not empty; give a new or empty folder (or --resume to finish the run that wrote it)",
                     out.display()
-                ));
-            }
+                ))
+            };
             match journal::read_run(out) {
-                Some(f) if f == fingerprint => Ok(false),
-                Some(_) => Err(format!(
+                Some(f) if f != fingerprint => Err(format!(
                     "{}: written by a correlate run with another configuration or other inputs; --resume finishes the same run",
                     out.display()
                 )),
-                None => Err(format!(
+                Some(_) if resume => Ok(false),
+                Some(_) => match shard {
+                    Some(_) if std::fs::symlink_metadata(out.join(summary_name(None))).is_ok() => {
+                        Err(format!(
+                            "{}: finished by a run without --shard; give a new or empty folder",
+                            out.display()
+                        ))
+                    }
+                    Some(s) if !journal::shard_started(out, s) => Ok(false),
+                    _ => not_empty(),
+                },
+                // A sibling shard made the state folder and is about to write run.json.
+                None if shard.is_some() && state_only => Ok(true),
+                None if resume => Err(format!(
                     "{}: not written by seisbatch correlate (no readable .correlate/run.json); give a new or empty folder",
                     out.display()
                 )),
+                None => not_empty(),
             }
         }
         Ok(_) => Err(format!("{}: exists and is not a folder", out.display())),

@@ -43,11 +43,38 @@ fn coords(inv: Option<&Inventory>, s: &Spectra, at_ns: i64) -> Option<Coordinate
     Inventories { layers: vec![inv] }.coordinates_for(&tr)
 }
 
-/// `stations`: every station of the run (sorted), so that a pair missing in this chunk is
-/// counted.
+/// The run's station pairs (indices into its sorted stations, source first): two stations,
+/// and a station with itself where asked, in order.
+pub fn station_pairs(n: usize, cfg: &Config) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        for j in i..n {
+            if (j == i && cfg.auto) || (j != i && cfg.cross) {
+                out.push((i, j));
+            }
+        }
+    }
+    out
+}
+
+/// Shard K of N's block of the pairs: the K-th of N runs of (nearly) equal length, so N
+/// shards together have every pair once.
+pub fn block(pairs: &[(usize, usize)], shard: Option<crate::shard::Shard>) -> Vec<(usize, usize)> {
+    match shard {
+        None => pairs.to_vec(),
+        Some(s) => {
+            let p = pairs.len();
+            pairs[p * s.index / s.count..p * (s.index + 1) / s.count].to_vec()
+        }
+    }
+}
+
+/// `stations`: every station of the run (sorted); `pairs`: those to correlate (indices into
+/// `stations`), so that a pair missing in this chunk is counted.
 pub fn correlate_all(
     spectra: &[Spectra],
     stations: &[String],
+    pairs: &[(usize, usize)],
     cfg: &Config,
     inv: Option<&Inventory>,
     at_ns: i64,
@@ -64,14 +91,9 @@ pub fn correlate_all(
             .or_insert(s);
     }
     let mut jobs = Vec::new();
-    for (i, src) in stations.iter().enumerate() {
-        for (j, rcv) in stations.iter().enumerate().skip(i) {
-            if (j == i && !cfg.auto) || (j != i && !cfg.cross) {
-                continue;
-            }
-            for &comps in &cfg.components {
-                jobs.push((src, rcv, comps));
-            }
+    for &(i, j) in pairs {
+        for &comps in &cfg.components {
+            jobs.push((&stations[i], &stations[j], comps));
         }
     }
     // Pairs in parallel, collected in order (the same rows for any schedule).
@@ -193,4 +215,28 @@ fn pair(
         },
         data,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::Shard;
+
+    /// Shards' blocks cover every pair once, in order, however the count divides them.
+    #[test]
+    fn shard_blocks_cover_every_pair_once() {
+        let cfg = Config::parse("xcorr_only = false").unwrap();
+        let all = station_pairs(7, &cfg);
+        assert_eq!(all.len(), 7 * 8 / 2);
+        for count in [1, 2, 3, 5, 28, 40] {
+            let joined: Vec<(usize, usize)> = (0..count)
+                .flat_map(|index| block(&all, Some(Shard { index, count })))
+                .collect();
+            assert_eq!(joined, all, "{count} shards");
+        }
+        let cross = station_pairs(3, &Config::parse("").unwrap());
+        assert_eq!(cross, [(0, 1), (0, 2), (1, 2)]);
+        let auto = station_pairs(3, &Config::parse("acorr_only = true").unwrap());
+        assert_eq!(auto, [(0, 0), (1, 1), (2, 2)]);
+    }
 }
