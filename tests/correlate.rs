@@ -586,3 +586,98 @@ fn shards_together_write_what_one_run_writes() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
     }
 }
+
+/// `--device gpu` (lavapipe here and in CI): the pairs correlated on the device give the CPU
+/// path's correlations within 1e-5 (relative L2, f32 on the device), the delays at their lags
+/// (the physical test on both executors), every pair counted on the device; a configuration
+/// the device does not take (coherency) runs on the CPU path and says why.
+#[test]
+fn the_device_gives_the_cpu_paths_correlations() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "");
+    let run = |device: &str, cfg: &Path| {
+        let out = d.path().join(format!("on_{device}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let o = correlate_cmd(cfg, &arch, &out)
+            .arg("--inventory")
+            .arg(&inv)
+            .args(["--device", device])
+            .output()
+            .unwrap();
+        exit_in(&o, &[0]);
+        out
+    };
+    let (cpu, gpu) = (run("cpu", &cfg), run("gpu", &cfg));
+    let s = summary(&gpu);
+    assert_eq!(s["device"]["pairs"], 4, "{s}");
+    assert_eq!(s["device"]["cpu_pairs"], 0, "{s}");
+    assert!(summary(&cpu)["device"].is_null());
+    let (a, b) = (sac_files(&cpu), sac_files(&gpu));
+    assert_eq!(a.len(), 7);
+    for ((pa, _), (pb, _)) in a.iter().zip(&b) {
+        assert_eq!(pa, pb);
+        let (x, y) = (read_sac(&cpu.join(pa)), read_sac(&gpu.join(pb)));
+        let num: f64 = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .map(|(p, q)| (p - q).powi(2))
+            .sum();
+        let den: f64 = x.data.iter().map(|p| p * p).sum();
+        assert!(
+            (num / den).sqrt() < 1e-5,
+            "{}: {}",
+            pa.display(),
+            (num / den).sqrt()
+        );
+    }
+    let day1 = "20200101T000000Z__20200102T000000Z";
+    for (pair, lag) in [
+        ("XX.A._XX.B.", 3.2),
+        ("XX.A._XX.C.", 5.0),
+        ("XX.B._XX.C.", 1.8),
+    ] {
+        let s = read_sac(&gpu.join(day1).join(pair).join("ZZ.sac"));
+        assert!(
+            (peak_lag(&s) - lag).abs() < 0.05,
+            "{pair}: {}",
+            peak_lag(&s)
+        );
+    }
+    let coh = d.path().join("coh");
+    std::fs::create_dir_all(&coh).unwrap();
+    let cfg2 = config(&coh, "cc_method = \"coherency\"\nfreq_norm = \"no\"\n");
+    let s = summary(&run("gpu", &cfg2));
+    assert_eq!(s["device"]["pairs"], 0, "{s}");
+    assert_eq!(s["device"]["cpu_pairs"], 4, "{s}");
+    assert!(s["device"]["cpu_reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("cc_method"));
+    // Spectra above half of --gpu-memory: the chunk's pairs on the CPU path, said, the same
+    // bytes as the CPU path's.
+    let small = d.path().join("small");
+    let o = correlate_cmd(&cfg, &arch, &small)
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--device", "gpu", "--gpu-memory", "8"])
+        .output()
+        .unwrap();
+    exit_in(&o, &[0]);
+    let s = summary(&small);
+    assert_eq!(s["device"]["cpu_pairs"], 4, "{s}");
+    assert!(s["device"]["cpu_reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("--gpu-memory"));
+    assert!(sac_files(&small) == sac_files(&cpu));
+    let o = correlate_cmd(&cfg, &arch, &d.path().join("x"))
+        .args(["--device", "tpu"])
+        .output()
+        .unwrap();
+    exit_in(&o, &[2]);
+}

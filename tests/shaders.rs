@@ -94,7 +94,7 @@ macro_rules! layout {
 
 /// The Rust twin of a shader struct, by the path its "keep in sync with" comment names.
 fn rust_layout(path: &str) -> Option<Layout> {
-    use seisbatch::gpu::kernels::{FftParams, PartStarts, RfftParams};
+    use seisbatch::gpu::kernels::{CcParams, FftParams, PartStarts, RfftParams};
     use seisbatch::gpu::stages::{
         decimate, deconvolve, detrend, differentiate, filter, integrate, interpolate, normalize,
         remove_sensitivity, resample, taper, trim,
@@ -206,6 +206,20 @@ fn rust_layout(path: &str) -> Option<Layout> {
             _pad0,
             _pad1,
             _pad2
+        }),
+        "gpu::kernels::CcParams" => layout!(CcParams {
+            n2,
+            nfft,
+            windows,
+            base,
+            mean_re,
+            mean_im,
+            inv,
+            first,
+            nlags,
+            count,
+            _pad0,
+            _pad1
         }),
         "gpu::kernels::PartStarts" => layout!(PartStarts {
             data,

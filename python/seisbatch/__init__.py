@@ -202,7 +202,7 @@ def index(archive, output):
 
 
 def correlate(config, output, input=None, catalog=None, inventory=None, start=None, end=None,
-              memory_gb=None, resume=False, shard=None):
+              memory_gb=None, resume=False, shard=None, device="auto", gpu_memory_mib=2048):
     """``seisbatch correlate``: ambient-noise cross-correlation as NoisePy's S1 computes it, on
     the CPU path. ``config`` is a dict of NoisePy's parameters (cc_len, step, inc_hours,
     freqmin, freqmax, time_norm, freq_norm, smooth_n, smoothspect_n, cc_method, maxlag,
@@ -211,7 +211,9 @@ def correlate(config, output, input=None, catalog=None, inventory=None, start=No
     its Parquet index; ``inventory`` StationXML for distances and rotation; ``start``/``end``
     ISO times; ``resume`` finishes the run that wrote ``output``; ``shard=(k, n)`` correlates
     block k of n of the station pairs (n processes into one ``output`` write what one run
-    writes; each returns its own summary, correlate.k-of-n.json). Writes
+    writes; each returns its own summary, correlate.k-of-n.json); ``device`` "cpu", "gpu" (any
+    adapter) or "auto" (a hardware GPU where there is one) correlates the pairs there, within
+    ``gpu_memory_mib``. Writes
     ``output/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac``, ``output/stack/...`` and, with
     rotation, ``output/stack_rtz/...`` (lag 0 at SAC's ``o``) and returns correlate.json as a
     dict; a ValueError says why it could not run."""
@@ -239,7 +241,8 @@ def correlate(config, output, input=None, catalog=None, inventory=None, start=No
                          None if catalog is None else os.fspath(catalog),
                          None if inventory is None else os.fspath(inventory),
                          t(start), t(end), memory, bool(resume),
-                         None if shard is None else (int(shard[0]), int(shard[1])))
+                         None if shard is None else (int(shard[0]), int(shard[1])),
+                         str(device), int(gpu_memory_mib))
     return json.loads(out)
 
 

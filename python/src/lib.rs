@@ -515,11 +515,11 @@ fn index(
 }
 
 /// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory, resume,
-/// shard) ->
+/// shard, device, gpu_memory_mib) ->
 /// correlate.json's text: `seisbatch correlate` (NoisePy's S1 on the CPU path). The GIL is
 /// released while it runs.
 #[pyfunction]
-#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None, resume=false, shard=None))]
+#[pyo3(signature = (config, output, input=None, catalog=None, inventory=None, start=None, end=None, memory=None, resume=false, shard=None, device="auto", gpu_memory_mib=2048))]
 #[allow(clippy::too_many_arguments)]
 fn correlate(
     py: Python<'_>,
@@ -533,7 +533,16 @@ fn correlate(
     memory: Option<u64>,
     resume: bool,
     shard: Option<(usize, usize)>,
+    device: &str,
+    gpu_memory_mib: u64,
 ) -> PyResult<String> {
+    let device =
+        seisbatch::correlate::DeviceChoice::parse(device).map_err(PyValueError::new_err)?;
+    if gpu_memory_mib == 0 || gpu_memory_mib > 1 << 24 {
+        return Err(PyValueError::new_err(format!(
+            "gpu_memory_mib {gpu_memory_mib}: 1 to 16777216"
+        )));
+    }
     let shard = shard
         .map(|(k, n)| seisbatch::shard::Shard::parse(&format!("{k}/{n}")))
         .transpose()
@@ -551,6 +560,8 @@ fn correlate(
         memory: memory.unwrap_or_else(seisbatch::engine::memory::default_budget),
         resume,
         shard,
+        device,
+        gpu_memory: gpu_memory_mib << 20,
     };
     py.detach(move || seisbatch::correlate::run(&args))
         .map_err(|e| PyValueError::new_err(format!("correlate: {e}")))

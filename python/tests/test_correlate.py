@@ -84,3 +84,17 @@ def test_resume_keeps_finished_chunks_and_refuses_another_configuration(tmp_path
         seisbatch.correlate(dict(cfg, maxlag=10.0), out, input=arch, inventory=inv, resume=True)
     with pytest.raises(ValueError, match="--resume"):
         seisbatch.correlate(cfg, out, input=arch, inventory=inv)
+
+
+def test_the_device_gives_the_cpu_paths_correlation(tmp_path, gpu_device):
+    arch, inv = archive(tmp_path)
+    cfg = {"cc_len": 600.0, "step": 300.0, "freqmin": 0.1, "freqmax": 1.5, "maxlag": 20.0}
+    rows = {}
+    for device in ("cpu", gpu_device):
+        s = seisbatch.correlate(cfg, tmp_path / device, input=arch, inventory=inv, device=device)
+        rows[device] = obspy.read(str(tmp_path / device / "stack" / "XX.A._XX.B." / "ZZ.sac"))[0]
+        assert (s["device"] is None) == (device == "cpu"), s
+    a, b = rows["cpu"].data.astype(float), rows["gpu"].data.astype(float)
+    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 1e-5
+    with pytest.raises(ValueError, match="device"):
+        seisbatch.correlate(cfg, tmp_path / "x", input=arch, device="tpu")

@@ -153,6 +153,14 @@ pub struct CorrelateArgs {
     /// N for --shard auto where the launcher gives only the index.
     #[arg(long, value_name = "N")]
     pub shard_count: Option<usize>,
+    /// Where the pairs are correlated: cpu, gpu (any adapter, a software one included) or
+    /// auto (a hardware GPU where there is one). On the device: cc_method xcorr averaged per
+    /// chunk; other settings run on the CPU path (correlate.json says why).
+    #[arg(long, value_name = "cpu|gpu|auto", default_value = "auto")]
+    pub device: String,
+    /// MiB of device memory the pairs may use (a chunk's spectra, one batch of pairs).
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub gpu_memory: u64,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,

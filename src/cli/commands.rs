@@ -364,9 +364,18 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
+    let device = match crate::correlate::DeviceChoice::parse(&a.device) {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
+    if a.gpu_memory == 0 || a.gpu_memory > 1 << 24 {
+        return usage(format!("--gpu-memory {}: 1 to 16777216 MiB", a.gpu_memory));
+    }
     let args = crate::correlate::Args {
         config,
         shard,
+        device,
+        gpu_memory: a.gpu_memory << 20,
         input: a.input,
         catalog: a.catalog,
         output: a.output,

@@ -8,6 +8,7 @@
 //! channels of a chunk in parallel; a chunk's spectra are bounded by `--memory`.
 
 pub mod config;
+mod device;
 mod journal;
 mod output;
 mod pairs;
@@ -47,6 +48,29 @@ pub struct Args {
     /// This process's block of the station pairs (`--shard K/N`): N shards into one OUTPUT
     /// write what one run writes.
     pub shard: Option<Shard>,
+    /// Where the pairs run (`--device`), and the device memory they may use.
+    pub device: DeviceChoice,
+    pub gpu_memory: u64,
+}
+
+/// `--device`: the CPU path, any GPU adapter (a software one included: how CI tests it), or
+/// a hardware GPU where there is one (the CPU path otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl DeviceChoice {
+    pub fn parse(s: &str) -> Result<DeviceChoice, String> {
+        match s {
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "gpu" => Ok(DeviceChoice::Gpu),
+            "auto" => Ok(DeviceChoice::Auto),
+            other => Err(format!("--device {other:?}: expected cpu, gpu or auto")),
+        }
+    }
 }
 
 /// Channel-chunks or pairs left out, and why (the first `LISTED`; all counted).
@@ -75,12 +99,16 @@ pub struct Summary {
     pub stacks: Stacked,
     /// Why OUTPUT/catalog.parquet could not be written (None: it was).
     pub catalog_error: Option<String>,
+    /// The device's part (None: the CPU path ran every pair).
+    pub device: Option<device::DeviceStats>,
     /// The sign convention, said in every summary.
     pub convention: &'static str,
     /// Seconds spent reading and transforming channels, and correlating and writing pairs
     /// (the benchmark's two rates: station-chunks and pair-windows per second).
     pub seconds_spectra: f64,
     pub seconds_pairs: f64,
+    /// Seconds reading the chunks' rows back and writing the stacks.
+    pub seconds_stacks: f64,
     /// Pair-windows correlated (each correlation's windows).
     pub pair_windows: usize,
 }
@@ -162,6 +190,15 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         described(a.inventory.as_deref()),
         format!("{:?} {:?}", a.start_ns, a.end_ns),
     ]);
+    let gpu = match a.device {
+        DeviceChoice::Cpu => None,
+        DeviceChoice::Gpu => Some(
+            crate::gpu::Gpu::new(crate::gpu::Want::Any)
+                .map_err(|e| format!("--device gpu: {e}"))?,
+        ),
+        DeviceChoice::Auto => crate::gpu::Gpu::new(crate::gpu::Want::Hardware).ok(),
+    };
+    let mut device = gpu.as_ref().map(|g| device::Device::new(g, a.gpu_memory));
     // Every refusal above leaves OUTPUT as it was.
     let fresh = prepare_output(&a.output, a.resume, &fingerprint, a.shard)?;
     let state = journal::state_dir(&a.output);
@@ -217,18 +254,20 @@ pub fn run(a: &Args) -> Result<Summary, String> {
             w,
             (&stations, &pairs),
             inventory.as_deref(),
+            device.as_mut(),
             &mut summary,
         )?;
         journal::write_chunk(&a.output, &fingerprint, &record, &w.label, &counts, &heads)?;
         summary.add(&w.label, &counts, heads.len());
         finished.push((w.label.clone(), heads));
     }
+    summary.device = device.map(|d| d.stats);
     let t = std::time::Instant::now();
     if let Some(first) = windows.first() {
         summary.stacks = stack::stack_all(&a.output, &a.config, &finished, first.start_ns)?;
         summary.files_written += summary.stacks.stacks + summary.stacks.rotated;
     }
-    summary.seconds_pairs += t.elapsed().as_secs_f64();
+    summary.seconds_stacks = t.elapsed().as_secs_f64();
     // Every correlation a row of OUTPUT/catalog.parquet (as `run` indexes its outputs): the
     // receiver's codes, the component pair as the channel, the lags' times; the source is the
     // folder's first station. The files stand without it: a failure is said, not fatal. A
@@ -279,6 +318,7 @@ fn chunk(
     w: &archive::windows::Window,
     (stations, pairs): (&[String], &[(usize, usize)]),
     inventory: Option<&crate::inventory::Inventory>,
+    device: Option<&mut device::Device>,
     summary: &mut Summary,
 ) -> Result<(Counts, Vec<Head>), String> {
     // The spectra this chunk will hold, from the index's samples, before any is made.
@@ -320,7 +360,9 @@ fn chunk(
     counts.channel_chunks = spectra.len();
     summary.seconds_spectra += t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let day = pairs::correlate_all(&spectra, stations, pairs, &a.config, inventory, w.start_ns)?;
+    let day = pairs::correlate_all(
+        &spectra, stations, pairs, &a.config, inventory, w.start_ns, device,
+    )?;
     counts.pairs_missing = day.missing;
     counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();
     output::write_chunk(&a.output, w, &day)?;

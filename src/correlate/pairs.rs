@@ -19,6 +19,7 @@ use crate::trace::Trace;
 
 /// One pair and component pair in one chunk: what is said of it, and its row (lags from
 /// -zero dt on: the chunk's correlation).
+#[derive(Clone)]
 pub struct Row {
     pub head: Head,
     pub data: Vec<f64>,
@@ -78,6 +79,7 @@ pub fn correlate_all(
     cfg: &Config,
     inv: Option<&Inventory>,
     at_ns: i64,
+    device: Option<&mut super::device::Device>,
 ) -> Result<Day, String> {
     // A station's channel of each component: the first by channel code.
     let mut by: HashMap<(String, char), &Spectra> = HashMap::new();
@@ -96,11 +98,45 @@ pub fn correlate_all(
             jobs.push((&stations[i], &stations[j], comps));
         }
     }
-    // Pairs in parallel, collected in order (the same rows for any schedule).
-    let done: Vec<Result<Outcome, String>> = jobs
+    let prepared: Vec<Prepared> = jobs
         .par_iter()
-        .map(|&(src, rcv, comps)| pair(&by, src, rcv, comps, cfg, inv, at_ns))
+        .map(|&(src, rcv, comps)| prepare(&by, src, rcv, comps, cfg, inv, at_ns))
         .collect();
+    // On the device where it can (`device`), the rest on the CPU path in parallel; collected
+    // in order (the same rows for any schedule).
+    let ready: Vec<&Ready> = prepared
+        .iter()
+        .filter_map(|p| match p {
+            Prepared::Ready(r) => Some(&**r),
+            Prepared::Done(_) => None,
+        })
+        .collect();
+    let from_device = match device {
+        Some(d) => d.rows(&ready, cfg),
+        None => vec![None; ready.len()],
+    };
+    let mut from_device = from_device.into_iter();
+    let mut done: Vec<Result<Outcome, String>> = Vec::with_capacity(prepared.len());
+    let mut cpu_todo = Vec::new();
+    for p in &prepared {
+        match p {
+            Prepared::Done(o) => done.push(Ok(o.clone())),
+            Prepared::Ready(r) => match from_device.next().flatten() {
+                Some(data) => done.push(Ok(r.row(data))),
+                None => {
+                    cpu_todo.push((done.len(), r));
+                    done.push(Ok(Outcome::Missing));
+                }
+            },
+        }
+    }
+    let cpu: Vec<Result<Outcome, String>> = cpu_todo
+        .par_iter()
+        .map(|(_, r)| on_cpu(r, cfg).map(|d| r.row(d)))
+        .collect();
+    for ((at, _), o) in cpu_todo.iter().zip(cpu) {
+        done[*at] = o;
+    }
     let mut day = Day {
         rows: Vec::new(),
         missing: 0,
@@ -116,6 +152,7 @@ pub fn correlate_all(
 }
 
 /// What one pair and component pair gave in a chunk.
+#[derive(Clone)]
 enum Outcome {
     Row(Box<Row>),
     /// No common window, no channel of a component, other rates, or no coordinates for
@@ -128,22 +165,61 @@ enum Outcome {
     Mirror,
 }
 
-/// One pair and component pair in a chunk.
-fn pair(
-    by: &HashMap<(String, char), &Spectra>,
+/// A pair and component pair ready to correlate: its two channels, the windows both kept,
+/// and what its row will say.
+pub struct Ready<'s> {
+    pub a: &'s Spectra,
+    pub b: &'s Spectra,
+    pub common: Vec<usize>,
+    head: Head,
+}
+
+impl Ready<'_> {
+    pub fn dt(&self) -> f64 {
+        self.head.dt
+    }
+
+    /// The row, once correlated (None: every window rejected, counted as missing).
+    fn row(&self, data: Option<(Vec<f64>, usize, usize)>) -> Outcome {
+        match data {
+            Some((data, zero, windows)) if windows > 0 && !data.is_empty() => {
+                Outcome::Row(Box::new(Row {
+                    head: Head {
+                        npts: data.len(),
+                        zero,
+                        windows,
+                        ..self.head.clone()
+                    },
+                    data,
+                }))
+            }
+            _ => Outcome::Missing,
+        }
+    }
+}
+
+/// What a pair is before its correlation: ready, or already decided.
+enum Prepared<'s> {
+    Ready(Box<Ready<'s>>),
+    Done(Outcome),
+}
+
+/// One pair and component pair in a chunk: its channels, distance and common windows.
+fn prepare<'s>(
+    by: &HashMap<(String, char), &'s Spectra>,
     src: &str,
     rcv: &str,
     (cs, cr): (char, char),
     cfg: &Config,
     inv: Option<&Inventory>,
     at_ns: i64,
-) -> Result<Outcome, String> {
+) -> Prepared<'s> {
     let channel = |sta: &str, comp: char| by.get(&(sta.to_string(), comp)).copied();
     let (Some(a), Some(b)) = (channel(src, cs), channel(rcv, cr)) else {
-        return Ok(Outcome::Missing);
+        return Prepared::Done(Outcome::Missing);
     };
     if src == rcv && a.channel > b.channel {
-        return Ok(Outcome::Mirror);
+        return Prepared::Done(Outcome::Mirror);
     }
     let (ca, cb) = (coords(inv, a, at_ns), coords(inv, b, at_ns));
     if let Some(km) = cfg.max_distance_km {
@@ -156,50 +232,24 @@ fn pair(
         };
         // Without coordinates a distance cannot be held to: counted as missing.
         match d {
-            None => return Ok(Outcome::Missing),
-            Some(d) if d > km => return Ok(Outcome::Far),
+            None => return Prepared::Done(Outcome::Missing),
+            Some(d) if d > km => return Prepared::Done(Outcome::Far),
             Some(_) => {}
         }
     }
     if a.sampling_rate != b.sampling_rate || a.nfft != b.nfft {
-        return Ok(Outcome::Missing);
+        return Prepared::Done(Outcome::Missing);
     }
     let common: Vec<usize> = (0..a.windows.len().min(b.windows.len()))
         .filter(|&k| a.windows[k].is_some() && b.windows[k].is_some())
         .collect();
     if common.is_empty() {
-        return Ok(Outcome::Missing);
+        return Prepared::Done(Outcome::Missing);
     }
-    let flat = |s: &Spectra| -> Vec<C> {
-        common
-            .iter()
-            .flat_map(|&k| s.windows[k].iter().flatten().copied())
-            .collect()
-    };
-    let (fa, fb) = (flat(a), flat(b));
-    let dt = 1.0 / a.sampling_rate;
-    let req = Request {
-        method: cfg.cc_method,
-        smoothspect_n: cfg.noise.smoothspect_n,
-        nfft: a.nfft,
-        dt,
-        maxlag: cfg.noise.maxlag,
-        per_window: cfg.substack,
-    };
-    let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
-    let c = correlate::correlate(&src_spec, &fb, &req)?;
-    let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
-        return Ok(Outcome::Missing);
-    };
-    // The chunk's row: the mean of the kept per-window rows (NoisePy's linear stack), or the
-    // one average.
-    let mut data = vec![0.0; first.len()];
-    for r in &c.rows {
-        data.iter_mut().zip(r).for_each(|(d, v)| *d += v);
-    }
-    let k = c.rows.len() as f64;
-    data.iter_mut().for_each(|d| *d /= k);
-    Ok(Outcome::Row(Box::new(Row {
+    Prepared::Ready(Box::new(Ready {
+        a,
+        b,
+        common,
         head: Head {
             source: src.to_string(),
             receiver: rcv.to_string(),
@@ -208,13 +258,49 @@ fn pair(
             receiver_codes: [b.network.clone(), b.station.clone(), b.location.clone()],
             source_coords: ca.as_ref().map(to_array),
             receiver_coords: cb.as_ref().map(to_array),
-            dt,
-            npts: data.len(),
-            zero,
-            windows: c.kept.len(),
+            dt: 1.0 / a.sampling_rate,
+            npts: 0,
+            zero: 0,
+            windows: 0,
         },
-        data,
-    })))
+    }))
+}
+
+/// A ready pair on the CPU path: (row, index of lag 0, windows kept); None where every
+/// window was rejected (NoisePy's mean of no rows is NaN: nothing to write).
+fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<(Vec<f64>, usize, usize)>, String> {
+    let flat = |s: &Spectra| -> Vec<C> {
+        r.common
+            .iter()
+            .flat_map(|&k| s.windows[k].iter().flatten().copied())
+            .collect()
+    };
+    let (fa, fb) = (flat(r.a), flat(r.b));
+    let req = Request {
+        method: cfg.cc_method,
+        smoothspect_n: cfg.noise.smoothspect_n,
+        nfft: r.a.nfft,
+        dt: r.dt(),
+        maxlag: cfg.noise.maxlag,
+        per_window: cfg.substack,
+    };
+    let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
+    let c = correlate::correlate(&src_spec, &fb, &req)?;
+    let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
+        return Ok(None);
+    };
+    if c.kept.is_empty() {
+        return Ok(None);
+    }
+    // The chunk's row: the mean of the kept per-window rows (NoisePy's linear stack), or the
+    // one average.
+    let mut data = vec![0.0; first.len()];
+    for row in &c.rows {
+        data.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+    }
+    let k = c.rows.len() as f64;
+    data.iter_mut().for_each(|d| *d /= k);
+    Ok(Some((data, zero, c.kept.len())))
 }
 
 #[cfg(test)]

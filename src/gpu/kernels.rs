@@ -40,6 +40,24 @@ pub struct PartStarts {
     pub _pad1: u32,
 }
 
+/// shaders/correlate.wgsl `CcParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
+pub struct CcParams {
+    pub n2: u32,
+    pub nfft: u32,
+    pub windows: u32,
+    pub base: u32,
+    pub mean_re: f32,
+    pub mean_im: f32,
+    pub inv: f32,
+    pub first: u32,
+    pub nlags: u32,
+    pub count: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
 /// shaders/rfft.wgsl `RfftParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]

@@ -17,6 +17,9 @@ use crate::plan::Plan;
 use crate::response::cache::Table;
 
 mod bind;
+mod correlate;
+
+pub use correlate::{CcChannels, CcPair, CcRow};
 
 pub use readback::{RunnerTimes, StageTime};
 

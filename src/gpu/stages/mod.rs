@@ -72,6 +72,17 @@ pub const FFT64: Shader = Shader {
     ],
 };
 
+/// Ambient-noise pair correlation (`seisbatch correlate --device gpu`, issue #27): not a stage
+/// of a pipeline, the device half of `correlate::device`.
+pub const CORRELATE: Shader = Shader {
+    name: "correlate",
+    source: concat!(
+        include_str!("../../../shaders/common.wgsl"),
+        include_str!("../../../shaders/correlate.wgsl")
+    ),
+    entries: &["correlate_peaks", "correlate_spectrum", "correlate_cut"],
+};
+
 /// detrend's polynomial fit in f64: a projection onto the grid's orthogonal polynomials
 /// (`gpu::stages::detrend`), with detrend's stage.
 pub const DETREND64: Shader = Shader {
@@ -170,6 +181,7 @@ macro_rules! records {
             RFFT,
             FFT64,
             DETREND64,
+            CORRELATE,
         ];
 
         fn of(stage: &Stage) -> &dyn Record {
@@ -219,8 +231,9 @@ pub fn shader_of(entry: &str) -> Option<&'static Shader> {
 mod tests {
     use super::*;
 
-    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64, DETREND64), no stage of their own.
-    const SHARED_SHADERS: usize = 4;
+    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64, DETREND64, CORRELATE),
+    /// no stage of their own.
+    const SHARED_SHADERS: usize = 5;
 
     #[test]
     fn the_shader_table_follows_the_stage_table() {

@@ -158,12 +158,12 @@ fn nan_max(a: f64, b: f64) -> f64 {
 }
 
 /// numpy's order of complex numbers: by real part, then imaginary (false with a NaN).
-fn lex_lt(a: C, b: C) -> bool {
+pub fn lex_lt(a: C, b: C) -> bool {
     a.re < b.re || (a.re == b.re && a.im < b.im)
 }
 
 /// numpy's median of complex values: sorted in that order, the middle (two averaged).
-fn complex_median(v: &[C]) -> C {
+pub fn complex_median(v: &[C]) -> C {
     if v.is_empty() || v.iter().any(|c| c.re.is_nan() || c.im.is_nan()) {
         return C::new(f64::NAN, f64::NAN);
     }
@@ -195,7 +195,7 @@ fn to_time(half: &[C], nfft: usize, zero_dc: bool) -> Vec<f64> {
 
 /// The indices NoisePy keeps (|(i - n2 + 1) dt| <= maxlag, i < 2 n2 - 1) and where lag 0
 /// (ifft index 0, at nfft - nfft / 2 after the shift) falls among them.
-fn lag_range(nfft: usize, dt: f64, maxlag: f64) -> (std::ops::Range<usize>, Option<usize>) {
+pub fn lag_range(nfft: usize, dt: f64, maxlag: f64) -> (std::ops::Range<usize>, Option<usize>) {
     let n2 = nfft / 2;
     let kept: Vec<usize> = (0..(2 * n2).saturating_sub(1))
         .filter(|&i| ((i as f64 - n2 as f64 + 1.0) * dt).abs() <= maxlag)
