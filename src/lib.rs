@@ -63,6 +63,7 @@ pub mod response;
 pub mod shard;
 pub mod stages;
 pub mod synth;
+pub mod synth_array;
 pub mod time;
 pub mod trace;
 pub mod write;

@@ -49,10 +49,10 @@ enum Bad {
 }
 
 /// splitmix64: a small, well-mixed deterministic generator.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(parts: &[u64]) -> Rng {
+    pub(crate) fn new(parts: &[u64]) -> Rng {
         let mut r = Rng(0x9E37_79B9_7F4A_7C15);
         for p in parts {
             r.0 ^= p.wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -72,7 +72,7 @@ impl Rng {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     /// Standard normal (Box-Muller).
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let u = self.unit().max(1e-300);
         let v = self.unit();
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
@@ -257,7 +257,7 @@ fn samples(rng: &mut Rng, n: usize, rate: f64) -> Vec<i32> {
         .collect()
 }
 
-fn steim2(
+pub(crate) fn steim2(
     id: &str,
     rate: f64,
     start_ns: i64,
@@ -283,7 +283,7 @@ fn steim2(
     Ok(out)
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }

@@ -49,7 +49,7 @@ const LAYERS: &[&[&str]] = &[
     // Ambient-noise correlation of an archive (its own driver beside the engine's).
     &["correlate"],
     // The binary's own.
-    &["bench", "synth"],
+    &["bench", "synth", "synth_array"],
     &["cli"],
 ];
 
@@ -429,6 +429,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("shard", "the shard a run is (RunConfig's field)"),
     ("stages", "the stages a plan holds"),
     ("synth", "synthetic MassDownloader trees (Python's synth)"),
+    ("synth_array", "a synthetic continuous noise archive"),
     ("time", "ISO times and epochs"),
     ("trace", "the trace type every API takes"),
     ("write", "SAC / miniSEED / ASDF writers, the report"),

@@ -260,6 +260,11 @@ pub struct SynthArgs {
     pub bad_fraction: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Instead of event trees: a continuous archive of this many days for ambient-noise work
+    /// (--stations stations on a ring, one HHZ channel each, at the first of --rates; a
+    /// diffuse noise field at 3 km/s): OUTPUT/archive (SDS) and OUTPUT/stations.xml.
+    #[arg(long, value_name = "DAYS")]
+    pub noise_days: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -198,6 +198,25 @@ pub(super) fn bench(a: BenchArgs) -> ExitCode {
 }
 
 pub(super) fn synth(a: SynthArgs) -> ExitCode {
+    if let Some(days) = a.noise_days {
+        let rate = a.rates.first().copied().unwrap_or(20.0);
+        return match crate::synth_array::noise_array(&a.output, a.stations, days, rate, a.seed) {
+            Ok(s) => {
+                errln!(
+                    "seisbatch: wrote a noise archive of {} day files ({:.1} Msamples) in {}, stations in {}",
+                    s.files,
+                    s.samples as f64 / 1e6,
+                    s.archive.display(),
+                    s.inventory.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                errln!("seisbatch: synth: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let cfg = crate::synth::SynthConfig {
         output: a.output.clone(),
         events: a.events,
