@@ -744,3 +744,34 @@ fn a_synthetic_array_correlates_to_its_moveout_on_both_executors() {
         }
     }
 }
+
+/// `substack = true` with `substack_len = 1200`: a row per group of windows starting within
+/// each 1200 s (NoisePy's substack_len), the chunk's row their mean, recorded as standing for
+/// the groups' windows in fewer rows; the delay still at its lag.
+#[test]
+fn substack_len_groups_windows() {
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "substack = true\nsubstack_len = 1200.0\n");
+    let out = d.path().join("groups");
+    exit_in(&run_correlate(&cfg, &arch, &inv, &out), &[0]);
+    let day1 = "20200101T000000Z__20200102T000000Z";
+    let s = read_sac(&out.join(day1).join("XX.A._XX.B./ZZ.sac"));
+    assert!((peak_lag(&s) - 3.2).abs() < 0.05, "{}", peak_lag(&s));
+    let rec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!(".correlate/chunks/{day1}.json"))).unwrap(),
+    )
+    .unwrap();
+    let row = &rec["rows"][0];
+    let (windows, rows) = (
+        row["windows"].as_u64().unwrap(),
+        row["rows"].as_u64().unwrap(),
+    );
+    // 286 windows of 600 s every 300 s; groups of four starts: round(85500 / 1200) = 71.
+    assert!(rows <= 71 && rows >= 60, "{row}");
+    assert!(windows >= 4 * rows - 4 && windows <= 286, "{row}");
+    let bad = config(d.path(), "substack = true\nsubstack_len = 300.0\n");
+    let o = run_correlate(&bad, &arch, &inv, &d.path().join("bad"));
+    exit_in(&o, &[2]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("substack_len"));
+}

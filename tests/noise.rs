@@ -31,6 +31,7 @@ struct Golden {
     kept: Vec<usize>,
     correlations: std::collections::BTreeMap<String, Case>,
     stacks: std::collections::BTreeMap<String, Vec<usize>>,
+    substack_len: f64,
     rotation: Angles,
 }
 
@@ -142,11 +143,11 @@ fn windows_time_norm_and_spectra_equal_noisepys() {
 }
 
 #[test]
-fn correlations_equal_noisepys_for_every_method_per_window_and_averaged() {
+fn correlations_equal_noisepys_for_every_method_per_window_per_group_and_averaged() {
     let g = golden();
     let (a, b) = (windows(&g, "a"), windows(&g, "b"));
     for (key, case) in &g.correlations {
-        let (method, per_window) = key.split_once('_').unwrap();
+        let (method, mode) = key.split_once('_').unwrap();
         let m = Method::parse(method).unwrap();
         // As the fixture: whitened spectra for xcorr, the plain ones for the other two.
         let norm = if m == Method::Xcorr {
@@ -164,10 +165,23 @@ fn correlations_equal_noisepys_for_every_method_per_window_and_averaged() {
             nfft: g.nfft,
             dt: 1.0 / g.sps,
             maxlag: g.maxlag,
-            per_window: per_window == "window",
+            per_window: mode != "all",
         };
-        let c = correlate::correlate(&correlate::smooth_source(&sa, m, g.smoothspect_n), &sb, &r)
-            .unwrap();
+        let source = correlate::smooth_source(&sa, m, g.smoothspect_n);
+        // groups: substack_len 1200 s over the kept windows' starts; autowindow: A with itself
+        // (NoisePy keeps the DC bin of an autocorrelation's substacks).
+        let starts: Vec<f64> = g.kept.iter().map(|&k| k as f64 * g.step).collect();
+        let c = match mode {
+            "groups" => correlate::correlate_with(
+                &source,
+                &sb,
+                &r,
+                Some((g.substack_len, starts.as_slice())),
+            ),
+            "autowindow" => correlate::correlate(&source, &sa, &r),
+            _ => correlate::correlate(&source, &sb, &r),
+        }
+        .unwrap();
         assert_eq!(c.kept, case.kept, "{key}");
         assert_eq!(c.rows.len(), case.rows, "{key}");
         let want = read_f64(&format!("noise/cc_{key}.f64"));

@@ -28,6 +28,7 @@ struct Raw {
     freq_norm: Option<String>,
     cc_method: Option<String>,
     substack: Option<bool>,
+    substack_len: Option<f64>,
     components: Option<Vec<String>>,
     max_distance_km: Option<f64>,
     stack_method: Option<String>,
@@ -54,6 +55,9 @@ pub struct Config {
     /// A correlation per window (NoisePy's substack with substack_len = cc_len), stacked per
     /// day; else one average per day.
     pub substack: bool,
+    /// With `substack`: rows per group of windows starting within each substack_len seconds
+    /// (NoisePy's substack_len; cc_len, the default, is a row per window).
+    pub substack_len: f64,
     /// Component pairs, source then receiver (the channel code's last letter): "ZZ" by
     /// default; "all" is the nine of Z, N, E.
     pub components: Vec<(char, char)>,
@@ -165,6 +169,19 @@ impl Config {
         if let Some(km) = raw.max_distance_km {
             positive("max_distance_km", km)?;
         }
+        let substack_len = raw.substack_len.unwrap_or(noise.cc_len);
+        if !(substack_len.is_finite() && substack_len >= noise.cc_len) {
+            return Err(format!(
+                "substack_len = {substack_len}: at least cc_len ({})",
+                noise.cc_len
+            ));
+        }
+        if substack_len > noise.inc_hours * 3600.0 {
+            return Err(format!(
+                "substack_len = {substack_len}: at most inc_hours ({} s)",
+                noise.inc_hours * 3600.0
+            ));
+        }
         let rotation = raw.rotation.unwrap_or(false);
         if rotation && components.len() != 9 {
             return Err(
@@ -186,6 +203,7 @@ impl Config {
             freq_norm: FreqNorm::parse(raw.freq_norm.as_deref().unwrap_or("rma"))?,
             cc_method: Method::parse(raw.cc_method.as_deref().unwrap_or("xcorr"))?,
             substack: raw.substack.unwrap_or(false),
+            substack_len,
             components,
             max_distance_km: raw.max_distance_km,
             stack_method: match raw.stack_method.as_deref().unwrap_or("linear") {
@@ -242,6 +260,7 @@ mod tests {
             ("colour = 1", "colour"),
             ("stack_method = \"median\"", "stack_method"),
             ("rotation = true", "rotation"),
+            ("substack_len = 100.0", "substack_len"),
             ("acorr_only = true\nxcorr_only = true", "acorr_only"),
         ] {
             let e = Config::parse(bad).unwrap_err();

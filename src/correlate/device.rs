@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use num_complex::Complex64 as C;
 
-use super::pairs::Ready;
+use super::pairs::{Correlated, Ready};
 use super::station::Spectra;
 use super::Config;
 use crate::gpu::runner::{CcChannels, CcPair, CcRow, Runner};
@@ -56,7 +56,7 @@ pub fn unsupported(cfg: &Config) -> Option<&'static str> {
 
 /// A pair's rows as `pairs` takes them: per ready pair, None to run it on the CPU path, or
 /// what the device gave (None inside: every window rejected).
-pub type Rows = Vec<Option<Option<(Vec<f64>, usize, usize)>>>;
+pub type Rows = Vec<Option<Option<Correlated>>>;
 
 impl<'g> Device<'g> {
     pub fn new(gpu: &'g Gpu, budget: u64) -> Device<'g> {
@@ -227,11 +227,12 @@ impl<'g> Device<'g> {
                     let row = data
                         .next()
                         .ok_or_else(|| GpuError::Device("a row missing".into()))?;
-                    out.push(Some(Some((
-                        row.into_iter().map(f64::from).collect(),
+                    out.push(Some(Some(Correlated {
+                        data: row.into_iter().map(f64::from).collect(),
                         zero,
-                        w.len(),
-                    ))));
+                        windows: w.len(),
+                        rows: 1,
+                    })));
                 }
             }
         }

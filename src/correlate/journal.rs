@@ -34,8 +34,10 @@ pub struct Head {
     /// Lags in the row, and the index of lag 0.
     pub npts: usize,
     pub zero: usize,
-    /// Windows the row stands for.
+    /// Windows the row stands for, and the substack rows it is the mean of (1 without
+    /// substack).
     pub windows: usize,
+    pub rows: usize,
 }
 
 pub fn to_array(c: &Coordinates) -> [f64; 4] {
@@ -225,8 +227,8 @@ fn check(h: &Head, b: &Bounds) -> Result<(), String> {
     if h.npts == 0 || h.npts > super::config::MAX_ROW || h.zero >= h.npts {
         return Err(format!("{} lags, lag 0 at {}", h.npts, h.zero));
     }
-    if h.windows == 0 || h.windows > b.max_windows {
-        return Err(format!("{} windows", h.windows));
+    if h.windows == 0 || h.windows > b.max_windows || h.rows == 0 || h.rows > h.windows {
+        return Err(format!("{} windows in {} rows", h.windows, h.rows));
     }
     for c in [h.source_coords, h.receiver_coords].iter().flatten() {
         let ok = c.iter().all(|v| v.is_finite()) && c[0].abs() <= 90.0 && c[1].abs() <= 720.0;

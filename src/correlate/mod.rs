@@ -321,8 +321,12 @@ fn chunk(
     device: Option<&mut device::Device>,
     summary: &mut Summary,
 ) -> Result<(Counts, Vec<Head>), String> {
-    // The spectra this chunk will hold, from the index's samples, before any is made.
-    let need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();
+    // The spectra this chunk will hold, from the index's samples, before any is made; on the
+    // device path also their f32 copy for the upload (half as large, dropped once uploaded).
+    let mut need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();
+    if device.is_some() {
+        need = need.saturating_add(need / 2);
+    }
     if need > a.memory {
         return Err(format!(
             "chunk {}: the channels' spectra would take {need} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",

@@ -180,22 +180,33 @@ impl Ready<'_> {
     }
 
     /// The row, once correlated (None: every window rejected, counted as missing).
-    fn row(&self, data: Option<(Vec<f64>, usize, usize)>) -> Outcome {
+    fn row(&self, data: Option<Correlated>) -> Outcome {
         match data {
-            Some((data, zero, windows)) if windows > 0 && !data.is_empty() => {
+            Some(c) if c.windows > 0 && c.rows > 0 && !c.data.is_empty() => {
                 Outcome::Row(Box::new(Row {
                     head: Head {
-                        npts: data.len(),
-                        zero,
-                        windows,
+                        npts: c.data.len(),
+                        zero: c.zero,
+                        windows: c.windows,
+                        rows: c.rows,
                         ..self.head.clone()
                     },
-                    data,
+                    data: c.data,
                 }))
             }
             _ => Outcome::Missing,
         }
     }
+}
+
+/// A pair's chunk row: its lags, where lag 0 is, the windows it stands for and the substack
+/// rows it is the mean of.
+#[derive(Clone)]
+pub struct Correlated {
+    pub data: Vec<f64>,
+    pub zero: usize,
+    pub windows: usize,
+    pub rows: usize,
 }
 
 /// What a pair is before its correlation: ready, or already decided.
@@ -262,13 +273,14 @@ fn prepare<'s>(
             npts: 0,
             zero: 0,
             windows: 0,
+            rows: 0,
         },
     }))
 }
 
-/// A ready pair on the CPU path: (row, index of lag 0, windows kept); None where every
-/// window was rejected (NoisePy's mean of no rows is NaN: nothing to write).
-fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<(Vec<f64>, usize, usize)>, String> {
+/// A ready pair on the CPU path; None where every window was rejected (NoisePy's mean of no
+/// rows is NaN: nothing to write).
+fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<Correlated>, String> {
     let flat = |s: &Spectra| -> Vec<C> {
         r.common
             .iter()
@@ -285,7 +297,15 @@ fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<(Vec<f64>, usize, usize)>, S
         per_window: cfg.substack,
     };
     let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
-    let c = correlate::correlate(&src_spec, &fb, &req)?;
+    // Each common window's start, seconds from the chunk's start (NoisePy's fft_time).
+    let starts: Vec<f64> = r
+        .common
+        .iter()
+        .map(|&k| k as f64 * cfg.noise.step)
+        .collect();
+    let groups = (cfg.substack && cfg.substack_len > cfg.noise.cc_len)
+        .then_some((cfg.substack_len, starts.as_slice()));
+    let c = correlate::correlate_with(&src_spec, &fb, &req, groups)?;
     let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
         return Ok(None);
     };
@@ -300,7 +320,12 @@ fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<(Vec<f64>, usize, usize)>, S
     }
     let k = c.rows.len() as f64;
     data.iter_mut().for_each(|d| *d /= k);
-    Ok(Some((data, zero, c.kept.len())))
+    Ok(Some(Correlated {
+        data,
+        zero,
+        windows: c.windows,
+        rows: c.rows.len(),
+    }))
 }
 
 #[cfg(test)]

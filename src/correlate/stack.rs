@@ -111,9 +111,9 @@ fn pair(
         let mut sum = Sum::new(head.npts, cfg.stack_method == StackMethod::Pws);
         for ((p, h), k) in on_grid.iter().zip(&kept) {
             if *k {
-                // Chunk means of per-window substacks stand for their windows (NoisePy stacks
+                // A chunk's mean of substacks stands for its substack rows (NoisePy stacks
                 // every substack); a chunk's average is one row, as NoisePy's np.mean.
-                let w = if cfg.substack { h.windows as f64 } else { 1.0 };
+                let w = if cfg.substack { h.rows as f64 } else { 1.0 };
                 sum.add(&read_row(p, h)?, w)?;
             }
         }

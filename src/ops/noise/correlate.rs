@@ -45,8 +45,10 @@ impl Method {
 pub struct Correlation {
     /// One row per kept window (substack) or one row (the average); each |lag| <= maxlag.
     pub rows: Vec<Vec<f64>>,
-    /// Which windows each row stands for: the kept ones (indices into the windows given).
+    /// Which windows (or groups, with substack_len) the rows are: the kept ones, as indices.
     pub kept: Vec<usize>,
+    /// Windows the kept rows stand for.
+    pub windows: usize,
     /// The index of lag 0 in a row (None if the rows are empty).
     pub zero: Option<usize>,
 }
@@ -85,6 +87,23 @@ pub struct Request {
 /// `correlate(sfft1, fft2, ...)`: `sfft1` from `smooth_source`, `fft2` the receiver's spectra,
 /// both nfft / 2 bins a window, windows end to end.
 pub fn correlate(sfft1: &[C], fft2: &[C], r: &Request) -> Result<Correlation, String> {
+    correlate_with(sfft1, fft2, r, None)
+}
+
+/// Most substacks of one correlation (groups of a chunk's windows).
+const MAX_GROUPS: f64 = 1e6;
+
+/// `correlate` with NoisePy's substack_len > cc_len (`groups` = (substack_len, each window's
+/// start in seconds), with `per_window`): a row per group of windows starting within each
+/// substack_len from the first window's start, round(span / substack_len) groups (numpy's
+/// round, half to even: the windows after the last group are left out, as NoisePy's loop
+/// leaves them), a group without windows a row of zeros that the rejection then drops.
+pub fn correlate_with(
+    sfft1: &[C],
+    fft2: &[C],
+    r: &Request,
+    groups: Option<(f64, &[f64])>,
+) -> Result<Correlation, String> {
     let nfft2 = r.nfft / 2;
     if nfft2 < 1 || sfft1.len() != fft2.len() || !sfft1.len().is_multiple_of(nfft2) {
         return Err(format!(
@@ -102,8 +121,64 @@ pub fn correlate(sfft1: &[C], fft2: &[C], r: &Request) -> Result<Correlation, St
     }
     let rows: Vec<&[C]> = corr.chunks(nfft2).collect();
     let (lags, zero) = lag_range(r.nfft, r.dt, r.maxlag);
+    // NoisePy zeroes a substack's DC bin unless |sfft1| equals |fft2| everywhere (its test for
+    // an autocorrelation).
+    let x_corr = sfft1.iter().zip(fft2).any(|(a, b)| a.norm() != b.norm());
+    if let (true, Some((len, starts))) = (r.per_window, groups) {
+        if starts.len() != nwin || !(len.is_finite() && len > 0.0) {
+            return Err(format!(
+                "{} window starts for {nwin} windows, substack_len {len}",
+                starts.len()
+            ));
+        }
+        let span = starts[nwin - 1] - starts[0];
+        let n = (span / len).round_ties_even();
+        if !(n.is_finite() && (0.0..=MAX_GROUPS).contains(&n)) {
+            return Err(format!("{n} substacks of {len} s"));
+        }
+        let n = n as usize;
+        let mut full = vec![vec![0.0; r.nfft]; n];
+        let mut sizes = vec![0usize; n];
+        let mut t0 = starts[0];
+        for (g, row) in full.iter_mut().enumerate() {
+            let members: Vec<usize> = (0..nwin)
+                .filter(|&i| starts[i] >= t0 && starts[i] < t0 + len)
+                .collect();
+            t0 += len;
+            if members.is_empty() {
+                continue;
+            }
+            let mut mean = vec![C::new(0.0, 0.0); nfft2];
+            for &i in &members {
+                mean.iter_mut().zip(rows[i]).for_each(|(m, v)| *m += v);
+            }
+            let k = members.len() as f64;
+            mean.iter_mut().for_each(|m| *m /= k);
+            *row = to_time(&mean, r.nfft, x_corr);
+            sizes[g] = members.len();
+        }
+        let peaks: Vec<f64> = full
+            .iter()
+            .map(|v| v.iter().copied().fold(f64::NEG_INFINITY, nan_max))
+            .collect();
+        let med = median(peaks.clone());
+        let kept: Vec<usize> = (0..n)
+            .filter(|&i| peaks[i] < 20.0 * med && peaks[i] > 0.0)
+            .collect();
+        let windows = kept.iter().map(|&i| sizes[i]).sum();
+        let rows = kept
+            .iter()
+            .map(|&i| full[i][lags.clone()].to_vec())
+            .collect();
+        return Ok(Correlation {
+            rows,
+            kept,
+            windows,
+            zero,
+        });
+    }
     if r.per_window {
-        let full: Vec<Vec<f64>> = rows.iter().map(|w| to_time(w, r.nfft, true)).collect();
+        let full: Vec<Vec<f64>> = rows.iter().map(|w| to_time(w, r.nfft, x_corr)).collect();
         let peaks: Vec<f64> = full
             .iter()
             .map(|v| v.iter().copied().fold(f64::NEG_INFINITY, nan_max))
@@ -116,7 +191,13 @@ pub fn correlate(sfft1: &[C], fft2: &[C], r: &Request) -> Result<Correlation, St
             .iter()
             .map(|&i| full[i][lags.clone()].to_vec())
             .collect();
-        return Ok(Correlation { rows, kept, zero });
+        let windows = kept.len();
+        return Ok(Correlation {
+            rows,
+            kept,
+            windows,
+            zero,
+        });
     }
     // The average: each window's largest product in numpy's complex order.
     let peaks: Vec<C> = rows
@@ -143,6 +224,7 @@ pub fn correlate(sfft1: &[C], fft2: &[C], r: &Request) -> Result<Correlation, St
     let full = to_time(&mean, r.nfft, false);
     Ok(Correlation {
         rows: vec![full[lags].to_vec()],
+        windows: kept.len(),
         kept,
         zero,
     })
