@@ -768,7 +768,7 @@ fn substack_len_groups_windows() {
         row["rows"].as_u64().unwrap(),
     );
     // 286 windows of 600 s every 300 s; groups of four starts: round(85500 / 1200) = 71.
-    assert!(rows <= 71 && rows >= 60, "{row}");
+    assert!((60..=71).contains(&rows), "{row}");
     assert!(windows >= 4 * rows - 4 && windows <= 286, "{row}");
     let bad = config(d.path(), "substack = true\nsubstack_len = 300.0\n");
     let o = run_correlate(&bad, &arch, &inv, &d.path().join("bad"));
