@@ -281,31 +281,7 @@ fn prepare<'s>(
 /// A ready pair on the CPU path; None where every window was rejected (NoisePy's mean of no
 /// rows is NaN: nothing to write).
 fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<Correlated>, String> {
-    let flat = |s: &Spectra| -> Vec<C> {
-        r.common
-            .iter()
-            .flat_map(|&k| s.windows[k].iter().flatten().copied())
-            .collect()
-    };
-    let (fa, fb) = (flat(r.a), flat(r.b));
-    let req = Request {
-        method: cfg.cc_method,
-        smoothspect_n: cfg.noise.smoothspect_n,
-        nfft: r.a.nfft,
-        dt: r.dt(),
-        maxlag: cfg.noise.maxlag,
-        per_window: cfg.substack,
-    };
-    let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
-    // Each common window's start, seconds from the chunk's start (NoisePy's fft_time).
-    let starts: Vec<f64> = r
-        .common
-        .iter()
-        .map(|&k| k as f64 * cfg.noise.step)
-        .collect();
-    let groups = (cfg.substack && cfg.substack_len > cfg.noise.cc_len)
-        .then_some((cfg.substack_len, starts.as_slice()));
-    let c = correlate::correlate_with(&src_spec, &fb, &req, groups)?;
+    let c = correlation(r, cfg)?;
     let (Some(zero), Some(first)) = (c.zero, c.rows.first()) else {
         return Ok(None);
     };
@@ -326,6 +302,46 @@ fn on_cpu(r: &Ready, cfg: &Config) -> Result<Option<Correlated>, String> {
         windows: c.windows,
         rows: c.rows.len(),
     }))
+}
+
+/// NoisePy's `correlate` of a ready pair: the default (xcorr averaged) window by window from
+/// the stations' spectra as they are; the others over the common windows' spectra end to end
+/// (coherency and deconv smooth across window boundaries, as NoisePy's flattened arrays do).
+fn correlation(r: &Ready, cfg: &Config) -> Result<correlate::Correlation, String> {
+    let req = Request {
+        method: cfg.cc_method,
+        smoothspect_n: cfg.noise.smoothspect_n,
+        nfft: r.a.nfft,
+        dt: r.dt(),
+        maxlag: cfg.noise.maxlag,
+        per_window: cfg.substack,
+    };
+    if cfg.cc_method == correlate::Method::Xcorr && !cfg.substack {
+        fn windows<'s>(s: &'s Spectra, common: &[usize]) -> Vec<&'s [C]> {
+            common
+                .iter()
+                .map(|&k| s.windows[k].as_deref().unwrap_or(&[]))
+                .collect()
+        }
+        return correlate::xcorr_average(&windows(r.a, &r.common), &windows(r.b, &r.common), &req);
+    }
+    let flat = |s: &Spectra| -> Vec<C> {
+        r.common
+            .iter()
+            .flat_map(|&k| s.windows[k].iter().flatten().copied())
+            .collect()
+    };
+    let (fa, fb) = (flat(r.a), flat(r.b));
+    let src_spec = correlate::smooth_source(&fa, cfg.cc_method, req.smoothspect_n);
+    // Each common window's start, seconds from the chunk's start (NoisePy's fft_time).
+    let starts: Vec<f64> = r
+        .common
+        .iter()
+        .map(|&k| k as f64 * cfg.noise.step)
+        .collect();
+    let groups = (cfg.substack && cfg.substack_len > cfg.noise.cc_len)
+        .then_some((cfg.substack_len, starts.as_slice()));
+    correlate::correlate_with(&src_spec, &fb, &req, groups)
 }
 
 #[cfg(test)]
