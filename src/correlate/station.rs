@@ -128,6 +128,7 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         smooth_n: cfg.whiten_smooth(),
     };
     let nfft = crate::ops::noise::next_fast_len(win.data[0].len());
+    let plan = whiten::Plan::new(win.data[0].len(), &band);
     let windows: Vec<Option<Vec<C>>> = win
         .data
         .into_iter()
@@ -135,7 +136,7 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         .map(|(i, mut x)| {
             keep[i].then(|| {
                 time_norm::apply(&mut x, cfg.time_norm, p.smooth_n);
-                whiten::spectrum(&x, cfg.freq_norm, &band)
+                whiten::spectrum_with(&x, cfg.freq_norm, &plan)
             })
         })
         .collect();

@@ -46,13 +46,62 @@ pub struct Band {
 
 /// The window's spectrum as NoisePy keeps it: nfft / 2 bins, nfft = next_fast_len(len).
 pub fn spectrum(x: &[f64], norm: FreqNorm, band: &Band) -> Vec<C> {
-    let nfft = next_fast_len(x.len());
+    spectrum_with(x, norm, &Plan::new(x.len(), band))
+}
+
+/// What whitening windows of one length needs, found once (not per window): the transform
+/// length, the band's bins (numpy's argmin over every bin's frequency) and its tapers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    nfft: usize,
+    band: Band,
+    ix1: usize,
+    ix00: usize,
+    ix11: usize,
+    /// cos^2 of NoisePy's taper angles below and above the band.
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+}
+
+impl Plan {
+    /// For windows of `len` samples.
+    pub fn new(len: usize, band: &Band) -> Plan {
+        let nfft = next_fast_len(len);
+        let ix0 = nearest(band.freqmin, nfft, band.dt);
+        let ix1 = nearest(band.freqmax, nfft, band.dt);
+        let ix11 = (ix1 + N_TAPER).min(nfft);
+        let ix00 = ix0.saturating_sub(N_TAPER);
+        let cos2 = |v: Vec<f64>| v.into_iter().map(|x| x.cos().powi(2)).collect();
+        Plan {
+            nfft,
+            band: *band,
+            ix1,
+            ix00,
+            ix11,
+            // The tapers as NoisePy slices them (an empty slice where the band is reversed).
+            lo: cos2(linspace(
+                std::f64::consts::FRAC_PI_2,
+                std::f64::consts::PI,
+                ix0.saturating_sub(ix00),
+            )),
+            hi: cos2(linspace(
+                0.0,
+                std::f64::consts::FRAC_PI_2,
+                ix11.saturating_sub(ix1),
+            )),
+        }
+    }
+}
+
+/// `spectrum` with the plan of the window's length.
+pub fn spectrum_with(x: &[f64], norm: FreqNorm, plan: &Plan) -> Vec<C> {
+    let nfft = plan.nfft;
     let full = full_fft(x, nfft);
     let half = nfft / 2;
     match norm {
         FreqNorm::No => full[..half].to_vec(),
         FreqNorm::Rma | FreqNorm::PhaseOnly => {
-            let mut w = whiten(full, nfft, band);
+            let mut w = whiten(full, plan);
             w.truncate(half);
             w
         }
@@ -94,11 +143,8 @@ fn nearest(f: f64, n: usize, dt: f64) -> usize {
     best.0
 }
 
-fn whiten(mut spec: Vec<C>, nfft: usize, b: &Band) -> Vec<C> {
-    let ix0 = nearest(b.freqmin, nfft, b.dt);
-    let ix1 = nearest(b.freqmax, nfft, b.dt);
-    let ix11 = (ix1 + N_TAPER).min(nfft);
-    let ix00 = ix0.saturating_sub(N_TAPER);
+fn whiten(mut spec: Vec<C>, p: &Plan) -> Vec<C> {
+    let (nfft, ix00, ix11) = (p.nfft, p.ix00, p.ix11);
     let zero = C::new(0.0, 0.0);
     spec[..ix00].fill(zero);
     if ix11 < nfft {
@@ -106,27 +152,20 @@ fn whiten(mut spec: Vec<C>, nfft: usize, b: &Band) -> Vec<C> {
     }
     if ix00 < ix11 {
         let band = &mut spec[ix00..ix11];
-        if b.smooth_n <= 1 {
+        if p.band.smooth_n <= 1 {
             band.iter_mut()
                 .for_each(|v| *v = C::from_polar(1.0, v.arg()));
         } else {
             let abs: Vec<f64> = band.iter().map(|v| v.norm()).collect();
-            let m = moving_ave(&abs, b.smooth_n);
+            let m = moving_ave(&abs, p.band.smooth_n);
             band.iter_mut().zip(m).for_each(|(v, d)| *v /= d);
         }
     }
-    // The tapers as NoisePy slices them (an empty slice where the band is reversed).
-    let lo = linspace(
-        std::f64::consts::FRAC_PI_2,
-        std::f64::consts::PI,
-        ix0.saturating_sub(ix00),
-    );
-    for (v, x) in spec[ix00..].iter_mut().zip(lo) {
-        *v *= x.cos().powi(2);
+    for (v, w) in spec[ix00..].iter_mut().zip(&p.lo) {
+        *v *= *w;
     }
-    let hi = linspace(0.0, std::f64::consts::FRAC_PI_2, ix11.saturating_sub(ix1));
-    for (v, x) in spec[ix1..].iter_mut().zip(hi) {
-        *v *= x.cos().powi(2);
+    for (v, w) in spec[p.ix1..].iter_mut().zip(&p.hi) {
+        *v *= *w;
     }
     spec
 }
