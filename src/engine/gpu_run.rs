@@ -83,14 +83,20 @@ pub(super) fn run_on_gpu(
             }) as Box<dyn crate::exec::Executor + Send>
         })
         .collect();
-    pool.install(|| {
-        ctx.run_stream(
-            walker,
-            &mut *first,
-            more,
-            &stream::Feed::gpu(cfg.jobs.max(1)),
-        )
-    });
+    // Every executor loop enters the pool only for its calls (InPool), and the stream itself
+    // runs outside it: a pool worker blocked in the stream's scope (waiting for the other
+    // loops) while another loop's call waited for that worker was a deadlock with --jobs 1
+    // and two device loops (seen in CI under load: a run that never ended).
+    let mut first_in_pool = crate::exec::InPool {
+        pool: &pool,
+        exec: &mut *first,
+    };
+    ctx.run_stream(
+        walker,
+        &mut first_in_pool,
+        more,
+        &stream::Feed::gpu(cfg.jobs.max(1)),
+    );
     drop(first);
     drop(execs);
     let mut times = (0.0, 0.0, gpu::runner::RunnerTimes::default());
