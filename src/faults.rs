@@ -56,6 +56,20 @@ pub(crate) fn read_delay() {
 #[inline(always)]
 pub(crate) fn read_delay() {}
 
+/// `SEISBATCH_TEST_EXTRA_LOOP_DELAY_MS=MS`: an executor loop other than the stream's first
+/// waits MS milliseconds before each call, so that the first loop finishes the stream and
+/// waits for it while another loop still has a call to make (the state in which a GPU run
+/// with --jobs 1 once deadlocked).
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn extra_loop_delay() {
+    static MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    pause(&MS, "SEISBATCH_TEST_EXTRA_LOOP_DELAY_MS");
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn extra_loop_delay() {}
+
 /// Sleeps the milliseconds `var` names (read once into `ms`; unset or not a number: none).
 #[cfg(feature = "fault-hooks")]
 fn pause(ms: &std::sync::OnceLock<u64>, var: &str) {

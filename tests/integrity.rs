@@ -426,3 +426,56 @@ fn one_bogus_record_length_costs_one_record() {
     );
     assert_eq!(r["failed"], 0);
 }
+
+/// A GPU run with --jobs 1 and two device loops ends: the second loop holding a call while
+/// the first has finished the stream (`SEISBATCH_TEST_EXTRA_LOOP_DELAY_MS` makes that state
+/// certain) once left the one pool worker blocked in the stream's scope and the second loop
+/// waiting for it forever. Every trace comes out.
+#[test]
+fn a_gpu_run_with_one_job_and_two_device_loops_ends() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = synth(tmp.path(), 4, 2, 60, 0.0);
+    let chain = plain_chain(tmp.path());
+    let out = tmp.path().join("out");
+    let mut child = bin()
+        .args(["run"])
+        .arg(&chain)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&out)
+        .args([
+            "--device",
+            "gpu",
+            "--jobs",
+            "1",
+            "--gpu-memory",
+            "1024",
+            "--quiet",
+        ])
+        .env("SEISBATCH_TEST_READ_DELAY_MS", "100")
+        .env("SEISBATCH_TEST_EXTRA_LOOP_DELAY_MS", "2000")
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the run hung (no exit in 120 s)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    let r = report(&out);
+    assert_eq!(
+        (r["ok"].as_u64(), r["failed"].as_u64()),
+        (Some(4 * 2 * 3), Some(0)),
+        "{r}"
+    );
+}

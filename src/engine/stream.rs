@@ -144,9 +144,9 @@ impl Ctx<'_> {
             }
             for mut e in more {
                 let (rx, tx) = (&read_rx, done_tx.clone());
-                s.spawn(move || self.executor_loop(rx, tx, &mut *e, feed));
+                s.spawn(move || self.executor_loop(rx, tx, &mut *e, feed, true));
             }
-            self.executor_loop(&read_rx, done_tx, exec, feed);
+            self.executor_loop(&read_rx, done_tx, exec, feed, false);
         });
     }
 
@@ -157,6 +157,7 @@ impl Ctx<'_> {
         done_tx: std::sync::mpsc::SyncSender<Done>,
         exec: &mut dyn Executor,
         feed: &Feed,
+        extra: bool,
     ) {
         let samples_of = |g: &[Read]| {
             g.iter()
@@ -194,6 +195,9 @@ impl Ctx<'_> {
                 }
             }
             drop(rx);
+            if extra {
+                crate::faults::extra_loop_delay();
+            }
             let Some(done) = self.run_set(exec, files) else {
                 continue;
             };
