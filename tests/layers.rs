@@ -49,7 +49,8 @@ const LAYERS: &[&[&str]] = &[
     // Ambient-noise correlation of an archive (its own driver beside the engine's).
     &["correlate"],
     // The binary's own.
-    &["bench", "synth", "synth_array"],
+    &["bench", "synth"],
+    &["synth_array"],
     &["cli"],
 ];
 

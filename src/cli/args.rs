@@ -128,8 +128,7 @@ pub struct CorrelateArgs {
     /// A new or empty folder for the correlations.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
-    /// Finish the run that wrote OUTPUT (same configuration and inputs): its finished chunks
-    /// are kept, the rest done, the stacks made again.
+    /// Finish the run that wrote OUTPUT (same configuration and inputs).
     #[arg(long)]
     pub resume: bool,
     /// StationXML (a file or a folder of them): coordinates for dist/az/baz,
@@ -145,17 +144,15 @@ pub struct CorrelateArgs {
     /// GB one chunk's spectra may take (default: three quarters of the machine's memory).
     #[arg(long, value_name = "GB")]
     pub memory: Option<f64>,
-    /// Correlate one block of the station pairs: K/N (0-based K of N processes into the same
-    /// --output), or auto from the launcher (as `run --shard`). N shards together write what
-    /// one run writes, each with its own correlate.K-of-N.json.
+    /// Correlate block K of N of the station pairs (0-based; N processes into one --output
+    /// write what one run writes), or auto from the launcher as `run --shard`.
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<String>,
     /// N for --shard auto where the launcher gives only the index.
     #[arg(long, value_name = "N")]
     pub shard_count: Option<usize>,
-    /// Where the pairs are correlated: cpu, gpu (any adapter, a software one included) or
-    /// auto (a hardware GPU where there is one). On the device: cc_method xcorr averaged per
-    /// chunk; other settings run on the CPU path (correlate.json says why).
+    /// Where pairs are correlated: cpu, gpu (any adapter) or auto (a hardware GPU where there
+    /// is one); the device takes xcorr averaged per chunk, the rest runs on the CPU path.
     #[arg(long, value_name = "cpu|gpu|auto", default_value = "auto")]
     pub device: String,
     /// MiB of device memory the pairs may use (a chunk's spectra, one batch of pairs).

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use num_complex::Complex64 as C;
 
-use super::pairs::{Correlated, Ready};
+use super::pairs::{Correlated, DeviceRows as Rows, Ready};
 use super::station::Spectra;
 use super::Config;
 use crate::gpu::runner::{CcChannels, CcPair, CcRow, Runner};
@@ -53,10 +53,6 @@ pub fn unsupported(cfg: &Config) -> Option<&'static str> {
     }
     None
 }
-
-/// A pair's rows as `pairs` takes them: per ready pair, None to run it on the CPU path, or
-/// what the device gave (None inside: every window rejected).
-pub type Rows = Vec<Option<Option<Correlated>>>;
 
 impl<'g> Device<'g> {
     pub fn new(gpu: &'g Gpu, budget: u64) -> Device<'g> {

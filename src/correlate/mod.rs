@@ -364,8 +364,15 @@ fn chunk(
     counts.channel_chunks = spectra.len();
     summary.seconds_spectra += t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
+    let mut on_device = device.map(|d| move |r: &[&pairs::Ready], c: &Config| d.rows(r, c));
     let day = pairs::correlate_all(
-        &spectra, stations, pairs, &a.config, inventory, w.start_ns, device,
+        &spectra,
+        stations,
+        pairs,
+        &a.config,
+        inventory,
+        w.start_ns,
+        on_device.as_mut().map(|f| f as &mut pairs::OnDevice),
     )?;
     counts.pairs_missing = day.missing;
     counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();

@@ -79,7 +79,7 @@ pub fn correlate_all(
     cfg: &Config,
     inv: Option<&Inventory>,
     at_ns: i64,
-    device: Option<&mut super::device::Device>,
+    device: Option<&mut OnDevice>,
 ) -> Result<Day, String> {
     // A station's channel of each component: the first by channel code.
     let mut by: HashMap<(String, char), &Spectra> = HashMap::new();
@@ -112,7 +112,7 @@ pub fn correlate_all(
         })
         .collect();
     let from_device = match device {
-        Some(d) => d.rows(&ready, cfg),
+        Some(d) => d(&ready, cfg),
         None => vec![None; ready.len()],
     };
     let mut from_device = from_device.into_iter();
@@ -208,6 +208,13 @@ pub struct Correlated {
     pub windows: usize,
     pub rows: usize,
 }
+
+/// What the device gave the ready pairs of a chunk: per pair, None to run it on the CPU path,
+/// or its row (None inside: every window rejected).
+pub type DeviceRows = Vec<Option<Option<Correlated>>>;
+
+/// The device's part of a chunk: its ready pairs -> `DeviceRows`.
+pub type OnDevice<'d> = dyn FnMut(&[&Ready], &Config) -> DeviceRows + 'd;
 
 /// What a pair is before its correlation: ready, or already decided.
 enum Prepared<'s> {

@@ -73,8 +73,10 @@ pub(super) fn run_on_gpu(
             }
         })
         .collect();
-    let mut first = execs.remove(0);
-    let more: Vec<Box<dyn crate::exec::Executor + Send>> = execs
+    // Every executor loop enters the pool only for its calls (InPool) and the stream runs
+    // outside it: a pool worker blocked in the stream's scope while another loop's call waited
+    // for that worker was a deadlock with --jobs 1 and two device loops (tests/integrity.rs).
+    let mut in_pool: Vec<Box<dyn crate::exec::Executor + Send>> = execs
         .iter_mut()
         .map(|e| {
             Box::new(crate::exec::InPool {
@@ -83,20 +85,9 @@ pub(super) fn run_on_gpu(
             }) as Box<dyn crate::exec::Executor + Send>
         })
         .collect();
-    // Every executor loop enters the pool only for its calls (InPool), and the stream itself
-    // runs outside it: a pool worker blocked in the stream's scope (waiting for the other
-    // loops) while another loop's call waited for that worker was a deadlock with --jobs 1
-    // and two device loops (seen in CI under load: a run that never ended).
-    let mut first_in_pool = crate::exec::InPool {
-        pool: &pool,
-        exec: &mut *first,
-    };
-    ctx.run_stream(
-        walker,
-        &mut first_in_pool,
-        more,
-        &stream::Feed::gpu(cfg.jobs.max(1)),
-    );
+    let mut first = in_pool.remove(0);
+    let feed = stream::Feed::gpu(cfg.jobs.max(1));
+    ctx.run_stream(walker, &mut *first, in_pool, &feed);
     drop(first);
     drop(execs);
     let mut times = (0.0, 0.0, gpu::runner::RunnerTimes::default());
