@@ -486,6 +486,44 @@ impl<'g> Runner<'g> {
         })
     }
 
+    /// A work set for a bare FFT program (`record::complex_fft`), its buffers whole, filled
+    /// with write_buffer (not through the mapped upload buffer).
+    fn fft_set(&mut self, prog: &Program) -> Result<std::sync::Arc<WorkSet>, GpuError> {
+        let set = self.sets.acquire(self.gpu, prog.need(), false)?;
+        if set.complex.iter().any(|c| !c.upper.is_empty()) {
+            return Err(GpuError::Device(
+                "a bare FFT keeps its buffers whole: a batch above the binding limit".into(),
+            ));
+        }
+        set.upload.unmap();
+        if let Ok(mut st) = set.mapped.lock() {
+            st.0 = false;
+        }
+        Ok(set)
+    }
+
+    /// A bare FFT program's dispatches on `set`, appended to `encoded`; the complex buffer
+    /// holding the result.
+    fn fft_encoded(
+        &mut self,
+        prog: &Program,
+        set: &WorkSet,
+        encoded: &mut Vec<readback::Encoded>,
+    ) -> Result<usize, GpuError> {
+        for d in &prog.dispatches {
+            let entries = self.entries(d, |me, b| match b {
+                Buf::Complex(i) => Ok(set.complex[i].clone()),
+                b if b.is_fft_table() => me.fft_table(b),
+                other => Err(GpuError::Device(format!("fft program binds {other:?}"))),
+            })?;
+            encoded.push(self.encode(d, &entries, 0, "fft")?);
+        }
+        match prog.output {
+            Buf::Complex(k) => Ok(k),
+            _ => Err(GpuError::Device("fft output is not complex".into())),
+        }
+    }
+
     /// The fft alone: batched complex FFTs (unnormalised both ways, as numpy's fft and
     /// n * ifft) of equal-length inputs. For the kernel tests and the fft/gpu benchmark.
     pub fn run_fft(
@@ -504,17 +542,7 @@ impl<'g> Runner<'g> {
         }
         let prog =
             record::complex_fft(n, count, inverse, &self.caps()).map_err(GpuError::Device)?;
-        let set = self.sets.acquire(self.gpu, prog.need(), false)?;
-        if set.complex.iter().any(|c| !c.upper.is_empty()) {
-            return Err(GpuError::Device(
-                "run_fft keeps its buffers whole: a batch above the binding limit".into(),
-            ));
-        }
-        // This program uploads with write_buffer, not through the mapped buffer.
-        set.upload.unmap();
-        if let Ok(mut st) = set.mapped.lock() {
-            st.0 = false;
-        }
+        let set = self.fft_set(&prog)?;
         if self.poison {
             for buf in set.complex.iter() {
                 let nan = vec![0xffu8; usize::try_from(buf.lo.size()).unwrap_or(0)];
@@ -526,17 +554,7 @@ impl<'g> Runner<'g> {
             .queue
             .write_buffer(&set.complex[0].lo, 0, bytemuck::cast_slice(&flat));
         let mut encoded = Vec::new();
-        for d in &prog.dispatches {
-            let entries = self.entries(d, |me, b| match b {
-                Buf::Complex(i) => Ok(set.complex[i].clone()),
-                b if b.is_fft_table() => me.fft_table(b),
-                other => Err(GpuError::Device(format!("fft program binds {other:?}"))),
-            })?;
-            encoded.push(self.encode(d, &entries, 0, "fft")?);
-        }
-        let Buf::Complex(k) = prog.output else {
-            return Err(GpuError::Device("fft output is not complex".into()));
-        };
+        let k = self.fft_encoded(&prog, &set, &mut encoded)?;
         let bytes = count as u64 * n as u64 * 8;
         let staging = pool::buffer(
             self.gpu,

@@ -6,7 +6,7 @@
 
 use super::{pool, readback, Runner};
 use crate::gpu::kernels::CcParams;
-use crate::gpu::record::{self, Buf};
+use crate::gpu::record;
 use crate::gpu::{sizing, u32_of, GpuError};
 
 /// A chunk's channels on the device: each channel's kept windows, `n2` bins each.
@@ -226,16 +226,7 @@ impl Runner<'_> {
         }
         let prog =
             record::complex_fft(nfft, count, true, &self.caps()).map_err(GpuError::Device)?;
-        let set = self.sets.acquire(self.gpu, prog.need(), false)?;
-        if set.complex.iter().any(|c| !c.upper.is_empty()) {
-            return Err(GpuError::Device(
-                "a batch of pairs above the binding limit".into(),
-            ));
-        }
-        set.upload.unmap();
-        if let Ok(mut st) = set.mapped.lock() {
-            st.0 = false;
-        }
+        let set = self.fft_set(&prog)?;
         let u = |what: &str, v: usize| u32_of(what, v).map_err(GpuError::Device);
         let mut encoded = Vec::with_capacity(count + prog.dispatches.len() + 1);
         let mut lists = Vec::with_capacity(count);
@@ -267,17 +258,7 @@ impl Runner<'_> {
                 sizing::WORKGROUP,
             )?);
         }
-        for d in &prog.dispatches {
-            let entries = self.entries(d, |me, b| match b {
-                Buf::Complex(i) => Ok(set.complex[i].clone()),
-                b if b.is_fft_table() => me.fft_table(b),
-                other => Err(GpuError::Device(format!("fft program binds {other:?}"))),
-            })?;
-            encoded.push(self.encode(d, &entries, 0, "fft")?);
-        }
-        let Buf::Complex(k) = prog.output else {
-            return Err(GpuError::Device("fft output is not complex".into()));
-        };
+        let k = self.fft_encoded(&prog, &set, &mut encoded)?;
         let out_bytes = count as u64 * nlags as u64 * 4;
         let out = pool::buffer(
             self.gpu,
