@@ -232,8 +232,18 @@ impl<'g> Runner<'g> {
         traces: &[&[f64]],
         tables: &[Vec<Table>],
     ) -> Result<Pending, GpuError> {
-        if let Some(f) = self.gpu.take_fault() {
-            return Err(f);
+        self.scoped(|me| me.upload_and_submit(plan, prog, traces, tables))
+    }
+
+    /// `f` under the device's error scopes, after a check for an earlier fault: an
+    /// out-of-memory or a validation error while it records comes back as an error, never a
+    /// panic.
+    pub(super) fn scoped<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, GpuError>,
+    ) -> Result<T, GpuError> {
+        if let Some(e) = self.gpu.take_fault() {
+            return Err(e);
         }
         let oom = self
             .gpu
@@ -243,7 +253,7 @@ impl<'g> Runner<'g> {
             .gpu
             .device
             .push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = self.upload_and_submit(plan, prog, traces, tables);
+        let result = f(self);
         let invalid = pollster::block_on(invalid.pop());
         let oom = pollster::block_on(oom.pop());
         if let Some(e) = oom {

@@ -63,32 +63,17 @@ impl Runner<'_> {
         result: &wgpu::Buffer,
         bytes: u64,
     ) -> Result<Vec<u8>, GpuError> {
-        if let Some(f) = self.gpu.take_fault() {
-            return Err(f);
-        }
-        let oom = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let invalid = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
-        let staging = pool::buffer(
-            self.gpu,
-            "cc download",
-            bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
-        let flight = readback::submit(self.gpu, false, encoded, None, result, staging, bytes);
-        let invalid = pollster::block_on(invalid.pop());
-        let oom = pollster::block_on(oom.pop());
-        if let Some(e) = oom {
-            return Err(GpuError::OutOfMemory(e.to_string()));
-        }
-        if let Some(e) = invalid {
-            return Err(GpuError::Device(e.to_string()));
-        }
+        let flight = self.scoped(|me| {
+            let staging = pool::buffer(
+                me.gpu,
+                "cc download",
+                bytes,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+            Ok(readback::submit(
+                me.gpu, false, encoded, None, result, staging, bytes,
+            ))
+        })?;
         let (raw, _) = readback::wait(self.gpu, flight, &mut self.times)?;
         if let Some(f) = self.gpu.take_fault() {
             return Err(f);
