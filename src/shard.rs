@@ -285,6 +285,25 @@ impl Iterator for Sharded {
     }
 }
 
+/// `--shard K/N|auto` (with `--shard-count` for auto) -> this process's share.
+pub fn from_flag(
+    arg: Option<&str>,
+    count: Option<usize>,
+    quiet: bool,
+) -> Result<Option<Shard>, String> {
+    Ok(match arg {
+        None => None,
+        Some("auto") => {
+            let (s, from) = Shard::from_env(|k| std::env::var(k).ok(), count)?;
+            if !quiet {
+                crate::console::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
+            }
+            Some(s)
+        }
+        Some(k) => Some(Shard::parse(k)?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,6 +371,31 @@ fn rotation_turns_an_east_west_pair_and_autocorrelations_come_in_six() {
     assert_eq!(s["correlations"], 2 * (9 + 6 + 6), "{s}");
     assert_eq!(s["stacks"]["rotated"], 9, "{s}");
     assert_eq!(s["stacks"]["not_rotated_count"], 0, "{s}");
+    // `seisbatch plan --correlate` models what the run did, chunk by chunk.
+    let plan = bin()
+        .arg("plan")
+        .arg(&cfg)
+        .args([
+            "--correlate",
+            "--stations",
+            "2",
+            "--sampling-rate",
+            "10",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    exit_in(&plan, &[0]);
+    let m: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        m["correlations"].as_u64().unwrap() * 2,
+        s["correlations"],
+        "{m}"
+    );
+    let windows = s["windows_kept"].as_u64().unwrap() + s["windows_dropped"].as_u64().unwrap();
+    let per_chunk = m["windows"].as_u64().unwrap() * m["channels"].as_u64().unwrap();
+    assert_eq!(per_chunk * 2, windows, "{m}");
+    let lags = m["lags"].as_u64().unwrap();
     let mut autos: Vec<String> = std::fs::read_dir(out.join("stack/XX.A._XX.A."))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -398,6 +423,7 @@ fn rotation_turns_an_east_west_pair_and_autocorrelations_come_in_six() {
     close(&rtz("ZZ"), &enz("ZZ"), 1.0, "ZZ");
     let rr = rtz("RR");
     assert!((peak_lag(&rr) - 3.2).abs() < 0.05, "{}", peak_lag(&rr));
+    assert_eq!(lags, rr.data.len() as u64, "the model's lags");
     assert!((rr.o - enz("EE").o).abs() < 1e-6);
 
     let bare = d.path().join("bare");

@@ -79,7 +79,10 @@ Exit codes: 0 all shards reported and every trace succeeded; 3 all reported, som
     /// trace. Reads no data and opens no device.
     #[command(after_help = "Examples:\n  \
 seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100\n  \
-seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100 --device gpu --json\n\n\
+seisbatch plan examples/forum_chain.toml --npts 120000 --sampling-rate 100 --device gpu --json\n  \
+seisbatch plan examples/noise/noise.toml --correlate --stations 100 --sampling-rate 20\n\n\
+With --correlate the file is correlate's configuration: a chunk's windows, correlations, \
+memory and modeled device traffic for that many stations.\n\n\
 The GPU model assumes an adapter with SHADER_F64 (filters on the device); --cpu-stages shows \
 the plan with those stages on their CPU twins, as `run --cpu-stages` would run it.")]
     Plan(PlanArgs),
@@ -102,65 +105,12 @@ seisbatch run prep.toml --input /data/SDS --segment 86400 --format mseed --outpu
 seisbatch correlate noise.toml --input prep --inventory stations/ --output cc\n\n\
 noise.toml holds NoisePy's parameters (cc_len, step, inc_hours, freqmin, freqmax, time_norm, \
 freq_norm, smooth_n, smoothspect_n, cc_method, maxlag, max_over_std, substack), components \
-([\"ZZ\"] or [\"all\"]), max_distance_km and stack_method (linear or pws); every key optional. \
+([\"ZZ\"] or [\"all\"]), max_distance_km, stack_method (linear or pws), substack_len, rotation, \
+acorr_only, xcorr_only and asdf (NoisePy's ASDF layout too; builds with --features asdf); every \
+key optional. `seisbatch plan CONFIG --correlate` models a chunk before a run. \
 Outputs: OUTPUT/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac, OUTPUT/stack/..., OUTPUT/correlate.json. \
 Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d.")]
-    Correlate(CorrelateArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct CorrelateArgs {
-    /// The correlation's parameters (TOML).
-    #[arg(value_name = "CONFIG.toml")]
-    pub config: PathBuf,
-    /// The archive (any folder of miniSEED, preprocessed: `run --segment 86400 --format mseed`
-    /// writes one).
-    #[arg(
-        long,
-        value_name = "ARCHIVE",
-        required_unless_present = "catalog",
-        conflicts_with = "catalog"
-    )]
-    pub input: Option<PathBuf>,
-    /// Its catalog (`seisbatch index`) instead.
-    #[arg(long, value_name = "CATALOG.parquet")]
-    pub catalog: Option<PathBuf>,
-    /// A new or empty folder for the correlations.
-    #[arg(long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Finish the run that wrote OUTPUT (same configuration and inputs).
-    #[arg(long)]
-    pub resume: bool,
-    /// StationXML (a file or a folder of them): coordinates for dist/az/baz,
-    /// max_distance_km and rotation.
-    #[arg(long, value_name = "PATH")]
-    pub inventory: Option<PathBuf>,
-    /// First chunk's start (ISO time; default: the first data's UTC midnight).
-    #[arg(long, value_name = "TIME")]
-    pub start: Option<String>,
-    /// Last chunk's end (ISO time; default: the last data).
-    #[arg(long, value_name = "TIME")]
-    pub end: Option<String>,
-    /// GB one chunk's spectra may take (default: three quarters of the machine's memory).
-    #[arg(long, value_name = "GB")]
-    pub memory: Option<f64>,
-    /// Correlate block K of N of the station pairs (0-based; N processes into one --output
-    /// write what one run writes), or auto from the launcher as `run --shard`.
-    #[arg(long, value_name = "K/N|auto")]
-    pub shard: Option<String>,
-    /// N for --shard auto where the launcher gives only the index.
-    #[arg(long, value_name = "N")]
-    pub shard_count: Option<usize>,
-    /// Where pairs are correlated: cpu, gpu (any adapter) or auto (a hardware GPU where there
-    /// is one); the device takes xcorr averaged per chunk, the rest runs on the CPU path.
-    #[arg(long, value_name = "cpu|gpu|auto", default_value = "auto")]
-    pub device: String,
-    /// MiB of device memory the pairs may use (a chunk's spectra, one batch of pairs).
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
-    pub gpu_memory: u64,
-    /// Print nothing but errors.
-    #[arg(long)]
-    pub quiet: bool,
+    Correlate(super::correlate::CorrelateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,11 +128,19 @@ pub struct IndexArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
+    /// The pipeline (or with --correlate, correlate's CONFIG.toml).
     #[arg(value_name = "PIPELINE.toml")]
     pub pipeline: PathBuf,
     /// Samples of the trace.
+    #[arg(long, value_name = "N", required_unless_present = "correlate")]
+    pub npts: Option<usize>,
+    /// The file is correlate's configuration: print a chunk's windows, pairs, memory and
+    /// modeled device traffic for --stations stations at --sampling-rate.
+    #[arg(long, requires = "stations")]
+    pub correlate: bool,
+    /// Stations (with --correlate).
     #[arg(long, value_name = "N")]
-    pub npts: usize,
+    pub stations: Option<usize>,
     /// Its sampling rate.
     #[arg(long, value_name = "HZ")]
     pub sampling_rate: f64,
@@ -435,25 +393,6 @@ impl RunArgs {
     }
 }
 
-/// `--shard K/N|auto` (with `--shard-count` for auto) -> this process's share.
-pub fn shard_of(
-    arg: Option<&str>,
-    count: Option<usize>,
-    quiet: bool,
-) -> Result<Option<crate::shard::Shard>, String> {
-    Ok(match arg {
-        None => None,
-        Some("auto") => {
-            let (s, from) = crate::shard::Shard::from_env(|k| std::env::var(k).ok(), count)?;
-            if !quiet {
-                crate::console::errln!("seisbatch: shard {}/{} (from {from})", s.index, s.count);
-            }
-            Some(s)
-        }
-        Some(k) => Some(crate::shard::Shard::parse(k)?),
-    })
-}
-
 fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
     let pipeline = Pipeline::from_file(&args.pipeline).map_err(|e| e.to_string())?;
     if !args.quiet {
@@ -461,7 +400,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
             crate::console::errln!("seisbatch: warning: {w}");
         }
     }
-    let shard = shard_of(args.shard.as_deref(), args.shard_count, args.quiet)?;
+    let shard = crate::shard::from_flag(args.shard.as_deref(), args.shard_count, args.quiet)?;
     let max_gap = args.max_gap.unwrap_or(1.0);
     if !(max_gap.is_finite() && max_gap >= 0.0) {
         return Err("--max-gap must be a number of seconds >= 0".into());

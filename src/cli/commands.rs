@@ -5,9 +5,7 @@
 
 use std::process::ExitCode;
 
-use super::args::{
-    BenchArgs, CorrelateArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs,
-};
+use super::args::{BenchArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs};
 use crate::console::{errln, outln};
 use crate::engine::{self, RunConfig, RunError};
 use crate::limits;
@@ -15,6 +13,14 @@ use crate::pipeline::Pipeline;
 use crate::write::report::{by_reason, Report};
 
 pub(super) fn plan(a: PlanArgs) -> ExitCode {
+    if a.correlate {
+        let stations = a.stations.unwrap_or(0);
+        return super::correlate::plan(&a.pipeline, stations, a.sampling_rate, a.json);
+    }
+    let Some(npts) = a.npts else {
+        errln!("seisbatch plan: --npts N is needed for a pipeline");
+        return ExitCode::from(2);
+    };
     let pipeline = match Pipeline::from_file(&a.pipeline) {
         Ok(p) => p,
         Err(e) => {
@@ -37,12 +43,12 @@ pub(super) fn plan(a: PlanArgs) -> ExitCode {
         errln!("seisbatch plan: {e}");
         return ExitCode::from(2);
     }
-    if let Some(p) = limits::samples_problem("--npts", a.npts) {
+    if let Some(p) = limits::samples_problem("--npts", npts) {
         errln!("seisbatch plan: {p}");
         return ExitCode::from(2);
     }
     let shape = crate::plan::Shape {
-        npts: a.npts,
+        npts,
         sampling_rate: a.sampling_rate,
         start_ns,
     };
@@ -350,93 +356,6 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
         }
         Err(RunError::Fatal(m)) => {
             errln!("seisbatch: fatal: {m}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
-    let usage = |e: String| {
-        errln!("seisbatch correlate: {e}");
-        ExitCode::from(2)
-    };
-    let config = match crate::correlate::Config::read(&a.config) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
-    let time = |t: &Option<String>, flag: &str| match t {
-        None => Ok(None),
-        Some(s) => crate::limits::parse_time(s)
-            .map(Some)
-            .map_err(|e| format!("{flag} {s}: {e}")),
-    };
-    let (start_ns, end_ns) = match (time(&a.start, "--start"), time(&a.end, "--end")) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return usage(e),
-    };
-    let memory = match a.memory {
-        None => crate::engine::memory::default_budget(),
-        Some(gb) if gb.is_finite() && gb > 0.0 && gb < 1e6 => (gb * 1e9) as u64,
-        Some(gb) => return usage(format!("--memory {gb}: a positive number of GB")),
-    };
-    let shard = match super::args::shard_of(a.shard.as_deref(), a.shard_count, a.quiet) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let device = match crate::correlate::DeviceChoice::parse(&a.device) {
-        Ok(d) => d,
-        Err(e) => return usage(e),
-    };
-    if a.gpu_memory == 0 || a.gpu_memory > 1 << 24 {
-        return usage(format!("--gpu-memory {}: 1 to 16777216 MiB", a.gpu_memory));
-    }
-    let args = crate::correlate::Args {
-        config,
-        shard,
-        device,
-        gpu_memory: a.gpu_memory << 20,
-        input: a.input,
-        catalog: a.catalog,
-        output: a.output,
-        inventory: a.inventory,
-        start_ns,
-        end_ns,
-        memory,
-        resume: a.resume,
-    };
-    match crate::correlate::run(&args) {
-        Ok(s) => {
-            if !a.quiet {
-                outln!(
-                    "correlated {} chunks ({} kept from an earlier run): {} channel-chunks ({} windows kept, {} over max_over_std), {} correlations, {} pair-chunks without a common window, {} channel-chunks skipped; {} stacks ({} rotated, {} chunk rows rejected); {} files in {}",
-                    s.chunks,
-                    s.chunks_resumed,
-                    s.channel_chunks,
-                    s.windows_kept,
-                    s.windows_dropped,
-                    s.correlations,
-                    s.pairs_missing,
-                    s.skipped_count,
-                    s.stacks.stacks,
-                    s.stacks.rotated,
-                    s.stacks.rows_rejected,
-                    s.files_written,
-                    args.output.display()
-                );
-                for (chunk, ch, why) in s.skipped.iter().take(20) {
-                    outln!("  skipped {chunk} {ch}: {why}");
-                }
-                for why in s.records_redone.iter().take(20) {
-                    outln!("  chunk done again: {why}");
-                }
-                for (pair, why) in s.stacks.not_rotated.iter().take(20) {
-                    outln!("  not rotated {pair}: {why}");
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            errln!("seisbatch correlate: {e}");
             ExitCode::from(1)
         }
     }

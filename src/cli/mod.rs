@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod correlate;
 mod heap;
 
 use std::process::ExitCode;
@@ -41,7 +42,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => commands::report(args),
         Command::Plan(args) => commands::plan(args),
         Command::Index(args) => commands::index(args),
-        Command::Correlate(args) => commands::correlate(args),
+        Command::Correlate(args) => correlate::correlate(args),
     }
 }
 

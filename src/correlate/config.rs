@@ -35,6 +35,7 @@ struct Raw {
     rotation: Option<bool>,
     acorr_only: Option<bool>,
     xcorr_only: Option<bool>,
+    asdf: Option<bool>,
 }
 
 /// How the run's correlations are stacked over days.
@@ -72,6 +73,8 @@ pub struct Config {
     /// (`xcorr_only = false`).
     pub cross: bool,
     pub auto: bool,
+    /// Also NoisePy's ASDF layout (`correlate::asdf`; builds with the `asdf` feature).
+    pub asdf: bool,
 }
 
 /// Most lags a correlation may keep each side of zero, and most component pairs.
@@ -194,9 +197,14 @@ impl Config {
                 "acorr_only = true and xcorr_only = true leave no pair to correlate".into(),
             );
         }
+        let asdf = raw.asdf.unwrap_or(false);
+        if asdf && !cfg!(feature = "asdf") {
+            return Err("asdf = true: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
+        }
         Ok(Config {
             noise,
             rotation,
+            asdf,
             cross: !acorr_only,
             auto: acorr_only || raw.xcorr_only == Some(false),
             time_norm: TimeNorm::parse(raw.time_norm.as_deref().unwrap_or("no"))?,

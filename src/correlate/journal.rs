@@ -15,7 +15,8 @@ use super::Config;
 use crate::read::stationxml::Coordinates;
 use crate::shard::Shard;
 
-const VERSION: u32 = 1;
+// 2: rows name their channels (ASDF paths); a version 1 record is redone.
+const VERSION: u32 = 2;
 
 /// One correlation a chunk wrote (and the run's stacks read back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub struct Head {
     pub source: String,
     pub receiver: String,
     pub components: (char, char),
+    /// The two channel codes (source, receiver), each ending in its component letter.
+    pub channels: [String; 2],
     pub source_codes: [String; 3],
     pub receiver_codes: [String; 3],
     /// Latitude, longitude, elevation (m), depth (m).
@@ -220,6 +223,15 @@ fn check(h: &Head, b: &Bounds) -> Result<(), String> {
     }
     if !b.config.components.contains(&h.components) {
         return Err("components not asked for".into());
+    }
+    let ends = |c: &String, comp: char| {
+        c.len() <= 16 && c.chars().last().map(|l| l.to_ascii_uppercase()) == Some(comp)
+    };
+    if !ends(&h.channels[0], h.components.0) || !ends(&h.channels[1], h.components.1) {
+        return Err(format!(
+            "channels {:?} for components {:?}",
+            h.channels, h.components
+        ));
     }
     if !(h.dt.is_finite() && h.dt > 0.0) {
         return Err(format!("dt {}", h.dt));

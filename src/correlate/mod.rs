@@ -7,9 +7,11 @@
 //! written per chunk and stacked over the run (`output`). Chunks run one after another, the
 //! channels of a chunk in parallel; a chunk's spectra are bounded by `--memory`.
 
+mod asdf;
 pub mod config;
 mod device;
 mod journal;
+pub mod model;
 mod output;
 mod pairs;
 mod stack;
@@ -97,6 +99,8 @@ pub struct Summary {
     pub records_redone: Vec<String>,
     /// The run's stacks.
     pub stacks: Stacked,
+    /// NoisePy-layout CCF files written (`asdf = true`; none by a shard).
+    pub asdf_ccf_files: usize,
     /// Why OUTPUT/catalog.parquet could not be written (None: it was).
     pub catalog_error: Option<String>,
     /// The device's part (None: the CPU path ran every pair).
@@ -221,7 +225,7 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         config: &a.config,
         max_windows: (chunk_s / p.step) as usize + 2,
     };
-    let mut finished: Vec<(String, Vec<Head>)> = Vec::new();
+    let mut finished = stack::Index::default();
     // Units come window by window (`units::units`): each run of one window is a chunk.
     for todo in found
         .units
@@ -241,7 +245,7 @@ pub fn run(a: &Args) -> Result<Summary, String> {
                 Ok(Some((counts, heads))) => {
                     summary.chunks_resumed += 1;
                     summary.add(&w.label, &counts, heads.len());
-                    finished.push((w.label.clone(), heads));
+                    finished.add(&w.label, heads)?;
                     continue;
                 }
                 Ok(None) => {}
@@ -259,7 +263,7 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         )?;
         journal::write_chunk(&a.output, &fingerprint, &record, &w.label, &counts, &heads)?;
         summary.add(&w.label, &counts, heads.len());
-        finished.push((w.label.clone(), heads));
+        finished.add(&w.label, heads)?;
     }
     summary.device = device.map(|d| d.stats);
     let t = std::time::Instant::now();
@@ -377,6 +381,12 @@ fn chunk(
     counts.pairs_missing = day.missing;
     counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();
     output::write_chunk(&a.output, w, &day)?;
+    // A chunk's CCF file holds every pair: a shard, which has a block of them, writes none.
+    if a.config.asdf && a.shard.is_none() {
+        let rows: Vec<(&Head, &[f64])> = day.rows.iter().map(|r| (&r.head, &r.data[..])).collect();
+        asdf::write_ccf(&a.output, &a.config, (w.start_ns, w.end_ns), &rows)?;
+        summary.asdf_ccf_files += 1;
+    }
     summary.seconds_pairs += t.elapsed().as_secs_f64();
     Ok((counts, day.rows.into_iter().map(|r| r.head).collect()))
 }

@@ -87,10 +87,10 @@ pub fn write_chunk(out: &Path, w: &Window, day: &Day) -> Result<usize, String> {
 }
 
 /// A row written by `write_row`, read back: its samples (f32 in the file) after checking the
-/// header against what the run recorded (`head`): npts and delta.
-pub fn read_row(path: &Path, head: &Head) -> Result<Vec<f64>, String> {
+/// header against what the run recorded: npts and delta (`dt`).
+pub fn read_row(path: &Path, npts: usize, dt: f64) -> Result<Vec<f64>, String> {
     let at = |e: String| format!("{}: {e}", path.display());
-    let want = 632 + 4 * head.npts as u64;
+    let want = 632 + 4 * npts as u64;
     let bytes =
         crate::read::sniff::read_regular(path, true, want).map_err(|e| at(e.to_string()))?;
     if bytes.len() as u64 != want {
@@ -108,11 +108,10 @@ pub fn read_row(path: &Path, head: &Head) -> Result<Vec<f64>, String> {
         ]
     };
     let delta = f32::from_le_bytes(word(0)) as f64;
-    let npts = i32::from_le_bytes(word(79));
-    if npts as i64 != head.npts as i64 || (delta - head.dt).abs() > 1e-6 * head.dt {
+    let got = i32::from_le_bytes(word(79));
+    if got as i64 != npts as i64 || (delta - dt).abs() > 1e-6 * dt {
         return Err(at(format!(
-            "npts {npts} and delta {delta} where the run wrote {} and {}",
-            head.npts, head.dt
+            "npts {got} and delta {delta} where the run wrote {npts} and {dt}"
         )));
     }
     Ok(bytes[632..]

@@ -272,6 +272,7 @@ fn prepare<'s>(
             source: src.to_string(),
             receiver: rcv.to_string(),
             components: (cs, cr),
+            channels: [a.channel.clone(), b.channel.clone()],
             source_codes: [a.network.clone(), a.station.clone(), a.location.clone()],
             receiver_codes: [b.network.clone(), b.station.clone(), b.location.clone()],
             source_coords: ca.as_ref().map(to_array),

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use super::asdf::StackOut;
 use super::config::StackMethod;
 use super::journal::Head;
 use super::output::{components, read_row, row_path, write_row};
@@ -32,34 +33,81 @@ pub struct Stacked {
     /// Pairs not rotated: (pair, reason), the first `LISTED`, and their count.
     pub not_rotated: Vec<(String, String)>,
     pub not_rotated_count: usize,
+    /// NoisePy-layout STACK files written (`asdf = true`).
+    pub asdf_files: usize,
 }
 
-/// A pair's rows: per component pair, every (chunk label, head) in the run's order.
-type Rows<'a> = BTreeMap<(char, char), Vec<(&'a str, &'a Head)>>;
+/// The run's rows as the stacks need them, kept compact (a year of 100 stations and nine
+/// component pairs is 16 million rows): per pair and component pair the head of its first
+/// row (codes, channels, coordinates: what a stack's header takes) and per chunk row only
+/// where it is and its grid and weight (24 bytes, where a whole head was ~700).
+#[derive(Default)]
+pub struct Index {
+    labels: Vec<String>,
+    pairs: BTreeMap<(String, String), ByComponents>,
+}
 
-/// `chunks`: every finished chunk's label and heads, in the run's order; lag 0 of a stack is
-/// at `lag0_ns` (the run's first chunk).
-pub fn stack_all(
-    out: &Path,
-    cfg: &Config,
-    chunks: &[(String, Vec<Head>)],
-    lag0_ns: i64,
-) -> Result<Stacked, String> {
-    let mut by_pair: BTreeMap<(&str, &str), Rows> = BTreeMap::new();
-    for (label, heads) in chunks {
+/// A pair's rows per component pair.
+type ByComponents = BTreeMap<(char, char), Entry>;
+
+struct Entry {
+    head: Head,
+    rows: Vec<RowRef>,
+}
+
+/// A chunk row: its chunk (an index into the labels), lags, lag 0, substack rows and sample
+/// interval.
+#[derive(Clone, Copy)]
+struct RowRef {
+    chunk: u32,
+    npts: u32,
+    zero: u32,
+    rows: u32,
+    dt: f64,
+}
+
+impl Index {
+    /// A finished chunk's rows, in the run's order of chunks.
+    pub fn add(&mut self, label: &str, heads: Vec<Head>) -> Result<(), String> {
+        let chunk = u32::try_from(self.labels.len()).map_err(|_| "too many chunks")?;
+        self.labels.push(label.to_string());
+        let n = |v: usize| u32::try_from(v).map_err(|_| format!("{label}: {v} out of range"));
         for h in heads {
-            by_pair
-                .entry((h.source.as_str(), h.receiver.as_str()))
-                .or_default()
-                .entry(h.components)
-                .or_default()
-                .push((label.as_str(), h));
+            let r = RowRef {
+                chunk,
+                npts: n(h.npts)?,
+                zero: n(h.zero)?,
+                rows: n(h.rows)?,
+                dt: h.dt,
+            };
+            let by_comp = self
+                .pairs
+                .entry((h.source.clone(), h.receiver.clone()))
+                .or_default();
+            match by_comp.get_mut(&h.components) {
+                Some(e) => e.rows.push(r),
+                None => {
+                    by_comp.insert(
+                        h.components,
+                        Entry {
+                            head: h,
+                            rows: vec![r],
+                        },
+                    );
+                }
+            }
         }
+        Ok(())
     }
-    let pairs: Vec<(&(&str, &str), &Rows)> = by_pair.iter().collect();
+}
+
+/// `index`: every finished chunk's rows, in the run's order; lag 0 of a stack is at
+/// `lag0_ns` (the run's first chunk).
+pub fn stack_all(out: &Path, cfg: &Config, index: &Index, lag0_ns: i64) -> Result<Stacked, String> {
+    let pairs: Vec<(&(String, String), &ByComponents)> = index.pairs.iter().collect();
     let done: Vec<Result<Stacked, String>> = pairs
         .par_iter()
-        .map(|(key, rows)| pair(out, cfg, key, rows, lag0_ns))
+        .map(|(key, rows)| pair(out, cfg, (&key.0, &key.1), rows, &index.labels, lag0_ns))
         .collect();
     let mut total = Stacked::default();
     for d in done {
@@ -70,6 +118,7 @@ pub fn stack_all(
         total.all_rejected += d.all_rejected;
         total.rows_other_grid += d.rows_other_grid;
         total.not_rotated_count += d.not_rotated_count;
+        total.asdf_files += d.asdf_files;
         for n in d.not_rotated {
             if total.not_rotated.len() < super::LISTED {
                 total.not_rotated.push(n);
@@ -82,39 +131,46 @@ pub fn stack_all(
 fn pair(
     out: &Path,
     cfg: &Config,
-    (src, rcv): &(&str, &str),
-    rows: &Rows,
+    (src, rcv): (&str, &str),
+    rows: &ByComponents,
+    labels: &[String],
     lag0_ns: i64,
 ) -> Result<Stacked, String> {
     let mut s = Stacked::default();
     let mut stacks: BTreeMap<(char, char), (&Head, Vec<f64>)> = BTreeMap::new();
-    for (comps, chunks) in rows {
-        let Some((_, head)) = chunks.first() else {
-            continue;
-        };
+    let mut ngood: BTreeMap<(char, char), usize> = BTreeMap::new();
+    for (comps, entry) in rows {
+        let head = &entry.head;
         let name = components(head);
-        // Rows on the first row's grid only (another rate gives other lags); the heads say
+        // Rows on the first row's grid only (another rate gives other lags); the index says
         // which before any file is read.
-        let same = |h: &Head| h.npts == head.npts && h.zero == head.zero && h.dt == head.dt;
-        let on_grid: Vec<(std::path::PathBuf, &Head)> = chunks
+        let first = entry.rows[0];
+        let same = |r: &RowRef| r.npts == first.npts && r.zero == first.zero && r.dt == first.dt;
+        let on_grid: Vec<(std::path::PathBuf, &RowRef)> = entry
+            .rows
             .iter()
-            .filter(|(_, h)| same(h))
-            .map(|(label, h)| (row_path(out, label, h, &name), *h))
+            .filter(|r| same(r))
+            .map(|r| (row_path(out, &labels[r.chunk as usize], head, &name), r))
             .collect();
-        s.rows_other_grid += chunks.len() - on_grid.len();
+        s.rows_other_grid += entry.rows.len() - on_grid.len();
+        let npts = first.npts as usize;
         let mut peaks = Vec::with_capacity(on_grid.len());
-        for (p, h) in &on_grid {
-            peaks.push(peak(&read_row(p, h)?));
+        for (p, _) in &on_grid {
+            peaks.push(peak(&read_row(p, npts, first.dt)?));
         }
         let kept = keep(&peaks);
         s.rows_rejected += kept.iter().filter(|k| !**k).count();
-        let mut sum = Sum::new(head.npts, cfg.stack_method == StackMethod::Pws);
-        for ((p, h), k) in on_grid.iter().zip(&kept) {
+        // NoisePy's nstacks: the rows stacked (a chunk of substacks counts its substacks).
+        let rows_of = |r: &RowRef| if cfg.substack { r.rows as usize } else { 1 };
+        let stacked = on_grid.iter().zip(&kept).filter(|(_, k)| **k);
+        ngood.insert(*comps, stacked.map(|((_, r), _)| rows_of(r)).sum());
+        let mut sum = Sum::new(npts, cfg.stack_method == StackMethod::Pws);
+        for ((p, r), k) in on_grid.iter().zip(&kept) {
             if *k {
                 // A chunk's mean of substacks stands for its substack rows (NoisePy stacks
                 // every substack); a chunk's average is one row, as NoisePy's np.mean.
-                let w = if cfg.substack { h.rows as f64 } else { 1.0 };
-                sum.add(&read_row(p, h)?, w)?;
+                let w = if cfg.substack { r.rows as f64 } else { 1.0 };
+                sum.add(&read_row(p, npts, first.dt)?, w)?;
             }
         }
         match sum.finish() {
@@ -126,6 +182,7 @@ fn pair(
             None => s.all_rejected += 1,
         }
     }
+    let mut rtz_out: Option<(&Head, [Vec<f64>; 9])> = None;
     // A station with itself has no azimuth (NoisePy rotates cross-correlations only).
     if cfg.rotation && src != rcv {
         match rotate(&stacks) {
@@ -134,12 +191,36 @@ fn pair(
                     write_row(out, "stack_rtz", head, name, data, lag0_ns)?;
                 }
                 s.rotated += RTZ.len();
+                rtz_out = Some((head, rtz));
             }
             Err(why) => {
                 s.not_rotated_count += 1;
                 s.not_rotated.push((format!("{src}_{rcv}"), why));
             }
         }
+    }
+    if cfg.asdf {
+        let mut outs: Vec<StackOut> = stacks
+            .iter()
+            .map(|(c, (head, data))| StackOut {
+                comp: components(head),
+                head,
+                ngood: ngood.get(c).copied().unwrap_or(0),
+                data,
+            })
+            .collect();
+        if let Some((head, rtz)) = &rtz_out {
+            // NoisePy's rotated stacks carry the ZZ stack's count.
+            let n = ngood.get(&('Z', 'Z')).copied().unwrap_or(0);
+            outs.extend(RTZ.iter().zip(rtz).map(|(name, data)| StackOut {
+                comp: name.to_string(),
+                head,
+                ngood: n,
+                data,
+            }));
+        }
+        super::asdf::write_stacks(out, cfg, lag0_ns, &outs, rtz_out.is_some())?;
+        s.asdf_files += usize::from(!outs.is_empty());
     }
     Ok(s)
 }

@@ -8,7 +8,9 @@
 //! name, then a rename, then the miniSEED removed. A resumed run converts what is left.
 //! Behind the `asdf` cargo feature (libhdf5).
 
+mod aux;
 mod convert;
+pub use aux::{write_aux, Attr, Aux};
 pub use convert::convert_events;
 
 use std::path::{Path, PathBuf};
@@ -41,14 +43,16 @@ pub fn waveform_name(tr: &Trace, repeat: usize) -> String {
     )
 }
 
+/// Writes an ASDF file whole: `fill` gets the new file (the format's attributes and its three
+/// groups made) at a temporary name in the target's folder, then the rename. HDF5 creates by
+/// path: an entry planted at the temporary name is removed first (unlink never follows a
+/// link), and the rename replaces, never follows, one at the target.
 #[cfg(feature = "asdf")]
-pub fn write(
+pub(crate) fn write_whole(
     path: &Path,
-    traces: &[Trace],
-    stationxml: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
+    fill: &mut dyn FnMut(&hdf5_metno::File) -> Result<(), String>,
 ) -> Result<(), String> {
     use hdf5_metno as h5;
-    use std::collections::{BTreeMap, HashSet};
     let e = |what: &str| {
         let what = what.to_string();
         move |err: h5::Error| format!("{}: {what}: {err}", path.display())
@@ -63,8 +67,6 @@ pub fn write(
         std::process::id(),
         super::atomic::TMP_SUFFIX
     ));
-    // HDF5 creates by path: an entry planted at the temporary name is removed first (unlink
-    // never follows a link), and the rename replaces, never follows, one at the target.
     let _ = std::fs::remove_file(&tmp);
     let res = (|| {
         let f = h5::File::create(&tmp).map_err(e("create"))?;
@@ -78,10 +80,33 @@ pub fn write(
             .create("file_format_version")
             .and_then(|a| a.write_scalar(&fixed("1.0.3")?.clone()).map(|_| a))
             .map_err(e("file_format_version"))?;
-        let waveforms = f.create_group("Waveforms").map_err(e("Waveforms"))?;
-        f.create_group("AuxiliaryData")
-            .map_err(e("AuxiliaryData"))?;
-        f.create_group("Provenance").map_err(e("Provenance"))?;
+        for g in ["Waveforms", "AuxiliaryData", "Provenance"] {
+            f.create_group(g).map_err(e(g))?;
+        }
+        fill(&f)?;
+        f.close().map_err(e("close"))?;
+        std::fs::rename(&tmp, path).map_err(|err| format!("{}: {err}", path.display()))
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+#[cfg(feature = "asdf")]
+pub fn write(
+    path: &Path,
+    traces: &[Trace],
+    stationxml: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
+) -> Result<(), String> {
+    use hdf5_metno as h5;
+    use std::collections::{BTreeMap, HashSet};
+    let e = |what: &str| {
+        let what = what.to_string();
+        move |err: h5::Error| format!("{}: {what}: {err}", path.display())
+    };
+    write_whole(path, &mut |f| {
+        let waveforms = f.group("Waveforms").map_err(e("Waveforms"))?;
         let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
         for t in traces {
             // Group names from codes, escaped: a '/' in a code would make an HDF5 path.
@@ -126,13 +151,8 @@ pub fn write(
                     .map_err(e("starttime"))?;
             }
         }
-        f.close().map_err(e("close"))?;
-        std::fs::rename(&tmp, path).map_err(|err| format!("{}: {err}", path.display()))
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+        Ok(())
+    })
 }
 
 #[cfg(not(feature = "asdf"))]
