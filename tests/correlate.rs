@@ -546,6 +546,33 @@ fn resume_finishes_a_killed_run_with_the_same_bytes() {
     exit_in(&o, &[1]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not written by seisbatch correlate"));
     assert_eq!(common::files_under(&foreign).len(), 1);
+
+    // A link planted in the finished folder (its stack folder, then a chunk's record folder)
+    // is refused, never written through: nothing lands outside OUTPUT.
+    let elsewhere = d.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for planted in ["stack", ".correlate/chunks"] {
+        let at = out.join(planted);
+        let moved = d.path().join("moved");
+        std::fs::rename(&at, &moved).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &at).unwrap();
+        if planted != "stack" {
+            std::fs::remove_file(out.join(format!("{day2}/XX.A._XX.B./ZZ.sac"))).unwrap();
+        }
+        let o = resume(&out, &cfg);
+        exit_in(&o, &[1]);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("link"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            common::files_under(&elsewhere).is_empty(),
+            "{planted}: written through a link"
+        );
+        std::fs::remove_file(&at).unwrap();
+        std::fs::rename(&moved, &at).unwrap();
+    }
 }
 
 /// `--shard K/N`: two shards into one folder (each its block of the pairs, its own records

@@ -144,8 +144,7 @@ pub fn write_ccf(
         })
         .collect();
     let path = ccf_path(out, start_ns, end_ns);
-    let dir = path.parent().unwrap_or(out);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    super::output::out_dir(out, Path::new("asdf/CCF"))?;
     write_aux(&path, &items)
 }
 
@@ -198,8 +197,8 @@ pub fn write_stacks(
         });
     }
     let path = stack_path(out, first.head);
-    let dir = path.parent().unwrap_or(out);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let src = station(&first.head.source_codes);
+    super::output::out_dir(out, &Path::new("asdf/STACK").join(src))?;
     write_aux(&path, &items)
 }
 

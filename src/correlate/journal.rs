@@ -127,10 +127,15 @@ pub fn fingerprint(parts: &[String]) -> String {
 }
 
 fn write_json(out: &Path, path: &Path, v: &impl Serialize) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(out);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let rel = path
+        .parent()
+        .and_then(|d| d.strip_prefix(out).ok())
+        .ok_or_else(|| format!("{}: not in {}", path.display(), out.display()))?;
+    // Folder by folder, never through a link (as `output::out_dir`).
+    let dir = crate::write::output::real_dir(out, rel)
+        .map_err(|e| format!("{}: {e}", out.join(rel).display()))?;
     let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
-    crate::write::atomic::write_atomic_in(dir, path, &bytes, "cc", true)
+    crate::write::atomic::write_atomic_in(&dir, path, &bytes, "cc", true)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

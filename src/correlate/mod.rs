@@ -206,7 +206,7 @@ pub fn run(a: &Args) -> Result<Summary, String> {
     // Every refusal above leaves OUTPUT as it was.
     let fresh = prepare_output(&a.output, a.resume, &fingerprint, a.shard)?;
     let state = journal::state_dir(&a.output);
-    std::fs::create_dir_all(&state).map_err(|e| format!("{}: {e}", state.display()))?;
+    output::out_dir(&a.output, Path::new(".correlate"))?;
     let _lock =
         crate::write::lock::FolderLock::take(&state, a.shard, &a.output).map_err(|e| match e {
             crate::write::lock::OutputError::Usage(m)

@@ -20,15 +20,27 @@ fn station_dir(c: &[String; 3]) -> String {
     format!("{}.{}.{}", escape(&c[0]), escape(&c[1]), escape(&c[2]))
 }
 
-/// Where a row of `folder` (a chunk's label, "stack" or "stack_rtz") is.
+/// The folder of a pair's rows in `folder` (a chunk's label, "stack" or "stack_rtz"),
+/// relative to OUTPUT.
+fn row_dir(folder: &str, head: &Head) -> PathBuf {
+    Path::new(folder).join(format!(
+        "{}_{}",
+        station_dir(&head.source_codes),
+        station_dir(&head.receiver_codes)
+    ))
+}
+
+/// Where a row of `folder` is.
 pub fn row_path(out: &Path, folder: &str, head: &Head, components: &str) -> PathBuf {
-    out.join(folder)
-        .join(format!(
-            "{}_{}",
-            station_dir(&head.source_codes),
-            station_dir(&head.receiver_codes)
-        ))
+    out.join(row_dir(folder, head))
         .join(format!("{}.sac", escape(components)))
+}
+
+/// `OUTPUT/rel`, made folder by folder, never through a link (a resumed run's OUTPUT may
+/// hold one planted since).
+pub fn out_dir(out: &Path, rel: &Path) -> Result<PathBuf, String> {
+    crate::write::output::real_dir(out, rel)
+        .map_err(|e| format!("{}: {e}", out.join(rel).display()))
 }
 
 /// The component pair's name: source component, then receiver component.
@@ -44,9 +56,8 @@ pub fn write_row(
     data: &[f64],
     lag0_ns: i64,
 ) -> Result<(), String> {
-    let path = row_path(out, folder, head, components);
-    let dir = path.parent().unwrap_or(out);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = out_dir(out, &row_dir(folder, head))?;
+    let path = dir.join(format!("{}.sac", escape(components)));
     let [n, s, l] = &head.receiver_codes;
     let dt_ns = head.dt * 1e9;
     let tr = Trace {
@@ -67,7 +78,7 @@ pub fn write_row(
             depth_km: 0.0,
         }),
     };
-    crate::write::atomic::write_atomic_in(dir, &path, &sac::encode_with(&tr, &meta), "cc", true)
+    crate::write::atomic::write_atomic_in(&dir, &path, &sac::encode_with(&tr, &meta), "cc", true)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

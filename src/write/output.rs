@@ -297,41 +297,7 @@ impl OutputDir {
                 return Ok(self.root.join(rel));
             }
         }
-        let mut p = self.root.clone();
-        for c in rel.components() {
-            let Component::Normal(n) = c else {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!(
-                        "output folder {} is not a plain relative path",
-                        rel.display()
-                    ),
-                ));
-            };
-            p.push(n);
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => return Err(refuse_link(&p)),
-                Ok(_) => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::AlreadyExists,
-                        format!("{} exists and is not a folder", p.display()),
-                    ))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    match std::fs::create_dir(&p) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                            if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
-                                return Err(refuse_link(&p));
-                            }
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let p = real_dir(&self.root, rel)?;
         if let Ok(mut d) = self.dirs.lock() {
             // Output folders are few (one per event); past this many, start over.
             if d.len() > 65_536 {
@@ -458,6 +424,45 @@ impl Drop for OutputDir {
             let _ = std::fs::remove_dir(p);
         }
     }
+}
+
+/// `root/rel`, created folder by folder, each a real folder (never through a link): what
+/// `OutputDir::dir` does, for writers that have the folder but no `OutputDir` (correlate).
+pub fn real_dir(root: &Path, rel: &Path) -> std::io::Result<PathBuf> {
+    let mut p = root.to_path_buf();
+    for c in rel.components() {
+        let Component::Normal(n) = c else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "output folder {} is not a plain relative path",
+                    rel.display()
+                ),
+            ));
+        };
+        p.push(n);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.file_type().is_symlink() => return Err(refuse_link(&p)),
+            Ok(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a folder", p.display()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                        return Err(refuse_link(&p));
+                    }
+                }
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(p)
 }
 
 #[cfg(test)]
