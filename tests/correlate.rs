@@ -668,6 +668,8 @@ fn the_device_gives_the_cpu_paths_correlations() {
     let s = summary(&gpu);
     assert_eq!(s["device"]["pairs"], 4, "{s}");
     assert_eq!(s["device"]["cpu_pairs"], 0, "{s}");
+    // Every channel-chunk's spectra made on the device from its windows (A, B, C; A, B).
+    assert_eq!(s["device"]["channels_on_device"], 5, "{s}");
     assert!(summary(&cpu)["device"].is_null());
     let (a, b) = (sac_files(&cpu), sac_files(&gpu));
     assert_eq!(a.len(), 7);
@@ -727,6 +729,8 @@ fn the_device_gives_the_cpu_paths_correlations() {
         .as_str()
         .unwrap()
         .contains("--gpu-memory"));
+    // The device had the windows only: each chunk done again on the CPU path from the start.
+    assert_eq!(s["device"]["chunks_redone_on_cpu"], 2, "{s}");
     assert!(sac_files(&small) == sac_files(&cpu));
     let o = correlate_cmd(&cfg, &arch, &d.path().join("x"))
         .args(["--device", "tpu"])

@@ -373,3 +373,79 @@ fn rotation_is_noisepys() {
     let got: Vec<f64> = rotation(rows, g.rotation.azi, g.rotation.baz).concat();
     assert!(rel_l2(&got, &want) < 1e-14, "{}", rel_l2(&got, &want));
 }
+
+/// The device's spectra of a channel's windows (shaders/time_norm.wgsl, the forward FFT,
+/// shaders/whiten.wgsl; `Runner::cc_push_windows`) against NoisePy's (the fixture: rma time
+/// normalisation, then rma, phase_only and no whitening) and against the CPU twins for
+/// one_bit and no time normalisation, within GPU_TOL relative L2 per window; a budget that
+/// splits the windows into batches gives the same bins as one batch.
+#[test]
+fn device_spectra_equal_noisepys() {
+    use seisbatch::gpu::runner::{CcChannels, Runner, SpecPlan};
+    /// The bound for the device (f32 samples, f32 transform of 6000 points).
+    const GPU_TOL: f64 = 1e-5;
+    let Some(gpu) = common::gpu() else { return };
+    let g = golden();
+    let w = windows(&g, "a");
+    let n = w.data[0].len();
+    // Every window twice over, so that a small budget needs several batches.
+    let rows: Vec<usize> = g.rows.iter().chain(&g.rows).copied().collect();
+    let samples: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| w.data[r].iter().map(|&v| v as f32))
+        .collect();
+    let device = |tn: u32, norm: FreqNorm, smooth: usize, budget: u64| {
+        let plan = whiten::Plan::new(n, &band(&g, smooth));
+        let (lo, hi) = plan.tapers();
+        let lo: Vec<f32> = lo.iter().map(|&v| v as f32).collect();
+        let hi: Vec<f32> = hi.iter().map(|&v| v as f32).collect();
+        let mut runner = Runner::new(&gpu, budget);
+        runner.poison = true;
+        let mut ch = CcChannels::new(plan.nfft() / 2);
+        let spec = SpecPlan {
+            len: n,
+            nfft: plan.nfft(),
+            time_norm: tn,
+            smooth_n: g.smooth_n,
+            whiten: norm != FreqNorm::No,
+            smoothspect_n: smooth,
+            bins: plan.bins(),
+            tapers: (&lo, &hi),
+        };
+        runner.cc_push_windows(&mut ch, &samples, &spec).unwrap();
+        runner.cc_read_channel(&ch, 0).unwrap()
+    };
+    let n2 = g.nfft / 2;
+    for (kind, tn) in [(TimeNorm::Rma, 2), (TimeNorm::OneBit, 1), (TimeNorm::No, 0)] {
+        for (norm, name, smooth) in [
+            (FreqNorm::Rma, "rma", g.smooth_n),
+            (FreqNorm::PhaseOnly, "phase_only", 1),
+            (FreqNorm::No, "no", g.smooth_n),
+        ] {
+            let got = device(tn, norm, smooth, 1 << 28);
+            assert_eq!(got.len(), rows.len() * n2);
+            let fixture = read_f64(&format!("noise/spectra_{name}.f64"));
+            for (k, &row) in rows.iter().enumerate() {
+                let bins: Vec<f64> = got[k * n2..(k + 1) * n2]
+                    .iter()
+                    .flat_map(|c| [f64::from(c[0]), f64::from(c[1])])
+                    .collect();
+                let want = if kind == TimeNorm::Rma {
+                    let j = k % g.rows.len();
+                    fixture[j * 2 * g.nfft..j * 2 * g.nfft + g.nfft].to_vec()
+                } else {
+                    let mut x = w.data[row].clone();
+                    time_norm::apply(&mut x, kind, g.smooth_n);
+                    flat_re_im(&whiten::spectrum(&x, norm, &band(&g, smooth)))
+                };
+                let e = rel_l2(&bins, &want);
+                assert!(e < GPU_TOL, "{kind:?} {name} window {row}: {e:e}");
+            }
+            if kind == TimeNorm::Rma && norm == FreqNorm::Rma {
+                // A quarter of this budget holds one window's transform, not four.
+                let small = device(tn, norm, smooth, 4 * 6 * g.nfft as u64 * 8);
+                assert!(small == got, "batches of windows changed the bins");
+            }
+        }
+    }
+}

@@ -94,7 +94,7 @@ macro_rules! layout {
 
 /// The Rust twin of a shader struct, by the path its "keep in sync with" comment names.
 fn rust_layout(path: &str) -> Option<Layout> {
-    use seisbatch::gpu::kernels::{CcParams, FftParams, PartStarts, RfftParams};
+    use seisbatch::gpu::kernels::{CcParams, FftParams, PartStarts, RfftParams, SpecParams};
     use seisbatch::gpu::stages::{
         decimate, deconvolve, detrend, differentiate, filter, integrate, interpolate, normalize,
         remove_sensitivity, resample, taper, trim,
@@ -220,6 +220,20 @@ fn rust_layout(path: &str) -> Option<Layout> {
             count,
             _pad0,
             _pad1
+        }),
+        "gpu::kernels::SpecParams" => layout!(SpecParams {
+            len,
+            nfft,
+            n2,
+            count,
+            base,
+            kind,
+            points,
+            ix00,
+            ix1,
+            ix11,
+            nlo,
+            nhi
         }),
         "gpu::kernels::PartStarts" => layout!(PartStarts {
             data,

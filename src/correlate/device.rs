@@ -1,5 +1,7 @@
 //! Pairs on the device (`seisbatch correlate --device gpu`, issue #27): per chunk, the channels'
-//! kept spectra uploaded once (f32, as the device computes), every ready pair's windows'
+//! kept spectra made on the device from their windows (time_norm, FFT, whitening: the host
+//! cuts the windows, the spectra never cross the bus) or, for a channel the host transformed,
+//! uploaded once (f32, as the device computes); every ready pair's windows'
 //! peaks and sums on the device (`Runner::cc_peaks`), NoisePy's rejection and the mean bin
 //! decided here in f64 exactly as the CPU path decides them, then each pair's mean spectrum
 //! inverse-transformed and cut on the device in batches (`Runner::cc_rows`): only the kept
@@ -15,9 +17,11 @@ use num_complex::Complex64 as C;
 use super::pairs::{Correlated, DeviceRows as Rows, Ready};
 use super::station::Spectra;
 use super::Config;
-use crate::gpu::runner::{CcChannels, CcPair, CcRow, Runner};
+use crate::gpu::runner::{CcChannels, CcPair, CcRow, Runner, SpecPlan};
 use crate::gpu::{to_f32, Gpu, GpuError};
 use crate::ops::noise::correlate::{complex_median, lag_range, lex_lt, Method};
+use crate::ops::noise::time_norm::TimeNorm;
+use crate::ops::noise::whiten::FreqNorm;
 
 /// What the device did (correlate.json's `device`).
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -35,6 +39,11 @@ pub struct DeviceStats {
     /// Modeled device-memory traffic per pair-window: both windows' spectra read twice
     /// (peaks, then the mean), 2 x 2 x n2 x 8 bytes.
     pub bytes_per_pair_window: u64,
+    /// Channel-chunks whose spectra the device made from their windows.
+    pub channels_on_device: usize,
+    /// Chunks whose device work failed after the device had made their spectra: done again
+    /// on the CPU path from the start (the host had their windows only).
+    pub chunks_redone_on_cpu: usize,
 }
 
 pub struct Device<'g> {
@@ -113,25 +122,22 @@ impl<'g> Device<'g> {
                 "pairs of one chunk with other nfft".into(),
             ));
         }
+        // Each channel's kept windows numbered in order: their rows on the device.
         let mut slots: Vec<Vec<Option<u32>>> = Vec::with_capacity(channels.len());
-        let mut flat: Vec<Vec<[f32; 2]>> = Vec::with_capacity(channels.len());
         let mut bytes = 0u64;
         for s in &channels {
-            let mut f = Vec::new();
             let mut slot = Vec::with_capacity(s.windows.len());
             let mut k = 0u32;
             for w in &s.windows {
                 match w {
-                    Some(bins) if bins.len() == n2 => {
-                        f.extend(bins.iter().map(|c| [to_f32(c.re), to_f32(c.im)]));
+                    Some(bins) if s.on_device() || bins.len() == n2 => {
                         slot.push(Some(k));
                         k += 1;
                     }
                     _ => slot.push(None),
                 }
             }
-            bytes += f.len() as u64 * 8;
-            flat.push(f);
+            bytes += u64::from(k) * n2 as u64 * 8;
             slots.push(slot);
         }
         if bytes > self.budget / 2 {
@@ -140,8 +146,41 @@ impl<'g> Device<'g> {
                 self.budget
             )));
         }
-        let ch: CcChannels = self.runner.cc_channels(&flat, n2)?;
-        drop(flat);
+        let mut ch = CcChannels::new(n2);
+        for s in &channels {
+            if s.on_device() {
+                let (lo, hi) = s.plan.tapers();
+                let (lo, hi): (Vec<f32>, Vec<f32>) = (
+                    lo.iter().map(|&v| v as f32).collect(),
+                    hi.iter().map(|&v| v as f32).collect(),
+                );
+                let plan = SpecPlan {
+                    len: s.window_len,
+                    nfft,
+                    time_norm: match cfg.time_norm {
+                        TimeNorm::No => 0,
+                        TimeNorm::OneBit => 1,
+                        TimeNorm::Rma => 2,
+                    },
+                    smooth_n: cfg.noise.smooth_n,
+                    whiten: cfg.freq_norm != FreqNorm::No,
+                    smoothspect_n: cfg.whiten_smooth(),
+                    bins: s.plan.bins(),
+                    tapers: (&lo, &hi),
+                };
+                self.runner.cc_push_windows(&mut ch, &s.samples, &plan)?;
+                self.stats.channels_on_device += 1;
+            } else {
+                let flat: Vec<[f32; 2]> = s
+                    .windows
+                    .iter()
+                    .flatten()
+                    .filter(|b| b.len() == n2)
+                    .flat_map(|b| b.iter().map(|c| [to_f32(c.re), to_f32(c.im)]))
+                    .collect();
+                self.runner.cc_push_spectra(&mut ch, &flat)?;
+            }
+        }
         let dt = ready[0].dt();
         let (lags, zero) = lag_range(nfft, dt, cfg.noise.maxlag);
         let Some(zero) = zero else {

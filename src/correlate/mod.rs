@@ -325,8 +325,9 @@ fn chunk(
     device: Option<&mut device::Device>,
     summary: &mut Summary,
 ) -> Result<(Counts, Vec<Head>), String> {
-    // The spectra this chunk will hold, from the index's samples, before any is made; on the
-    // device path also their f32 copy for the upload (half as large, dropped once uploaded).
+    // The spectra this chunk will hold, from the index's samples, before any is made (on the
+    // device path the host holds the windows' f32 samples instead, a quarter of that, and may
+    // need the spectra after all if the device fails: the same bound, and half again).
     let mut need: u64 = todo.iter().map(|u| station::bytes_for(u, &a.config)).sum();
     if device.is_some() {
         need = need.saturating_add(need / 2);
@@ -337,47 +338,80 @@ fn chunk(
             w.label, a.memory
         ));
     }
-    let mut counts = Counts::default();
-    let t = std::time::Instant::now();
-    let got: Vec<Result<Spectra, (String, String)>> = todo
-        .par_iter()
-        .map_init(Vec::new, |buf, u| station::spectra(u, &a.config, buf))
-        .collect();
-    let mut spectra = Vec::new();
-    for g in got {
-        match g {
-            Ok(s) => {
-                counts.windows_kept += s.kept();
-                counts.windows_dropped += s.dropped;
-                spectra.push(s);
-            }
-            Err((id, why)) => {
-                if counts.skipped.len() < LISTED {
-                    counts.skipped.push((id, why));
+    let mut device = device;
+    // Where the device will correlate every pair (xcorr averaged) it also makes the spectra
+    // from the windows the host cuts; should its work fail after that, the host has no
+    // spectra to fall back on, so the chunk is done again on the CPU path from the start.
+    let mut spectra_on_device = device.is_some() && device::unsupported(&a.config).is_none();
+    let (mut counts, day) = loop {
+        let mut counts = Counts::default();
+        let t = std::time::Instant::now();
+        let got: Vec<Result<Spectra, (String, String)>> = todo
+            .par_iter()
+            .map_init(Vec::new, |buf, u| {
+                station::spectra(u, &a.config, buf, spectra_on_device)
+            })
+            .collect();
+        let mut spectra = Vec::new();
+        for g in got {
+            match g {
+                Ok(s) => {
+                    counts.windows_kept += s.kept();
+                    counts.windows_dropped += s.dropped;
+                    spectra.push(s);
+                }
+                Err((id, why)) => {
+                    if counts.skipped.len() < LISTED {
+                        counts.skipped.push((id, why));
+                    }
                 }
             }
         }
-    }
-    let bytes: u64 = spectra.iter().map(Spectra::bytes).sum();
-    if bytes > a.memory {
-        return Err(format!(
-            "chunk {}: the channels' spectra take {bytes} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
-            w.label, a.memory
-        ));
-    }
-    counts.channel_chunks = spectra.len();
-    summary.seconds_spectra += t.elapsed().as_secs_f64();
+        let bytes: u64 = spectra.iter().map(Spectra::bytes).sum();
+        if bytes > a.memory {
+            return Err(format!(
+                "chunk {}: the channels' spectra take {bytes} bytes, more than --memory allows ({}); use a shorter inc_hours or fewer channels",
+                w.label, a.memory
+            ));
+        }
+        counts.channel_chunks = spectra.len();
+        summary.seconds_spectra += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let failed = std::cell::Cell::new(false);
+        let prep = spectra_on_device;
+        let mut on_device = device.as_deref_mut().map(|d| {
+            let failed = &failed;
+            move |r: &[&pairs::Ready], c: &Config| {
+                let rows = d.rows(r, c);
+                if prep && rows.iter().any(Option::is_none) {
+                    // Nothing for the CPU path to run here: the chunk is done again.
+                    failed.set(true);
+                    return vec![Some(None); rows.len()];
+                }
+                rows
+            }
+        });
+        let day = pairs::correlate_all(
+            &spectra,
+            stations,
+            pairs,
+            &a.config,
+            inventory,
+            w.start_ns,
+            on_device.as_mut().map(|f| f as &mut pairs::OnDevice),
+        )?;
+        summary.seconds_pairs += t.elapsed().as_secs_f64();
+        if failed.get() {
+            spectra_on_device = false;
+            if let Some(d) = device.as_deref_mut() {
+                d.stats.chunks_redone_on_cpu += 1;
+            }
+            device = None;
+            continue;
+        }
+        break (counts, day);
+    };
     let t = std::time::Instant::now();
-    let mut on_device = device.map(|d| move |r: &[&pairs::Ready], c: &Config| d.rows(r, c));
-    let day = pairs::correlate_all(
-        &spectra,
-        stations,
-        pairs,
-        &a.config,
-        inventory,
-        w.start_ns,
-        on_device.as_mut().map(|f| f as &mut pairs::OnDevice),
-    )?;
     counts.pairs_missing = day.missing;
     counts.pair_windows = day.rows.iter().map(|r| r.head.windows).sum::<usize>();
     output::write_chunk(&a.output, w, &day)?;

@@ -1,11 +1,12 @@
 //! What a correlate run will move, before it reads anything (`seisbatch plan CONFIG
 //! --correlate`): per chunk, the windows, FFT length and lags of a channel at a given rate,
 //! the correlations and pair-windows of N stations, the host memory the chunk's spectra take
-//! (what `--memory` budgets), and the device's modeled memory traffic: the spectra uploaded
-//! once (f32), per pair-window both windows' bins read twice (the peaks, then the mean: the
+//! (what `--memory` budgets), and the device's modeled memory traffic: the kept windows'
+//! samples uploaded once (f32; the device normalises, transforms and whitens them into the
+//! spectra it keeps), per pair-window both windows' bins read twice (the peaks, then the mean: the
 //! `device.bytes_per_pair_window` a run reports), per pair its mean spectrum written and read
-//! by the inverse transform and the ±maxlag lags read back. The inverse transform's own
-//! passes are not counted. A pure function of the configuration: unit-tested, no data.
+//! by the inverse transform and the ±maxlag lags read back. The transforms' own passes are
+//! not counted. A pure function of the configuration: unit-tested, no data.
 
 use super::Config;
 use crate::ops::noise::correlate::lag_range;
@@ -31,7 +32,7 @@ pub struct Model {
     pub pair_windows: u64,
     /// Host bytes of one chunk's spectra (complex f64), as `--memory` counts them.
     pub host_spectra_bytes: u64,
-    /// Device: bytes uploaded per chunk (the spectra as f32), traffic per pair-window and
+    /// Device: bytes uploaded per chunk (the windows' samples as f32), traffic per pair-window and
     /// per pair, and the chunk's total traffic; bytes read back per chunk.
     pub device_upload_bytes: u64,
     pub device_bytes_per_pair_window: u64,
@@ -89,7 +90,7 @@ pub fn model(cfg: &Config, sampling_rate: f64, stations: usize) -> Result<Model,
     let spectra_values = channels as u64 * windows as u64 * bins as u64;
     let device_bytes_per_pair_window = 4 * bins as u64 * 8;
     let device_bytes_per_pair = 2 * bins as u64 * 8 + lags as u64 * 4;
-    let device_upload_bytes = spectra_values * 8;
+    let device_upload_bytes = channels as u64 * windows as u64 * window_samples as u64 * 4;
     Ok(Model {
         sampling_rate,
         stations,
@@ -134,7 +135,7 @@ mod tests {
         // 144 kB a pair-window, as the README and correlate.json give it.
         assert_eq!(m.device_bytes_per_pair_window, 576_000);
         assert_eq!(m.host_spectra_bytes, 100 * 188 * 18_000 * 16);
-        assert_eq!(m.device_upload_bytes * 2, m.host_spectra_bytes);
+        assert_eq!(m.device_upload_bytes, 100 * 188 * 36_000 * 4);
         assert_eq!(m.device_download_bytes, 4950 * 8001 * 4);
         assert_eq!(m.cpu_only, None);
     }

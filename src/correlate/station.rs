@@ -22,10 +22,16 @@ pub struct Spectra {
     pub channel: String,
     pub sampling_rate: f64,
     /// Per window of the chunk: its spectrum (nfft / 2 bins), None where max_over_std dropped
-    /// it.
+    /// it; an empty spectrum where the device makes it (from `samples`).
     pub windows: Vec<Option<Vec<C>>>,
     pub nfft: usize,
     pub dropped: usize,
+    /// For the device (`spectra(.., on_device)`): the kept windows' samples end to end,
+    /// `window_len` each, before time_norm (f32, as the device takes them); empty otherwise.
+    pub samples: Vec<f32>,
+    pub window_len: usize,
+    /// The whitening's band and tapers for windows of `window_len`.
+    pub plan: whiten::Plan,
 }
 
 impl Spectra {
@@ -34,11 +40,18 @@ impl Spectra {
     }
 
     pub fn bytes(&self) -> u64 {
-        self.windows
+        let spectra: u64 = self
+            .windows
             .iter()
             .flatten()
             .map(|w| w.len() as u64 * 16)
-            .sum()
+            .sum();
+        spectra + self.samples.len() as u64 * 4
+    }
+
+    /// Whether the device makes this channel's spectra (the host holds its windows only).
+    pub fn on_device(&self) -> bool {
+        !self.samples.is_empty()
     }
 
     /// The station's codes, `NET.STA.LOC`.
@@ -72,8 +85,14 @@ pub fn bytes_for(unit: &Unit, cfg: &Config) -> u64 {
     (windows * bins as f64 * 16.0).min(u64::MAX as f64) as u64
 }
 
-/// `unit`'s spectra, or (channel, why not).
-pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, (String, String)> {
+/// `unit`'s spectra, or (channel, why not). `on_device`: the kept windows' samples instead,
+/// for the device to normalise, transform and whiten (`gpu::runner::SpecPlan`).
+pub fn spectra(
+    unit: &Unit,
+    cfg: &Config,
+    buf: &mut Vec<u8>,
+    on_device: bool,
+) -> Result<Spectra, (String, String)> {
     let (n, s, l, c) = &*unit.codes;
     let id = format!("{n}.{s}.{l}.{c}");
     let fail = |why: String| (id.clone(), why);
@@ -127,14 +146,20 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         freqmax: p.freqmax,
         smooth_n: cfg.whiten_smooth(),
     };
-    let nfft = crate::ops::noise::next_fast_len(win.data[0].len());
-    let plan = whiten::Plan::new(win.data[0].len(), &band);
+    let window_len = win.data[0].len();
+    let nfft = crate::ops::noise::next_fast_len(window_len);
+    let plan = whiten::Plan::new(window_len, &band);
+    let mut samples = Vec::new();
     let windows: Vec<Option<Vec<C>>> = win
         .data
         .into_iter()
         .enumerate()
         .map(|(i, mut x)| {
             keep[i].then(|| {
+                if on_device {
+                    samples.extend(x.iter().map(|&v| v as f32));
+                    return Vec::new();
+                }
                 time_norm::apply(&mut x, cfg.time_norm, p.smooth_n);
                 whiten::spectrum_with(&x, cfg.freq_norm, &plan)
             })
@@ -149,5 +174,8 @@ pub fn spectra(unit: &Unit, cfg: &Config, buf: &mut Vec<u8>) -> Result<Spectra, 
         dropped: keep.iter().filter(|k| !**k).count(),
         windows,
         nfft,
+        samples,
+        window_len,
+        plan,
     })
 }

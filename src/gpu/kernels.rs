@@ -58,6 +58,24 @@ pub struct CcParams {
     pub _pad1: u32,
 }
 
+/// shaders/time_norm.wgsl and shaders/whiten.wgsl `SpecParams`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
+pub struct SpecParams {
+    pub len: u32,
+    pub nfft: u32,
+    pub n2: u32,
+    pub count: u32,
+    pub base: u32,
+    pub kind: u32,
+    pub points: u32,
+    pub ix00: u32,
+    pub ix1: u32,
+    pub ix11: u32,
+    pub nlo: u32,
+    pub nhi: u32,
+}
+
 /// shaders/rfft.wgsl `RfftParams`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]

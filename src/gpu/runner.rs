@@ -19,7 +19,7 @@ use crate::response::cache::Table;
 mod bind;
 mod correlate;
 
-pub use correlate::{CcChannels, CcPair, CcRow};
+pub use correlate::{CcChannels, CcPair, CcRow, SpecPlan};
 
 pub use readback::{RunnerTimes, StageTime};
 

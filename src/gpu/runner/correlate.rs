@@ -2,10 +2,13 @@
 //! spectra uploaded once and kept for all its pairs; per batch of pairs, the windows' peaks
 //! and sums (`cc_peaks`, for NoisePy's rejection, decided on the host), then each pair's mean
 //! spectrum written as the Hermitian input of a batched inverse FFT (the FFT kernels of the
-//! pipeline path), cut to +-maxlag on the device: only the kept lags come back.
+//! pipeline path), cut to +-maxlag on the device: only the kept lags come back. A channel's
+//! spectra are either uploaded (made on the host) or made here from its kept windows
+//! (`cc_push_windows`: shaders/time_norm.wgsl, the forward FFT, shaders/whiten.wgsl), so
+//! they never cross the bus.
 
 use super::{pool, readback, Runner};
-use crate::gpu::kernels::CcParams;
+use crate::gpu::kernels::{CcParams, SpecParams};
 use crate::gpu::record;
 use crate::gpu::{sizing, u32_of, GpuError};
 
@@ -31,7 +34,43 @@ pub struct CcRow<'a> {
     pub mean: [f32; 2],
 }
 
+/// How a channel's kept windows become its spectra on the device: NoisePy's time_norm
+/// (`kind` 0 no, 1 one_bit, 2 rma over `smooth_n`), the transform of `nfft`, its whitening
+/// (`whiten`: the band's bins ix00, ix1, ix11 and tapers from `ops::noise::whiten::Plan`,
+/// `smoothspect_n`), or the plain bins.
+pub struct SpecPlan<'a> {
+    pub len: usize,
+    pub nfft: usize,
+    pub time_norm: u32,
+    pub smooth_n: usize,
+    pub whiten: bool,
+    pub smoothspect_n: usize,
+    pub bins: [usize; 3],
+    pub tapers: (&'a [f32], &'a [f32]),
+}
+
+impl CcChannels {
+    /// No channel yet; each window `n2` bins.
+    pub fn new(n2: usize) -> CcChannels {
+        CcChannels {
+            bufs: Vec::new(),
+            n2,
+            bytes: 0,
+        }
+    }
+}
+
 impl Runner<'_> {
+    fn channel_fits(&self, b: u64) -> Result<(), GpuError> {
+        if b > self.gpu.limits.max_binding {
+            return Err(GpuError::Device(format!(
+                "a channel's spectra take {b} bytes, above the device's binding limit ({})",
+                self.gpu.limits.max_binding
+            )));
+        }
+        Ok(())
+    }
+
     /// Uploads each channel's spectra (kept windows end to end, `n2` bins each); a channel
     /// above the binding limit is an error (the chunk then runs on the CPU path).
     pub fn cc_channels(
@@ -39,20 +78,142 @@ impl Runner<'_> {
         spectra: &[Vec<[f32; 2]>],
         n2: usize,
     ) -> Result<CcChannels, GpuError> {
-        let mut bytes = 0u64;
-        let mut bufs = Vec::with_capacity(spectra.len());
+        let mut ch = CcChannels::new(n2);
         for s in spectra {
-            let b = s.len() as u64 * 8;
-            if b > self.gpu.limits.max_binding {
-                return Err(GpuError::Device(format!(
-                    "a channel's spectra take {b} bytes, above the device's binding limit ({})",
-                    self.gpu.limits.max_binding
-                )));
-            }
-            bytes += b;
-            bufs.push(self.storage("cc channel", bytemuck::cast_slice(s)));
+            self.cc_push_spectra(&mut ch, s)?;
         }
-        Ok(CcChannels { bufs, n2, bytes })
+        Ok(ch)
+    }
+
+    /// One channel's spectra made on the host, uploaded.
+    pub fn cc_push_spectra(
+        &mut self,
+        ch: &mut CcChannels,
+        spectra: &[[f32; 2]],
+    ) -> Result<(), GpuError> {
+        let b = spectra.len() as u64 * 8;
+        self.channel_fits(b)?;
+        ch.bytes += b;
+        ch.bufs
+            .push(self.storage("cc channel", bytemuck::cast_slice(spectra)));
+        Ok(())
+    }
+
+    /// One channel's spectra made here from its kept windows (`windows`: end to end, `p.len`
+    /// samples each): time_norm into the transform's input, the forward FFT, whitening into
+    /// the channel's buffer; in batches of windows whose transform fits one binding.
+    pub fn cc_push_windows(
+        &mut self,
+        ch: &mut CcChannels,
+        windows: &[f32],
+        p: &SpecPlan,
+    ) -> Result<(), GpuError> {
+        let u = |what: &str, v: usize| u32_of(what, v).map_err(GpuError::Device);
+        if p.len == 0
+            || !windows.len().is_multiple_of(p.len)
+            || p.nfft / 2 != ch.n2
+            || p.len > p.nfft
+        {
+            return Err(GpuError::Device(format!(
+                "{} samples in windows of {}, nfft {} for {} bins",
+                windows.len(),
+                p.len,
+                p.nfft,
+                ch.n2
+            )));
+        }
+        let count = windows.len() / p.len;
+        let b = count as u64 * ch.n2 as u64 * 8;
+        self.channel_fits(b)?;
+        let out = pool::buffer(
+            self.gpu,
+            "cc channel",
+            b.max(8),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let one = record::complex_fft(p.nfft, 1, false, &self.caps()).map_err(GpuError::Device)?;
+        let per = one.per_trace.complex.max(1);
+        // The transform's buffers within a quarter of the budget (the channels hold at most half).
+        let rows = (self.gpu.limits.max_binding / per).min(self.budget / 4 / per);
+        let rows = usize::try_from(rows)
+            .unwrap_or(usize::MAX)
+            .min(count.max(1));
+        if rows == 0 {
+            return Err(GpuError::Device(format!(
+                "one window's transform of {} points needs {per} bytes, more than the device allows",
+                p.nfft
+            )));
+        }
+        let mut tapers: Vec<f32> = p.tapers.0.to_vec();
+        tapers.extend_from_slice(p.tapers.1);
+        tapers.push(0.0); // never an empty binding
+        let tapers = self.storage("whiten tapers", bytemuck::cast_slice(&tapers));
+        let mut base = 0;
+        while base < count {
+            let n = rows.min(count - base);
+            let prog =
+                record::complex_fft(p.nfft, n, false, &self.caps()).map_err(GpuError::Device)?;
+            let set = self.fft_set(&prog)?;
+            let win = self.storage(
+                "cc windows",
+                bytemuck::cast_slice(&windows[base * p.len..(base + n) * p.len]),
+            );
+            let params = SpecParams {
+                len: u("window", p.len)?,
+                nfft: u("nfft", p.nfft)?,
+                n2: u("bins", ch.n2)?,
+                count: u("windows", n)?,
+                base: u("rows", base)?,
+                kind: p.time_norm,
+                points: u("smooth_n", p.smooth_n)?,
+                ..Default::default()
+            };
+            let mut encoded = vec![self.cc_encode(
+                "time_norm",
+                bytemuck::bytes_of(&params),
+                &[(1, &win), (2, &set.complex[0].lo)],
+                n as u64 * p.nfft as u64,
+                sizing::WORKGROUP,
+            )?];
+            let k = self.fft_encoded(&prog, &set, &mut encoded)?;
+            let params = SpecParams {
+                kind: u32::from(p.whiten),
+                points: u("smoothspect_n", p.smoothspect_n)?,
+                ix00: u("bin", p.bins[0])?,
+                ix1: u("bin", p.bins[1])?,
+                ix11: u("bin", p.bins[2])?,
+                nlo: u("taper", p.tapers.0.len())?,
+                nhi: u("taper", p.tapers.1.len())?,
+                ..params
+            };
+            encoded.push(self.cc_encode(
+                "whiten",
+                bytemuck::bytes_of(&params),
+                &[(3, &set.complex[k].lo), (4, &tapers), (5, &out)],
+                n as u64 * ch.n2 as u64,
+                sizing::WORKGROUP,
+            )?);
+            // Eight bytes back: the batch done (and its device errors seen) before the next.
+            self.cc_submit(&encoded, &out, 8)?;
+            base += n;
+        }
+        ch.bytes += b;
+        ch.bufs.push(out);
+        Ok(())
+    }
+
+    /// A channel's spectra as they are on the device (the kernel tests).
+    pub fn cc_read_channel(
+        &mut self,
+        ch: &CcChannels,
+        i: usize,
+    ) -> Result<Vec<[f32; 2]>, GpuError> {
+        let buf = ch
+            .bufs
+            .get(i)
+            .ok_or_else(|| GpuError::Device(format!("no channel {i}")))?;
+        let raw = self.cc_submit(&[], buf, buf.size())?;
+        Ok(bytemuck::cast_slice(&raw).to_vec())
     }
 
     /// Runs `encoded` and reads `bytes` of `result` back, under error scopes (a device error
@@ -84,7 +245,7 @@ impl Runner<'_> {
     fn cc_encode(
         &self,
         kernel: &'static str,
-        params: &CcParams,
+        params: &[u8],
         bind: &[(u32, &wgpu::Buffer)],
         invocations: u64,
         group: u32,
@@ -93,7 +254,7 @@ impl Runner<'_> {
             .ok_or_else(|| {
                 GpuError::Device(format!("{invocations} invocations exceed the grid"))
             })?;
-        let mut entries = vec![(0, self.uniform(kernel, bytemuck::bytes_of(params)))];
+        let mut entries = vec![(0, self.uniform(kernel, params))];
         entries.extend(bind.iter().map(|(b, buf)| (*b, (*buf).clone())));
         let d = record::Dispatch {
             kernel,
@@ -142,7 +303,7 @@ impl Runner<'_> {
             let (a, b) = self.cc_pair_bufs(ch, p)?;
             encoded.push(self.cc_encode(
                 "correlate_peaks",
-                &params,
+                bytemuck::bytes_of(&params),
                 &[(1, a), (2, b), (3, &list), (4, &peaks)],
                 n as u64 * 64,
                 64,
@@ -237,7 +398,7 @@ impl Runner<'_> {
             let (a, b) = self.cc_pair_bufs(ch, &r.pair)?;
             encoded.push(self.cc_encode(
                 "correlate_spectrum",
-                &params,
+                bytemuck::bytes_of(&params),
                 &[(1, a), (2, b), (3, list), (5, &set.complex[0].lo)],
                 (nfft / 2 + 1) as u64,
                 sizing::WORKGROUP,
@@ -261,7 +422,7 @@ impl Runner<'_> {
         };
         encoded.push(self.cc_encode(
             "correlate_cut",
-            &params,
+            bytemuck::bytes_of(&params),
             &[(6, &set.complex[k].lo), (7, &out)],
             count as u64 * nlags as u64,
             sizing::WORKGROUP,

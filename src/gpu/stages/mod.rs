@@ -83,6 +83,27 @@ pub const CORRELATE: Shader = Shader {
     entries: &["correlate_peaks", "correlate_spectrum", "correlate_cut"],
 };
 
+/// NoisePy's time-domain normalisation and whitening of a channel's windows around the
+/// forward FFT (`seisbatch correlate --device gpu`, issue #27): the device twins of
+/// `ops::noise::{time_norm, whiten}`, not stages of a pipeline.
+pub const TIME_NORM: Shader = Shader {
+    name: "time_norm",
+    source: concat!(
+        include_str!("../../../shaders/common.wgsl"),
+        include_str!("../../../shaders/time_norm.wgsl")
+    ),
+    entries: &["time_norm"],
+};
+
+pub const WHITEN: Shader = Shader {
+    name: "whiten",
+    source: concat!(
+        include_str!("../../../shaders/common.wgsl"),
+        include_str!("../../../shaders/whiten.wgsl")
+    ),
+    entries: &["whiten"],
+};
+
 /// detrend's polynomial fit in f64: a projection onto the grid's orthogonal polynomials
 /// (`gpu::stages::detrend`), with detrend's stage.
 pub const DETREND64: Shader = Shader {
@@ -182,6 +203,8 @@ macro_rules! records {
             FFT64,
             DETREND64,
             CORRELATE,
+            TIME_NORM,
+            WHITEN,
         ];
 
         fn of(stage: &Stage) -> &dyn Record {
@@ -231,9 +254,9 @@ pub fn shader_of(entry: &str) -> Option<&'static Shader> {
 mod tests {
     use super::*;
 
-    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64, DETREND64, CORRELATE),
-    /// no stage of their own.
-    const SHARED_SHADERS: usize = 5;
+    /// Shaders after the stage table's in `SHADERS` (FFT, RFFT, FFT64, DETREND64, CORRELATE,
+    /// TIME_NORM, WHITEN), no stage of their own.
+    const SHARED_SHADERS: usize = 7;
 
     #[test]
     fn the_shader_table_follows_the_stage_table() {

@@ -93,6 +93,24 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The transform's length.
+    pub fn nfft(&self) -> usize {
+        self.nfft
+    }
+
+    /// The band's bins as the device's whitening takes them (shaders/whiten.wgsl): the first
+    /// (tapers included), the last before the upper taper, one past the upper taper.
+    pub fn bins(&self) -> [usize; 3] {
+        [self.ix00, self.ix1, self.ix11]
+    }
+
+    /// The lower and upper tapers (cos^2), applied from bins()[0] and from bins()[1].
+    pub fn tapers(&self) -> (&[f64], &[f64]) {
+        (&self.lo, &self.hi)
+    }
+}
+
 /// `spectrum` with the plan of the window's length.
 pub fn spectrum_with(x: &[f64], norm: FreqNorm, plan: &Plan) -> Vec<C> {
     let nfft = plan.nfft;
