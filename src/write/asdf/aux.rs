@@ -120,10 +120,7 @@ pub fn write_aux(path: &Path, items: &[Aux]) -> Result<(), String> {
 #[cfg(not(feature = "asdf"))]
 pub fn write_aux(path: &Path, items: &[Aux]) -> Result<(), String> {
     check(items)?;
-    Err(format!(
-        "{}: this seisbatch was built without ASDF (cargo build --features asdf, needs libhdf5)",
-        path.display()
-    ))
+    Err(super::without_asdf(path))
 }
 
 #[cfg(test)]

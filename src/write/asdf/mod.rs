@@ -161,10 +161,16 @@ pub fn write(
     _traces: &[Trace],
     _stationxml: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
 ) -> Result<(), String> {
-    Err(format!(
+    Err(without_asdf(path))
+}
+
+/// What a build without the `asdf` feature says when asked to write `path`.
+#[cfg(not(feature = "asdf"))]
+fn without_asdf(path: &Path) -> String {
+    format!(
         "{}: this seisbatch was built without ASDF (cargo build --features asdf, needs libhdf5)",
         path.display()
-    ))
+    )
 }
 
 #[cfg(test)]
