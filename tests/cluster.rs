@@ -125,7 +125,91 @@ fn example_job_scripts_use_real_flags() {
             let flag = flag.split('=').next().unwrap();
             assert!(help.contains(flag), "{p:?}: `seisbatch run` has no {flag}");
         }
+        // The GPU launchers ask the scheduler for GPUs and give each process its own.
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("gpu") {
+            assert!(
+                text.contains("--gres=gpu:") || text.contains("nvidia.com/gpu: 1"),
+                "{p:?}: no GPU requested"
+            );
+            assert!(commands.contains("--gpu-index"), "{p:?}");
+            assert!(commands.contains("--device gpu"), "{p:?}");
+        }
         seen += 1;
     }
-    assert_eq!(seen, 3);
+    assert_eq!(seen, 5);
+}
+
+/// `seisbatch adapters` lists what `--gpu-index` takes; an index past them is a usage error
+/// before anything is written; `--gpu-index auto` takes the launcher's local rank (one
+/// process per GPU), and without one says which variables it looked at.
+/// `seisbatch run` of the short chain with `extra` (the device among them), one job.
+fn run_on(input: &Path, output: &Path, extra: &[&str]) -> Command {
+    let mut c = common::run_cmd(&root().join("bench/short_chain.toml"), input, output);
+    c.args(["--quiet", "--jobs", "1"]).args(extra);
+    c
+}
+
+#[test]
+fn gpu_index_opens_the_listed_adapter() {
+    let o = bin().args(["adapters", "--json"]).output().unwrap();
+    ok(&o, &[0]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    for (k, a) in list.iter().enumerate() {
+        assert_eq!(a["index"], k, "{a}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = data(tmp.path());
+    let past = tmp.path().join("past");
+    let o = run_on(
+        &input,
+        &past,
+        &["--device", "gpu", "--gpu-index", &list.len().to_string()],
+    )
+    .output()
+    .unwrap();
+    ok(&o, &[2]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("adapter"));
+    assert!(!past.exists(), "nothing written");
+    let o = run_on(&input, &past, &["--device", "cpu", "--gpu-index", "0"])
+        .output()
+        .unwrap();
+    ok(&o, &[2]);
+    let o = run_on(&input, &past, &["--device", "gpu", "--gpu-index", "auto"])
+        .env_remove("SLURM_LOCALID")
+        .env_remove("OMPI_COMM_WORLD_LOCAL_RANK")
+        .env_remove("MPI_LOCALRANKID")
+        .env_remove("MV2_COMM_WORLD_LOCAL_RANK")
+        .env_remove("LOCAL_RANK")
+        .output()
+        .unwrap();
+    ok(&o, &[2]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_LOCALID"));
+    if list.is_empty() {
+        assert!(std::env::var_os("CI").is_none(), "CI has lavapipe");
+        eprintln!("SKIPPED: no adapter to open");
+        return;
+    }
+    // The last adapter (lavapipe in CI), by index and by local rank: the report names it.
+    let k = list.len() - 1;
+    for (how, extra) in [
+        ("index", vec!["--gpu-index".to_string(), k.to_string()]),
+        ("rank", vec!["--gpu-index".into(), "auto".into()]),
+    ] {
+        let out = tmp.path().join(how);
+        let mut c = run_on(&input, &out, &["--device", "gpu"]);
+        c.args(&extra).env("SLURM_LOCALID", k.to_string());
+        ok(&c.output().unwrap(), &[3]);
+        let r = json(&out.join("report.json"));
+        let hardware = list.iter().filter(|a| a["software"] == false).count();
+        let want = if how == "rank" && hardware > 0 {
+            k % hardware
+        } else {
+            k
+        };
+        assert_eq!(r["adapter"]["index"], want, "{how}: {r}");
+        assert_eq!(r["adapter"]["name"], list[want]["name"], "{how}");
+        assert!(r["traces_on_device"].as_u64().unwrap() > 0, "{how}: {r}");
+    }
 }

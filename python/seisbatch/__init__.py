@@ -31,7 +31,7 @@ from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa:
 
 __version__ = _ext.__version__
 __all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "index",
-           "adapter", "synth"]
+           "adapter", "adapters", "synth"]
 
 
 class Failure(tuple):
@@ -246,8 +246,16 @@ def correlate(config, output, input=None, catalog=None, inventory=None, start=No
     return json.loads(out)
 
 
+def adapters():
+    """Every GPU adapter (a list of dicts with ``index``, ``name``, ``backend``,
+    ``device_type``, ``software``, ``shader_f64``, limits), in the order ``device="gpu:K"``
+    and ``seisbatch run --gpu-index K`` take them: hardware first, then by PCI bus id."""
+    return json.loads(_ext.adapters())
+
+
 def adapter(device="auto"):
-    """The GPU that ``device`` selects (a dict), or None where it runs on the CPU."""
+    """The GPU that ``device`` selects (a dict), or None where it runs on the CPU.
+    ``device``: "auto", "cpu", "gpu" or "gpu:K" (the adapter at K in ``adapters()``)."""
     info = _ext.adapter(device)
     return None if info is None else json.loads(info)
 

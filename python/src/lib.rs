@@ -127,20 +127,72 @@ fn responses() -> &'static ResponseCache {
     CACHE.get_or_init(ResponseCache::default)
 }
 
-/// The device a call runs on: "cpu", "gpu" (any adapter, a software one included) or "auto"
-/// (a hardware GPU, else the CPU).
-fn device(name: &str) -> PyResult<Option<seisbatch::gpu::Gpu>> {
-    use seisbatch::gpu::{Gpu, Want};
-    match name {
-        "cpu" => Ok(None),
-        "gpu" => Gpu::new(Want::Any)
-            .map(Some)
-            .map_err(|e| PyRuntimeError::new_err(format!("device=\"gpu\": {e}"))),
-        "auto" => Ok(Gpu::new(Want::Hardware).ok()),
-        other => Err(PyValueError::new_err(format!(
-            "device={other:?}: expected \"auto\", \"cpu\" or \"gpu\""
-        ))),
+/// The device a call runs on: "cpu", "gpu" (any adapter, a software one included), "gpu:K"
+/// (the adapter at K in `seisbatch adapters`) or "auto" (a hardware GPU, else the CPU).
+/// Opened once per process and name and kept (`DEVICES`): opening compiles every kernel, so
+/// a second call on the device compiles nothing.
+fn device(name: &str) -> PyResult<Option<Arc<seisbatch::gpu::Gpu>>> {
+    use seisbatch::gpu::Want;
+    let want = if let Some(k) = name.strip_prefix("gpu:") {
+        let k: usize = k.parse().map_err(|_| {
+            PyValueError::new_err(format!("device={name:?}: gpu:K takes an adapter's index"))
+        })?;
+        Want::Index(k, true)
+    } else {
+        match name {
+            "cpu" => return Ok(None),
+            "gpu" => Want::Any,
+            "auto" => Want::Hardware,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "device={other:?}: expected \"auto\", \"cpu\", \"gpu\" or \"gpu:K\""
+                )))
+            }
+        }
+    };
+    match (open_cached(name, want), want) {
+        (Ok(g), _) => Ok(Some(g)),
+        // auto without a hardware GPU: the CPU path.
+        (Err(_), Want::Hardware) => Ok(None),
+        (Err(e), _) => Err(PyRuntimeError::new_err(format!("device={name:?}: {e}"))),
     }
+}
+
+/// The process's open devices by name, with the process id that opened them.
+type Devices = Vec<(String, u32, Arc<seisbatch::gpu::Gpu>)>;
+static DEVICES: std::sync::Mutex<Devices> = std::sync::Mutex::new(Vec::new());
+/// Devices opened in this process (`devices_opened`, for the tests of the cache).
+static OPENED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The device `want` names, from the cache where this process opened it and it still works.
+/// One opened before a fork belongs to the parent: the child opens its own and never drops
+/// the parent's (its driver threads are not in the child).
+fn open_cached(
+    name: &str,
+    want: seisbatch::gpu::Want,
+) -> Result<Arc<seisbatch::gpu::Gpu>, seisbatch::gpu::GpuError> {
+    let pid = std::process::id();
+    let mut devices = DEVICES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(at) = devices.iter().position(|(n, _, _)| n == name) {
+        let (_, opened_by, g) = &devices[at];
+        if *opened_by == pid && !g.is_lost() {
+            return Ok(g.clone());
+        }
+        let (_, opened_by, g) = devices.remove(at);
+        if opened_by != pid {
+            std::mem::forget(g);
+        }
+    }
+    let g = Arc::new(seisbatch::gpu::Gpu::new(want)?);
+    OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    devices.push((name.to_string(), pid, g.clone()));
+    Ok(g)
+}
+
+/// Devices this process has opened (a second call on an open device opens none).
+#[pyfunction]
+fn devices_opened() -> usize {
+    OPENED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Samples per chunk the GPU path is handed between two looks at the cancel flag: enough to
@@ -310,7 +362,7 @@ fn process<'py>(
             event,
             cancel: &cancel,
         };
-        run_steps(&p.steps, kept, &source, gpu.as_ref(), &cancel)
+        run_steps(&p.steps, kept, &source, gpu.as_deref(), &cancel)
     })?;
     let (mut results, mut failures, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
     let mut outcomes = outcomes.into_iter();
@@ -388,6 +440,13 @@ fn adapter(py: Python<'_>, device: &str) -> PyResult<Option<String>> {
     let name = device.to_string();
     let g = py.detach(move || self::device(&name))?;
     Ok(g.map(|g| serde_json::to_string(&g.info).unwrap_or_default()))
+}
+
+/// Every adapter, in the order `device="gpu:K"` and `--gpu-index` take them, as JSON.
+#[pyfunction]
+fn adapters(py: Python<'_>) -> String {
+    let list = py.detach(seisbatch::gpu::adapters::adapters);
+    serde_json::to_string(&list).unwrap_or_default()
 }
 
 /// A batch run going on a thread of its own (`start`): its counters while it goes, its
@@ -608,6 +667,8 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(process, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
+    m.add_function(wrap_pyfunction!(adapters, m)?)?;
+    m.add_function(wrap_pyfunction!(devices_opened, m)?)?;
     m.add_function(wrap_pyfunction!(adapter, m)?)?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_class::<Run>()?;

@@ -111,6 +111,21 @@ key optional. `seisbatch plan CONFIG --correlate` models a chunk before a run. \
 Outputs: OUTPUT/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac, OUTPUT/stack/..., OUTPUT/correlate.json. \
 Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d.")]
     Correlate(super::correlate::CorrelateArgs),
+    /// List the GPU adapters wgpu finds, in the order `--gpu-index` takes them: hardware
+    /// first, then by PCI bus id; name, backend, type, driver, SHADER_F64 and limits.
+    #[command(
+        after_help = "Examples:\n  seisbatch adapters\n  seisbatch adapters --json\n\n\
+One process per GPU: srun --ntasks-per-node=4 --gres=gpu:4 seisbatch run chain.toml --input data \
+--output out --device gpu --gpu-index auto --shard auto"
+    )]
+    Adapters(AdaptersArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdaptersArgs {
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -348,6 +363,11 @@ pub struct RunArgs {
     /// tables (from 512 up, shared by two executor loops so the device never waits for one).
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub gpu_memory: u64,
+    /// Which GPU: its index in `seisbatch adapters`, or auto for the launcher's local rank
+    /// (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, ...) over the node's GPUs: one process per
+    /// GPU, each with its --shard (default: the best adapter).
+    #[arg(long, value_name = "K|auto")]
+    pub gpu_index: Option<String>,
     /// Worker threads (default: all cores; at most 1024). --jobs 1 is the serial debugging
     /// path.
     #[arg(long, value_name = "N")]
@@ -473,6 +493,11 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
             DeviceArg::Gpu => Device::Gpu,
         },
         gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
+        gpu_index: crate::gpu::adapters::index_flag(
+            args.gpu_index.as_deref(),
+            args.device == DeviceArg::Cpu,
+            args.quiet,
+        )?,
         progress: !args.quiet,
         stage_times: args.stage_times,
         shard,

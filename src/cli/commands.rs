@@ -5,7 +5,9 @@
 
 use std::process::ExitCode;
 
-use super::args::{BenchArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs};
+use super::args::{
+    AdaptersArgs, BenchArgs, DeviceArg, IndexArgs, PlanArgs, ReportArgs, RunArgs, SynthArgs,
+};
 use crate::console::{errln, outln};
 use crate::engine::{self, RunConfig, RunError};
 use crate::limits;
@@ -413,6 +415,46 @@ pub(super) fn index(a: IndexArgs) -> ExitCode {
                 done.survey.skipped_count
             );
         }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `seisbatch adapters`: every adapter in `--gpu-index` order (exit 0 with none: the list is
+/// empty and says why the GPU path cannot run).
+pub(super) fn adapters(a: AdaptersArgs) -> ExitCode {
+    let list = crate::gpu::adapters::adapters();
+    if a.json {
+        match serde_json::to_string_pretty(&list) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => {
+                errln!("seisbatch adapters: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if list.is_empty() {
+        outln!("no GPU adapter (is a Vulkan driver installed? e.g. mesa-vulkan-drivers): the CPU path only");
+    }
+    for l in &list {
+        outln!(
+            "{}: {} ({}, {}{}, driver {} {}, pci {}) f64 {}, binding {} MiB, buffer {} MiB",
+            l.index,
+            l.name,
+            l.backend,
+            l.device_type,
+            if l.software { ", software" } else { "" },
+            l.driver,
+            l.driver_info,
+            if l.pci_bus_id.is_empty() {
+                "-"
+            } else {
+                &l.pci_bus_id
+            },
+            if l.shader_f64 { "yes" } else { "no" },
+            l.max_storage_binding_bytes >> 20,
+            l.max_buffer_bytes >> 20
+        );
     }
     ExitCode::SUCCESS
 }

@@ -52,8 +52,12 @@ pub struct CorrelateArgs {
     pub shard_count: Option<usize>,
     /// Where pairs are correlated: cpu, gpu (any adapter) or auto (a hardware GPU where there
     /// is one); the device takes xcorr averaged per chunk, the rest runs on the CPU path.
-    #[arg(long, value_name = "cpu|gpu|auto", default_value = "auto")]
+    #[arg(long, value_name = "cpu|gpu|gpu:K|auto", default_value = "auto")]
     pub device: String,
+    /// Which GPU: its index in `seisbatch adapters`, or auto for the launcher's local rank (as
+    /// `run --gpu-index`); the same as --device gpu:K.
+    #[arg(long, value_name = "K|auto")]
+    pub gpu_index: Option<String>,
     /// MiB of device memory the pairs may use (a chunk's spectra, one batch of pairs).
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub gpu_memory: u64,
@@ -92,6 +96,12 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
     };
     let device = match crate::correlate::DeviceChoice::parse(&a.device) {
         Ok(d) => d,
+        Err(e) => return usage(e),
+    };
+    let cpu = device == crate::correlate::DeviceChoice::Cpu;
+    let device = match crate::gpu::adapters::index_flag(a.gpu_index.as_deref(), cpu, a.quiet) {
+        Ok(Some(k)) => crate::correlate::DeviceChoice::Index(k),
+        Ok(None) => device,
         Err(e) => return usage(e),
     };
     if a.gpu_memory == 0 || a.gpu_memory > 1 << 24 {

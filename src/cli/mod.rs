@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args),
         Command::Index(args) => commands::index(args),
         Command::Correlate(args) => correlate::correlate(args),
+        Command::Adapters(args) => commands::adapters(args),
     }
 }
 

@@ -62,15 +62,25 @@ pub enum DeviceChoice {
     Cpu,
     Gpu,
     Auto,
+    /// `gpu:K` (or `--gpu-index K`): the adapter at K in `seisbatch adapters`.
+    Index(usize),
 }
 
 impl DeviceChoice {
     pub fn parse(s: &str) -> Result<DeviceChoice, String> {
+        if let Some(k) = s.strip_prefix("gpu:") {
+            return k
+                .parse()
+                .map(DeviceChoice::Index)
+                .map_err(|_| format!("--device {s:?}: gpu:K takes an adapter's index"));
+        }
         match s {
             "cpu" => Ok(DeviceChoice::Cpu),
             "gpu" => Ok(DeviceChoice::Gpu),
             "auto" => Ok(DeviceChoice::Auto),
-            other => Err(format!("--device {other:?}: expected cpu, gpu or auto")),
+            other => Err(format!(
+                "--device {other:?}: expected cpu, gpu, gpu:K or auto"
+            )),
         }
     }
 }
@@ -201,6 +211,10 @@ pub fn run(a: &Args) -> Result<Summary, String> {
                 .map_err(|e| format!("--device gpu: {e}"))?,
         ),
         DeviceChoice::Auto => crate::gpu::Gpu::new(crate::gpu::Want::Hardware).ok(),
+        DeviceChoice::Index(k) => Some(
+            crate::gpu::Gpu::new(crate::gpu::Want::Index(k, true))
+                .map_err(|e| format!("--device gpu:{k}: {e}"))?,
+        ),
     };
     let mut device = gpu.as_ref().map(|g| device::Device::new(g, a.gpu_memory));
     // Every refusal above leaves OUTPUT as it was.

@@ -23,6 +23,8 @@ pub struct RunConfig {
     pub device: Device,
     /// Device memory one batch may use, bytes (`--gpu-memory`).
     pub gpu_memory: u64,
+    /// The adapter's index in `gpu::adapters::adapters()` (`--gpu-index`); None: the best.
+    pub gpu_index: Option<usize>,
     /// Progress on stderr (off with --quiet).
     pub progress: bool,
     /// Time every GPU stage with timestamp queries (`seisbatch bench`).

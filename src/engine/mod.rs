@@ -49,15 +49,27 @@ type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;
 /// `--device`: the GPU to use, or why the run is on the CPU path. `--device gpu` without an
 /// adapter is a usage error (it ran on the CPU with exit 0 before, said only as "(CPU path)").
 fn select_device(cfg: &RunConfig) -> Result<(Option<Gpu>, Option<String>), RunError> {
+    // An index past the machine's adapters is a typo, not a reason to run on the CPU.
+    if let Some(k) = cfg.gpu_index {
+        let n = gpu::adapters::adapters().len();
+        if k >= n {
+            return Err(RunError::Usage(format!(
+                "--gpu-index {k}: this machine has {n} adapter(s) (seisbatch adapters lists them); nothing was processed"
+            )));
+        }
+    }
     match cfg.device {
         Device::Cpu => Ok((None, Some("--device cpu".into()))),
-        Device::Gpu => match Gpu::new(gpu::Want::Any) {
+        Device::Gpu => match Gpu::new(cfg.gpu_index.map_or(gpu::Want::Any, |k| gpu::Want::Index(k, true))) {
             Ok(g) => Ok((Some(g), None)),
             Err(e) => Err(RunError::Usage(format!(
                 "--device gpu: {e}; nothing was processed (--device auto runs on the CPU when there is no GPU)"
             ))),
         },
-        Device::Auto => match Gpu::new(gpu::Want::Hardware) {
+        Device::Auto => match Gpu::new(
+            cfg.gpu_index
+                .map_or(gpu::Want::Hardware, |k| gpu::Want::Index(k, false)),
+        ) {
             Ok(g) => Ok((Some(g), None)),
             Err(e) => Ok((None, Some(format!("--device auto found no hardware GPU: {e}")))),
         },

@@ -18,6 +18,7 @@
 // checked or named (`u32_of`, `to_f32`).
 #![warn(clippy::cast_possible_truncation)]
 
+pub mod adapters;
 pub mod executor;
 pub mod fft_plan;
 mod fft_tables;
@@ -40,6 +41,9 @@ use sizing::DeviceLimits;
 /// The adapter a run used, as report.json records it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AdapterSummary {
+    /// Its index in `seisbatch adapters` (`--gpu-index`), and its PCI bus id.
+    pub index: usize,
+    pub pci_bus_id: String,
     pub name: String,
     pub backend: String,
     pub device_type: String,
@@ -67,6 +71,9 @@ pub enum Want {
     Any,
     /// `--device auto`: a real GPU only; a CPU-emulated adapter is slower than the CPU path.
     Hardware,
+    /// `--gpu-index K`: the adapter at K in `adapters()` (a software one only with
+    /// `--device gpu`: the bool says whether software is accepted).
+    Index(usize, bool),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,53 +105,50 @@ pub struct Gpu {
     fail_next: AtomicBool,
 }
 
-fn rank(t: wgpu::DeviceType) -> u8 {
-    match t {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        wgpu::DeviceType::Other => 3,
-        wgpu::DeviceType::Cpu => 4,
-    }
-}
-
 /// The adapter `Gpu::new(Want::Any)` would open (name, type), without opening a device: for
 /// `seisbatch bench`, which must not present a software adapter as "the GPU".
 pub fn best_adapter() -> Option<(String, wgpu::DeviceType)> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
-        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
-    });
-    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    adapters
-        .iter()
-        .map(|a| a.get_info())
-        .min_by_key(|i| rank(i.device_type))
-        .map(|i| (i.name, i.device_type))
+    adapters::ordered().first().map(|a| {
+        let i = a.get_info();
+        (i.name, i.device_type)
+    })
 }
 
 impl Gpu {
     /// Opens the best adapter wgpu finds (discrete > integrated > virtual > other > CPU),
     /// with its real limits and SHADER_F64 when it has it.
     pub fn new(want: Want) -> Result<Gpu, GpuError> {
-        // WGPU_BACKEND etc. from the environment win, as in every wgpu program.
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
-            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
-        });
-        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let adapters = adapters::ordered();
+        let count = adapters.len();
         if adapters.is_empty() {
             return Err(GpuError::NoAdapter(
                 "wgpu found none (is a Vulkan driver installed? e.g. mesa-vulkan-drivers)".into(),
             ));
         }
-        adapters.sort_by_key(|a| rank(a.get_info().device_type));
-        let adapter = adapters
-            .into_iter()
-            .find(|a| want == Want::Any || a.get_info().device_type != wgpu::DeviceType::Cpu)
-            .ok_or_else(|| {
-                GpuError::NoAdapter("only software (CPU-emulated) adapters were found".into())
-            })?;
+        let software = |a: &wgpu::Adapter| a.get_info().device_type == wgpu::DeviceType::Cpu;
+        let (index, adapter) = match want {
+            Want::Index(k, any) => {
+                let a = adapters.into_iter().nth(k).ok_or_else(|| {
+                    GpuError::NoAdapter(format!(
+                        "--gpu-index {k}: this machine has {count} adapter(s), 0 to {} (seisbatch adapters lists them)",
+                        count - 1
+                    ))
+                })?;
+                if !any && software(&a) {
+                    return Err(GpuError::NoAdapter(format!(
+                        "--gpu-index {k} is a software (CPU-emulated) adapter"
+                    )));
+                }
+                (k, a)
+            }
+            _ => adapters
+                .into_iter()
+                .enumerate()
+                .find(|(_, a)| want == Want::Any || !software(a))
+                .ok_or_else(|| {
+                    GpuError::NoAdapter("only software (CPU-emulated) adapters were found".into())
+                })?,
+        };
         let ai = adapter.get_info();
         let f64 = adapter.features().contains(wgpu::Features::SHADER_F64);
         // Timestamps are only read when profiling (kernel-only times for the benchmarks).
@@ -180,6 +184,8 @@ impl Gpu {
                 b.min(limits.max_storage_buffer_binding_size)
             });
         let info = AdapterSummary {
+            index,
+            pci_bus_id: ai.device_pci_bus_id.clone(),
             name: ai.name.clone(),
             backend: format!("{:?}", ai.backend),
             device_type: format!("{:?}", ai.device_type),
