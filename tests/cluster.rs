@@ -212,4 +212,25 @@ fn gpu_index_opens_the_listed_adapter() {
         assert_eq!(r["adapter"]["name"], list[want]["name"], "{how}");
         assert!(r["traces_on_device"].as_u64().unwrap() > 0, "{how}: {r}");
     }
+    // Two shards on the adapter: `seisbatch report` counts its traces over both.
+    let sharded = tmp.path().join("sharded");
+    for s in ["0/2", "1/2"] {
+        let extra = [
+            "--device",
+            "gpu",
+            "--gpu-index",
+            &k.to_string(),
+            "--shard",
+            s,
+        ];
+        ok(&run_on(&input, &sharded, &extra).output().unwrap(), &[0]);
+    }
+    ok(&bin().arg("report").arg(&sharded).output().unwrap(), &[3]);
+    let r = json(&sharded.join("report.json"));
+    let d = &r["devices"];
+    assert_eq!(d.as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(d[0]["index"], k);
+    assert_eq!(d[0]["shards"], 2);
+    assert_eq!(d[0]["traces_on_device"], r["traces_on_device"]);
+    assert!(r["traces_on_device"].as_u64().unwrap() > 0, "{r}");
 }

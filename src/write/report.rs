@@ -334,6 +334,41 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
             warnings.push(w);
         }
     }
+    // Traces per device: one process per GPU names its adapter; the shards of one adapter
+    // (index, name, PCI bus) add up. Text from files: lengths bounded, counts checked.
+    let mut devices: std::collections::BTreeMap<(u64, String, String), (u64, usize)> =
+        std::collections::BTreeMap::new();
+    for (k, v) in &shards {
+        let a = &v["adapter"];
+        if a.is_null() {
+            continue;
+        }
+        let text = |f: &str| {
+            a[f].as_str()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>()
+        };
+        let n = v["traces_on_device"].as_u64().ok_or_else(|| {
+            format!("report.{k}-of-{count}.json: `traces_on_device` is not a count")
+        })?;
+        let e = devices
+            .entry((
+                a["index"].as_u64().unwrap_or(0),
+                text("name"),
+                text("pci_bus_id"),
+            ))
+            .or_default();
+        e.0 = e.0.saturating_add(n);
+        e.1 += 1;
+    }
+    let devices: Vec<Value> = devices
+        .into_iter()
+        .map(|((index, name, pci), (traces, n))| {
+            json!({"index": index, "name": name, "pci_bus_id": pci, "traces_on_device": traces, "shards": n})
+        })
+        .collect();
     let first = shards.values().next().cloned().unwrap_or(Value::Null);
     let wall = shards
         .values()
@@ -353,6 +388,7 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
         "input_files": sum("input_files")?,
         "input_samples": sum("input_samples")?,
         "traces_on_device": sum("traces_on_device")?,
+        "devices": devices,
         "warnings": warnings,
         "format": first["format"],
         "gaps": first["gaps"],
