@@ -131,3 +131,31 @@ pub(crate) fn gpu_max_binding() -> Option<u64> {
 pub(crate) fn gpu_max_binding() -> Option<u64> {
     None
 }
+
+/// `SEISBATCH_TEST_DUPLICATE_GPUS=1`: `--gpus` may name one adapter twice (two devices on it),
+/// so that the several-device path runs on a machine with one adapter (CI's lavapipe).
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn duplicate_gpus() -> bool {
+    std::env::var_os("SEISBATCH_TEST_DUPLICATE_GPUS").is_some_and(|v| v == "1")
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn duplicate_gpus() -> bool {
+    false
+}
+
+/// `SEISBATCH_TEST_FEED_SAMPLES=N`: the GPU path's executor loops gather N samples a call
+/// instead of 2^26, so that test-sized inputs make many calls (several devices share them).
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn feed_samples() -> Option<usize> {
+    std::env::var("SEISBATCH_TEST_FEED_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn feed_samples() -> Option<usize> {
+    None
+}

@@ -143,10 +143,10 @@ fn example_job_scripts_use_real_flags() {
 /// `seisbatch adapters` lists what `--gpu-index` takes; an index past them is a usage error
 /// before anything is written; `--gpu-index auto` takes the launcher's local rank (one
 /// process per GPU), and without one says which variables it looked at.
-/// `seisbatch run` of the short chain with `extra` (the device among them), one job.
+/// `seisbatch run` of the short chain with `extra` (the device among them).
 fn run_on(input: &Path, output: &Path, extra: &[&str]) -> Command {
     let mut c = common::run_cmd(&root().join("bench/short_chain.toml"), input, output);
-    c.args(["--quiet", "--jobs", "1"]).args(extra);
+    c.arg("--quiet").args(extra);
     c
 }
 
@@ -233,4 +233,87 @@ fn gpu_index_opens_the_listed_adapter() {
     assert_eq!(d[0]["shards"], 2);
     assert_eq!(d[0]["traces_on_device"], r["traces_on_device"]);
     assert!(r["traces_on_device"].as_u64().unwrap() > 0, "{r}");
+}
+
+/// `--gpus`: several devices fed by one process write the bytes one device writes, and the
+/// report counts each device's traces. CI has one adapter (lavapipe), so the test opens it
+/// twice (`SEISBATCH_TEST_DUPLICATE_GPUS`, a test hook: two wgpu devices on one adapter run
+/// the several-device path); without the hook one adapter twice is refused, as are more
+/// adapters than there are and `--gpus` with `--device cpu`.
+#[test]
+fn several_devices_in_one_process_write_what_one_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = data(tmp.path());
+    for (extra, why) in [
+        (vec!["--device", "gpu", "--gpus", "0,0"], "twice"),
+        (vec!["--device", "gpu", "--gpus", "64"], "adapter"),
+        (vec!["--device", "cpu", "--gpus", "all"], "--device cpu"),
+        (
+            vec!["--device", "gpu", "--gpus", "1", "--gpu-index", "0"],
+            "--gpu-index",
+        ),
+    ] {
+        let out = tmp.path().join("refused");
+        let o = run_on(&input, &out, &extra).output().unwrap();
+        ok(&o, &[2]);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(why),
+            "{extra:?}: {o:?}"
+        );
+        assert!(!out.exists(), "{extra:?}: nothing written");
+    }
+    if !common::gpu_available() {
+        return;
+    }
+    let one = tmp.path().join("one");
+    ok(
+        &run_on(&input, &one, &["--device", "gpu", "--jobs", "2"])
+            .output()
+            .unwrap(),
+        &[3],
+    );
+    let two = tmp.path().join("two");
+    let o = run_on(
+        &input,
+        &two,
+        &["--device", "gpu", "--jobs", "2", "--gpus", "0,0"],
+    )
+    .env("SEISBATCH_TEST_DUPLICATE_GPUS", "1")
+    // Small calls (a test hook), so that the inputs make many and both devices take some.
+    .env("SEISBATCH_TEST_FEED_SAMPLES", "5000")
+    .output()
+    .unwrap();
+    ok(&o, &[3]);
+    assert!(
+        outputs(&one).0 == outputs(&two).0,
+        "two devices wrote other bytes"
+    );
+    let r = json(&two.join("report.json"));
+    let d = r["devices"].as_array().unwrap();
+    assert_eq!(d.len(), 2, "{r}");
+    let counts: Vec<u64> = d
+        .iter()
+        .map(|x| x["traces_on_device"].as_u64().unwrap())
+        .collect();
+    assert!(counts.iter().all(|&n| n > 0), "a device took no batch: {r}");
+    let sum: u64 = counts.iter().sum();
+    assert_eq!(sum, r["traces_on_device"].as_u64().unwrap(), "{r}");
+    assert_eq!(
+        r["traces_on_device"],
+        json(&one.join("report.json"))["traces_on_device"]
+    );
+    // `--gpus all` with --device auto: hardware only (lavapipe is not): the CPU path, said.
+    if common::gpu().is_some_and(|g| g.info.device_type == "Cpu") {
+        let auto = tmp.path().join("auto");
+        ok(
+            &run_on(&input, &auto, &["--gpus", "all"]).output().unwrap(),
+            &[3],
+        );
+        let r = json(&auto.join("report.json"));
+        assert_eq!(r["device"], "cpu", "{r}");
+        assert!(
+            r["device_reason"].as_str().unwrap().contains("hardware"),
+            "{r}"
+        );
+    }
 }

@@ -366,8 +366,12 @@ pub struct RunArgs {
     /// Which GPU: its index in `seisbatch adapters`, or auto for the launcher's local rank
     /// (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, ...) over the node's GPUs: one process per
     /// GPU, each with its --shard (default: the best adapter).
-    #[arg(long, value_name = "K|auto")]
+    #[arg(long, value_name = "K|auto", conflicts_with = "gpus")]
     pub gpu_index: Option<String>,
+    /// Several GPUs fed by one process: all, the first N, or indices K,K (each with its own
+    /// --gpu-memory; the batches go to whichever device is free).
+    #[arg(long, value_name = "all|N|K,K")]
+    pub gpus: Option<String>,
     /// Worker threads (default: all cores; at most 1024). --jobs 1 is the serial debugging
     /// path.
     #[arg(long, value_name = "N")]
@@ -411,6 +415,19 @@ impl RunArgs {
     pub fn config(&self) -> Result<RunConfig, String> {
         run_config(self)
     }
+}
+
+/// `--gpu-index` or `--gpus` -> the run's adapters.
+fn gpus_of(args: &RunArgs) -> Result<engine::Gpus, String> {
+    let cpu = args.device == DeviceArg::Cpu;
+    if let Some(g) = &args.gpus {
+        if cpu {
+            return Err("--gpus: --device cpu uses no GPU".into());
+        }
+        return engine::Gpus::parse(g);
+    }
+    let k = crate::gpu::adapters::index_flag(args.gpu_index.as_deref(), cpu, args.quiet)?;
+    Ok(k.map_or(engine::Gpus::Best, engine::Gpus::Index))
 }
 
 fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
@@ -493,11 +510,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
             DeviceArg::Gpu => Device::Gpu,
         },
         gpu_memory: args.gpu_memory.saturating_mul(1 << 20),
-        gpu_index: crate::gpu::adapters::index_flag(
-            args.gpu_index.as_deref(),
-            args.device == DeviceArg::Cpu,
-            args.quiet,
-        )?,
+        gpus: gpus_of(args)?,
         progress: !args.quiet,
         stage_times: args.stage_times,
         shard,

@@ -23,8 +23,9 @@ pub struct RunConfig {
     pub device: Device,
     /// Device memory one batch may use, bytes (`--gpu-memory`).
     pub gpu_memory: u64,
-    /// The adapter's index in `gpu::adapters::adapters()` (`--gpu-index`); None: the best.
-    pub gpu_index: Option<usize>,
+    /// The adapters (`--gpu-index`, `--gpus`; `Gpus::Best` without either), each with its own
+    /// `gpu_memory`.
+    pub gpus: super::devices::Gpus,
     /// Progress on stderr (off with --quiet).
     pub progress: bool,
     /// Time every GPU stage with timestamp queries (`seisbatch bench`).

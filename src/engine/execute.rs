@@ -84,25 +84,33 @@ impl Shared {
 pub(super) struct Ran {
     pub adapter: Option<AdapterSummary>,
     pub on_device: usize,
+    /// Each device's adapter and traces (empty on the CPU path).
+    pub devices: Vec<(AdapterSummary, usize)>,
     pub gpu_times: Option<gpu_run::GpuTimes>,
     pub notes: Vec<String>,
 }
 
-/// The executor loops over the walk: on the CPU, or on `gpu`.
-pub(super) fn execute(ctx: &work::Ctx, gpu: Option<&Gpu>, walker: Inputs) -> Result<Ran, RunError> {
-    let Some(g) = gpu else {
+/// The executor loops over the walk: on the CPU, or on `gpus` (one stream feeding them all).
+pub(super) fn execute(ctx: &work::Ctx, gpus: &[Gpu], walker: Inputs) -> Result<Ran, RunError> {
+    let Some(first) = gpus.first() else {
         ctx.run_cpu(walker);
         return Ok(Ran {
             adapter: None,
             on_device: 0,
+            devices: Vec::new(),
             gpu_times: None,
             notes: Vec::new(),
         });
     };
-    let run = gpu_run::run_on_gpu(ctx, g, walker, ctx.segments, ctx.planner, ctx.cache)?;
+    let run = gpu_run::run_on_gpu(ctx, gpus, walker, ctx.segments, ctx.planner, ctx.cache)?;
     Ok(Ran {
-        adapter: Some(g.info.clone()),
-        on_device: run.on_device,
+        adapter: Some(first.info.clone()),
+        on_device: run.on_device.iter().sum(),
+        devices: gpus
+            .iter()
+            .map(|g| g.info.clone())
+            .zip(run.on_device)
+            .collect(),
         gpu_times: Some(run.times),
         notes: run.notes,
     })

@@ -1,6 +1,8 @@
-//! The GPU path's executor loops: GPU_LOOPS drivers, each with its share of the memory
-//! budget on its own loop (`gpu_loops`), a rotate run's segments each with a driver, the
-//! stream through them, and what the drivers measured and noted.
+//! The GPU path's executor loops: per device (`--gpus`: several, each with its own
+//! --gpu-memory), GPU_LOOPS drivers, each with its share of the device's budget on its own
+//! loop (`gpu_loops`), a rotate run's segments each with a driver; one stream through all of
+//! them (a loop takes the next batch when it is free, so the devices share the work by
+//! speed); and what the drivers measured and noted.
 
 use super::{stream, work, Inputs, RunError};
 use crate::exec::grouped::Segments;
@@ -12,7 +14,8 @@ use crate::response::cache::ResponseCache;
 pub(super) type GpuTimes = (f64, f64, gpu::runner::RunnerTimes);
 
 pub(super) struct GpuRun {
-    pub on_device: usize,
+    /// Traces each device processed, in the order of the devices.
+    pub on_device: Vec<usize>,
     pub times: GpuTimes,
     /// The drivers' notes (batches that fell back, a lost device), for the report.
     pub notes: Vec<String>,
@@ -20,7 +23,7 @@ pub(super) struct GpuRun {
 
 pub(super) fn run_on_gpu(
     ctx: &work::Ctx,
-    g: &Gpu,
+    gpus: &[Gpu],
     walker: Inputs,
     segments: &Segments,
     planner: &Planner,
@@ -29,7 +32,7 @@ pub(super) fn run_on_gpu(
     let cfg = ctx.cfg;
     let rotate = !segments.rotates.is_empty();
     let mut device_warnings = Vec::new();
-    let mut on_device = 0;
+    let mut on_device = vec![0; gpus.len()];
     // GPU_LOOPS drivers, each with its share of the memory budget, each on its own
     // executor loop: while one gathers files, prepares and uploads its batches or
     // waits for its last batch, the other's batches keep the device busy (one driver
@@ -44,9 +47,12 @@ pub(super) fn run_on_gpu(
         vec![planner]
     };
     let per_loop = planners.len().max(1);
-    let mut drivers: Vec<gpu::executor::Driver> = (0..loops)
-        .flat_map(|_| planners.iter().copied())
-        .map(|p| {
+    // Device by device, loop by loop: drivers[(gpu * loops + loop) * per_loop + segment].
+    let mut drivers: Vec<gpu::executor::Driver> = gpus
+        .iter()
+        .flat_map(|g| (0..loops).map(move |_| g))
+        .flat_map(|g| planners.iter().map(move |p| (g, *p)))
+        .map(|(g, p)| {
             let share = cfg.gpu_memory / (loops * per_loop) as u64;
             let mut d = gpu::executor::Driver::new(g, share, p, cache);
             d.set_profile(cfg.stage_times && g.timestamps);
@@ -95,7 +101,7 @@ pub(super) fn run_on_gpu(
         device_warnings.extend(d.notes.iter().cloned());
         // A rotate run's trace passes each segment's driver: counted once, at the first.
         if i % per_loop == 0 {
-            on_device += d.on_device;
+            on_device[i / (loops * per_loop)] += d.on_device;
         }
         let t = d.runner_times();
         times.0 += d.host_prep;

@@ -12,6 +12,7 @@
 mod commit;
 mod config;
 mod cpu_run;
+mod devices;
 mod execute;
 mod gpu_run;
 mod group;
@@ -29,7 +30,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::gpu::{self, Gpu};
 use crate::read::tree::InputFile;
 use crate::read::walk::{self, Survey, WalkError};
 use crate::write::journal;
@@ -39,42 +39,13 @@ use crate::write::Format;
 
 pub use commit::event_file;
 pub use config::{Device, Layout, RunConfig, RunError, DEFAULT_GPU_MEMORY};
+pub use devices::Gpus;
 use execute::{execute, Shared};
 use totals::{add, merge, FileOutcome, Totals};
 pub use windows::ArchiveRun;
 
 /// The run's input files in walk order (all, or one shard's).
 type Inputs = Box<dyn Iterator<Item = Result<InputFile, WalkError>> + Send>;
-
-/// `--device`: the GPU to use, or why the run is on the CPU path. `--device gpu` without an
-/// adapter is a usage error (it ran on the CPU with exit 0 before, said only as "(CPU path)").
-fn select_device(cfg: &RunConfig) -> Result<(Option<Gpu>, Option<String>), RunError> {
-    // An index past the machine's adapters is a typo, not a reason to run on the CPU.
-    if let Some(k) = cfg.gpu_index {
-        let n = gpu::adapters::adapters().len();
-        if k >= n {
-            return Err(RunError::Usage(format!(
-                "--gpu-index {k}: this machine has {n} adapter(s) (seisbatch adapters lists them); nothing was processed"
-            )));
-        }
-    }
-    match cfg.device {
-        Device::Cpu => Ok((None, Some("--device cpu".into()))),
-        Device::Gpu => match Gpu::new(cfg.gpu_index.map_or(gpu::Want::Any, |k| gpu::Want::Index(k, true))) {
-            Ok(g) => Ok((Some(g), None)),
-            Err(e) => Err(RunError::Usage(format!(
-                "--device gpu: {e}; nothing was processed (--device auto runs on the CPU when there is no GPU)"
-            ))),
-        },
-        Device::Auto => match Gpu::new(
-            cfg.gpu_index
-                .map_or(gpu::Want::Hardware, |k| gpu::Want::Index(k, false)),
-        ) {
-            Ok(g) => Ok((Some(g), None)),
-            Err(e) => Ok((None, Some(format!("--device auto found no hardware GPU: {e}")))),
-        },
-    }
-}
 
 /// The walk's folder for `--input`: the folder itself, or a single file's folder.
 fn input_root(input: &Path) -> Result<PathBuf, RunError> {
@@ -143,9 +114,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     // On the CPU path an input is admitted with its modeled peak memory (`memory`), within
     // --memory; the GPU path bounds input bytes (its host buffers follow the device batches).
     let memory_budget = cfg.memory.unwrap_or_else(memory::default_budget);
-    let (max_files, max_bytes) = match p.gpu {
-        None => (4 * cfg.jobs + 8, memory_budget),
-        Some(_) => (8192, 1 << 30),
+    let (max_files, max_bytes) = match p.gpus.len() {
+        0 => (4 * cfg.jobs + 8, memory_budget),
+        n => (8192, (1u64 << 30).saturating_mul(n as u64)),
     };
     let committer =
         commit::Committer::new(shared.sinks(cfg, &p.out, &p.journal), max_files, max_bytes);
@@ -165,7 +136,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         totals: &shared.totals,
         committer: &committer,
         units: p.archive.as_ref().map_or(&[][..], |a| &a.units[..]),
-        admit_by_memory: p.gpu.is_none(),
+        admit_by_memory: p.gpus.is_empty(),
     };
     if let Some(a) = &p.archive {
         for (path, problem) in &a.problems {
@@ -179,7 +150,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         }
     }
     let mut warnings = opening_warnings(cfg, &p.out, p.redone, p.placement);
-    let ran = execute(&ctx, p.gpu.as_ref(), walker)?;
+    let ran = execute(&ctx, &p.gpus, walker)?;
     warnings.extend(ran.notes);
     warnings.extend(close_outputs(cfg, &p.out, &p.root, &committer, &shared));
     warnings.extend(output_catalog(cfg, &p.out));
@@ -191,6 +162,7 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
         adapter: ran.adapter,
         device_reason: p.device_reason,
         on_device: ran.on_device,
+        devices: ran.devices,
         clocks: &shared.clocks,
         gpu_times: ran.gpu_times,
         responses_evaluated: shared.cache.len(),

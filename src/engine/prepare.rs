@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::config::{identity, identity_difference};
-use super::{input_root, nothing_found, select_device, Inputs, RunConfig, RunError};
+use super::{input_root, nothing_found, Inputs, RunConfig, RunError};
 use crate::gpu::Gpu;
 use crate::limits;
 use crate::read::walk::{self, Exclude, Survey, Walker};
@@ -20,7 +20,8 @@ pub(super) struct Prepared {
     pub root: PathBuf,
     pub placement: Placement,
     pub events: Option<crate::events::Events>,
-    pub gpu: Option<Gpu>,
+    /// The run's devices (none: the CPU path).
+    pub gpus: Vec<Gpu>,
     pub device_reason: Option<String>,
     pub out: OutputDir,
     pub exclude: Exclude,
@@ -55,7 +56,7 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
         ),
         None => None,
     };
-    let (gpu, device_reason) = select_device(cfg)?;
+    let (gpus, device_reason) = super::devices::select(cfg)?;
     // The folder is created and locked here; until `start` it is removed again if the run
     // stops (a run that fails before reading anything leaves no trace).
     let opened = OutputDir::open(&cfg.output, cfg.shard, cfg.resume, cfg.overwrite)?;
@@ -116,7 +117,7 @@ pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
         root,
         placement,
         events,
-        gpu,
+        gpus,
         device_reason,
         out,
         exclude,

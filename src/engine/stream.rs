@@ -40,7 +40,7 @@ impl Feed {
         Feed {
             readers: jobs.saturating_sub(writers).max(1),
             writers,
-            samples: 1 << 26,
+            samples: crate::faults::feed_samples().unwrap_or(1 << 26),
             wait: std::time::Duration::from_millis(20),
         }
     }

@@ -19,6 +19,8 @@ pub(super) struct Ending<'a> {
     pub adapter: Option<AdapterSummary>,
     pub device_reason: Option<String>,
     pub on_device: usize,
+    /// Each device's adapter and traces (`--gpus`).
+    pub devices: Vec<(AdapterSummary, usize)>,
     pub clocks: &'a Clocks,
     pub gpu_times: Option<GpuTimes>,
     pub responses_evaluated: usize,
@@ -39,6 +41,7 @@ pub(super) fn report(e: Ending) -> Report {
         adapter,
         device_reason,
         on_device,
+        devices,
         clocks,
         gpu_times,
         responses_evaluated,
@@ -70,6 +73,15 @@ pub(super) fn report(e: Ending) -> Report {
         },
         adapter,
         traces_on_device: on_device,
+        devices: devices
+            .into_iter()
+            .map(|(a, n)| crate::write::report::DeviceCount {
+                index: a.index,
+                name: a.name,
+                pci_bus_id: a.pci_bus_id,
+                traces_on_device: n,
+            })
+            .collect(),
         stage_seconds: StageSeconds {
             read_decode: secs(&clocks.read_decode),
             process_cpu: secs(&clocks.process) + gpu_times.map_or(0.0, |g| g.1),

@@ -86,6 +86,9 @@ pub struct Report {
     pub adapter: Option<crate::gpu::AdapterSummary>,
     /// Traces processed on the device; the rest ran on the CPU path (reasons in warnings).
     pub traces_on_device: usize,
+    /// Traces per device (`--gpus`: several; one otherwise), in the order opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceCount>,
     /// Where the time went, in thread-seconds summed over workers (stages overlap).
     pub stage_seconds: StageSeconds,
     /// Peak resident memory of the run (Linux VmHWM).
@@ -247,6 +250,15 @@ pub struct Merged {
 }
 
 /// Merges `DIR/report.K-of-N.json` (all of one N) into one report.
+/// One device's share of a run.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct DeviceCount {
+    pub index: usize,
+    pub name: String,
+    pub pci_bus_id: String,
+    pub traces_on_device: usize,
+}
+
 pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
     use serde_json::{json, Value};
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -339,29 +351,35 @@ pub fn merge(dir: &std::path::Path) -> Result<Merged, String> {
     let mut devices: std::collections::BTreeMap<(u64, String, String), (u64, usize)> =
         std::collections::BTreeMap::new();
     for (k, v) in &shards {
-        let a = &v["adapter"];
-        if a.is_null() {
-            continue;
-        }
-        let text = |f: &str| {
-            a[f].as_str()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect::<String>()
+        // A shard that drove several devices lists them; one device is its adapter.
+        let own: Vec<(&Value, &Value)> = match v["devices"].as_array() {
+            Some(list) if !list.is_empty() => {
+                list.iter().map(|d| (d, &d["traces_on_device"])).collect()
+            }
+            _ if v["adapter"].is_null() => Vec::new(),
+            _ => vec![(&v["adapter"], &v["traces_on_device"])],
         };
-        let n = v["traces_on_device"].as_u64().ok_or_else(|| {
-            format!("report.{k}-of-{count}.json: `traces_on_device` is not a count")
-        })?;
-        let e = devices
-            .entry((
-                a["index"].as_u64().unwrap_or(0),
-                text("name"),
-                text("pci_bus_id"),
-            ))
-            .or_default();
-        e.0 = e.0.saturating_add(n);
-        e.1 += 1;
+        for (a, n) in own.into_iter().take(1024) {
+            let text = |f: &str| {
+                a[f].as_str()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            };
+            let n = n.as_u64().ok_or_else(|| {
+                format!("report.{k}-of-{count}.json: `traces_on_device` is not a count")
+            })?;
+            let e = devices
+                .entry((
+                    a["index"].as_u64().unwrap_or(0),
+                    text("name"),
+                    text("pci_bus_id"),
+                ))
+                .or_default();
+            e.0 = e.0.saturating_add(n);
+            e.1 += 1;
+        }
     }
     let devices: Vec<Value> = devices
         .into_iter()
