@@ -98,10 +98,11 @@ pub(super) fn select(cfg: &RunConfig) -> Result<(Vec<Gpu>, Option<String>), RunE
     let list = gpu::adapters::adapters();
     let picked = indices(&cfg.gpus, &list, auto).map_err(usage)?;
     if picked.is_empty() {
+        // The words of gpu::GpuError::NoAdapter, as a run without --gpus said them.
         let why = if list.is_empty() {
-            "wgpu found no adapter (is a Vulkan driver installed? e.g. mesa-vulkan-drivers)"
+            "no GPU adapter: wgpu found none (is a Vulkan driver installed? e.g. mesa-vulkan-drivers)"
         } else {
-            "only software (CPU-emulated) adapters were found"
+            "no GPU adapter: only software (CPU-emulated) adapters were found"
         };
         return if auto {
             Ok((
