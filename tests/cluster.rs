@@ -105,7 +105,15 @@ fn example_job_scripts_use_real_flags() {
     let mut seen = 0;
     for e in std::fs::read_dir(&dir).unwrap().flatten() {
         let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name == "Dockerfile" || name == "nvidia_icd.json" {
+            continue; // the image, not a launcher: example_image_carries_vulkans_nvidia_icd
+        }
         let text = std::fs::read_to_string(&p).unwrap();
+        if p.extension().is_some_and(|x| x == "json") {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        }
         if p.extension().is_some_and(|x| x == "sh") {
             ok(
                 &Command::new("bash").arg("-n").arg(&p).output().unwrap(),
@@ -126,10 +134,11 @@ fn example_job_scripts_use_real_flags() {
             assert!(help.contains(flag), "{p:?}: `seisbatch run` has no {flag}");
         }
         // The GPU launchers ask the scheduler for GPUs and give each process its own.
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
         if name.contains("gpu") {
             assert!(
-                text.contains("--gres=gpu:") || text.contains("nvidia.com/gpu: 1"),
+                text.contains("--gres=gpu:")
+                    || text.contains("nvidia.com/gpu: 1")
+                    || text.contains(r#"{ "type": "GPU", "value": "1" }"#),
                 "{p:?}: no GPU requested"
             );
             assert!(commands.contains("--gpu-index"), "{p:?}");
@@ -137,7 +146,30 @@ fn example_job_scripts_use_real_flags() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 5);
+    assert_eq!(seen, 6);
+}
+
+/// The container recipe: the binary, Vulkan's loader, the NVIDIA ICD file it copies (valid,
+/// naming the driver's library) and the capability that makes the NVIDIA toolkit mount that
+/// library; its default command is a real one.
+#[test]
+fn example_image_carries_vulkans_nvidia_icd() {
+    let dir = root().join("examples/cluster");
+    let docker = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    for line in [
+        "COPY target/release/seisbatch /usr/local/bin/seisbatch",
+        "COPY examples/cluster/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json",
+        "NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics",
+        "libvulkan1",
+        r#"CMD ["adapters"]"#,
+    ] {
+        assert!(docker.contains(line), "Dockerfile: no {line}");
+    }
+    let icd: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("nvidia_icd.json")).unwrap())
+            .unwrap();
+    assert_eq!(icd["ICD"]["library_path"], "libGLX_nvidia.so.0");
+    ok(&bin().arg("adapters").output().unwrap(), &[0]);
 }
 
 /// `seisbatch adapters` lists what `--gpu-index` takes; an index past them is a usage error
