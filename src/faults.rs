@@ -159,3 +159,18 @@ pub(crate) fn feed_samples() -> Option<usize> {
 pub(crate) fn feed_samples() -> Option<usize> {
     None
 }
+
+/// `SEISBATCH_TEST_PART_BYTES=N`: outputs of N bytes or more go to object storage as
+/// multipart uploads (parts stay 16 MiB), so a test's small outputs take that path.
+#[cfg(feature = "fault-hooks")]
+pub(crate) fn part_bytes() -> Option<usize> {
+    std::env::var("SEISBATCH_TEST_PART_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(feature = "fault-hooks"))]
+#[inline(always)]
+pub(crate) fn part_bytes() -> Option<usize> {
+    None
+}

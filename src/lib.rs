@@ -62,6 +62,7 @@ mod reference;
 pub mod response;
 pub mod shard;
 pub mod stages;
+pub mod store;
 pub mod synth;
 pub mod synth_array;
 pub mod time;

@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
     &["response"],
     // Decoding input files (miniSEED, SAC, StationXML, folder walks).
     &["read"],
+    // Object storage (s3://): listing, range reads, conditional and multipart puts.
+    &["store"],
     &["events"],
     // Continuous archives: the index of what is where, windows, reading a window's records.
     &["archive"],
@@ -429,6 +431,10 @@ const PUBLIC: &[(&str, &str)] = &[
     ("response", "instrument response evaluation and tables"),
     ("shard", "the shard a run is (RunConfig's field)"),
     ("stages", "the stages a plan holds"),
+    (
+        "store",
+        "object storage (s3://): its options and traffic, which Python's calls set and read",
+    ),
     ("synth", "synthetic MassDownloader trees (Python's synth)"),
     ("synth_array", "a synthetic continuous noise archive"),
     ("time", "ISO times and epochs"),

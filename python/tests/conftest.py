@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -33,3 +34,14 @@ def gpu_device():
     if gpu_required():
         raise AssertionError("CI has lavapipe: a GPU adapter must be found")
     pytest.skip("no GPU adapter")
+
+
+def cli_binary():
+    """The CLI the cargo tests built (CI runs them first), or $SEISBATCH_BIN."""
+    for p in [os.environ.get("SEISBATCH_BIN"), ROOT / "target" / "debug" / "seisbatch",
+              ROOT / "target" / "release" / "seisbatch", shutil.which("seisbatch")]:
+        if p and pathlib.Path(p).is_file():
+            return str(p)
+    if os.environ.get("CI") == "true":
+        raise AssertionError("CI builds the CLI before the Python tests")
+    pytest.skip("no seisbatch CLI binary built")

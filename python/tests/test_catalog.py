@@ -8,8 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import FIXTURES
-from test_run import cli_binary
+from conftest import FIXTURES, cli_binary
 
 pq = pytest.importorskip("pyarrow.parquet")
 obspy = pytest.importorskip("obspy")

@@ -10,18 +10,7 @@ import sys
 import pytest
 
 import seisbatch
-from conftest import ROOT
-
-
-def cli_binary():
-    """The CLI the cargo tests built (CI runs them first), or $SEISBATCH_BIN."""
-    for p in [os.environ.get("SEISBATCH_BIN"), ROOT / "target" / "debug" / "seisbatch",
-              ROOT / "target" / "release" / "seisbatch", shutil.which("seisbatch")]:
-        if p and pathlib.Path(p).is_file():
-            return str(p)
-    if os.environ.get("CI") == "true":
-        raise AssertionError("CI builds the CLI before the Python tests")
-    pytest.skip("no seisbatch CLI binary built")
+from conftest import ROOT, cli_binary
 
 
 def products(out):

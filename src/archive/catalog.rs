@@ -24,6 +24,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::ChunkReader;
 
 use super::index::{FileEntry, Index, Run, MARK_EVERY};
 use crate::limits;
@@ -69,6 +70,8 @@ fn schema() -> Arc<Schema> {
         Field::new("mark_start_ns", list(), false),
         Field::new("mark_offset", list(), false),
         Field::new("gap_before_s", DataType::Float64, true),
+        // An object's ETag (null for a file): catalogs before issue #28 have no such column.
+        Field::new("file_etag", DataType::Utf8, true),
     ]))
 }
 
@@ -82,6 +85,13 @@ pub fn write(
 ) -> Result<(), String> {
     let bytes = to_bytes(index, formats)?;
     let fail = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    if let Some(u) = crate::store::url_of(path) {
+        // One PUT: the object appears whole or not at all.
+        let u = u.map_err(|e| fail(&e))?;
+        return crate::store::put(&u, bytes, crate::store::Put::Overwrite)
+            .map(|_| ())
+            .map_err(|e| fail(&e));
+    }
     let tmp = path.with_file_name(format!(
         ".{}.partial",
         path.file_name()
@@ -113,6 +123,7 @@ pub fn write(
 
 /// The catalog's bytes.
 pub fn to_bytes(index: &Index, formats: &dyn Fn(usize) -> &'static str) -> Result<Vec<u8>, String> {
+    // An object store's root (s3://...) is kept as written.
     let root = std::fs::canonicalize(&index.root).unwrap_or_else(|_| index.root.clone());
     let batch = batch(index, &root, formats).map_err(|e| format!("catalog: {e}"))?;
     let props = WriterProperties::builder()
@@ -210,6 +221,9 @@ fn batch(
             marks(|m| m.0),
             marks(|m| m.1 as i64),
             Arc::new(Float64Array::from(gap)),
+            Arc::new(StringArray::from_iter(
+                runs.iter().map(|r| file(r).etag.as_deref()),
+            )),
         ],
     )
 }
@@ -240,9 +254,36 @@ fn open(path: &Path) -> Result<std::fs::File, String> {
 
 /// The archive root a catalog names (its file's metadata only).
 pub fn root_of(path: &Path) -> Result<PathBuf, String> {
+    match fetch_remote(path)? {
+        Some(b) => root_from(b, path),
+        None => root_from(open(path)?, path),
+    }
+}
+
+fn root_from<T: ChunkReader + 'static>(src: T, path: &Path) -> Result<PathBuf, String> {
     let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(|e| at(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(src).map_err(|e| at(&e))?;
     root_in(builder.metadata().file_metadata()).ok_or_else(|| at(&NOT_OURS))
+}
+
+/// A catalog in object storage (`s3://...`): its bytes (within [`MAX_CATALOG_BYTES`]).
+/// The last one fetched is kept: a run reads its catalog's root, then its rows, with one GET.
+fn fetch_remote(path: &Path) -> Result<Option<bytes::Bytes>, String> {
+    static LAST: std::sync::Mutex<Option<(PathBuf, bytes::Bytes)>> = std::sync::Mutex::new(None);
+    let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
+    let Some(u) = crate::store::url_of(path) else {
+        return Ok(None);
+    };
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((p, b)) = last.as_ref() {
+        if p == path {
+            return Ok(Some(b.clone()));
+        }
+    }
+    let u = u.map_err(|e| at(&e))?;
+    let b = crate::store::read_all(&u, MAX_CATALOG_BYTES).map_err(|e| at(&e))?;
+    *last = Some((path.to_path_buf(), b.clone()));
+    Ok(Some(b))
 }
 
 const NOT_OURS: &str = "not a seisbatch catalog (no archive root in its metadata)";
@@ -311,10 +352,18 @@ fn problems_in(
     Ok(out)
 }
 
-/// Reads a catalog: the index it holds, checked row by row.
+/// Reads a catalog (a file, or an object at `s3://...`): the index it holds, checked row by
+/// row.
 pub fn read(path: &Path) -> Result<Index, String> {
+    match fetch_remote(path)? {
+        Some(b) => read_from(b, path),
+        None => read_from(open(path)?, path),
+    }
+}
+
+fn read_from<T: ChunkReader + 'static>(src: T, path: &Path) -> Result<Index, String> {
     let at = |e: &dyn std::fmt::Display| format!("--catalog {}: {e}", path.display());
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(|e| at(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(src).map_err(|e| at(&e))?;
     let rows = builder.metadata().file_metadata().num_rows();
     if rows < 0 || rows as u64 > MAX_ROWS as u64 {
         return Err(at(&format!(
@@ -378,6 +427,7 @@ struct Rows<'a> {
     records: &'a Int32Array,
     encoding: &'a Int32Array,
     marks: [&'a ListArray; 2],
+    etag: Option<&'a StringArray>,
 }
 
 impl<'a> Rows<'a> {
@@ -414,6 +464,9 @@ impl<'a> Rows<'a> {
             records: col(b, "records")?,
             encoding: col(b, "encoding")?,
             marks: [col(b, "mark_start_ns")?, col(b, "mark_offset")?],
+            etag: b
+                .column_by_name("file_etag")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>()),
         })
     }
 
@@ -480,10 +533,17 @@ impl<'a> Rows<'a> {
                 return Err("marks out of order or outside the run".into());
             }
         }
+        let etag = match self.etag.filter(|e| e.is_valid(i)).map(|e| e.value(i)) {
+            Some(e) if e.len() > 200 || !e.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+                return Err("file_etag is not an ETag (at most 200 printable ASCII)".into())
+            }
+            e => e.map(str::to_string),
+        };
         let entry = FileEntry {
             rel: rel.clone(),
             size: size as u64,
             mtime_ns: mtime,
+            etag,
         };
         let run = Run {
             file: 0,

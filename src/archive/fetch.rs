@@ -46,6 +46,30 @@ pub fn fetch(unit: &Unit, gaps: Gaps, buf: &mut Vec<u8>) -> Result<Fetched, Unre
             path: p.path.clone(),
             reason,
         };
+        if (buf.len() as u64).saturating_add(p.len) > max {
+            return Err(unread(format!(
+                "the window's records are more than {max} bytes (the most one input may have); use shorter windows"
+            )));
+        }
+        if let Some(u) = crate::store::url_of(&p.path) {
+            // An object: exactly these bytes, of the version indexed.
+            let u = u.map_err(unread)?;
+            let expect = crate::store::Expect {
+                size: Some(p.size),
+                etag: p.etag.clone(),
+            };
+            let b =
+                crate::store::read_range(&u, p.offset..p.offset + p.len, &expect).map_err(|e| {
+                    unread(format!(
+                        "cannot read bytes {}..{}: {e}",
+                        p.offset,
+                        p.offset + p.len
+                    ))
+                })?;
+            starts.push((buf.len() as u64, i));
+            buf.extend_from_slice(&b);
+            continue;
+        }
         let f = crate::read::sniff::open(&p.path, false)
             .map_err(|e| unread(format!("cannot read file: {e}")))?;
         let meta = f
@@ -56,11 +80,6 @@ pub fn fetch(unit: &Unit, gaps: Gaps, buf: &mut Vec<u8>) -> Result<Fetched, Unre
                 "the file changed since it was indexed ({} bytes then, {} now); index the archive again",
                 p.size,
                 meta.len()
-            )));
-        }
-        if (buf.len() as u64).saturating_add(p.len) > max {
-            return Err(unread(format!(
-                "the window's records are more than {max} bytes (the most one input may have); use shorter windows"
             )));
         }
         starts.push((buf.len() as u64, i));

@@ -28,6 +28,8 @@ pub struct FileEntry {
     pub size: u64,
     /// Modification time, ns since 1970 (re-indexing reads again only what changed).
     pub mtime_ns: i64,
+    /// An object's ETag (object storage): a read of a changed object is refused by it.
+    pub etag: Option<String>,
 }
 
 /// Records of one channel in one file that follow each other in time at one rate: a row of
@@ -98,6 +100,7 @@ pub fn index_file(root: &Path, path: &Path) -> FileRuns {
         rel,
         size: 0,
         mtime_ns: 0,
+        etag: None,
     };
     let mut buf = Vec::new();
     match read_whole(path, &mut buf) {
@@ -116,7 +119,12 @@ pub fn index_file(root: &Path, path: &Path) -> FileRuns {
             }
         }
     }
-    let h = heads::scan(&mut buf);
+    index_bytes(entry, &mut buf)
+}
+
+/// A file's (or object's) bytes -> its runs.
+pub fn index_bytes(entry: FileEntry, buf: &mut Vec<u8>) -> FileRuns {
+    let h = heads::scan(buf);
     let runs = runs_of(&h.heads)
         .into_iter()
         .map(|r| (h.names[r.channel].clone(), r))

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod fetch;
 pub mod index;
 pub mod outputs;
+pub mod remote;
 pub mod units;
 pub mod windows;
 
@@ -61,6 +62,9 @@ pub struct Indexed {
 /// Indexes the archive under `input` into `catalog` (Parquet); an earlier catalog of the same
 /// archive at that path gives the parts of files unchanged since.
 pub fn index_archive(input: &Path, catalog: &Path) -> Result<Indexed, String> {
+    if let Some(u) = crate::store::url_of(input) {
+        return index_remote(&u?, catalog);
+    }
     let meta = std::fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
     if !meta.is_dir() {
         return Err(format!("{}: not a folder", input.display()));
@@ -103,6 +107,59 @@ pub fn index_archive(input: &Path, catalog: &Path) -> Result<Indexed, String> {
     catalog::write(&index, catalog, &|_| "mseed")?;
     Ok(Indexed {
         read: files.len() - reused,
+        reused,
+        bytes_read,
+        index,
+        survey,
+    })
+}
+
+/// `seisbatch index s3://bucket/prefix`: objects listed, each read whole once and indexed;
+/// an earlier catalog of the same prefix gives the parts of objects whose size and ETag are
+/// unchanged (nothing of them is read again).
+fn index_remote(url: &crate::store::Url, catalog: &Path) -> Result<Indexed, String> {
+    let root = PathBuf::from(url.to_string());
+    let old = if crate::store::is_remote(catalog) || std::fs::symlink_metadata(catalog).is_ok() {
+        match catalog::read(catalog) {
+            Ok(i) if i.root == root => Some(i),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let mut parts: std::collections::HashMap<PathBuf, index::FileRuns> = old
+        .map(|i| {
+            i.into_parts()
+                .into_iter()
+                .map(|p| (p.entry.rel.clone(), p))
+                .collect()
+        })
+        .unwrap_or_default();
+    let listed = remote::listing(url, None)?;
+    let mut keep = Vec::new();
+    let mut fresh = Vec::new();
+    for l in listed {
+        let rel = PathBuf::from(l.url.rel_to(url).unwrap_or_else(|| l.url.key.clone()));
+        match parts.remove(&rel) {
+            Some(p)
+                if p.entry.size == l.size && p.entry.etag.is_some() && p.entry.etag == l.etag =>
+            {
+                keep.push(p)
+            }
+            _ => fresh.push(l),
+        }
+    }
+    let reused = keep.len();
+    let (new, survey) = remote::index_listed(url, &fresh);
+    let read = new.files.len();
+    let bytes_read = survey.bytes;
+    let mut all = new.into_parts();
+    all.extend(keep);
+    all.sort_by(|a, b| a.entry.rel.cmp(&b.entry.rel));
+    let index = index::Index::from_parts(&root, all);
+    catalog::write(&index, catalog, &|_| "mseed")?;
+    Ok(Indexed {
+        read,
         reused,
         bytes_read,
         index,

@@ -111,6 +111,7 @@ fn sac_part(root: &Path, path: &Path) -> Option<FileRuns> {
             rel,
             size: meta.len(),
             mtime_ns: super::index::mtime_ns(&meta),
+            etag: None,
         },
         runs: vec![(
             (word(21), word(0), word(3), word(20)),

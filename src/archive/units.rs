@@ -18,6 +18,8 @@ pub struct Piece {
     pub len: u64,
     pub size: u64,
     pub mtime_ns: i64,
+    /// An object's ETag, as indexed.
+    pub etag: Option<String>,
 }
 
 /// One channel in one window.
@@ -123,6 +125,7 @@ pub fn units(
                         len: b - a,
                         size: f.size,
                         mtime_ns: f.mtime_ns,
+                        etag: f.etag.clone(),
                     }),
                 }
             }

@@ -126,6 +126,27 @@ impl Request {
 
     /// The windows, in time order; `extent` is the archive's first and last sample times
     /// (for segments without --start/--end). Too many windows is an error, not a loop.
+    /// The first and last instant the windows can touch, when the request alone says
+    /// (before any index): what an object-store listing may be narrowed to.
+    pub fn span(&self, events: Option<&Events>) -> Option<(i64, i64)> {
+        match *self {
+            Request::Fixed { start_ns, end_ns } => Some((start_ns, end_ns)),
+            Request::Segments {
+                start_ns: Some(a),
+                end_ns: Some(b),
+                length_s,
+                ..
+            } => Some((a, crate::time::add_seconds(b, length_s))),
+            Request::Segments { .. } => None,
+            Request::AroundEvents { .. } => {
+                let w = self.windows(events, None).ok()?;
+                let a = w.iter().map(|w| w.start_ns).min()?;
+                let b = w.iter().map(|w| w.end_ns).max()?;
+                Some((a, b))
+            }
+        }
+    }
+
     pub fn windows(
         &self,
         events: Option<&Events>,

@@ -130,15 +130,18 @@ pub struct AdaptersArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
-    /// The archive's folder.
+    /// The archive's folder, or its prefix in object storage (s3://bucket/prefix).
     #[arg(value_name = "ARCHIVE")]
     pub archive: PathBuf,
-    /// The catalog to write (an earlier catalog of the same archive there is updated).
+    /// The catalog to write, a file or s3://bucket/key (an earlier catalog of the same
+    /// archive there is updated).
     #[arg(long, value_name = "CATALOG.parquet")]
     pub output: PathBuf,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub s3: super::s3args::S3Args,
 }
 
 #[derive(Debug, clap::Args)]
@@ -310,9 +313,20 @@ pub struct RunArgs {
     /// coverage and not processed (default 0: any data is processed).
     #[arg(long, value_name = "FRACTION")]
     pub min_coverage: Option<f64>,
-    /// Output folder (created if missing); gets the processed traces and report.json.
+    /// Output folder (created if missing); gets the processed traces and report.json. Or
+    /// s3://bucket/prefix: written into --stage and published as outputs complete.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
+    /// With an s3:// --output: the local folder the run writes before publishing (default: a
+    /// folder under the system's temporary folder named after the bucket and prefix). Kept
+    /// after the run; on the same machine, --resume needs nothing from the bucket.
+    #[arg(long, value_name = "DIR")]
+    pub stage: Option<PathBuf>,
+    /// With an s3:// --output: seconds between publishing rounds while the run goes on.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub s3_sync_seconds: f64,
+    #[command(flatten)]
+    pub s3: super::s3args::S3Args,
     /// StationXML file or folder of *.xml applied to every trace (after an event's own resp/).
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,

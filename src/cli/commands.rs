@@ -255,7 +255,7 @@ pub(super) fn synth(a: SynthArgs) -> ExitCode {
 
 /// After a run (unless --quiet): the summary, failures and damaged input by reason, what
 /// was skipped, and how many warnings report.json holds.
-fn tell(report: &Report, cfg: &RunConfig) {
+pub(super) fn tell(report: &Report, cfg: &RunConfig) {
     let report_path = cfg.output.join(cfg.shard.map_or_else(
         || "report.json".into(),
         |s| format!("report.{}-of-{}.json", s.index, s.count),
@@ -331,6 +331,10 @@ fn tell(report: &Report, cfg: &RunConfig) {
 }
 
 pub(super) fn run(args: RunArgs) -> ExitCode {
+    if let Err(m) = args.s3.apply() {
+        errln!("seisbatch: {m}");
+        return ExitCode::from(2);
+    }
     let cfg = match args.config() {
         Ok(c) => c,
         Err(m) => {
@@ -364,6 +368,10 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
 }
 
 pub(super) fn index(a: IndexArgs) -> ExitCode {
+    if let Err(e) = a.s3.apply() {
+        errln!("seisbatch index: {e}");
+        return ExitCode::from(2);
+    }
     let t = std::time::Instant::now();
     let done = match crate::archive::index_archive(&a.archive, &a.output) {
         Ok(d) => d,

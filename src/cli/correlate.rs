@@ -24,6 +24,8 @@ pub struct CorrelateArgs {
     /// Its catalog (`seisbatch index`) instead.
     #[arg(long, value_name = "CATALOG.parquet")]
     pub catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub s3: super::s3args::S3Args,
     /// A new or empty folder for the correlations.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
@@ -71,6 +73,9 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
         errln!("seisbatch correlate: {e}");
         ExitCode::from(2)
     };
+    if let Err(e) = a.s3.apply() {
+        return usage(e);
+    }
     let config = match crate::correlate::Config::read(&a.config) {
         Ok(c) => c,
         Err(e) => return usage(e),

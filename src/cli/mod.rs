@@ -7,6 +7,8 @@ mod args;
 mod commands;
 mod correlate;
 mod heap;
+mod remote;
+mod s3args;
 
 use std::process::ExitCode;
 
@@ -36,7 +38,10 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(args) => commands::run(*args),
+        Command::Run(args) => match crate::store::url_of(&args.output) {
+            Some(u) => remote::run(*args, u),
+            None => commands::run(*args),
+        },
         Command::Synth(args) => commands::synth(args),
         Command::Bench(args) => commands::bench(args),
         Command::Report(args) => commands::report(args),
@@ -60,5 +65,13 @@ pub fn run_config<I: IntoIterator<Item = String>>(args: I) -> Result<RunConfig, 
     let Command::Run(args) = cli.command else {
         return Err("not a run".into());
     };
+    if crate::store::is_remote(&args.output) {
+        // Publishing is the command line's (`seisbatch run --output s3://...`).
+        return Err(
+            "--output s3://: run it with the seisbatch command (Python's run writes a folder)"
+                .into(),
+        );
+    }
+    args.s3.apply()?;
     args.config()
 }

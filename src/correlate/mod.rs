@@ -153,6 +153,13 @@ o marks lag 0";
 pub fn run(a: &Args) -> Result<Summary, String> {
     let index = match (&a.input, &a.catalog) {
         (_, Some(c)) => archive::catalog::read(c)?,
+        (Some(i), None) if crate::store::is_remote(i) => {
+            let u = crate::store::url_of(i)
+                .and_then(Result::ok)
+                .ok_or_else(|| format!("--input {}: not an s3:// URL", i.display()))?;
+            let span = a.start_ns.zip(a.end_ns);
+            archive::remote::index(&u, span)?.0
+        }
         (Some(i), None) => {
             let (files, _) = archive::files(i, &Default::default())
                 .map_err(|e| format!("{}: {e}", i.display()))?;

@@ -108,6 +108,10 @@ impl From<OutputError> for RunError {
 /// What makes two runs the same product: a resume must match it field by field.
 pub(crate) fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
     let real = |p: &Path, what: &str| {
+        if crate::store::is_remote(p) {
+            // An object-store URL is its own canonical name.
+            return Ok(journal::key(p));
+        }
         std::fs::canonicalize(p)
             .map(|r| journal::key(&r))
             .map_err(|e| RunError::Usage(format!("{what} {}: {e}", p.display())))

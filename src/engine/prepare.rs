@@ -37,15 +37,36 @@ pub(super) struct Prepared {
     pub archive: Option<super::windows::Plan>,
 }
 
-pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
-    crate::read::libmseed::install();
-    limits::set_max_samples(cfg.max_samples);
-    let root = input_root(&cfg.input)?;
+/// The input's root and where OUTPUT lies relative to it; the inventory checked to exist.
+fn root_and_placement(cfg: &RunConfig) -> Result<(PathBuf, Placement), RunError> {
+    let remote = crate::store::is_remote(&cfg.input);
+    if remote && cfg.archive.is_none() {
+        return Err(RunError::Usage(format!(
+            "--input {}: object storage is read as an archive: give --window START/END, --segment SECONDS or --events with --window origin-S/origin+S",
+            cfg.input.display()
+        )));
+    }
+    let root = if remote {
+        cfg.input.clone()
+    } else {
+        input_root(&cfg.input)?
+    };
     if let Some(inv) = &cfg.inventory {
         std::fs::metadata(inv)
             .map_err(|e| RunError::Usage(format!("--inventory {}: {e}", inv.display())))?;
     }
+    if remote {
+        // A bucket and a local folder never overlap.
+        return Ok((root, Placement::Apart));
+    }
     let placement = placement::placement(&root, &cfg.output).map_err(RunError::Usage)?;
+    Ok((root, placement))
+}
+
+pub(super) fn prepare(cfg: &RunConfig) -> Result<Prepared, RunError> {
+    crate::read::libmseed::install();
+    limits::set_max_samples(cfg.max_samples);
+    let (root, placement) = root_and_placement(cfg)?;
     let identity = identity(cfg)?;
     // --events is read whole before anything else: a bad file stops the run (exit 2) and
     // leaves the output folder as it was (it had created `.seisbatch/`, and with --overwrite

@@ -58,6 +58,20 @@ pub(super) fn plan(
             };
             (index, survey)
         }
+        None if crate::store::is_remote(&cfg.input) => {
+            let url = crate::store::url_of(&cfg.input)
+                .and_then(Result::ok)
+                .ok_or_else(|| {
+                    usage(format!("--input {}: not an s3:// URL", cfg.input.display()))
+                })?;
+            let span = a.request.span(events);
+            let (index, survey) = crate::archive::remote::index(&url, span)
+                .map_err(|e| usage(format!("--input {e}")))?;
+            if index.files.is_empty() {
+                return Err(super::nothing_found(&cfg.input, &survey));
+            }
+            (index, survey)
+        }
         None => {
             let (files, survey) = crate::archive::files(&cfg.input, exclude)
                 .map_err(|e| usage(format!("--input {}: {e}", cfg.input.display())))?;

@@ -125,6 +125,11 @@ impl Journal {
 pub fn load(path: &Path) -> Result<Vec<Entry>, String> {
     let text = super::state::read(path, "the journal", super::state::MAX_JOURNAL_BYTES)?
         .unwrap_or_default();
+    Ok(parse(&text))
+}
+
+/// A journal's entries from its bytes (a torn line dropped, a repeated input once).
+pub fn parse(text: &[u8]) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut keys = HashSet::new();
     for line in text.split(|&b| b == b'\n') {
@@ -134,7 +139,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, String> {
             }
         }
     }
-    Ok(entries)
+    entries
 }
 
 /// A key as a path inside a folder: relative, every component a plain name (no `..`, no

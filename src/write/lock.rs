@@ -26,16 +26,21 @@ pub struct FolderLock {
     pub unlocked: Option<String>,
 }
 
-/// `pid host since` of this process, for a lock file.
-fn holder() -> String {
+/// This machine's name (lock files and lock objects say who holds them).
+pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
         let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         String::from_utf8_lossy(&buf[..end]).into_owned()
     } else {
         "unknown host".into()
-    };
+    }
+}
+
+/// `pid host since` of this process, for a lock file.
+fn holder() -> String {
+    let host = hostname();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)

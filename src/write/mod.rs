@@ -15,6 +15,7 @@ pub mod mseed3;
 pub mod names;
 pub mod output;
 pub mod placement;
+pub mod publish;
 pub mod report;
 pub mod resume;
 pub mod sac;

@@ -128,7 +128,7 @@ pub fn verify(
 }
 
 /// The folder an output name lives in: OUTPUT itself for the empty key.
-fn dir_of(key: &str) -> Result<PathBuf, String> {
+pub fn dir_of(key: &str) -> Result<PathBuf, String> {
     if key.is_empty() {
         return Ok(PathBuf::new());
     }

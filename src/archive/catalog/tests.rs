@@ -8,6 +8,7 @@ fn index(rel: &str, size: u64, run: Run) -> Index {
             rel: PathBuf::from(rel),
             size,
             mtime_ns: 7,
+            etag: None,
         }],
         channels: vec![("XX".into(), "S".into(), "".into(), "BHZ".into())],
         runs: vec![run],
