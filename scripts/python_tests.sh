@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Python package's tests (issue #17), as a user gets the package: build the abi3 wheel
 # (one wheel for CPython >= 3.9) with maturin, install it into a fresh venv with the test
-# dependencies (pytest, ObsPy 1.5.1, dask, pyarrow and pandas for the catalogs), run python/tests. The tests compare against the
+# dependencies (pytest, ObsPy 1.5.1, dask, pyarrow and pandas for the catalogs, moto's S3 server
+# and boto3 for the object-storage tests, which start the server on 127.0.0.1), run
+# python/tests. The tests compare against the
 # CLI binary the cargo tests built (target/debug/seisbatch), or $SEISBATCH_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,7 @@ python3 -m venv "$work/build"
 wheel=$(ls "$work"/wheels/seisbatch-*-cp39-abi3-*.whl)
 echo "python_tests: built $(basename "$wheel")"
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q "$wheel" pytest "obspy==1.5.1" "dask[bag,distributed]" pyarrow pandas
+"$work/venv/bin/pip" install -q "$wheel" pytest "obspy==1.5.1" "dask[bag,distributed]" pyarrow pandas \
+    "moto[server]==5.2.*" boto3
 cd python/tests
 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider

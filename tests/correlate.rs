@@ -640,6 +640,46 @@ fn shards_together_write_what_one_run_writes() {
     }
 }
 
+/// Several GPUs as one process per GPU (issue #28): each copy takes `--gpu-index K` and
+/// `--shard K/N`; together they write the bytes one run on that adapter writes (here both
+/// copies take CI's one adapter, index 0), every pair correlated on a device.
+#[test]
+fn one_process_per_gpu_shards_write_what_one_device_run_writes() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (arch, inv) = (archive(d.path()), inventory(d.path()));
+    let cfg = config(d.path(), "");
+    let on = |out: &Path, extra: &[&str]| {
+        let o = correlate_cmd(&cfg, &arch, out)
+            .arg("--inventory")
+            .arg(&inv)
+            .args(["--device", "gpu", "--gpu-index", "0"])
+            .args(extra)
+            .output()
+            .unwrap();
+        exit_in(&o, &[0]);
+    };
+    let whole = d.path().join("whole");
+    on(&whole, &[]);
+    let sharded = d.path().join("sharded");
+    for k in ["0/2", "1/2"] {
+        on(&sharded, &["--shard", k]);
+    }
+    assert!(
+        sac_files(&sharded) == sac_files(&whole),
+        "the per-GPU shards wrote other bytes than one device run"
+    );
+    let pairs = |k: usize| -> u64 {
+        let p = sharded.join(format!("correlate.{k}-of-2.json"));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        assert_eq!(v["device"]["cpu_pairs"], 0, "{v}");
+        v["device"]["pairs"].as_u64().unwrap()
+    };
+    assert_eq!(pairs(0) + pairs(1), 4);
+}
+
 /// `--device gpu` (lavapipe here and in CI): the pairs correlated on the device give the CPU
 /// path's correlations within 1e-5 (relative L2, f32 on the device), the delays at their lags
 /// (the physical test on both executors), every pair counted on the device; a configuration

@@ -138,6 +138,11 @@ def test_a_catalog_in_the_bucket_reads_only_the_windows_bytes(bucket, local, tmp
     # 3 channels x 2 day files.
     assert not any("list-type" in q for _, q in gets)
     assert len(gets) == 1 + 6, gets
+    # report.json counts them (and their bytes: a window's records, not the day files).
+    read = json.loads((out / "report.json").read_text())["object_store_read"]
+    assert read["requests"] == len(gets)
+    day_files = sum(f.stat().st_size for f in (ARCHIVE / "sds").rglob("*.D.2020.00[12]"))
+    assert 0 < read["bytes_read"] < day_files
 
 
 def test_throttling_and_dropped_connections_are_retried(bucket, local, tmp_path):
@@ -293,3 +298,38 @@ def test_scedc_layout_lists_only_the_days_a_window_touches(bucket, local, tmp_pa
     assert listed == ["continuous_waveforms%2F2019%2F2019_365%2F",
                       "continuous_waveforms%2F2020%2F2020_001%2F",
                       "continuous_waveforms%2F2020%2F2020_002%2F"], listed
+
+
+def test_missing_credentials_and_empty_prefixes_are_clear_errors(bucket, tmp_path):
+    s3, name, proxy = bucket
+    env = {k: v for k, v in s3server.environment().items()
+           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    p = subprocess.run([cli_binary(), "index", f"s3://{name}/archive", "--output",
+                        str(tmp_path / "c.parquet"), "--s3-endpoint", proxy.endpoint],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 2
+    assert "no AWS credentials found" in p.stderr and "--s3-anonymous" in p.stderr
+    assert not (tmp_path / "c.parquet").exists()
+    p = seisbatch("index", f"s3://{name}/nothing-here", "--output", tmp_path / "c.parquet",
+                  "--s3-endpoint", proxy.endpoint)
+    assert p.returncode == 2 and "no objects under this prefix" in p.stderr
+    p = seisbatch(*chain("--input", f"s3://{name}/nothing-here", "--window", WINDOW, "--output",
+                         tmp_path / "out", "--s3-endpoint", proxy.endpoint))
+    assert p.returncode == 2 and "no miniSEED input found" in p.stderr
+    # An s3 input is an archive: without windows it is refused before anything is written.
+    p = seisbatch(*chain("--input", f"s3://{name}/archive", "--output", tmp_path / "out2",
+                         "--s3-endpoint", proxy.endpoint))
+    assert p.returncode == 2 and "read as an archive" in p.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_overwrite_replaces_the_prefixs_earlier_run(bucket, local, tmp_path):
+    s3, name, proxy = bucket
+    key = "20200101T234000Z__20200102T004000Z/GR.FUR..HHZ__20200101T234000Z__20200102T004000Z.sac"
+    args = chain("--input", f"s3://{name}/archive", "--window", WINDOW, "--output",
+                 f"s3://{name}/out", "--s3-endpoint", proxy.endpoint)
+    assert seisbatch(*args, "--stage", tmp_path / "a").returncode == 0
+    s3.put_object(Bucket=name, Key="out/" + key, Body=b"damaged")
+    p = seisbatch(*args, "--stage", tmp_path / "b", "--overwrite")
+    assert p.returncode == 0, p.stderr
+    assert sacs(objects(s3, name, "out")) == local

@@ -136,6 +136,9 @@ fn index_remote(url: &crate::store::Url, catalog: &Path) -> Result<Indexed, Stri
         })
         .unwrap_or_default();
     let listed = remote::listing(url, None)?;
+    if listed.is_empty() {
+        return Err(format!("{url}: no objects under this prefix"));
+    }
     let mut keep = Vec::new();
     let mut fresh = Vec::new();
     for l in listed {

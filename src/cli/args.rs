@@ -440,7 +440,7 @@ fn gpus_of(args: &RunArgs) -> Result<engine::Gpus, String> {
         }
         return engine::Gpus::parse(g);
     }
-    let k = crate::gpu::adapters::index_flag(args.gpu_index.as_deref(), cpu, args.quiet)?;
+    let k = super::gpu_flag::gpu_index(args.gpu_index.as_deref(), cpu, args.quiet)?;
     Ok(k.map_or(engine::Gpus::Best, engine::Gpus::Index))
 }
 

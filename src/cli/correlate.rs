@@ -104,7 +104,7 @@ pub(super) fn correlate(a: CorrelateArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let cpu = device == crate::correlate::DeviceChoice::Cpu;
-    let device = match crate::gpu::adapters::index_flag(a.gpu_index.as_deref(), cpu, a.quiet) {
+    let device = match super::gpu_flag::gpu_index(a.gpu_index.as_deref(), cpu, a.quiet) {
         Ok(Some(k)) => crate::correlate::DeviceChoice::Index(k),
         Ok(None) => device,
         Err(e) => return usage(e),

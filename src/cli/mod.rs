@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod correlate;
+mod gpu_flag;
 mod heap;
 mod remote;
 mod s3args;

@@ -219,8 +219,11 @@ pub fn run(a: &Args) -> Result<Summary, String> {
         ),
         DeviceChoice::Auto => crate::gpu::Gpu::new(crate::gpu::Want::Hardware).ok(),
         DeviceChoice::Index(k) => Some(
-            crate::gpu::Gpu::new(crate::gpu::Want::Index(k, true))
-                .map_err(|e| format!("--device gpu:{k}: {e}"))?,
+            crate::gpu::Gpu::new(crate::gpu::Want::Index {
+                index: k,
+                software_ok: true,
+            })
+            .map_err(|e| format!("--device gpu:{k}: {e}"))?,
         ),
     };
     let mut device = gpu.as_ref().map(|g| device::Device::new(g, a.gpu_memory));

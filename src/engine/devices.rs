@@ -117,7 +117,10 @@ pub(super) fn select(cfg: &RunConfig) -> Result<(Vec<Gpu>, Option<String>), RunE
     }
     let mut opened = Vec::with_capacity(picked.len());
     for k in picked {
-        match Gpu::new(gpu::Want::Index(k, !auto)) {
+        match Gpu::new(gpu::Want::Index {
+            index: k,
+            software_ok: !auto,
+        }) {
             Ok(g) => opened.push(g),
             Err(e) if auto => {
                 return Ok((
@@ -135,21 +138,7 @@ pub(super) fn select(cfg: &RunConfig) -> Result<(Vec<Gpu>, Option<String>), RunE
 mod tests {
     use super::*;
 
-    fn a(index: usize, software: bool) -> Listing {
-        Listing {
-            index,
-            name: format!("gpu{index}"),
-            backend: "Vulkan".into(),
-            device_type: String::new(),
-            software,
-            driver: String::new(),
-            driver_info: String::new(),
-            pci_bus_id: String::new(),
-            shader_f64: true,
-            max_storage_binding_bytes: 1,
-            max_buffer_bytes: 1,
-        }
-    }
+    use crate::gpu::adapters::test_listing as a;
 
     #[test]
     fn gpus_name_adapters_by_index_count_or_all() {

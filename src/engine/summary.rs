@@ -102,6 +102,7 @@ pub(super) fn report(e: Ending) -> Report {
         shard: cfg.shard,
         gaps: gaps_report(cfg.gaps),
         windows,
+        object_store_read: None,
         memory,
     };
     // Skipped paths are reported once: by the run, or by shard 0 of a sharded run.
@@ -129,6 +130,8 @@ pub(super) fn report(e: Ending) -> Report {
         w.below_coverage_count = totals.low_coverage_count;
     }
     report.settle();
+    let traffic = crate::store::traffic();
+    report.object_store_read = (traffic.requests > 0).then_some(traffic);
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();
     report

@@ -120,8 +120,17 @@ pub fn auto_index(
     Ok((rank % n, format!("{var}={rank}")))
 }
 
+/// What `--gpu-index` chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub index: usize,
+    /// For `auto`: the launcher's variable it came from and the adapters it chose among
+    /// (the command line says so; this layer prints nothing).
+    pub auto: Option<(String, usize)>,
+}
+
 /// `--gpu-index K|auto` -> the adapter's index (None: the best adapter).
-pub fn index_flag(arg: Option<&str>, cpu: bool, quiet: bool) -> Result<Option<usize>, String> {
+pub fn index_flag(arg: Option<&str>, cpu: bool) -> Result<Option<Chosen>, String> {
     let Some(arg) = arg else {
         return Ok(None);
     };
@@ -129,37 +138,44 @@ pub fn index_flag(arg: Option<&str>, cpu: bool, quiet: bool) -> Result<Option<us
         return Err("--gpu-index: --device cpu uses no GPU".into());
     }
     if arg != "auto" {
-        return arg.parse().map(Some).map_err(|_| {
-            format!("--gpu-index {arg:?}: an adapter's index (seisbatch adapters) or auto")
-        });
+        return arg
+            .parse()
+            .map(|index| Some(Chosen { index, auto: None }))
+            .map_err(|_| {
+                format!("--gpu-index {arg:?}: an adapter's index (seisbatch adapters) or auto")
+            });
     }
     let list = adapters();
-    let (k, from) = auto_index(|v| std::env::var(v).ok(), &list)?;
-    if !quiet {
-        crate::console::errln!("seisbatch: GPU {k} of {} (from {from})", list.len());
+    let (index, from) = auto_index(|v| std::env::var(v).ok(), &list)?;
+    Ok(Some(Chosen {
+        index,
+        auto: Some((from, list.len())),
+    }))
+}
+
+/// A listing for tests (one constructor for every module's tests).
+#[cfg(test)]
+pub(crate) fn test_listing(index: usize, software: bool) -> Listing {
+    Listing {
+        index,
+        name: format!("gpu{index}"),
+        backend: "Vulkan".into(),
+        device_type: if software { "Cpu" } else { "DiscreteGpu" }.into(),
+        software,
+        driver: String::new(),
+        driver_info: String::new(),
+        pci_bus_id: String::new(),
+        shader_f64: true,
+        max_storage_binding_bytes: 1 << 30,
+        max_buffer_bytes: 1 << 30,
     }
-    Ok(Some(k))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn a(index: usize, software: bool) -> Listing {
-        Listing {
-            index,
-            name: format!("gpu{index}"),
-            backend: "Vulkan".into(),
-            device_type: if software { "Cpu" } else { "DiscreteGpu" }.into(),
-            software,
-            driver: String::new(),
-            driver_info: String::new(),
-            pci_bus_id: String::new(),
-            shader_f64: true,
-            max_storage_binding_bytes: 1 << 30,
-            max_buffer_bytes: 1 << 30,
-        }
-    }
+    use super::test_listing as a;
 
     #[test]
     fn auto_takes_the_local_rank_round_robin_over_hardware() {

@@ -71,9 +71,9 @@ pub enum Want {
     Any,
     /// `--device auto`: a real GPU only; a CPU-emulated adapter is slower than the CPU path.
     Hardware,
-    /// `--gpu-index K`: the adapter at K in `adapters()` (a software one only with
-    /// `--device gpu`: the bool says whether software is accepted).
-    Index(usize, bool),
+    /// `--gpu-index K`: the adapter at `index` in `adapters()`; a software (CPU-emulated)
+    /// one only where `software_ok` (`--device gpu`, not auto).
+    Index { index: usize, software_ok: bool },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +127,10 @@ impl Gpu {
         }
         let software = |a: &wgpu::Adapter| a.get_info().device_type == wgpu::DeviceType::Cpu;
         let (index, adapter) = match want {
-            Want::Index(k, any) => {
+            Want::Index {
+                index: k,
+                software_ok: any,
+            } => {
                 let a = adapters.into_iter().nth(k).ok_or_else(|| {
                     GpuError::NoAdapter(format!(
                         "--gpu-index {k}: this machine has {count} adapter(s), 0 to {} (seisbatch adapters lists them)",

@@ -248,6 +248,18 @@ fn call<T>(f: impl std::future::Future<Output = T>) -> Result<T, String> {
     Ok(sh.rt.block_on(f))
 }
 
+/// An error as the user can act on it: a failed look-up of the instance role (the last place
+/// the AWS chain looks) means no credentials were found anywhere.
+fn said(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    if text.contains("169.254.169.254") || text.contains("169.254.170.2") {
+        return format!(
+            "no AWS credentials found (environment, AWS_PROFILE in ~/.aws/credentials, web identity, container or instance role); give some, or --s3-anonymous for a public bucket [{text}]"
+        );
+    }
+    text
+}
+
 /// Whole reads tried at most this many times (object_store retries each request itself).
 const READ_TRIES: u32 = 3;
 
@@ -276,7 +288,11 @@ pub fn list(prefix: &Url, most: usize) -> Result<Vec<Listed>, String> {
     let mut out: Vec<Listed> = call(async {
         let mut s = c.list(p.as_ref());
         let mut v = Vec::new();
-        while let Some(m) = s.try_next().await.map_err(|e| format!("{prefix}: {e}"))? {
+        while let Some(m) = s
+            .try_next()
+            .await
+            .map_err(|e| format!("{prefix}: {}", said(&e)))?
+        {
             if v.len() >= most {
                 return Err(format!(
                     "{prefix}: more than {most} objects; give a narrower prefix"
@@ -394,7 +410,7 @@ fn read(
                 return Err(ReadError::Changed("its ETag is not the one indexed".into()))
             }
             Err(e) => {
-                last = ReadError::Failed(e.to_string());
+                last = ReadError::Failed(said(&e));
                 continue;
             }
         };
@@ -431,7 +447,7 @@ pub fn head(u: &Url) -> Result<Option<(u64, Option<String>)>, String> {
     match call(c.head(&k))? {
         Ok(m) => Ok(Some((m.size, m.e_tag))),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(format!("{u}: {e}")),
+        Err(e) => Err(format!("{u}: {}", said(&e))),
     }
 }
 
@@ -474,7 +490,7 @@ pub fn put(u: &Url, bytes: Vec<u8>, how: Put) -> Result<Option<String>, PutError
     let c = client(&u.bucket).map_err(PutError::Failed)?;
     let k = key(u).map_err(PutError::Failed)?;
     let n = bytes.len() as u64;
-    let failed = |e: object_store::Error| PutError::Failed(format!("{u}: {e}"));
+    let failed = |e: object_store::Error| PutError::Failed(format!("{u}: {}", said(&e)));
     let r = if bytes.len() >= multipart_from() && !matches!(how, Put::Replace(_)) {
         if how == Put::Create && head(u).map_err(PutError::Failed)?.is_some() {
             return Err(PutError::Taken);

@@ -58,6 +58,8 @@ pub struct Publisher {
     published: HashSet<String>,
     lines: Vec<u8>,
     identity_up: bool,
+    /// `--overwrite`: the prefix's earlier run is replaced, object by object.
+    overwrite: bool,
     pub counts: Published,
     /// Objects not published and why (the run exits non-zero).
     pub errors: Vec<String>,
@@ -101,6 +103,7 @@ impl Publisher {
             published: HashSet::new(),
             lines: Vec::new(),
             identity_up: false,
+            overwrite,
             counts: Published::default(),
             errors: Vec::new(),
         };
@@ -255,7 +258,12 @@ impl Publisher {
     fn put_output(&mut self, rel: &str, data: Vec<u8>) -> bool {
         let u = self.prefix.join(rel);
         let n = data.len() as u64;
-        match store::put(&u, data.clone(), Put::Create) {
+        let how = if self.overwrite {
+            Put::Overwrite
+        } else {
+            Put::Create
+        };
+        match store::put(&u, data.clone(), how) {
             Ok(_) => {
                 self.counts.objects += 1;
                 self.counts.bytes += n;

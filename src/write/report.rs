@@ -110,6 +110,10 @@ pub struct Report {
     /// A run over an archive's windows: how many, and those a channel has no data in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<WindowsReport>,
+    /// What reading from object storage cost (an s3:// input or catalog): requests, bytes,
+    /// retries. An s3:// output adds `object_store` (what was published) when it publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_store_read: Option<crate::store::Traffic>,
 }
 
 /// `--memory`: the budget, and the most of it that inputs in flight took at once (their
