@@ -33,6 +33,19 @@ pub(super) struct Ending<'a> {
     pub t0: Instant,
 }
 
+/// Traces per device, as report.json lists them.
+fn device_counts(devices: Vec<(AdapterSummary, usize)>) -> Vec<crate::write::report::DeviceCount> {
+    devices
+        .into_iter()
+        .map(|(a, n)| crate::write::report::DeviceCount {
+            index: a.index,
+            name: a.name,
+            pci_bus_id: a.pci_bus_id,
+            traces_on_device: n,
+        })
+        .collect()
+}
+
 pub(super) fn report(e: Ending) -> Report {
     let Ending {
         cfg,
@@ -73,15 +86,7 @@ pub(super) fn report(e: Ending) -> Report {
         },
         adapter,
         traces_on_device: on_device,
-        devices: devices
-            .into_iter()
-            .map(|(a, n)| crate::write::report::DeviceCount {
-                index: a.index,
-                name: a.name,
-                pci_bus_id: a.pci_bus_id,
-                traces_on_device: n,
-            })
-            .collect(),
+        devices: device_counts(devices),
         stage_seconds: StageSeconds {
             read_decode: secs(&clocks.read_decode),
             process_cpu: secs(&clocks.process) + gpu_times.map_or(0.0, |g| g.1),
@@ -102,7 +107,7 @@ pub(super) fn report(e: Ending) -> Report {
         shard: cfg.shard,
         gaps: gaps_report(cfg.gaps),
         windows,
-        object_store_read: None,
+        object_store_read: Some(crate::store::traffic()).filter(|t| t.requests > 0),
         memory,
     };
     // Skipped paths are reported once: by the run, or by shard 0 of a sharded run.
@@ -130,8 +135,6 @@ pub(super) fn report(e: Ending) -> Report {
         w.below_coverage_count = totals.low_coverage_count;
     }
     report.settle();
-    let traffic = crate::store::traffic();
-    report.object_store_read = (traffic.requests > 0).then_some(traffic);
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report.peak_rss_bytes = peak_rss_bytes();
     report
