@@ -333,3 +333,19 @@ def test_overwrite_replaces_the_prefixs_earlier_run(bucket, local, tmp_path):
     p = seisbatch(*args, "--stage", tmp_path / "b", "--overwrite")
     assert p.returncode == 0, p.stderr
     assert sacs(objects(s3, name, "out")) == local
+
+
+def test_listings_are_read_past_one_page(bucket, tmp_path):
+    """S3 lists 1,000 keys a page: an archive of more objects is listed whole (here 1,002
+    empty objects beside the day files: every one seen, skipped as empty, none read)."""
+    s3, name, proxy = bucket
+    for i in range(1002):
+        s3.put_object(Bucket=name, Key=f"archive/zz/empty{i:04d}", Body=b"")
+    proxy.faults.log.clear()
+    p = seisbatch("index", f"s3://{name}/archive", "--output", tmp_path / "c.parquet",
+                  "--s3-endpoint", proxy.endpoint)
+    assert p.returncode == 0, p.stderr
+    assert "indexed 9 files" in p.stdout and "1002 path(s) skipped" in p.stdout, p.stdout
+    pages = [q for m, _, q in proxy.faults.log if m == "GET" and "list-type" in q]
+    assert len(pages) == 2 and "continuation-token" in pages[1], pages
+    assert sum(1 for m, _, q in proxy.faults.log if m == "GET" and "list-type" not in q) == 9
