@@ -137,7 +137,10 @@ fn device(name: &str) -> PyResult<Option<Arc<seisbatch::gpu::Gpu>>> {
         let k: usize = k.parse().map_err(|_| {
             PyValueError::new_err(format!("device={name:?}: gpu:K takes an adapter's index"))
         })?;
-        Want::Index(k, true)
+        Want::Index {
+            index: k,
+            software_ok: true,
+        }
     } else {
         match name {
             "cpu" => return Ok(None),
