@@ -15,6 +15,7 @@ binary target/release/seisbatch)"""
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,3 +90,4 @@ print(json.dumps({
     "model_windows_s_at_30ms_x16": round(model_latency),
     "outputs": len(local_files), "same_bytes_as_local": same,
 }, indent=1))
+shutil.rmtree(work)
