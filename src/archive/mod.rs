@@ -83,14 +83,7 @@ pub fn index_archive(input: &Path, catalog: &Path) -> Result<Indexed, String> {
         },
         Err(_) => None,
     };
-    let parts: std::collections::HashMap<PathBuf, index::FileRuns> = old
-        .map(|i| {
-            i.into_parts()
-                .into_iter()
-                .map(|p| (p.entry.rel.clone(), p))
-                .collect()
-        })
-        .unwrap_or_default();
+    let parts = parts_by_rel(old);
     let reused = std::sync::atomic::AtomicU64::new(0);
     let reused_bytes = std::sync::atomic::AtomicU64::new(0);
     let reuse = |rel: &Path, size: u64, mtime: i64| {
@@ -114,6 +107,17 @@ pub fn index_archive(input: &Path, catalog: &Path) -> Result<Indexed, String> {
     })
 }
 
+/// An earlier index's files' parts by their path in the archive (re-indexing reuses them).
+fn parts_by_rel(old: Option<index::Index>) -> std::collections::HashMap<PathBuf, index::FileRuns> {
+    old.map(|i| {
+        i.into_parts()
+            .into_iter()
+            .map(|p| (p.entry.rel.clone(), p))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// `seisbatch index s3://bucket/prefix`: objects listed, each read whole once and indexed;
 /// an earlier catalog of the same prefix gives the parts of objects whose size and ETag are
 /// unchanged (nothing of them is read again).
@@ -127,14 +131,7 @@ fn index_remote(url: &crate::store::Url, catalog: &Path) -> Result<Indexed, Stri
     } else {
         None
     };
-    let mut parts: std::collections::HashMap<PathBuf, index::FileRuns> = old
-        .map(|i| {
-            i.into_parts()
-                .into_iter()
-                .map(|p| (p.entry.rel.clone(), p))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut parts = parts_by_rel(old);
     let listed = remote::listing(url, None)?;
     if listed.is_empty() {
         return Err(format!("{url}: no objects under this prefix"));
