@@ -4,12 +4,12 @@
 #   mesa-vulkan-drivers,    lavapipe, the software Vulkan driver the GPU tests run on (issue #3)
 #   libvulkan1
 #   openmpi-bin             mpirun for the launcher test (tests/cluster.rs, issue #5)
-#   libhdf5-dev             the `asdf` feature (--format asdf) that the tests build
-#   python3-venv            the Python package's tests, in a fresh venv (when python3 lacks venv)
+#   python3-venv            the Python package's tests, in a fresh venv (when python3 lacks venv),
+#                           and CMake >= 3.26 from PyPI when the system's is older (below)
 # Run as root, or as a user with sudo.
 set -euo pipefail
 need=()
-for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config openmpi-bin libhdf5-dev; do
+for p in libclang-dev mesa-vulkan-drivers libvulkan1 pkg-config openmpi-bin; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # python3 with venv and pip for the Python package's tests (scripts/python_tests.sh).
@@ -26,3 +26,25 @@ if ! command -v cargo >/dev/null 2>&1; then
   [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
+
+# ASDF is in every build (issue #29): hdf5-metno-src compiles HDF5 from source with CMake >= 3.26,
+# and Debian 12 ships 3.25. Then PyPI's cmake goes into .tools/cmake (ignored by git) and
+# .cargo/config.toml points cargo's build scripts at it (the cmake crate reads $CMAKE).
+cmake_ok() {
+  "$1" --version 2>/dev/null | awk 'NR==1 { split($3, v, "."); exit !(v[1] > 3 || (v[1] == 3 && v[2] >= 26)) }'
+}
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! cmake_ok cmake && ! cmake_ok "$root/.tools/cmake/bin/cmake"; then
+  python3 -m venv "$root/.tools/cmake"
+  "$root/.tools/cmake/bin/pip" install -q "cmake>=3.26,<5"
+fi
+if ! cmake_ok cmake; then
+  if [ ! -e "$root/.cargo/config.toml" ]; then
+    mkdir -p "$root/.cargo"
+    printf '%s\n' '# Written by scripts/setup.sh: CMake >= 3.26 for HDF5 (the system has an older one).' \
+      '[env]' 'CMAKE = { value = ".tools/cmake/bin/cmake", relative = true }' > "$root/.cargo/config.toml"
+  elif ! grep -q 'tools/cmake' "$root/.cargo/config.toml"; then
+    echo "setup: add CMAKE = { value = \".tools/cmake/bin/cmake\", relative = true } to [env] in .cargo/config.toml (HDF5 needs CMake >= 3.26)" >&2
+    exit 1
+  fi
+fi

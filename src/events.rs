@@ -238,6 +238,21 @@ pub fn csv(text: &str) -> Result<Events, String> {
 /// Each event of a QuakeML document: its folder name (the last segment of its publicID) and
 /// its preferred origin (else its first one). QuakeML depths are in metres.
 pub fn quakeml(text: &str) -> Result<Vec<(Option<String>, Event)>, String> {
+    Ok(quakeml_ids(text)?
+        .into_iter()
+        .map(|(id, ev)| {
+            let name = id
+                .as_deref()
+                .and_then(|id| id.trim_end_matches('/').rsplit(['/', '=', ':']).next())
+                .map(str::to_string);
+            (name, ev)
+        })
+        .collect())
+}
+
+/// Each event of a QuakeML document with its whole publicID (what an ASDF waveform's
+/// `event_id` names) and its preferred origin (else its first one).
+pub fn quakeml_ids(text: &str) -> Result<Vec<(Option<String>, Event)>, String> {
     let root = xml::parse(text)?;
     let mut events = Vec::new();
     let mut stack = vec![&root];
@@ -253,9 +268,6 @@ pub fn quakeml(text: &str) -> Result<Vec<(Option<String>, Event)>, String> {
         .into_iter()
         .map(|e| {
             let id = e.attr("publicID");
-            let name = id
-                .and_then(|id| id.trim_end_matches('/').rsplit(['/', '=', ':']).next())
-                .map(str::to_string);
             let origins: Vec<&xml::Element> = e.children("origin").collect();
             let preferred = e.child_text("preferredOriginID");
             let origin = preferred
@@ -271,7 +283,7 @@ pub fn quakeml(text: &str) -> Result<Vec<(Option<String>, Event)>, String> {
                 number(need("longitude")?, "longitude")?,
                 depth_m.unwrap_or(0.0) / 1000.0,
             )?;
-            Ok((name, ev))
+            Ok((id.map(str::to_string), ev))
         })
         .collect()
 }

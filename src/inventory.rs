@@ -103,7 +103,6 @@ fn content_key(bytes: &[u8]) -> (usize, u64) {
 impl XmlCache {
     /// One file parsed (or its parse error), or the error reading it.
     fn file(&self, p: &Path) -> std::io::Result<Parsed> {
-        use std::sync::atomic::Ordering;
         let len = std::fs::metadata(p)?.len();
         if len > crate::limits::MAX_STATIONXML_BYTES {
             return Ok(Arc::new(Err(format!(
@@ -112,13 +111,49 @@ impl XmlCache {
             ))));
         }
         let bytes = std::fs::read(p)?;
+        Ok(self.parsed(&bytes))
+    }
+
+    /// A document parsed (or its parse error), once per content while the cache holds it.
+    fn parsed(&self, bytes: &[u8]) -> Parsed {
+        use std::sync::atomic::Ordering;
         if self.bytes.fetch_add(bytes.len(), Ordering::Relaxed) > XML_CACHE_BYTES {
             self.by_content.clear();
             self.bytes.store(bytes.len(), Ordering::Relaxed);
         }
-        Ok(self.by_content.get_or_init(content_key(&bytes), || {
-            Arc::new(stationxml::parse(&String::from_utf8_lossy(&bytes)).map(Arc::new))
-        }))
+        self.by_content.get_or_init(content_key(bytes), || {
+            Arc::new(stationxml::parse(&String::from_utf8_lossy(bytes)).map(Arc::new))
+        })
+    }
+
+    /// An ASDF station's own StationXML (`/Waveforms/NET.STA/StationXML`), kept as a folder's
+    /// inventory is, parsed once per content (the same station in many event files is one
+    /// parse). A station without one has an empty inventory (--inventory still applies).
+    pub fn asdf_station(&self, path: &Path, station: &str) -> Arc<Inventory> {
+        const FOLDERS: usize = 256;
+        if self.folders.len() > FOLDERS {
+            self.folders.clear();
+        }
+        // Not a path to open: the map's key for (file, station).
+        let key = path.join(format!("#{station}"));
+        self.folders.get_or_init(key, || {
+            let mut inv = Inventory {
+                looked_in: format!("{} (/Waveforms/{station}/StationXML)", path.display()),
+                ..Default::default()
+            };
+            match crate::read::asdf::station_xml(path, station) {
+                Ok(Some(bytes)) => match self.parsed(&bytes).as_ref() {
+                    Ok(e) => inv.epochs.push(e.clone()),
+                    Err(e) => inv.errors.push((path.to_path_buf(), e.clone())),
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    inv.errors.push((path.to_path_buf(), e));
+                    inv.unreadable = true;
+                }
+            }
+            Arc::new(inv)
+        })
     }
 
     /// Parses kept now (tests).

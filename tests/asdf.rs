@@ -1,7 +1,7 @@
 //! `--format asdf` (issue #5): one ASDF file per event with the structure pyasdf 0.8 reads
 //! (`bench/check_layouts.py` reads it with pyasdf; this checks the file itself), the same
-//! samples as the per-trace SAC output, and each station's StationXML. Without the `asdf`
-//! feature the flag is a clear usage error.
+//! samples as the per-trace SAC output, and each station's StationXML. Every build has it
+//! (HDF5 compiled in, issue #29).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -27,24 +27,6 @@ fn run(input: &Path, output: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-#[cfg(not(feature = "asdf"))]
-#[test]
-fn asdf_without_the_feature_is_a_usage_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let o = run(
-        &root().join("examples/data"),
-        tmp.path(),
-        &["--format", "asdf"],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--features asdf"));
-    // --help offers only what this build can do.
-    let help = bin().args(["run", "--help"]).output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("mseed") && !help.contains("asdf"), "{help}");
-}
-
-#[cfg(feature = "asdf")]
 #[test]
 fn asdf_files_hold_each_event_as_pyasdf_reads_it() {
     use hdf5_metno as h5;
@@ -201,23 +183,10 @@ fn correlate(cfg: &Path, input: &Path, inv: &Path, out: &Path) -> Output {
         .unwrap()
 }
 
-#[cfg(not(feature = "asdf"))]
-#[test]
-fn correlate_asdf_without_the_feature_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (arch, inv, cfg) = noise_archive(tmp.path());
-    let out = tmp.path().join("out");
-    let o = correlate(&cfg, &arch, &inv, &out);
-    assert_eq!(o.status.code(), Some(2), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--features asdf"));
-    assert!(!out.exists(), "nothing written");
-}
-
 /// NoisePy's layout (noisepy-seis-io's ASDFCCStore / ASDFStackStore): a CCF file per chunk
 /// named by its time span, `SRC_REC/CHA_CHA` rows equal to the chunk's SAC files with
 /// NoisePy's cc_parameters; a STACK file per pair with `Allstack_linear/<comp>` for the nine
 /// ENZ stacks and the rotated ones, equal to the SAC stacks.
-#[cfg(feature = "asdf")]
 #[test]
 fn correlate_writes_noisepys_asdf_layout() {
     use hdf5_metno as h5;

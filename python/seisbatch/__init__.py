@@ -31,7 +31,7 @@ from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa:
 
 __version__ = _ext.__version__
 __all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "index",
-           "adapter", "adapters", "synth"]
+           "adapter", "adapters", "synth", "process_dataset", "process_pairs"]
 
 
 class Failure(tuple):
@@ -285,7 +285,7 @@ def _show_progress():
     return None
 
 
-def run(pipeline, input, output, progress=None, **options):
+def run(pipeline, input, output, progress=None, _extra=(), _hook=None, **options):
     """The CLI's batch run: ``seisbatch run PIPELINE --input INPUT --output OUTPUT`` with
     ``options`` as its flags (``format="sac"``, ``jobs=4``, ``resume=True``,
     ``events="events.csv"``, ``device="gpu"``, ``window="START/END"``, ``segment=86400``,
@@ -310,7 +310,11 @@ def run(pipeline, input, output, progress=None, **options):
             argv += ["--input", os.fspath(input)]
         for k, v in options.items():
             argv += _option(k, v)
-        handle = _ext.start(argv)
+        argv += list(_extra)
+        if _hook is None:
+            handle = _ext.start(argv)
+        else:
+            handle = _ext.start(argv, _hook[0], _hook[1])
         bar_type = _show_progress() if progress is not False else None
         if bar_type is not None:
             bar = bar_type(total=0, unit="file", desc="seisbatch")
@@ -332,3 +336,31 @@ def run(pipeline, input, output, progress=None, **options):
     report["exit_code"] = code
     return report
 
+
+
+def process_dataset(input, output, function=None, pipeline=None, workers=None, tag=None,
+                    output_tag="processed", shard=None, progress=None, **options):
+    """pyasdf's ``ASDFDataSet.process(function, output_filename, tag_map)`` at seisbatch's
+    speed: per station of ``input`` (ASDF files, a MassDownloader tree, or an archive with
+    ``window=``/``segment=``), ``pipeline``'s steps on the engine (fast, GIL-free), then
+    ``function(stream, inventory)`` (ObsPy objects; it returns a Stream, a Trace, or None to
+    write nothing) in ``workers`` spawned processes, written to ``output`` as ASDF (one file
+    per input file, waveforms tagged ``output_tag``; ``format="sac"`` etc. also work).
+    ``tag``: the input tags read (a name or a list; default all). A function that raises fails
+    its station with the exception's type and message; the run goes on. Journal, resume
+    (``resume=True``), report, ``shard=(k, n)`` and every ``run`` option as for ``run``, whose
+    report dict it returns. The function must be picklable (top level of a module; cloudpickle
+    is used when installed and plain pickle cannot)."""
+    from ._dataset import process_dataset as _process
+    return _process(run, input, output, function=function, pipeline=pipeline, workers=workers,
+                    tag=tag, output_tag=output_tag, shard=shard, progress=progress, **options)
+
+
+def process_pairs(a, b, function, workers=None, tag=None, shard=None):
+    """pyasdf's ``process_two_files_without_parallel_output``: for every station (NET.STA) in
+    both ``a`` and ``b`` (ASDF files or folders of them), ``function(st_a, inv_a, st_b,
+    inv_b)`` in ``workers`` spawned processes; returns a dict of its results keyed by station,
+    with ``.failures`` (station -> "Type: message") for those that raised. ``tag``: the tags
+    read (default all); ``shard=(k, n)``: every n-th station from the k-th."""
+    from ._dataset import process_pairs as _pairs
+    return _pairs(a, b, function, workers=workers, tag=tag, shard=shard)

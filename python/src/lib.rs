@@ -3,6 +3,7 @@
 //! released; results go back as new arrays (ObsPy keeps its input Stream unchanged too).
 
 mod call;
+mod dataset;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -507,14 +508,17 @@ impl Run {
     }
 }
 
-/// start(argv) -> Run: the CLI's `seisbatch run` with these arguments (those after "run"), in
-/// this process; its stderr progress off (the Python side shows its own).
+/// start(argv, hook=None, hook_name="") -> Run: the CLI's `seisbatch run` with these
+/// arguments (those after "run"), in this process; its stderr progress off (the Python side
+/// shows its own). `hook`: process_dataset's dispatcher, called per unit after the steps.
 #[pyfunction]
-fn start(argv: Vec<String>) -> PyResult<Run> {
+#[pyo3(signature = (argv, hook=None, hook_name=String::new()))]
+fn start(argv: Vec<String>, hook: Option<Py<PyAny>>, hook_name: String) -> PyResult<Run> {
     let mut cfg = seisbatch::run_config(argv).map_err(PyValueError::new_err)?;
     let watch = Arc::new(seisbatch::progress::Watch::default());
     cfg.progress = false;
     cfg.watch = Some(watch.clone());
+    cfg.hook = hook.map(|h| dataset::hook(h, hook_name));
     let thread = std::thread::Builder::new()
         .name("seisbatch-run".into())
         .spawn(move || seisbatch::engine::run(&cfg))
@@ -674,6 +678,8 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(devices_opened, m)?)?;
     m.add_function(wrap_pyfunction!(adapter, m)?)?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::asdf_stations, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::asdf_station, m)?)?;
     m.add_class::<Run>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

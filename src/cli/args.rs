@@ -106,7 +106,7 @@ seisbatch correlate noise.toml --input prep --inventory stations/ --output cc\n\
 noise.toml holds NoisePy's parameters (cc_len, step, inc_hours, freqmin, freqmax, time_norm, \
 freq_norm, smooth_n, smoothspect_n, cc_method, maxlag, max_over_std, substack), components \
 ([\"ZZ\"] or [\"all\"]), max_distance_km, stack_method (linear or pws), substack_len, rotation, \
-acorr_only, xcorr_only and asdf (NoisePy's ASDF layout too; builds with --features asdf); every \
+acorr_only, xcorr_only and asdf (NoisePy's ASDF layout too); every \
 key optional. `seisbatch plan CONFIG --correlate` models a chunk before a run. \
 Outputs: OUTPUT/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac, OUTPUT/stack/..., OUTPUT/correlate.json. \
 Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d.")]
@@ -244,9 +244,7 @@ pub struct SynthArgs {
 pub enum FormatArg {
     Sac,
     Mseed,
-    /// ASDF (HDF5), one file per event; only offered by builds with the `asdf` feature
-    /// (others refuse it with how to build one).
-    #[cfg_attr(not(feature = "asdf"), value(hide = true))]
+    /// ASDF (HDF5), one file per event, as pyasdf reads it.
     Asdf,
 }
 
@@ -336,13 +334,18 @@ pub struct RunArgs {
     /// An EVENT/event.xml (QuakeML, one event) wins for its folder.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// ASDF inputs: read only waveforms with this tag (repeat for several; default: every
+    /// tag). An ASDF file is read one station at a time, with the StationXML and the QuakeML
+    /// event it holds.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// --format asdf: the tag of the waveforms written (pyasdf's `tag`).
+    #[arg(long, value_name = "TAG", default_value = crate::write::asdf::DEFAULT_TAG)]
+    pub output_tag: String,
     /// Output format: SAC (little-endian, as ObsPy writes it; the default) or miniSEED
     /// (float32, 4096-byte records, miniSEED 3 for codes miniSEED 2 cannot hold; what --layout
     /// per-event writes).
-    #[cfg_attr(
-        feature = "asdf",
-        doc = " Or ASDF: one HDF5 file per event with each station's StationXML, as pyasdf reads it."
-    )]
+    /// Or ASDF: one HDF5 file per event with each station's StationXML, as pyasdf reads it.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace
@@ -486,14 +489,10 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
     }
     check_stages(&args.cpu_stages)?;
     crate::gpu::fft_from_env()?;
+    crate::write::asdf::check_tags(&args.tags, &args.output_tag)?;
     let format = match (args.format, args.layout) {
         (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
-        (Some(FormatArg::Asdf), _) => {
-            if !cfg!(feature = "asdf") {
-                return Err("--format asdf: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
-            }
-            Format::Asdf
-        }
+        (Some(FormatArg::Asdf), _) => Format::Asdf,
         (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
         (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };
@@ -511,6 +510,8 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         output: args.output.clone(),
         inventory: args.inventory.clone(),
         events: args.events.clone(),
+        tags: args.tags.clone(),
+        output_tag: args.output_tag.clone(),
         format,
         gaps,
         layout: match args.layout {
@@ -533,6 +534,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         max_samples: args.max_samples,
         cpu_stages: args.cpu_stages.clone(),
         watch: None,
+        hook: None,
     })
 }
 

@@ -198,9 +198,6 @@ impl Config {
             );
         }
         let asdf = raw.asdf.unwrap_or(false);
-        if asdf && !cfg!(feature = "asdf") {
-            return Err("asdf = true: this seisbatch was built without ASDF support; build it with `cargo build --release --features asdf` (needs libhdf5: apt-get install libhdf5-dev)".into());
-        }
         Ok(Config {
             noise,
             rotation,

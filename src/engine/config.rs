@@ -18,6 +18,10 @@ pub struct RunConfig {
     pub inventory: Option<PathBuf>,
     /// `--events`: origins of event folders (CSV or QuakeML).
     pub events: Option<PathBuf>,
+    /// `--tag`: the ASDF waveform tags read (empty: all).
+    pub tags: Vec<String>,
+    /// `--output-tag`: the tag of the waveforms `--format asdf` writes.
+    pub output_tag: String,
     pub format: Format,
     pub jobs: usize,
     pub device: Device,
@@ -52,6 +56,8 @@ pub struct RunConfig {
     pub memory: Option<u64>,
     /// Counters a library caller watches while the run goes (None from the command line).
     pub watch: Option<std::sync::Arc<crate::progress::Watch>>,
+    /// A library caller's own function per unit, after the steps (`engine::hook`).
+    pub hook: Option<super::hook::Hook>,
 }
 
 /// `--layout`.
@@ -116,7 +122,7 @@ pub(crate) fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
             .map(|r| journal::key(&r))
             .map_err(|e| RunError::Usage(format!("{what} {}: {e}", p.display())))
     };
-    Ok(serde_json::json!({
+    let mut id = serde_json::json!({
         "seisbatch_version": env!("CARGO_PKG_VERSION"),
         "pipeline": cfg.pipeline.steps,
         "format": cfg.format,
@@ -134,7 +140,18 @@ pub(crate) fn identity(cfg: &RunConfig) -> Result<serde_json::Value, RunError> {
         },
         "shards": cfg.shard.map(|s| s.count),
         "windows": cfg.archive,
-    }))
+    });
+    // Only when given: a folder written before `--tag` existed resumes as it did.
+    if !cfg.tags.is_empty() {
+        id["tags"] = serde_json::json!(cfg.tags);
+    }
+    if let Some(h) = &cfg.hook {
+        id["function"] = serde_json::json!(h.0.name());
+    }
+    if cfg.output_tag != crate::write::asdf::DEFAULT_TAG {
+        id["output_tag"] = serde_json::json!(cfg.output_tag);
+    }
+    Ok(id)
 }
 
 /// Why a resume does not match the run it resumes, naming each difference.
@@ -154,6 +171,9 @@ pub(crate) fn identity_difference(
         "events" => "--events (resolved)",
         "shards" => "the number of shards",
         "windows" => "--window/--segment/--min-coverage",
+        "tags" => "--tag",
+        "output_tag" => "--output-tag",
+        "function" => "the function",
         _ => "a setting",
     };
     let mut diffs = Vec::new();

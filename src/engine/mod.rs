@@ -9,6 +9,7 @@
 //! the CPU is the serial debugging path (`work`). Both hand finished files to one
 //! `commit::Committer`. `config` is what a run is asked, `totals` its accounting.
 
+mod asdf;
 mod commit;
 mod config;
 mod cpu_run;
@@ -16,6 +17,7 @@ mod devices;
 mod execute;
 mod gpu_run;
 mod group;
+pub mod hook;
 pub mod memory;
 mod prepare;
 mod stream;
@@ -281,8 +283,13 @@ fn close_outputs(
     }
     if cfg.format == Format::Asdf {
         let t = Instant::now();
-        let problems =
-            crate::write::asdf::convert_events(out, root, cfg.inventory.as_deref(), appender);
+        let problems = crate::write::asdf::convert_events(
+            out,
+            root,
+            cfg.inventory.as_deref(),
+            &cfg.output_tag,
+            appender,
+        );
         add(&clocks.write, t);
         for p in problems {
             let mut o = FileOutcome::default();

@@ -161,6 +161,7 @@ fn input_of(root: &Path, i: usize, u: &Unit, out_dir: Arc<Path>) -> InputFile {
         out_dir,
         resp_dir: None,
         unit: Some((i, u.samples)),
+        asdf: None,
     }
 }
 

@@ -99,9 +99,14 @@ impl Ctx<'_> {
     /// path (`memory`), its bytes on the GPU path; 0 if it cannot be read (its read fails
     /// later, with the reason).
     pub(super) fn admission_size(&self, f: &InputFile) -> u64 {
-        let (samples, bytes) = match f.unit {
-            Some((_, samples)) => (samples, samples.saturating_mul(4)),
-            None => {
+        let (samples, bytes) = match (f.unit, &f.asdf) {
+            (Some((_, samples)), _) => (samples, samples.saturating_mul(4)),
+            // Compressed on disk: admitted by what it holds, not its bytes.
+            (None, Some(station)) => {
+                let s = self.asdf_samples(f, station);
+                (s, s.saturating_mul(4))
+            }
+            (None, None) => {
                 let b = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
                 (b, b)
             }
@@ -132,6 +137,10 @@ impl Ctx<'_> {
         results: Vec<(Outcome, String, String)>,
     ) -> Finished {
         let t = Instant::now();
+        let results = match &self.cfg.hook {
+            Some(h) => self.hooked(h, f, results, &mut out),
+            None => results,
+        };
         let mut traces = Vec::with_capacity(results.len());
         for (r, id, start) in results {
             match self.encode(f, r, &id, &start, &mut out) {
@@ -235,6 +244,9 @@ impl Ctx<'_> {
         if let Some((i, _)) = f.unit {
             return self.decode_unit(f, &self.units[i]);
         }
+        if let Some(station) = &f.asdf {
+            return self.decode_asdf(f, station);
+        }
         let mut out = FileOutcome::default();
         let problem = |bytes: Option<(u64, u64)>, reason: String| FileProblem {
             file: f.path.display().to_string(),
@@ -321,6 +333,9 @@ impl Ctx<'_> {
 
     /// The event's own resp/ folder first, then --inventory.
     pub fn inventories(&self, f: &InputFile) -> Option<Arc<Inventory>> {
+        if let Some(station) = &f.asdf {
+            return Some(self.xml.asdf_station(&f.path, station));
+        }
         f.resp_dir.as_ref().map(|d| self.xml.inventory(d))
     }
 
@@ -361,6 +376,9 @@ impl Ctx<'_> {
                     .ok_or_else(|| format!("--events does not name `{name}`")),
                 _ => Err(format!("window {} is not an event's window", w.label)),
             };
+        }
+        if let Some(station) = &f.asdf {
+            return self.asdf_event(&f.path, station);
         }
         let raw = f
             .path

@@ -3,7 +3,8 @@
 //! record (`mseed`: headers through libmseed wrapped so a refused record costs nothing,
 //! `libmseed`; each header checked, `record`; Steim frames by our own decoder, `steim`; the
 //! samples into one pool per file, `samples`) and joining records into traces under the gap
-//! policy (`join`), StationXML parsing (`xml`, `stationxml`).
+//! policy (`join`), StationXML parsing (`xml`, `stationxml`); ASDF files one station at a time (`asdf`).
+pub mod asdf;
 pub mod heads;
 pub mod join;
 pub mod libmseed;

@@ -26,6 +26,8 @@ pub enum Kind {
     Xml,
     /// A SAC binary file (either byte order).
     Sac,
+    /// An HDF5 file: ASDF, read one station at a time (`read::asdf`).
+    Asdf,
     Empty,
     Other,
 }
@@ -35,6 +37,7 @@ impl Kind {
     pub fn skip_reason(self) -> &'static str {
         match self {
             Kind::Mseed => "miniSEED",
+            Kind::Asdf => "ASDF",
             Kind::StationXml => {
                 "StationXML, not a waveform (responses are read from an event's resp/ folder and --inventory)"
             }
@@ -108,6 +111,9 @@ pub fn sniff_bytes(head: &[u8], len: u64) -> Kind {
     }
     let mut padded = head.to_vec();
     padded.resize(head.len() + PAD, 0);
+    if super::asdf::is_hdf5(head) {
+        return Kind::Asdf;
+    }
     if head.len() >= 40 && super::libmseed::detect_version(&padded[..head.len()]).is_some() {
         return Kind::Mseed;
     }

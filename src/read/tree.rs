@@ -22,6 +22,9 @@ pub struct InputFile {
     /// An archive window's unit (its number in the run's plan, and the bytes it reads)
     /// rather than a file: `path` is then its name, not a file to open.
     pub unit: Option<(usize, u64)>,
+    /// An ASDF file's station (`NET.STA`, pyasdf's unit of work) rather than the whole file:
+    /// `path` is the ASDF file, `rel` the file's path joined with the station.
+    pub asdf: Option<Arc<str>>,
 }
 
 /// Builds [`InputFile`]s for a walk, sharing each folder's output and resp/ folders between
@@ -72,8 +75,41 @@ impl Folders {
             out_dir,
             resp_dir,
             unit: None,
+            asdf: None,
         }
     }
+
+    /// One input per station of the ASDF file at `path`: outputs go to a folder named as the
+    /// file without its extension (the data set is the event, as an event folder is), and
+    /// the journal knows each as `FILE/STATION`. Station names come from the file: each has
+    /// been checked to be a plain name (`plain_station`).
+    pub fn asdf_stations(&mut self, path: &Path, stations: &[String]) -> Vec<InputFile> {
+        let file = self.input_file(path.to_path_buf());
+        let stem = path.file_stem().unwrap_or_default();
+        let out_dir: Arc<Path> = Arc::from(file.out_dir.join(stem));
+        stations
+            .iter()
+            .map(|s| InputFile {
+                path: path.to_path_buf(),
+                rel: file.rel.join(s),
+                out_dir: out_dir.clone(),
+                resp_dir: None,
+                unit: None,
+                asdf: Some(Arc::from(s.as_str())),
+            })
+            .collect()
+    }
+}
+
+/// Whether an ASDF station group's name can name a journal entry and an output: `NET.STA`
+/// codes only (letters, digits, `.`, `_`, `-`), not starting with a dot, at most 64 bytes.
+pub fn plain_station(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Whether a file lies in an event's `resp/` folder (beside its `raw/`).

@@ -72,6 +72,8 @@ pub struct Walker {
     exclude: Exclude,
     /// What was skipped since the last `take_skipped`.
     skipped: Vec<Skip>,
+    /// An ASDF file's stations after the first, yielded before the walk goes on.
+    pending: std::collections::VecDeque<InputFile>,
 }
 
 impl Walker {
@@ -88,6 +90,7 @@ impl Walker {
             seen_files: HashSet::new(),
             exclude,
             skipped: Vec::new(),
+            pending: Default::default(),
         };
         if meta.is_file() {
             w.folders = Folders::new(input.parent().unwrap_or(Path::new("")));
@@ -162,6 +165,7 @@ impl Walker {
         }
         match sniff::sniff(&path) {
             Ok(Kind::Mseed) => Some(self.folders.input_file(path)),
+            Ok(Kind::Asdf) => self.asdf(path),
             // StationXML in an event's resp/ folder is read with its event, not skipped.
             Ok(Kind::StationXml) if super::tree::in_resp_folder(&path) => None,
             Ok(kind) => {
@@ -173,6 +177,35 @@ impl Walker {
                 None
             }
         }
+    }
+
+    /// An ASDF file: one input per station (its first now, the others next). A file that
+    /// cannot be listed, and a station whose name is no plain `NET.STA`, are skipped and named.
+    fn asdf(&mut self, path: PathBuf) -> Option<InputFile> {
+        let stations = match super::asdf::stations(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                self.skip(path, format!("ASDF: {e}"));
+                return None;
+            }
+        };
+        let (plain, odd): (Vec<String>, Vec<String>) = stations
+            .into_iter()
+            .partition(|s| super::tree::plain_station(s));
+        for s in odd {
+            self.skip(
+                path.clone(),
+                format!("ASDF: station group {s:?} is not a plain NET.STA name; not read"),
+            );
+        }
+        if plain.is_empty() {
+            self.skip(path, "ASDF: no station under /Waveforms");
+            return None;
+        }
+        let mut units = self.folders.asdf_stations(&path, &plain).into_iter();
+        let first = units.next();
+        self.pending.extend(units);
+        first
     }
 
     /// One folder entry: a file to read, a folder to enter, or something skipped.
@@ -250,10 +283,20 @@ impl Iterator for Walker {
     type Item = Result<InputFile, WalkError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(f) = self.pending.pop_front() {
+            return Some(Ok(f));
+        }
         if let Some(p) = self.single.take() {
+            // The file the user named is read whatever its name; an ASDF file by station.
+            if sniff::sniff(&p).is_ok_and(|k| k == Kind::Asdf) {
+                return self.asdf(p).map(Ok).or_else(|| self.next());
+            }
             return Some(Ok(self.folders.input_file(p)));
         }
         loop {
+            if let Some(f) = self.pending.pop_front() {
+                return Some(Ok(f));
+            }
             let top = self.stack.last_mut()?;
             let Some((path, listed)) = top.next() else {
                 self.stack.pop();
@@ -329,10 +372,15 @@ impl Survey {
 pub fn survey(input: &Path, exclude: &Exclude) -> std::io::Result<Survey> {
     let mut s = Survey::default();
     let mut w = Walker::new(input, exclude.clone())?;
+    let mut last_asdf: Option<PathBuf> = None;
     while let Some(f) = w.next() {
         if let Ok(f) = f {
             s.files += 1;
-            s.bytes += std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+            // An ASDF file's bytes count once, with its first station.
+            if f.asdf.is_none() || last_asdf.as_ref() != Some(&f.path) {
+                s.bytes += std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+            }
+            last_asdf = f.asdf.is_some().then(|| f.path.clone());
         }
         let skips = w.take_skipped();
         s.note_skips(skips);

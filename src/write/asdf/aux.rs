@@ -55,7 +55,6 @@ fn check(items: &[Aux]) -> Result<(), String> {
 
 /// Writes `items` as the auxiliary data of a new ASDF file at `path` (whole: a temporary name,
 /// then a rename). A data type and path given twice is an error (pyasdf would keep the first).
-#[cfg(feature = "asdf")]
 pub fn write_aux(path: &Path, items: &[Aux]) -> Result<(), String> {
     use hdf5_metno as h5;
     check(items)?;
@@ -115,12 +114,6 @@ pub fn write_aux(path: &Path, items: &[Aux]) -> Result<(), String> {
         }
         Ok(())
     })
-}
-
-#[cfg(not(feature = "asdf"))]
-pub fn write_aux(path: &Path, items: &[Aux]) -> Result<(), String> {
-    check(items)?;
-    Err(super::without_asdf(path))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub fn convert_events(
     out: &OutputDir,
     input_root: &Path,
     inventory: Option<&Path>,
+    tag: &str,
     appender: &Appender,
 ) -> Vec<FileProblem> {
     let mut problems = Vec::new();
@@ -29,15 +30,26 @@ pub fn convert_events(
         let r = read_own(out, &rel)
             .and_then(|bytes| {
                 let d = mseed::read_bytes(&bytes);
-                let xml =
-                    |net: &str, sta: &str| station_xml(inventory, input_root, &event_dir, net, sta);
+                let source = Source::find(input_root, &event_dir);
+                let xml = |net: &str, sta: &str| {
+                    source
+                        .station_xml(net, sta)
+                        .or_else(|| station_xml(inventory, input_root, &event_dir, net, sta))
+                };
+                let event_id = |net: &str, sta: &str| source.event_id(net, sta);
+                let meta = write::asdf::Meta {
+                    tag,
+                    stationxml: &xml,
+                    quakeml: source.quakeml.clone(),
+                    event_id: &event_id,
+                };
                 let target =
                     out.dir(&event_dir)
                         .map_err(|e| e.to_string())?
                         .join(write::asdf::target(Path::new(
                             rel.file_name().unwrap_or_default(),
                         )));
-                write::asdf::write(&target, &d.traces, &xml)
+                write::asdf::write(&target, &d.traces, &meta)
             })
             .and_then(|()| std::fs::remove_file(&mseed).map_err(|e| e.to_string()));
         if let Err(e) = r {
@@ -89,5 +101,80 @@ fn station_xml(
             candidates.push(inv.join(&name));
         }
     }
-    candidates.iter().find_map(|p| std::fs::read(p).ok())
+    candidates.iter().find_map(|p| {
+        crate::read::sniff::read_regular(p, false, crate::limits::MAX_STATIONXML_BYTES).ok()
+    })
+}
+
+/// Where an event's metadata comes from besides --inventory: the ASDF file it was read from
+/// (its stations' StationXML, its QuakeML, the event each station's waveforms name), else the
+/// event folder's event.xml (MassDownloader), whose one event every waveform is associated
+/// with.
+struct Source {
+    asdf: Option<PathBuf>,
+    quakeml: Option<Vec<u8>>,
+    /// The event.xml's event, when that is the source.
+    folder_event: Option<String>,
+}
+
+impl Source {
+    /// The event folder `event_dir` (relative to the input root) came from an ASDF file named
+    /// as the folder (`EVENT.h5`, `.asdf`, `.hdf5`), or from `EVENT/` with an event.xml.
+    fn find(input_root: &Path, event_dir: &Path) -> Source {
+        let name = event_dir.file_name().unwrap_or_default().to_os_string();
+        let parent = input_root.join(event_dir.parent().unwrap_or(Path::new("")));
+        let asdf = ["h5", "asdf", "hdf5"].iter().find_map(|ext| {
+            let mut n = name.clone();
+            n.push(format!(".{ext}"));
+            let p = parent.join(n);
+            (crate::read::sniff::sniff(&p).ok() == Some(crate::read::sniff::Kind::Asdf))
+                .then_some(p)
+        });
+        if let Some(p) = asdf {
+            let quakeml = crate::read::asdf::quakeml(&p, crate::events::MAX_EVENTS_BYTES)
+                .ok()
+                .flatten();
+            return Source {
+                asdf: Some(p),
+                quakeml,
+                folder_event: None,
+            };
+        }
+        let xml = input_root.join(event_dir).join("event.xml");
+        let quakeml =
+            crate::read::sniff::read_regular(&xml, false, crate::events::MAX_EVENTS_BYTES).ok();
+        let folder_event = quakeml.as_ref().and_then(|q| {
+            match crate::events::quakeml_ids(&String::from_utf8_lossy(q))
+                .ok()?
+                .as_slice()
+            {
+                [(Some(id), _)] => Some(id.clone()),
+                _ => None,
+            }
+        });
+        Source {
+            asdf: None,
+            quakeml,
+            folder_event,
+        }
+    }
+
+    fn station_xml(&self, net: &str, sta: &str) -> Option<Vec<u8>> {
+        let p = self.asdf.as_ref()?;
+        crate::read::asdf::station_xml(p, &format!("{net}.{sta}"))
+            .ok()
+            .flatten()
+    }
+
+    /// The event a station's waveforms name in the ASDF source (when they name one), else
+    /// the folder's event.
+    fn event_id(&self, net: &str, sta: &str) -> Option<String> {
+        match &self.asdf {
+            Some(p) => match crate::read::asdf::event_ids(p, &format!("{net}.{sta}"), &[]) {
+                Ok(ids) if ids.len() == 1 => ids.into_iter().next(),
+                _ => None,
+            },
+            None => self.folder_event.clone(),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! one unreadable), so the run gathers each event as crash-safe appended miniSEED (the
 //! per-event layout, journaled) and converts each event file at the end: to a temporary
 //! name, then a rename, then the miniSEED removed. A resumed run converts what is left.
-//! Behind the `asdf` cargo feature (libhdf5).
+//! In every build: HDF5 is compiled from source and linked statically (hdf5-metno's `static`).
 
 mod aux;
 mod convert;
@@ -28,12 +28,51 @@ fn second(ns: i64) -> String {
     s.get(..19).unwrap_or(&s).to_string()
 }
 
-/// `NET.STA.LOC.CHA__START__END__processed`, a `_N` suffix on the tag for a repeat.
-pub fn waveform_name(tr: &Trace, repeat: usize) -> String {
+/// The tag of the waveforms a run writes unless `--output-tag` says another.
+pub const DEFAULT_TAG: &str = "processed";
+
+/// Whether `tag` is one pyasdf takes (its TAG_REGEX `^[a-z_0-9]+$`).
+pub fn valid_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `--tag` and `--output-tag` checked: a tag pyasdf could not have written names no waveform.
+pub fn check_tags(tags: &[String], output_tag: &str) -> Result<(), String> {
+    for (flag, t) in tags
+        .iter()
+        .map(|t| ("--tag", t.as_str()))
+        .chain([("--output-tag", output_tag)])
+    {
+        if !valid_tag(t) {
+            return Err(format!(
+                "{flag} {t:?}: ASDF tags are lower-case letters, digits and _ (pyasdf's rule)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What an event's ASDF file holds beside its waveforms.
+pub struct Meta<'a> {
+    /// The waveforms' tag (`--output-tag`).
+    pub tag: &'a str,
+    /// A station's StationXML, by network and station code.
+    pub stationxml: &'a dyn Fn(&str, &str) -> Option<Vec<u8>>,
+    /// The event's QuakeML document, stored as `/QuakeML`.
+    pub quakeml: Option<Vec<u8>>,
+    /// The event a station's waveforms are associated with (their `event_id`).
+    pub event_id: &'a dyn Fn(&str, &str) -> Option<String>,
+}
+
+/// `NET.STA.LOC.CHA__START__END__TAG`, a `_N` suffix on the tag for a repeat.
+pub fn waveform_name(tr: &Trace, tag: &str, repeat: usize) -> String {
     let tag = if repeat == 0 {
-        "processed".to_string()
+        tag.to_string()
     } else {
-        format!("processed_{repeat}")
+        format!("{tag}_{repeat}")
     };
     format!(
         "{}__{}__{}__{tag}",
@@ -47,7 +86,6 @@ pub fn waveform_name(tr: &Trace, repeat: usize) -> String {
 /// groups made) at a temporary name in the target's folder, then the rename. HDF5 creates by
 /// path: an entry planted at the temporary name is removed first (unlink never follows a
 /// link), and the rename replaces, never follows, one at the target.
-#[cfg(feature = "asdf")]
 pub(crate) fn write_whole(
     path: &Path,
     fill: &mut dyn FnMut(&hdf5_metno::File) -> Result<(), String>,
@@ -93,12 +131,7 @@ pub(crate) fn write_whole(
     res
 }
 
-#[cfg(feature = "asdf")]
-pub fn write(
-    path: &Path,
-    traces: &[Trace],
-    stationxml: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
-) -> Result<(), String> {
+pub fn write(path: &Path, traces: &[Trace], meta: &Meta) -> Result<(), String> {
     use hdf5_metno as h5;
     use std::collections::{BTreeMap, HashSet};
     let e = |what: &str| {
@@ -106,6 +139,12 @@ pub fn write(
         move |err: h5::Error| format!("{}: {what}: {err}", path.display())
     };
     write_whole(path, &mut |f| {
+        if let Some(q) = &meta.quakeml {
+            f.new_dataset_builder()
+                .with_data(q)
+                .create("QuakeML")
+                .map_err(e("QuakeML"))?;
+        }
         let waveforms = f.group("Waveforms").map_err(e("Waveforms"))?;
         let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
         for t in traces {
@@ -121,7 +160,8 @@ pub fn write(
         }
         for (station, ts) in stations {
             let g = waveforms.create_group(&station).map_err(e(&station))?;
-            if let Some(xml) = stationxml(&ts[0].network, &ts[0].station) {
+            let event_id = (meta.event_id)(&ts[0].network, &ts[0].station);
+            if let Some(xml) = (meta.stationxml)(&ts[0].network, &ts[0].station) {
                 g.new_dataset_builder()
                     .with_data(&xml)
                     .create("StationXML")
@@ -130,10 +170,10 @@ pub fn write(
             let mut used = HashSet::new();
             for t in ts {
                 let mut repeat = 0;
-                let mut wname = waveform_name(t, 0);
+                let mut wname = waveform_name(t, meta.tag, 0);
                 while !used.insert(wname.clone()) {
                     repeat += 1;
-                    wname = waveform_name(t, repeat);
+                    wname = waveform_name(t, meta.tag, repeat);
                 }
                 let data: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
                 let d = g
@@ -149,28 +189,38 @@ pub fn write(
                     .create("starttime")
                     .and_then(|a| a.write_scalar(&t.start_ns))
                     .map_err(e("starttime"))?;
+                if let Some(id) = &event_id {
+                    fixed_attr(&d, "event_id", id)
+                        .map_err(|x| format!("{}: {x}", path.display()))?;
+                }
             }
         }
         Ok(())
     })
 }
 
-#[cfg(not(feature = "asdf"))]
-pub fn write(
-    path: &Path,
-    _traces: &[Trace],
-    _stationxml: &dyn Fn(&str, &str) -> Option<Vec<u8>>,
-) -> Result<(), String> {
-    Err(without_asdf(path))
-}
-
-/// What a build without the `asdf` feature says when asked to write `path`.
-#[cfg(not(feature = "asdf"))]
-fn without_asdf(path: &Path) -> String {
-    format!(
-        "{}: this seisbatch was built without ASDF (cargo build --features asdf, needs libhdf5)",
-        path.display()
-    )
+/// A fixed-length ASCII attribute (what pyasdf reads with `.tobytes().decode()`), NUL-padded;
+/// up to 4095 bytes (a longer value is refused).
+fn fixed_attr(loc: &hdf5_metno::Location, name: &str, value: &str) -> Result<(), String> {
+    use hdf5_metno::types::FixedAscii;
+    fn put<const N: usize>(
+        loc: &hdf5_metno::Location,
+        name: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        let v = FixedAscii::<N>::from_ascii(value).map_err(|e| format!("{name}: {e}"))?;
+        loc.new_attr::<FixedAscii<N>>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&v))
+            .map_err(|e| format!("{name}: {e}"))
+    }
+    match value.len() {
+        0..256 => put::<256>(loc, name, value),
+        256..4096 => put::<4096>(loc, name, value),
+        n => Err(format!(
+            "{name}: {n} bytes, more than an attribute of ours holds"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -187,9 +237,11 @@ mod tests {
             data: vec![0.0; 12000],
         };
         assert_eq!(
-            super::waveform_name(&t, 0),
+            super::waveform_name(&t, "processed", 0),
             "GR.FUR..HHZ__2014-01-01T00:10:00__2014-01-01T00:29:59__processed"
         );
-        assert!(super::waveform_name(&t, 2).ends_with("__processed_2"));
+        assert!(super::waveform_name(&t, "processed", 2).ends_with("__processed_2"));
+        assert!(super::valid_tag("raw_recording") && super::valid_tag("p2"));
+        assert!(!super::valid_tag("") && !super::valid_tag("Raw") && !super::valid_tag("a b"));
     }
 }

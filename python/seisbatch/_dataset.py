@@ -1,0 +1,229 @@
+"""pyasdf's way of working (issue #29): a user's own function per station, after the built-in
+steps, in worker processes. ``process_dataset`` is ``ASDFDataSet.process(function, ...)``;
+``process_pairs`` is ``process_two_files_without_parallel_output``.
+
+Workers are spawned, never forked (a forked child of a process running Rust threads can hang),
+so the function must be picklable: defined at the top level of an importable module (or
+anything cloudpickle takes, where cloudpickle is installed). The engine reads, runs the steps
+and writes; the function's exceptions fail their station with the exception's type and message.
+"""
+
+import io
+import multiprocessing
+import os
+import pickle
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+
+def _dumps(function):
+    """The function as bytes a spawned worker can load."""
+    try:
+        return pickle.dumps(function)
+    except (pickle.PicklingError, AttributeError, TypeError) as first:
+        try:
+            import cloudpickle
+        except ImportError:
+            raise ValueError(
+                f"function {function!r} cannot be sent to worker processes ({first}): define "
+                "it at the top level of a module, or install cloudpickle") from None
+        return cloudpickle.dumps(function)
+
+
+def _stream(traces):
+    """Arrays and codes (the engine's hand-over) -> an ObsPy Stream."""
+    from obspy import Stream, Trace, UTCDateTime
+    st = Stream()
+    for data, net, sta, loc, cha, start_ns, rate in traces:
+        st.append(Trace(data=np.asarray(data), header={
+            "network": net, "station": sta, "location": loc, "channel": cha,
+            "starttime": UTCDateTime(ns=int(start_ns)), "sampling_rate": float(rate)}))
+    return st
+
+
+def _inventory(xml):
+    if xml is None:
+        return None
+    from obspy import read_inventory
+    return read_inventory(io.BytesIO(bytes(xml)), format="STATIONXML")
+
+
+def _tuples(st):
+    """An ObsPy Stream (or Trace) -> the engine's hand-over."""
+    from obspy import Trace
+    if isinstance(st, Trace):
+        st = [st]
+    out = []
+    for tr in st:
+        s = tr.stats
+        out.append((np.ascontiguousarray(tr.data, dtype=np.float64), s.network, s.station,
+                    s.location, s.channel, int(s.starttime.ns), float(s.sampling_rate)))
+    return out
+
+
+def _error(e):
+    return ("error", f"{type(e).__name__}: {e}")
+
+
+def _work(payload, traces, xml):
+    """In a worker: function(stream, inventory) -> ("ok", traces or None) | ("error", msg)."""
+    try:
+        function = pickle.loads(payload)
+        result = function(_stream(traces), _inventory(xml))
+        return ("ok", None if result is None else _tuples(result))
+    except Exception as e:  # the station fails, the run goes on
+        return _error(e)
+
+
+def _pair(payload, a, b):
+    """In a worker: function(st_a, inv_a, st_b, inv_b) -> ("ok", result) | ("error", msg)."""
+    try:
+        function = pickle.loads(payload)
+        return ("ok", function(_stream(a[0]), _inventory(a[1]), _stream(b[0]),
+                               _inventory(b[1])))
+    except Exception as e:
+        return _error(e)
+
+
+class _Pool:
+    """Spawned worker processes; a pool broken by a worker that died is replaced, and only
+    the stations it was working on fail."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.lock = threading.Lock()
+        self.pool = self._new()
+
+    def _new(self):
+        return ProcessPoolExecutor(max_workers=self.workers,
+                                   mp_context=multiprocessing.get_context("spawn"))
+
+    def call(self, fn, *args):
+        with self.lock:
+            pool = self.pool
+        try:
+            # result() waits with the GIL released: the engine's other writer threads and
+            # the caller's progress go on.
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            with self.lock:
+                if self.pool is pool:
+                    self.pool = self._new()
+            return ("error", "the worker process died (killed, out of memory or a crash) "
+                             "while running the function")
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Dispatch:
+    """What the engine calls per station (engine::hook via the extension's PyHook)."""
+
+    def __init__(self, function, pool):
+        self.payload = _dumps(function)
+        self.pool = pool
+
+    def __call__(self, name, traces, xml):
+        return self.pool.call(_work, self.payload, traces, xml)
+
+
+def _name(function):
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', '?')}"
+
+
+def process_dataset(run, input, output, function=None, pipeline=None, workers=None, tag=None,
+                    output_tag="processed", shard=None, progress=None, **options):
+    from . import Pipeline
+    if pipeline is None:
+        # ObsPy's select() without criteria: every trace, unchanged (a run needs a step).
+        pipeline = Pipeline([{"op": "select"}])
+    if function is not None and not callable(function):
+        raise TypeError("function must be callable as function(stream, inventory)")
+    tags = [tag] if isinstance(tag, str) else list(tag or [])
+    if shard is not None:
+        k, n = shard
+        options["shard"] = f"{k}/{n}"
+    options.setdefault("format", "asdf")
+    options["output_tag"] = output_tag
+    extra = []
+    for t in tags:
+        extra += ["--tag", t]
+    if function is None:
+        return run(pipeline, input, output, progress=progress, _extra=extra, **options)
+    pool = _Pool(workers or os.cpu_count() or 1)
+    try:
+        return run(pipeline, input, output, progress=progress, _extra=extra,
+                   _hook=(_Dispatch(function, pool), _name(function)), **options)
+    finally:
+        pool.close()
+
+
+class Pairs(dict):
+    """The function's result per station (NET.STA) found in both data sets; ``failures``:
+    the stations whose function raised or could not be read, with the reason."""
+    failures = {}
+
+
+def _stations(source, tags):
+    """Every station of an ASDF file or of the ASDF files in a folder: {NET.STA: (file, ...)}."""
+    from . import _seisbatch as _ext
+    files = [source] if os.path.isfile(source) else sorted(
+        os.path.join(d, f) for d, _, fs in os.walk(source) for f in fs)
+    found = {}
+    for f in files:
+        with open(f, "rb") as h:
+            if h.read(8) != b"\x89HDF\r\n\x1a\n":
+                continue
+        for s in _ext.asdf_stations(f):
+            found.setdefault(s, []).append(f)
+    return found
+
+
+def _read(files, station, tags):
+    """A station's traces from its files, and the first StationXML among them."""
+    from . import _seisbatch as _ext
+    traces, xml = [], None
+    for f in files:
+        t, x, _rejected = _ext.asdf_station(f, station, tags)
+        traces += [(d, n, s, lo, c, st, r) for d, n, s, lo, c, st, r in t]
+        xml = xml if xml is not None else x
+    return traces, xml
+
+
+def process_pairs(a, b, function, workers=None, tag=None, shard=None):
+    tags = [tag] if isinstance(tag, str) else list(tag or [])
+    sa, sb = _stations(os.fspath(a), tags), _stations(os.fspath(b), tags)
+    common = sorted(set(sa) & set(sb))
+    if shard is not None:
+        k, n = shard
+        if not (isinstance(k, int) and isinstance(n, int) and 0 <= k < n):
+            raise ValueError(f"shard={shard!r}: (k, n) with 0 <= k < n")
+        common = common[k::n]
+    payload = _dumps(function)
+    pool = _Pool(workers or os.cpu_count() or 1)
+    results, failures = Pairs(), {}
+    try:
+        futures = {}
+        for s in common:
+            try:
+                ra, rb = _read(sa[s], s, tags), _read(sb[s], s, tags)
+            except ValueError as e:
+                failures[s] = f"ValueError: {e}"
+                continue
+            futures[s] = pool.pool.submit(_pair, payload, ra, rb)
+        for s, fut in futures.items():
+            try:
+                status, value = fut.result()
+            except BrokenProcessPool:
+                status, value = "error", "the worker process died while running the function"
+            if status == "ok":
+                results[s] = value
+            else:
+                failures[s] = value
+    finally:
+        pool.close()
+    results.failures = failures
+    return results

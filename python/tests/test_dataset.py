@@ -1,0 +1,106 @@
+"""process_dataset and process_pairs (issue #29): pyasdf's per-station user function, after
+the engine's steps, in spawned worker processes; outputs read back with pyasdf."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+import seisbatch
+from conftest import FIXTURES, rel_l2
+
+obspy = pytest.importorskip("obspy")
+pyasdf = pytest.importorskip("pyasdf")
+import userfuncs  # noqa: E402
+
+EVENT = FIXTURES / "asdf" / "event_2014-01-01.h5"
+TWO = FIXTURES / "asdf" / "two_events.h5"
+DEMEAN = seisbatch.Pipeline([{"op": "detrend", "type": "demean"}])
+
+
+def waveforms(path, station, tag="processed"):
+    with pyasdf.ASDFDataSet(str(path), mode="r") as ds:
+        if station not in ds.waveforms.list():
+            return None
+        sta = ds.waveforms[station]
+        return sta[tag] if tag in sta.get_waveform_tags() else None
+
+
+def test_steps_on_the_engine_then_the_function_in_workers(tmp_path):
+    out = tmp_path / "out"
+    r = seisbatch.process_dataset(EVENT, out, function=userfuncs.double, pipeline=DEMEAN,
+                                  workers=2, tag="raw_recording", progress=False)
+    assert r["exit_code"] == 0, r
+    got = waveforms(out / "event_2014-01-01" / "event_2014-01-01.h5", "GR.FUR")
+    with pyasdf.ASDFDataSet(str(EVENT), mode="r") as ds:
+        raw = ds.waveforms["GR.FUR"]["raw_recording"]
+    assert len(got) == 3
+    for tr in raw:
+        want = tr.copy()
+        want.detrend("demean")
+        want.data = want.data * 2.0
+        g = got.select(id=tr.id)[0]
+        assert g.stats.starttime == tr.stats.starttime
+        assert rel_l2(g.data, want.data) < 1e-6, tr.id
+
+
+def test_a_function_that_raises_fails_its_station_only(tmp_path):
+    out = tmp_path / "out"
+    r = seisbatch.process_dataset(TWO, out, function=userfuncs.raise_for_wet, workers=2,
+                                  progress=False)
+    assert r["exit_code"] == 3
+    assert [f["id"] for f in r["failures"]] == ["GR.WET"]
+    assert r["failures"][0]["reason"] == "function: ValueError: no good: GR.WET..HHZ"
+    h5 = out / "two_events" / "two_events.h5"
+    assert waveforms(h5, "GR.FUR") is not None and waveforms(h5, "GR.WET") is None
+    # Resumed: the station that failed is tried again (and fails again); FUR is not redone.
+    r = seisbatch.process_dataset(TWO, out, function=userfuncs.raise_for_wet, workers=1,
+                                  progress=False, resume=True)
+    assert [f["id"] for f in r["failures"]] == ["GR.WET"]
+
+
+def test_none_writes_nothing_and_the_station_is_done(tmp_path):
+    out = tmp_path / "out"
+    r = seisbatch.process_dataset(TWO, out, function=userfuncs.nothing_for_wet,
+                                  progress=False, format="sac")
+    assert r["exit_code"] == 0, r
+    names = sorted(p.name for p in (out / "two_events").iterdir())
+    assert names == ["GR.FUR..HHZ__20140101T000000Z__20140101T000159Z.sac"]
+    r = seisbatch.process_dataset(TWO, out, function=userfuncs.nothing_for_wet,
+                                  progress=False, format="sac", resume=True)
+    assert r["exit_code"] == 0 and r["ok"] == 1, r
+    # Another function is another run: resume refuses it.
+    with pytest.raises(ValueError, match="the function"):
+        seisbatch.process_dataset(TWO, out, function=userfuncs.double, progress=False,
+                                  format="sac", resume=True)
+
+
+def test_a_function_may_change_the_length_and_the_inventory_is_the_stations(tmp_path):
+    out = tmp_path / "short"
+    r = seisbatch.process_dataset(EVENT, out, function=userfuncs.shorten, tag="raw_recording",
+                                  progress=False)
+    assert r["exit_code"] == 0, r
+    got = waveforms(out / "event_2014-01-01" / "event_2014-01-01.h5", "GR.FUR")
+    assert sorted(len(t) for t in got) == [118000] * 3  # 1199.99 s - 20 s at 100 Hz, both ends kept
+    out = tmp_path / "lat"
+    r = seisbatch.process_dataset(EVENT, out, function=userfuncs.station_latitude,
+                                  tag="raw_recording", progress=False)
+    assert r["exit_code"] == 0, r
+    got = waveforms(out / "event_2014-01-01" / "event_2014-01-01.h5", "GR.FUR")
+    inv = obspy.read_inventory(str(FIXTURES.parent.parent / "examples" / "data" /
+                                   "event_2014-01-01" / "resp" / "GR.FUR.xml"))
+    assert np.allclose(got[0].data, inv[0][0].latitude)
+
+
+def test_process_pairs_gathers_results_by_station(tmp_path):
+    b = tmp_path / "b"
+    b.mkdir()
+    shutil.copy(EVENT, b / "copy.h5")
+    res = seisbatch.process_pairs(EVENT, b, userfuncs.difference, workers=2,
+                                  tag="raw_recording")
+    assert res == {"GR.FUR": (0.0, True)} and res.failures == {}
+    # Against the float64 file: the same counts, its first two minutes.
+    res = seisbatch.process_pairs(EVENT, TWO, userfuncs.difference, tag="raw_recording")
+    assert res == {"GR.FUR": (0.0, True)}
+    res = seisbatch.process_pairs(EVENT, b, userfuncs.raise_always)
+    assert res == {} and res.failures == {"GR.FUR": "KeyError: 'nope'"}
