@@ -3,7 +3,7 @@
 and pyasdf 0.8 reads its ASDF output (--format asdf), with the same samples as the per-trace
 SAC output of the same run (issue #5).
 
-    cargo build --release --features asdf
+    cargo build --release
     python3 bench/check_layouts.py [SEISBATCH_BINARY]
 
 Makes a synth set (with bad traces), runs the three outputs, and compares every trace with

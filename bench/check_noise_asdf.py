@@ -6,7 +6,7 @@ because NoisePy does not pip-install on our machines. Each dataset is compared w
 file of the same correlation (ObsPy 1.5.1). Prints one line per file kind and exits non-zero
 on any difference.
 
-    cargo build --release --features asdf
+    cargo build --release
     seisbatch correlate CFG.toml (with asdf = true) --input ARCHIVE --inventory INV --output OUT
     python bench/check_noise_asdf.py OUT
 

@@ -86,6 +86,21 @@ def test_pyasdf_in_seisbatch_out_pyasdf_reads_obspys_numbers(tmp_path):
         assert sta.StationXML.select(station="RJOB")[0][0].code == "RJOB"
         assert len(ds.events) == 1
         assert str(ds.events[0].resource_id) == str(ev.resource_id)
+        # The processing as SEIS-PROV: one activity per step, in order, with its parameters;
+        # every waveform names the last entity of the chain.
+        import prov.model
+        assert ds.provenance.list() == ["seisbatch"]
+        doc = ds.provenance["seisbatch"]
+        acts = [r for r in doc.get_records() if isinstance(r, prov.model.ProvActivity)]
+        types = [str(next(iter(a.get_attribute("prov:type")))) for a in acts]
+        assert types == ["seis_prov:detrend", "seis_prov:taper", "seis_prov:remove_response",
+                         "seis_prov:bandpass_filter"], types
+        attr = {str(k): str(getattr(v, "value", v)) for k, v in acts[3].attributes}
+        assert attr["seis_prov:lower_corner_frequency"] == "0.5", attr
+        assert attr["seis_prov:number_of_passes"] == "2", attr
+        pid = got[0].stats.asdf.provenance_id
+        assert all(t.stats.asdf.provenance_id == pid for t in got)
+        assert ds.provenance.get_provenance_document_for_id(pid)["name"] == "seisbatch"
 
 
 def test_a_tag_not_asked_for_is_not_read(tmp_path):

@@ -104,3 +104,35 @@ def test_process_pairs_gathers_results_by_station(tmp_path):
     assert res == {"GR.FUR": (0.0, True)}
     res = seisbatch.process_pairs(EVENT, b, userfuncs.raise_always)
     assert res == {} and res.failures == {"GR.FUR": "KeyError: 'nope'"}
+
+
+def test_shards_split_by_file_and_together_write_everything(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EVENT, src / "a.h5")
+    shutil.copy(TWO, src / "b.h5")
+    written = {}
+    for k in range(2):
+        out = tmp_path / f"shard{k}"
+        r = seisbatch.process_dataset(src, out, function=userfuncs.double, pipeline=DEMEAN,
+                                      workers=1, tag="raw_recording", shard=(k, 2),
+                                      progress=False)
+        assert r["exit_code"] == 0, r
+        written[k] = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.h5"))
+    assert sorted(written[0] + written[1]) == ["a/a.h5", "b/b.h5"], written
+    assert written[0] and written[1], "each shard has one file"
+
+
+def test_a_worker_that_dies_fails_its_station_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "out"
+    # jobs=1: one writer thread, so the stations reach the pool one after the other.
+    r = seisbatch.process_dataset(TWO, out, function=userfuncs.die_for_wet, workers=1, jobs=1,
+                                  progress=False, format="sac")
+    assert r["exit_code"] == 3, r
+    assert [f["id"] for f in r["failures"]] == ["GR.WET"]
+    assert "worker process died" in r["failures"][0]["reason"]
+    assert r["ok"] == 1
+    # The pool was replaced: a later run in this process works.
+    r = seisbatch.process_dataset(TWO, tmp_path / "again", function=userfuncs.double,
+                                  workers=1, progress=False, format="sac")
+    assert r["exit_code"] == 0, r

@@ -43,3 +43,11 @@ def difference(st_a, inv_a, st_b, inv_b):
 
 def raise_always(st_a, inv_a, st_b, inv_b):
     raise KeyError("nope")
+
+
+def die_for_wet(st, inv):
+    """A worker killed mid-function (a segfault or the OOM killer, as the run sees it)."""
+    import os
+    if st[0].stats.station == "WET":
+        os._exit(3)
+    return st

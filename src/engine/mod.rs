@@ -283,11 +283,19 @@ fn close_outputs(
     }
     if cfg.format == Format::Asdf {
         let t = Instant::now();
+        // The run's SEIS-PROV record: its steps, then the caller's own function if any.
+        let steps = serde_json::to_value(&cfg.pipeline.steps)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        let function = cfg.hook.as_ref().map(|h| h.0.name());
+        let provenance = crate::write::asdf::provenance::document(&steps, function.as_deref());
         let problems = crate::write::asdf::convert_events(
             out,
             root,
             cfg.inventory.as_deref(),
             &cfg.output_tag,
+            &provenance,
             appender,
         );
         add(&clocks.write, t);

@@ -18,6 +18,7 @@ pub fn convert_events(
     input_root: &Path,
     inventory: Option<&Path>,
     tag: &str,
+    provenance: &(String, String),
     appender: &Appender,
 ) -> Vec<FileProblem> {
     let mut problems = Vec::new();
@@ -42,6 +43,7 @@ pub fn convert_events(
                     stationxml: &xml,
                     quakeml: source.quakeml.clone(),
                     event_id: &event_id,
+                    provenance: Some(provenance),
                 };
                 let target =
                     out.dir(&event_dir)

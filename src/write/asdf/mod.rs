@@ -10,6 +10,7 @@
 
 mod aux;
 mod convert;
+pub mod provenance;
 pub use aux::{write_aux, Attr, Aux};
 pub use convert::convert_events;
 
@@ -65,6 +66,9 @@ pub struct Meta<'a> {
     pub quakeml: Option<Vec<u8>>,
     /// The event a station's waveforms are associated with (their `event_id`).
     pub event_id: &'a dyn Fn(&str, &str) -> Option<String>,
+    /// The run's SEIS-PROV document and the entity every waveform names as its
+    /// `provenance_id` (`provenance::document`).
+    pub provenance: Option<&'a (String, String)>,
 }
 
 /// `NET.STA.LOC.CHA__START__END__TAG`, a `_N` suffix on the tag for a repeat.
@@ -145,6 +149,15 @@ pub fn write(path: &Path, traces: &[Trace], meta: &Meta) -> Result<(), String> {
                 .create("QuakeML")
                 .map_err(e("QuakeML"))?;
         }
+        if let Some((doc, _)) = meta.provenance {
+            f.group("Provenance")
+                .and_then(|g| {
+                    g.new_dataset_builder()
+                        .with_data(doc.as_bytes())
+                        .create(provenance::NAME)
+                })
+                .map_err(e("Provenance"))?;
+        }
         let waveforms = f.group("Waveforms").map_err(e("Waveforms"))?;
         let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
         for t in traces {
@@ -189,6 +202,10 @@ pub fn write(path: &Path, traces: &[Trace], meta: &Meta) -> Result<(), String> {
                     .create("starttime")
                     .and_then(|a| a.write_scalar(&t.start_ns))
                     .map_err(e("starttime"))?;
+                if let Some((_, id)) = meta.provenance {
+                    fixed_attr(&d, "provenance_id", id)
+                        .map_err(|x| format!("{}: {x}", path.display()))?;
+                }
                 if let Some(id) = &event_id {
                     fixed_attr(&d, "event_id", id)
                         .map_err(|x| format!("{}: {x}", path.display()))?;
