@@ -206,3 +206,81 @@ fn damaged_asdf_files_are_named_not_fatal() {
         "{skipped}"
     );
 }
+
+/// Two event folders (the example event and a copy with another event.xml) in one data set:
+/// the same station's waveforms of both events in one group (the second's names get `_1`),
+/// both events in the catalog, each waveform associated with its own. Then a third event is
+/// added by `--resume`: the data set keeps what it held and gains the new event.
+#[test]
+fn layout_dataset_gathers_every_event_and_resume_adds_to_it() {
+    use seisbatch::read::asdf;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let example = root().join("examples/data/event_2014-01-01");
+    let event = |name: &str, origin: &str| {
+        let dir = input.join(name);
+        common::copy_dir(&example, &dir);
+        let xml = std::fs::read_to_string(fixture("events/one_event.xml"))
+            .unwrap()
+            .replace("event_2014-01-01", name)
+            .replace("2014-01-01T00:01:00.500000Z", origin);
+        std::fs::write(dir.join("event.xml"), xml).unwrap();
+    };
+    event("ev_a", "2014-01-01T00:01:00.500000Z");
+    event("ev_b", "2014-01-01T00:02:00.000000Z");
+    let demean = tmp.path().join("demean.toml");
+    std::fs::write(&demean, "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n").unwrap();
+    let out = tmp.path().join("out");
+    let o = run(
+        &demean,
+        &input,
+        &out,
+        &["--device", "cpu", "--layout", "dataset"],
+    );
+    exit_in(&o, &[0]);
+    let ds = out.join("dataset.h5");
+    let check = |events: usize| {
+        assert_eq!(asdf::stations(&ds).unwrap(), vec!["GR.FUR".to_string()]);
+        let s = asdf::read_station(&ds, "GR.FUR", &[]).unwrap();
+        assert_eq!(s.traces.len(), 3 * events);
+        let mut ids: Vec<String> = s.event_ids.iter().map(|v| v[0].clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), events, "{ids:?}");
+        let q = asdf::quakeml(&ds, 1 << 20).unwrap().unwrap();
+        let q = String::from_utf8(q).unwrap();
+        let found = seisbatch::events::quakeml_ids(&q).unwrap();
+        assert_eq!(found.len(), events, "{q}");
+        for id in &ids {
+            assert!(
+                found.iter().any(|(p, _)| p.as_deref() == Some(id.as_str())),
+                "{id}"
+            );
+        }
+        assert!(asdf::station_xml(&ds, "GR.FUR").unwrap().is_some());
+    };
+    check(2);
+    let names: Vec<String> = written(&out)
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(names, vec!["dataset.h5"], "the event miniSEED is gone");
+    assert!(!out.join("ev_a").exists(), "and its emptied folder");
+    event("ev_c", "2014-01-01T00:03:00.000000Z");
+    let o = run(
+        &demean,
+        &input,
+        &out,
+        &["--device", "cpu", "--layout", "dataset", "--resume"],
+    );
+    exit_in(&o, &[0]);
+    check(3);
+    // SAC holds one trace per file: not a data set.
+    let o = run(
+        &demean,
+        &input,
+        &tmp.path().join("sac"),
+        &["--layout", "dataset", "--format", "sac"],
+    );
+    exit_in(&o, &[2]);
+}

@@ -23,7 +23,8 @@ struct PyHook {
     name: String,
 }
 
-fn out_trace(py: Python<'_>, t: Trace) -> OutTrace<'_> {
+/// A trace handed to Python: its samples as a new array (no copy), its codes and times.
+pub(crate) fn out_trace(py: Python<'_>, t: Trace) -> OutTrace<'_> {
     (
         t.data.into_pyarray(py),
         t.network,

@@ -8,7 +8,7 @@ mod dataset;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -377,15 +377,7 @@ fn process<'py>(
         match outcomes.next() {
             Some(Ok((t, w))) => {
                 warnings.extend(w.into_iter().map(|w| format!("{id}: {w}")));
-                results.push(Some((
-                    t.data.into_pyarray(py),
-                    t.network,
-                    t.station,
-                    t.location,
-                    t.channel,
-                    t.start_ns,
-                    t.sampling_rate,
-                )));
+                results.push(Some(dataset::out_trace(py, t)));
             }
             Some(Err(e)) => {
                 results.push(None);

@@ -118,3 +118,38 @@ def test_a_tag_not_asked_for_is_not_read(tmp_path):
         assert [t.stats.channel for t in got] == ["EHZ"]
         z = obspy.read().select(component="Z")[0]
         assert np.allclose(got[0].data, z.data - z.data.mean(), rtol=0, atol=1e-3)
+
+
+def test_layout_dataset_is_one_data_set_pyasdf_reads(tmp_path):
+    """Two pyasdf data sets (the same station, two events) in, one data set out: both events
+    in its catalog, each waveform associated with its own, the station's StationXML once."""
+    src = tmp_path / "in"
+    src.mkdir()
+    st, inv, ev = example_dataset(src / "one.h5")
+    ev2 = ev.copy()
+    ev2.resource_id = obspy.core.event.ResourceIdentifier("smi:local/event/second")
+    with pyasdf.ASDFDataSet(str(src / "two.h5"), mode="w") as ds:
+        ds.add_quakeml(obspy.core.event.Catalog(events=[ev2]))
+        ds.add_stationxml(inv.select(network="BW", station="RJOB"))
+        ds.add_waveforms(st, tag="raw_recording", event_id=ev2)
+    chain = tmp_path / "demean.toml"
+    chain.write_text('[[step]]\nop = "detrend"\ntype = "demean"\n')
+    out = tmp_path / "out"
+    p = subprocess.run([cli_binary(), "run", str(chain), "--input", str(src), "--output", str(out),
+                        "--layout", "dataset", "--tag", "raw_recording", "--device", "cpu",
+                        "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert sorted(x.name for x in out.iterdir() if not x.name.startswith(".")) == [
+        "dataset.h5", "report.json"]
+    with pyasdf.ASDFDataSet(str(out / "dataset.h5"), mode="r") as ds:
+        assert sorted(str(e.resource_id) for e in ds.events) == [
+            "smi:local/event/rjob_2009", "smi:local/event/second"]
+        sta = ds.waveforms["BW.RJOB"]
+        assert sorted(sta.get_waveform_tags()) == ["processed", "processed_1"]
+        by_event = {}
+        for tag in sta.get_waveform_tags():
+            for tr in sta[tag]:
+                by_event.setdefault(str(tr.stats.asdf.event_ids[0]), []).append(tr.id)
+        assert {k: len(v) for k, v in by_event.items()} == {
+            "smi:local/event/rjob_2009": 3, "smi:local/event/second": 3}
+        assert sta.StationXML[0][0].code == "RJOB"

@@ -260,6 +260,8 @@ pub enum GapsArg {
 pub enum LayoutArg {
     PerTrace,
     PerEvent,
+    /// One ASDF data set for the whole run (OUTPUT/dataset.h5).
+    Dataset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -350,7 +352,8 @@ pub struct RunArgs {
     pub format: Option<FormatArg>,
     /// per-trace: one file per trace (MassDownloader's names). per-event: one multi-trace
     /// miniSEED per event folder (EVENT/raw/* -> OUTPUT/EVENT/EVENT.mseed), or per input file
-    /// for other inputs: thousands of times fewer files for a file system to hold.
+    /// for other inputs: thousands of times fewer files for a file system to hold. dataset:
+    /// one ASDF data set for the whole run (OUTPUT/dataset.h5; implies --format asdf).
     #[arg(long, value_enum, default_value_t = LayoutArg::PerTrace)]
     pub layout: LayoutArg,
     /// A gap between records of one channel: split (each contiguous segment its own trace, as
@@ -492,7 +495,8 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
     crate::write::asdf::check_tags(&args.tags, &args.output_tag)?;
     let format = match (args.format, args.layout) {
         (Some(FormatArg::Sac), LayoutArg::PerEvent) => return Err("--layout per-event writes multi-trace miniSEED; SAC holds one trace per file (drop --format sac, or use --layout per-trace)".into()),
-        (Some(FormatArg::Asdf), _) => Format::Asdf,
+        (Some(FormatArg::Sac | FormatArg::Mseed), LayoutArg::Dataset) => return Err("--layout dataset writes one ASDF data set (--format asdf, or leave --format out)".into()),
+        (Some(FormatArg::Asdf), _) | (None, LayoutArg::Dataset) => Format::Asdf,
         (Some(FormatArg::Mseed), _) | (None, LayoutArg::PerEvent) => Format::Mseed,
         (Some(FormatArg::Sac) | None, LayoutArg::PerTrace) => Format::Sac,
     };
@@ -517,6 +521,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig, String> {
         layout: match args.layout {
             LayoutArg::PerTrace => engine::Layout::PerTrace,
             LayoutArg::PerEvent => engine::Layout::PerEvent,
+            LayoutArg::Dataset => engine::Layout::Dataset,
         },
         jobs,
         device: match args.device {

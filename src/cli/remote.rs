@@ -36,9 +36,9 @@ pub(super) fn run(mut args: RunArgs, url: Result<Url, String>) -> ExitCode {
         Ok(u) => u,
         Err(e) => return usage(format!("--output {e}")),
     };
-    if args.layout == LayoutArg::PerEvent || matches!(args.format, Some(FormatArg::Asdf)) {
+    if args.layout != LayoutArg::PerTrace || matches!(args.format, Some(FormatArg::Asdf)) {
         return usage(
-            "--output s3://: objects are written once, whole; --layout per-event and --format asdf grow files as they go: write them to a folder".into(),
+            "--output s3://: objects are written once, whole; --layout per-event/dataset and --format asdf grow files as they go: write them to a folder".into(),
         );
     }
     let every = args.s3_sync_seconds;

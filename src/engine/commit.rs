@@ -196,7 +196,7 @@ impl<'a> Committer<'a> {
             };
             s.next += 1;
             match self.sinks.layout {
-                Layout::PerEvent => {
+                Layout::PerEvent | Layout::Dataset => {
                     self.append_event(f);
                     self.release(s, bytes_in);
                 }

@@ -68,6 +68,9 @@ pub enum Layout {
     /// One multi-trace miniSEED file per event folder (`EVENT/raw/*` -> `EVENT/EVENT.mseed`),
     /// or per input file for other inputs (`dir/x.mseed` -> `dir/x.mseed`).
     PerEvent,
+    /// One ASDF data set for the whole run (`write::asdf::dataset`), gathered per event as
+    /// `PerEvent` does.
+    Dataset,
 }
 
 impl Layout {
@@ -75,6 +78,7 @@ impl Layout {
         match self {
             Layout::PerTrace => "per-trace",
             Layout::PerEvent => "per-event",
+            Layout::Dataset => "dataset",
         }
     }
 }

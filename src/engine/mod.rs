@@ -290,14 +290,27 @@ fn close_outputs(
             .unwrap_or_default();
         let function = cfg.hook.as_ref().map(|h| h.0.name());
         let provenance = crate::write::asdf::provenance::document(&steps, function.as_deref());
-        let problems = crate::write::asdf::convert_events(
-            out,
-            root,
-            cfg.inventory.as_deref(),
-            &cfg.output_tag,
-            &provenance,
-            appender,
-        );
+        let problems = match dataset_file(cfg) {
+            Some(file) => {
+                crate::write::asdf::dataset::convert(&crate::write::asdf::dataset::Args {
+                    out,
+                    input_root: root,
+                    inventory: cfg.inventory.as_deref(),
+                    tag: &cfg.output_tag,
+                    provenance: &provenance,
+                    appender,
+                    file: &file,
+                })
+            }
+            None => crate::write::asdf::convert_events(
+                out,
+                root,
+                cfg.inventory.as_deref(),
+                &cfg.output_tag,
+                &provenance,
+                appender,
+            ),
+        };
         add(&clocks.write, t);
         for p in problems {
             let mut o = FileOutcome::default();
@@ -340,6 +353,12 @@ fn windows_report(cfg: &RunConfig, plan: &windows::Plan) -> crate::write::report
             })
             .collect(),
     }
+}
+
+/// `--layout dataset`'s file in OUTPUT (one per shard).
+pub(crate) fn dataset_file(cfg: &RunConfig) -> Option<String> {
+    (cfg.layout == Layout::Dataset)
+        .then(|| crate::write::asdf::dataset::name(cfg.shard.map(|s| (s.index, s.count))))
 }
 
 /// `OUTPUT/catalog.parquet`: the outputs indexed as an archive is (one run's folder; a

@@ -164,7 +164,12 @@ fn verified_journal(
             "--resume: {e}; resume cannot trust it (--overwrite runs everything again)"
         ))
     })?;
-    let asdf = |p: &Path| crate::write::asdf::target(p);
+    // A converted event is in its EVENT.h5, or in the run's data set (--layout dataset).
+    let dataset = super::dataset_file(cfg).map(|f| cfg.output.join(f));
+    let asdf = |p: &Path| match &dataset {
+        Some(d) => d.clone(),
+        None => crate::write::asdf::target(p),
+    };
     let converted: Option<&dyn Fn(&Path) -> PathBuf> =
         (cfg.format == Format::Asdf).then_some(&asdf);
     let r = crate::write::resume::verify(&cfg.output, entries, converted).map_err(|e| {

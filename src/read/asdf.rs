@@ -70,6 +70,26 @@ fn parse_name(name: &str) -> Option<([String; 4], &str)> {
 /// Reads one station's waveforms whose tag is in `tags` (all when empty), and the samples
 /// read so far across the station kept under `limits::max_file_samples`.
 pub fn read_station(path: &Path, station: &str, tags: &[String]) -> Result<Station, String> {
+    let mut out = Station::default();
+    let mut total = 0usize;
+    out.rejected = each_waveform(path, station, tags, Some(&mut total), &mut |t, ids| {
+        out.traces.push(t);
+        out.event_ids.push(ids);
+    })?;
+    Ok(out)
+}
+
+/// Each waveform of a station with those tags, one at a time (`each` gets the trace and its
+/// event ids), `total` counting the samples read against the per-file limit (None: a caller
+/// that holds one waveform at a time; each is still bounded by `--max-samples`); returns the
+/// waveforms refused, with why.
+pub fn each_waveform(
+    path: &Path,
+    station: &str,
+    tags: &[String],
+    mut total: Option<&mut usize>,
+    each: &mut dyn FnMut(Trace, Vec<String>),
+) -> Result<Vec<(String, String)>, String> {
     let f = open(path)?;
     let g = f
         .group("Waveforms")
@@ -77,14 +97,13 @@ pub fn read_station(path: &Path, station: &str, tags: &[String]) -> Result<Stati
         .map_err(|e| format!("station {station}: {e}"))?;
     let mut names = g.member_names().map_err(|e| e.to_string())?;
     names.sort();
-    let mut out = Station::default();
-    let mut total = 0usize;
+    let mut rejected = Vec::new();
     for name in names {
         if name == "StationXML" {
             continue;
         }
         let Some((codes, tag)) = parse_name(&name) else {
-            out.rejected.push((
+            rejected.push((
                 name,
                 "not a waveform name NET.STA.LOC.CHA__START__END__TAG".into(),
             ));
@@ -93,15 +112,12 @@ pub fn read_station(path: &Path, station: &str, tags: &[String]) -> Result<Stati
         if !tags.is_empty() && !tags.iter().any(|t| t == tag) {
             continue;
         }
-        match waveform(&g, &name, codes, &mut total) {
-            Ok((t, ids)) => {
-                out.traces.push(t);
-                out.event_ids.push(ids);
-            }
-            Err(e) => out.rejected.push((name, e)),
+        match waveform(&g, &name, codes, total.as_deref_mut()) {
+            Ok((t, ids)) => each(t, ids),
+            Err(e) => rejected.push((name, e)),
         }
     }
-    Ok(out)
+    Ok(rejected)
 }
 
 /// One waveform dataset as a trace, its size checked before it is read.
@@ -109,7 +125,7 @@ fn waveform(
     g: &h5::Group,
     name: &str,
     [network, station, location, channel]: [String; 4],
-    total: &mut usize,
+    total: Option<&mut usize>,
 ) -> Result<(Trace, Vec<String>), String> {
     let d = g.dataset(name).map_err(|e| e.to_string())?;
     if d.ndim() != 1 {
@@ -119,7 +135,8 @@ fn waveform(
     if let Some(p) = limits::samples_problem("the waveform", n) {
         return Err(p);
     }
-    if total.saturating_add(n) > limits::max_file_samples() {
+    let sofar = total.as_ref().map_or(0, |t| **t);
+    if total.is_some() && sofar.saturating_add(n) > limits::max_file_samples() {
         return Err(format!(
             "the station's waveforms would hold more than the {} samples one input may (--max-samples x {})",
             limits::max_file_samples(),
@@ -147,7 +164,9 @@ fn waveform(
     }
     // HDF5 converts integers and floats to f64 exactly (as ObsPy's float64 promotion).
     let data: Vec<f64> = d.read_raw().map_err(|e| e.to_string())?;
-    *total += data.len();
+    if let Some(t) = total {
+        *t += data.len();
+    }
     let ids = string_attr(&d, "event_id")
         .map(|s| {
             s.split(',')

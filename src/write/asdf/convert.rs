@@ -66,7 +66,7 @@ pub fn convert_events(
 }
 
 /// An event file this run wrote, read back without following a link.
-fn read_own(out: &OutputDir, rel: &Path) -> Result<Vec<u8>, String> {
+pub(super) fn read_own(out: &OutputDir, rel: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let dir = out
         .dir(rel.parent().unwrap_or(Path::new("")))
@@ -83,7 +83,7 @@ fn read_own(out: &OutputDir, rel: &Path) -> Result<Vec<u8>, String> {
 /// resp/NET.STA.xml (MassDownloader), else --inventory's NET.STA.xml or the file itself. Codes
 /// come from the data: a file name is built from them only when they are plain codes
 /// (`[A-Za-z0-9-]`), so a hostile station code never names a file to read.
-fn station_xml(
+pub(super) fn station_xml(
     inventory: Option<&Path>,
     input_root: &Path,
     event_dir: &Path,
@@ -112,9 +112,9 @@ fn station_xml(
 /// (its stations' StationXML, its QuakeML, the event each station's waveforms name), else the
 /// event folder's event.xml (MassDownloader), whose one event every waveform is associated
 /// with.
-struct Source {
+pub(super) struct Source {
     asdf: Option<PathBuf>,
-    quakeml: Option<Vec<u8>>,
+    pub(super) quakeml: Option<Vec<u8>>,
     /// The event.xml's event, when that is the source.
     folder_event: Option<String>,
 }
@@ -122,7 +122,7 @@ struct Source {
 impl Source {
     /// The event folder `event_dir` (relative to the input root) came from an ASDF file named
     /// as the folder (`EVENT.h5`, `.asdf`, `.hdf5`), or from `EVENT/` with an event.xml.
-    fn find(input_root: &Path, event_dir: &Path) -> Source {
+    pub(super) fn find(input_root: &Path, event_dir: &Path) -> Source {
         let name = event_dir.file_name().unwrap_or_default().to_os_string();
         let parent = input_root.join(event_dir.parent().unwrap_or(Path::new("")));
         let asdf = ["h5", "asdf", "hdf5"].iter().find_map(|ext| {
@@ -161,7 +161,7 @@ impl Source {
         }
     }
 
-    fn station_xml(&self, net: &str, sta: &str) -> Option<Vec<u8>> {
+    pub(super) fn station_xml(&self, net: &str, sta: &str) -> Option<Vec<u8>> {
         let p = self.asdf.as_ref()?;
         crate::read::asdf::station_xml(p, &format!("{net}.{sta}"))
             .ok()
@@ -170,7 +170,7 @@ impl Source {
 
     /// The event a station's waveforms name in the ASDF source (when they name one), else
     /// the folder's event.
-    fn event_id(&self, net: &str, sta: &str) -> Option<String> {
+    pub(super) fn event_id(&self, net: &str, sta: &str) -> Option<String> {
         match &self.asdf {
             Some(p) => match crate::read::asdf::event_ids(p, &format!("{net}.{sta}"), &[]) {
                 Ok(ids) if ids.len() == 1 => ids.into_iter().next(),

@@ -10,6 +10,7 @@
 
 mod aux;
 mod convert;
+pub mod dataset;
 pub mod provenance;
 pub use aux::{write_aux, Attr, Aux};
 pub use convert::convert_events;
@@ -135,85 +136,121 @@ pub(crate) fn write_whole(
     res
 }
 
+/// Writes an event's ASDF file whole: its QuakeML, the provenance, its waveforms.
 pub fn write(path: &Path, traces: &[Trace], meta: &Meta) -> Result<(), String> {
+    write_whole(path, &mut |f| {
+        if let Some(q) = &meta.quakeml {
+            put_bytes(f, path, "QuakeML", q)?;
+        }
+        if let Some((doc, _)) = meta.provenance {
+            put_provenance(f, path, doc)?;
+        }
+        add(f, path, traces, meta, &|t: &Trace| {
+            (meta.event_id)(&t.network, &t.station)
+        })
+    })
+}
+
+/// A byte dataset at the file's top (`/QuakeML`).
+pub(crate) fn put_bytes(
+    f: &hdf5_metno::File,
+    path: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), String> {
+    f.new_dataset_builder()
+        .with_data(bytes)
+        .create(name)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {name}: {e}", path.display()))
+}
+
+/// The SEIS-PROV document as `/Provenance/seisbatch`.
+pub(crate) fn put_provenance(f: &hdf5_metno::File, path: &Path, doc: &str) -> Result<(), String> {
+    f.group("Provenance")
+        .and_then(|g| {
+            g.new_dataset_builder()
+                .with_data(doc.as_bytes())
+                .create(provenance::NAME)
+        })
+        .map(|_| ())
+        .map_err(|e| format!("{}: Provenance: {e}", path.display()))
+}
+
+/// Adds `traces` to an open ASDF file: a station's group is made on first use with its
+/// StationXML (`meta.stationxml`), a waveform name the group holds already gets a `_N` tag
+/// suffix; `event_of` gives each waveform's `event_id`. A data set grows by one event's
+/// traces at a time, so its size never has to fit in memory.
+pub(crate) fn add(
+    f: &hdf5_metno::File,
+    path: &Path,
+    traces: &[Trace],
+    meta: &Meta,
+    event_of: &dyn Fn(&Trace) -> Option<String>,
+) -> Result<(), String> {
     use hdf5_metno as h5;
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::BTreeMap;
     let e = |what: &str| {
         let what = what.to_string();
         move |err: h5::Error| format!("{}: {what}: {err}", path.display())
     };
-    write_whole(path, &mut |f| {
-        if let Some(q) = &meta.quakeml {
-            f.new_dataset_builder()
-                .with_data(q)
-                .create("QuakeML")
-                .map_err(e("QuakeML"))?;
-        }
-        if let Some((doc, _)) = meta.provenance {
-            f.group("Provenance")
-                .and_then(|g| {
-                    g.new_dataset_builder()
-                        .with_data(doc.as_bytes())
-                        .create(provenance::NAME)
-                })
-                .map_err(e("Provenance"))?;
-        }
-        let waveforms = f.group("Waveforms").map_err(e("Waveforms"))?;
-        let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
-        for t in traces {
-            // Group names from codes, escaped: a '/' in a code would make an HDF5 path.
-            stations
-                .entry(format!(
-                    "{}.{}",
-                    super::names::escape(&t.network),
-                    super::names::escape(&t.station)
-                ))
-                .or_default()
-                .push(t);
-        }
-        for (station, ts) in stations {
+    let waveforms = f.group("Waveforms").map_err(e("Waveforms"))?;
+    let mut stations: BTreeMap<String, Vec<&Trace>> = BTreeMap::new();
+    for t in traces {
+        // Group names from codes, escaped: a '/' in a code would make an HDF5 path.
+        stations
+            .entry(format!(
+                "{}.{}",
+                super::names::escape(&t.network),
+                super::names::escape(&t.station)
+            ))
+            .or_default()
+            .push(t);
+    }
+    for (station, ts) in stations {
+        let g = if waveforms.link_exists(&station) {
+            waveforms.group(&station).map_err(e(&station))?
+        } else {
             let g = waveforms.create_group(&station).map_err(e(&station))?;
-            let event_id = (meta.event_id)(&ts[0].network, &ts[0].station);
             if let Some(xml) = (meta.stationxml)(&ts[0].network, &ts[0].station) {
                 g.new_dataset_builder()
                     .with_data(&xml)
                     .create("StationXML")
                     .map_err(e("StationXML"))?;
             }
-            let mut used = HashSet::new();
-            for t in ts {
-                let mut repeat = 0;
-                let mut wname = waveform_name(t, meta.tag, 0);
-                while !used.insert(wname.clone()) {
-                    repeat += 1;
-                    wname = waveform_name(t, meta.tag, repeat);
-                }
-                let data: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
-                let d = g
-                    .new_dataset_builder()
-                    .with_data(&data)
-                    .create(wname.as_str())
-                    .map_err(e(&wname))?;
-                d.new_attr::<f64>()
-                    .create("sampling_rate")
-                    .and_then(|a| a.write_scalar(&t.sampling_rate))
-                    .map_err(e("sampling_rate"))?;
-                d.new_attr::<i64>()
-                    .create("starttime")
-                    .and_then(|a| a.write_scalar(&t.start_ns))
-                    .map_err(e("starttime"))?;
-                if let Some((_, id)) = meta.provenance {
-                    fixed_attr(&d, "provenance_id", id)
-                        .map_err(|x| format!("{}: {x}", path.display()))?;
-                }
-                if let Some(id) = &event_id {
-                    fixed_attr(&d, "event_id", id)
-                        .map_err(|x| format!("{}: {x}", path.display()))?;
-                }
+            g
+        };
+        for t in ts {
+            let mut repeat = 0;
+            let mut wname = waveform_name(t, meta.tag, 0);
+            while g.link_exists(&wname) {
+                repeat += 1;
+                wname = waveform_name(t, meta.tag, repeat);
+            }
+            let data: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
+            let d = g
+                .new_dataset_builder()
+                .with_data(&data)
+                .create(wname.as_str())
+                .map_err(e(&wname))?;
+            d.new_attr::<f64>()
+                .create("sampling_rate")
+                .and_then(|a| a.write_scalar(&t.sampling_rate))
+                .map_err(e("sampling_rate"))?;
+            d.new_attr::<i64>()
+                .create("starttime")
+                .and_then(|a| a.write_scalar(&t.start_ns))
+                .map_err(e("starttime"))?;
+            if let Some((_, id)) = meta.provenance {
+                fixed_attr(&d, "provenance_id", id)
+                    .map_err(|x| format!("{}: {x}", path.display()))?;
+            }
+            if let Some(id) = event_of(t) {
+                fixed_attr(&d, "event_id", &id).map_err(|x| format!("{}: {x}", path.display()))?;
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// A fixed-length ASCII attribute (what pyasdf reads with `.tobytes().decode()`), NUL-padded;
