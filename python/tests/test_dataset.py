@@ -136,3 +136,36 @@ def test_a_worker_that_dies_fails_its_station_and_the_run_goes_on(tmp_path):
     r = seisbatch.process_dataset(TWO, tmp_path / "again", function=userfuncs.double,
                                   workers=1, progress=False, format="sac")
     assert r["exit_code"] == 0, r
+
+
+def test_a_massdownloader_tree_station_by_station(tmp_path):
+    """Not only ASDF: an event tree's files are units too, each with its resp/ StationXML."""
+    out = tmp_path / "out"
+    r = seisbatch.process_dataset(FIXTURES.parent.parent / "examples" / "data", out,
+                                  function=userfuncs.station_latitude, pipeline=DEMEAN,
+                                  workers=2, format="sac", progress=False)
+    assert r["exit_code"] == 0, r
+    files = sorted((out / "event_2014-01-01").iterdir())
+    assert len(files) == 3, files
+    for f in files:
+        tr = obspy.read(str(f))[0]
+        assert len(tr) == 10 and np.allclose(tr.data, 48.1629, atol=1e-4), f.name
+
+
+def test_shards_as_dask_tasks(tmp_path):
+    """Dask: one task per shard (threads here; with process workers, give each a shard and
+    run its pool outside daemonic processes), together the whole data set."""
+    bag = pytest.importorskip("dask.bag")
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EVENT, src / "a.h5")
+    shutil.copy(TWO, src / "b.h5")
+
+    def one(k):
+        r = seisbatch.process_dataset(src, tmp_path / f"s{k}", function=userfuncs.double,
+                                      workers=1, shard=(k, 2), progress=False,
+                                      tag="raw_recording")
+        return r["exit_code"], r["ok"]
+
+    got = bag.from_sequence(range(2), npartitions=2).map(one).compute(scheduler="threads")
+    assert [c for c, _ in got] == [0, 0] and sum(n for _, n in got) == 3 + 2, got
