@@ -357,8 +357,9 @@ def process_dataset(input, output, function=None, pipeline=None, workers=None, t
 
 
 def process_pairs(a, b, function, workers=None, tag=None, shard=None):
-    """pyasdf's ``process_two_files_without_parallel_output``: for every station (NET.STA) in
-    both ``a`` and ``b`` (ASDF files or folders of them), ``function(st_a, inv_a, st_b,
+    """pyasdf's ``process_two_files_without_parallel_output``: for every station in both ``a``
+    and ``b`` (ASDF files or folders of them, by NET.STA; MassDownloader event trees, by
+    EVENT/NET.STA with each event's resp/ StationXML), ``function(st_a, inv_a, st_b,
     inv_b)`` in ``workers`` spawned processes; returns a dict of its results keyed by station,
     with ``.failures`` (station -> "Type: message") for those that raised. ``tag``: the tags
     read (default all); ``shard=(k, n)``: every n-th station from the k-th."""

@@ -78,12 +78,34 @@ def _work(payload, traces, xml):
         return _error(e)
 
 
-def _pair(payload, a, b):
+def _load(entries, station, tags):
+    """A station's Stream and Inventory from its sources (in a worker): ASDF files through
+    seisbatch's reader, miniSEED files of an event tree through ObsPy with the event's
+    resp/NET.STA.xml."""
+    from obspy import Stream, read, read_inventory
+    from . import _seisbatch as _ext
+    st, inv = Stream(), None
+    for kind, path, xml in entries:
+        if kind == "asdf":
+            t, x, _rejected = _ext.asdf_station(path, station, list(tags))
+            st += _stream(t)
+            if inv is None and x is not None:
+                inv = _inventory(x)
+        else:
+            net, _, sta = station.partition(".")
+            st += read(path, format="MSEED").select(network=net, station=sta)
+            if inv is None and xml is not None:
+                inv = read_inventory(xml, format="STATIONXML")
+    return st, inv
+
+
+def _pair(payload, a, b, station, tags):
     """In a worker: function(st_a, inv_a, st_b, inv_b) -> ("ok", result) | ("error", msg)."""
     try:
         function = pickle.loads(payload)
-        return ("ok", function(_stream(a[0]), _inventory(a[1]), _stream(b[0]),
-                               _inventory(b[1])))
+        st_a, inv_a = _load(a, station, tags)
+        st_b, inv_b = _load(b, station, tags)
+        return ("ok", function(st_a, inv_a, st_b, inv_b))
     except Exception as e:
         return _error(e)
 
@@ -167,35 +189,45 @@ class Pairs(dict):
     failures = {}
 
 
-def _stations(source, tags):
-    """Every station of an ASDF file or of the ASDF files in a folder: {NET.STA: (file, ...)}."""
+def _stations(source):
+    """Every station of ``source``: {key: [(kind, path, stationxml path or None), ...]}. ASDF
+    files (a file, or those in a folder) by ``NET.STA``; miniSEED files of an event tree
+    (MassDownloader's EVENT/raw/*, StationXML in EVENT/resp/NET.STA.xml) by
+    ``EVENT/NET.STA``, so that two trees pair the same station of the same event."""
     from . import _seisbatch as _ext
+    source = os.fspath(source)
+    root = source if os.path.isdir(source) else os.path.dirname(source)
     files = [source] if os.path.isfile(source) else sorted(
         os.path.join(d, f) for d, _, fs in os.walk(source) for f in fs)
     found = {}
     for f in files:
         with open(f, "rb") as h:
-            if h.read(8) != b"\x89HDF\r\n\x1a\n":
-                continue
-        for s in _ext.asdf_stations(f):
-            found.setdefault(s, []).append(f)
+            head = h.read(8)
+        if head == b"\x89HDF\r\n\x1a\n":
+            for s in _ext.asdf_stations(f):
+                found.setdefault(s, []).append(("asdf", f, None))
+            continue
+        folder = os.path.dirname(f)
+        if os.path.basename(folder) != "raw":
+            continue
+        try:
+            from obspy import read
+            codes = {(tr.stats.network, tr.stats.station)
+                     for tr in read(f, format="MSEED", headonly=True)}
+        except Exception:
+            continue  # not miniSEED: not a waveform of the tree
+        event = os.path.relpath(os.path.dirname(folder), root)
+        event = "" if event == "." else event + "/"
+        for net, sta in sorted(codes):
+            xml = os.path.join(os.path.dirname(folder), "resp", f"{net}.{sta}.xml")
+            found.setdefault(f"{event}{net}.{sta}", []).append(
+                ("mseed", f, xml if os.path.isfile(xml) else None))
     return found
-
-
-def _read(files, station, tags):
-    """A station's traces from its files, and the first StationXML among them."""
-    from . import _seisbatch as _ext
-    traces, xml = [], None
-    for f in files:
-        t, x, _rejected = _ext.asdf_station(f, station, tags)
-        traces += [(d, n, s, lo, c, st, r) for d, n, s, lo, c, st, r in t]
-        xml = xml if xml is not None else x
-    return traces, xml
 
 
 def process_pairs(a, b, function, workers=None, tag=None, shard=None):
     tags = [tag] if isinstance(tag, str) else list(tag or [])
-    sa, sb = _stations(os.fspath(a), tags), _stations(os.fspath(b), tags)
+    sa, sb = _stations(a), _stations(b)
     common = sorted(set(sa) & set(sb))
     if shard is not None:
         k, n = shard
@@ -208,12 +240,8 @@ def process_pairs(a, b, function, workers=None, tag=None, shard=None):
     try:
         futures = {}
         for s in common:
-            try:
-                ra, rb = _read(sa[s], s, tags), _read(sb[s], s, tags)
-            except ValueError as e:
-                failures[s] = f"ValueError: {e}"
-                continue
-            futures[s] = pool.pool.submit(_pair, payload, ra, rb)
+            station = s.rsplit("/", 1)[-1]
+            futures[s] = pool.pool.submit(_pair, payload, sa[s], sb[s], station, tags)
         for s, fut in futures.items():
             try:
                 status, value = fut.result()

@@ -169,3 +169,12 @@ def test_shards_as_dask_tasks(tmp_path):
 
     got = bag.from_sequence(range(2), npartitions=2).map(one).compute(scheduler="threads")
     assert [c for c, _ in got] == [0, 0] and sum(n for _, n in got) == 3 + 2, got
+
+
+def test_process_pairs_over_event_trees(tmp_path):
+    """Two MassDownloader trees: the same station of the same event, with its resp/ XML."""
+    tree = FIXTURES.parent.parent / "examples" / "data"
+    b = tmp_path / "b"
+    shutil.copytree(tree, b)
+    res = seisbatch.process_pairs(tree, b, userfuncs.difference, workers=2)
+    assert res == {"event_2014-01-01/GR.FUR": (0.0, True)}, (res, res.failures)
