@@ -25,6 +25,12 @@ pub const FILE_BYTES_PER_SAMPLE: u64 = 4;
 /// `--jobs` above this is a typo (thread start-up alone took minutes at 100,000).
 pub const MAX_JOBS: usize = 1024;
 
+/// Stations one ASDF file may hold (each is an input of the run, listed when the file is met)
+/// and waveforms one station may hold (their names are listed to read them): a group's
+/// member list is data, bounded before it is taken.
+pub const MAX_ASDF_STATIONS: usize = 100_000;
+pub const MAX_ASDF_WAVEFORMS: usize = 1_000_000;
+
 /// `--shard K/N`: N above this is a typo (`seisbatch report` lists missing shards).
 pub const MAX_SHARDS: usize = 100_000;
 

@@ -53,7 +53,18 @@ pub fn stations(path: &Path) -> Result<Vec<String>, String> {
     let w = f
         .group("Waveforms")
         .map_err(|e| format!("no /Waveforms group: {e}"))?;
-    let mut names = w.member_names().map_err(|e| e.to_string())?;
+    members(&w, limits::MAX_ASDF_STATIONS, "stations")
+}
+
+/// A group's member names, sorted, refused past `max` (counted before they are listed).
+fn members(g: &h5::Group, max: usize, what: &str) -> Result<Vec<String>, String> {
+    let n = g.len() as usize;
+    if n > max {
+        return Err(format!(
+            "{n} {what}, more than the {max} seisbatch reads from one group; not read"
+        ));
+    }
+    let mut names = g.member_names().map_err(|e| e.to_string())?;
     names.sort();
     Ok(names)
 }
@@ -95,8 +106,7 @@ pub fn each_waveform(
         .group("Waveforms")
         .and_then(|w| w.group(station))
         .map_err(|e| format!("station {station}: {e}"))?;
-    let mut names = g.member_names().map_err(|e| e.to_string())?;
-    names.sort();
+    let names = members(&g, limits::MAX_ASDF_WAVEFORMS, "waveforms")?;
     let mut rejected = Vec::new();
     for name in names {
         if name == "StationXML" {
@@ -262,7 +272,7 @@ pub fn event_ids(path: &Path, station: &str, tags: &[String]) -> Result<Vec<Stri
         .and_then(|w| w.group(station))
         .map_err(|e| format!("station {station}: {e}"))?;
     let mut ids = std::collections::BTreeSet::new();
-    for name in g.member_names().map_err(|e| e.to_string())? {
+    for name in members(&g, limits::MAX_ASDF_WAVEFORMS, "waveforms")? {
         let Some((_, tag)) = parse_name(&name) else {
             continue;
         };
@@ -289,7 +299,7 @@ pub fn station_samples(path: &Path, station: &str) -> Result<u64, String> {
         .and_then(|w| w.group(station))
         .map_err(|e| e.to_string())?;
     let mut n = 0u64;
-    for name in g.member_names().map_err(|e| e.to_string())? {
+    for name in members(&g, limits::MAX_ASDF_WAVEFORMS, "waveforms")? {
         if name != "StationXML" {
             if let Ok(d) = g.dataset(&name) {
                 n = n.saturating_add(d.size() as u64);
@@ -302,6 +312,18 @@ pub fn station_samples(path: &Path, station: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_name;
+
+    #[test]
+    fn a_groups_members_are_counted_before_they_are_listed() {
+        let d = tempfile::tempdir().unwrap();
+        let f = hdf5_metno::File::create(d.path().join("x.h5")).unwrap();
+        for n in ["A.B", "A.C", "A.D"] {
+            f.create_group(n).unwrap();
+        }
+        assert_eq!(super::members(&f, 3, "stations").unwrap().len(), 3);
+        let e = super::members(&f, 2, "stations").unwrap_err();
+        assert!(e.contains("3 stations, more than the 2"), "{e}");
+    }
 
     #[test]
     fn waveform_names_give_codes_and_tag() {

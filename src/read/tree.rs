@@ -167,6 +167,17 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_asdf_station_names_become_inputs() {
+        for ok in ["GR.FUR", "XX.S-01", "A_B.C"] {
+            assert!(plain_station(ok), "{ok}");
+        }
+        let long = "A".repeat(65);
+        for bad in ["", "..", ".hidden", "a/b", "GR.FÜR", "a b", long.as_str()] {
+            assert!(!plain_station(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn obspydmt_stationxml_is_found_by_content() {
         let d = tempfile::tempdir().unwrap();
         let xml = "<?xml version='1.0'?>\n<FDSNStationXML schemaVersion=\"1.1\"></FDSNStationXML>";
