@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use super::convert::{read_own, station_xml, Source};
 use crate::read::mseed;
-use crate::trace::Trace;
 use crate::write::append::Appender;
 use crate::write::output::OutputDir;
 use crate::write::report::FileProblem;
@@ -68,17 +67,15 @@ pub fn convert(a: &Args) -> Vec<FileProblem> {
                     .station_xml(net, sta)
                     .or_else(|| station_xml(a.inventory, a.input_root, &event_dir, net, sta))
             };
-            let none = |_: &str, _: &str| None;
+            let event_id = |net: &str, sta: &str| source.event_id(net, sta);
             let meta = super::Meta {
                 tag: a.tag,
                 stationxml: &xml,
                 quakeml: None,
-                event_id: &none,
+                event_id: &event_id,
                 provenance: Some(a.provenance),
             };
-            super::add(f, &target, &d.traces, &meta, &|t: &Trace| {
-                source.event_id(&t.network, &t.station)
-            })?;
+            super::add(f, &target, &d.traces, &meta)?;
             quakemls.extend(source.quakeml.clone());
         }
         let (merged, w) = merge_quakeml(&quakemls);
@@ -144,22 +141,20 @@ fn copy_previous(
     for station in asdf::stations(prev).map_err(what)? {
         let xml = asdf::station_xml(prev, &station).map_err(what)?;
         let xml_of = |_: &str, _: &str| xml.clone();
-        let none = |_: &str, _: &str| None;
-        let meta = super::Meta {
-            tag: a.tag,
-            stationxml: &xml_of,
-            quakeml: None,
-            event_id: &none,
-            provenance: Some(a.provenance),
-        };
         // Every waveform (the data set is this run's own: `TAG` and its repeats `TAG_N`), one
         // at a time: a station of many events need not fit in memory.
         let mut failed = Ok(());
         let rejected = asdf::each_waveform(prev, &station, &[], None, &mut |t, ids| {
             if failed.is_ok() {
-                failed = super::add(f, target, std::slice::from_ref(&t), &meta, &|_: &Trace| {
-                    ids.first().cloned()
-                });
+                let event_id = |_: &str, _: &str| ids.first().cloned();
+                let meta = super::Meta {
+                    tag: a.tag,
+                    stationxml: &xml_of,
+                    quakeml: None,
+                    event_id: &event_id,
+                    provenance: Some(a.provenance),
+                };
+                failed = super::add(f, target, std::slice::from_ref(&t), &meta);
             }
         })
         .map_err(what)?;

@@ -145,9 +145,7 @@ pub fn write(path: &Path, traces: &[Trace], meta: &Meta) -> Result<(), String> {
         if let Some((doc, _)) = meta.provenance {
             put_provenance(f, path, doc)?;
         }
-        add(f, path, traces, meta, &|t: &Trace| {
-            (meta.event_id)(&t.network, &t.station)
-        })
+        add(f, path, traces, meta)
     })
 }
 
@@ -179,14 +177,14 @@ pub(crate) fn put_provenance(f: &hdf5_metno::File, path: &Path, doc: &str) -> Re
 
 /// Adds `traces` to an open ASDF file: a station's group is made on first use with its
 /// StationXML (`meta.stationxml`), a waveform name the group holds already gets a `_N` tag
-/// suffix; `event_of` gives each waveform's `event_id`. A data set grows by one event's
+/// suffix; `meta.event_id` gives a station's waveforms their `event_id` (asked once per
+/// station: it may read the source file). A data set grows by one event's
 /// traces at a time, so its size never has to fit in memory.
 pub(crate) fn add(
     f: &hdf5_metno::File,
     path: &Path,
     traces: &[Trace],
     meta: &Meta,
-    event_of: &dyn Fn(&Trace) -> Option<String>,
 ) -> Result<(), String> {
     use hdf5_metno as h5;
     use std::collections::BTreeMap;
@@ -220,6 +218,7 @@ pub(crate) fn add(
             }
             g
         };
+        let event_id = (meta.event_id)(&ts[0].network, &ts[0].station);
         for t in ts {
             let mut repeat = 0;
             let mut wname = waveform_name(t, meta.tag, 0);
@@ -245,8 +244,8 @@ pub(crate) fn add(
                 fixed_attr(&d, "provenance_id", id)
                     .map_err(|x| format!("{}: {x}", path.display()))?;
             }
-            if let Some(id) = event_of(t) {
-                fixed_attr(&d, "event_id", &id).map_err(|x| format!("{}: {x}", path.display()))?;
+            if let Some(id) = &event_id {
+                fixed_attr(&d, "event_id", id).map_err(|x| format!("{}: {x}", path.display()))?;
             }
         }
     }
