@@ -56,6 +56,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod qc;
 pub mod read;
 #[cfg(test)]
 mod reference;

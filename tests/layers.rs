@@ -50,6 +50,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     // Ambient-noise correlation of an archive (its own driver beside the engine's).
     &["correlate"],
+    &["qc"],
     // The binary's own.
     &["bench", "synth"],
     &["synth_array"],
@@ -401,6 +402,10 @@ const PUBLIC: &[(&str, &str)] = &[
         "ambient-noise correlation of an archive (Config, run: the CLI and Python's correlate)",
     ),
     ("error", "TraceError and the error types callers match on"),
+    (
+        "qc",
+        "quality control: ObsPy's PPSD, ISPAQ's day metrics, the report (the CLI, tests, Python)",
+    ),
     (
         "events",
         "event catalogues (CSV, QuakeML) for per-event runs",

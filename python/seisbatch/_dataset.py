@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import pickle
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -124,18 +124,29 @@ class _Pool:
                                    mp_context=multiprocessing.get_context("spawn"))
 
     def call(self, fn, *args):
-        with self.lock:
-            pool = self.pool
-        try:
-            # result() waits with the GIL released: the engine's other writer threads and
-            # the caller's progress go on.
-            return pool.submit(fn, *args).result()
-        except BrokenProcessPool:
+        while True:
             with self.lock:
-                if self.pool is pool:
-                    self.pool = self._new()
-            return ("error", "the worker process died (killed, out of memory or a crash) "
-                             "while running the function")
+                pool = self.pool
+            try:
+                future = pool.submit(fn, *args)
+            except BrokenProcessPool:
+                # Broken by another caller's task before this one went in: not this task's
+                # fault, so it goes to the replacement.
+                self._replace(pool)
+                continue
+            try:
+                # result() waits with the GIL released: the engine's other writer threads
+                # and the caller's progress go on.
+                return future.result()
+            except BrokenProcessPool:
+                self._replace(pool)
+                return ("error", "the worker process died (killed, out of memory or a crash) "
+                                 "while running the function")
+
+    def _replace(self, pool):
+        with self.lock:
+            if self.pool is pool:
+                self.pool = self._new()
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -235,22 +246,21 @@ def process_pairs(a, b, function, workers=None, tag=None, shard=None):
             raise ValueError(f"shard={shard!r}: (k, n) with 0 <= k < n")
         common = common[k::n]
     payload = _dumps(function)
-    pool = _Pool(workers or os.cpu_count() or 1)
+    n = workers or os.cpu_count() or 1
+    pool = _Pool(n)
     results, failures = Pairs(), {}
     try:
-        futures = {}
-        for s in common:
-            station = s.rsplit("/", 1)[-1]
-            futures[s] = pool.pool.submit(_pair, payload, sa[s], sb[s], station, tags)
-        for s, fut in futures.items():
-            try:
+        # One caller thread per worker, each through _Pool.call: a worker that dies fails
+        # the pairs in flight only; the pool is replaced for the rest.
+        with ThreadPoolExecutor(max_workers=n) as callers:
+            futures = {s: callers.submit(pool.call, _pair, payload, sa[s], sb[s],
+                                         s.rsplit("/", 1)[-1], tags) for s in common}
+            for s, fut in futures.items():
                 status, value = fut.result()
-            except BrokenProcessPool:
-                status, value = "error", "the worker process died while running the function"
-            if status == "ok":
-                results[s] = value
-            else:
-                failures[s] = value
+                if status == "ok":
+                    results[s] = value
+                else:
+                    failures[s] = value
     finally:
         pool.close()
     results.failures = failures

@@ -106,6 +106,17 @@ def test_process_pairs_gathers_results_by_station(tmp_path):
     assert res == {} and res.failures == {"GR.FUR": "KeyError: 'nope'"}
 
 
+def test_a_pair_whose_worker_dies_fails_alone(tmp_path):
+    b = tmp_path / "b"
+    b.mkdir()
+    shutil.copy(TWO, b / "copy.h5")
+    # workers=1: GR.FUR (first in order) kills the only worker; GR.WET must run on the
+    # replacement, not fail with the broken pool.
+    res = seisbatch.process_pairs(TWO, b, userfuncs.die_for_fur_pair, workers=1)
+    assert res == {"GR.WET": "WET"}
+    assert list(res.failures) == ["GR.FUR"] and "worker process died" in res.failures["GR.FUR"]
+
+
 def test_shards_split_by_file_and_together_write_everything(tmp_path):
     src = tmp_path / "in"
     src.mkdir()

@@ -51,3 +51,11 @@ def die_for_wet(st, inv):
     if st[0].stats.station == "WET":
         os._exit(3)
     return st
+
+
+def die_for_fur_pair(st_a, inv_a, st_b, inv_b):
+    """A pair whose worker is killed: the pairs after it must still run."""
+    import os
+    if st_a[0].stats.station == "FUR":
+        os._exit(3)
+    return st_a[0].stats.station

@@ -72,82 +72,28 @@ pub fn units(
     let mut empty = Vec::new();
     let mut empty_count = 0usize;
     let codes: Vec<Arc<ChannelCodes>> = index.channels.iter().cloned().map(Arc::new).collect();
-    // Per channel, its longest run: a run overlapping a window starts at most that long
-    // before the window's start.
-    let mut longest = vec![0i64; index.channels.len()];
-    for r in &index.runs {
-        let l = &mut longest[r.channel];
-        *l = (*l).max(r.end_ns().saturating_sub(r.start_ns));
-    }
+    let longest = longest_runs(index);
     for (wi, w) in windows.iter().enumerate() {
         if !keep(wi) {
             continue;
         }
         for (ch, codes) in codes.iter().enumerate() {
-            let runs = index.runs_of(ch);
-            let mut pieces: Vec<Piece> = Vec::new();
-            let mut samples = 0u64;
-            // A sample's worth either side: ObsPy's nearest-sample trim may take one sample
-            // half a sample outside the window.
-            let first = runs.partition_point(|r| {
-                r.start_ns
-                    < w.start_ns
-                        .saturating_sub(longest[ch])
-                        .saturating_sub(margin(r.rate))
-            });
-            for r in &runs[first..] {
-                let m = margin(r.rate);
-                if r.start_ns > w.end_ns.saturating_add(m) {
-                    break;
-                }
-                if r.end_ns().saturating_add(m) < w.start_ns {
-                    continue;
-                }
-                let (from, to) = (r.start_ns.max(w.start_ns), r.end_ns().min(w.end_ns));
-                let covered = (to.saturating_sub(from) as f64 * 1e-9 * r.rate).max(0.0);
-                samples = samples.saturating_add(covered as u64 + 1);
-                let (a, b) = r.bytes_for(w.start_ns.saturating_sub(m), w.end_ns.saturating_add(m));
-                let f = &index.files[r.file];
-                let path = index.path_of(r.file);
-                // Runs of one file whose ranges meet are read as one range.
-                match pieces
-                    .iter_mut()
-                    .find(|p| p.path == path && a <= p.offset + p.len && b >= p.offset)
-                {
-                    Some(p) => {
-                        let end = (p.offset + p.len).max(b);
-                        p.offset = p.offset.min(a);
-                        p.len = end - p.offset;
+            match channel_unit(index, ch, codes, longest[ch], w) {
+                None => {
+                    empty_count += 1;
+                    if empty.len() < EMPTY_LISTED {
+                        empty.push((w.clone(), codes.clone()));
                     }
-                    None => pieces.push(Piece {
-                        path,
-                        offset: a,
-                        len: b - a,
-                        size: f.size,
-                        mtime_ns: f.mtime_ns,
-                        etag: f.etag.clone(),
-                    }),
                 }
-            }
-            if pieces.is_empty() {
-                empty_count += 1;
-                if empty.len() < EMPTY_LISTED {
-                    empty.push((w.clone(), codes.clone()));
+                Some(u) => {
+                    if units.len() >= MAX_UNITS {
+                        return Err(format!(
+                            "the windows ask for more than {MAX_UNITS} channel windows with data; \
+                             run them in parts (--start/--end, --window) or as shards (--shard K/N)"
+                        ));
+                    }
+                    units.push(u);
                 }
-            } else {
-                if units.len() >= MAX_UNITS {
-                    return Err(format!(
-                        "the windows ask for more than {MAX_UNITS} channel windows with data; \
-                         run them in parts (--start/--end, --window) or as shards (--shard K/N)"
-                    ));
-                }
-                pieces.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
-                units.push(Unit {
-                    window: w.clone(),
-                    codes: codes.clone(),
-                    pieces,
-                    samples,
-                });
             }
         }
     }
@@ -155,6 +101,82 @@ pub fn units(
         units,
         empty,
         empty_count,
+    })
+}
+
+/// Per channel, its longest run: a run overlapping a window starts at most that long before
+/// the window's start.
+pub fn longest_runs(index: &Index) -> Vec<i64> {
+    let mut longest = vec![0i64; index.channels.len()];
+    for r in &index.runs {
+        let l = &mut longest[r.channel];
+        *l = (*l).max(r.end_ns().saturating_sub(r.start_ns));
+    }
+    longest
+}
+
+/// Channel `ch`'s unit in window `w` (None: no data there); `longest` from `longest_runs`.
+pub fn channel_unit(
+    index: &Index,
+    ch: usize,
+    codes: &Arc<ChannelCodes>,
+    longest: i64,
+    w: &Arc<Window>,
+) -> Option<Unit> {
+    let runs = index.runs_of(ch);
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut samples = 0u64;
+    // A sample's worth either side: ObsPy's nearest-sample trim may take one sample half a
+    // sample outside the window.
+    let first = runs.partition_point(|r| {
+        r.start_ns
+            < w.start_ns
+                .saturating_sub(longest)
+                .saturating_sub(margin(r.rate))
+    });
+    for r in &runs[first..] {
+        let m = margin(r.rate);
+        if r.start_ns > w.end_ns.saturating_add(m) {
+            break;
+        }
+        if r.end_ns().saturating_add(m) < w.start_ns {
+            continue;
+        }
+        let (from, to) = (r.start_ns.max(w.start_ns), r.end_ns().min(w.end_ns));
+        let covered = (to.saturating_sub(from) as f64 * 1e-9 * r.rate).max(0.0);
+        samples = samples.saturating_add(covered as u64 + 1);
+        let (a, b) = r.bytes_for(w.start_ns.saturating_sub(m), w.end_ns.saturating_add(m));
+        let f = &index.files[r.file];
+        let path = index.path_of(r.file);
+        // Runs of one file whose ranges meet are read as one range.
+        match pieces
+            .iter_mut()
+            .find(|p| p.path == path && a <= p.offset + p.len && b >= p.offset)
+        {
+            Some(p) => {
+                let end = (p.offset + p.len).max(b);
+                p.offset = p.offset.min(a);
+                p.len = end - p.offset;
+            }
+            None => pieces.push(Piece {
+                path,
+                offset: a,
+                len: b - a,
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                etag: f.etag.clone(),
+            }),
+        }
+    }
+    if pieces.is_empty() {
+        return None;
+    }
+    pieces.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+    Some(Unit {
+        window: w.clone(),
+        codes: codes.clone(),
+        pieces,
+        samples,
     })
 }
 
