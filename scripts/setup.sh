@@ -4,6 +4,8 @@
 #   mesa-vulkan-drivers,    lavapipe, the software Vulkan driver the GPU tests run on (issue #3)
 #   libvulkan1
 #   openmpi-bin             mpirun for the launcher test (tests/cluster.rs, issue #5)
+#   chromium               headless Chromium for the QC report's browser test (tests/qc_report.rs,
+#                           issue #30); without its recommended packages
 #   python3-venv            the Python package's tests, in a fresh venv (when python3 lacks venv),
 #                           and CMake >= 3.26 from PyPI when the system's is older (below)
 # Run as root, or as a user with sudo.
@@ -20,6 +22,13 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  [ ${#need[@]} -gt 0 ] || $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   # rustup puts cargo here; a fresh shell may not have it on PATH yet.

@@ -111,6 +111,18 @@ key optional. `seisbatch plan CONFIG --correlate` models a chunk before a run. \
 Outputs: OUTPUT/<chunk>/<SOURCE>_<RECEIVER>/<CS><CR>.sac, OUTPUT/stack/..., OUTPUT/correlate.json. \
 Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d.")]
     Correlate(super::correlate::CorrelateArgs),
+    /// Quality control you can look at: per channel and day the metrics ISPAQ names
+    /// (availability, gaps, overlaps, sample statistics, noise-model percentages, dead-channel
+    /// flags), each channel's probabilistic PSD as ObsPy's PPSD computes it against Peterson's
+    /// NLNM/NHNM, and one self-contained report.html with the pictures (also as PNG and SVG)
+    /// and the metrics (CSV, JSON).
+    #[command(after_help = "Examples:\n  \
+seisbatch qc /data/SDS --inventory stations/ --output qc\n  \
+seisbatch qc --catalog sds.parquet --window 2020-01-01/2020-02-01 --inventory stations/ --output qc-jan\n  \
+seisbatch qc OUTPUT --output OUTPUT-qc          (a run's output: its report.json's failures too)\n\n\
+PSDs need responses (--inventory); without them the report has availability and sample metrics. \
+Days are UTC days; a PSD segment belongs to the day it starts in.")]
+    Qc(super::qc::QcArgs),
     /// List the GPU adapters wgpu finds, in the order `--gpu-index` takes them: hardware
     /// first, then by PCI bus id; name, backend, type, driver, SHADER_F64 and limits.
     #[command(

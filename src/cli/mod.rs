@@ -8,6 +8,7 @@ mod commands;
 mod correlate;
 mod gpu_flag;
 mod heap;
+mod qc;
 mod remote;
 mod s3args;
 
@@ -49,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args),
         Command::Index(args) => commands::index(args),
         Command::Correlate(args) => correlate::correlate(args),
+        Command::Qc(args) => qc::qc(args),
         Command::Adapters(args) => commands::adapters(args),
     }
 }

@@ -5,9 +5,12 @@
 //! (`output`).
 
 pub mod channel;
+pub mod html;
 pub mod metrics;
 pub mod models;
+pub mod plot;
 pub mod ppsd;
+pub mod report;
 
 use rayon::prelude::*;
 

@@ -1,0 +1,291 @@
+//! `seisbatch qc` end to end (issue #30): the report folder from the command line, its
+//! metrics equal to ObsPy's (tests/fixtures/qc/golden.json), its pictures real PNGs, the page
+//! opened in headless Chromium (Debian's `chromium`, installed by scripts/setup.sh): every
+//! picture loads, no error event, and a screenshot that is not blank. A run's failures come
+//! into the report from its report.json; the report folder is never a stranger's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qc")
+}
+
+fn seisbatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seisbatch"))
+}
+
+fn qc(out: &Path, extra: &[&str]) -> std::process::Output {
+    let f = fixture();
+    seisbatch()
+        .arg("qc")
+        .arg(f.join("sds"))
+        .arg("--inventory")
+        .arg(f.join("GR.FUR.xml"))
+        .arg("--output")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// A PNG's size and its pixels as RGB(A) bytes with the channel count.
+fn decode(bytes: &[u8]) -> (u32, u32, usize, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, info.color_type.samples(), buf)
+}
+
+/// Share of pixels that are not (near) white, and how many distinct colours there are.
+fn ink(png: &[u8]) -> (f64, usize) {
+    let (w, h, k, px) = decode(png);
+    let mut colours = std::collections::HashSet::new();
+    let mut inked = 0usize;
+    for p in px.chunks(k) {
+        colours.insert((p[0], p[1], p[2]));
+        if p[..3].iter().any(|&c| c < 200) {
+            inked += 1;
+        }
+    }
+    (inked as f64 / (w as f64 * h as f64), colours.len())
+}
+
+#[test]
+fn the_report_folder_holds_obspys_metrics_and_real_pictures() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("qc");
+    let o = qc(&out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let golden: Value =
+        serde_json::from_slice(&std::fs::read(fixture().join("golden.json")).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut rows = 0;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let id = cells[..4].join(".");
+        let want = &golden["metrics"][&id][cells[4]];
+        assert!(want.is_object(), "{id} {}: not in ObsPy's answer", cells[4]);
+        for (k, v) in head.iter().zip(&cells).skip(5) {
+            let Some(w) = want[*k].as_f64() else { continue };
+            let got: f64 = v.parse().unwrap_or_else(|_| panic!("{id} {k}: {v:?}"));
+            let tol = if k.starts_with("pct_") {
+                0.5
+            } else {
+                1e-9 * w.abs().max(1.0)
+            };
+            assert!(
+                (got - w).abs() <= tol,
+                "{id} {} {k}: {got} vs {w}",
+                cells[4]
+            );
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 6);
+    // The dead day is flagged, the live ones are not.
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let dead: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dead_channel_gsn"] == 1)
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["id"].as_str().unwrap(),
+                r["day"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(dead, ["GR.FUR..LHN 2020-01-02"]);
+    // Pictures: PNGs of their stated size with something drawn, SVGs beside them.
+    for stem in [
+        "availability",
+        "ppsd/GR.FUR..LHZ",
+        "ppsd/GR.FUR..LHN",
+        "ppsd/GR.FUR..LHE",
+    ] {
+        let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
+        let (share, colours) = ink(&png);
+        assert!(
+            share > 0.02 && colours > 8,
+            "{stem}: {share} inked, {colours} colours"
+        );
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("</svg>"),
+            "{stem}.svg"
+        );
+    }
+    // The PPSD's curves as ObsPy reads them from the histogram.
+    let p: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ppsd/GR.FUR..LHZ.json")).unwrap()).unwrap();
+    let want = &golden["ppsd"]["GR.FUR..LHZ"];
+    assert_eq!(p["mode"], want["mode"]);
+    assert_eq!(p["histogram"], want["histogram"]);
+    // The page: one file, every picture inline.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 4);
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    // Again into the same folder: an earlier report's folder is written over.
+    let o = qc(&out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs `cmd` for at most `limit`; its stdout and stderr (through files in `dir`: a pipe
+/// nobody reads while waiting would stall a page's worth of DOM).
+fn bounded(mut cmd: Command, dir: &Path, limit: Duration) -> (String, String) {
+    let (so, se) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = cmd
+        .stdout(std::fs::File::create(&so).unwrap())
+        .stderr(std::fs::File::create(&se).unwrap())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("chromium (Debian's `chromium` package; scripts/setup.sh installs it)");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("chromium did not finish in {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    (read(&so), read(&se))
+}
+
+fn chromium(profile: &Path) -> Command {
+    let exe = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut c = Command::new(exe);
+    // Headless, no sandbox (CI runs as root), nothing that reaches the network.
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--virtual-time-budget=10000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+fn the_report_opens_in_chromium_with_every_picture_and_no_error() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("qc");
+    // A run whose every window fails (remove_response with no inventory): its failures
+    // belong in the report too.
+    let chain = t.path().join("chain.toml");
+    std::fs::write(
+        &chain,
+        "[[step]]\nop = \"remove_response\"\noutput = \"VEL\"\n",
+    )
+    .unwrap();
+    let run = t.path().join("run");
+    let o = seisbatch()
+        .args(["run"])
+        .arg(&chain)
+        .arg("--input")
+        .arg(fixture().join("sds"))
+        .args(["--segment", "86400", "--quiet", "--output"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = run.join("report.json");
+    let o = qc(&out, &["--run-report", report.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("no StationXML"),
+        "the run's failure reason is listed"
+    );
+    assert!(out.join("failures.png").is_file());
+    let page = format!("file://{}", out.join("report.html").display());
+    let (dom, log) = bounded(
+        {
+            let mut c = chromium(&t.path().join("profile1"));
+            c.arg("--dump-dom").arg(&page);
+            c
+        },
+        t.path(),
+        Duration::from_secs(120),
+    );
+    // Availability, failures and three PPSDs: five pictures, all decoded.
+    assert!(
+        dom.contains("data-images=\"5/5\""),
+        "pictures: {}",
+        &dom[..dom.len().min(300)]
+    );
+    assert!(
+        dom.contains("data-errors=\"0\""),
+        "error events in the page"
+    );
+    assert!(!log.contains("Uncaught"), "a script error: {log}");
+    let shot = t.path().join("shot.png");
+    bounded(
+        {
+            let mut c = chromium(&t.path().join("profile2"));
+            c.arg(format!("--screenshot={}", shot.display()))
+                .arg("--window-size=1280,1600")
+                .arg(&page);
+            c
+        },
+        t.path(),
+        Duration::from_secs(120),
+    );
+    let (share, colours) = ink(&std::fs::read(&shot).expect("chromium wrote no screenshot"));
+    assert!(
+        share > 0.02 && colours > 16,
+        "a blank page: {share} inked, {colours} colours"
+    );
+}
+
+#[test]
+fn the_report_folder_is_never_a_strangers() {
+    let t = tempfile::tempdir().unwrap();
+    // A folder with someone's files and no earlier report: refused, nothing written.
+    let theirs = t.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("notes.txt"), "mine").unwrap();
+    let o = qc(&theirs, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    let names: Vec<_> = std::fs::read_dir(&theirs).unwrap().collect();
+    assert_eq!(names.len(), 1);
+    // A link as the report folder: refused, nothing written where it points.
+    let target = t.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let link = t.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = qc(&link, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    // A bad window is named.
+    let o = qc(
+        &t.path().join("new"),
+        &["--window", "2020-01-02/2020-01-01"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not after"));
+}
