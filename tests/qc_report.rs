@@ -289,3 +289,78 @@ fn the_report_folder_is_never_a_strangers() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not after"));
 }
+
+#[test]
+fn run_with_qc_draws_outputs_beside_their_raw_data() {
+    let t = tempfile::tempdir().unwrap();
+    let chain = t.path().join("chain.toml");
+    std::fs::write(
+        &chain,
+        "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n[[step]]\nop = \"taper\"\nmax_percentage = 0.05\n\
+         [[step]]\nop = \"remove_response\"\noutput = \"VEL\"\npre_filt = [0.005, 0.01, 0.3, 0.4]\n",
+    )
+    .unwrap();
+    let out = t.path().join("out");
+    let o = seisbatch()
+        .arg("run")
+        .arg(&chain)
+        .arg("--input")
+        .arg(fixture().join("sds"))
+        .arg("--inventory")
+        .arg(fixture().join("GR.FUR.xml"))
+        .args(["--segment", "86400", "--qc", "--quiet", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("qc/report.html")).unwrap();
+    assert!(html.contains("Before and after"));
+    // Availability, four outputs, three PPSDs.
+    assert_eq!(html.matches("<img src=\"data:image/png;base64,").count(), 8);
+    for k in 1..=4 {
+        let (share, _) = ink(&std::fs::read(out.join(format!("qc/compare-{k}.png"))).unwrap());
+        assert!(share > 0.02, "compare-{k}: blank");
+    }
+    // The pairs drawn: each output (SAC read back) beside the same channel's raw counts over
+    // the same samples.
+    let root = fixture().join("sds");
+    let (files, _) = seisbatch::archive::files(&root, &Default::default()).unwrap();
+    let index = seisbatch::archive::index::Index::build(&root, &files, &|_, _, _| None);
+    let (pairs, problems) = seisbatch::qc::compare::pairs(&out, &index);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(pairs.len(), 4);
+    for p in &pairs {
+        assert_eq!(p.raw.codes(), p.processed.codes());
+        assert_eq!(p.raw.start_ns, p.processed.start_ns, "{}", p.file.display());
+        assert_eq!(
+            p.raw.data.len(),
+            p.processed.data.len(),
+            "{}",
+            p.file.display()
+        );
+        assert!((p.processed.sampling_rate - 1.0).abs() < 1e-6);
+        // Counts in, m/s out: the response removed.
+        let peak = p.processed.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(peak > 1e-9 && peak < 1e-3, "{}: {peak}", p.file.display());
+    }
+    // The report's folder is the run's: --resume leaves it and the outputs as they are.
+    let o = seisbatch()
+        .arg("run")
+        .arg(&chain)
+        .arg("--input")
+        .arg(fixture().join("sds"))
+        .arg("--inventory")
+        .arg(fixture().join("GR.FUR.xml"))
+        .args([
+            "--segment",
+            "86400",
+            "--qc",
+            "--quiet",
+            "--resume",
+            "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

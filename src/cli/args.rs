@@ -11,6 +11,8 @@ use crate::pipeline::Pipeline;
 use crate::read::mseed::Gaps;
 use crate::write::Format;
 
+pub use super::synth_args::SynthArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "seisbatch",
@@ -116,12 +118,7 @@ Lag 0 is SAC's o; noise reaching the receiver d s after the source peaks at +d."
     /// flags), each channel's probabilistic PSD as ObsPy's PPSD computes it against Peterson's
     /// NLNM/NHNM, and one self-contained report.html with the pictures (also as PNG and SVG)
     /// and the metrics (CSV, JSON).
-    #[command(after_help = "Examples:\n  \
-seisbatch qc /data/SDS --inventory stations/ --output qc\n  \
-seisbatch qc --catalog sds.parquet --window 2020-01-01/2020-02-01 --inventory stations/ --output qc-jan\n  \
-seisbatch qc OUTPUT --output OUTPUT-qc          (a run's output: its report.json's failures too)\n\n\
-PSDs need responses (--inventory); without them the report has availability and sample metrics. \
-Days are UTC days; a PSD segment belongs to the day it starts in.")]
+    #[command(after_help = super::qc::AFTER_HELP)]
     Qc(super::qc::QcArgs),
     /// List the GPU adapters wgpu finds, in the order `--gpu-index` takes them: hardware
     /// first, then by PCI bus id; name, backend, type, driver, SHADER_F64 and limits.
@@ -221,35 +218,6 @@ pub struct BenchArgs {
     /// Also write the table as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct SynthArgs {
-    /// Folder to write (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Events (folders).
-    #[arg(long, default_value_t = 10)]
-    pub events: usize,
-    /// Stations per event, three components each.
-    #[arg(long, default_value_t = 10)]
-    pub stations: usize,
-    /// Seconds per trace.
-    #[arg(long, default_value_t = 1200.0)]
-    pub duration: f64,
-    /// Sampling rates (Hz) the stations take in turn.
-    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200")]
-    pub rates: Vec<f64>,
-    /// Share of traces written bad (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
-    pub bad_fraction: f64,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Instead of event trees: a continuous archive of this many days for ambient-noise work
-    /// (--stations stations on a ring, one HHZ channel each, at the first of --rates; a
-    /// diffuse noise field at 3 km/s): OUTPUT/archive (SDS) and OUTPUT/stations.xml.
-    #[arg(long, value_name = "DAYS")]
-    pub noise_days: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -417,6 +385,11 @@ pub struct RunArgs {
     /// one run writes, each with its own report.K-of-N.json (merge: `seisbatch report DIR`).
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<String>,
+    /// After the run, a quality-control report in OUTPUT/qc (as `seisbatch qc` of the input,
+    /// the run's failures, and a few outputs beside their raw data). Not with --shard: run
+    /// `seisbatch qc` when every shard is done.
+    #[arg(long, conflicts_with = "shard")]
+    pub qc: bool,
     /// Finish an interrupted run into the same --output: inputs its journal lists as finished
     /// are skipped (their part of the report kept), everything else is done again.
     #[arg(long, conflicts_with = "overwrite")]

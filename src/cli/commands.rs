@@ -347,6 +347,9 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
             if !args.quiet {
                 tell(&report, &cfg);
             }
+            if args.qc {
+                super::qc::after_run(&cfg, args.quiet);
+            }
             // A shard that completed exits 0 even with failed traces: launchers treat a
             // non-zero rank as a crash (mpirun aborts the others). `seisbatch report`
             // gives the run's 3.

@@ -11,6 +11,7 @@ mod heap;
 mod qc;
 mod remote;
 mod s3args;
+mod synth_args;
 
 use std::process::ExitCode;
 
@@ -74,6 +75,9 @@ pub fn run_config<I: IntoIterator<Item = String>>(args: I) -> Result<RunConfig, 
             "--output s3://: run it with the seisbatch command (Python's run writes a folder)"
                 .into(),
         );
+    }
+    if args.qc {
+        return Err("--qc is the command line's (`seisbatch run ... --qc`, or `seisbatch qc OUTPUT` after a run)".into());
     }
     args.s3.apply()?;
     args.config()

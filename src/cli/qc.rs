@@ -5,6 +5,13 @@ use std::process::ExitCode;
 
 use crate::console::{errln, outln};
 
+pub(super) const AFTER_HELP: &str = "Examples:\n  \
+seisbatch qc /data/SDS --inventory stations/ --output qc\n  \
+seisbatch qc --catalog sds.parquet --window 2020-01-01/2020-02-01 --inventory stations/ --output qc-jan\n  \
+seisbatch qc OUTPUT --output OUTPUT-qc          (a run's output: its report.json's failures too)\n\n\
+PSDs need responses (--inventory); without them the report has availability and sample metrics. \
+Days are UTC days; a PSD segment belongs to the day it starts in.";
+
 #[derive(Debug, clap::Args)]
 pub struct QcArgs {
     /// An archive (SDS or any folder of miniSEED), or a run's output folder (its report.json
@@ -87,6 +94,7 @@ pub(super) fn qc(a: QcArgs) -> ExitCode {
         catalog: a.catalog,
         span,
         run_report: a.run_report,
+        outputs: None,
     };
     match crate::qc::report::run(&cfg) {
         Ok(s) => {
@@ -107,5 +115,40 @@ pub(super) fn qc(a: QcArgs) -> ExitCode {
             errln!("seisbatch qc: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `run --qc`: the report of the run's input (its windows' span, its inventory), its failures
+/// and a few of its outputs, in OUTPUT/qc. A report that cannot be made is said, and the
+/// run's own outcome stands.
+pub(super) fn after_run(cfg: &crate::engine::RunConfig, quiet: bool) {
+    let archive = cfg.archive.as_ref();
+    let span = archive
+        .and_then(|a| a.request.span(None))
+        .map_or((None, None), |(s, e)| (Some(s), Some(e.saturating_add(1))));
+    let catalog = archive.and_then(|a| a.catalog.clone());
+    let input = match &catalog {
+        Some(c) => match crate::archive::catalog::root_of(c) {
+            Ok(r) => r,
+            Err(e) => {
+                errln!("seisbatch: --qc: {e}");
+                return;
+            }
+        },
+        None => cfg.input.clone(),
+    };
+    let q = crate::qc::report::Config {
+        input,
+        output: cfg.output.join("qc"),
+        inventory: cfg.inventory.iter().cloned().collect(),
+        catalog,
+        span,
+        run_report: Some(cfg.output.join("report.json")),
+        outputs: Some(cfg.output.clone()),
+    };
+    match crate::qc::report::run(&q) {
+        Ok(s) if !quiet => outln!("quality control -> {}", s.html.display()),
+        Ok(_) => {}
+        Err(e) => errln!("seisbatch: --qc: {e}"),
     }
 }

@@ -24,6 +24,10 @@ fn default_stage(u: &Url) -> PathBuf {
 }
 
 pub(super) fn run(mut args: RunArgs, url: Result<Url, String>) -> ExitCode {
+    if args.qc {
+        errln!("seisbatch: --qc writes into a local output folder; with s3:// run `seisbatch qc` on the staged folder");
+        return ExitCode::from(2);
+    }
     if let Err(m) = args.s3.apply() {
         errln!("seisbatch: {m}");
         return ExitCode::from(2);

@@ -23,6 +23,8 @@ pub struct Page<'a> {
     pub reasons: &'a [(String, u64, Vec<String>)],
     /// Per channel (same order as `channels`), its PPSD picture if it has one.
     pub ppsd: &'a [Option<Picture>],
+    /// A few outputs beside their raw data (a run's report).
+    pub compare: &'a [Picture],
 }
 
 /// `s` safe as HTML text and attribute values.
@@ -128,6 +130,12 @@ pub fn page(p: &Page) -> String {
             );
         }
         h.push_str("</table>\n");
+    }
+    if !p.compare.is_empty() {
+        h.push_str("<h2 id=\"compare\">Before and after</h2>\n<p>A few of the run's outputs beside the raw data of the same channel and time.</p>\n");
+        for c in p.compare {
+            h.push_str(&img(c));
+        }
     }
     h.push_str("<h2 id=\"channels\">Channels</h2>\n");
     for (c, pic) in p.channels.iter().zip(p.ppsd) {

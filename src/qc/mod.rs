@@ -5,6 +5,7 @@
 //! (`output`).
 
 pub mod channel;
+pub mod compare;
 pub mod html;
 pub mod metrics;
 pub mod models;

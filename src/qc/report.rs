@@ -39,6 +39,8 @@ pub struct Config {
     pub span: (Option<i64>, Option<i64>),
     /// A run's report.json (default: INPUT/report.json when there is one).
     pub run_report: Option<PathBuf>,
+    /// The run's output folder: a few outputs drawn beside their raw data (`run --qc`).
+    pub outputs: Option<PathBuf>,
 }
 
 /// What `run` wrote.
@@ -136,7 +138,28 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         })
         .collect();
 
-    for p in availability.iter().chain(failures.iter()) {
+    let mut compare = Vec::new();
+    if let Some(o) = &cfg.outputs {
+        let (pairs, problems) = super::compare::pairs(o, &index);
+        for p in problems {
+            crate::console::errln!("seisbatch qc: before/after: {p}");
+        }
+        for (k, pair) in pairs.iter().enumerate() {
+            let rel = pair.file.strip_prefix(o).unwrap_or(&pair.file);
+            let d = plot::compare::Compare {
+                raw: &pair.raw,
+                processed: &pair.processed,
+                title: format!("{} ({})", pair.processed.codes().id(), rel.display()),
+            };
+            let name = format!("compare-{}", k + 1);
+            compare.push(plot::render(&name, &d.title.clone(), (1200, 560), &d)?);
+        }
+    }
+    for p in availability
+        .iter()
+        .chain(failures.iter())
+        .chain(compare.iter())
+    {
         write_picture(&out, p)?;
     }
     let ppsd_dir = subdir(&out, "ppsd")?;
@@ -184,6 +207,7 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         failures: failures.as_ref(),
         reasons: &reasons,
         ppsd: &inline,
+        compare: &compare,
     });
     let html_path = write(&out, "report.html", page.as_bytes())?;
     Ok(Summary {

@@ -3,6 +3,7 @@
 //! (assets/fonts, its licence beside it), so no system font is needed on a headless node.
 
 pub mod availability;
+pub mod compare;
 pub mod failures;
 pub mod ppsd;
 
