@@ -364,3 +364,82 @@ fn run_with_qc_draws_outputs_beside_their_raw_data() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A correlation run's report: its moveout, each pair's stack at its distance, peaking at
+/// +-distance / 3 km/s (the synthetic field's speed); a damaged stack is named, not drawn.
+#[test]
+fn a_correlation_runs_report_shows_its_moveout() {
+    let t = tempfile::tempdir().unwrap();
+    let arr = t.path().join("array");
+    let o = seisbatch()
+        .args([
+            "synth",
+            "--stations",
+            "5",
+            "--noise-days",
+            "1",
+            "--rates",
+            "2",
+            "--output",
+        ])
+        .arg(&arr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = t.path().join("cc.toml");
+    std::fs::write(&cfg, "freqmin = 0.05\nfreqmax = 0.8\nmaxlag = 100.0\n").unwrap();
+    let cc = t.path().join("cc");
+    let o = seisbatch()
+        .arg("correlate")
+        .arg(&cfg)
+        .arg("--input")
+        .arg(arr.join("archive"))
+        .arg("--inventory")
+        .arg(arr.join("stations.xml"))
+        .args(["--quiet", "--output"])
+        .arg(&cc)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = seisbatch::qc::moveout::find(&cc).expect("a correlation run");
+    assert_eq!((m.components.as_str(), m.rows.len()), ("ZZ", 10));
+    assert!(m.rows.windows(2).all(|w| w[0].dist_km <= w[1].dist_km));
+    for r in &m.rows {
+        let z = (-r.lag0 / r.delta).round() as usize;
+        let side = |range: std::ops::Range<usize>| {
+            let i = range
+                .max_by(|&a, &b| r.data[a].total_cmp(&r.data[b]))
+                .unwrap();
+            ((i as f64 - z as f64) * r.delta).abs()
+        };
+        for got in [side(z + 1..r.data.len()), side(0..z)] {
+            let want = r.dist_km / 3.0;
+            assert!((got - want).abs() < 1.0, "{}: {got} s, want {want}", r.pair);
+        }
+    }
+    // One stack cut short: named in the report, the others drawn.
+    let victim = std::fs::read_dir(cc.join("stack"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("ZZ.sac");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() - 4]).unwrap();
+    let out = t.path().join("qc");
+    let o = seisbatch()
+        .arg("qc")
+        .arg(&cc)
+        .args(["--quiet", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Moveout of the stacked correlations"));
+    assert!(html.contains("a correlation stack could not be drawn"));
+    assert!(html.contains("does not match the file"));
+    let (share, _) = ink(&std::fs::read(out.join("moveout.png")).unwrap());
+    assert!(share > 0.02);
+}

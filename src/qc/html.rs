@@ -25,6 +25,8 @@ pub struct Page<'a> {
     pub ppsd: &'a [Option<Picture>],
     /// A few outputs beside their raw data (a run's report).
     pub compare: &'a [Picture],
+    /// A correlation run's moveout.
+    pub moveout: Option<&'a Picture>,
 }
 
 /// `s` safe as HTML text and attribute values.
@@ -130,6 +132,10 @@ pub fn page(p: &Page) -> String {
             );
         }
         h.push_str("</table>\n");
+    }
+    if let Some(m) = p.moveout {
+        h.push_str("<h2 id=\"moveout\">Moveout</h2>\n<p>Every pair's stacked correlation, scaled to its peak, at its inter-station distance.</p>\n");
+        h.push_str(&img(m));
     }
     if !p.compare.is_empty() {
         h.push_str("<h2 id=\"compare\">Before and after</h2>\n<p>A few of the run's outputs beside the raw data of the same channel and time.</p>\n");

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod html;
 pub mod metrics;
 pub mod models;
+pub mod moveout;
 pub mod plot;
 pub mod ppsd;
 pub mod report;

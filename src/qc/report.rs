@@ -64,8 +64,13 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
             Index::build(&cfg.input, &files, &|_, _, _| None)
         }
     };
-    if index.channels.is_empty() {
-        return Err(format!("{}: no miniSEED data found", cfg.input.display()));
+    // A correlation run's output: its moveout (and no miniSEED, perhaps).
+    let moveout = super::moveout::find(&cfg.input);
+    if index.channels.is_empty() && moveout.is_none() {
+        return Err(format!(
+            "{}: no miniSEED data and no correlation stacks found",
+            cfg.input.display()
+        ));
     }
     let cache = XmlCache::default();
     let invs: Vec<_> = cfg.inventory.iter().map(|p| cache.inventory(p)).collect();
@@ -77,7 +82,17 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         let p = cfg.input.join("report.json");
         p.is_file().then_some(p)
     });
-    let reasons = reasons(&index, &channels, run_report.as_deref())?;
+    let mut reasons = reasons(&index, &channels, run_report.as_deref())?;
+    if let Some(m) = &moveout {
+        if !m.problems.is_empty() {
+            let examples = m.problems.iter().take(EXAMPLES).cloned().collect();
+            reasons.push((
+                "a correlation stack could not be drawn".into(),
+                m.problems.len() as u64,
+                examples,
+            ));
+        }
+    }
     let (t0, t1) = extent(&index, cfg.span);
     let span_text = format!("{} to {}", crate::time::iso(t0), crate::time::iso(t1));
 
@@ -101,6 +116,15 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         let h = 120 + 28 * chunk.len() as u32;
         availability.push(plot::render(&name, "Data availability", (1200, h), &a)?);
     }
+    let moveout_picture = match &moveout {
+        Some(m) if !m.rows.is_empty() => Some(plot::render(
+            "moveout",
+            "Moveout of the stacked correlations",
+            (1000, 720),
+            m,
+        )?),
+        _ => None,
+    };
     let counts: Vec<(String, u64)> = reasons.iter().map(|r| (r.0.clone(), r.1)).collect();
     let failures = if counts.is_empty() {
         None
@@ -159,6 +183,7 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         .iter()
         .chain(failures.iter())
         .chain(compare.iter())
+        .chain(moveout_picture.iter())
     {
         write_picture(&out, p)?;
     }
@@ -208,6 +233,7 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         reasons: &reasons,
         ppsd: &inline,
         compare: &compare,
+        moveout: moveout_picture.as_ref(),
     });
     let html_path = write(&out, "report.html", page.as_bytes())?;
     Ok(Summary {

@@ -3,13 +3,15 @@
 //! record (`mseed`: headers through libmseed wrapped so a refused record costs nothing,
 //! `libmseed`; each header checked, `record`; Steim frames by our own decoder, `steim`; the
 //! samples into one pool per file, `samples`) and joining records into traces under the gap
-//! policy (`join`), StationXML parsing (`xml`, `stationxml`); ASDF files one station at a time (`asdf`).
+//! policy (`join`), StationXML parsing (`xml`, `stationxml`); ASDF files one station at a time (`asdf`); SAC as seisbatch writes
+//! it, read back (`sac`).
 pub mod asdf;
 pub mod heads;
 pub mod join;
 pub mod libmseed;
 pub mod mseed;
 pub mod record;
+pub mod sac;
 mod samples;
 pub mod sniff;
 pub mod stationxml;

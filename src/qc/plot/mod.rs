@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod compare;
 pub mod failures;
+pub mod moveout;
 pub mod ppsd;
 
 use plotters::coord::Shift;
