@@ -19,7 +19,7 @@ impl Draw for Moveout {
         // Each wiggle spans about one spacing of the rows.
         let spacing = ((d1 - d0) / self.rows.len().max(1) as f64).max((d1.max(1.0)) * 0.02);
         let (y0, y1) = (d0 - 1.5 * spacing, d1 + 1.5 * spacing);
-        if !(l1 > l0) {
+        if l1.partial_cmp(&l0) != Some(std::cmp::Ordering::Greater) {
             return Ok(());
         }
         let mut chart = ChartBuilder::on(area)
