@@ -31,7 +31,7 @@ from ._traces import event_tuple, from_input, inventory_text, to_output  # noqa:
 
 __version__ = _ext.__version__
 __all__ = ["Pipeline", "Failure", "ProcessingError", "ProcessingWarning", "run", "index",
-           "adapter", "adapters", "synth", "process_dataset", "process_pairs"]
+           "adapter", "adapters", "synth", "process_dataset", "process_pairs", "qc"]
 
 
 class Failure(tuple):
@@ -199,6 +199,28 @@ def index(archive, output):
     files, read, reused, channels, segments = _ext.index(os.fspath(archive), os.fspath(output))
     return {"files": files, "read": read, "unchanged": reused, "channels": channels,
             "segments": segments}
+
+
+def qc(input, output, inventory=None, catalog=None, start=None, end=None, run_report=None):
+    """``seisbatch qc``: quality control you can look at. ``input`` is an archive (SDS or any
+    folder of miniSEED), a run's output folder (its report.json's failures too) or a
+    correlation run's (its moveout); ``catalog`` its Parquet index instead of reading headers
+    again; ``inventory`` StationXML (a path or a list of them) for the PSDs; ``start``/``end``
+    ISO times (end excluded). Writes into ``output`` (new, empty, or an earlier report's):
+    report.html (self-contained), metrics.csv / metrics.json (per channel and UTC day, ISPAQ's
+    names), the pictures as PNG and SVG and ppsd/NET.STA.LOC.CHA.json (ObsPy's PPSD: mode,
+    mean, percentiles, histogram). Returns a dict of counts and the page's path; a ValueError
+    says why it could not."""
+    inv = [] if inventory is None else (
+        [os.fspath(inventory)] if isinstance(inventory, (str, os.PathLike))
+        else [os.fspath(i) for i in inventory])
+    t = lambda x: None if x is None else _ext.parse_time(str(x))  # noqa: E731
+    ch, days, dead, nopsd, problems, html = _ext.qc(
+        os.fspath(input), os.fspath(output), inv,
+        None if catalog is None else os.fspath(catalog), t(start), t(end),
+        None if run_report is None else os.fspath(run_report))
+    return {"channels": ch, "channel_days": days, "dead_channel_days": dead,
+            "without_ppsd": nopsd, "failures_and_problems": problems, "report": html}
 
 
 def correlate(config, output, input=None, catalog=None, inventory=None, start=None, end=None,

@@ -572,6 +572,45 @@ fn index(
         .map_err(|e| PyValueError::new_err(format!("index: {e}")))
 }
 
+/// qc(input, output, inventory, catalog, start_ns, end_ns, run_report) -> (channels,
+/// channel-days, dead channel-days, channels without a PPSD, failures, report.html):
+/// `seisbatch qc`. The GIL is released while it runs.
+#[pyfunction]
+#[pyo3(signature = (input, output, inventory=Vec::new(), catalog=None, start=None, end=None, run_report=None))]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn qc(
+    py: Python<'_>,
+    input: std::path::PathBuf,
+    output: std::path::PathBuf,
+    inventory: Vec<std::path::PathBuf>,
+    catalog: Option<std::path::PathBuf>,
+    start: Option<i64>,
+    end: Option<i64>,
+    run_report: Option<std::path::PathBuf>,
+) -> PyResult<(usize, usize, usize, usize, u64, String)> {
+    let cfg = seisbatch::qc::report::Config {
+        input,
+        output,
+        inventory,
+        catalog,
+        span: (start, end),
+        run_report,
+        outputs: None,
+    };
+    py.detach(move || seisbatch::qc::report::run(&cfg))
+        .map(|s| {
+            (
+                s.channels,
+                s.channel_days,
+                s.dead_days,
+                s.without_ppsd,
+                s.problems,
+                s.html.display().to_string(),
+            )
+        })
+        .map_err(|e| PyValueError::new_err(format!("qc: {e}")))
+}
+
 /// correlate(config_toml, output, input, catalog, inventory, start_ns, end_ns, memory, resume,
 /// shard, device, gpu_memory_mib) ->
 /// correlate.json's text: `seisbatch correlate` (NoisePy's S1 on the CPU path). The GIL is
@@ -663,6 +702,7 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(iso, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(index, m)?)?;
+    m.add_function(wrap_pyfunction!(qc, m)?)?;
     m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(process, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
