@@ -378,12 +378,20 @@ def process_dataset(input, output, function=None, pipeline=None, workers=None, t
                     tag=tag, output_tag=output_tag, shard=shard, progress=progress, **options)
 
 
-def process_pairs(a, b, function, workers=None, tag=None, shard=None):
+def process_pairs(a, b, function, workers=None, tag=None, shard=None, window=None,
+                  segment=None, step=None, start=None, end=None, inventory=None):
     """pyasdf's ``process_two_files_without_parallel_output``: for every station in both ``a``
     and ``b`` (ASDF files or folders of them, by NET.STA; MassDownloader event trees, by
     EVENT/NET.STA with each event's resp/ StationXML), ``function(st_a, inv_a, st_b,
     inv_b)`` in ``workers`` spawned processes; returns a dict of its results keyed by station,
     with ``.failures`` (station -> "Type: message") for those that raised. ``tag``: the tags
-    read (default all); ``shard=(k, n)``: every n-th station from the k-th."""
+    read (default all); ``shard=(k, n)``: every n-th station from the k-th.
+
+    Archives (SDS or any folder of miniSEED, or their ``seisbatch index`` catalogs) with
+    ``window="START/END"`` or ``segment=SECONDS`` (``step``, ``start``, ``end`` as for
+    ``run``): every (window, station) in both, keyed ``LABEL/NET.STA``, each station's
+    channels in that window joined and cut as a run's window; ``inventory`` a StationXML path
+    for both sides or a pair (inv_a, inv_b)."""
     from ._dataset import process_pairs as _pairs
-    return _pairs(a, b, function, workers=workers, tag=tag, shard=shard)
+    return _pairs(a, b, function, workers=workers, tag=tag, shard=shard, window=window,
+                  segment=segment, step=step, start=start, end=end, inventory=inventory)

@@ -85,7 +85,13 @@ def _load(entries, station, tags):
     from obspy import Stream, read, read_inventory
     from . import _seisbatch as _ext
     st, inv = Stream(), None
-    for kind, path, xml in entries:
+    for kind, path, xml, *span in entries:
+        if kind == "archive":
+            t, _problems = _ext.catalog_station(path, station, span[0], span[1])
+            st += _stream(t)
+            if inv is None and xml is not None:
+                inv = read_inventory(xml, format="STATIONXML")
+            continue
         if kind == "asdf":
             t, x, _rejected = _ext.asdf_station(path, station, list(tags))
             st += _stream(t)
@@ -105,6 +111,10 @@ def _pair(payload, a, b, station, tags):
         function = pickle.loads(payload)
         st_a, inv_a = _load(a, station, tags)
         st_b, inv_b = _load(b, station, tags)
+        for side, st in (("a", st_a), ("b", st_b)):
+            if not len(st):
+                # A window one archive has no data of: said, not passed on as an empty Stream.
+                return ("error", f"no data of {station} in {side} here")
         return ("ok", function(st_a, inv_a, st_b, inv_b))
     except Exception as e:
         return _error(e)
@@ -236,9 +246,49 @@ def _stations(source):
     return found
 
 
-def process_pairs(a, b, function, workers=None, tag=None, shard=None):
+def _catalog(source, tmp, name):
+    """An archive's catalog: the file itself, or one indexed into ``tmp``."""
+    from . import _seisbatch as _ext
+    source = os.fspath(source)
+    if os.path.isfile(source):
+        return source
+    path = os.path.join(tmp, name + ".parquet")
+    _ext.index(source, path)
+    return path
+
+
+def _archive_stations(a, b, inventory, tmp, window, segment, step, start, end):
+    """(window, station) keys of two archives, each with its entries for `_load`."""
+    from . import _seisbatch as _ext
+    ca, cb = _catalog(a, tmp, "a"), _catalog(b, tmp, "b")
+    if inventory is None or isinstance(inventory, (str, os.PathLike)):
+        inv_a = inv_b = None if inventory is None else os.fspath(inventory)
+    else:
+        inv_a, inv_b = (None if i is None else os.fspath(i) for i in inventory)
+    windows = _ext.catalog_windows(ca, window, segment, step, start, end)
+    common = sorted(set(_ext.catalog_stations(ca)) & set(_ext.catalog_stations(cb)))
+    sa, sb = {}, {}
+    for label, t0, t1 in windows:
+        for s in common:
+            key = f"{label}/{s}"
+            sa[key] = [("archive", ca, inv_a, t0, t1)]
+            sb[key] = [("archive", cb, inv_b, t0, t1)]
+    return sa, sb
+
+
+def process_pairs(a, b, function, workers=None, tag=None, shard=None, window=None,
+                  segment=None, step=None, start=None, end=None, inventory=None):
+    import tempfile
     tags = [tag] if isinstance(tag, str) else list(tag or [])
-    sa, sb = _stations(a), _stations(b)
+    with tempfile.TemporaryDirectory(prefix="seisbatch-pairs-") as tmp:
+        if window is not None or segment is not None:
+            sa, sb = _archive_stations(a, b, inventory, tmp, window, segment, step, start, end)
+        else:
+            sa, sb = _stations(a), _stations(b)
+        return _run_pairs(sa, sb, function, workers, tags, shard)
+
+
+def _run_pairs(sa, sb, function, workers, tags, shard):
     common = sorted(set(sa) & set(sb))
     if shard is not None:
         k, n = shard

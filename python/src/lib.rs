@@ -2,6 +2,7 @@
 //! Arrays come in as float64 numpy arrays with plain stats; the work runs with the GIL
 //! released; results go back as new arrays (ObsPy keeps its input Stream unchanged too).
 
+mod archive_pairs;
 mod call;
 mod dataset;
 
@@ -712,6 +713,9 @@ fn _seisbatch(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::asdf_stations, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::asdf_station, m)?)?;
+    m.add_function(wrap_pyfunction!(archive_pairs::catalog_windows, m)?)?;
+    m.add_function(wrap_pyfunction!(archive_pairs::catalog_stations, m)?)?;
+    m.add_function(wrap_pyfunction!(archive_pairs::catalog_station, m)?)?;
     m.add_class::<Run>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

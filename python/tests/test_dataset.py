@@ -189,3 +189,44 @@ def test_process_pairs_over_event_trees(tmp_path):
     shutil.copytree(tree, b)
     res = seisbatch.process_pairs(tree, b, userfuncs.difference, workers=2)
     assert res == {"event_2014-01-01/GR.FUR": (0.0, True)}, (res, res.failures)
+
+
+def test_process_pairs_over_archive_windows(tmp_path):
+    """Two archives, one day window at a time: each station's channels in the window, joined
+    across day files and cut as ObsPy's merge(-1) + trim(START, END) gives them; a window one
+    archive has no data of is a named failure."""
+    qc = FIXTURES / "qc"
+    b = tmp_path / "b"
+    shutil.copytree(qc / "sds", b)
+    # b lacks LHZ's second day.
+    (b / "2020" / "GR" / "FUR" / "LHZ.D" / "GR.FUR..LHZ.D.2020.002").unlink()
+    res = seisbatch.process_pairs(qc / "sds", b, userfuncs.samples_by_channel, workers=2,
+                                  segment=86400, inventory=qc / "GR.FUR.xml")
+    assert res.failures == {}
+    day1, day2 = sorted(res)
+    assert day1.endswith("/GR.FUR") and day1.startswith("20200101T000000Z")
+    files = sorted((qc / "sds").rglob("GR.FUR..LH?.D.2020.00?"))
+    st = obspy.Stream()
+    for f in files:
+        st += obspy.read(str(f))
+    st.merge(-1)
+    for key in (day1, day2):
+        t0 = obspy.UTCDateTime(key[:16])
+        want = {}
+        for tr in st.slice(t0, t0 + 86400):
+            want[tr.id] = want.get(tr.id, 0) + len(tr)
+        a, bb, has_inv = res[key]
+        assert a == want, key
+        assert has_inv
+    assert "GR.FUR..LHZ" in res[day1][1] and "GR.FUR..LHZ" not in res[day2][1]
+    # A catalog instead of a folder; a window only a has data in.
+    cat = tmp_path / "a.parquet"
+    seisbatch.index(qc / "sds", cat)
+    empty = tmp_path / "empty"
+    shutil.copytree(b, empty)
+    for f in sorted(empty.rglob("*.2020.002")):
+        f.unlink()
+    res = seisbatch.process_pairs(cat, empty, userfuncs.samples_by_channel, workers=1,
+                                  window="2020-01-02T06:00:00/2020-01-02T07:00:00")
+    assert res == {}
+    assert list(res.failures.values()) == ["no data of GR.FUR in b here"]

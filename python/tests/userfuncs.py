@@ -59,3 +59,14 @@ def die_for_fur_pair(st_a, inv_a, st_b, inv_b):
     if st_a[0].stats.station == "FUR":
         os._exit(3)
     return st_a[0].stats.station
+
+
+def samples_by_channel(st_a, inv_a, st_b, inv_b):
+    """Samples per channel on each side (pieces of one channel summed), and whether a's
+    inventory came."""
+    def count(st):
+        out = {}
+        for tr in st:
+            out[tr.id] = out.get(tr.id, 0) + len(tr)
+        return out
+    return count(st_a), count(st_b), inv_a is not None

@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use super::metrics::{self, Day, DAY_NS};
 use super::ppsd::{Histogram, Params, PPSD_LENGTH};
 use crate::archive::fetch;
@@ -108,12 +110,11 @@ pub fn channel_qc(
         let mut m = metrics::coverage(runs, day);
         let mut values: Vec<f64> = Vec::new();
         for t in &traces {
-            for (i, &v) in t.data.iter().enumerate() {
-                let at = t.start_ns + (i as f64 * 1e9 / t.sampling_rate).round() as i64;
-                if at >= d0 && at < d1 {
-                    values.push(v);
-                }
-            }
+            // Sample times grow with the index: the day's samples are one range of them.
+            let at = |i: usize| t.start_ns + (i as f64 * 1e9 / t.sampling_rate).round() as i64;
+            let a = first_at(t.data.len(), |i| at(i) >= d0);
+            let b = first_at(t.data.len(), |i| at(i) >= d1);
+            values.extend_from_slice(&t.data[a..b.max(a)]);
         }
         metrics::samples(&mut m, &mut values);
         drop(values);
@@ -142,19 +143,30 @@ pub fn channel_qc(
             if let (Some(&(_, origin)), Some(&(_, end))) = (ks.first(), ks.last()) {
                 let total = ((end - origin) as f64 * 1e-9 * rate).round() as usize + p.len + 1;
                 let data = assemble(&traces, origin, rate, total);
+                // Each segment's response first (a cache lookup), then the segments in
+                // parallel (one transform's buffers per thread), gathered in time order.
+                let mut jobs = Vec::with_capacity(ks.len());
                 for &(_, tk) in &ks {
                     let off = ((tk - origin) as f64 * 1e-9 * rate).round() as usize;
-                    let Some(seg) = data.get(off..off + p.len) else {
+                    if data.get(off..off + p.len).is_none() {
                         continue;
-                    };
-                    let resp = match table(inv, &codes, tk, p, &mut tables) {
-                        Ok(r) => r,
+                    }
+                    match table(inv, &codes, tk, p, &mut tables) {
+                        Ok(r) => jobs.push((tk, off, r)),
                         Err(e) => {
                             psd_error.get_or_insert(e);
-                            continue;
                         }
-                    };
-                    match p.segment(seg, &resp) {
+                    }
+                }
+                let done: Vec<(i64, Result<Vec<f32>, String>)> = jobs
+                    .par_iter()
+                    .map_init(
+                        || super::ppsd::Work::new(p.nfft),
+                        |w, (tk, off, resp)| (*tk, p.segment(w, &data[*off..*off + p.len], resp)),
+                    )
+                    .collect();
+                for (tk, r) in done {
+                    match r {
                         Ok(v) => {
                             h.add(p, &v);
                             if keep_segments {
@@ -180,6 +192,20 @@ pub fn channel_qc(
         })),
     };
     out
+}
+
+/// The first index below `n` where `yes` holds (`yes` false then true along the indices), or n.
+fn first_at(n: usize, yes: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if yes(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
 }
 
 /// The samples from `origin` on, `total` of them: each trace at its nearest position, what no

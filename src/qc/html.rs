@@ -109,7 +109,14 @@ pub fn page(p: &Page) -> String {
         failures,
         env!("CARGO_PKG_VERSION")
     );
-    h.push_str("<p>Contents: <a href=\"#availability\">availability</a> · <a href=\"#failures\">failures</a> · <a href=\"#channels\">channels</a> · metrics as <a href=\"metrics.csv\">CSV</a> and <a href=\"metrics.json\">JSON</a></p>\n");
+    h.push_str("<p>Contents: <a href=\"#availability\">availability</a> · <a href=\"#failures\">failures</a>");
+    if p.moveout.is_some() {
+        h.push_str(" · <a href=\"#moveout\">moveout</a>");
+    }
+    if !p.compare.is_empty() {
+        h.push_str(" · <a href=\"#compare\">before and after</a>");
+    }
+    h.push_str(" · <a href=\"#channels\">channels</a> · metrics as <a href=\"metrics.csv\">CSV</a> and <a href=\"metrics.json\">JSON</a></p>\n");
     h.push_str("<h2 id=\"availability\">Availability</h2>\n");
     for a in p.availability {
         h.push_str(&img(a));
@@ -123,7 +130,15 @@ pub fn page(p: &Page) -> String {
         }
         h.push_str("<table><tr><th>count</th><th>reason</th><th>first examples</th></tr>\n");
         for (reason, count, examples) in p.reasons {
-            let ex: Vec<String> = examples.iter().map(|e| escape(e)).collect();
+            // An example naming a channel of the report links to its section.
+            let link = |e: &String| match p.channels.iter().find(|c| {
+                e.split(|ch: char| ch.is_whitespace() || ch == ':')
+                    .any(|t| t == c.id)
+            }) {
+                Some(c) => format!("<a href=\"#{}\">{}</a>", escape(&c.id), escape(e)),
+                None => escape(e),
+            };
+            let ex: Vec<String> = examples.iter().map(link).collect();
             let _ = writeln!(
                 h,
                 "<tr><td>{count}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
