@@ -64,8 +64,7 @@ pub fn catalog_windows(
             _ => return Err("give window='START/END' or segment=SECONDS, not both".to_string()),
         };
         let index = self::catalog(&catalog)?;
-        let windows: Vec<Window> =
-            request.windows(None, seisbatch::archive::extent(&index))?;
+        let windows: Vec<Window> = request.windows(None, seisbatch::archive::extent(&index))?;
         Ok(windows
             .into_iter()
             .map(|w| (w.label, w.start_ns, w.end_ns))
