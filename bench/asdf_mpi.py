@@ -40,7 +40,7 @@ def main():
     comm.Barrier()
     s = time.perf_counter() - t
     if comm.rank == 0:
-        with pyasdf.ASDFDataSet(out, mode="r") as d:
+        with pyasdf.ASDFDataSet(out, mode="r", mpi=False) as d:
             n = len(d.waveforms.list())
         print(f"{'pyasdf process(), mpirun -n %d' % comm.size:45s} {s:8.2f} s  "
               f"{s / a.stations * 1000:8.1f} ms/station  ({n} stations written)")

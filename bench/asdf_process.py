@@ -14,8 +14,9 @@ pre_filt, band-pass 0.5-10 Hz zero-phase. Rows:
   (what the engine adds: reading, writing, journal; the function's cost is the same);
 - process_dataset(pipeline=chain): the same chain as seisbatch steps on the engine (CPU path,
   no Python per station).
-Each output is compared with pyasdf's (max relative L2 over traces). `mpirun -n 2` is not run:
-pyasdf's MPI path writes through h5py built against parallel HDF5, which PyPI's h5py is not.
+Each output is compared with pyasdf's (max relative L2 over traces). pyasdf's MPI path needs
+h5py built against parallel HDF5, which PyPI's is not: bench/asdf_mpi.sh runs this script and
+then pyasdf under `mpirun` with Debian's python3-h5py-mpi.
 """
 import argparse
 import copy
