@@ -212,6 +212,19 @@ fn the_report_opens_in_chromium_with_every_picture_and_no_error() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // The run's own folder (SAC outputs, none here: every window failed): its report.json is
+    // found there and its failures shown.
+    let only = t.path().join("only-failures");
+    let o = seisbatch()
+        .arg("qc")
+        .arg(&run)
+        .args(["--quiet", "--output"])
+        .arg(&only)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(only.join("report.html")).unwrap();
+    assert!(html.contains("no StationXML") && only.join("failures.png").is_file());
     let report = run.join("report.json");
     let o = qc(&out, &["--run-report", report.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -442,4 +455,65 @@ fn a_correlation_runs_report_shows_its_moveout() {
     assert!(html.contains("does not match the file"));
     let (share, _) = ink(&std::fs::read(out.join("moveout.png")).unwrap());
     assert!(share > 0.02);
+}
+
+/// A day without data between a channel's first and last is a row of its own: 0 %
+/// available, one gap of the whole day (an outage is what the report is for).
+#[test]
+fn a_day_without_data_is_a_row_of_its_own() {
+    let t = tempfile::tempdir().unwrap();
+    let arr = t.path().join("array");
+    let o = seisbatch()
+        .args([
+            "synth",
+            "--stations",
+            "2",
+            "--noise-days",
+            "3",
+            "--rates",
+            "1",
+            "--output",
+        ])
+        .arg(&arr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut middle: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![arr.join("archive")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains("S001") && p.to_string_lossy().ends_with(".002")
+            {
+                middle.push(p);
+            }
+        }
+    }
+    assert_eq!(middle.len(), 1, "{middle:?}");
+    std::fs::remove_file(&middle[0]).unwrap();
+    let out = t.path().join("qc");
+    let o = seisbatch()
+        .arg("qc")
+        .arg(arr.join("archive"))
+        .args(["--quiet", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let s1: Vec<&Value> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"].as_str().unwrap().contains(".S001."))
+        .collect();
+    assert_eq!(s1.len(), 3, "{s1:?}");
+    assert_eq!(s1[1]["percent_availability"], 0.0);
+    assert_eq!(s1[1]["num_gaps"], 1);
+    assert_eq!(s1[1]["max_gap"], 86400.0);
+    assert!(s1[1]["sample_mean"].is_null());
+    assert_eq!(s1[0]["percent_availability"], 100.0);
 }

@@ -21,6 +21,9 @@ use crate::response::Output;
 use crate::trace::{Codes, Trace};
 use num_complex::Complex64 as C;
 
+/// Days without data listed per channel at most (ten years); the rest are counted.
+pub const MAX_EMPTY_DAYS: usize = 3660;
+
 /// What a channel's quality control found.
 #[derive(Debug, Clone)]
 pub struct ChannelQc {
@@ -79,6 +82,7 @@ pub fn channel_qc(
     let mut buf = Vec::new();
     let len_ns = (PPSD_LENGTH * 1e9) as i64;
     let delta_ns = (1e9 / rate).round() as i64;
+    let (mut empty_days, mut empty_days_left) = (0usize, 0usize);
     let mut day = metrics::day_of(first);
     while day <= last {
         let (d0, d1) = (day.max(lo), (day + DAY_NS).min(hi));
@@ -91,6 +95,14 @@ pub fn channel_qc(
         let unit = channel_unit(index, ch, &codes, longest, &w);
         let fetched = match unit.map(|u| fetch::fetch(&u, Gaps::Split, &mut buf)) {
             None => {
+                // A day without data between the channel's first and last: a row of its own
+                // (an outage is what a report is for), up to MAX_EMPTY_DAYS of them.
+                if empty_days < MAX_EMPTY_DAYS {
+                    empty_days += 1;
+                    out.days.push(metrics::coverage(runs, day));
+                } else {
+                    empty_days_left += 1;
+                }
                 day += DAY_NS;
                 continue;
             }
@@ -184,6 +196,11 @@ pub fn channel_qc(
         }
         out.days.push(m);
         day += DAY_NS;
+    }
+    if empty_days_left > 0 {
+        out.problems.push(format!(
+            "{empty_days_left} more days without data than the {MAX_EMPTY_DAYS} listed"
+        ));
     }
     out.ppsd = match (params, hist) {
         (Ok(p), Some(h)) if h.segments > 0 => Ok((p, h)),

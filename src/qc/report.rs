@@ -66,9 +66,14 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
     };
     // A correlation run's output: its moveout (and no miniSEED, perhaps).
     let moveout = super::moveout::find(&cfg.input);
-    if index.channels.is_empty() && moveout.is_none() {
+    let run_report = cfg.run_report.clone().or_else(|| {
+        let p = cfg.input.join("report.json");
+        p.is_file().then_some(p)
+    });
+    // A run's SAC output has no miniSEED to index: its report still shows the failures.
+    if index.channels.is_empty() && moveout.is_none() && run_report.is_none() {
         return Err(format!(
-            "{}: no miniSEED data and no correlation stacks found",
+            "{}: no miniSEED data, no correlation stacks and no run report found",
             cfg.input.display()
         ));
     }
@@ -78,10 +83,6 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         layers: invs.iter().map(|i| &**i).collect(),
     };
     let channels = super::analyse(&index, cfg.span, &inv, false);
-    let run_report = cfg.run_report.clone().or_else(|| {
-        let p = cfg.input.join("report.json");
-        p.is_file().then_some(p)
-    });
     let mut reasons = reasons(&index, &channels, run_report.as_deref())?;
     if let Some(m) = &moveout {
         if !m.problems.is_empty() {
@@ -94,7 +95,11 @@ pub fn run(cfg: &Config) -> Result<Summary, String> {
         }
     }
     let (t0, t1) = extent(&index, cfg.span);
-    let span_text = format!("{} to {}", crate::time::iso(t0), crate::time::iso(t1));
+    let span_text = if index.channels.is_empty() {
+        "no miniSEED data".to_string()
+    } else {
+        format!("{} to {}", crate::time::iso(t0), crate::time::iso(t1))
+    };
 
     let rows = rows(&index, cfg.span);
     let mut availability = Vec::new();
