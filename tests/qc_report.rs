@@ -32,6 +32,18 @@ fn qc(out: &Path, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `seisbatch qc INPUT --output OUT --quiet`, which must succeed.
+fn report_of(input: &Path, out: &Path) {
+    let o = seisbatch()
+        .arg("qc")
+        .arg(input)
+        .args(["--quiet", "--output"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// A PNG's size and its pixels as RGB(A) bytes with the channel count.
 fn decode(bytes: &[u8]) -> (u32, u32, usize, Vec<u8>) {
     let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
@@ -215,14 +227,7 @@ fn the_report_opens_in_chromium_with_every_picture_and_no_error() {
     // The run's own folder (SAC outputs, none here: every window failed): its report.json is
     // found there and its failures shown.
     let only = t.path().join("only-failures");
-    let o = seisbatch()
-        .arg("qc")
-        .arg(&run)
-        .args(["--quiet", "--output"])
-        .arg(&only)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    report_of(&run, &only);
     let html = std::fs::read_to_string(only.join("report.html")).unwrap();
     assert!(html.contains("no StationXML") && only.join("failures.png").is_file());
     let report = run.join("report.json");
@@ -441,14 +446,7 @@ fn a_correlation_runs_report_shows_its_moveout() {
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() - 4]).unwrap();
     let out = t.path().join("qc");
-    let o = seisbatch()
-        .arg("qc")
-        .arg(&cc)
-        .args(["--quiet", "--output"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    report_of(&cc, &out);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Moveout of the stacked correlations"));
     assert!(html.contains("a correlation stack could not be drawn"));
@@ -494,14 +492,7 @@ fn a_day_without_data_is_a_row_of_its_own() {
     assert_eq!(middle.len(), 1, "{middle:?}");
     std::fs::remove_file(&middle[0]).unwrap();
     let out = t.path().join("qc");
-    let o = seisbatch()
-        .arg("qc")
-        .arg(arr.join("archive"))
-        .args(["--quiet", "--output"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    report_of(&arr.join("archive"), &out);
     let json: Value =
         serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     let s1: Vec<&Value> = json

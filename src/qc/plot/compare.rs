@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{err, Draw};
+use super::{curve, err, legend, Draw};
 use crate::trace::Trace;
 
 pub struct Compare<'a> {
@@ -154,21 +154,9 @@ impl Draw for Compare<'_> {
             ("raw", a, RGBColor(40, 40, 40)),
             ("processed", b, RGBColor(20, 80, 180)),
         ] {
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(1)))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+            curve(&mut chart, name, pts, color, 1)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, 12)?;
         Ok(())
     }
 }

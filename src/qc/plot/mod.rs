@@ -79,6 +79,47 @@ pub fn render(
     })
 }
 
+/// A line with its legend entry (a short stroke of its colour).
+pub(crate) fn curve<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    name: &str,
+    pts: Vec<(f64, f64)>,
+    color: RGBColor,
+    width: u32,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(LineSeries::new(pts, color.stroke_width(width)))
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+/// The legend box, upper right.
+pub(crate) fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    size: u32,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", size))
+        .draw()
+        .map_err(err)
+}
+
 /// A plotters error as text.
 pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")

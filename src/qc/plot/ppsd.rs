@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{err, heat, Draw};
+use super::{curve, err, heat, legend, Draw};
 use crate::qc::models;
 use crate::qc::ppsd::{Histogram, Params};
 
@@ -87,13 +87,7 @@ impl Draw for PpsdPlot<'_> {
             ),
         ];
         for (name, pts, color, width) in curves {
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(width)))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+            curve(&mut chart, name, pts, color, width)?;
         }
         for (name, f, color) in [
             (
@@ -108,22 +102,9 @@ impl Draw for PpsdPlot<'_> {
                 .filter_map(|t| f(t).map(|v| (t, v)))
                 .filter(|(_, v)| (y0..=y1).contains(v))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+            curve(&mut chart, name, pts, color, 2)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, 13)?;
         Ok(())
     }
 }
