@@ -74,6 +74,7 @@ pub fn channel_qc(
     if runs.is_empty() || last < first {
         return out;
     }
+    let coverage = metrics::Coverage::of(runs);
     let params = Params::new(rate);
     let mut hist = params.as_ref().ok().map(Histogram::new);
     let mut tables: HashMap<usize, Arc<Vec<C>>> = HashMap::new();
@@ -99,7 +100,7 @@ pub fn channel_qc(
                 // (an outage is what a report is for), up to MAX_EMPTY_DAYS of them.
                 if empty_days < MAX_EMPTY_DAYS {
                     empty_days += 1;
-                    out.days.push(metrics::coverage(runs, day));
+                    out.days.push(coverage.day(day));
                 } else {
                     empty_days_left += 1;
                 }
@@ -119,7 +120,7 @@ pub fn channel_qc(
         }
         let mut traces: Vec<Trace> = fetched.traces;
         traces.sort_by_key(|t| t.start_ns);
-        let mut m = metrics::coverage(runs, day);
+        let mut m = coverage.day(day);
         let mut values: Vec<f64> = Vec::new();
         for t in &traces {
             // Sample times grow with the index: the day's samples are one range of them.

@@ -37,56 +37,84 @@ pub fn day_of(ns: i64) -> i64 {
     ns.div_euclid(DAY_NS) * DAY_NS
 }
 
-/// Availability, gaps and overlaps of `runs` (one channel's, sorted by start) in the day
-/// starting at `day`: each run covers [first sample, last sample + delta); holes and overlaps
-/// of less than half a sample are neither.
-pub fn coverage(runs: &[Run], day: i64) -> Day {
-    let (lo, hi) = (day, day + DAY_NS);
-    let mut out = Day {
-        day_ns: day,
-        ..Day::default()
-    };
-    let mut union: Vec<(i64, i64)> = Vec::new();
-    let mut end: Option<i64> = None;
-    for r in runs {
-        let half = (0.5e9 / r.rate) as i64;
-        let a = r.start_ns;
-        let b = r.end_ns().saturating_add((1e9 / r.rate).round() as i64);
-        if let Some(e) = end {
-            if a < e - half && (lo..hi).contains(&a) {
-                out.num_overlaps += 1;
+/// A channel's coverage from its runs (sorted by start), computed once: each run covers
+/// [first sample, last sample + delta); the union of those with holes of less than half a
+/// sample closed, and where each overlap (a run beginning more than half a sample before the
+/// runs before it end) begins. The day metrics and the availability picture both read it.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    pub union: Vec<(i64, i64)>,
+    /// Sorted.
+    pub overlaps: Vec<i64>,
+    half: i64,
+}
+
+impl Coverage {
+    pub fn of(runs: &[Run]) -> Coverage {
+        let mut c = Coverage {
+            half: runs.first().map_or(0, |r| (0.5e9 / r.rate) as i64),
+            ..Coverage::default()
+        };
+        let mut end: Option<i64> = None;
+        for r in runs {
+            let half = (0.5e9 / r.rate) as i64;
+            let a = r.start_ns;
+            let b = r.end_ns().saturating_add((1e9 / r.rate).round() as i64);
+            if end.is_some_and(|e| a < e - half) {
+                c.overlaps.push(a);
+            }
+            end = Some(end.map_or(b, |e| e.max(b)));
+            match c.union.last_mut() {
+                Some(last) if a <= last.1 + half => last.1 = last.1.max(b),
+                _ => c.union.push((a, b)),
             }
         }
-        end = Some(end.map_or(b, |e| e.max(b)));
-        let (a, b) = (a.max(lo), b.min(hi));
-        if b <= a {
-            continue;
+        c
+    }
+
+    /// The union cut to [lo, hi).
+    pub fn within(&self, lo: i64, hi: i64) -> Vec<(i64, i64)> {
+        let first = self.union.partition_point(|u| u.1 <= lo);
+        self.union[first..]
+            .iter()
+            .take_while(|u| u.0 < hi)
+            .map(|&(a, b)| (a.max(lo), b.min(hi)))
+            .collect()
+    }
+
+    /// Overlaps beginning in [lo, hi).
+    pub fn overlaps_within(&self, lo: i64, hi: i64) -> &[i64] {
+        let a = self.overlaps.partition_point(|&t| t < lo);
+        let b = self.overlaps.partition_point(|&t| t < hi);
+        &self.overlaps[a..b]
+    }
+
+    /// Availability, gaps (the day's start and end included) and overlaps of the day
+    /// starting at `day`.
+    pub fn day(&self, day: i64) -> Day {
+        let (lo, hi) = (day, day + DAY_NS);
+        let union = self.within(lo, hi);
+        let covered: i64 = union.iter().map(|(a, b)| b - a).sum();
+        let mut holes = Vec::new();
+        let mut edge = lo;
+        for &(a, b) in &union {
+            if a - edge > self.half {
+                holes.push(a - edge);
+            }
+            edge = b;
         }
-        match union.last_mut() {
-            Some(last) if a <= last.1 + half => last.1 = last.1.max(b),
-            _ => union.push((a, b)),
+        if union.is_empty() || hi - edge > self.half {
+            holes.push(hi - edge);
+        }
+        Day {
+            day_ns: day,
+            percent_availability: 100.0 * covered as f64 / DAY_NS as f64,
+            num_gaps: holes.len() as u64,
+            max_gap: holes.iter().max().map_or(0.0, |&h| h as f64 * 1e-9),
+            num_overlaps: self.overlaps_within(lo, hi).len() as u64,
+            ..Day::default()
         }
     }
-    let covered: i64 = union.iter().map(|(a, b)| b - a).sum();
-    out.percent_availability = 100.0 * covered as f64 / DAY_NS as f64;
-    let half = runs.first().map_or(0, |r| (0.5e9 / r.rate) as i64);
-    let mut holes = Vec::new();
-    let mut edge = lo;
-    for &(a, b) in &union {
-        if a - edge > half {
-            holes.push(a - edge);
-        }
-        edge = b;
-    }
-    if !union.is_empty() && hi - edge > half {
-        holes.push(hi - edge);
-    }
-    if union.is_empty() {
-        holes.push(DAY_NS);
-    }
-    out.num_gaps = holes.len() as u64;
-    out.max_gap = holes.iter().max().map_or(0.0, |&h| h as f64 * 1e-9);
-    out
 }
 
 /// min, max, mean, median (numpy's: the mean of the middle two of an even count) and rms of

@@ -325,41 +325,21 @@ fn extent(index: &Index, span: (Option<i64>, Option<i64>)) -> (i64, i64) {
     (a, b.max(a + 1))
 }
 
-/// Each channel's coverage, gaps and overlaps within the span, from its runs.
+/// Each channel's coverage, gaps and overlaps within the span (`metrics::Coverage`).
 fn rows(index: &Index, span: (Option<i64>, Option<i64>)) -> Vec<Row> {
     let lo = span.0.unwrap_or(i64::MIN);
     let hi = span.1.unwrap_or(i64::MAX);
     (0..index.channels.len())
         .map(|ch| {
             let (n, s, l, c) = &index.channels[ch];
-            let mut row = Row {
+            let cov = super::metrics::Coverage::of(index.runs_of(ch));
+            let covered = cov.within(lo, hi);
+            Row {
                 id: format!("{n}.{s}.{l}.{c}"),
-                covered: Vec::new(),
-                gaps: Vec::new(),
-                overlaps: Vec::new(),
-            };
-            let mut end: Option<i64> = None;
-            for r in index.runs_of(ch) {
-                let half = (0.5e9 / r.rate) as i64;
-                let a = r.start_ns;
-                let b = r.end_ns().saturating_add((1e9 / r.rate).round() as i64);
-                if let Some(e) = end {
-                    if a < e - half && (lo..hi).contains(&a) {
-                        row.overlaps.push(a);
-                    }
-                }
-                end = Some(end.map_or(b, |e| e.max(b)));
-                let (a, b) = (a.max(lo), b.min(hi));
-                if b <= a {
-                    continue;
-                }
-                match row.covered.last_mut() {
-                    Some(last) if a <= last.1 + half => last.1 = last.1.max(b),
-                    _ => row.covered.push((a, b)),
-                }
+                gaps: covered.windows(2).map(|w| (w[0].1, w[1].0)).collect(),
+                overlaps: cov.overlaps_within(lo, hi).to_vec(),
+                covered,
             }
-            row.gaps = row.covered.windows(2).map(|w| (w[0].1, w[1].0)).collect();
-            row
         })
         .collect()
 }
