@@ -11,6 +11,13 @@
 //! made unique within a folder in walk order by one process, so two shards writing one folder
 //! could give two traces one name. With fewer output folders than shards, the extra shards
 //! have nothing to do (their reports say so).
+//!
+//! An ASDF file is pyasdf's data set, often a whole project in one file: its stations (one
+//! output folder) are split among the shards, a station each (the file's bytes shared evenly
+//! by its stations). Names cannot collide across its stations: a waveform's codes must be its
+//! station group's (`read::asdf`), and stations whose names differ only in case (one name on
+//! a case-folding file system) go to one shard. A folder an ASDF file shares with anything
+//! else (`X/` beside `X.h5`, `X.h5` beside `X.hdf5`) stays whole.
 
 use std::path::{Path, PathBuf};
 
@@ -125,8 +132,10 @@ pub struct Sharded {
     ready: std::collections::VecDeque<InputFile>,
     /// Walk errors go to shard 0 only, so a merged report lists each once.
     errors: std::collections::VecDeque<WalkError>,
-    /// Owners of the output folders the walk may come back to (those above the current one).
-    owners: Vec<(PathBuf, usize)>,
+    /// Owners of the output folders the walk may come back to (those above the current one):
+    /// a whole folder (None), or an ASDF station in it (its name in lower case).
+    owners: Vec<(PathBuf, Option<String>, usize)>,
+    sizer: Sizer,
     done: bool,
 }
 
@@ -144,13 +153,14 @@ pub fn totals(input: &Path, exclude: &Exclude) -> std::io::Result<(Totals, Surve
     let mut t = Totals::default();
     let mut survey = Survey::default();
     let mut last: Option<std::sync::Arc<Path>> = None;
+    let mut sizer = Sizer::default();
     let mut w = Walker::new(input, exclude.clone())?;
     while let Some(f) = w.next() {
         let skips = w.take_skipped();
         survey.note_skips(skips);
         let Ok(f) = f else { continue };
         t.files += 1;
-        t.bytes += size(&f);
+        t.bytes += sizer.size(&f);
         if last.as_deref() != Some(&*f.out_dir) {
             t.folders += 1;
             last = Some(f.out_dir.clone());
@@ -165,6 +175,33 @@ pub fn totals(input: &Path, exclude: &Exclude) -> std::io::Result<(Totals, Surve
 
 fn size(f: &InputFile) -> u64 {
     std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// An input's bytes, an ASDF file's counted once (with its first station), as the walk's
+/// survey counts them.
+#[derive(Default)]
+struct Sizer {
+    last_asdf: Option<PathBuf>,
+}
+
+impl Sizer {
+    fn size(&mut self, f: &InputFile) -> u64 {
+        let again = f.asdf.is_some() && self.last_asdf.as_ref() == Some(&f.path);
+        self.last_asdf = f.asdf.is_some().then(|| f.path.clone());
+        if again {
+            0
+        } else {
+            size(f)
+        }
+    }
+}
+
+/// Whether a unit is the stations of one ASDF file (and nothing else).
+fn one_asdf_file(unit: &[(InputFile, u64)]) -> bool {
+    unit.first().is_some_and(|(f, _)| {
+        unit.iter()
+            .all(|(g, _)| g.asdf.is_some() && g.path == f.path)
+    })
 }
 
 impl Sharded {
@@ -184,6 +221,7 @@ impl Sharded {
             ready: Default::default(),
             errors: Default::default(),
             owners: Vec::new(),
+            sizer: Sizer::default(),
             done: false,
         })
     }
@@ -205,12 +243,19 @@ impl Sharded {
             return;
         };
         // Folders above this one may come back; the others are done.
-        self.owners.retain(|(d, _)| dir.starts_with(d));
-        let owner = match self.owners.iter().find(|(d, _)| *d == dir) {
-            Some(&(_, o)) => o,
+        self.owners.retain(|(d, _, _)| dir.starts_with(d));
+        let whole = self
+            .owners
+            .iter()
+            .find(|(d, s, _)| *d == dir && s.is_none());
+        if whole.is_none() && one_asdf_file(&self.unit) {
+            return self.close_stations(dir, len);
+        }
+        let owner = match whole {
+            Some(&(_, _, o)) => o,
             None => {
                 let o = self.owner(self.before, len);
-                self.owners.push((dir, o));
+                self.owners.push((dir, None, o));
                 o
             }
         };
@@ -223,6 +268,28 @@ impl Sharded {
         }
     }
 
+    /// An ASDF file's stations, each its own unit of an even share of the file's bytes.
+    fn close_stations(&mut self, dir: PathBuf, len: u64) {
+        let n = self.unit.len() as u64;
+        let unit = std::mem::take(&mut self.unit);
+        for (i, (f, _)) in unit.into_iter().enumerate() {
+            let share = len / n + u64::from((i as u64) < len % n);
+            let key = f.asdf.as_deref().map(str::to_lowercase);
+            let owner = match self.owners.iter().find(|(d, s, _)| *d == dir && *s == key) {
+                Some(&(_, _, o)) => o,
+                None => {
+                    let o = self.owner(self.before, share);
+                    self.owners.push((dir.clone(), key, o));
+                    o
+                }
+            };
+            self.before += share;
+            if owner == self.shard.index {
+                self.ready.push_back(f);
+            }
+        }
+    }
+
     /// Walks until a unit is complete (or the walk ends).
     fn gather(&mut self) {
         loop {
@@ -230,7 +297,7 @@ impl Sharded {
                 Some(x) => Some(Ok(x)),
                 None => self.walker.next().map(|r| {
                     r.map(|f| {
-                        let s = size(&f);
+                        let s = self.sizer.size(&f);
                         (f, s)
                     })
                 }),

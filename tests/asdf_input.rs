@@ -284,3 +284,147 @@ fn layout_dataset_gathers_every_event_and_resume_adds_to_it() {
     );
     exit_in(&o, &[2]);
 }
+
+/// One ASDF file sharded by station: two shards into one OUTPUT write the files one run
+/// writes (per trace), or each its own ASDF file of its stations (`X.K-of-N.h5`), together
+/// every station once with the one run's samples.
+#[test]
+fn shards_split_one_asdf_file_by_station() {
+    use seisbatch::read::asdf;
+    let tmp = tempfile::tempdir().unwrap();
+    let demean = tmp.path().join("demean.toml");
+    std::fs::write(&demean, "[[step]]\nop = \"detrend\"\ntype = \"demean\"\n").unwrap();
+    let two = asdf("two_events.h5");
+    let one = tmp.path().join("one");
+    exit_in(&run(&demean, &two, &one, &["--format", "sac"]), &[0]);
+    let sharded = tmp.path().join("sharded");
+    let mut ok = Vec::new();
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        let o = run(
+            &demean,
+            &two,
+            &sharded,
+            &["--format", "sac", "--shard", &shard],
+        );
+        exit_in(&o, &[0]);
+        let r: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sharded.join(format!("report.{k}-of-2.json"))).unwrap(),
+        )
+        .unwrap();
+        ok.push(r["ok"].as_u64().unwrap());
+    }
+    assert!(ok.iter().all(|&n| n > 0), "a station each: {ok:?}");
+    let strip = |m: std::collections::BTreeMap<PathBuf, Vec<u8>>| {
+        m.into_iter()
+            .filter(|(p, _)| !p.to_string_lossy().starts_with("report."))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(strip(written(&one)), strip(written(&sharded)));
+
+    // ASDF out: each shard's own file, its stations only.
+    let out = tmp.path().join("asdf");
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        exit_in(
+            &run(
+                &demean,
+                &two,
+                &out,
+                &["--shard", &shard, "--format", "asdf"],
+            ),
+            &[0],
+        );
+    }
+    let whole = tmp.path().join("asdf_one");
+    exit_in(&run(&demean, &two, &whole, &["--format", "asdf"]), &[0]);
+    let all = asdf::stations(&whole.join("two_events/two_events.h5")).unwrap();
+    assert_eq!(all, ["GR.FUR", "GR.WET"]);
+    let mut seen = Vec::new();
+    for k in 0..2 {
+        let f = out.join(format!("two_events/two_events.{k}-of-2.h5"));
+        let stations = asdf::stations(&f).unwrap();
+        assert_eq!(stations.len(), 1, "{f:?}: {stations:?}");
+        for s in stations {
+            let a = asdf::read_station(&f, &s, &[]).unwrap().traces;
+            let b = asdf::read_station(&whole.join("two_events/two_events.h5"), &s, &[])
+                .unwrap()
+                .traces;
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!((x.start_ns, &x.data), (y.start_ns, &y.data), "{s}");
+            }
+            let whole_xml = asdf::station_xml(&whole.join("two_events/two_events.h5"), &s);
+            assert_eq!(
+                asdf::station_xml(&f, &s).unwrap(),
+                whole_xml.unwrap(),
+                "{s}"
+            );
+            seen.push(s);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, all, "every station once");
+}
+
+/// One ASDF file's stations are split among the shards, a station each; stations whose
+/// names differ only in case go together; a folder the file shares with a folder of
+/// miniSEED (`X/` beside `X.h5`) stays whole.
+#[test]
+fn an_asdf_files_stations_are_split_but_case_twins_and_shared_folders_are_not() {
+    let d = tempfile::tempdir().unwrap();
+    let trace = |net: &str, sta: &str| seisbatch::trace::Trace {
+        network: net.into(),
+        station: sta.into(),
+        location: String::new(),
+        channel: "HHZ".into(),
+        start_ns: 0,
+        sampling_rate: 1.0,
+        data: vec![1.0; 10],
+    };
+    let meta = seisbatch::write::asdf::Meta {
+        tag: "raw",
+        stationxml: &|_, _| None,
+        quakeml: None,
+        event_id: &|_, _| None,
+        provenance: None,
+    };
+    let codes = [("AB", "CD"), ("GR", "FUR"), ("GR", "WET"), ("ab", "CD")];
+    let traces: Vec<_> = codes.iter().map(|(n, s)| trace(n, s)).collect();
+    seisbatch::write::asdf::write(&d.path().join("p.h5"), &traces, &meta).unwrap();
+    use seisbatch::read::walk::Exclude;
+    use seisbatch::shard::{totals, Shard, Sharded};
+    let share = |root: &Path, n: usize| -> Vec<Vec<String>> {
+        let t = totals(root, &Exclude::default()).unwrap().0;
+        (0..n)
+            .map(|k| {
+                Sharded::new(root, Shard { index: k, count: n }, t, &Exclude::default())
+                    .unwrap()
+                    .flatten()
+                    .map(|f| f.asdf.as_deref().unwrap_or("file").to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let got = share(d.path(), 2);
+    assert_eq!(
+        got,
+        [vec!["AB.CD", "GR.FUR", "ab.CD"], vec!["GR.WET"]],
+        "a station each, by bytes; ab.CD with AB.CD"
+    );
+    let four = share(d.path(), 4);
+    assert_eq!(four.iter().map(Vec::len).sum::<usize>(), 4);
+    assert!(
+        four.iter().filter(|s| !s.is_empty()).count() >= 3,
+        "{four:?}"
+    );
+    // The same file beside a folder of its name: one output folder, one shard.
+    std::fs::create_dir(d.path().join("p")).unwrap();
+    let mseed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/event_2014-01-01/raw/GR.FUR..HHZ__20140101T000000Z__20140101T002000Z.mseed"
+    );
+    std::fs::copy(mseed, d.path().join("p/x.mseed")).unwrap();
+    let got = share(d.path(), 2);
+    assert!(got.iter().any(|s| s.len() == 5), "{got:?}");
+}

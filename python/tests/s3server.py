@@ -101,7 +101,9 @@ def make_handler(upstream_port, faults):
                 if k.lower() not in ("content-length", "transfer-encoding", "connection", "date",
                                      "server"):
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD has no body: its Content-Length is the object's, as the server said.
+            length = r.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length or str(len(data)))
             self.end_headers()
             if drop:
                 faults.served["dropped"] += 1

@@ -117,21 +117,33 @@ def test_a_pair_whose_worker_dies_fails_alone(tmp_path):
     assert list(res.failures) == ["GR.FUR"] and "worker process died" in res.failures["GR.FUR"]
 
 
-def test_shards_split_by_file_and_together_write_everything(tmp_path):
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(EVENT, src / "a.h5")
-    shutil.copy(TWO, src / "b.h5")
-    written = {}
+def test_shards_split_one_data_set_by_station(tmp_path):
+    """pyasdf's project is one file: shards take its stations, each writing its own ASDF file
+    (NAME.K-of-N.h5, as --layout dataset's), together every station once, as one run's."""
+    whole = tmp_path / "whole"
+    r = seisbatch.process_dataset(TWO, whole, function=userfuncs.double, pipeline=DEMEAN,
+                                  workers=1, progress=False)
+    assert r["exit_code"] == 0, r
+    one = whole / "two_events" / "two_events.h5"
+    out = tmp_path / "sharded"
+    seen = []
     for k in range(2):
-        out = tmp_path / f"shard{k}"
-        r = seisbatch.process_dataset(src, out, function=userfuncs.double, pipeline=DEMEAN,
-                                      workers=1, tag="raw_recording", shard=(k, 2),
-                                      progress=False)
+        r = seisbatch.process_dataset(TWO, out, function=userfuncs.double, pipeline=DEMEAN,
+                                      workers=1, shard=(k, 2), progress=False)
         assert r["exit_code"] == 0, r
-        written[k] = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.h5"))
-    assert sorted(written[0] + written[1]) == ["a/a.h5", "b/b.h5"], written
-    assert written[0] and written[1], "each shard has one file"
+        f = out / "two_events" / f"two_events.{k}-of-2.h5"
+        with pyasdf.ASDFDataSet(str(f), mode="r") as ds:
+            stations = ds.waveforms.list()
+        assert len(stations) == 1, (k, stations)
+        for s in stations:
+            got, want = waveforms(f, s), waveforms(one, s)
+            assert len(got) == len(want) > 0
+            for a, b in zip(sorted(got, key=lambda t: t.id), sorted(want, key=lambda t: t.id)):
+                assert a.stats.starttime == b.stats.starttime
+                np.testing.assert_array_equal(a.data, b.data)
+        seen += stations
+    with pyasdf.ASDFDataSet(str(one), mode="r") as ds:
+        assert sorted(seen) == sorted(ds.waveforms.list()) == ["GR.FUR", "GR.WET"]
 
 
 def test_a_worker_that_dies_fails_its_station_and_the_run_goes_on(tmp_path):

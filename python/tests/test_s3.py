@@ -349,3 +349,53 @@ def test_listings_are_read_past_one_page(bucket, tmp_path):
     pages = [q for m, _, q in proxy.faults.log if m == "GET" and "list-type" in q]
     assert len(pages) == 2 and "continuation-token" in pages[1], pages
     assert sum(1 for m, _, q in proxy.faults.log if m == "GET" and "list-type" not in q) == 9
+
+
+def test_asdf_files_in_a_bucket_are_fetched_once_and_read_as_local_ones(bucket, tmp_path):
+    """HDF5 reads a file in place: the bucket's ASDF objects come whole into a folder under
+    TMPDIR and the run is the local run over the same files; a second run fetches nothing,
+    an object replaced since is fetched again, one object URL is that file alone."""
+    s3, name, proxy = bucket
+    two = FIXTURES / "asdf" / "two_events.h5"
+    s3.put_object(Bucket=name, Key="sets/b/two_events.h5", Body=two.read_bytes())
+    s3.put_object(Bucket=name, Key="sets/notes.txt", Body=b"not a data set")
+    chain = tmp_path / "demean.toml"
+    chain.write_text('[[step]]\nop = "detrend"\ntype = "demean"\n')
+    local_in = tmp_path / "local" / "b"
+    local_in.mkdir(parents=True)
+    shutil.copy(two, local_in / "two_events.h5")
+    p = seisbatch("run", chain, "--input", tmp_path / "local", "--output", tmp_path / "want",
+                  "--format", "sac", "--quiet")
+    assert p.returncode == 0, p.stderr
+    want = {str(f.relative_to(tmp_path / "want")): f.read_bytes()
+            for f in (tmp_path / "want").rglob("*.sac")}
+    assert len(want) == 2
+    env = {"TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+
+    def run(url, out):
+        p = seisbatch("run", chain, "--input", url, "--output", tmp_path / out, "--format",
+                      "sac", "--s3-endpoint", proxy.endpoint, env_extra=env)
+        assert p.returncode == 0, p.stderr
+        got = {str(f.relative_to(tmp_path / out)): f.read_bytes()
+               for f in (tmp_path / out).rglob("*.sac")}
+        return p.stderr, got
+
+    err, got = run(f"s3://{name}/sets", "o1")
+    assert got == want
+    assert "1 ASDF objects fetched" in err and "1 other objects not read" in err, err
+    err, got = run(f"s3://{name}/sets", "o2")
+    assert got == want and "0 ASDF objects fetched" in err and "1 already here" in err, err
+    # Replaced in the bucket: fetched again, the new data set's station only.
+    s3.put_object(Bucket=name, Key="sets/b/two_events.h5",
+                  Body=(FIXTURES / "asdf" / "event_2014-01-01.h5").read_bytes())
+    err, got = run(f"s3://{name}/sets", "o3")
+    assert "1 ASDF objects fetched" in err, err
+    assert len(got) >= 3 and all("GR.FUR" in k for k in got), sorted(got)
+    # One object named whole: that file is the input (its folder is the output's name).
+    err, got = run(f"s3://{name}/sets/b/two_events.h5", "o4")
+    assert got and all(k.startswith("two_events/") for k in got), sorted(got)
+    # A prefix without ASDF objects is a usage error that says what to do.
+    p = seisbatch("run", chain, "--input", f"s3://{name}/archive", "--output", tmp_path / "o5",
+                  "--s3-endpoint", proxy.endpoint, env_extra=env)
+    assert p.returncode == 2 and "no ASDF object" in p.stderr and "--window" in p.stderr

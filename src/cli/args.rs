@@ -566,6 +566,9 @@ fn archive_run(args: &RunArgs) -> Result<(PathBuf, Option<engine::ArchiveRun>), 
         );
     }
     let input = match (&args.input, &args.catalog) {
+        (Some(i), _) if request.is_none() && crate::store::is_remote(i) => {
+            super::fetch_input::fetch_input(i, args.quiet)?
+        }
         (Some(i), _) => i.clone(),
         (None, Some(c)) => crate::archive::catalog::root_of(c)?,
         (None, None) => {

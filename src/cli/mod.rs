@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod correlate;
+mod fetch_input;
 mod gpu_flag;
 mod heap;
 mod qc;

@@ -361,7 +361,7 @@ impl<'a> Committer<'a> {
             self.done(out);
             return;
         }
-        let rel = event_file(&file);
+        let rel = event_file(&file, self.sinks.out.shard());
         let bytes: Vec<u8> = traces
             .iter()
             .flat_map(|t| t.bytes.iter().copied())
@@ -472,7 +472,9 @@ fn entry(file: &InputFile, out: &FileOutcome) -> Entry {
 /// `--layout per-event`: where an input file's traces go, relative to OUTPUT. An event
 /// (`EVENT/raw/x.mseed`, output folder `EVENT`) -> `EVENT/EVENT.mseed`; any other input ->
 /// `<its folder>/<its name>.mseed`. Names come from the input tree, never from the data.
-pub fn event_file(f: &InputFile) -> PathBuf {
+/// An ASDF file's stations are split among shards (`shard`), so each shard keeps its own
+/// file of them: `X/X.K-of-N.mseed` (as `--layout dataset`'s `dataset.K-of-N.h5`).
+pub fn event_file(f: &InputFile, shard: Option<crate::shard::Shard>) -> PathBuf {
     let in_raw = f
         .path
         .parent()
@@ -483,6 +485,9 @@ pub fn event_file(f: &InputFile) -> PathBuf {
         _ => f.path.file_stem().unwrap_or_default().to_os_string(),
     };
     let mut name = stem;
+    if let (Some(s), Some(_)) = (shard, &f.asdf) {
+        name.push(format!(".{}-of-{}", s.index, s.count));
+    }
     name.push(".mseed");
     f.out_dir.join(name)
 }

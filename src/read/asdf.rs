@@ -122,6 +122,18 @@ pub fn each_waveform(
         if !tags.is_empty() && !tags.iter().any(|t| t == tag) {
             continue;
         }
+        // pyasdf files a waveform under its own NET.STA; one filed elsewhere could take
+        // another station's output name (and stations may go to different shards).
+        let own = format!("{}.{}", codes[0], codes[1]);
+        if own != station {
+            rejected.push((
+                name,
+                format!(
+                    "a waveform of {own} under station {station}; pyasdf files each under its own"
+                ),
+            ));
+            continue;
+        }
         match waveform(&g, &name, codes, total.as_deref_mut()) {
             Ok((t, ids)) => each(t, ids),
             Err(e) => rejected.push((name, e)),
@@ -335,5 +347,36 @@ mod tests {
         assert!(parse_name("StationXML").is_none());
         assert!(parse_name("GR.FUR.HHZ__a__b__t").is_none());
         assert!(parse_name("A.B.C.D.E__a__b__t").is_none());
+    }
+
+    /// A waveform filed under another station's group is refused and named: its name could
+    /// be another station's output (and shards split a file by station).
+    #[test]
+    fn a_waveform_under_another_stations_group_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.h5");
+        let src = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/asdf/two_events.h5"
+        );
+        std::fs::copy(src, &p).unwrap();
+        let wet = "GR.WET..HHZ__2014-01-01T00:00:00__2014-01-01T00:01:59__raw_recording";
+        {
+            let f = hdf5_metno::File::open_rw(&p).unwrap();
+            f.link_hard(
+                &format!("/Waveforms/GR.WET/{wet}"),
+                &format!("/Waveforms/GR.FUR/{wet}"),
+            )
+            .unwrap();
+        }
+        let s = super::read_station(&p, "GR.FUR", &[]).unwrap();
+        assert_eq!(s.traces.len(), 1, "its own waveform is read");
+        assert_eq!(s.rejected.len(), 1);
+        assert_eq!(s.rejected[0].0, wet);
+        assert!(
+            s.rejected[0].1.contains("GR.WET under station GR.FUR"),
+            "{:?}",
+            s.rejected
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! since it was indexed, is an error for that object, never a short read).
 
 pub mod credentials;
+pub mod fetch;
 pub mod scedc;
 mod url;
 

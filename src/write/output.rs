@@ -174,6 +174,11 @@ impl OutputDir {
         self.lock.unlocked.as_ref()
     }
 
+    /// The shard this run is, if any.
+    pub fn shard(&self) -> Option<crate::shard::Shard> {
+        self.shard
+    }
+
     /// `.seisbatch/run[.K-of-N].json`.
     pub fn identity_path(&self) -> PathBuf {
         self.root.join(STATE_DIR).join(self.name("run", "json"))
