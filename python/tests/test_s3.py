@@ -399,3 +399,96 @@ def test_asdf_files_in_a_bucket_are_fetched_once_and_read_as_local_ones(bucket, 
     p = seisbatch("run", chain, "--input", f"s3://{name}/archive", "--output", tmp_path / "o5",
                   "--s3-endpoint", proxy.endpoint, env_extra=env)
     assert p.returncode == 2 and "no ASDF object" in p.stderr and "--window" in p.stderr
+
+
+def asdf_waveforms(data):
+    """{(station, trace id, start): samples} of an ASDF file's bytes, read by pyasdf."""
+    pyasdf = pytest.importorskip("pyasdf")
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".h5") as f:
+        f.write(data)
+        f.flush()
+        with pyasdf.ASDFDataSet(f.name, mode="r") as ds:
+            out = {}
+            for s in ds.waveforms.list():
+                sta = ds.waveforms[s]
+                for tag in sta.get_waveform_tags():
+                    for tr in sta[tag]:
+                        out[(s, tr.id, str(tr.stats.starttime))] = tr.data.tolist()
+            return out
+
+
+def test_asdf_and_data_sets_go_up_whole_at_the_end_and_resume_on_a_new_machine(bucket, tmp_path):
+    """--format asdf and --layout dataset to a bucket: the files grow while the run goes on, so
+    they go up at its end (a large one in parts, read from the stage part by part), then their
+    inputs' journal lines; a resume on a new machine fetches the data set, adds to it and
+    replaces its own object; another's object at the key is never replaced."""
+    s3, name, proxy = bucket
+    chain = tmp_path / "demean.toml"
+    chain.write_text('[[step]]\nop = "detrend"\ntype = "demean"\n')
+    two = FIXTURES / "asdf" / "two_events.h5"
+    one = FIXTURES / "asdf" / "event_2014-01-01.h5"
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(two, src / "b.h5")
+
+    def run(out, stage, *extra):
+        return seisbatch("run", chain, "--input", src, "--output", f"s3://{name}/{out}",
+                         "--stage", tmp_path / stage, "--s3-endpoint", proxy.endpoint,
+                         "--quiet", *extra, env_extra={"SEISBATCH_TEST_PART_BYTES": "20000"})
+
+    # Per event: b/b.h5, as the local run writes it.
+    p = seisbatch("run", chain, "--input", src, "--output", tmp_path / "local", "--format",
+                  "asdf", "--quiet")
+    assert p.returncode == 0, p.stderr
+    want = asdf_waveforms((tmp_path / "local" / "b" / "b.h5").read_bytes())
+    assert len(want) == 2
+    p = run("ev", "st1", "--format", "asdf")
+    assert p.returncode == 0, p.stderr
+    objs = objects(s3, name, "ev")
+    assert asdf_waveforms(objs["b/b.h5"]) == want
+    assert "b/b.mseed" not in objs
+    journal = [json.loads(l) for l in objs[".seisbatch/journal.jsonl"].splitlines()]
+    assert len(journal) == 2 and all(e.get("appended") for e in journal), journal
+    assert json.loads(objs["report.json"])["object_store"]["published"]["objects"] == 1
+    # A multipart upload (the ~50 kB file over 20,000-byte parts), completed last.
+    assert any(m == "POST" and q.startswith("uploads") for m, _, q in proxy.faults.log)
+
+    # The data set layout; then a new input and --resume from an empty stage elsewhere.
+    p = run("ds", "st2", "--layout", "dataset")
+    assert p.returncode == 0, p.stderr
+    first = asdf_waveforms(objects(s3, name, "ds")["dataset.h5"])
+    assert first == want
+    shutil.copy(one, src / "a.h5")
+    p = run("ds", "st3", "--layout", "dataset", "--resume")
+    assert p.returncode == 0, p.stderr
+    objs = objects(s3, name, "ds")
+    both = asdf_waveforms(objs["dataset.h5"])
+    assert set(first) < set(both) and len(both) > len(first) + 2, sorted(both)
+    journal = [json.loads(l) for l in objs[".seisbatch/journal.jsonl"].splitlines()]
+    assert len(journal) == 3, journal  # b's two stations, a's one
+
+    # Another's object where the event file goes: named, not replaced, exit 1.
+    s3.put_object(Bucket=name, Key="other/b/b.h5", Body=b"someone else's")
+    p = run("other", "st4", "--format", "asdf")
+    assert p.returncode == 1 and "another object is there" in p.stderr, p.stderr
+    assert objects(s3, name, "other")["b/b.h5"] == b"someone else's"
+
+
+def test_per_event_miniseed_goes_up_at_the_end_with_the_local_runs_bytes(bucket, tmp_path):
+    s3, name, proxy = bucket
+    data = FIXTURES.parent.parent / "examples" / "data"
+    chain = tmp_path / "demean.toml"
+    chain.write_text('[[step]]\nop = "detrend"\ntype = "demean"\n')
+    p = seisbatch("run", chain, "--input", data, "--output", tmp_path / "local", "--layout",
+                  "per-event", "--quiet")
+    assert p.returncode == 0, p.stderr
+    want = (tmp_path / "local" / "event_2014-01-01" / "event_2014-01-01.mseed").read_bytes()
+    p = seisbatch("run", chain, "--input", data, "--output", f"s3://{name}/pe", "--stage",
+                  tmp_path / "stage", "--layout", "per-event", "--s3-endpoint", proxy.endpoint,
+                  "--quiet")
+    assert p.returncode == 0, p.stderr
+    objs = objects(s3, name, "pe")
+    assert objs["event_2014-01-01/event_2014-01-01.mseed"] == want
+    journal = [json.loads(l) for l in objs[".seisbatch/journal.jsonl"].splitlines()]
+    assert len(journal) == 3

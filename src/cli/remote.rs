@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::args::{FormatArg, LayoutArg, RunArgs};
+use super::args::RunArgs;
 use crate::console::errln;
 use crate::engine::{self, RunError};
 use crate::store::Url;
-use crate::write::publish::Publisher;
+use crate::write::publish::{EventFiles, Publisher};
 
 /// The stage a prefix gets without `--stage`: `TMP/seisbatch-stage/BUCKET/PREFIX` (the
 /// prefix escaped into one name).
@@ -40,11 +40,6 @@ pub(super) fn run(mut args: RunArgs, url: Result<Url, String>) -> ExitCode {
         Ok(u) => u,
         Err(e) => return usage(format!("--output {e}")),
     };
-    if args.layout != LayoutArg::PerTrace || matches!(args.format, Some(FormatArg::Asdf)) {
-        return usage(
-            "--output s3://: objects are written once, whole; --layout per-event/dataset and --format asdf grow files as they go: write them to a folder".into(),
-        );
-    }
     let every = args.s3_sync_seconds;
     if !(every.is_finite() && (1.0..=86_400.0).contains(&every)) {
         return usage(format!("--s3-sync-seconds must be 1 to 86400, got {every}"));
@@ -58,8 +53,21 @@ pub(super) fn run(mut args: RunArgs, url: Result<Url, String>) -> ExitCode {
         Ok(c) => c,
         Err(m) => return usage(m),
     };
-    let publisher = match Publisher::open(url.clone(), &stage, cfg.shard, cfg.resume, cfg.overwrite)
-    {
+    // Event files grow while the run goes on: they go up whole at its end.
+    let events = match (cfg.layout, cfg.format) {
+        (engine::Layout::Dataset, _) => engine::dataset_file(&cfg).map(EventFiles::Dataset),
+        (_, crate::write::Format::Asdf) => Some(EventFiles::Asdf),
+        (engine::Layout::PerEvent, _) => Some(EventFiles::Mseed),
+        _ => None,
+    };
+    let publisher = match Publisher::open(
+        url.clone(),
+        &stage,
+        cfg.shard,
+        cfg.resume,
+        cfg.overwrite,
+        events,
+    ) {
         Ok(p) => p,
         Err(m) => return usage(m),
     };

@@ -144,6 +144,22 @@ pub fn fetch_asdf(u: &Url, dir: &Path) -> Result<Fetched, String> {
     Ok(out)
 }
 
+/// The object `u` into `dir/rel` (`rel` checked by the caller to stay inside `dir`; folders
+/// made, never through a link), as a fetch brings one; false when there is no such object.
+pub fn download(u: &Url, dir: &Path, rel: &Path) -> Result<bool, String> {
+    let Some((size, etag)) = head(u)? else {
+        return Ok(false);
+    };
+    let l = Listed {
+        url: u.clone(),
+        size,
+        modified_ns: 0,
+        etag,
+    };
+    fetch_one(&l, &dir.join(rel), dir)?;
+    Ok(true)
+}
+
 /// Whether `rel` is here as listed: its recorded size and ETag those of the listing, its
 /// file of that size (and a plain file).
 fn kept(dir: &Path, rel: &str, l: &Listed, record: &Record) -> bool {

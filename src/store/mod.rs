@@ -12,6 +12,7 @@
 pub mod credentials;
 pub mod fetch;
 pub mod scedc;
+pub mod upload;
 mod url;
 
 use std::sync::atomic::{AtomicU64, Ordering};
