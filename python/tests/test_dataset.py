@@ -162,17 +162,44 @@ def test_a_worker_that_dies_fails_its_station_and_the_run_goes_on(tmp_path):
 
 
 def test_a_massdownloader_tree_station_by_station(tmp_path):
-    """Not only ASDF: an event tree's files are units too, each with its resp/ StationXML."""
+    """Not only ASDF: an event tree's station (its components' files of one time, as pyasdf's
+    unit) reaches the function as one stream, with its resp/ StationXML."""
     out = tmp_path / "out"
     r = seisbatch.process_dataset(FIXTURES.parent.parent / "examples" / "data", out,
                                   function=userfuncs.station_latitude, pipeline=DEMEAN,
                                   workers=2, format="sac", progress=False)
     assert r["exit_code"] == 0, r
     files = sorted((out / "event_2014-01-01").iterdir())
-    assert len(files) == 3, files
-    for f in files:
-        tr = obspy.read(str(f))[0]
-        assert len(tr) == 10 and np.allclose(tr.data, 48.1629, atol=1e-4), f.name
+    assert len(files) == 1, files  # the function returned one trace for the station
+    tr = obspy.read(str(files[0]))[0]
+    assert len(tr) == 10 and np.allclose(tr.data, 48.1629, atol=1e-4), files[0].name
+
+
+def test_archive_windows_station_by_station_and_resume_writes_nothing_twice(tmp_path):
+    """An archive's windows: a station's three channels in a window are one call; a resumed
+    run after the first window redoes only the second, and nothing is written twice."""
+    archive = FIXTURES / "archive" / "sds"
+    out = tmp_path / "out"
+    r = seisbatch.process_dataset(archive, out, function=userfuncs.component_count, workers=1,
+                                  window="2020-01-01T23:40:00/2020-01-02T00:40:00",
+                                  format="sac", progress=False)
+    assert r["exit_code"] == 0, r
+    files = sorted(out.rglob("*.sac"))
+    assert len(files) == 1, files
+    # The three channels together: HHE, HHZ, and HHN in two pieces (the fixture's gap).
+    assert np.all(obspy.read(str(files[0]))[0].data == 4.0)
+    # Windows of 30 min over the same hour: the first done, then a resume of both.
+    out2 = tmp_path / "out2"
+    kw = dict(function=userfuncs.component_count, workers=1, segment=1800,
+              start="2020-01-01T23:40:00", end="2020-01-02T00:40:00", format="sac",
+              progress=False)
+    r = seisbatch.process_dataset(archive, out2, **kw)
+    assert r["exit_code"] == 0, r
+    first = {f.relative_to(out2): f.read_bytes() for f in out2.rglob("*.sac")}
+    assert len(first) == 2, sorted(first)
+    r = seisbatch.process_dataset(archive, out2, resume=True, **kw)
+    assert r["exit_code"] == 0, r
+    assert {f.relative_to(out2): f.read_bytes() for f in out2.rglob("*.sac")} == first
 
 
 def test_shards_as_dask_tasks(tmp_path):

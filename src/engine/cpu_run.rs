@@ -59,6 +59,7 @@ impl Ctx<'_> {
         group: Vec<(u64, u64, InputFile)>,
         exec: &mut dyn crate::exec::Executor,
     ) {
+        let groups = [group.len()];
         let read = group
             .into_iter()
             .map(|(seq, bytes, f)| {
@@ -66,7 +67,7 @@ impl Ctx<'_> {
                 (seq, bytes, f, d, inv)
             })
             .collect();
-        for (seq, bytes, f, out, results) in self.run_set(exec, read).unwrap_or_default() {
+        for (seq, bytes, f, out, results) in self.run_set(exec, read, &groups).unwrap_or_default() {
             let done = self.guarded(&f, || self.finished(&f, out, results));
             self.committer.finish(seq, bytes, done);
         }

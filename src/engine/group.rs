@@ -129,7 +129,7 @@ impl Ctx<'_> {
         let Ok(mut w) = walker.0.lock() else {
             return Vec::new();
         };
-        let rotate = !self.segments.rotates.is_empty();
+        let rotate = by_station(self.segments, self.cfg);
         let journaled = |f: &InputFile| self.journaled.contains(&journal::key(&f.rel));
         let group = loop {
             let (inputs, queued) = &mut *w;
@@ -205,6 +205,13 @@ fn next_station(w: &mut Peekable<Inputs>, ctx: &Ctx) -> Vec<InputFile> {
         }
     }
     station
+}
+
+/// Whether the walk hands out a station's files together: for a rotate step, and for a
+/// user's function (pyasdf's unit is the station: a station's components of one time reach
+/// the function as one stream).
+pub fn by_station(segments: &crate::exec::grouped::Segments, cfg: &super::RunConfig) -> bool {
+    !segments.rotates.is_empty() || cfg.hook.is_some()
 }
 
 /// The journal's keys the walk leaves out: all of them, except in a rotate run (`take_group`

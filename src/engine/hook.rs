@@ -113,3 +113,28 @@ impl Ctx<'_> {
         })
     }
 }
+
+/// A user's function takes a station's files together (`group::by_station`): the traces that
+/// came through the steps in every file of a group (`groups`: their lengths, in order) move
+/// to the group's last file, whose journal line then says the function's outputs are written.
+/// A resumed run reads a journaled last file again only as a partner and drops its results,
+/// so the function's outputs are never written twice. Failures stay with their files.
+pub(super) fn gather_groups(per_file: &mut [Vec<(Outcome, String, String)>], groups: &[usize]) {
+    let mut at = 0;
+    for &n in groups {
+        let end = (at + n).min(per_file.len());
+        if end > at + 1 {
+            let mut moved = Vec::new();
+            for r in &mut per_file[at..end - 1] {
+                let (ok, kept): (Vec<_>, Vec<_>) = std::mem::take(r)
+                    .into_iter()
+                    .partition(|(o, _, _)| o.is_ok());
+                *r = kept;
+                moved.extend(ok);
+            }
+            moved.append(&mut per_file[end - 1]);
+            per_file[end - 1] = moved;
+        }
+        at = end;
+    }
+}

@@ -99,9 +99,9 @@ pub fn run(cfg: &RunConfig) -> Result<Report, RunError> {
     // A rotate run: the per-trace segments between rotates, each planned on its own.
     let segments =
         crate::exec::grouped::Segments::of(&cfg.pipeline.steps, crate::trace::Holds::F32);
-    let rotate = !segments.rotates.is_empty();
     let done_keys: HashSet<String> = p.done.iter().map(|e| e.key.clone()).collect();
-    let (walker, journaled) = group::skip_journaled(p.walker, done_keys, rotate);
+    let by_station = group::by_station(&segments, cfg);
+    let (walker, journaled) = group::skip_journaled(p.walker, done_keys, by_station);
     let mine = match &p.archive {
         Some(_) => p.survey.files,
         None => share_of_files(cfg, p.shard_totals, &p.exclude, &p.survey),

@@ -173,6 +173,8 @@ impl Ctx<'_> {
                 Ok(first) => first,
                 Err(_) => break,
             };
+            // The groups' lengths: a user's function takes a group's traces together.
+            let mut groups = vec![files.len()];
             let mut samples: usize = samples_of(&files);
             while samples < feed.samples {
                 let next = match rx.try_recv() {
@@ -185,6 +187,7 @@ impl Ctx<'_> {
                 match next {
                     Ok(mut g) => {
                         samples += samples_of(&g);
+                        groups.push(g.len());
                         files.append(&mut g);
                     }
                     Err(RecvTimeoutError::Timeout) => break,
@@ -198,7 +201,7 @@ impl Ctx<'_> {
             if extra {
                 crate::faults::extra_loop_delay();
             }
-            let Some(done) = self.run_set(exec, files) else {
+            let Some(done) = self.run_set(exec, files, &groups) else {
                 continue;
             };
             for d in done {
@@ -216,9 +219,14 @@ impl Ctx<'_> {
 
     /// One executor call over the traces of `files` (each file's sources its own); their
     /// results split back per file, a partner's dropped (journaled by an earlier run: read
-    /// only for its group). A bug in the executor fails every file of the set (committed here)
-    /// and gives None.
-    pub(super) fn run_set(&self, exec: &mut dyn Executor, files: Vec<Read>) -> Option<Vec<Done>> {
+    /// only for its group). `groups`: the lengths of the groups `files` holds, in order. A bug
+    /// in the executor fails every file of the set (committed here) and gives None.
+    pub(super) fn run_set(
+        &self,
+        exec: &mut dyn Executor,
+        files: Vec<Read>,
+        groups: &[usize],
+    ) -> Option<Vec<Done>> {
         let resps: Vec<_> = files.iter().map(|r| r.4.clone()).collect();
         let invs: Vec<FileSources> = resps
             .iter()
@@ -266,6 +274,9 @@ impl Ctx<'_> {
             (0..shells.len()).map(|_| Vec::new()).collect();
         for ((r, (id, st)), o) in results.into_iter().zip(ids).zip(owner) {
             per_file[o].push((r, id, st));
+        }
+        if self.cfg.hook.is_some() {
+            super::hook::gather_groups(&mut per_file, groups);
         }
         Some(
             shells
