@@ -381,7 +381,11 @@ def test_asdf_files_in_a_bucket_are_fetched_once_and_read_as_local_ones(bucket, 
                for f in (tmp_path / out).rglob("*.sac")}
         return p.stderr, got
 
+    # Throttled and cut off mid-body while it fetches: retried, never short.
+    proxy.faults.slowdown_gets = 2
+    proxy.faults.drop_gets = 1
     err, got = run(f"s3://{name}/sets", "o1")
+    assert proxy.faults.served == {"slowdown": 2, "dropped": 1}
     assert got == want
     assert "1 ASDF objects fetched" in err and "1 other objects not read" in err, err
     err, got = run(f"s3://{name}/sets", "o2")
@@ -395,6 +399,21 @@ def test_asdf_files_in_a_bucket_are_fetched_once_and_read_as_local_ones(bucket, 
     # One object named whole: that file is the input (its folder is the output's name).
     err, got = run(f"s3://{name}/sets/b/two_events.h5", "o4")
     assert got and all(k.startswith("two_events/") for k in got), sorted(got)
+    # Two runs fetching one prefix at once (shards on one machine): each its own copy.
+    fresh = {"TMPDIR": str(tmp_path / "tmp2")}
+    (tmp_path / "tmp2").mkdir()
+    env2 = s3server.environment()
+    env2.update(fresh)
+    procs = [subprocess.Popen([cli_binary(), "run", str(chain), "--input", f"s3://{name}/sets",
+                               "--output", str(tmp_path / f"c{k}"), "--format", "sac",
+                               "--s3-endpoint", proxy.endpoint, "--quiet"], env=env2,
+                              stderr=subprocess.PIPE, text=True) for k in range(2)]
+    for pr in procs:
+        assert pr.wait(timeout=120) == 0, pr.stderr.read()
+        pr.stderr.close()
+    c0 = {f.relative_to(tmp_path / "c0"): f.read_bytes() for f in (tmp_path / "c0").rglob("*.sac")}
+    c1 = {f.relative_to(tmp_path / "c1"): f.read_bytes() for f in (tmp_path / "c1").rglob("*.sac")}
+    assert c0 == c1 and len(c0) >= 3
     # A prefix without ASDF objects is a usage error that says what to do.
     p = seisbatch("run", chain, "--input", f"s3://{name}/archive", "--output", tmp_path / "o5",
                   "--s3-endpoint", proxy.endpoint, env_extra=env)

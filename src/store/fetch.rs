@@ -10,7 +10,8 @@
 //! `PART_BYTES`, each checked against the listed size and ETag (an object changed while it is
 //! fetched is an error, never a mix of two versions). Keys become paths only after each part
 //! is checked (no empty, `.` or `..` part: `Url::parse`'s rule, applied to every listed key),
-//! files are written under a temporary name, made durable and renamed, never through a link.
+//! files are written under a temporary name of this process's, made durable and renamed, never
+//! through a link (processes fetching one prefix at once each rename a whole copy).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -173,7 +174,9 @@ fn fetch_one(l: &Listed, path: &Path, dir: &Path) -> Result<(), String> {
     let rel_parent = parent.strip_prefix(dir).unwrap_or(Path::new(""));
     let real = real_dir(dir, rel_parent)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = real.join(format!(".{name}.part"));
+    // Our own temporary name: shards on one machine fetch the same prefix into one folder at
+    // once, each its own copy, the last rename wins (the same bytes: If-Match on one ETag).
+    let tmp = real.join(format!(".{name}.{}.part", std::process::id()));
     if std::fs::symlink_metadata(&tmp).is_ok() {
         std::fs::remove_file(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     }
@@ -234,7 +237,7 @@ fn read_record(path: &Path) -> Record {
 /// The record, replaced whole (a temporary name, then a rename).
 fn write_record(path: &Path, record: &Record) -> Result<(), String> {
     let b = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-    let tmp = path.with_extension("json.part");
+    let tmp = path.with_extension(format!("json.{}.part", std::process::id()));
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
     if std::fs::symlink_metadata(&tmp).is_ok() {
         std::fs::remove_file(&tmp).map_err(err)?;
