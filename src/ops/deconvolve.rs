@@ -76,7 +76,10 @@ pub fn deconvolve_in_place(x: &mut Vec<f64>, table: &[C], nfft: usize) {
 /// thread is evaluating the same table (the components of a station meet their grid
 /// together), this one transforms its trace meanwhile instead of waiting first (issue #25).
 /// `table` must not use this thread's FFT buffers (`fft::with_work`): the spectrum waits in
-/// them. On its error `x` is left as it was.
+/// them. On its error `x` is left as it was, except after a long transform (more than
+/// `fft::LONG_TRANSFORM` bins): its samples are in the spectrum then, and given back while the
+/// table is evaluated (issue #26: a day trace's are 8 bytes per sample at the run's peak), so
+/// the error leaves `x` empty (the trace fails with it).
 pub fn deconvolve_with<T: AsRef<[C]>, E>(
     x: &mut Vec<f64>,
     nfft: usize,
@@ -90,6 +93,9 @@ pub fn deconvolve_with<T: AsRef<[C]>, E>(
         // trace's are 16 bytes per sample, issue #26).
         w.release_spent(fft::LONG_TRANSFORM);
     });
+    if nfft / 2 > fft::LONG_TRANSFORM {
+        *x = Vec::new(); // `irfft` gives it its length again
+    }
     let table = table()?;
     fft::with_work(|w| {
         let spec = w.spectrum();
@@ -131,6 +137,30 @@ mod tests {
         let e = deconvolve_with(&mut kept, nfft, || Err::<&[C], _>("no table"));
         assert_eq!(e, Err("no table"));
         assert_eq!(kept, x);
+    }
+
+    /// A long transform gives the samples back while the table is evaluated: the same bits,
+    /// the trace's length and no spare capacity after; on an error the samples are gone.
+    #[test]
+    fn a_long_transform_holds_no_samples_while_the_table_is_evaluated() {
+        let n = fft::LONG_TRANSFORM + 1000;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 - 50.0).collect();
+        let nfft = npts2nfft(n);
+        assert!(nfft / 2 > fft::LONG_TRANSFORM);
+        let table: Vec<C> = (0..nfft / 2 + 1)
+            .map(|k| C::new(1.0 / (1.0 + (k % 977) as f64), 0.0))
+            .collect();
+        let want = deconvolve(&x, &table, nfft);
+        let mut got = x.clone();
+        deconvolve_with(&mut got, nfft, || Ok::<_, ()>(&table[..])).unwrap();
+        assert_eq!((got.len(), got.capacity()), (n, n));
+        assert!(got
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let mut gone = x.clone();
+        let e = deconvolve_with(&mut gone, nfft, || Err::<&[C], _>("no table"));
+        assert_eq!((e, gone.len()), (Err("no table"), 0));
     }
 
     #[test]

@@ -41,7 +41,13 @@ const MAX_PLANNED_SAMPLES: u64 = 1 << 25;
 /// (`forward`, halved as realfft keeps them) and joins a spectrum before the inverse.
 struct Half {
     fft: Arc<dyn Fft<f64>>,
+    /// Kept for lengths up to `2 LONG_TRANSFORM`; longer ones compute them as they go (the
+    /// same expression, the same bits): a day trace's would hold 8 bytes per sample at the
+    /// run's peak (issue #26) for ~4 million sines and cosines a transform.
     twiddles: Vec<C>,
+    /// How many twiddles the split uses (`twiddles`'s length when kept).
+    count: usize,
+    n: usize,
 }
 
 /// An odd length's plans (realfft's, forward and inverse).
@@ -109,9 +115,25 @@ impl Half {
     /// `n` even and at least 2.
     fn new(n: usize) -> Half {
         let fft = FftPlanner::<f64>::new().plan_fft_forward(n / 2);
+        let count = twiddle_count(n);
         Half {
             fft,
-            twiddles: twiddles(n),
+            twiddles: if n / 2 > LONG_TRANSFORM {
+                Vec::new()
+            } else {
+                (1..=count).map(|k| twiddle(n, k)).collect()
+            },
+            count,
+            n,
+        }
+    }
+
+    /// Twiddle `k` (1-based), kept or computed.
+    #[inline]
+    fn twiddle(&self, k: usize) -> C {
+        match self.twiddles.get(k - 1) {
+            Some(t) => *t,
+            None => twiddle(self.n, k),
         }
     }
 
@@ -127,8 +149,9 @@ impl Half {
         let z0 = spec[0];
         spec[0] = C::new(z0.re + z0.im, 0.0);
         spec[m] = C::new(z0.re - z0.im, 0.0);
-        let pairs = (m.div_ceil(2) - 1).min(self.twiddles.len());
-        for (k, tw) in (1..=pairs).zip(&self.twiddles) {
+        let pairs = (m.div_ceil(2) - 1).min(self.count);
+        for k in 1..=pairs {
+            let tw = self.twiddle(k);
             let (out, rev) = (spec[k], spec[m - k]);
             let (sum, diff) = (out + rev, out - rev);
             let (re_sum, im_sum) = (sum * tw.re, sum * tw.im);
@@ -155,9 +178,10 @@ impl Half {
         let m = spec.len() - 1;
         let (sum, diff) = (spec[0] + spec[m], spec[0] - spec[m]);
         spec[0] = C::new(sum.re - sum.im, diff.re - diff.im);
-        let pairs = (m.div_ceil(2) - 1).min(self.twiddles.len());
-        for (k, tw) in (1..=pairs).zip(&self.twiddles) {
+        let pairs = (m.div_ceil(2) - 1).min(self.count);
+        for k in 1..=pairs {
             // realfft's inverse twiddles are the forward ones conjugated, not halved.
+            let tw = self.twiddle(k);
             let tw = C::new(2.0 * tw.re, -2.0 * tw.im);
             let (sum, diff) = (spec[k] + spec[m - k], spec[k] - spec[m - k]);
             let (re_sum, im_sum) = (sum * tw.re, sum * tw.im);
@@ -183,23 +207,24 @@ impl Half {
     }
 }
 
-/// realfft's forward twiddles for an even `n`: e^{-2πik/n}/2 for k = 1..ceil(n/4), each angle
-/// as realfft forms it (−2π/n times k) and its cosine and sine apart, so the split's bits are
+/// realfft's forward twiddle `k` of an even `n`: e^{-2πik/n}/2, the angle as realfft forms it (−2π/n times k) and its cosine and sine apart, so the split's bits are
 /// realfft's (anchored products, tried first, doubled a resample chain's error against
 /// ObsPy: 2.2e-12 -> 4.2e-12 relative L2).
-fn twiddles(n: usize) -> Vec<C> {
+fn twiddle(n: usize, k: usize) -> C {
+    let constant = -2.0 * std::f64::consts::PI / n as f64;
+    let angle = constant * k as f64;
+    C::new(angle.cos(), angle.sin()) * 0.5
+}
+
+/// How many twiddles an even `n`'s split uses (k = 1, 2, ...; realfft's count: ceil(n/4) - 1,
+/// and n/4 - 1 for a multiple of 4).
+fn twiddle_count(n: usize) -> usize {
     let count = if n.is_multiple_of(4) {
         n / 4
     } else {
         n / 4 + 1
     };
-    let constant = -2.0 * std::f64::consts::PI / n as f64;
-    (1..count)
-        .map(|k| {
-            let angle = constant * k as f64;
-            C::new(angle.cos(), angle.sin()) * 0.5
-        })
-        .collect()
+    count - 1
 }
 
 /// Transform lengths past which buffers a transform spent are given back while it waits
@@ -297,6 +322,9 @@ impl Work {
         }
         let s = 1.0 / n as f64;
         out.clear();
+        // A caller may have given its buffer back meanwhile (`deconvolve_with`): one allocation
+        // of the length, not a doubling growth.
+        out.reserve_exact(keep.min(n));
         if n >= 2 && n.is_multiple_of(2) {
             self.packed.resize(n / 2, C::new(0.0, 0.0)); // overwritten whole
             even(n).inverse(&mut self.spec, &mut self.packed, &mut self.scratch);
@@ -452,9 +480,40 @@ mod tests {
     /// the rounding of an FFT, on remove_response's lengths (even, 500-smooth, Bluestein's
     /// primes among them): relative to the spectrum's largest bin, under 1e-14; the round
     /// trip to 1e-14 of the signal's largest sample.
+    /// Twiddles computed as the split goes are the kept ones, bit for bit.
+    #[test]
+    fn computed_twiddles_are_the_kept_ones() {
+        let n = 2 * (LONG_TRANSFORM + 7);
+        let h = Half::new(n);
+        assert!(h.twiddles.is_empty() && h.count == n / 4);
+        let constant = -2.0 * std::f64::consts::PI / n as f64;
+        for k in [1, 2, 1000, h.count / 3, h.count] {
+            let angle = constant * k as f64;
+            let kept = C::new(angle.cos(), angle.sin()) * 0.5;
+            let got = h.twiddle(k);
+            assert_eq!(
+                (got.re.to_bits(), got.im.to_bits()),
+                (kept.re.to_bits(), kept.im.to_bits())
+            );
+        }
+        let short = Half::new(1000);
+        assert_eq!(short.twiddles.len(), short.count);
+    }
+
     #[test]
     fn half_length_transform_agrees_with_realfft() {
-        for n in [2usize, 4, 6, 2 * 7 * 11 * 13, 240_000, 2 * 99_991, 250_014] {
+        // The last length's split computes its twiddles as it goes (beyond 2 LONG_TRANSFORM).
+        let long = 2 * (LONG_TRANSFORM + 7);
+        for n in [
+            2usize,
+            4,
+            6,
+            2 * 7 * 11 * 13,
+            240_000,
+            2 * 99_991,
+            250_014,
+            long,
+        ] {
             let x: Vec<f64> = (0..n)
                 .map(|i| (((i * 7919) % 1009) as f64 - 504.0) * (1.0 + (i % 7) as f64))
                 .collect();
