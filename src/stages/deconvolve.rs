@@ -53,7 +53,8 @@ impl StageOps for Deconvolve {
         };
         let tr = x.tr;
         // The samples apart while the closure looks the trace's channel up (put back on
-        // either outcome: an error leaves them as they were).
+        // either outcome: an error leaves them as they were, or empty after a long transform,
+        // which gives them back while the table is evaluated; the trace fails either way).
         let mut data = std::mem::take(&mut tr.data);
         let done = deconvolve::deconvolve_with(&mut data, self.nfft, || {
             let (_, table) = table_at(x.responses, x.cache, tr.codes(), tr.start_ns, &need.spec)
