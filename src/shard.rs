@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::read::tree::InputFile;
-use crate::read::walk::{Exclude, Survey, WalkError, Walker};
+use crate::read::walk::{Exclude, Sizer, Survey, WalkError, Walker};
 
 /// This process's share: shard `index` of `count` (0 <= index < count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -171,29 +171,6 @@ pub fn totals(input: &Path, exclude: &Exclude) -> std::io::Result<(Totals, Surve
     survey.files = t.files;
     survey.bytes = t.bytes;
     Ok((t, survey))
-}
-
-fn size(f: &InputFile) -> u64 {
-    std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// An input's bytes, an ASDF file's counted once (with its first station), as the walk's
-/// survey counts them.
-#[derive(Default)]
-struct Sizer {
-    last_asdf: Option<PathBuf>,
-}
-
-impl Sizer {
-    fn size(&mut self, f: &InputFile) -> u64 {
-        let again = f.asdf.is_some() && self.last_asdf.as_ref() == Some(&f.path);
-        self.last_asdf = f.asdf.is_some().then(|| f.path.clone());
-        if again {
-            0
-        } else {
-            size(f)
-        }
-    }
 }
 
 /// Whether a unit is the stations of one ASDF file (and nothing else).
@@ -485,6 +462,7 @@ mod tests {
                 .unwrap()
                 .flatten()
                 .collect();
+                let size = |f: &InputFile| std::fs::metadata(&f.path).map_or(0, |m| m.len());
                 bytes.push(files.iter().map(size).sum::<u64>());
                 // Whole folders, always (more shards than folders leaves some idle).
                 for f in &files {

@@ -369,18 +369,32 @@ impl Survey {
     }
 }
 
+/// An input's bytes in walk order, an ASDF file's counted once (with its first station).
+#[derive(Default)]
+pub struct Sizer {
+    last_asdf: Option<PathBuf>,
+}
+
+impl Sizer {
+    pub fn size(&mut self, f: &InputFile) -> u64 {
+        let again = f.asdf.is_some() && self.last_asdf.as_ref() == Some(&f.path);
+        self.last_asdf = f.asdf.is_some().then(|| f.path.clone());
+        if again {
+            0
+        } else {
+            std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)
+        }
+    }
+}
+
 pub fn survey(input: &Path, exclude: &Exclude) -> std::io::Result<Survey> {
     let mut s = Survey::default();
     let mut w = Walker::new(input, exclude.clone())?;
-    let mut last_asdf: Option<PathBuf> = None;
+    let mut sizer = Sizer::default();
     while let Some(f) = w.next() {
         if let Ok(f) = f {
             s.files += 1;
-            // An ASDF file's bytes count once, with its first station.
-            if f.asdf.is_none() || last_asdf.as_ref() != Some(&f.path) {
-                s.bytes += std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
-            }
-            last_asdf = f.asdf.is_some().then(|| f.path.clone());
+            s.bytes += sizer.size(&f);
         }
         let skips = w.take_skipped();
         s.note_skips(skips);

@@ -132,11 +132,7 @@ impl Publisher {
                 continue;
             }
             for e in inputs {
-                self.published.insert(e.key.clone());
-                self.lines
-                    .extend(serde_json::to_vec(&e).map_err(|e| e.to_string())?);
-                self.lines.push(b'\n');
-                self.counts.inputs += 1;
+                self.note_published(&e)?;
                 changed = true;
             }
         }

@@ -209,11 +209,7 @@ impl Publisher {
                 continue;
             }
             if self.publish_entry(&e) {
-                self.published.insert(e.key.clone());
-                self.lines
-                    .extend(serde_json::to_vec(&e).map_err(|e| e.to_string())?);
-                self.lines.push(b'\n');
-                self.counts.inputs += 1;
+                self.note_published(&e)?;
                 changed = true;
             }
         }
@@ -221,6 +217,16 @@ impl Publisher {
             let j = self.journal.clone();
             self.put(&j, self.lines.clone(), Put::Overwrite)?;
         }
+        Ok(())
+    }
+
+    /// An input whose outputs are in the bucket: its line joins the bucket's journal.
+    fn note_published(&mut self, e: &Entry) -> Result<(), String> {
+        self.published.insert(e.key.clone());
+        self.lines
+            .extend(serde_json::to_vec(e).map_err(|e| e.to_string())?);
+        self.lines.push(b'\n');
+        self.counts.inputs += 1;
         Ok(())
     }
 
